@@ -1,0 +1,29 @@
+// connect_tcp: resolves host:port (numeric or a name, through uv_getaddrinfo) and
+// connects a new TcpStream, with a connect timeout on the loop's TimerWheel.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <uv.h>
+
+namespace sb::net {
+
+class TcpStream;
+class StreamHandler;
+
+class ConnectAttempt;
+
+// The callback receives either a connected stream (status 0, stream != nullptr,
+// its handler already set to `handler`, not yet reading) or a failure (status a
+// negative UV_E* code, UV_ETIMEDOUT for the timeout, stream == nullptr).
+using ConnectFn = std::function<void(int status, TcpStream* stream)>;
+
+// Starts connecting. The returned handle can cancel the attempt (the callback is
+// then never called); it is invalid after the callback ran or after cancel().
+ConnectAttempt* connect_tcp(uv_loop_t* loop, const std::string& host, std::uint16_t port,
+                            std::uint64_t timeout_ms, StreamHandler* handler, ConnectFn done);
+void cancel_connect(ConnectAttempt* attempt);
+
+}  // namespace sb::net

@@ -1,0 +1,52 @@
+// LoopContext: what every object on one worker's event loop shares.
+//
+// - the uv_loop_t itself;
+// - ONE read buffer for every socket on the loop: libuv's alloc callback hands this
+//   buffer out, the read callback consumes it synchronously, so an idle connection
+//   owns no receive buffer at all (a million idle sessions would otherwise pin
+//   gigabytes). Whoever cannot consume all bytes at once copies the leftover out;
+// - the TimerWheel and the single uv_timer_t that advances it.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <cstdint>
+
+#include "net/timer_wheel.hpp"
+
+namespace sb::net {
+
+class LoopContext {
+ public:
+  static constexpr std::size_t kReadBufferBytes = 64 * 1024;
+
+  explicit LoopContext(uv_loop_t* loop);
+  LoopContext(const LoopContext&) = delete;
+  LoopContext& operator=(const LoopContext&) = delete;
+  ~LoopContext();
+
+  uv_loop_t* loop() const { return loop_; }
+  TimerWheel& timers() { return wheel_; }
+  std::uint64_t now_ms() const { return uv_now(loop_); }
+
+  // libuv alloc callback that hands out the shared read buffer.
+  static void alloc_shared(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
+
+  // Starts the uv_timer_t that advances the wheel every tick. Stop before closing
+  // the loop (it is closed by stop_ticking()).
+  void start_ticking();
+  void stop_ticking();
+
+ private:
+  uv_loop_t* loop_;
+  TimerWheel wheel_;
+  uv_timer_t ticker_{};
+  bool ticking_ = false;
+  alignas(16) std::array<char, kReadBufferBytes> read_buffer_{};
+};
+
+// Every uv handle that net/ wraps stores the LoopContext* in loop->data.
+LoopContext& context_of(uv_loop_t* loop);
+
+}  // namespace sb::net

@@ -1,0 +1,90 @@
+// TcpStream: one TCP connection on the loop, with an ordered write queue and a
+// strict lifecycle (open -> closing -> closed).
+//
+// Reads come from the loop's shared buffer (see LoopContext): the handler gets a
+// view that is valid only during on_read(). Writes keep their buffers alive (owned
+// strings or shared bodies) until libuv is done with them.
+//
+// Lifetime: the TcpStream is heap-allocated and owns itself once open. close()
+// starts uv_close; when libuv has closed the handle the handler's on_closed() is
+// called once and the TcpStream deletes itself. The handler must not use the stream
+// after on_closed(). Errors and EOF are reported once through on_read_end(); the
+// stream is not closed for you.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace sb::net {
+
+class TcpStream;
+
+class StreamHandler {
+ public:
+  virtual void on_read(TcpStream& stream, std::string_view bytes) = 0;
+  // EOF (status == UV_EOF) or a read error. Reading has stopped.
+  virtual void on_read_end(TcpStream& stream, int status) = 0;
+  // All queued writes have been handed to the kernel (write queue empty).
+  virtual void on_drained(TcpStream& /*stream*/) {}
+  // A write failed (the peer is gone). Followed by nothing: close the stream.
+  virtual void on_write_error(TcpStream& stream, int status) = 0;
+  // The handle is closed; the stream is about to be freed.
+  virtual void on_closed(TcpStream& stream) = 0;
+
+ protected:
+  ~StreamHandler() = default;
+};
+
+class TcpStream {
+ public:
+  // Wraps an accepted or to-be-connected uv_tcp_t that this object owns.
+  static TcpStream* create(uv_loop_t* loop, StreamHandler* handler);
+
+  uv_tcp_t* handle() { return &tcp_; }
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
+  void set_handler(StreamHandler* handler) { handler_ = handler; }
+  StreamHandler* handler() const { return handler_; }
+
+  int start_reading();
+  void stop_reading();
+  bool reading() const { return reading_; }
+
+  // Queues bytes for writing; order is preserved across calls.
+  void write(std::string bytes);
+  // Queues a header and a shared body as one write (no copy of the body).
+  void write(std::string head, std::shared_ptr<const std::string> body);
+  // Bytes handed to libuv whose write callback has not come back yet.
+  std::size_t queued_bytes() const { return queued_bytes_; }
+
+  // Half-close after the queued writes (uv_shutdown); reading goes on.
+  void shutdown_after_writes();
+  // Starts closing (idempotent). Pending writes are cancelled.
+  void close();
+  bool closing() const { return closing_; }
+
+  // The peer's address as text ("127.0.0.1"), empty if unknown.
+  std::string peer_ip() const;
+
+ private:
+  TcpStream(uv_loop_t* loop, StreamHandler* handler);
+  ~TcpStream() = default;
+  struct WriteRequest;
+  static void on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_write_cb(uv_write_t* req, int status);
+  static void on_close_cb(uv_handle_t* h);
+  static void on_shutdown_cb(uv_shutdown_t* req, int status);
+
+  uv_tcp_t tcp_{};
+  StreamHandler* handler_;
+  std::size_t queued_bytes_ = 0;
+  bool reading_ = false;
+  bool closing_ = false;
+  bool shutdown_requested_ = false;
+};
+
+}  // namespace sb::net

@@ -1,0 +1,83 @@
+// TimerWheel: one hashed timing wheel per event loop, with intrusive nodes.
+//
+// A million sessions each need a "wait" deadline for their held request and an
+// inactivity deadline. A uv_timer_t per session per purpose costs ~150 bytes and a
+// heap operation per re-arm; a TimerNode embedded in its owner costs 40 bytes and
+// arming/disarming is O(1) list surgery. One uv_timer_t (see LoopTimer in
+// net/loop_context.hpp) advances the wheel; tests advance it by hand, so nothing
+// here touches libuv.
+//
+// Resolution is one tick (kTickMs). A node never fires early; it fires within one
+// tick after its deadline. Nodes whose deadline lies more than one revolution away
+// simply stay in their slot and are skipped until their time comes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sb::net {
+
+class TimerWheel;
+
+// The links of a circular doubly-linked list; each wheel slot is a sentinel link.
+struct TimerLink {
+  TimerLink* prev = nullptr;
+  TimerLink* next = nullptr;
+};
+
+// Embed one of these in the object that owns the deadline. `fire` is called with the
+// node when it expires; recover the owner from `owner`.
+struct TimerNode : TimerLink {
+  using Callback = void (*)(TimerNode& node);
+
+  TimerNode() = default;
+  TimerNode(Callback cb, void* owner_ptr) : fire(cb), owner(owner_ptr) {}
+  TimerNode(const TimerNode&) = delete;
+  TimerNode& operator=(const TimerNode&) = delete;
+  ~TimerNode();  // disarms
+
+  bool armed() const { return wheel != nullptr; }
+
+  Callback fire = nullptr;
+  void* owner = nullptr;
+  // Bookkeeping owned by the wheel (the links are in TimerLink).
+  TimerWheel* wheel = nullptr;
+  std::uint64_t deadline_ms = 0;
+};
+
+class TimerWheel {
+ public:
+  static constexpr std::uint64_t kTickMs = 50;
+  static constexpr std::size_t kSlots = 4096;  // one revolution = 204.8 s
+
+  explicit TimerWheel(std::uint64_t now_ms);
+  TimerWheel(const TimerWheel&) = delete;
+  TimerWheel& operator=(const TimerWheel&) = delete;
+  ~TimerWheel();
+
+  // (Re)arms `node` to fire `delay_ms` from the wheel's current time.
+  void arm(TimerNode& node, std::uint64_t delay_ms);
+  void arm_at(TimerNode& node, std::uint64_t deadline_ms);
+  static void disarm(TimerNode& node);
+
+  // Fires every node whose deadline is <= now_ms. Callbacks may arm or disarm any
+  // node, including the one firing.
+  void advance(std::uint64_t now_ms);
+
+  std::uint64_t now_ms() const { return now_ms_; }
+  std::size_t armed_count() const { return armed_; }
+
+ private:
+  static void insert_after(TimerLink& anchor, TimerLink& link);
+  static void unlink(TimerNode& node);
+  void link(TimerNode& node);
+  void run_slot(std::size_t index);
+
+  std::vector<TimerLink> slots_;  // sentinels of circular lists
+  std::uint64_t now_ms_;
+  std::uint64_t next_tick_;  // the next tick number to process
+  std::size_t armed_ = 0;
+};
+
+}  // namespace sb::net

@@ -1,0 +1,106 @@
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <vector>
+
+#include "net/timer_wheel.hpp"
+
+using sb::net::TimerNode;
+using sb::net::TimerWheel;
+
+namespace {
+struct Counter {
+  int fired = 0;
+  std::uint64_t at = 0;
+  TimerWheel* wheel = nullptr;
+  TimerNode node{[](TimerNode& n) {
+                   auto* self = static_cast<Counter*>(n.owner);
+                   ++self->fired;
+                   self->at = self->wheel->now_ms();
+                 },
+                 this};
+};
+}  // namespace
+
+TEST_CASE("a node fires once, never early and within one tick of its deadline") {
+  TimerWheel wheel(1000);
+  Counter c;
+  c.wheel = &wheel;
+  wheel.arm(c.node, 120);
+  wheel.advance(1119);
+  CHECK(c.fired == 0);
+  wheel.advance(1120 + TimerWheel::kTickMs);
+  CHECK(c.fired == 1);
+  CHECK(c.at >= 1120);
+  wheel.advance(5000);
+  CHECK(c.fired == 1);
+  CHECK(wheel.armed_count() == 0);
+}
+
+TEST_CASE("deadlines beyond one revolution wait for their turn") {
+  TimerWheel wheel(0);
+  Counter c;
+  c.wheel = &wheel;
+  const std::uint64_t far = TimerWheel::kTickMs * TimerWheel::kSlots * 2 + 70;
+  wheel.arm(c.node, far);
+  for (std::uint64_t t = 0; t < far; t += 1000) wheel.advance(t);
+  CHECK(c.fired == 0);
+  wheel.advance(far + TimerWheel::kTickMs);
+  CHECK(c.fired == 1);
+}
+
+TEST_CASE("a big jump in time fires everything that is due") {
+  TimerWheel wheel(0);
+  std::vector<std::unique_ptr<Counter>> counters;
+  for (int i = 0; i < 100; ++i) {
+    counters.push_back(std::make_unique<Counter>());
+    counters.back()->wheel = &wheel;
+    wheel.arm(counters.back()->node, static_cast<std::uint64_t>(i) * 7000);
+  }
+  wheel.advance(10'000'000);
+  for (auto& c : counters) CHECK(c->fired == 1);
+}
+
+TEST_CASE("disarm, re-arm and destruction are safe, also from inside a callback") {
+  TimerWheel wheel(0);
+  Counter a, b;
+  a.wheel = b.wheel = &wheel;
+  wheel.arm(a.node, 100);
+  wheel.arm(b.node, 100);
+  wheel.arm(a.node, 300);  // re-arm moves it
+  TimerWheel::disarm(b.node);
+  wheel.advance(200);
+  CHECK(a.fired == 0);
+  CHECK(b.fired == 0);
+  wheel.advance(400);
+  CHECK(a.fired == 1);
+
+  // A callback that destroys another node due in the same slot.
+  auto victim = std::make_unique<Counter>();
+  victim->wheel = &wheel;
+  struct Killer {
+    std::unique_ptr<Counter>* victim;
+    TimerNode node{[](TimerNode& n) { static_cast<Killer*>(n.owner)->victim->reset(); }, this};
+  } killer{&victim};
+  wheel.arm(victim->node, 1000);
+  wheel.arm(killer.node, 1000);
+  wheel.advance(1100);
+  CHECK(victim == nullptr);
+  CHECK(wheel.armed_count() == 0);
+
+  // A callback that re-arms its own node fires again later, not in the same pass.
+  struct Again {
+    TimerWheel* wheel;
+    int fired = 0;
+    TimerNode node{[](TimerNode& n) {
+                     auto* self = static_cast<Again*>(n.owner);
+                     if (++self->fired < 3) self->wheel->arm(n, 0);
+                   },
+                   this};
+  } again{&wheel};
+  wheel.arm(again.node, 0);
+  wheel.advance(1200);
+  CHECK(again.fired >= 1);
+  wheel.advance(1400);
+  CHECK(again.fired == 3);
+}
