@@ -38,6 +38,9 @@ class UpstreamEvents {
   // BOSH <body/>: stanzas carry xmlns='jabber:client', stream elements keep the
   // stream: prefix. <starttls/> is already removed from stream features.
   virtual void upstream_stanza(std::string&& stanza) = 0;
+  // The stanzas of one read from the server have all been delivered: a good moment
+  // to answer a held request with all of them in one response.
+  virtual void upstream_batch_end() = 0;
   // The link is over. `condition` is the BOSH terminate condition to report:
   // kRemoteConnectionFailed (could not connect / lost), kRemoteStreamError (the
   // server sent a stream error: `detail` holds the <stream:error/> element), or
@@ -56,8 +59,8 @@ class Upstream {
   // Opens a new stream on the same connection (after SASL success).
   virtual void restart(const UpstreamTarget& target) = 0;
   // Sends </stream:stream> after everything queued and closes gracefully. No event
-  // is delivered after this call; the Upstream may outlive its owner while it
-  // finishes closing, and frees itself.
+  // is delivered after this call. The Upstream outlives its owner while it finishes
+  // closing and frees itself, so call it as `upstream.release()->close()`.
   virtual void close() = 0;
 };
 

@@ -22,6 +22,11 @@ using ConnectFn = std::function<void(int status, TcpStream* stream)>;
 
 // Starts connecting. The returned handle can cancel the attempt (the callback is
 // then never called); it is invalid after the callback ran or after cancel().
+// The callback always runs from the loop, never from inside connect_tcp(). A name
+// may resolve to several addresses: they are tried in order, and a failure reports
+// the last address's error. The timeout covers resolution and every try; it runs on
+// the loop's TimerWheel, so the LoopContext must be ticking, and it fires within one
+// tick after timeout_ms (0: at the next tick).
 ConnectAttempt* connect_tcp(uv_loop_t* loop, const std::string& host, std::uint16_t port,
                             std::uint64_t timeout_ms, StreamHandler* handler, ConnectFn done);
 void cancel_connect(ConnectAttempt* attempt);

@@ -1,10 +1,19 @@
 // Listener: a listening TCP socket on the loop. SO_REUSEPORT is set so that every
 // worker process can listen on the same address and the kernel spreads new
 // connections among them.
+//
+// The socket is watched with a uv_poll_t and accepted with accept4() here, not with
+// uv_listen: a libuv listener cannot stop watching its socket, so it could neither
+// pause without holding an accepted connection nor back off on EMFILE (libuv then
+// drops the whole backlog, or calls back in a tight loop when its spare fd is gone).
+// With a poll handle, pause() stops watching and the kernel backlog holds the
+// connections until resume(); on EMFILE/ENFILE/ENOBUFS/ENOMEM accepting stops for
+// kBackoffMs and then resumes by itself.
 #pragma once
 
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -21,25 +30,50 @@ class Listener {
   Listener(uv_loop_t* loop, AcceptFn on_accept);
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
-  ~Listener();  // the listener must have been closed (close() and the loop run)
+  // The listener must have been closed (close() and the loop run). If it was not,
+  // the destructor closes it and runs the loop (UV_RUN_NOWAIT) until libuv lets go
+  // of the handles, so never destroy an open Listener inside a libuv callback.
+  ~Listener();
 
-  // Binds "ip:port" (IPv4 or [IPv6]:port) with SO_REUSEPORT and listens.
-  // Returns 0 or a negative UV_E* error; `error` gets a readable message.
+  // Binds "ip:port" (IPv4 or [IPv6]:port, numeric only, port 0 = any) with
+  // SO_REUSEADDR and SO_REUSEPORT and listens. Returns 0 or a negative UV_E* error;
+  // `error` gets a readable message. Only one successful listen() per Listener.
   int listen(const std::string& address, int backlog, std::string& error);
-  // The port actually bound (useful with port 0).
+  // The port actually bound (useful with port 0); 0 when not listening.
   int bound_port() const;
-  // Stops accepting (e.g. near the fd limit) and resumes.
+  // Stops accepting (e.g. near the fd limit) and resumes. Pending connections wait
+  // in the kernel backlog meanwhile. Both may be called before listen().
   void pause();
   void resume();
+  // Closes the socket at once (the port is free when close() returns); the handles
+  // are released on the next loop run. Idempotent.
   void close();
+  // True once close() was called and libuv has released the handles.
+  bool closed() const { return state_ == State::kClosed; }
+
+  static constexpr std::uint64_t kBackoffMs = 100;  // pause after running out of fds
+  static constexpr int kAcceptBatch = 64;            // accepts per wake-up, for fairness
 
  private:
-  static void on_connection(uv_stream_t* server, int status);
-  uv_tcp_t tcp_{};
+  enum class State { kIdle, kListening, kClosing, kClosed };
+  static void on_readable(uv_poll_t* poll, int status, int events);
+  static void on_backoff_end(uv_timer_t* timer);
+  static void on_handle_closed(uv_handle_t* handle);
+  void accept_some();
+  void adopt(int fd);
+  void back_off();
+  void update_polling();
+
+  uv_poll_t poll_{};     // watches fd_ for incoming connections
+  uv_timer_t backoff_{};  // ends an EMFILE back-off
   uv_loop_t* loop_;
   AcceptFn on_accept_;
-  bool open_ = false;
+  int fd_ = -1;
+  State state_ = State::kIdle;
+  int handles_open_ = 0;  // poll_ and backoff_ until their close callbacks ran
   bool paused_ = false;
+  bool backing_off_ = false;
+  bool polling_ = false;
 };
 
 }  // namespace sb::net

@@ -6,6 +6,10 @@
 //   owns no receive buffer at all (a million idle sessions would otherwise pin
 //   gigabytes). Whoever cannot consume all bytes at once copies the leftover out;
 // - the TimerWheel and the single uv_timer_t that advances it.
+//
+// Creating a LoopContext also sets SIGPIPE to ignored for the process: libuv writes
+// with write()/writev(), and a write to a reset peer must fail with EPIPE rather than
+// kill the worker.
 #pragma once
 
 #include <uv.h>
@@ -24,6 +28,9 @@ class LoopContext {
   explicit LoopContext(uv_loop_t* loop);
   LoopContext(const LoopContext&) = delete;
   LoopContext& operator=(const LoopContext&) = delete;
+  // Stop ticking and run the loop before destroying the context; if the ticker is
+  // still open here, the destructor closes it and runs the loop (UV_RUN_NOWAIT) until
+  // libuv lets go of it, so never destroy a context from inside a libuv callback.
   ~LoopContext();
 
   uv_loop_t* loop() const { return loop_; }
@@ -34,15 +41,21 @@ class LoopContext {
   static void alloc_shared(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
 
   // Starts the uv_timer_t that advances the wheel every tick. Stop before closing
-  // the loop (it is closed by stop_ticking()).
+  // the loop (it is closed by stop_ticking()). The ticker is unref'd: it never keeps
+  // the loop alive by itself. Without it, nothing armed on the wheel ever fires.
   void start_ticking();
   void stop_ticking();
 
  private:
+  enum class TickerState { kStopped, kRunning, kClosing };
+  static void on_tick(uv_timer_t* timer);
+  static void on_ticker_closed(uv_handle_t* handle);
+
   uv_loop_t* loop_;
   TimerWheel wheel_;
   uv_timer_t ticker_{};
-  bool ticking_ = false;
+  TickerState ticker_state_ = TickerState::kStopped;
+  bool restart_after_close_ = false;
   alignas(16) std::array<char, kReadBufferBytes> read_buffer_{};
 };
 

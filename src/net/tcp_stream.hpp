@@ -42,7 +42,9 @@ class StreamHandler {
 
 class TcpStream {
  public:
-  // Wraps an accepted or to-be-connected uv_tcp_t that this object owns.
+  // Wraps an accepted or to-be-connected uv_tcp_t that this object owns. The loop
+  // must have a LoopContext (reads use its shared buffer). Until it is open the
+  // stream is freed the same way: close() and let the loop run.
   static TcpStream* create(uv_loop_t* loop, StreamHandler* handler);
 
   uv_tcp_t* handle() { return &tcp_; }
@@ -50,25 +52,38 @@ class TcpStream {
   void set_handler(StreamHandler* handler) { handler_ = handler; }
   StreamHandler* handler() const { return handler_; }
 
+  // Starts delivering bytes to on_read(). Returns 0, UV_EINVAL once closing, UV_EOF
+  // once the read side has ended, or libuv's error.
   int start_reading();
   void stop_reading();
   bool reading() const { return reading_; }
 
-  // Queues bytes for writing; order is preserved across calls.
+  // Queues bytes for writing; order is preserved across calls. What the kernel takes
+  // at once (uv_try_write) is never queued. Writes after close(), after
+  // shutdown_after_writes() or after a write error are ignored. A failed write is
+  // reported through on_write_error() from the loop, never from inside write().
+  // After a read error (reported through on_read_end) libuv considers the write
+  // side dead too: such writes are dropped without a further report.
   void write(std::string bytes);
   // Queues a header and a shared body as one write (no copy of the body).
   void write(std::string head, std::shared_ptr<const std::string> body);
-  // Bytes handed to libuv whose write callback has not come back yet.
+  // Bytes handed to libuv whose write callback has not come back yet. on_drained()
+  // fires when this falls back to 0 (never for writes the kernel took at once).
   std::size_t queued_bytes() const { return queued_bytes_; }
 
   // Half-close after the queued writes (uv_shutdown); reading goes on.
   void shutdown_after_writes();
-  // Starts closing (idempotent). Pending writes are cancelled.
+  // Starts closing (idempotent). Pending writes are cancelled: libuv completes them
+  // with UV_ECANCELED, which is not reported to the handler.
   void close();
   bool closing() const { return closing_; }
 
-  // The peer's address as text ("127.0.0.1"), empty if unknown.
+  // The peer's address as text ("127.0.0.1"), empty if unknown. An IPv4-mapped
+  // IPv6 peer ("::ffff:127.0.0.1") is shown as plain IPv4.
   std::string peer_ip() const;
+
+  // TcpStream objects alive in this process (all loops): for tests and metrics.
+  static std::size_t live_count();
 
  private:
   TcpStream(uv_loop_t* loop, StreamHandler* handler);
@@ -83,6 +98,8 @@ class TcpStream {
   StreamHandler* handler_;
   std::size_t queued_bytes_ = 0;
   bool reading_ = false;
+  bool read_ended_ = false;  // EOF or a read error was reported
+  bool write_failed_ = false;  // on_write_error was reported
   bool closing_ = false;
   bool shutdown_requested_ = false;
 };

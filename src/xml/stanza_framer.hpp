@@ -6,7 +6,17 @@
 // anywhere (inside a tag, an attribute value, a CDATA section, a multi-byte UTF-8
 // character) are kept until the stanza is complete. It builds no DOM; it tracks just
 // enough lexical state (tags, quotes, comments, CDATA, PIs) to find element
-// boundaries. Between stanzas it holds no buffer at all.
+// boundaries. Between stanzas it holds no buffer at all, and a stanza that arrives
+// whole inside one read is copied exactly once, straight from the read buffer.
+//
+// What it accepts: an optional <?xml ...?> declaration, comments and processing
+// instructions before the header and between stanzas (dropped), white space between
+// stanzas (keepalives, dropped), and any prefix for the stream element (learnt from
+// the header: <s:stream> closes with </s:stream>). What it rejects with
+// framing_error: a DOCTYPE or any other markup declaration (XMPP forbids DTDs),
+// character data or CDATA between stanzas, an element larger than max_stanza_bytes
+// (detected before buffering past the limit), and tags that cannot be XML. It checks
+// nesting by depth only: the server's XML parser is trusted for the rest.
 #pragma once
 
 #include <cstddef>
@@ -34,23 +44,51 @@ class FramerSink {
 class StanzaFramer {
  public:
   explicit StanzaFramer(std::size_t max_stanza_bytes = 1 << 20);
-  // Feeds bytes; calls the sink for each part completed. After framing_error the
-  // framer ignores further input until reset().
+  // Feeds bytes; calls the sink for each part completed, in order. After
+  // framing_error, and after stream_closed, the framer ignores further input until
+  // reset(). The sink may call reset() from a callback (a stream restart): the rest
+  // of the bytes are then read as the start of a new stream. It must not destroy the
+  // framer from a callback.
   void feed(std::string_view bytes, FramerSink& sink);
-  // Forget everything: a new stream starts (after STARTTLS or SASL success).
+  // Forget everything and release the buffer: a new stream starts (after STARTTLS or
+  // SASL success). The stream's prefix is learnt again from the next header.
   void reset();
 
+  // Bytes held for an element split across reads (0 between stanzas): for memory
+  // accounting and tests.
+  std::size_t buffered_bytes() const { return partial_.size(); }
+
  private:
-  // Implementation state (see .cpp). Kept small: an idle framer is a few words.
-  std::string partial_;  // bytes of the element not yet complete; empty between stanzas
+  enum class State : std::uint8_t;  // what the lexer is in the middle of (see .cpp)
+  struct Scan;                      // one feed() call's view of its input (see .cpp)
+
+  // A "unit" is one piece the framer hands out or drops: the stream header, a
+  // stanza, the stream close tag (kept), or a comment / PI / XML declaration outside
+  // any stanza (dropped). Its bytes are copied into partial_ only when a read ends in
+  // the middle of it, and never beyond max_stanza_bytes_.
+  void begin_unit(Scan& scan, std::size_t at);
+  void drop_unit(Scan& scan);
+  std::string_view unit_view(Scan& scan, std::size_t end);
+  std::string take_unit(Scan& scan, std::size_t end);
+  void end_unit(Scan& scan);
+  void fail(FramerSink& sink, std::string_view what);
+  // A tag ended just before `end`; returns false if the framer failed.
+  bool finish_tag(Scan& scan, std::size_t end, FramerSink& sink);
+  void resume_content();
+
+  std::string partial_;     // leftover bytes of an unfinished kept unit, else empty
+  std::string close_name_;  // qualified name of the stream element, e.g. "stream:stream"
   std::size_t max_stanza_bytes_;
-  std::uint32_t depth_ = 0;
-  std::uint8_t state_ = 0;
-  std::uint8_t sub_ = 0;
-  char quote_ = 0;
+  std::uint32_t depth_ = 0;  // 0: before the header, 1: between stanzas, 2+: inside one
+  State state_;
+  std::uint8_t sub_ = 0;     // progress through a multi-byte delimiter ("-->", "]]>" ...)
+  char quote_ = 0;           // inside a tag: the quote of the open attribute value
+  bool in_unit_ = false;
+  bool keep_unit_ = false;   // the current unit's bytes are wanted
   bool failed_ = false;
+  bool closed_ = false;      // </stream:stream> seen: the rest is ignored
   bool tag_is_close_ = false;
-  bool tag_self_closing_ = false;
+  bool tag_self_closing_ = false;  // last significant byte of the tag so far was '/'
 };
 
 }  // namespace sb::xml

@@ -84,7 +84,7 @@ TEST_CASE("disarm, re-arm and destruction are safe, also from inside a callback"
   } killer{&victim};
   wheel.arm(victim->node, 1000);
   wheel.arm(killer.node, 1000);
-  wheel.advance(1100);
+  wheel.advance(1500);
   CHECK(victim == nullptr);
   CHECK(wheel.armed_count() == 0);
 
@@ -99,8 +99,8 @@ TEST_CASE("disarm, re-arm and destruction are safe, also from inside a callback"
                    this};
   } again{&wheel};
   wheel.arm(again.node, 0);
-  wheel.advance(1200);
+  wheel.advance(1600);
   CHECK(again.fired >= 1);
-  wheel.advance(1400);
+  wheel.advance(1800);
   CHECK(again.fired == 3);
 }

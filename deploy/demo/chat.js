@@ -1,0 +1,153 @@
+// The Switchboard demo chat: log in over BOSH with Strophe.js, show the roster
+// with who is online, send and receive one-to-one chat messages.
+//
+// The BOSH endpoint is /http-bind on the page's own origin (Switchboard serves
+// this page and BOSH on one port), or the `bosh` query parameter, which the
+// integration tests use to log in cross-origin. Everything the server sends is
+// shown with textContent, never as HTML.
+(function () {
+  'use strict';
+
+  // Strophe's browser build defines these globals.
+  const { Strophe, $iq, $msg, $pres } = window;
+  const params = new URLSearchParams(location.search);
+  const boshUrl = params.get('bosh') || location.origin + '/http-bind';
+  const $ = (id) => document.getElementById(id);
+
+  let connection = null;
+  let recipient = null; // bare JID the next message goes to
+  const contacts = new Map(); // bare JID -> { name, resources: Set, element }
+
+  $('bosh-url').textContent = boshUrl;
+
+  function setStatus(text, state) {
+    $('status').textContent = text;
+    $('status').dataset.state = state;
+  }
+
+  function addToLog(kind, who, text) {
+    const item = document.createElement('li');
+    item.className = kind;
+    if (who) {
+      const label = document.createElement('span');
+      label.className = 'who';
+      label.textContent = who;
+      item.appendChild(label);
+    }
+    const body = document.createElement('span');
+    body.className = 'body';
+    body.textContent = text;
+    item.appendChild(body);
+    $('log').appendChild(item);
+    item.scrollIntoView({ block: 'end' });
+  }
+
+  function selectRecipient(jid) {
+    recipient = jid;
+    $('to').textContent = contacts.get(jid)?.name || jid;
+    for (const [other, contact] of contacts) contact.element.classList.toggle('selected', other === jid);
+    $('text').focus();
+  }
+
+  function showContact(jid, name) {
+    let contact = contacts.get(jid);
+    if (!contact) {
+      const element = document.createElement('li');
+      element.dataset.jid = jid;
+      element.addEventListener('click', () => selectRecipient(jid));
+      contact = { name, resources: new Set(), element };
+      contacts.set(jid, contact);
+      $('roster').appendChild(element);
+    }
+    contact.name = name || contact.name || jid;
+    contact.element.textContent = contact.name;
+    contact.element.title = jid;
+    if (!recipient) selectRecipient(jid);
+  }
+
+  function onRoster(iq) {
+    for (const item of iq.getElementsByTagName('item')) {
+      if (item.getAttribute('subscription') === 'remove') continue;
+      showContact(item.getAttribute('jid'), item.getAttribute('name'));
+    }
+    // Tell the contacts we are here only once we can show theirs.
+    connection.send($pres());
+    return true;
+  }
+
+  function onPresence(presence) {
+    const from = presence.getAttribute('from') || '';
+    const jid = Strophe.getBareJidFromJid(from);
+    const contact = contacts.get(jid);
+    if (!contact) return true;
+    const type = presence.getAttribute('type');
+    if (!type) contact.resources.add(from);
+    else if (type === 'unavailable') contact.resources.delete(from);
+    contact.element.classList.toggle('online', contact.resources.size > 0);
+    return true;
+  }
+
+  function onMessage(message) {
+    const body = message.getElementsByTagName('body')[0];
+    if (!body) return true;
+    const jid = Strophe.getBareJidFromJid(message.getAttribute('from') || '');
+    const name = contacts.get(jid)?.name || jid;
+    addToLog('theirs', name, body.textContent);
+    return true;
+  }
+
+  function onStatus(status, condition) {
+    const S = Strophe.Status;
+    if (status === S.CONNECTING) setStatus('connecting…', 'offline');
+    else if (status === S.AUTHENTICATING) setStatus('logging in…', 'offline');
+    else if (status === S.CONNECTED) {
+      setStatus('online as ' + Strophe.getBareJidFromJid(connection.jid), 'online');
+      $('login-form').hidden = true;
+      $('chat').hidden = false;
+      connection.addHandler(onPresence, null, 'presence');
+      connection.addHandler(onMessage, null, 'message');
+      connection.sendIQ($iq({ type: 'get' }).c('query', { xmlns: Strophe.NS.ROSTER }), onRoster);
+    } else if (status === S.AUTHFAIL) failed('wrong JID or password');
+    else if (status === S.CONNFAIL || status === S.ERROR || status === S.CONNTIMEOUT) failed(condition || 'connection failed');
+    else if (status === S.DISCONNECTED) loggedOut();
+  }
+
+  function failed(reason) {
+    setStatus('error: ' + reason, 'error');
+    $('login-button').disabled = false;
+  }
+
+  function loggedOut() {
+    if ($('status').dataset.state !== 'error') setStatus('offline', 'offline');
+    $('chat').hidden = true;
+    $('login-form').hidden = false;
+    $('login-button').disabled = false;
+    $('roster').replaceChildren();
+    $('log').replaceChildren();
+    contacts.clear();
+    recipient = null;
+    connection = null;
+  }
+
+  $('login-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    $('login-button').disabled = true;
+    connection = new Strophe.Connection(boshUrl);
+    connection.connect($('jid').value.trim(), $('password').value, onStatus);
+  });
+
+  $('message-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = $('text').value;
+    if (!connection || !recipient || !text.trim()) return;
+    connection.send($msg({ to: recipient, type: 'chat' }).c('body').t(text));
+    addToLog('mine', 'me → ' + (contacts.get(recipient)?.name || recipient), text);
+    $('text').value = '';
+  });
+
+  $('logout').addEventListener('click', () => {
+    if (connection) connection.disconnect('user logged out');
+  });
+  // A tab that is closed without logging out simply stops polling: the
+  // connection manager ends its session after `inactivity` seconds.
+}());

@@ -1,0 +1,402 @@
+// The key table: for every config key, how its text is checked and stored, and
+// how the stored value is written back. See config.hpp for the big picture.
+//
+// Numeric keys are instances of two small templates parameterised by the Config
+// member and the allowed range, so adding a key is one table line and its error
+// message ("'max_wait' must be a whole number of seconds from 1 to 3600, got
+// 'abc'") states the range automatically.
+#include "app/config.hpp"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+namespace sb::app {
+namespace {
+
+constexpr std::uint64_t kKiB = 1024;
+constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr std::size_t kMaxNodeIdChars = 8;
+
+using Error = std::optional<std::string>;
+
+std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+// Digits only: no sign, no spaces, no hex. Rejects values that overflow 64 bits.
+std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;  // 19 digits always fit
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
+}
+
+// An integer with an optional k (KiB) or m (MiB) suffix, either case.
+std::optional<std::uint64_t> parse_size(std::string_view text) {
+  std::uint64_t unit = 1;
+  if (!text.empty()) {
+    const char last = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
+    if (last == 'k') unit = kKiB;
+    if (last == 'm') unit = kMiB;
+    if (unit != 1) text.remove_suffix(1);
+  }
+  const auto number = parse_unsigned(text);
+  if (!number || *number > UINT64_MAX / unit) return std::nullopt;
+  return *number * unit;
+}
+
+// The shortest exact spelling: "64k", "1m", "1000".
+std::string format_size(std::uint64_t bytes) {
+  if (bytes != 0 && bytes % kMiB == 0) return std::to_string(bytes / kMiB) + "m";
+  if (bytes != 0 && bytes % kKiB == 0) return std::to_string(bytes / kKiB) + "k";
+  return std::to_string(bytes);
+}
+
+std::vector<std::string_view> split_words(std::string_view text) {
+  std::vector<std::string_view> words;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
+    if (i > start) words.push_back(text.substr(start, i - start));
+  }
+  return words;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& word : words) {
+    if (!out.empty()) out.push_back(' ');
+    out.append(word);
+  }
+  return out;
+}
+
+// ---- numbers ---------------------------------------------------------------
+
+// A function rather than an inline comparison so a minimum of 0 in a template
+// instance does not trip "comparison is always false" warnings.
+bool in_range(std::uint64_t value, std::uint64_t min, std::uint64_t max) {
+  return value >= min && value <= max;
+}
+
+enum class Unit { kSeconds, kCount };
+
+template <std::uint32_t Config::*Field, std::uint32_t Min, std::uint32_t Max, Unit kUnit>
+Error set_number(Config& config, std::string_view key, std::string_view value) {
+  const auto number = parse_unsigned(value);
+  if (!number || !in_range(*number, Min, Max)) {
+    const char* what = kUnit == Unit::kSeconds ? "a whole number of seconds" : "a whole number";
+    return quoted(key) + " must be " + what + " from " + std::to_string(Min) + " to " +
+           std::to_string(Max) + ", got " + quoted(value);
+  }
+  config.*Field = static_cast<std::uint32_t>(*number);
+  return std::nullopt;
+}
+
+template <std::uint32_t Config::*Field>
+std::string show_number(const Config& config) {
+  return std::to_string(config.*Field);
+}
+
+template <std::size_t Config::*Field, std::uint64_t Min, std::uint64_t Max>
+Error set_size(Config& config, std::string_view key, std::string_view value) {
+  const auto bytes = parse_size(value);
+  if (!bytes || !in_range(*bytes, Min, Max)) {
+    return quoted(key) + " must be a size in bytes from " + format_size(Min) + " to " +
+           format_size(Max) + " (a number with an optional k or m suffix), got " + quoted(value);
+  }
+  config.*Field = static_cast<std::size_t>(*bytes);
+  return std::nullopt;
+}
+
+template <std::size_t Config::*Field>
+std::string show_size(const Config& config) {
+  return format_size(config.*Field);
+}
+
+// ---- addresses ---------------------------------------------------------------
+
+Error address_error(std::string_view key, std::string_view value, const std::string& reason) {
+  return quoted(key) + " must be host:port or [IPv6]:port: " + reason + " in " + quoted(value);
+}
+
+Error set_listen(Config& config, std::string_view key, std::string_view value) {
+  std::string reason;
+  auto address = parse_host_port(value, &reason);
+  if (!address) return address_error(key, value, reason);
+  if (!is_ip_literal(address->host)) {
+    return quoted(key) + " must be an IP address and port, like 127.0.0.1:5280 or [::]:5280 " +
+           "(no host names), got " + quoted(value);
+  }
+  config.listen = std::move(*address);
+  return std::nullopt;
+}
+std::string show_listen(const Config& config) { return config.listen.to_string(); }
+
+Error set_upstream(Config& config, std::string_view key, std::string_view value) {
+  if (value.empty()) {
+    config.upstream.reset();
+    return std::nullopt;
+  }
+  std::string reason;
+  auto address = parse_host_port(value, &reason);
+  if (!address) return address_error(key, value, reason);
+  config.upstream = std::move(*address);
+  return std::nullopt;
+}
+std::string show_upstream(const Config& config) {
+  return config.upstream ? config.upstream->to_string() : std::string();
+}
+
+Error set_allowed_routes(Config& config, std::string_view key, std::string_view value) {
+  std::vector<HostPort> routes;
+  for (std::string_view word : split_words(value)) {
+    std::string reason;
+    auto address = parse_host_port(word, &reason);
+    if (!address) return address_error(key, word, reason);
+    routes.push_back(std::move(*address));
+  }
+  config.allowed_routes = std::move(routes);
+  return std::nullopt;
+}
+std::string show_allowed_routes(const Config& config) {
+  std::vector<std::string> words;
+  for (const auto& route : config.allowed_routes) words.push_back(route.to_string());
+  return join(words);
+}
+
+// ---- strings -------------------------------------------------------------------
+
+// An Origin header value is scheme://host[:port] and nothing else; browsers send
+// it lower-case, so the list is stored lower-case for a plain compare.
+bool valid_origin(std::string_view origin) {
+  std::string_view rest;
+  if (origin.starts_with("http://")) {
+    rest = origin.substr(7);
+  } else if (origin.starts_with("https://")) {
+    rest = origin.substr(8);
+  } else {
+    return false;
+  }
+  if (rest.empty()) return false;
+  for (char c : rest) {
+    if (c == '/' || c == '?' || c == '#' || std::isgraph(static_cast<unsigned char>(c)) == 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Error set_cors_origins(Config& config, std::string_view key, std::string_view value) {
+  std::vector<std::string> origins;
+  for (std::string_view word : split_words(value)) {
+    if (word != "*" && !valid_origin(word)) {
+      return quoted(key) + " entries must be * or scheme://host[:port] like " +
+             "https://chat.example.com, got " + quoted(word);
+    }
+    origins.push_back(lower(word));
+  }
+  config.cors_origins = std::move(origins);
+  return std::nullopt;
+}
+std::string show_cors_origins(const Config& config) { return join(config.cors_origins); }
+
+Error set_bosh_path(Config& config, std::string_view key, std::string_view value) {
+  bool ok = value.starts_with('/');
+  for (char c : value) {
+    if (c == '?' || c == '#' || std::isgraph(static_cast<unsigned char>(c)) == 0) ok = false;
+  }
+  if (!ok) {
+    return quoted(key) + " must be a URL path starting with '/' (no spaces, '?' or '#'), got " +
+           quoted(value);
+  }
+  config.bosh_path = std::string(value);
+  return std::nullopt;
+}
+std::string show_bosh_path(const Config& config) { return config.bosh_path; }
+
+// Whether the directory exists is checked by validate_config, after overrides.
+Error set_demo_root(Config& config, std::string_view, std::string_view value) {
+  config.demo_root = std::string(value);
+  return std::nullopt;
+}
+std::string show_demo_root(const Config& config) { return config.demo_root; }
+
+// The node id starts every sid and is matched by an L7 router's rules, so it is
+// kept to a few plain letters and digits.
+Error set_node_id(Config& config, std::string_view key, std::string_view value) {
+  bool ok = value.size() <= kMaxNodeIdChars;
+  for (char c : value) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0) ok = false;
+  }
+  if (!ok) {
+    return quoted(key) + " must be at most " + std::to_string(kMaxNodeIdChars) +
+           " letters and digits, got " + quoted(value);
+  }
+  config.node_id = std::string(value);
+  return std::nullopt;
+}
+std::string show_node_id(const Config& config) { return config.node_id; }
+
+Error set_log_level_key(Config& config, std::string_view key, std::string_view value) {
+  const auto level = log_level_from_name(value);
+  if (!level) return quoted(key) + " must be one of error, warn, info, debug, got " + quoted(value);
+  config.log_level = *level;
+  return std::nullopt;
+}
+std::string show_log_level(const Config& config) {
+  return std::string(log_level_name(config.log_level));
+}
+
+// ---- the table -------------------------------------------------------------------
+
+struct KeySpec {
+  std::string_view name;
+  Error (*apply)(Config& config, std::string_view key, std::string_view value);
+  std::string (*show)(const Config& config);
+};
+
+constexpr std::uint32_t kDay = 86400;
+
+const std::array kKeys{
+    KeySpec{"listen", set_listen, show_listen},
+    KeySpec{"bosh_path", set_bosh_path, show_bosh_path},
+    KeySpec{"workers", set_number<&Config::workers, 0, 1024, Unit::kCount>,
+            show_number<&Config::workers>},
+    KeySpec{"upstream", set_upstream, show_upstream},
+    KeySpec{"allowed_routes", set_allowed_routes, show_allowed_routes},
+    KeySpec{"cors_origins", set_cors_origins, show_cors_origins},
+    KeySpec{"demo_root", set_demo_root, show_demo_root},
+    KeySpec{"node_id", set_node_id, show_node_id},
+    KeySpec{"max_wait", set_number<&Config::max_wait, 1, 3600, Unit::kSeconds>,
+            show_number<&Config::max_wait>},
+    KeySpec{"default_wait", set_number<&Config::default_wait, 1, 3600, Unit::kSeconds>,
+            show_number<&Config::default_wait>},
+    KeySpec{"max_hold", set_number<&Config::max_hold, 1, 16, Unit::kCount>,
+            show_number<&Config::max_hold>},
+    KeySpec{"inactivity", set_number<&Config::inactivity, 1, kDay, Unit::kSeconds>,
+            show_number<&Config::inactivity>},
+    KeySpec{"polling", set_number<&Config::polling, 0, 3600, Unit::kSeconds>,
+            show_number<&Config::polling>},
+    KeySpec{"maxpause", set_number<&Config::maxpause, 0, kDay, Unit::kSeconds>,
+            show_number<&Config::maxpause>},
+    KeySpec{"max_body_bytes", set_size<&Config::max_body_bytes, kKiB, 16 * kMiB>,
+            show_size<&Config::max_body_bytes>},
+    KeySpec{"max_header_bytes", set_size<&Config::max_header_bytes, kKiB, kMiB>,
+            show_size<&Config::max_header_bytes>},
+    KeySpec{"max_stanza_bytes", set_size<&Config::max_stanza_bytes, kKiB, 64 * kMiB>,
+            show_size<&Config::max_stanza_bytes>},
+    KeySpec{"max_session_queue_bytes",
+            set_size<&Config::max_session_queue_bytes, kKiB, 1024 * kMiB>,
+            show_size<&Config::max_session_queue_bytes>},
+    KeySpec{"upstream_connect_timeout",
+            set_number<&Config::upstream_connect_timeout, 1, 300, Unit::kSeconds>,
+            show_number<&Config::upstream_connect_timeout>},
+    KeySpec{"http_idle_timeout", set_number<&Config::http_idle_timeout, 1, 3600, Unit::kSeconds>,
+            show_number<&Config::http_idle_timeout>},
+    KeySpec{"http_header_timeout",
+            set_number<&Config::http_header_timeout, 1, 300, Unit::kSeconds>,
+            show_number<&Config::http_header_timeout>},
+    KeySpec{"max_sessions_per_ip",
+            set_number<&Config::max_sessions_per_ip, 0, UINT32_MAX, Unit::kCount>,
+            show_number<&Config::max_sessions_per_ip>},
+    KeySpec{"max_sessions", set_number<&Config::max_sessions, 0, UINT32_MAX, Unit::kCount>,
+            show_number<&Config::max_sessions>},
+    KeySpec{"log_level", set_log_level_key, show_log_level},
+};
+
+constexpr std::string_view kDomainUpstreamPrefix = "upstream.";
+
+Error set_domain_upstream(Config& config, std::string_view key, std::string_view value) {
+  const std::string domain = lower(key.substr(kDomainUpstreamPrefix.size()));
+  if (!is_valid_host_name(domain)) {
+    return quoted(key) + ": " + quoted(domain) + " is not a valid domain name";
+  }
+  if (value.empty()) {  // lets --set remove a domain the file configured
+    config.domain_upstreams.erase(domain);
+    return std::nullopt;
+  }
+  std::string reason;
+  auto address = parse_host_port(value, &reason);
+  if (!address) return address_error(key, value, reason);
+  config.domain_upstreams.insert_or_assign(domain, std::move(*address));
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> apply_setting(Config& config, std::string_view key,
+                                         std::string_view value) {
+  for (const KeySpec& spec : kKeys) {
+    if (spec.name == key) return spec.apply(config, key, value);
+  }
+  if (key.starts_with(kDomainUpstreamPrefix)) return set_domain_upstream(config, key, value);
+  return "unknown key " + quoted(key);
+}
+
+std::vector<std::string_view> config_key_names() {
+  std::vector<std::string_view> names;
+  for (const KeySpec& spec : kKeys) names.push_back(spec.name);
+  return names;
+}
+
+std::string format_config(const Config& config) {
+  std::string out;
+  auto line = [&out](std::string_view key, const std::string& value) {
+    out.append(key).append(" =");
+    if (!value.empty()) out.append(" ").append(value);
+    out.push_back('\n');
+  };
+  for (const KeySpec& spec : kKeys) line(spec.name, spec.show(config));
+  for (const auto& [domain, address] : config.domain_upstreams) {
+    line(std::string(kDomainUpstreamPrefix) + domain, address.to_string());
+  }
+  return out;
+}
+
+std::vector<std::string> validate_config(const Config& config) {
+  std::vector<std::string> problems;
+  if (config.default_wait > config.max_wait) {
+    problems.push_back("'default_wait' (" + std::to_string(config.default_wait) +
+                       ") must not exceed 'max_wait' (" + std::to_string(config.max_wait) + ")");
+  }
+  if (config.polling > 0 && config.inactivity <= config.polling) {
+    // XEP-0124: a polling client waits `polling` seconds between requests, so
+    // an inactivity that short would end every polling session.
+    problems.push_back("'inactivity' (" + std::to_string(config.inactivity) +
+                       ") must be longer than 'polling' (" + std::to_string(config.polling) + ")");
+  }
+  if (config.max_session_queue_bytes < config.max_stanza_bytes) {
+    problems.push_back("'max_session_queue_bytes' (" + format_size(config.max_session_queue_bytes) +
+                       ") must be at least 'max_stanza_bytes' (" +
+                       format_size(config.max_stanza_bytes) + "): one whole stanza must fit");
+  }
+  if (!config.upstream && config.domain_upstreams.empty() && config.allowed_routes.empty()) {
+    problems.push_back(
+        "no XMPP server configured: set 'upstream', an 'upstream.<domain>' or 'allowed_routes'");
+  }
+  if (!config.demo_root.empty()) {
+    struct stat info {};
+    if (::stat(config.demo_root.c_str(), &info) != 0) {
+      problems.push_back("'demo_root' " + quoted(config.demo_root) + ": " + std::strerror(errno));
+    } else if (!S_ISDIR(info.st_mode)) {
+      problems.push_back("'demo_root' " + quoted(config.demo_root) + " is not a directory");
+    }
+  }
+  return problems;
+}
+
+}  // namespace sb::app

@@ -1,0 +1,87 @@
+// Config: every setting of the switchboard daemon, with its default, and the one
+// table that knows each key's name, type and allowed range.
+//
+// A setting reaches Config three ways: a line of the config file
+// (config_file.hpp), a command-line option or --set (cli.hpp). All three go
+// through apply_setting(), so a key is spelled, checked and reported the same way
+// wherever it comes from. Rules that tie two keys together (default_wait may not
+// exceed max_wait, ...) can only be judged once every source has been applied:
+// validate_config() does that last.
+//
+// docs/configuration.md describes every key for operators; keep the two in step
+// (a unit test checks that every key here is mentioned there).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/address.hpp"
+#include "app/log.hpp"
+
+namespace sb::app {
+
+struct Config {
+  // --- where to listen and whom to serve -------------------------------------
+  HostPort listen{"127.0.0.1", 5280};      // IP address and port the HTTP listener binds
+  std::string bosh_path = "/http-bind";    // URL path of the BOSH endpoint
+  std::uint32_t workers = 1;               // worker processes; 0 = one per CPU core
+  std::optional<HostPort> upstream;        // default XMPP server; empty = none configured
+  // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.
+  std::map<std::string, HostPort, std::less<>> domain_upstreams;
+  std::vector<HostPort> allowed_routes;    // BOSH `route` targets a client may ask for; empty = route ignored
+  std::vector<std::string> cors_origins;   // origins that get CORS headers; "*" = any; empty = no CORS
+  std::string demo_root;                   // directory of static files served at /; empty = none
+  std::string node_id;                     // sid prefix naming this node for an L7 router (<= 8 letters/digits); empty = none
+
+  // --- BOSH session parameters (seconds, except max_hold) --------------------
+  std::uint32_t max_wait = 120;            // a client's `wait` is capped to this
+  std::uint32_t default_wait = 60;         // `wait` for a client that sends none
+  std::uint32_t max_hold = 1;              // a client's `hold` is capped to this; requests = hold + 1
+  std::uint32_t inactivity = 60;           // session ends after this long with no request held
+  std::uint32_t polling = 2;               // shortest interval between empty polls; 0 = no limit
+  std::uint32_t maxpause = 120;            // longest pause a client may ask for; 0 = no pause support
+
+  // --- limits -----------------------------------------------------------------
+  std::size_t max_body_bytes = 64 * 1024;            // largest HTTP request body
+  std::size_t max_header_bytes = 8 * 1024;           // largest HTTP request head (request line + headers)
+  std::size_t max_stanza_bytes = 256 * 1024;         // largest stanza accepted from the XMPP server
+  std::size_t max_session_queue_bytes = 1024 * 1024; // bytes queued for one session before policy-violation
+  std::uint32_t upstream_connect_timeout = 10;       // seconds to connect and open the XMPP stream
+  std::uint32_t http_idle_timeout = 120;             // seconds a keep-alive connection may sit with no request
+  std::uint32_t http_header_timeout = 10;            // seconds to receive a complete request head
+  std::uint32_t max_sessions_per_ip = 0;             // sessions one client address may hold per worker; 0 = unlimited
+  std::uint32_t max_sessions = 0;                    // sessions per worker; 0 = unlimited
+
+  // --- operations ---------------------------------------------------------------
+  LogLevel log_level = LogLevel::kInfo;    // error | warn | info | debug
+
+  bool operator==(const Config&) const = default;
+};
+
+// Sets `key` from its text form `value` (already trimmed; lists space-separated).
+// `key` is any name of config_key_names() or "upstream.<domain>". Returns nullopt
+// on success, else a message without location, e.g.
+// "'max_wait' must be a whole number of seconds from 1 to 3600, got 'abc'"; the
+// caller prefixes "FILE:LINE: " or "--set: ". On error `config` is unchanged.
+[[nodiscard]] std::optional<std::string> apply_setting(Config& config, std::string_view key,
+                                                       std::string_view value);
+
+// The fixed keys, in documentation order (per-domain "upstream.<domain>" keys
+// are not listed).
+std::vector<std::string_view> config_key_names();
+
+// The whole configuration in config-file form, one `key = value` per line; parsing
+// the result gives back an equal Config. Handy for tests and for debugging what a
+// daemon actually runs with.
+std::string format_config(const Config& config);
+
+// The rules that involve more than one key or the file system. Returns one
+// message per problem; empty means the configuration can run.
+std::vector<std::string> validate_config(const Config& config);
+
+}  // namespace sb::app

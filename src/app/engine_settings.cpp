@@ -1,0 +1,44 @@
+#include "app/engine_settings.hpp"
+
+namespace sb::app {
+namespace {
+bosh::UpstreamAddress to_address(const HostPort& hp) { return {hp.host, hp.port}; }
+}  // namespace
+
+bosh::EngineSettings engine_settings(const Config& config, int worker_index) {
+  bosh::EngineSettings s;
+  s.max_wait = config.max_wait;
+  s.default_wait = config.default_wait;
+  s.max_hold = config.max_hold;
+  s.inactivity = config.inactivity;
+  s.polling = config.polling;
+  s.maxpause = config.maxpause;
+  s.max_session_queue_bytes = config.max_session_queue_bytes;
+  s.max_sessions = config.max_sessions;
+  if (config.upstream) s.default_upstream = to_address(*config.upstream);
+  for (const auto& [domain, hp] : config.domain_upstreams) s.domains[domain] = to_address(hp);
+  for (const auto& hp : config.allowed_routes) s.allowed_routes.push_back(to_address(hp));
+  // The sid prefix names the node (for an L7 router) and the worker that owns the
+  // session, so a request can be routed to its owner without a shared lookup.
+  if (!config.node_id.empty()) s.sid_prefix = config.node_id + ".";
+  if (config.workers != 1) s.sid_prefix += "w" + std::to_string(worker_index) + ".";
+  return s;
+}
+
+http::ConnectionLimits connection_limits(const Config& config) {
+  http::ConnectionLimits limits;
+  limits.max_header_bytes = config.max_header_bytes;
+  limits.max_body_bytes = config.max_body_bytes;
+  limits.header_timeout_ms = std::uint64_t{config.http_header_timeout} * 1000;
+  limits.idle_timeout_ms = std::uint64_t{config.http_idle_timeout} * 1000;
+  return limits;
+}
+
+xmpp::LinkSettings link_settings(const Config& config) {
+  xmpp::LinkSettings link;
+  link.connect_timeout_ms = std::uint64_t{config.upstream_connect_timeout} * 1000;
+  link.max_stanza_bytes = config.max_stanza_bytes;
+  return link;
+}
+
+}  // namespace sb::app

@@ -1,0 +1,59 @@
+// Logging: one line per event on stderr, shaped
+//
+//   2026-11-22T21:41:00.123Z INFO [worker 3] session abc created
+//
+// Several worker processes share one stderr, so each line is written with a
+// single write(2): lines never interleave mid-way (a pipe guarantees this up to
+// PIPE_BUF = 4096 bytes, a regular file or terminal in practice too).
+//
+// Call sites use the SB_LOG_* macros with printf-style arguments. The macro tests
+// the level before evaluating any argument, so a debug line in a hot path costs
+// one comparison when debug logging is off, and the format attribute lets the
+// compiler check every format string. (g++ 12 has no usable std::format.)
+//
+// Control characters in the message (a newline inside a client's stanza, say) are
+// escaped, so nothing a client sends can forge a log line.
+//
+// Each worker is a single-threaded process; this state is per process and is not
+// meant to be changed from several threads at once.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace sb::app {
+
+enum class LogLevel : int { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
+
+// "error", "warn", "info", "debug" (the config file's spelling).
+std::string_view log_level_name(LogLevel level);
+std::optional<LogLevel> log_level_from_name(std::string_view name);
+
+namespace detail {
+// Read by the macros; written only through set_log_level.
+inline LogLevel g_log_level = LogLevel::kInfo;
+}  // namespace detail
+
+inline bool log_enabled(LogLevel level) { return level <= detail::g_log_level; }
+void set_log_level(LogLevel level);
+LogLevel log_level();
+
+// The "[worker N]" tag; a negative index (the default) prints "[supervisor]".
+void set_worker_index(int index);
+// Where lines go; stderr (2) by default. Tests point it at a pipe.
+void set_log_fd(int fd);
+
+// Formats and writes one line unconditionally; prefer the macros. errno is
+// preserved, so a call site may log and then still inspect errno.
+void log_write(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+}  // namespace sb::app
+
+#define SB_LOG(level, ...)                                                  \
+  do {                                                                      \
+    if (::sb::app::log_enabled(level)) ::sb::app::log_write(level, __VA_ARGS__); \
+  } while (0)
+#define SB_LOG_ERROR(...) SB_LOG(::sb::app::LogLevel::kError, __VA_ARGS__)
+#define SB_LOG_WARN(...) SB_LOG(::sb::app::LogLevel::kWarn, __VA_ARGS__)
+#define SB_LOG_INFO(...) SB_LOG(::sb::app::LogLevel::kInfo, __VA_ARGS__)
+#define SB_LOG_DEBUG(...) SB_LOG(::sb::app::LogLevel::kDebug, __VA_ARGS__)

@@ -1,0 +1,139 @@
+#include "app/worker.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <unistd.h>
+
+#include "app/engine_settings.hpp"
+#include "app/log.hpp"
+
+namespace sb::app {
+namespace {
+constexpr std::uint64_t kDrainMs = 1000;     // for answers and </stream:stream> to flush
+constexpr std::uint64_t kCloseMs = 3000;     // then for sockets to close, at most
+}  // namespace
+
+Worker::Worker(const Config& config, int index)
+    : config_(config),
+      index_(index),
+      settings_(engine_settings(config, index)),
+      limits_(connection_limits(config)),
+      cors_(config.cors_origins),
+      link_settings_(link_settings(config)) {
+  uv_loop_init(&loop_);
+  context_ = std::make_unique<net::LoopContext>(&loop_);
+  upstreams_ = std::make_unique<xmpp::UpstreamConnector>(&loop_, link_settings_);
+  sessions_ = std::make_unique<bosh::SessionTable>(settings_, context_->timers());
+  endpoint_ = std::make_unique<bosh::Endpoint>(*sessions_, *upstreams_);
+  router_ = std::make_unique<http::Router>(cors_);
+  router_->add(config.bosh_path, {http::Method::kPost, http::Method::kGet, http::Method::kHead},
+               *endpoint_);
+  if (!config.demo_root.empty()) {
+    demo_ = std::make_unique<http::StaticFiles>(config.demo_root);
+    if (demo_->ok()) {
+      demo_->mount(*router_);
+    } else {
+      SB_LOG_WARN("demo_root %s: %s", config.demo_root.c_str(), demo_->error().c_str());
+    }
+  }
+  shared_ = std::make_unique<HttpSocket::Shared>(
+      HttpSocket::Shared{*router_, limits_, cors_, context_->timers(), sockets_});
+  listener_ = std::make_unique<net::Listener>(
+      &loop_, [this](net::TcpStream& stream) { HttpSocket::adopt(stream, *shared_); });
+}
+
+Worker::~Worker() {
+  // Everything below was closed by run(); free in reverse order of creation.
+  listener_.reset();
+  sessions_.reset();
+  context_.reset();
+  uv_loop_close(&loop_);
+}
+
+int Worker::run() {
+  std::string error;
+  const std::string address = config_.listen.host.find(':') != std::string::npos
+                                  ? "[" + config_.listen.host + "]:" + std::to_string(config_.listen.port)
+                                  : config_.listen.host + ":" + std::to_string(config_.listen.port);
+  if (listener_->listen(address, 4096, error) != 0) {
+    SB_LOG_ERROR("cannot listen on %s: %s", address.c_str(), error.c_str());
+    return 1;
+  }
+  context_->start_ticking();
+  uv_check_init(&loop_, &collector_);
+  collector_.data = this;
+  uv_check_start(&collector_, &Worker::on_check);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&collector_));
+  for (auto* sig : {&sigterm_, &sigint_}) {
+    uv_signal_init(&loop_, sig);
+    sig->data = this;
+  }
+  uv_signal_start(&sigterm_, &Worker::on_signal, SIGTERM);
+  uv_signal_start(&sigint_, &Worker::on_signal, SIGINT);
+  uv_timer_init(&loop_, &shutdown_timer_);
+  shutdown_timer_.data = this;
+
+  SB_LOG_INFO("listening on http://%s%s, upstream %s", address.c_str(), config_.bosh_path.c_str(),
+              settings_.default_upstream.host.empty()
+                  ? "per domain only"
+                  : (settings_.default_upstream.host + ":" +
+                     std::to_string(settings_.default_upstream.port)).c_str());
+  uv_run(&loop_, UV_RUN_DEFAULT);
+
+  // The loop is out of work: close what is left and let the close callbacks run.
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* handle, void*) {
+        if (uv_is_closing(handle) == 0) uv_close(handle, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  SB_LOG_INFO("stopped");
+  return 0;
+}
+
+void Worker::on_signal(uv_signal_t* handle, int signum) {
+  auto& self = *static_cast<Worker*>(handle->data);
+  if (self.shutdown_phase_ > 0) {
+    SB_LOG_WARN("second signal %d: exiting now", signum);
+    std::_Exit(1);
+  }
+  SB_LOG_INFO("signal %d: shutting down %zu sessions", signum, self.sessions_->size());
+  self.begin_shutdown();
+}
+
+void Worker::begin_shutdown() {
+  shutdown_phase_ = 1;
+  listener_->close();
+  sessions_->end_all(bosh::Condition::kSystemShutdown);
+  sessions_->collect();
+  uv_timer_start(&shutdown_timer_, &Worker::on_shutdown_timer, kDrainMs, 0);
+}
+
+void Worker::on_shutdown_timer(uv_timer_t* handle) {
+  auto& self = *static_cast<Worker*>(handle->data);
+  if (self.shutdown_phase_ == 1) {
+    self.finish_shutdown();
+    return;
+  }
+  // Sockets that would not close in time: stop the loop regardless.
+  uv_stop(handle->loop);
+}
+
+void Worker::finish_shutdown() {
+  shutdown_phase_ = 2;
+  sockets_.close_all();
+  context_->stop_ticking();
+  uv_check_stop(&collector_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&collector_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  uv_timer_start(&shutdown_timer_, &Worker::on_shutdown_timer, kCloseMs, 0);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&shutdown_timer_));
+}
+
+void Worker::on_check(uv_check_t* handle) {
+  static_cast<Worker*>(handle->data)->sessions_->collect();
+}
+
+}  // namespace sb::app

@@ -1,0 +1,71 @@
+// Worker: one process, one libuv loop, its own sessions. It owns the listener,
+// the HTTP router (BOSH endpoint, demo page), the session table and the upstream
+// connector, and it handles the signals that end it.
+//
+// Shutdown (SIGTERM or SIGINT): stop accepting, end every session with
+// system-shutdown (held requests are answered, upstream streams are closed with
+// </stream:stream>), give responses and stream closes a moment to flush, close
+// every socket and leave the loop. A second signal exits at once.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <optional>
+
+#include "app/config.hpp"
+#include "app/http_socket.hpp"
+#include "bosh/endpoint.hpp"
+#include "bosh/session_table.hpp"
+#include "bosh/settings.hpp"
+#include "http/cors.hpp"
+#include "http/limits.hpp"
+#include "http/router.hpp"
+#include "http/static_files.hpp"
+#include "net/listener.hpp"
+#include "net/loop_context.hpp"
+#include "xmpp/upstream_link.hpp"
+
+namespace sb::app {
+
+class Worker {
+ public:
+  Worker(const Config& config, int index);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker();
+
+  // Listens and runs the loop until shutdown. Returns the process exit code.
+  int run();
+
+ private:
+  void begin_shutdown();
+  void finish_shutdown();
+  static void on_signal(uv_signal_t* handle, int signum);
+  static void on_check(uv_check_t* handle);
+  static void on_shutdown_timer(uv_timer_t* handle);
+
+  const Config& config_;
+  int index_;
+  uv_loop_t loop_{};
+  std::unique_ptr<net::LoopContext> context_;
+  bosh::EngineSettings settings_;
+  http::ConnectionLimits limits_;
+  http::CorsPolicy cors_;
+  xmpp::LinkSettings link_settings_;
+  std::unique_ptr<xmpp::UpstreamConnector> upstreams_;
+  std::unique_ptr<bosh::SessionTable> sessions_;
+  std::unique_ptr<bosh::Endpoint> endpoint_;
+  std::unique_ptr<http::Router> router_;
+  std::unique_ptr<http::StaticFiles> demo_;
+  HttpSocketList sockets_;
+  std::unique_ptr<HttpSocket::Shared> shared_;
+  std::unique_ptr<net::Listener> listener_;
+  uv_check_t collector_{};
+  uv_signal_t sigterm_{};
+  uv_signal_t sigint_{};
+  uv_timer_t shutdown_timer_{};
+  int shutdown_phase_ = 0;  // 0 running, 1 draining, 2 closing sockets
+};
+
+}  // namespace sb::app

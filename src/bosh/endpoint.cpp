@@ -1,0 +1,211 @@
+#include "bosh/endpoint.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "bosh/body_writer.hpp"
+#include "bosh/session.hpp"
+#include "bosh/session_table.hpp"
+#include "bosh/sid.hpp"
+#include "bosh/upstream.hpp"
+#include "xml/body_parser.hpp"
+
+namespace sb::bosh {
+namespace {
+
+constexpr std::string_view kOurVersion = "1.11";
+
+constexpr std::string_view kInfoPage =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Switchboard BOSH endpoint</title>"
+    "</head><body><h1>Switchboard BOSH endpoint</h1>"
+    "<p>It works! Point your BOSH client (XEP-0124/XEP-0206) at this URL.</p></body></html>\n";
+
+void send_body(http::Exchange& exchange, std::string body) {
+  http::Response response;
+  response.body = std::make_shared<const std::string>(std::move(body));
+  exchange.send(std::move(response));
+}
+
+void send_terminal(http::Exchange& exchange, Condition condition, bool legacy) {
+  const int status = legacy_http_status(condition);
+  if (legacy && status != 0) {
+    exchange.send(http::Response::text(status, "text/plain; charset=utf-8",
+                                       std::string(condition_name(condition)) + "\n"));
+    return;
+  }
+  send_body(exchange, terminate_body(condition));
+}
+
+std::string_view value_or(const std::string* value, std::string_view fallback) {
+  return value != nullptr ? std::string_view(*value) : fallback;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_rid(std::string_view text) {
+  if (text.empty() || text.size() > 16) return std::nullopt;
+  std::uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (value == 0 || value > kMaxRid) return std::nullopt;
+  return value;
+}
+
+std::optional<std::uint32_t> parse_seconds(std::string_view text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  std::uint32_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::string negotiate_version(std::string_view client, std::string_view ours) {
+  auto split = [](std::string_view v) -> std::optional<std::pair<unsigned, unsigned>> {
+    const auto dot = v.find('.');
+    if (dot == std::string_view::npos) return std::nullopt;
+    unsigned major = 0, minor = 0;
+    auto a = std::from_chars(v.data(), v.data() + dot, major);
+    auto b = std::from_chars(v.data() + dot + 1, v.data() + v.size(), minor);
+    if (a.ec != std::errc() || a.ptr != v.data() + dot || b.ec != std::errc() ||
+        b.ptr != v.data() + v.size()) {
+      return std::nullopt;
+    }
+    return std::pair{major, minor};
+  };
+  auto c = split(client);
+  if (!c) return {};
+  auto o = split(ours);
+  return std::string(*c < *o ? client : ours);
+}
+
+Endpoint::Endpoint(SessionTable& table, UpstreamFactory& upstreams)
+    : table_(table), upstreams_(upstreams) {}
+
+void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
+  if (request.method == http::Method::kGet || request.method == http::Method::kHead) {
+    exchange.send(http::Response::text(200, "text/html; charset=utf-8", std::string(kInfoPage)));
+    return;
+  }
+  xml::BoshBody body;
+  if (auto error = xml::parse_body(request.body, body); error != xml::BodyError::kNone) {
+    // Nothing can be trusted, not even a sid: an HTTP error, and no session touched.
+    ++counters_.bad_requests;
+    exchange.send(http::Response::text(
+        400, "text/plain; charset=utf-8",
+        "bad request: " + std::string(xml::body_error_text(error)) + "\n"));
+    return;
+  }
+  const std::string* sid = body.attribute("sid");
+  Session* session = sid != nullptr ? table_.find(*sid) : nullptr;
+  const bool legacy = session != nullptr ? session->params().ver.empty()
+                                         : body.attribute("ver") == nullptr;
+
+  auto rid = parse_rid(value_or(body.attribute("rid"), {}));
+  if (!rid) {
+    // A request without a usable rid cannot take a place in any session's order.
+    ++counters_.bad_requests;
+    send_terminal(exchange, Condition::kBadRequest, legacy);
+    return;
+  }
+  if (sid == nullptr) {
+    create_session(body, *rid, exchange);
+    return;
+  }
+  if (session == nullptr) {
+    ++counters_.unknown_sids;
+    send_terminal(exchange, Condition::kItemNotFound, legacy);
+    return;
+  }
+
+  ClientRequest client;
+  client.rid = *rid;
+  client.terminate = value_or(body.attribute("type"), {}) == "terminate";
+  client.restart = value_or(body.attribute("xmpp:restart"), {}) == "true";
+  if (const std::string* pause = body.attribute("pause")) client.pause = parse_seconds(*pause);
+  client.payload = std::move(body.payload);
+  client.payload_elements = body.payload_elements;
+  session->handle(std::move(client), exchange);
+}
+
+std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to,
+                                                 const std::string* route) const {
+  const EngineSettings& settings = table_.settings();
+  if (route != nullptr && route->rfind("xmpp:", 0) == 0) {
+    // route='xmpp:host:port' is honoured only for configured destinations: a
+    // connection manager must never become an open relay.
+    std::string_view rest = std::string_view(*route).substr(5);
+    const auto colon = rest.rfind(':');
+    if (colon != std::string_view::npos) {
+      std::string_view host = rest.substr(0, colon);
+      std::string_view port = rest.substr(colon + 1);
+      for (const auto& allowed : settings.allowed_routes) {
+        if (allowed.host == host && std::to_string(allowed.port) == port) return allowed;
+      }
+    }
+  }
+  if (auto it = settings.domains.find(to); it != settings.domains.end()) return it->second;
+  if (!settings.default_upstream.host.empty()) return settings.default_upstream;
+  return std::nullopt;
+}
+
+void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Exchange& exchange) {
+  const EngineSettings& settings = table_.settings();
+  const bool legacy = body.attribute("ver") == nullptr;
+  const std::string* to = body.attribute("to");
+  if (to == nullptr || to->empty()) {
+    ++counters_.refused_creations;
+    send_terminal(exchange, Condition::kImproperAddressing, legacy);
+    return;
+  }
+  auto address = resolve(*to, body.attribute("route"));
+  if (!address) {
+    ++counters_.refused_creations;
+    send_terminal(exchange, Condition::kHostUnknown, legacy);
+    return;
+  }
+  if (settings.max_sessions != 0 && table_.size() >= settings.max_sessions) {
+    // Genuine overload: 503 makes clients retry later rather than give up.
+    ++counters_.refused_creations;
+    exchange.send(http::Response::text(503, "text/plain; charset=utf-8", "too many sessions\n"));
+    return;
+  }
+  std::string sid = make_sid(settings.sid_prefix);
+  if (sid.empty()) {
+    send_terminal(exchange, Condition::kInternalServerError, legacy);
+    return;
+  }
+
+  SessionParams params;
+  auto wait = parse_seconds(value_or(body.attribute("wait"), {}));
+  params.wait = std::min(wait.value_or(settings.default_wait), settings.max_wait);
+  auto hold = parse_seconds(value_or(body.attribute("hold"), {}));
+  params.hold = std::min(hold.value_or(1), settings.max_hold);
+  params.inactivity = settings.inactivity;
+  params.polling = settings.polling;
+  params.maxpause = settings.maxpause;
+  if (const std::string* ver = body.attribute("ver")) {
+    params.ver = negotiate_version(*ver, kOurVersion);
+    if (params.ver.empty()) params.ver = std::string(kOurVersion);
+  }
+
+  UpstreamTarget target;
+  target.host = address->host;
+  target.port = address->port;
+  target.to = *to;
+  target.from = std::string(value_or(body.attribute("from"), {}));
+  target.lang = std::string(value_or(body.attribute("xml:lang"), "en"));
+  target.version = std::string(value_or(body.attribute("xmpp:version"), "1.0"));
+
+  // `content` becomes a response header: accept only plain printable ASCII, so a
+  // client cannot smuggle header lines in.
+  std::string content(value_or(body.attribute("content"), {}));
+  if (!std::all_of(content.begin(), content.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+    content.clear();
+  }
+  auto session = std::make_unique<Session>(table_, std::move(sid), std::move(params),
+                                           std::move(target), rid, std::move(content));
+  ++counters_.sessions_created;
+  table_.add(std::move(session)).start(upstreams_, exchange);
+}
+
+}  // namespace sb::bosh

@@ -1,0 +1,56 @@
+// Endpoint: the BOSH path's http::Handler. It parses each POSTed <body/>, finds the
+// session it names (or creates one), turns the body into a ClientRequest and hands
+// it over. Requests that cannot name a live session are answered here: HTTP 400
+// for a body that is not a BOSH body at all, a terminal <body/> otherwise.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bosh/condition.hpp"
+#include "bosh/settings.hpp"
+#include "http/exchange.hpp"
+
+namespace sb::xml {
+struct BoshBody;
+}
+
+namespace sb::bosh {
+
+class SessionTable;
+class UpstreamFactory;
+struct UpstreamTarget;
+
+struct EndpointCounters {
+  std::uint64_t sessions_created = 0;
+  std::uint64_t bad_requests = 0;   // not XML, not a body, bad rid
+  std::uint64_t unknown_sids = 0;
+  std::uint64_t refused_creations = 0;  // host-unknown, improper-addressing, caps
+};
+
+class Endpoint final : public http::Handler {
+ public:
+  Endpoint(SessionTable& table, UpstreamFactory& upstreams);
+  void handle(http::Request& request, http::Exchange& exchange) override;
+  const EndpointCounters& counters() const { return counters_; }
+
+ private:
+  void create_session(xml::BoshBody& body, std::uint64_t rid, http::Exchange& exchange);
+  std::optional<UpstreamAddress> resolve(std::string_view to, const std::string* route) const;
+
+  SessionTable& table_;
+  UpstreamFactory& upstreams_;
+  EndpointCounters counters_;
+};
+
+// Parses a rid attribute: decimal digits only, 1 .. 2^53-1.
+std::optional<std::uint64_t> parse_rid(std::string_view text);
+// Parses a small non-negative decimal (wait, hold, pause); nullopt if malformed.
+std::optional<std::uint32_t> parse_seconds(std::string_view text);
+// "1.6" vs "1.11": compares major.minor as integers; returns the lower, or "" if
+// `client` is not a version.
+std::string negotiate_version(std::string_view client, std::string_view ours);
+
+}  // namespace sb::bosh

@@ -1,0 +1,388 @@
+#include "bosh/session.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "bosh/body_writer.hpp"
+#include "bosh/session_table.hpp"
+#include "bosh/settings.hpp"
+
+namespace sb::bosh {
+namespace {
+constexpr std::uint64_t kMsPerSecond = 1000;
+constexpr std::string_view kDefaultContentType = "text/xml; charset=utf-8";
+}  // namespace
+
+Session::Session(SessionTable& table, std::string sid, SessionParams params, UpstreamTarget target,
+                 std::uint64_t creation_rid, std::string content_type)
+    : table_(table),
+      sid_(std::move(sid)),
+      params_(std::move(params)),
+      target_(std::move(target)),
+      content_type_(std::move(content_type)),
+      creation_rid_(creation_rid),
+      last_rid_(creation_rid),
+      timer_(&Session::on_timer, this) {}
+
+Session::~Session() {
+  // Whatever still waits gets an answer: nobody may be left hanging, and no
+  // exchange may keep a pointer to us.
+  release_exchanges(Condition::kNone);
+  if (upstream_ && !upstream_dead_) upstream_.release()->close();
+}
+
+net::TimerWheel& Session::timers() { return table_.timers(); }
+
+void Session::start(UpstreamFactory& factory, http::Exchange& creation) {
+  hold(creation, creation_rid_);
+  upstream_ = factory.open(target_, *this);
+  if (!upstream_) {
+    upstream_dead_ = true;
+    finish(Condition::kRemoteConnectionFailed, {});
+    return;
+  }
+  rearm_timer();
+}
+
+// ---------------------------------------------------------------------------
+// Requests from the client
+
+void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
+  if (state_ == State::kEnded) {
+    // The session ended while no request was waiting: this one learns why.
+    send(exchange, request.rid, std::exchange(terminal_, {}), false);
+    table_.retire(*this);
+    return;
+  }
+  const std::uint64_t rid = request.rid;
+  if (rid <= last_rid_) {
+    answer_repeat(rid, exchange);
+    return;
+  }
+  if (rid > last_rid_ + params_.requests()) {
+    // Beyond the window (XEP-0124 §14.3): the session ends, item-not-found.
+    send_terminal(exchange, Condition::kItemNotFound);
+    finish(Condition::kItemNotFound, {});
+    return;
+  }
+  if (rid > last_rid_ + 1) {
+    // Early: keep it until the rids below it have arrived.
+    for (auto& early : early_) {
+      if (early.request.rid == rid) {
+        // A resend of a request that is still waiting: the older copy gets the
+        // recoverable binding error, the newer one takes its place (R14).
+        early.exchange->watch(nullptr);
+        send_recoverable_error(*early.exchange);
+        exchange.watch(this);
+        early.exchange = &exchange;
+        early.request = std::move(request);
+        return;
+      }
+    }
+    exchange.watch(this);
+    early_.push_back(Early{&exchange, std::move(request)});
+    return;
+  }
+  process(std::move(request), exchange);
+  process_early();
+}
+
+void Session::process_early() {
+  while (state_ != State::kEnded && !early_.empty()) {
+    auto next = std::find_if(early_.begin(), early_.end(),
+                             [&](const Early& e) { return e.request.rid == last_rid_ + 1; });
+    if (next == early_.end()) return;
+    Early early = std::move(*next);
+    early_.erase(next);
+    process(std::move(early.request), *early.exchange);
+  }
+}
+
+void Session::process(ClientRequest&& request, http::Exchange& exchange) {
+  last_rid_ = request.rid;
+  if (request.restart) {
+    // XEP-0206 §5: a restart body should be empty; stanzas in it are ignored.
+    upstream_->restart(target_);
+  } else if (!request.payload.empty()) {
+    upstream_->send(request.payload);
+  }
+  if (request.terminate) {
+    end_by_client(exchange, request.rid);
+    return;
+  }
+  hold(exchange, request.rid);
+  if (request.pause && params_.maxpause > 0) {
+    // XEP-0124 §10: answer everything now, without payload, and allow a longer
+    // silence (at most maxpause) until the next request.
+    const std::uint32_t seconds = std::min(*request.pause, params_.maxpause);
+    while (!held_.empty()) answer_oldest(false);
+    inactivity_deadline_ms_ = timers().now_ms() + seconds * kMsPerSecond;
+    rearm_timer();
+    return;
+  }
+  if (!outbox_.empty() && state_ == State::kOpen) answer_oldest(true);
+  while (held_.size() > params_.hold) answer_oldest(true);
+  rearm_timer();
+}
+
+void Session::answer_repeat(std::uint64_t rid, http::Exchange& exchange) {
+  for (const auto& cached : cache_) {
+    if (cached.rid == rid) {
+      http::Response response;
+      response.content_type = content_type();
+      response.body = cached.body;
+      exchange.send(std::move(response));
+      return;
+    }
+  }
+  for (auto& held : held_) {
+    if (held.rid == rid) {
+      // Received but not answered yet (R14): the older connection gets the
+      // recoverable error, the new one waits in its place.
+      held.exchange->watch(nullptr);
+      send_recoverable_error(*held.exchange);
+      exchange.watch(this);
+      held.exchange = &exchange;
+      return;
+    }
+  }
+  // Answered and no longer cached: it cannot be resent (§14.3).
+  send_terminal(exchange, Condition::kItemNotFound);
+  finish(Condition::kItemNotFound, {});
+}
+
+void Session::hold(http::Exchange& exchange, std::uint64_t rid) {
+  exchange.watch(this);
+  held_.push_back(Held{&exchange, rid, timers().now_ms() + params_.wait * kMsPerSecond});
+}
+
+void Session::end_by_client(http::Exchange& exchange, std::uint64_t rid) {
+  // Older held requests are answered first (responses go out in rid order), then
+  // the terminate request itself, carrying anything still queued.
+  while (!held_.empty()) answer_oldest(true);
+  close_upstream();
+  state_ = State::kEnded;
+  send(exchange, rid, BodyWriter(outbox_.size()).terminate(Condition::kNone).finish(outbox_), true);
+  release_exchanges(Condition::kNone);
+  table_.retire(*this);
+}
+
+void Session::end(Condition condition) { finish(condition, {}); }
+
+// ---------------------------------------------------------------------------
+// Answering
+
+std::string_view Session::content_type() const {
+  return content_type_.empty() ? kDefaultContentType : std::string_view(content_type_);
+}
+
+std::string Session::take_response(std::uint64_t rid, bool with_payload) {
+  std::string_view payload = with_payload ? std::string_view(outbox_) : std::string_view();
+  BodyWriter body(payload.size());
+  if (rid == creation_rid_) {
+    body.attr("sid", sid_)
+        .attr("wait", params_.wait)
+        .attr("requests", params_.requests())
+        .attr("hold", params_.hold)
+        .attr("inactivity", params_.inactivity)
+        .attr("polling", params_.polling);
+    if (params_.maxpause > 0) body.attr("maxpause", params_.maxpause);
+    body.attr("ver", params_.ver.empty() ? std::string_view("1.11") : std::string_view(params_.ver))
+        .attr("from", server_.from.empty() ? target_.to : server_.from);
+    if (!server_.id.empty()) body.attr("authid", server_.id);
+    body.attr("xmlns:xmpp", kXboshNs)
+        .attr("xmpp:version", server_.version.empty() ? std::string_view("1.0")
+                                                      : std::string_view(server_.version))
+        .attr("xmpp:restartlogic", "true");
+  }
+  std::string out = body.finish(payload);
+  if (with_payload) std::string().swap(outbox_);  // an idle session keeps no buffer
+  return out;
+}
+
+void Session::answer_oldest(bool with_payload) {
+  Held held = held_.front();
+  held_.erase(held_.begin());
+  held.exchange->watch(nullptr);
+  send(*held.exchange, held.rid, take_response(held.rid, with_payload), true);
+  if (held_.empty()) {
+    inactivity_deadline_ms_ = timers().now_ms() + params_.inactivity * kMsPerSecond;
+  }
+}
+
+void Session::send(http::Exchange& exchange, std::uint64_t rid, std::string body, bool cache) {
+  auto shared = std::make_shared<const std::string>(std::move(body));
+  if (cache) {
+    if (cache_.size() >= params_.requests()) cache_.erase(cache_.begin());
+    cache_.push_back(Cached{rid, shared});
+  }
+  http::Response response;
+  response.content_type = content_type();
+  response.body = std::move(shared);
+  exchange.send(std::move(response));
+}
+
+void Session::send_terminal(http::Exchange& exchange, Condition condition) {
+  exchange.watch(nullptr);
+  const int legacy = legacy_http_status(condition);
+  if (params_.ver.empty() && legacy != 0) {
+    exchange.send(http::Response::text(legacy, "text/plain; charset=utf-8",
+                                       std::string(condition_name(condition)) + "\n"));
+    return;
+  }
+  http::Response response;
+  response.content_type = content_type();
+  response.body = std::make_shared<const std::string>(terminate_body(condition));
+  exchange.send(std::move(response));
+}
+
+void Session::send_recoverable_error(http::Exchange& exchange) {
+  http::Response response;
+  response.content_type = content_type();
+  response.body = std::make_shared<const std::string>(BodyWriter().attr("type", "error").finish());
+  exchange.send(std::move(response));
+}
+
+void Session::release_exchanges(Condition condition) {
+  while (!held_.empty()) {
+    Held held = held_.front();
+    held_.erase(held_.begin());
+    send_terminal(*held.exchange, condition);
+  }
+  while (!early_.empty()) {
+    Early early = std::move(early_.front());
+    early_.erase(early_.begin());
+    send_terminal(*early.exchange, condition);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The end of a session
+
+void Session::finish(Condition condition, std::string&& detail) {
+  if (state_ == State::kEnded) return;
+  state_ = State::kEnded;
+  close_upstream();
+  // Stanzas still queued go out before the end, and a stream error inside it.
+  std::string payload = std::exchange(outbox_, {});
+  payload.append(detail);
+  std::string terminal = terminate_body(condition, payload);
+  if (held_.empty()) {
+    // Nobody to tell now: keep the news for the next request, for a while.
+    terminal_ = std::move(terminal);
+    inactivity_deadline_ms_ = timers().now_ms() + params_.inactivity * kMsPerSecond;
+    release_exchanges(condition);
+    rearm_timer();
+    return;
+  }
+  Held oldest = held_.front();
+  held_.erase(held_.begin());
+  oldest.exchange->watch(nullptr);
+  send(*oldest.exchange, oldest.rid, std::move(terminal), false);
+  release_exchanges(condition);
+  table_.retire(*this);
+}
+
+void Session::close_upstream() {
+  if (upstream_ && !upstream_dead_) {
+    upstream_dead_ = true;
+    upstream_.release()->close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Timers
+
+void Session::rearm_timer() {
+  if (!held_.empty()) {
+    timers().arm_at(timer_, held_.front().deadline_ms);
+  } else if (!early_.empty()) {
+    // Requests wait for a missing rid: give the gap the same wait, then give up.
+    timers().arm_at(timer_, timers().now_ms() + params_.wait * kMsPerSecond);
+  } else {
+    timers().arm_at(timer_, inactivity_deadline_ms_);
+  }
+}
+
+void Session::on_timer(net::TimerNode& node) {
+  auto& self = *static_cast<Session*>(node.owner);
+  const std::uint64_t now = self.timers().now_ms();
+  if (self.state_ == State::kEnded) {
+    self.table_.retire(self);
+    return;
+  }
+  if (!self.held_.empty()) {
+    while (!self.held_.empty() && self.held_.front().deadline_ms <= now) {
+      self.answer_oldest(self.state_ == State::kOpen);
+    }
+    self.rearm_timer();
+    return;
+  }
+  if (!self.early_.empty()) {
+    // The missing rid never came: the client is broken beyond repair.
+    self.release_exchanges(Condition::kItemNotFound);
+    self.finish(Condition::kItemNotFound, {});
+    return;
+  }
+  if (now >= self.inactivity_deadline_ms_) {
+    // XEP-0124 §8: a session left without requests for `inactivity` seconds ends
+    // silently; its server stream is closed cleanly.
+    self.close_upstream();
+    self.state_ = State::kEnded;
+    self.table_.retire(self);
+    return;
+  }
+  self.rearm_timer();
+}
+
+void Session::exchange_lost(http::Exchange& exchange) {
+  auto held = std::find_if(held_.begin(), held_.end(),
+                           [&](const Held& h) { return h.exchange == &exchange; });
+  if (held != held_.end()) {
+    held_.erase(held);
+    if (held_.empty()) {
+      inactivity_deadline_ms_ = timers().now_ms() + params_.inactivity * kMsPerSecond;
+    }
+  }
+  auto early = std::find_if(early_.begin(), early_.end(),
+                            [&](const Early& e) { return e.exchange == &exchange; });
+  if (early != early_.end()) early_.erase(early);
+  if (state_ != State::kEnded) rearm_timer();
+}
+
+// ---------------------------------------------------------------------------
+// Events from the server
+
+void Session::upstream_opened(const StreamHeader& header) {
+  server_ = header;
+  if (state_ == State::kOpening) state_ = State::kOpen;
+}
+
+void Session::upstream_stanza(std::string&& stanza) {
+  if (state_ == State::kEnded) return;
+  if (outbox_.size() + stanza.size() > table_.settings().max_session_queue_bytes) {
+    // The client does not collect what the server sends: end the session rather
+    // than grow without bound.
+    finish(Condition::kPolicyViolation, {});
+    return;
+  }
+  outbox_.append(stanza);
+  data_ready_ = true;
+}
+
+void Session::upstream_batch_end() {
+  if (!data_ready_ || state_ == State::kEnded) return;
+  data_ready_ = false;
+  if (state_ == State::kOpening) state_ = State::kOpen;
+  if (!held_.empty() && !outbox_.empty()) {
+    answer_oldest(true);
+    rearm_timer();
+  }
+}
+
+void Session::upstream_closed(Condition condition, std::string&& detail) {
+  upstream_dead_ = true;  // freed with the session, never from inside its callback
+  finish(condition, std::move(detail));
+}
+
+}  // namespace sb::bosh

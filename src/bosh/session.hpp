@@ -1,0 +1,134 @@
+// Session: one BOSH session, the heart of the connection manager.
+//
+// It owns the rid window (requests are processed strictly in rid order; early ones
+// wait in `early_` until the gap fills), the held requests (answered oldest first:
+// as soon as the server sends something, when more than `hold` are held, or with an
+// empty <body/> after `wait`), the outbox of server bytes waiting for a request,
+// the cache of recent responses (a repeated rid gets the same bytes again), and
+// one timer that serves both the oldest held request's wait and the inactivity
+// deadline. It talks to the server through an Upstream and answers clients through
+// http::Exchange, so it can be driven entirely in memory.
+//
+// A Session never deletes itself: when it ends it asks its SessionTable to retire
+// it, and the table frees it at a safe point (never inside one of its callbacks).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bosh/client_request.hpp"
+#include "bosh/condition.hpp"
+#include "bosh/upstream.hpp"
+#include "http/exchange.hpp"
+#include "net/timer_wheel.hpp"
+
+namespace sb::bosh {
+
+class SessionTable;
+struct EngineSettings;
+
+// The negotiated parameters of a session (the creation response's values).
+struct SessionParams {
+  std::uint32_t wait = 60;
+  std::uint32_t hold = 1;
+  std::uint32_t inactivity = 60;
+  std::uint32_t polling = 2;
+  std::uint32_t maxpause = 120;
+  std::string ver;  // empty: legacy client, errors go out as HTTP status codes
+  std::uint32_t requests() const { return hold + 1; }
+};
+
+class Session final : public UpstreamEvents, public http::ExchangeWatcher {
+ public:
+  enum class State : std::uint8_t {
+    kOpening,  // upstream connecting; the creation request waits for features
+    kOpen,
+    kEnded,    // over; a terminal body may still wait for the next request
+  };
+
+  Session(SessionTable& table, std::string sid, SessionParams params, UpstreamTarget target,
+          std::uint64_t creation_rid, std::string content_type);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session();
+
+  // Starts the session: opens the upstream and holds the creation request.
+  void start(UpstreamFactory& factory, http::Exchange& creation);
+  // A request naming this session.
+  void handle(ClientRequest&& request, http::Exchange& exchange);
+  // Ends the session from outside (shutdown): held requests get the condition.
+  void end(Condition condition);
+
+  std::string_view sid() const { return sid_; }
+  State state() const { return state_; }
+  const SessionParams& params() const { return params_; }
+  std::size_t held_count() const { return held_.size(); }
+  std::size_t outbox_bytes() const { return outbox_.size(); }
+
+  // UpstreamEvents
+  void upstream_opened(const StreamHeader& header) override;
+  void upstream_stanza(std::string&& stanza) override;
+  void upstream_batch_end() override;
+  void upstream_closed(Condition condition, std::string&& detail) override;
+  // http::ExchangeWatcher
+  void exchange_lost(http::Exchange& exchange) override;
+
+ private:
+  struct Held {
+    http::Exchange* exchange;
+    std::uint64_t rid;
+    std::uint64_t deadline_ms;
+  };
+  struct Early {  // a request that arrived before the rids below it
+    http::Exchange* exchange;
+    ClientRequest request;
+  };
+  struct Cached {
+    std::uint64_t rid;
+    http::SharedBody body;
+  };
+
+  void process(ClientRequest&& request, http::Exchange& exchange);
+  void process_early();
+  void hold(http::Exchange& exchange, std::uint64_t rid);
+  void answer_oldest(bool with_payload);
+  void answer_repeat(std::uint64_t rid, http::Exchange& exchange);
+  std::string take_response(std::uint64_t rid, bool with_payload);
+  void send(http::Exchange& exchange, std::uint64_t rid, std::string body, bool cache);
+  void send_terminal(http::Exchange& exchange, Condition condition);
+  void send_recoverable_error(http::Exchange& exchange);
+  void release_exchanges(Condition condition);
+  std::string_view content_type() const;
+  void end_by_client(http::Exchange& exchange, std::uint64_t rid);
+  void finish(Condition condition, std::string&& detail);
+  void close_upstream();
+  void rearm_timer();
+  static void on_timer(net::TimerNode& node);
+  net::TimerWheel& timers();
+
+  SessionTable& table_;
+  std::string sid_;
+  SessionParams params_;
+  UpstreamTarget target_;
+  std::string content_type_;  // empty = text/xml; charset=utf-8
+  std::unique_ptr<Upstream> upstream_;
+  StreamHeader server_;  // the server's stream header (authid, from, version)
+
+  std::uint64_t creation_rid_;
+  std::uint64_t last_rid_;  // the highest rid processed; the window starts above it
+  std::uint64_t inactivity_deadline_ms_ = 0;  // when a session with nothing held ends
+  std::vector<Held> held_;
+  std::vector<Early> early_;
+  std::vector<Cached> cache_;  // the last `requests` responses, oldest first
+  std::string outbox_;         // server bytes waiting for a request
+  std::string terminal_;       // State::kEnded: the body the next request gets
+  net::TimerNode timer_;
+  State state_ = State::kOpening;
+  bool data_ready_ = false;     // stanzas arrived since the last batch end
+  bool upstream_dead_ = false;  // closed, or closing on its own: never call it again
+};
+
+}  // namespace sb::bosh

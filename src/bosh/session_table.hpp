@@ -1,0 +1,62 @@
+// SessionTable: the sessions of one worker, found by sid.
+//
+// The index maps a view of each session's own sid to the session, so a key costs
+// no separate string. Sessions that end are retired: out of the index at once (a
+// later request with that sid is answered item-not-found) but freed only by
+// collect(), which the owner calls from a safe point of the event loop (a uv_check
+// handle), never from inside a session's own call stack.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "bosh/condition.hpp"
+#include "bosh/settings.hpp"
+
+namespace sb::net {
+class TimerWheel;
+}
+
+namespace sb::bosh {
+
+class Session;
+
+class SessionTable {
+ public:
+  SessionTable(const EngineSettings& settings, net::TimerWheel& timers);
+  SessionTable(const SessionTable&) = delete;
+  SessionTable& operator=(const SessionTable&) = delete;
+  ~SessionTable();
+
+  Session* find(std::string_view sid) const;
+  // Adds a new session (the table owns it). Returns it for convenience.
+  Session& add(std::unique_ptr<Session> session);
+  // Takes `session` out of the index; it is freed by the next collect().
+  void retire(Session& session);
+  // Frees retired sessions. Call where no session is on the call stack.
+  void collect();
+  // Ends every session with `condition` (system-shutdown on SIGTERM).
+  void end_all(Condition condition);
+
+  std::size_t size() const { return index_.size(); }
+  std::size_t retired_count() const { return retired_.size(); }
+  const EngineSettings& settings() const { return settings_; }
+  net::TimerWheel& timers() const { return timers_; }
+
+  // Called when the first session is retired since the last collect(), so the owner
+  // can schedule one.
+  std::function<void()> on_retire;
+
+ private:
+  const EngineSettings& settings_;
+  net::TimerWheel& timers_;
+  std::unordered_map<std::string_view, Session*> index_;
+  std::vector<std::unique_ptr<Session>> retired_;
+};
+
+}  // namespace sb::bosh

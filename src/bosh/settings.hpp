@@ -1,0 +1,42 @@
+// EngineSettings: the knobs of the BOSH engine, filled from the daemon's Config by
+// app/ (bosh/ never reads files). Times are in seconds as on the wire.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sb::bosh {
+
+struct UpstreamAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct EngineSettings {
+  // Session parameters offered to clients.
+  std::uint32_t max_wait = 120;     // a client's wait is capped to this
+  std::uint32_t default_wait = 60;  // used when the client sends no wait
+  std::uint32_t max_hold = 1;       // a client's hold is capped to this
+  std::uint32_t inactivity = 60;
+  std::uint32_t polling = 2;
+  std::uint32_t maxpause = 120;
+
+  // Bounds.
+  std::size_t max_session_queue_bytes = 1 << 20;  // server bytes waiting for a request
+  std::size_t max_sessions = 0;                   // 0 = unlimited
+
+  // Where sessions go. A domain with an entry in `domains` goes there, any other
+  // domain to `default_upstream` (if its host is empty, unknown domains end with
+  // host-unknown). `route` is honoured only when it names an allowed_routes entry.
+  UpstreamAddress default_upstream;
+  std::map<std::string, UpstreamAddress, std::less<>> domains;
+  std::vector<UpstreamAddress> allowed_routes;
+
+  // Prepended to every sid so a worker (or an L7 router) can find the owner.
+  std::string sid_prefix;
+};
+
+}  // namespace sb::bosh

@@ -1,0 +1,109 @@
+// Connection: one HTTP/1.1 server connection, from raw bytes to ordered responses.
+//
+// The connection parses requests out of the bytes it is fed (RequestParser, on
+// llhttp), hands each complete request to the Handler with an Exchange to answer
+// through, and writes the answers strictly in request order (HTTP/1.1 pipelining):
+// an answer that comes early waits, serialized, until the ones before it are sent.
+// It enforces the ConnectionLimits and answers refused requests itself (400, 408,
+// 413, 414, 417, 431, 501, 505), after the answers it owes, then closes.
+//
+// It is socket-agnostic: bytes come in through feed() and go out through a
+// Transport, so tests drive it with a fake and no sockets.
+//
+// Memory (a million of these must fit): between requests a connection holds the
+// llhttp state, a timer node and a few pointers; no read buffer (feed() bytes live
+// in the loop's shared buffer and are parsed in place). Per-request state is
+// allocated at a request's first byte; an Exchange slot exists only while its
+// request is in flight; unparsed bytes are copied out only when parsing is paused
+// because too many requests are in flight.
+//
+// Lifetime and ownership. The owner (the socket adapter) owns the Connection. The
+// Connection never destroys itself: when it is done it calls Transport::close() and
+// becomes inert. The owner destroys it once the socket is really closed, which for
+// TcpStream is the asynchronous on_closed(), so no Connection frame is ever on the
+// stack at that point. When the socket ends first (EOF, error) the owner calls
+// peer_closed(). In both cases every request still unanswered is reported to its
+// ExchangeWatcher (exchange_lost) before its Exchange is freed. Handlers may answer
+// from inside Handler::handle() and watchers may call send() on other exchanges of
+// the same connection from inside exchange_lost(); both are safe. Destroying the
+// Connection also reports unanswered exchanges, without touching the transport.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "http/cors.hpp"
+#include "http/exchange.hpp"
+#include "http/limits.hpp"
+#include "http/request_parser.hpp"
+#include "http/transport.hpp"
+#include "net/timer_wheel.hpp"
+
+namespace sb::http {
+
+class Connection {
+ public:
+  Connection(Transport& transport, Handler& handler, const ConnectionLimits& limits,
+             const CorsPolicy& cors, net::TimerWheel& wheel, std::string peer_ip);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Bytes just read. They are parsed in place; only what cannot be parsed now
+  // (parsing paused) is copied.
+  void feed(std::string_view bytes);
+  // The socket reached EOF or failed: unanswered requests are lost.
+  void peer_closed();
+
+  // True once the connection has called Transport::close().
+  bool closed() const { return phase_ == Phase::kClosed; }
+  // Requests dispatched or refused whose answer has not been written yet.
+  std::size_t in_flight() const { return in_flight_; }
+
+ private:
+  class Slot;
+  enum class Phase : std::uint8_t {
+    kOpen,      // parsing requests
+    kDraining,  // no more requests; close after the answers still owed
+    kClosed,    // transport closed; inert
+  };
+  enum class TimerPurpose : std::uint8_t { kNone, kIdle, kHeader, kBody, kResume };
+
+  void parse(std::string_view data);
+  void dispatch();
+  void refuse(int status);
+  void send(Slot& slot, Response response);
+  void flush();
+  void stop_parsing();
+  void close_now();
+  void lose_exchanges();
+  void pause_parsing(std::string_view rest);
+  void resume_parsing();
+  void write_continue();
+  bool backlog_too_big() const;
+  void arm_timer(TimerPurpose purpose, std::uint64_t delay_ms);
+  void settle_timer();
+  void on_timeout();
+  static void on_timer(net::TimerNode& node);
+
+  RequestParser parser_;
+  Transport& transport_;
+  Handler& handler_;
+  const CorsPolicy& cors_;
+  net::TimerWheel& wheel_;
+  std::string peer_ip_;
+  net::TimerNode timer_;
+  std::unique_ptr<Slot> head_;  // the oldest request in flight; slots chain by `next`
+  Slot* tail_ = nullptr;
+  std::unique_ptr<std::string> leftover_;  // unparsed bytes while paused
+  std::uint16_t in_flight_ = 0;
+  Phase phase_ = Phase::kOpen;
+  TimerPurpose timer_purpose_ = TimerPurpose::kNone;
+  bool paused_ = false;         // too many requests in flight: not parsing
+  bool continue_owed_ = false;  // "100 Continue" to send once earlier answers are out
+};
+
+}  // namespace sb::http

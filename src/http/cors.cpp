@@ -1,0 +1,59 @@
+// CORS decisions and headers; see cors.hpp. Origins are compared exactly: browsers
+// send them serialized in lowercase, and the configuration is expected to match.
+#include "http/cors.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace sb::http {
+
+CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins) {
+  for (auto& origin : allowed_origins) {
+    if (origin == "*") {
+      any_ = true;
+    } else if (!origin.empty() &&
+               origins_.size() < std::numeric_limits<Match>::max() - kFirstOrigin) {
+      origins_.push_back(std::move(origin));
+    }
+  }
+}
+
+CorsPolicy::Match CorsPolicy::match(std::string_view origin) const {
+  if (origin.empty()) return kNone;
+  if (any_) return kAny;
+  const auto it = std::find(origins_.begin(), origins_.end(), origin);
+  if (it == origins_.end()) return kNone;
+  return static_cast<Match>(kFirstOrigin + static_cast<std::size_t>(it - origins_.begin()));
+}
+
+void CorsPolicy::append_headers(Match match, std::string& head) const {
+  if (match == kNone) return;
+  if (match == kAny) {
+    head += "Access-Control-Allow-Origin: *\r\n";
+    return;
+  }
+  const std::size_t index = match - kFirstOrigin;
+  if (index >= origins_.size()) return;
+  head += "Access-Control-Allow-Origin: ";
+  head += origins_[index];
+  head += "\r\nVary: Origin\r\n";
+}
+
+Response CorsPolicy::preflight(const Request& request, std::string_view allow_methods) const {
+  Response response;
+  response.status = 200;
+  if (request.origin.empty()) {
+    response.extra_headers.emplace_back("Allow", std::string(allow_methods));
+    return response;
+  }
+  if (!allows(request.origin)) {
+    response.status = 403;
+    return response;
+  }
+  response.extra_headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  response.extra_headers.emplace_back("Access-Control-Allow-Headers", "Content-Type");
+  response.extra_headers.emplace_back("Access-Control-Max-Age", "86400");
+  return response;
+}
+
+}  // namespace sb::http

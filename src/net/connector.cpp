@@ -1,0 +1,248 @@
+// connect_tcp: one ConnectAttempt per outgoing connection, alive from connect_tcp()
+// until its callback has run or it was cancelled.
+//
+// The attempt walks a list of addresses (one for a numeric host, the resolver's
+// answer for a name) and tries them in order with a fresh TcpStream each. While it
+// connects, the attempt is that stream's StreamHandler: every failed try ends with
+// closing the stream, and on_closed() moves on to the next address or reports the
+// failure. That one path also covers the timeout (close the half-open stream),
+// cancellation (close it, then free the attempt) and errors that libuv returns
+// synchronously, so the callback always runs from the loop, never from inside
+// connect_tcp().
+//
+// The timeout is a TimerNode on the loop's TimerWheel: it needs the LoopContext to
+// be ticking, and it fires within one wheel tick after timeout_ms (0: at the next
+// tick). It covers resolution and all tries together.
+#include "net/connector.hpp"
+
+#include <string_view>
+#include <utility>
+
+#include "net/loop_context.hpp"
+#include "net/tcp_stream.hpp"
+#include "net/timer_wheel.hpp"
+
+namespace sb::net {
+
+class ConnectAttempt final : public StreamHandler {
+ public:
+  ConnectAttempt(uv_loop_t* loop, StreamHandler* handler, ConnectFn done)
+      : loop_(loop), handler_(handler), done_(std::move(done)) {}
+  ConnectAttempt(const ConnectAttempt&) = delete;
+  ConnectAttempt& operator=(const ConnectAttempt&) = delete;
+  ~ConnectAttempt() { uv_freeaddrinfo(addresses_); }
+
+  void start(const std::string& host, std::uint16_t port, std::uint64_t timeout_ms);
+  void cancel();
+
+  // StreamHandler, for the stream being connected. Only on_closed can happen: the
+  // stream is not reading and nothing is written before it is handed over.
+  void on_read(TcpStream& /*stream*/, std::string_view /*bytes*/) override {}
+  void on_read_end(TcpStream& /*stream*/, int /*status*/) override {}
+  void on_write_error(TcpStream& /*stream*/, int /*status*/) override {}
+  void on_closed(TcpStream& stream) override;
+
+ private:
+  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* result);
+  static void on_connect(uv_connect_t* req, int status);
+  static void on_timeout(TimerNode& node);
+
+  const sockaddr* next_address();
+  void try_next();
+  void fail_soon(int status);
+  void finish(int status, TcpStream* stream);
+
+  uv_loop_t* loop_;
+  StreamHandler* handler_;  // the caller's, for the connected stream
+  ConnectFn done_;
+
+  sockaddr_storage numeric_{};  // the address of a numeric host
+  bool numeric_pending_ = false;
+  addrinfo* addresses_ = nullptr;  // the resolver's answer, owned
+  const addrinfo* next_ = nullptr;  // the next one to try
+
+  uv_getaddrinfo_t resolve_req_{};
+  uv_connect_t connect_req_{};
+  TcpStream* stream_ = nullptr;  // the try in flight (or closing)
+  TimerNode timeout_{on_timeout, this};
+
+  int last_error_ = UV_EAI_NONAME;  // what to report when no address is left
+  bool resolving_ = false;
+  bool timed_out_ = false;
+  bool cancelled_ = false;
+};
+
+namespace {
+
+// A numeric IPv4 or IPv6 host ("[::1]" allowed) -> true and the address.
+bool parse_numeric(std::string_view host, std::uint16_t port, sockaddr_storage& out) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string text(host);
+  out = sockaddr_storage{};
+  if (uv_ip4_addr(text.c_str(), port, reinterpret_cast<sockaddr_in*>(&out)) == 0) return true;
+  out = sockaddr_storage{};
+  return uv_ip6_addr(text.c_str(), port, reinterpret_cast<sockaddr_in6*>(&out)) == 0;
+}
+
+}  // namespace
+
+void ConnectAttempt::start(const std::string& host, std::uint16_t port,
+                           std::uint64_t timeout_ms) {
+  LoopContext& ctx = context_of(loop_);
+  // arm_at from the loop's clock: the wheel's own clock lags by up to one tick.
+  ctx.timers().arm_at(timeout_, ctx.now_ms() + timeout_ms);
+
+  if (parse_numeric(host, port, numeric_)) {
+    numeric_pending_ = true;
+    try_next();
+    return;
+  }
+  resolve_req_.data = this;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  const std::string service = std::to_string(port);
+  const int rc = uv_getaddrinfo(loop_, &resolve_req_, on_resolved, host.c_str(),
+                                service.c_str(), &hints);
+  if (rc != 0) {
+    fail_soon(rc);
+    return;
+  }
+  resolving_ = true;
+}
+
+void ConnectAttempt::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* result) {
+  auto* self = static_cast<ConnectAttempt*>(req->data);
+  self->resolving_ = false;
+  self->addresses_ = result;  // freed by the destructor whatever happens
+  self->next_ = result;
+  if (self->cancelled_) {
+    delete self;
+    return;
+  }
+  if (self->timed_out_) {
+    self->finish(UV_ETIMEDOUT, nullptr);
+    return;
+  }
+  if (status != 0) {
+    self->finish(status, nullptr);
+    return;
+  }
+  self->try_next();
+}
+
+const sockaddr* ConnectAttempt::next_address() {
+  if (numeric_pending_) {
+    numeric_pending_ = false;
+    return reinterpret_cast<const sockaddr*>(&numeric_);
+  }
+  while (next_ != nullptr) {
+    const addrinfo* candidate = next_;
+    next_ = next_->ai_next;
+    if (candidate->ai_family == AF_INET || candidate->ai_family == AF_INET6) {
+      return candidate->ai_addr;
+    }
+  }
+  return nullptr;
+}
+
+void ConnectAttempt::try_next() {
+  const sockaddr* address = next_address();
+  if (address == nullptr) {
+    finish(last_error_, nullptr);
+    return;
+  }
+  stream_ = TcpStream::create(loop_, this);
+  connect_req_.data = this;
+  const int rc = uv_tcp_connect(&connect_req_, stream_->handle(), address, on_connect);
+  if (rc != 0) {
+    last_error_ = rc;
+    stream_->close();  // on_closed goes on with the next address
+  }
+}
+
+void ConnectAttempt::on_connect(uv_connect_t* req, int status) {
+  auto* self = static_cast<ConnectAttempt*>(req->data);
+  // We closed the stream ourselves (timeout, cancel): on_closed takes it from here.
+  if (self->stream_->closing()) return;
+  if (status != 0) {
+    self->last_error_ = status;
+    self->stream_->close();
+    return;
+  }
+  TcpStream* stream = self->stream_;
+  uv_tcp_nodelay(stream->handle(), 1);
+  stream->set_handler(self->handler_);
+  self->finish(0, stream);
+}
+
+void ConnectAttempt::on_closed(TcpStream& /*stream*/) {
+  stream_ = nullptr;
+  if (cancelled_) {
+    delete this;
+    return;
+  }
+  if (timed_out_) {
+    finish(UV_ETIMEDOUT, nullptr);
+    return;
+  }
+  try_next();
+}
+
+void ConnectAttempt::on_timeout(TimerNode& node) {
+  auto* self = static_cast<ConnectAttempt*>(node.owner);
+  self->timed_out_ = true;
+  if (self->resolving_) {
+    // The resolver's callback still comes (UV_EAI_CANCELED, or the answer if the
+    // lookup was already running) and reports the timeout.
+    uv_cancel(reinterpret_cast<uv_req_t*>(&self->resolve_req_));
+  } else if (self->stream_ != nullptr) {
+    self->stream_->close();
+  }
+}
+
+// Reports `status` from the loop rather than from the current call: a throw-away
+// stream is closed and its on_closed() finds no address left.
+void ConnectAttempt::fail_soon(int status) {
+  last_error_ = status;
+  next_ = nullptr;
+  numeric_pending_ = false;
+  stream_ = TcpStream::create(loop_, this);
+  stream_->close();
+}
+
+void ConnectAttempt::cancel() {
+  cancelled_ = true;
+  TimerWheel::disarm(timeout_);
+  if (resolving_) {
+    uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));  // on_resolved frees us
+  } else if (stream_ != nullptr) {
+    stream_->close();  // on_closed frees us
+  } else {
+    delete this;  // not reachable today: some request is always in flight
+  }
+}
+
+void ConnectAttempt::finish(int status, TcpStream* stream) {
+  // Free the attempt before calling back: the handle is invalid from here on, and
+  // the callback may start another attempt or end the loop.
+  ConnectFn done = std::move(done_);
+  delete this;
+  done(status, stream);
+}
+
+ConnectAttempt* connect_tcp(uv_loop_t* loop, const std::string& host, std::uint16_t port,
+                            std::uint64_t timeout_ms, StreamHandler* handler, ConnectFn done) {
+  auto* attempt = new ConnectAttempt(loop, handler, std::move(done));
+  attempt->start(host, port, timeout_ms);
+  return attempt;
+}
+
+void cancel_connect(ConnectAttempt* attempt) {
+  if (attempt != nullptr) attempt->cancel();
+}
+
+}  // namespace sb::net

@@ -1,0 +1,351 @@
+// StanzaFramer: a resumable lexer over server bytes. Each feed() walks its input once;
+// the whole lexical state between reads is a handful of small members (state_, depth_,
+// sub_, quote_ and flags), so a read may end on any byte. Hot paths (character data,
+// attribute values, comment and CDATA bodies) jump with memchr.
+//
+// Ownership of bytes: while a unit (header, stanza, close tag) is being scanned, the
+// framer only remembers where it started in the current input. If the input ends
+// first, the unit's bytes so far move to partial_; the next feed() appends and, when
+// the unit ends, moves partial_ out to the sink. So a unit inside one read is built
+// from the read buffer with one copy, and between stanzas partial_ holds no memory.
+#include "xml/stanza_framer.hpp"
+
+#include <cstring>
+#include <limits>
+
+#include "xml/chars.hpp"
+#include "xml/open_tag.hpp"
+
+namespace sb::xml {
+
+enum class StanzaFramer::State : std::uint8_t {
+  kOutside,    // depth 0 or 1 between units: white space, or the '<' that starts one
+  kText,       // character data inside a stanza
+  kLt,         // just after '<'
+  kBang,       // just after "<!"
+  kBangDash,   // just after "<!-"
+  kBangCData,  // inside "<![CDATA[": sub_ bytes of "CDATA[" matched
+  kComment,    // inside a comment: sub_ = number of trailing '-' (at most 2)
+  kCData,      // inside a CDATA section: sub_ = number of trailing ']' (at most 2)
+  kPI,         // inside a PI or the XML declaration: sub_ = 1 right after '?'
+  kTag,        // inside an open or close tag
+};
+
+struct StanzaFramer::Scan {
+  const char* data;
+  std::size_t n;
+  std::size_t unit_start;  // where the kept unit starts in data (0: in an earlier read)
+  std::size_t stop;        // n, or where the kept unit would pass max_stanza_bytes_
+};
+
+namespace {
+
+std::size_t offset_of(const void* found, const char* data) {
+  return static_cast<std::size_t>(static_cast<const char*>(found) - data);
+}
+
+}  // namespace
+
+StanzaFramer::StanzaFramer(std::size_t max_stanza_bytes)
+    : max_stanza_bytes_(max_stanza_bytes), state_(State::kOutside) {}
+
+void StanzaFramer::reset() {
+  std::string().swap(partial_);
+  std::string().swap(close_name_);
+  depth_ = 0;
+  state_ = State::kOutside;
+  sub_ = 0;
+  quote_ = 0;
+  in_unit_ = keep_unit_ = failed_ = closed_ = false;
+  tag_is_close_ = tag_self_closing_ = false;
+}
+
+void StanzaFramer::begin_unit(Scan& scan, std::size_t at) {
+  in_unit_ = keep_unit_ = true;
+  scan.unit_start = at;
+  scan.stop = max_stanza_bytes_ < scan.n - at ? at + max_stanza_bytes_ : scan.n;
+}
+
+void StanzaFramer::drop_unit(Scan& scan) {
+  keep_unit_ = false;
+  std::string().swap(partial_);
+  scan.stop = scan.n;
+}
+
+void StanzaFramer::end_unit(Scan& scan) {
+  in_unit_ = keep_unit_ = false;
+  scan.stop = scan.n;
+}
+
+std::string StanzaFramer::take_unit(Scan& scan, std::size_t end) {
+  if (partial_.empty()) return std::string(scan.data + scan.unit_start, end - scan.unit_start);
+  partial_.append(scan.data, end);  // a unit continued from an earlier read starts at 0
+  std::string unit = std::move(partial_);
+  partial_ = std::string();
+  return unit;
+}
+
+void StanzaFramer::fail(FramerSink& sink, std::string_view what) {
+  failed_ = true;
+  std::string().swap(partial_);
+  sink.framing_error(what);
+}
+
+// After a comment, PI or CDATA section: back to whatever surrounds it.
+void StanzaFramer::resume_content() {
+  if (depth_ <= 1) {
+    in_unit_ = false;  // a dropped comment or PI was the whole unit
+    state_ = State::kOutside;
+  } else {
+    state_ = State::kText;
+  }
+}
+
+bool StanzaFramer::finish_tag(Scan& scan, std::size_t end, FramerSink& sink) {
+  if (tag_is_close_) {
+    if (depth_ > 1) {
+      if (--depth_ > 1) {
+        state_ = State::kText;
+        return true;
+      }
+      std::string stanza = take_unit(scan, end);
+      end_unit(scan);
+      state_ = State::kOutside;
+      sink.stanza(std::move(stanza));
+      return true;
+    }
+    // A close tag between stanzas can only be the end of the stream.
+    const std::string tag = take_unit(scan, end);
+    end_unit(scan);
+    std::string_view name = std::string_view(tag).substr(2, tag.size() - 3);
+    while (!name.empty() && is_xml_space(name.back())) name.remove_suffix(1);
+    if (name != close_name_) {
+      fail(sink, "close tag that matches no open element");
+      return false;
+    }
+    closed_ = true;
+    sink.stream_closed();
+    return true;
+  }
+
+  if (depth_ == 0) {
+    // The stream header. Its text may live in the input or in partial_; either way it
+    // is owned here for the duration of the callback.
+    std::string owned;
+    std::string_view header;
+    if (partial_.empty()) {
+      header = std::string_view(scan.data + scan.unit_start, end - scan.unit_start);
+    } else {
+      owned = take_unit(scan, end);
+      header = owned;
+    }
+    end_unit(scan);
+    const std::string_view name = element_name(header);
+    if (local_name_of(name) != "stream") {
+      fail(sink, "the stream does not start with a stream header");
+      return false;
+    }
+    close_name_.assign(name);
+    depth_ = 1;
+    state_ = State::kOutside;
+    const bool closed_at_once = tag_self_closing_;
+    sink.stream_opened(header);
+    if (closed_at_once && depth_ == 1) {
+      closed_ = true;
+      sink.stream_closed();
+    }
+    return true;
+  }
+
+  if (tag_self_closing_) {
+    if (depth_ > 1) {
+      state_ = State::kText;
+      return true;
+    }
+    std::string stanza = take_unit(scan, end);
+    end_unit(scan);
+    state_ = State::kOutside;
+    sink.stanza(std::move(stanza));
+    return true;
+  }
+
+  if (depth_ == std::numeric_limits<std::uint32_t>::max()) {
+    fail(sink, "elements nested too deeply");
+    return false;
+  }
+  ++depth_;
+  state_ = State::kText;
+  return true;
+}
+
+void StanzaFramer::feed(std::string_view bytes, FramerSink& sink) {
+  if (failed_ || closed_) return;
+  Scan scan{bytes.data(), bytes.size(), 0, bytes.size()};
+  if (in_unit_ && keep_unit_) {
+    scan.stop = std::min(scan.n, max_stanza_bytes_ - partial_.size());
+  }
+  const char* const data = scan.data;
+  std::size_t i = 0;
+  for (;;) {
+    if (i >= scan.stop) {
+      if (scan.stop == scan.n) break;
+      return fail(sink, "element larger than the stanza size limit");
+    }
+    switch (state_) {
+      case State::kOutside: {
+        while (i < scan.stop && is_xml_space(data[i])) ++i;
+        if (i == scan.stop) break;
+        if (data[i] != '<') {
+          return fail(sink, depth_ == 0 ? "text before the stream header"
+                                        : "character data between stanzas");
+        }
+        begin_unit(scan, i);
+        ++i;
+        state_ = State::kLt;
+        break;
+      }
+      case State::kText: {
+        const void* lt = std::memchr(data + i, '<', scan.stop - i);
+        if (lt == nullptr) {
+          i = scan.stop;
+          break;
+        }
+        i = offset_of(lt, data) + 1;
+        state_ = State::kLt;
+        break;
+      }
+      case State::kLt: {
+        const char c = data[i++];
+        if (c == '/' || is_name_start(c)) {
+          if (c == '/' && depth_ == 0) return fail(sink, "close tag before the stream header");
+          tag_is_close_ = c == '/';
+          tag_self_closing_ = false;
+          quote_ = 0;
+          state_ = State::kTag;
+        } else if (c == '!') {
+          state_ = State::kBang;
+        } else if (c == '?') {
+          if (depth_ <= 1) drop_unit(scan);
+          sub_ = 0;
+          state_ = State::kPI;
+        } else {
+          return fail(sink, "'<' that starts no markup");
+        }
+        break;
+      }
+      case State::kBang: {
+        const char c = data[i++];
+        if (c == '-') {
+          state_ = State::kBangDash;
+        } else if (c == '[') {
+          if (depth_ <= 1) return fail(sink, "CDATA section between stanzas");
+          sub_ = 0;
+          state_ = State::kBangCData;
+        } else if (c == 'D') {
+          return fail(sink, "DOCTYPE is not allowed in XMPP");
+        } else {
+          return fail(sink, "markup declaration is not allowed in XMPP");
+        }
+        break;
+      }
+      case State::kBangDash: {
+        if (data[i++] != '-') return fail(sink, "malformed comment");
+        if (depth_ <= 1) drop_unit(scan);
+        sub_ = 0;
+        state_ = State::kComment;
+        break;
+      }
+      case State::kBangCData: {
+        static constexpr std::string_view kRest = "CDATA[";
+        if (data[i++] != kRest[sub_]) return fail(sink, "malformed CDATA section");
+        if (++sub_ == kRest.size()) {
+          sub_ = 0;
+          state_ = State::kCData;
+        }
+        break;
+      }
+      case State::kComment:
+      case State::kCData: {
+        // Looking for "-->" or "]]>": sub_ counts the delimiter bytes just seen.
+        const char delimiter = state_ == State::kComment ? '-' : ']';
+        while (i < scan.stop) {
+          if (sub_ == 0) {
+            const void* found = std::memchr(data + i, delimiter, scan.stop - i);
+            if (found == nullptr) {
+              i = scan.stop;
+              break;
+            }
+            i = offset_of(found, data) + 1;
+            sub_ = 1;
+            continue;
+          }
+          const char c = data[i++];
+          if (c == delimiter) {
+            sub_ = 2;
+          } else if (c == '>' && sub_ == 2) {
+            sub_ = 0;
+            resume_content();
+            break;
+          } else {
+            sub_ = 0;
+          }
+        }
+        break;
+      }
+      case State::kPI: {
+        while (i < scan.stop) {
+          if (sub_ == 0) {
+            const void* found = std::memchr(data + i, '?', scan.stop - i);
+            if (found == nullptr) {
+              i = scan.stop;
+              break;
+            }
+            i = offset_of(found, data) + 1;
+            sub_ = 1;
+            continue;
+          }
+          const char c = data[i++];
+          if (c == '>') {
+            sub_ = 0;
+            resume_content();
+            break;
+          }
+          sub_ = c == '?' ? 1 : 0;
+        }
+        break;
+      }
+      case State::kTag: {
+        while (i < scan.stop) {
+          if (quote_ != 0) {
+            const void* found = std::memchr(data + i, quote_, scan.stop - i);
+            if (found == nullptr) {
+              i = scan.stop;
+              break;
+            }
+            i = offset_of(found, data) + 1;
+            quote_ = 0;
+            continue;
+          }
+          const char c = data[i++];
+          if (c == '>') {
+            if (!finish_tag(scan, i, sink)) return;
+            if (closed_ || failed_) return;  // the rest of the input is ignored
+            break;
+          }
+          if (c == '"' || c == '\'') {
+            quote_ = c;
+            tag_self_closing_ = false;
+          } else if (c == '<') {
+            return fail(sink, "'<' inside a tag");
+          } else if (!is_xml_space(c)) {
+            tag_self_closing_ = c == '/';
+          }
+        }
+        break;
+      }
+    }
+  }
+  if (in_unit_ && keep_unit_) partial_.append(data + scan.unit_start, scan.n - scan.unit_start);
+}
+
+}  // namespace sb::xml

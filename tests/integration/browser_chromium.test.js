@@ -1,0 +1,142 @@
+'use strict';
+// A real browser through Switchboard: headless Chromium (Debian's package,
+// driven by playwright-core) loads the demo chat page from one origin and logs
+// in over BOSH to Switchboard on another, so Chromium sends CORS preflights and
+// checks every response's CORS headers. alice chats from the page with bob, a
+// Strophe.js client in Node, both ways, against a private Prosody.
+//
+// On failure a screenshot and the page's console go to artifacts/.
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const http = require('node:http');
+const path = require('node:path');
+const { describe, it, before, after } = require('node:test');
+const { chromium } = require('playwright-core');
+const { startStack } = require('./lib/stack');
+const { XmppClient } = require('./lib/strophe_client');
+const { startStaticServer, demoFiles } = require('./lib/static_server');
+const { repoRoot } = require('./lib/switchboard');
+
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const UI_TIMEOUT = 15000;
+
+/** Sends a CORS preflight like a browser would before a text/xml POST. */
+function preflight(url, origin) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: 'OPTIONS',
+      headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+      timeout: 5000,
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res));
+    });
+    req.on('timeout', () => req.destroy(new Error('preflight timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('headless Chromium chats through BOSH cross-origin', { timeout: 120000 }, () => {
+  let stack;
+  let site;
+  let profileDir;
+  let context;
+  let page;
+  let bob;
+  let earlierStepFailed = false;
+  const consoleLines = [];
+
+  const step = (name, fn) => it(name, async (t) => {
+    if (earlierStepFailed || !page) return t.skip('an earlier step failed');
+    try {
+      await fn(t);
+    } catch (err) {
+      earlierStepFailed = true;
+      const dir = path.join(__dirname, 'artifacts');
+      fs.mkdirSync(dir, { recursive: true });
+      const shot = path.join(dir, `browser-${Date.now()}.png`);
+      await page.screenshot({ path: shot }).catch(() => {});
+      err.message += `\n(screenshot: ${shot})\n--- page console ---\n${consoleLines.join('\n')}\n${stack.logs()}`;
+      throw err;
+    }
+  });
+
+  before(async () => {
+    stack = await startStack({
+      server: 'prosody',
+      users: { alice: 'alice', bob: 'bob' },
+      friends: ['alice', 'bob'],
+      settings: { cors_origins: '*' },
+    });
+    site = await startStaticServer(demoFiles(repoRoot));
+    profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-chromium-'));
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 30000,
+    });
+    page = context.pages()[0] || (await context.newPage());
+    page.setDefaultTimeout(UI_TIMEOUT);
+    page.on('console', (msg) => consoleLines.push(`[${msg.type()}] ${msg.text()}`));
+    page.on('pageerror', (err) => consoleLines.push(`[pageerror] ${err.message}`));
+    bob = new XmppClient(stack.boshUrl, { name: 'bob' });
+  });
+
+  after(async () => {
+    if (bob) await bob.close();
+    if (context) await context.close().catch(() => {});
+    if (site) await site.close();
+    if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
+    if (stack) await stack.stop();
+  });
+
+  step('the BOSH endpoint answers a CORS preflight from another origin', async () => {
+    const origin = new URL(site.url).origin;
+    assert.notEqual(origin, new URL(stack.boshUrl).origin, 'page and BOSH are on different origins');
+    const res = await preflight(stack.boshUrl, origin);
+    assert.ok(res.statusCode >= 200 && res.statusCode < 300, `preflight status ${res.statusCode}`);
+    const allowed = res.headers['access-control-allow-origin'];
+    assert.ok(allowed === '*' || allowed === origin, `Access-Control-Allow-Origin: ${allowed}`);
+    assert.match(String(res.headers['access-control-allow-headers'] || ''), /content-type/i);
+  });
+
+  step('alice logs in from the page and sees bob in her roster', async () => {
+    await page.goto(`${site.url}?bosh=${encodeURIComponent(stack.boshUrl)}`);
+    assert.equal(await page.inputValue('#jid'), 'alice@localhost', 'login form is prefilled');
+    await page.click('#login-button');
+    await page.waitForSelector('#status[data-state="online"]');
+    await page.waitForSelector('#roster li[data-jid="bob@localhost"]');
+  });
+
+  step('bob (Strophe in Node) comes online and the page shows it', async () => {
+    await bob.connect('bob@localhost', 'bob');
+    bob.sendPresence();
+    await page.waitForSelector('#roster li[data-jid="bob@localhost"].online');
+    await bob.waitForPresence({ from: 'alice@localhost' });
+  });
+
+  step('alice types a message in the page; bob receives it', async () => {
+    const text = `hello bob from Chromium <&> ü ${Date.now()}`;
+    await page.fill('#text', text);
+    await page.press('#text', 'Enter');
+    await bob.waitForMessage({ from: 'alice@localhost', body: text });
+  });
+
+  step('bob replies; the page shows the reply', async () => {
+    const text = `hi alice, bob here <b>not bold</b> ${Date.now()}`;
+    bob.sendMessage('alice@localhost', text);
+    await page.locator('#log li.theirs .body', { hasText: text }).waitFor();
+  });
+
+  step('alice logs out from the page; bob sees her go', async () => {
+    const since = Date.now();
+    await page.click('#logout');
+    await page.waitForSelector('#login-form:not([hidden])');
+    await bob.waitForPresence({ from: 'alice@localhost', type: 'unavailable', after: since });
+  });
+});

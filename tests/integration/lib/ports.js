@@ -1,0 +1,72 @@
+'use strict';
+// Free loopback TCP ports for the servers a test starts.
+//
+// Every test file runs its own XMPP server, BOSH connection manager and web
+// server on ports nobody else uses, so test files can run in parallel (ctest -j)
+// and never collide with a developer's real services. We ask the kernel for a
+// free port by binding port 0, read the number it chose and close the socket
+// again. There is a short window in which another process could take the port;
+// we keep a per-process list so at least this process never hands one out twice.
+
+const net = require('node:net');
+
+const handedOut = new Set();
+
+function bindEphemeral() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** One free loopback port, never one this process handed out before. */
+async function freePort() {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await bindEphemeral();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('could not find a free loopback port');
+}
+
+/** `count` distinct free loopback ports. */
+async function freePorts(count) {
+  const ports = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  return ports;
+}
+
+/** A range of `count` consecutive free ports (for Erlang's distribution window). */
+async function freePortRange(count) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await freePort();
+    if (first + count > 65535) continue;
+    let ok = true;
+    for (let p = first + 1; p < first + count && ok; p++) {
+      ok = !handedOut.has(p) && (await canBind(p));
+    }
+    if (ok) {
+      for (let p = first + 1; p < first + count; p++) handedOut.add(p);
+      return { first, last: first + count - 1 };
+    }
+  }
+  throw new Error(`could not find ${count} consecutive free loopback ports`);
+}
+
+function canBind(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+module.exports = { freePort, freePorts, freePortRange };

@@ -1,0 +1,63 @@
+'use strict';
+// Runs the Switchboard daemon under test: a free loopback port, --upstream at
+// the XMPP server's c2s port, stderr captured to a file that a failing test
+// prints. Stopped by PID (SIGTERM, then SIGKILL).
+//
+// The binary comes from SWITCHBOARD_BIN (ctest sets it to the built target).
+// Run by hand, we fall back to the usual build folders of the repository.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { freePort } = require('./ports');
+const { startLogged, waitForPort, stopProcess, tail } = require('./proc');
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+function findBinary() {
+  if (process.env.SWITCHBOARD_BIN) return process.env.SWITCHBOARD_BIN;
+  for (const candidate of ['build/src/switchboard', 'build/switchboard']) {
+    const file = path.join(repoRoot, candidate);
+    if (fs.existsSync(file)) return file;
+  }
+  throw new Error('switchboard binary not found: set SWITCHBOARD_BIN (or SB_DIRECT=1 to test against the server\'s own BOSH)');
+}
+
+class Switchboard {
+  /**
+   * @param opts.upstreamPort  the XMPP server's c2s port on 127.0.0.1
+   * @param opts.settings      extra `--set key=value` pairs, e.g. { inactivity: 5 }
+   */
+  constructor({ upstreamPort, settings = {} }) {
+    this.upstreamPort = upstreamPort;
+    this.settings = settings;
+  }
+
+  async start({ timeoutMs = 10000 } = {}) {
+    this.binary = findBinary();
+    this.port = await freePort();
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-switchboard-'));
+    this.logFile = path.join(this.dir, 'switchboard.log');
+    const args = ['--listen', `127.0.0.1:${this.port}`, '--upstream', `127.0.0.1:${this.upstreamPort}`];
+    for (const [key, value] of Object.entries(this.settings)) args.push('--set', `${key}=${value}`);
+    fs.writeFileSync(this.logFile, `[harness] ${this.binary} ${args.join(' ')}\n`);
+    this.child = startLogged(this.binary, args, { logFile: this.logFile, cwd: this.dir });
+    await waitForPort(this.port, { child: this.child, timeoutMs, what: 'switchboard' });
+    return this;
+  }
+
+  get boshUrl() {
+    return `http://127.0.0.1:${this.port}/http-bind`;
+  }
+
+  logs() {
+    return `--- switchboard stderr (${this.logFile}) ---\n${tail(this.logFile, 80)}`;
+  }
+
+  async stop() {
+    await stopProcess(this.child, { timeoutMs: 5000 });
+    if (this.dir && !process.env.SB_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { Switchboard, findBinary, repoRoot };

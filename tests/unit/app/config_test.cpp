@@ -1,0 +1,271 @@
+// Config keys one by one through apply_setting: defaults, ranges, messages, the
+// cross-key rules of validate_config, and the format_config round trip.
+#include "app/printing.hpp"
+
+#include <filesystem>
+
+#include "app/config.hpp"
+#include "app/config_file.hpp"
+
+using sb::app::apply_setting;
+using sb::app::Config;
+using sb::app::HostPort;
+using sb::app::LogLevel;
+
+namespace {
+// A default Config with a default upstream, so validate_config has nothing to say.
+Config runnable() {
+  Config config;
+  config.upstream = HostPort{"localhost", 5222};
+  return config;
+}
+
+std::string error_of(std::string_view key, std::string_view value) {
+  Config config;
+  auto error = apply_setting(config, key, value);
+  REQUIRE(error.has_value());
+  CHECK(config == Config{});  // a refused value leaves the config untouched
+  return *error;
+}
+}  // namespace
+
+TEST_CASE("defaults are the documented ones") {
+  const Config c;
+  CHECK(c.listen == HostPort{"127.0.0.1", 5280});
+  CHECK(c.bosh_path == "/http-bind");
+  CHECK(c.workers == 1);
+  CHECK_FALSE(c.upstream.has_value());
+  CHECK(c.domain_upstreams.empty());
+  CHECK(c.allowed_routes.empty());
+  CHECK(c.cors_origins.empty());
+  CHECK(c.demo_root.empty());
+  CHECK(c.node_id.empty());
+  CHECK(c.max_wait == 120);
+  CHECK(c.default_wait == 60);
+  CHECK(c.max_hold == 1);
+  CHECK(c.inactivity == 60);
+  CHECK(c.polling == 2);
+  CHECK(c.maxpause == 120);
+  CHECK(c.max_body_bytes == 65536);
+  CHECK(c.max_header_bytes == 8192);
+  CHECK(c.max_stanza_bytes == 262144);
+  CHECK(c.max_session_queue_bytes == 1048576);
+  CHECK(c.upstream_connect_timeout == 10);
+  CHECK(c.http_idle_timeout == 120);
+  CHECK(c.http_header_timeout == 10);
+  CHECK(c.max_sessions_per_ip == 0);
+  CHECK(c.max_sessions == 0);
+  CHECK(c.log_level == LogLevel::kInfo);
+}
+
+TEST_CASE("numbers: ranges are enforced and stated in the message") {
+  CHECK(error_of("max_wait", "abc") ==
+        "'max_wait' must be a whole number of seconds from 1 to 3600, got 'abc'");
+  CHECK(error_of("max_wait", "0") ==
+        "'max_wait' must be a whole number of seconds from 1 to 3600, got '0'");
+  CHECK(error_of("max_wait", "3601").find("from 1 to 3600") != std::string::npos);
+  CHECK(error_of("max_wait", "-5").find("got '-5'") != std::string::npos);
+  CHECK(error_of("max_wait", "").find("got ''") != std::string::npos);
+  CHECK(error_of("workers", "1025") == "'workers' must be a whole number from 0 to 1024, got '1025'");
+  CHECK(error_of("max_hold", "0").find("from 1 to 16") != std::string::npos);
+  CHECK(error_of("max_sessions", "4294967296").find("from 0 to 4294967295") != std::string::npos);
+  CHECK(error_of("max_sessions", "99999999999999999999999").find("got '9999") != std::string::npos);
+
+  Config c;
+  CHECK_FALSE(apply_setting(c, "polling", "0"));
+  CHECK(c.polling == 0);
+  CHECK_FALSE(apply_setting(c, "max_sessions", "4294967295"));
+  CHECK(c.max_sessions == 4294967295U);
+}
+
+TEST_CASE("sizes: plain bytes or k/m suffixes (KiB/MiB), either case") {
+  Config c;
+  CHECK_FALSE(apply_setting(c, "max_body_bytes", "2000"));
+  CHECK(c.max_body_bytes == 2000);
+  CHECK_FALSE(apply_setting(c, "max_body_bytes", "128k"));
+  CHECK(c.max_body_bytes == 128 * 1024);
+  CHECK_FALSE(apply_setting(c, "max_stanza_bytes", "2M"));
+  CHECK(c.max_stanza_bytes == 2 * 1024 * 1024);
+  CHECK(error_of("max_body_bytes", "1g") ==
+        "'max_body_bytes' must be a size in bytes from 1k to 16m (a number with an optional k "
+        "or m suffix), got '1g'");
+  CHECK(error_of("max_body_bytes", "17m").find("got '17m'") != std::string::npos);
+  CHECK(error_of("max_body_bytes", "1023").find("from 1k") != std::string::npos);
+  CHECK(error_of("max_body_bytes", "k").find("got 'k'") != std::string::npos);
+  CHECK(error_of("max_body_bytes", "64 k").find("got '64 k'") != std::string::npos);
+}
+
+TEST_CASE("listen wants an IP literal, upstreams may be names") {
+  CHECK(error_of("listen", "localhost:5280").find("must be an IP address and port") !=
+        std::string::npos);
+  CHECK(error_of("listen", "0.0.0.0") ==
+        "'listen' must be host:port or [IPv6]:port: missing port in '0.0.0.0'");
+  Config c;
+  CHECK_FALSE(apply_setting(c, "listen", "[::]:80"));
+  CHECK(c.listen == HostPort{"::", 80});
+  CHECK_FALSE(apply_setting(c, "upstream", "XMPP.example.com:5222"));
+  CHECK(c.upstream == HostPort{"xmpp.example.com", 5222});
+  CHECK_FALSE(apply_setting(c, "upstream", ""));  // empty = none
+  CHECK_FALSE(c.upstream.has_value());
+}
+
+TEST_CASE("per-domain upstreams: upstream.<domain>, domain lower-cased, empty removes") {
+  Config c;
+  CHECK_FALSE(apply_setting(c, "upstream.Example.org", "a.internal:5222"));
+  CHECK_FALSE(apply_setting(c, "upstream.chat.example.net", "[fd00::2]:5223"));
+  REQUIRE(c.domain_upstreams.size() == 2);
+  CHECK(c.domain_upstreams.at("example.org") == HostPort{"a.internal", 5222});
+  CHECK(c.domain_upstreams.at("chat.example.net") == HostPort{"fd00::2", 5223});
+  CHECK_FALSE(apply_setting(c, "upstream.example.org", ""));
+  CHECK(c.domain_upstreams.count("example.org") == 0);
+  CHECK(error_of("upstream.", "a:1") == "'upstream.': '' is not a valid domain name");
+  CHECK(error_of("upstream.a b", "a:1").find("is not a valid domain name") != std::string::npos);
+  CHECK(error_of("upstream.example.org", "a") ==
+        "'upstream.example.org' must be host:port or [IPv6]:port: missing port in 'a'");
+}
+
+TEST_CASE("lists are space-separated; a bad entry names itself") {
+  Config c;
+  CHECK_FALSE(apply_setting(c, "allowed_routes", "a.example:5222  [::1]:5269\tb:1"));
+  CHECK(c.allowed_routes ==
+        std::vector<HostPort>{{"a.example", 5222}, {"::1", 5269}, {"b", 1}});
+  CHECK(error_of("allowed_routes", "a:1 b c:2") ==
+        "'allowed_routes' must be host:port or [IPv6]:port: missing port in 'b'");
+
+  CHECK_FALSE(apply_setting(c, "cors_origins", "https://Chat.Example.com http://localhost:8080"));
+  CHECK(c.cors_origins ==
+        std::vector<std::string>{"https://chat.example.com", "http://localhost:8080"});
+  CHECK_FALSE(apply_setting(c, "cors_origins", "*"));
+  CHECK(c.cors_origins == std::vector<std::string>{"*"});
+  CHECK_FALSE(apply_setting(c, "cors_origins", ""));
+  CHECK(c.cors_origins.empty());
+  CHECK(error_of("cors_origins", "https://a.example/").find("got 'https://a.example/'") !=
+        std::string::npos);
+  CHECK(error_of("cors_origins", "a.example").find("got 'a.example'") != std::string::npos);
+  CHECK(error_of("cors_origins", "https://").find("got 'https://'") != std::string::npos);
+}
+
+TEST_CASE("strings: bosh_path, node_id, log_level, demo_root") {
+  Config c;
+  CHECK_FALSE(apply_setting(c, "bosh_path", "/bosh"));
+  CHECK(c.bosh_path == "/bosh");
+  CHECK(error_of("bosh_path", "bosh").find("starting with '/'") != std::string::npos);
+  CHECK(error_of("bosh_path", "/a?b").find("got '/a?b'") != std::string::npos);
+  CHECK(error_of("bosh_path", "/a b").find("got '/a b'") != std::string::npos);
+
+  CHECK_FALSE(apply_setting(c, "node_id", "n07"));
+  CHECK(c.node_id == "n07");
+  CHECK(error_of("node_id", "node-1") ==
+        "'node_id' must be at most 8 letters and digits, got 'node-1'");
+  CHECK(error_of("node_id", "abcdefghi").find("at most 8") != std::string::npos);
+
+  const std::pair<const char*, LogLevel> levels[] = {
+      {"error", LogLevel::kError}, {"warn", LogLevel::kWarn}, {"info", LogLevel::kInfo},
+      {"debug", LogLevel::kDebug}};
+  for (auto [name, level] : levels) {
+    CHECK_FALSE(apply_setting(c, "log_level", name));
+    CHECK(c.log_level == level);
+  }
+  CHECK(error_of("log_level", "verbose") ==
+        "'log_level' must be one of error, warn, info, debug, got 'verbose'");
+
+  CHECK_FALSE(apply_setting(c, "demo_root", "/srv/switch board"));
+  CHECK(c.demo_root == "/srv/switch board");
+}
+
+TEST_CASE("unknown keys are refused") {
+  CHECK(error_of("wait", "60") == "unknown key 'wait'");
+  CHECK(error_of("Max_Wait", "60") == "unknown key 'Max_Wait'");
+}
+
+TEST_CASE("format_config round-trips every key") {
+  Config c;
+  c.listen = {"::", 443};
+  c.bosh_path = "/b";
+  c.workers = 0;
+  c.upstream = HostPort{"x.example", 5222};
+  c.domain_upstreams.emplace("a.example", HostPort{"10.0.0.1", 5222});
+  c.domain_upstreams.emplace("b.example", HostPort{"::1", 5222});
+  c.allowed_routes = {{"r1", 1}, {"r2", 2}};
+  c.cors_origins = {"https://a.example", "http://b.example:81"};
+  c.demo_root = "/tmp";
+  c.node_id = "n1";
+  c.max_wait = 30;
+  c.default_wait = 20;
+  c.max_hold = 2;
+  c.inactivity = 90;
+  c.polling = 0;
+  c.maxpause = 0;
+  c.max_body_bytes = 2000;
+  c.max_header_bytes = 16 * 1024;
+  c.max_stanza_bytes = 3 * 1024 * 1024;
+  c.max_session_queue_bytes = 4 * 1024 * 1024 + 1;
+  c.upstream_connect_timeout = 3;
+  c.http_idle_timeout = 30;
+  c.http_header_timeout = 4;
+  c.max_sessions_per_ip = 7;
+  c.max_sessions = 20000;
+  c.log_level = LogLevel::kDebug;
+
+  const std::string text = sb::app::format_config(c);
+  CHECK(text.find("max_body_bytes = 2000\n") != std::string::npos);
+  CHECK(text.find("max_stanza_bytes = 3m\n") != std::string::npos);
+  CHECK(text.find("upstream.b.example = [::1]:5222\n") != std::string::npos);
+  Config back;
+  std::vector<std::string> errors;
+  CHECK(sb::app::parse_config_text(text, "formatted", back, errors));
+  CHECK(errors.empty());
+  CHECK(back == c);
+
+  // and the defaults too (empty values written as "key =")
+  Config defaults_back;
+  CHECK(sb::app::parse_config_text(sb::app::format_config(Config{}), "d", defaults_back, errors));
+  CHECK(defaults_back == Config{});
+}
+
+TEST_CASE("validate_config: a runnable default needs only an upstream") {
+  CHECK(sb::app::validate_config(runnable()).empty());
+  CHECK(sb::app::validate_config(Config{}) ==
+        std::vector<std::string>{"no XMPP server configured: set 'upstream', an "
+                                 "'upstream.<domain>' or 'allowed_routes'"});
+  Config by_domain;
+  by_domain.domain_upstreams.emplace("a.example", HostPort{"h", 1});
+  CHECK(sb::app::validate_config(by_domain).empty());
+  Config by_route;
+  by_route.allowed_routes.push_back({"h", 1});
+  CHECK(sb::app::validate_config(by_route).empty());
+}
+
+TEST_CASE("validate_config: rules across keys, all reported together") {
+  Config c = runnable();
+  c.max_wait = 30;
+  c.default_wait = 60;
+  c.polling = 10;
+  c.inactivity = 10;
+  c.max_stanza_bytes = 2 * 1024 * 1024;
+  const auto problems = sb::app::validate_config(c);
+  REQUIRE(problems.size() == 3);
+  CHECK(problems[0] == "'default_wait' (60) must not exceed 'max_wait' (30)");
+  CHECK(problems[1] == "'inactivity' (10) must be longer than 'polling' (10)");
+  CHECK(problems[2] ==
+        "'max_session_queue_bytes' (1m) must be at least 'max_stanza_bytes' (2m): one whole "
+        "stanza must fit");
+
+  c = runnable();
+  c.polling = 0;
+  c.inactivity = 1;  // polling 0 = no frequency limit, so any inactivity will do
+  CHECK(sb::app::validate_config(c).empty());
+}
+
+TEST_CASE("validate_config: demo_root must be an existing directory") {
+  Config c = runnable();
+  c.demo_root = std::filesystem::temp_directory_path().string();
+  CHECK(sb::app::validate_config(c).empty());
+  c.demo_root = "/nonexistent/switchboard-demo";
+  CHECK(sb::app::validate_config(c) ==
+        std::vector<std::string>{
+            "'demo_root' '/nonexistent/switchboard-demo': No such file or directory"});
+  c.demo_root = "/dev/null";
+  CHECK(sb::app::validate_config(c) ==
+        std::vector<std::string>{"'demo_root' '/dev/null' is not a directory"});
+}

@@ -1,0 +1,72 @@
+// LoopContext: the loop finds its context, every stream shares one read buffer, and
+// the unref'd ticker drives the TimerWheel without keeping the loop alive.
+#include <doctest/doctest.h>
+
+#include "net/loop_fixture.hpp"
+#include "net/timer_wheel.hpp"
+
+using sb::net::context_of;
+using sb::net::LoopContext;
+using sb::net::TimerNode;
+using sb::net::test::LoopFixture;
+
+TEST_CASE_FIXTURE(LoopFixture, "the loop knows its context and hands out one shared read buffer") {
+  CHECK(&context_of(loop()) == &context());
+  CHECK(context().loop() == loop());
+
+  uv_tcp_t a{};
+  uv_tcp_t b{};
+  uv_tcp_init(loop(), &a);
+  uv_tcp_init(loop(), &b);
+  uv_buf_t first{};
+  uv_buf_t second{};
+  LoopContext::alloc_shared(reinterpret_cast<uv_handle_t*>(&a), 100, &first);
+  LoopContext::alloc_shared(reinterpret_cast<uv_handle_t*>(&b), 100000, &second);
+  CHECK(first.base == second.base);
+  CHECK(first.len == LoopContext::kReadBufferBytes);
+  CHECK(second.len == LoopContext::kReadBufferBytes);
+  uv_close(reinterpret_cast<uv_handle_t*>(&a), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&b), nullptr);
+  finish();
+}
+
+TEST_CASE_FIXTURE(LoopFixture, "the ticker fires wheel timers but does not keep the loop alive") {
+  // With nothing but the ticker, the loop has no work and returns at once.
+  CHECK(uv_run(loop(), UV_RUN_DEFAULT) == 0);
+
+  struct Probe {
+    int fired = 0;
+    std::uint64_t at = 0;
+    uv_loop_t* loop = nullptr;
+    TimerNode node{[](TimerNode& n) {
+                     auto* self = static_cast<Probe*>(n.owner);
+                     ++self->fired;
+                     self->at = uv_now(self->loop);
+                   },
+                   this};
+  } probe;
+  probe.loop = loop();
+  uv_update_time(loop());
+  const std::uint64_t start = uv_now(loop());
+  context().timers().arm_at(probe.node, start + 120);
+  // Something real to wait for, so the loop keeps running while the wheel turns.
+  after(250, [] {});
+  run();
+  CHECK(probe.fired == 1);
+  CHECK(probe.at >= start + 120);
+  CHECK(probe.at < start + 250);
+  finish();
+}
+
+TEST_CASE_FIXTURE(LoopFixture, "stop_ticking closes the ticker and start_ticking may follow at once") {
+  context().stop_ticking();
+  context().start_ticking();  // the old handle is still closing: restarts after it
+  int fired = 0;
+  TimerNode node{[](TimerNode& n) { ++*static_cast<int*>(n.owner); }, &fired};
+  uv_update_time(loop());
+  context().timers().arm_at(node, uv_now(loop()) + 10);
+  after(100, [] {});
+  run();
+  CHECK(fired == 1);
+  finish();
+}
