@@ -8,26 +8,28 @@
 # port with users alice/alice and bob/bob, each in the other's roster, and
 # stopped again when the demo ends (Ctrl-C). Set SWITCHBOARD_UPSTREAM=host:port
 # to use an XMPP server of your own instead (plain c2s, PLAIN auth allowed).
-# SWITCHBOARD_PORT changes the web port; SKIP_INSTALL=1 skips the installs.
+# SWITCHBOARD_PORT changes the web port; SKIP_INSTALL=1 skips the installs;
+# BUILD_DIR builds elsewhere than build/.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 port="${SWITCHBOARD_PORT:-5280}"
 upstream="${SWITCHBOARD_UPSTREAM:-}"
+build="${BUILD_DIR:-build}"
 
 [ "${SKIP_INSTALL:-0}" = 1 ] || scripts/install-deps.sh
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j2 --target switchboard
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j2 --target switchboard
 binary=""
-for candidate in build/switchboard build/src/switchboard; do
+for candidate in "$build/switchboard" "$build/src/switchboard"; do
   [ -x "$candidate" ] && binary="$candidate" && break
 done
-[ -n "$binary" ] || { echo "demo.sh: no switchboard binary in build/" >&2; exit 1; }
+[ -n "$binary" ] || { echo "demo.sh: no switchboard binary in $build/" >&2; exit 1; }
 
 # The web root: the chat page and Strophe.js's browser build, same origin as BOSH.
-demo_root="$repo/build/demo-root"
+demo_root="$(cd "$build" && pwd)/demo-root"
 rm -rf "$demo_root"
 mkdir -p "$demo_root"
 cp deploy/demo/* "$demo_root/"

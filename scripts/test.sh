@@ -7,6 +7,7 @@
 #   SKIP_INSTALL=1 scripts/test.sh
 #
 # Extra arguments go to ctest, e.g. `scripts/test.sh -L integration`.
+# BUILD_DIR builds elsewhere than build/.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +15,7 @@ cd "$repo"
 
 [ "${SKIP_INSTALL:-0}" = 1 ] || scripts/install-deps.sh
 
-cmake -S . -B build -DSWITCHBOARD_WERROR=ON
-cmake --build build -j2
-ctest --test-dir build --output-on-failure -j2 "$@"
+build="${BUILD_DIR:-build}"
+cmake -S . -B "$build" -DSWITCHBOARD_WERROR=ON
+cmake --build "$build" -j2
+ctest --test-dir "$build" --output-on-failure -j2 "$@"

@@ -10,6 +10,7 @@
 
   // Strophe's browser build defines these globals.
   const { Strophe, $iq, $msg, $pres } = window;
+  Strophe.setLogLevel(Strophe.LogLevel.WARN);
   const params = new URLSearchParams(location.search);
   const boshUrl = params.get('bosh') || location.origin + '/http-bind';
   const $ = (id) => document.getElementById(id);

@@ -62,7 +62,7 @@ void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
   if (rid > last_rid_ + params_.requests()) {
     // Beyond the window (XEP-0124 §14.3): the session ends, item-not-found.
     send_terminal(exchange, Condition::kItemNotFound);
-    finish(Condition::kItemNotFound, {});
+    abort(Condition::kItemNotFound);
     return;
   }
   if (rid > last_rid_ + 1) {
@@ -148,7 +148,7 @@ void Session::answer_repeat(std::uint64_t rid, http::Exchange& exchange) {
   }
   // Answered and no longer cached: it cannot be resent (§14.3).
   send_terminal(exchange, Condition::kItemNotFound);
-  finish(Condition::kItemNotFound, {});
+  abort(Condition::kItemNotFound);
 }
 
 void Session::hold(http::Exchange& exchange, std::uint64_t rid) {
@@ -283,6 +283,16 @@ void Session::finish(Condition condition, std::string&& detail) {
   table_.retire(*this);
 }
 
+void Session::abort(Condition condition) {
+  // The client that caused the end was already told; tell the other waiting
+  // requests and go.
+  if (state_ == State::kEnded) return;
+  state_ = State::kEnded;
+  close_upstream();
+  release_exchanges(condition);
+  table_.retire(*this);
+}
+
 void Session::close_upstream() {
   if (upstream_ && !upstream_dead_) {
     upstream_dead_ = true;
@@ -320,8 +330,7 @@ void Session::on_timer(net::TimerNode& node) {
   }
   if (!self.early_.empty()) {
     // The missing rid never came: the client is broken beyond repair.
-    self.release_exchanges(Condition::kItemNotFound);
-    self.finish(Condition::kItemNotFound, {});
+    self.abort(Condition::kItemNotFound);
     return;
   }
   if (now >= self.inactivity_deadline_ms_) {

@@ -103,7 +103,10 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   void release_exchanges(Condition condition);
   std::string_view content_type() const;
   void end_by_client(http::Exchange& exchange, std::uint64_t rid);
+  // Ends the session; the oldest held request (or else the next request) hears why.
   void finish(Condition condition, std::string&& detail);
+  // Ends the session after the culprit was answered; waiting requests hear why.
+  void abort(Condition condition);
   void close_upstream();
   void rearm_timer();
   static void on_timer(net::TimerNode& node);

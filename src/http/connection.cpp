@@ -144,20 +144,24 @@ void Connection::dispatch() {
   slot->close_after = !request.keep_alive;
   slot->keep_alive_header = http10 && request.keep_alive;
   Slot& exchange = *slot;
-  if (tail_ != nullptr) {
-    tail_->next = std::move(slot);
-    tail_ = tail_->next.get();
-  } else {
-    head_ = std::move(slot);
-    tail_ = head_.get();
-  }
-  ++in_flight_;
+  append_slot(std::move(slot));
   continue_owed_ = false;
   if (!request.keep_alive) stop_parsing();
   settle_timer();
 
   // `exchange` may be freed during this call (answered and written at once).
   handler_.handle(request, exchange);
+}
+
+void Connection::append_slot(std::unique_ptr<Slot> slot) {
+  Slot* added = slot.get();
+  if (tail_ != nullptr) {
+    tail_->next = std::move(slot);
+  } else {
+    head_ = std::move(slot);
+  }
+  tail_ = added;
+  ++in_flight_;
 }
 
 // Answers a request the parser refused (or one that timed out) and ends the
@@ -168,14 +172,7 @@ void Connection::refuse(int status) {
   auto slot = std::make_unique<Slot>(*this);
   slot->close_after = true;
   Slot& exchange = *slot;
-  if (tail_ != nullptr) {
-    tail_->next = std::move(slot);
-    tail_ = tail_->next.get();
-  } else {
-    head_ = std::move(slot);
-    tail_ = head_.get();
-  }
-  ++in_flight_;
+  append_slot(std::move(slot));
   send(exchange, Response::text(status, "text/plain; charset=utf-8",
                                 std::string(status_text(status)) + "\n"));
 }

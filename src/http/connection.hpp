@@ -74,6 +74,7 @@ class Connection {
 
   void parse(std::string_view data);
   void dispatch();
+  void append_slot(std::unique_ptr<Slot> slot);
   void refuse(int status);
   void send(Slot& slot, Response response);
   void flush();

@@ -1,9 +1,10 @@
 // LoopContext: the per-loop shared state (read buffer, timer wheel, wheel ticker).
 //
-// The ticker is a single uv_timer_t that advances the TimerWheel every kTickMs. It is
-// unref'd: a loop whose only remaining work is the ticker has nothing to do, so it
-// must be allowed to end. Everything that waits on the wheel (a held request, a
-// connect attempt) keeps the loop alive through its own socket or request.
+// The ticker is a single uv_timer_t that advances the TimerWheel every kTickMs, at
+// the wheel's slot boundaries. It is unref'd: a loop whose only remaining work is
+// the ticker has nothing to do, so it must be allowed to end. Everything that waits
+// on the wheel (a held request, a connect attempt) keeps the loop alive through its
+// own socket or request.
 #include "net/loop_context.hpp"
 
 #include <csignal>
@@ -48,8 +49,8 @@ void LoopContext::start_ticking() {
   }
   uv_timer_init(loop_, &ticker_);
   ticker_.data = this;
-  uv_timer_start(&ticker_, on_tick, TimerWheel::kTickMs, TimerWheel::kTickMs);
   uv_unref(reinterpret_cast<uv_handle_t*>(&ticker_));
+  schedule_tick();
   ticker_state_ = TickerState::kRunning;
 }
 
@@ -60,9 +61,19 @@ void LoopContext::stop_ticking() {
   uv_close(reinterpret_cast<uv_handle_t*>(&ticker_), on_ticker_closed);
 }
 
+// Each tick is due at the next multiple of kTickMs, where a wheel slot begins. A
+// ticker with its own phase could look at the wheel just before a slot's time and
+// only again a whole tick later, firing nodes up to two ticks late instead of one.
+void LoopContext::schedule_tick() {
+  const std::uint64_t now = uv_now(loop_);
+  uv_timer_start(&ticker_, on_tick, TimerWheel::kTickMs - now % TimerWheel::kTickMs, 0);
+}
+
 void LoopContext::on_tick(uv_timer_t* timer) {
   auto* self = static_cast<LoopContext*>(timer->data);
   self->wheel_.advance(uv_now(self->loop_));
+  // Callbacks may have stopped the ticker.
+  if (self->ticker_state_ == TickerState::kRunning) self->schedule_tick();
 }
 
 void LoopContext::on_ticker_closed(uv_handle_t* handle) {

@@ -48,6 +48,7 @@ class LoopContext {
 
  private:
   enum class TickerState { kStopped, kRunning, kClosing };
+  void schedule_tick();
   static void on_tick(uv_timer_t* timer);
   static void on_ticker_closed(uv_handle_t* handle);
 

@@ -68,7 +68,6 @@ class StanzaFramer {
   // the middle of it, and never beyond max_stanza_bytes_.
   void begin_unit(Scan& scan, std::size_t at);
   void drop_unit(Scan& scan);
-  std::string_view unit_view(Scan& scan, std::size_t end);
   std::string take_unit(Scan& scan, std::size_t end);
   void end_unit(Scan& scan);
   void fail(FramerSink& sink, std::string_view what);

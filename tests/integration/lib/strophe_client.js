@@ -71,6 +71,8 @@ class XmppClient {
         return processRequest(i);
       } finally {
         agentOfSendingClient = null;
+        // A retry may be sent later from a timer: give its XHR our agent now.
+        for (const request of bosh._requests) request.xhr.nodejsHttpAgent = this.agent;
       }
     };
     if (process.env.SB_DEBUG) {

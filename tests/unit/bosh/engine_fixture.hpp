@@ -20,9 +20,11 @@ struct Engine {
   bosh::EngineSettings settings;
   net::TimerWheel wheel{1'000'000};
   FakeFactory upstreams;
+  // Declared before the table: sessions still holding exchanges answer them when
+  // the table is destroyed.
+  std::deque<std::unique_ptr<FakeExchange>> exchanges;
   std::unique_ptr<bosh::SessionTable> table;
   std::unique_ptr<bosh::Endpoint> endpoint;
-  std::deque<std::unique_ptr<FakeExchange>> exchanges;
 
   Engine() {
     settings.default_upstream = {"127.0.0.1", 5222};

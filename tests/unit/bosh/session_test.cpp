@@ -61,7 +61,7 @@ TEST_CASE("with hold=1 a new request releases the older one, empty") {
         "xmlns:stream='http://etherx.jabber.org/streams'/>");
   CHECK_FALSE(second.answered());
   REQUIRE(e.upstreams.log.sent.size() == 1);
-  CHECK(e.upstreams.log.sent[0] == "<presence xmlns='jabber:client'/>");
+  CHECK(e.upstreams.log.sent[0] == "<presence xmlns=\"jabber:client\"/>");
 }
 
 TEST_CASE("server data with no request waiting is queued for the next one") {
@@ -92,8 +92,8 @@ TEST_CASE("requests are processed in rid order; an early one waits for the gap")
   CHECK(e.upstreams.log.sent.empty());
   auto& second = e.post(Engine::req(sid, 1001, "<message xmlns='jabber:client' id='a'/>"));
   REQUIRE(e.upstreams.log.sent.size() == 2);
-  CHECK(e.upstreams.log.sent[0].find("id='a'") != std::string::npos);
-  CHECK(e.upstreams.log.sent[1].find("id='b'") != std::string::npos);
+  CHECK(e.upstreams.log.sent[0].find("id=\"a\"") != std::string::npos);
+  CHECK(e.upstreams.log.sent[1].find("id=\"b\"") != std::string::npos);
   CHECK(second.answered());  // released by the later one (hold=1)
   CHECK_FALSE(third.answered());
 }

@@ -50,11 +50,11 @@ TEST_CASE_FIXTURE(LoopFixture, "the ticker fires wheel timers but does not keep 
   const std::uint64_t start = uv_now(loop());
   context().timers().arm_at(probe.node, start + 120);
   // Something real to wait for, so the loop keeps running while the wheel turns.
-  after(250, [] {});
+  after(300, [] {});
   run();
   CHECK(probe.fired == 1);
   CHECK(probe.at >= start + 120);
-  CHECK(probe.at < start + 250);
+  CHECK(probe.at <= start + 120 + 2 * sb::net::TimerWheel::kTickMs);
   finish();
 }
 
@@ -65,7 +65,7 @@ TEST_CASE_FIXTURE(LoopFixture, "stop_ticking closes the ticker and start_ticking
   TimerNode node{[](TimerNode& n) { ++*static_cast<int*>(n.owner); }, &fired};
   uv_update_time(loop());
   context().timers().arm_at(node, uv_now(loop()) + 10);
-  after(100, [] {});
+  after(200, [] {});
   run();
   CHECK(fired == 1);
   finish();
