@@ -15,6 +15,7 @@ bosh::EngineSettings engine_settings(const Config& config, int worker_index) {
   s.maxpause = config.maxpause;
   s.max_session_queue_bytes = config.max_session_queue_bytes;
   s.max_sessions = config.max_sessions;
+  s.max_sessions_per_ip = config.max_sessions_per_ip;
   if (config.upstream) s.default_upstream = to_address(*config.upstream);
   for (const auto& [domain, hp] : config.domain_upstreams) s.domains[domain] = to_address(hp);
   for (const auto& hp : config.allowed_routes) s.allowed_routes.push_back(to_address(hp));

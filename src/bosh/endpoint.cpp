@@ -108,7 +108,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
     return;
   }
   if (sid == nullptr) {
-    create_session(body, *rid, exchange);
+    create_session(body, *rid, request.peer, exchange);
     return;
   }
   if (session == nullptr) {
@@ -148,7 +148,8 @@ std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to,
   return std::nullopt;
 }
 
-void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Exchange& exchange) {
+void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std::string& peer,
+                              http::Exchange& exchange) {
   const EngineSettings& settings = table_.settings();
   const bool legacy = body.attribute("ver") == nullptr;
   const std::string* to = body.attribute("to");
@@ -167,6 +168,13 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Exch
     // Genuine overload: 503 makes clients retry later rather than give up.
     ++counters_.refused_creations;
     exchange.send(http::Response::text(503, "text/plain; charset=utf-8", "too many sessions\n"));
+    return;
+  }
+  if (settings.max_sessions_per_ip != 0 &&
+      table_.sessions_from(peer) >= settings.max_sessions_per_ip) {
+    // One address may not take the whole table (a configurable cap).
+    ++counters_.refused_creations;
+    send_terminal(exchange, Condition::kPolicyViolation, legacy);
     return;
   }
   std::string sid = make_sid(settings.sid_prefix);
@@ -204,6 +212,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Exch
   }
   auto session = std::make_unique<Session>(table_, std::move(sid), std::move(params),
                                            std::move(target), rid, std::move(content));
+  session->set_peer(peer);
   ++counters_.sessions_created;
   table_.add(std::move(session)).start(upstreams_, exchange);
 }

@@ -37,7 +37,8 @@ class Endpoint final : public http::Handler {
   const EndpointCounters& counters() const { return counters_; }
 
  private:
-  void create_session(xml::BoshBody& body, std::uint64_t rid, http::Exchange& exchange);
+  void create_session(xml::BoshBody& body, std::uint64_t rid, const std::string& peer,
+                      http::Exchange& exchange);
   std::optional<UpstreamAddress> resolve(std::string_view to, const std::string* route) const;
 
   SessionTable& table_;

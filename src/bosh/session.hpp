@@ -63,6 +63,9 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   void end(Condition condition);
 
   std::string_view sid() const { return sid_; }
+  // The client address that created the session (for the per-address cap).
+  std::string_view peer() const { return peer_; }
+  void set_peer(std::string peer) { peer_ = std::move(peer); }
   State state() const { return state_; }
   const SessionParams& params() const { return params_; }
   std::size_t held_count() const { return held_.size(); }
@@ -114,6 +117,7 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
 
   SessionTable& table_;
   std::string sid_;
+  std::string peer_;
   SessionParams params_;
   UpstreamTarget target_;
   std::string content_type_;  // empty = text/xml; charset=utf-8

@@ -23,13 +23,22 @@ Session* SessionTable::find(std::string_view sid) const {
 Session& SessionTable::add(std::unique_ptr<Session> session) {
   Session* raw = session.release();
   index_.emplace(raw->sid(), raw);
+  if (settings_.max_sessions_per_ip != 0) ++per_peer_[std::string(raw->peer())];
   return *raw;
+}
+
+std::size_t SessionTable::sessions_from(std::string_view peer) const {
+  auto it = per_peer_.find(std::string(peer));
+  return it == per_peer_.end() ? 0 : it->second;
 }
 
 void SessionTable::retire(Session& session) {
   auto it = index_.find(session.sid());
   if (it == index_.end() || it->second != &session) return;
   index_.erase(it);
+  if (auto peer = per_peer_.find(std::string(session.peer())); peer != per_peer_.end()) {
+    if (--peer->second == 0) per_peer_.erase(peer);
+  }
   const bool first = retired_.empty();
   retired_.emplace_back(&session);
   if (first && on_retire) on_retire();

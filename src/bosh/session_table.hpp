@@ -44,6 +44,8 @@ class SessionTable {
   void end_all(Condition condition);
 
   std::size_t size() const { return index_.size(); }
+  // Live sessions created from one client address.
+  std::size_t sessions_from(std::string_view peer) const;
   std::size_t retired_count() const { return retired_.size(); }
   const EngineSettings& settings() const { return settings_; }
   net::TimerWheel& timers() const { return timers_; }
@@ -56,6 +58,8 @@ class SessionTable {
   const EngineSettings& settings_;
   net::TimerWheel& timers_;
   std::unordered_map<std::string_view, Session*> index_;
+  // Sessions per client address, kept only when a per-address cap is set.
+  std::unordered_map<std::string, std::size_t> per_peer_;
   std::vector<std::unique_ptr<Session>> retired_;
 };
 

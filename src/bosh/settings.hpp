@@ -27,6 +27,7 @@ struct EngineSettings {
   // Bounds.
   std::size_t max_session_queue_bytes = 1 << 20;  // server bytes waiting for a request
   std::size_t max_sessions = 0;                   // 0 = unlimited
+  std::size_t max_sessions_per_ip = 0;            // per client address; 0 = unlimited
 
   // Where sessions go. A domain with an entry in `domains` goes there, any other
   // domain to `default_upstream` (if its host is empty, unknown domains end with

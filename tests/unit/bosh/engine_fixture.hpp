@@ -34,9 +34,10 @@ struct Engine {
     table = std::make_unique<bosh::SessionTable>(settings, wheel);
     endpoint = std::make_unique<bosh::Endpoint>(*table, upstreams);
   }
-  FakeExchange& post(const std::string& body) {
+  FakeExchange& post(const std::string& body, const std::string& peer = "127.0.0.1") {
     exchanges.push_back(std::make_unique<FakeExchange>());
     http::Request request;
+    request.peer = peer;
     request.method = http::Method::kPost;
     request.path = "/http-bind";
     request.body = body;

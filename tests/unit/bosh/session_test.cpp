@@ -311,3 +311,24 @@ TEST_CASE("shutdown ends every session with system-shutdown") {
   CHECK(e.table->size() == 0);
   CHECK(e.upstreams.log.closed);
 }
+
+TEST_CASE("a per-address cap refuses more sessions from one address: policy-violation") {
+  Engine e;
+  e.settings.max_sessions_per_ip = 2;
+  const std::string create =
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='example.com' ver='1.6'/>";
+  e.post(create, "10.0.0.1");
+  e.post(create, "10.0.0.1");
+  auto& third = e.post(create, "10.0.0.1");
+  CHECK(Engine::attr(third.body(), "condition") == "policy-violation");
+  auto& other = e.post(create, "10.0.0.2");
+  CHECK_FALSE(other.answered());  // created: waits for the server's features
+  CHECK(e.table->size() == 3);
+  CHECK(e.table->sessions_from("10.0.0.1") == 2);
+  // When one ends, the address may open another.
+  e.table->end_all(sb::bosh::Condition::kSystemShutdown);
+  e.table->collect();
+  CHECK(e.table->sessions_from("10.0.0.1") == 0);
+  auto& again = e.post(create, "10.0.0.1");
+  CHECK_FALSE(again.answered());
+}
