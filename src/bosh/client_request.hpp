@@ -18,20 +18,13 @@ struct ClientRequest {
   std::optional<std::uint32_t> pause;  // pause='N'
   std::string payload;        // the stanzas for the server, namespace-fixed
   std::size_t payload_elements = 0;
+  std::optional<std::uint64_t> ack;  // response ack: the client has all responses up to it
+  std::optional<std::string> key;     // key sequencing (§15)
+  std::optional<std::string> newkey;
+
+  // An empty poll: nothing for the server and no special meaning (§11 overactivity).
+  bool empty_poll() const { return payload.empty() && !terminate && !restart && !pause; }
 };
 
-// The attributes only a session creation request carries.
-struct CreationRequest {
-  std::string to;
-  std::string route;       // "xmpp:host:port" or empty
-  std::string from;
-  std::string lang;        // xml:lang
-  std::string ver;         // empty = legacy client
-  std::string content;     // Content-Type for responses, empty = default
-  std::string xmpp_version;
-  std::optional<std::uint32_t> wait;
-  std::optional<std::uint32_t> hold;
-  bool ack = false;        // ack='1'
-};
 
 }  // namespace sb::bosh

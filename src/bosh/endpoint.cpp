@@ -1,6 +1,7 @@
 #include "bosh/endpoint.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "bosh/body_writer.hpp"
@@ -97,8 +98,11 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   }
   const std::string* sid = body.attribute("sid");
   Session* session = sid != nullptr ? table_.find(*sid) : nullptr;
+  // A legacy client (no `ver` at creation, §16) gets HTTP error codes. Only a
+  // creation request or a live session tells; anything else is answered the
+  // modern way, as Prosody and ejabberd do.
   const bool legacy = session != nullptr ? session->params().ver.empty()
-                                         : body.attribute("ver") == nullptr;
+                                         : sid == nullptr && body.attribute("ver") == nullptr;
 
   auto rid = parse_rid(value_or(body.attribute("rid"), {}));
   if (!rid) {
@@ -112,6 +116,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
     return;
   }
   if (session == nullptr) {
+    if (foreign_sids_ != nullptr && foreign_sids_->route(*sid, request, exchange)) return;
     ++counters_.unknown_sids;
     send_terminal(exchange, Condition::kItemNotFound, legacy);
     return;
@@ -122,13 +127,21 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   client.terminate = value_or(body.attribute("type"), {}) == "terminate";
   client.restart = value_or(body.attribute("xmpp:restart"), {}) == "true";
   if (const std::string* pause = body.attribute("pause")) client.pause = parse_seconds(*pause);
+  if (const std::string* ack = body.attribute("ack")) client.ack = parse_rid(*ack);
+  if (const std::string* key = body.attribute("key")) client.key = *key;
+  if (const std::string* newkey = body.attribute("newkey")) client.newkey = *newkey;
   client.payload = std::move(body.payload);
   client.payload_elements = body.payload_elements;
   session->handle(std::move(client), exchange);
 }
 
-std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to,
+std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to_as_sent,
                                                  const std::string* route) const {
+  // Domain names compare case-insensitively; the configuration holds them in
+  // lowercase.
+  std::string to(to_as_sent);
+  std::transform(to.begin(), to.end(), to.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   const EngineSettings& settings = table_.settings();
   if (route != nullptr && route->rfind("xmpp:", 0) == 0) {
     // route='xmpp:host:port' is honoured only for configured destinations: a
@@ -136,7 +149,9 @@ std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to,
     std::string_view rest = std::string_view(*route).substr(5);
     const auto colon = rest.rfind(':');
     if (colon != std::string_view::npos) {
-      std::string_view host = rest.substr(0, colon);
+      std::string host(rest.substr(0, colon));
+      std::transform(host.begin(), host.end(), host.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       std::string_view port = rest.substr(colon + 1);
       for (const auto& allowed : settings.allowed_routes) {
         if (allowed.host == host && std::to_string(allowed.port) == port) return allowed;
@@ -152,6 +167,11 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std:
                               http::Exchange& exchange) {
   const EngineSettings& settings = table_.settings();
   const bool legacy = body.attribute("ver") == nullptr;
+  if (shutting_down_) {
+    ++counters_.refused_creations;
+    send_terminal(exchange, Condition::kSystemShutdown, legacy);
+    return;
+  }
   const std::string* to = body.attribute("to");
   if (to == nullptr || to->empty()) {
     ++counters_.refused_creations;
@@ -191,6 +211,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std:
   params.inactivity = settings.inactivity;
   params.polling = settings.polling;
   params.maxpause = settings.maxpause;
+  params.acks = value_or(body.attribute("ack"), {}) == "1";
   if (const std::string* ver = body.attribute("ver")) {
     params.ver = negotiate_version(*ver, kOurVersion);
     if (params.ver.empty()) params.ver = std::string(kOurVersion);
@@ -213,6 +234,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std:
   auto session = std::make_unique<Session>(table_, std::move(sid), std::move(params),
                                            std::move(target), rid, std::move(content));
   session->set_peer(peer);
+  session->start_key_chain(value_or(body.attribute("newkey"), {}));
   ++counters_.sessions_created;
   table_.add(std::move(session)).start(upstreams_, exchange);
 }

@@ -30,11 +30,28 @@ struct EndpointCounters {
   std::uint64_t refused_creations = 0;  // host-unknown, improper-addressing, caps
 };
 
+// Hook for a node running several worker processes (app/handover.hpp): a sid
+// this worker does not know may name another worker as its owner in its prefix.
+// route() either takes the request away (hands its connection to the owner, or
+// answers it) and returns true, or returns false and the endpoint answers
+// item-not-found as usual.
+class ForeignSidRouter {
+ public:
+  virtual bool route(std::string_view sid, http::Request& request, http::Exchange& exchange) = 0;
+
+ protected:
+  ~ForeignSidRouter() = default;
+};
+
 class Endpoint final : public http::Handler {
  public:
   Endpoint(SessionTable& table, UpstreamFactory& upstreams);
   void handle(http::Request& request, http::Exchange& exchange) override;
   const EndpointCounters& counters() const { return counters_; }
+  // Asked about unknown sids before item-not-found; null (the default) = nobody.
+  void set_foreign_sid_router(ForeignSidRouter* router) { foreign_sids_ = router; }
+  // From now on session creation is answered with system-shutdown.
+  void refuse_new_sessions() { shutting_down_ = true; }
 
  private:
   void create_session(xml::BoshBody& body, std::uint64_t rid, const std::string& peer,
@@ -44,6 +61,8 @@ class Endpoint final : public http::Handler {
   SessionTable& table_;
   UpstreamFactory& upstreams_;
   EndpointCounters counters_;
+  ForeignSidRouter* foreign_sids_ = nullptr;
+  bool shutting_down_ = false;
 };
 
 // Parses a rid attribute: decimal digits only, 1 .. 2^53-1.

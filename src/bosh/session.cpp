@@ -10,6 +10,9 @@
 namespace sb::bosh {
 namespace {
 constexpr std::uint64_t kMsPerSecond = 1000;
+// A response counts as missing (§9.3) when the client still has not acknowledged
+// it this long after it was sent; shorter gaps are responses still on their way.
+constexpr std::uint64_t kReportAfterMs = 1000;
 constexpr std::string_view kDefaultContentType = "text/xml; charset=utf-8";
 }  // namespace
 
@@ -31,7 +34,7 @@ Session::~Session() {
   if (upstream_ && !upstream_dead_) upstream_.release()->close();
 }
 
-net::TimerWheel& Session::timers() { return table_.timers(); }
+net::TimerWheel& Session::timers() const { return table_.timers(); }
 
 void Session::start(UpstreamFactory& factory, http::Exchange& creation) {
   hold(creation, creation_rid_);
@@ -50,7 +53,7 @@ void Session::start(UpstreamFactory& factory, http::Exchange& creation) {
 void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
   if (state_ == State::kEnded) {
     // The session ended while no request was waiting: this one learns why.
-    send(exchange, request.rid, std::exchange(terminal_, {}), false);
+    send_end(exchange, request.rid, std::exchange(terminal_, {}));
     table_.retire(*this);
     return;
   }
@@ -59,6 +62,14 @@ void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
     answer_repeat(rid, exchange);
     return;
   }
+  if (overactive(request)) {
+    // §11: more requests at once than agreed, or empty polls too often.
+    send_terminal(exchange, Condition::kPolicyViolation);
+    abort(Condition::kPolicyViolation);
+    return;
+  }
+  last_arrival_ms_ = timers().now_ms();
+  last_was_empty_poll_ = request.empty_poll();
   if (rid > last_rid_ + params_.requests()) {
     // Beyond the window (XEP-0124 §14.3): the session ends, item-not-found.
     send_terminal(exchange, Condition::kItemNotFound);
@@ -87,6 +98,45 @@ void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
   process_early();
 }
 
+bool Session::overactive(const ClientRequest& request) const {
+  // Too many: more than `requests` new requests outstanding; one more is allowed
+  // only to pause or terminate (§11). A request whose connection dropped is not
+  // outstanding from the client's point of view: it failed.
+  const std::size_t live_held = static_cast<std::size_t>(std::count_if(
+      held_.begin(), held_.end(), [](const Held& h) { return h.exchange != nullptr; }));
+  const std::size_t outstanding = live_held + early_.size() + 1;
+  const std::size_t allowed = params_.requests() + ((request.pause || request.terminate) ? 1 : 0);
+  if (outstanding > allowed) return true;
+  // Too frequent: two empty polls closer than `polling` seconds, while the
+  // client already uses all its requests (§11), or, in a polling session
+  // (hold=0), when the first poll's response was empty too (§12).
+  if (params_.polling == 0 || !request.empty_poll() || !last_was_empty_poll_) return false;
+  if (timers().now_ms() - last_arrival_ms_ >= params_.polling * kMsPerSecond) return false;
+  if (params_.hold == 0) return last_response_empty_;
+  return outstanding >= params_.requests();
+}
+
+void Session::take_acks(const ClientRequest& request) {
+  if (!params_.acks) return;
+  // The client has every response up to its ack; with no ack it has all of them
+  // below this request (§9.2: the absence of ack is meaningful).
+  const std::uint64_t acked = request.ack.value_or(request.rid - 1);
+  while (!cache_.empty() && cache_.front().rid <= acked) {
+    cache_bytes_ -= cache_.front().body->size();
+    cache_.erase(cache_.begin());
+  }
+  // A response sent a while ago that the client still lacks: tell it (§9.3).
+  if (request.ack) {
+    for (const auto& cached : cache_) {
+      if (cached.rid == acked + 1 && timers().now_ms() >= cached.sent_ms + kReportAfterMs) {
+        report_rid_ = cached.rid;
+        report_ms_ = timers().now_ms() - cached.sent_ms;
+        break;
+      }
+    }
+  }
+}
+
 void Session::process_early() {
   while (state_ != State::kEnded && !early_.empty()) {
     auto next = std::find_if(early_.begin(), early_.end(),
@@ -99,7 +149,21 @@ void Session::process_early() {
 }
 
 void Session::process(ClientRequest&& request, http::Exchange& exchange) {
+  if (!keys_.accept(request.key ? &*request.key : nullptr,
+                    request.newkey ? &*request.newkey : nullptr)) {
+    // §15.3: a wrong or missing key: not processed, the session ends.
+    send_terminal(exchange, Condition::kItemNotFound);
+    abort(Condition::kItemNotFound);
+    return;
+  }
   last_rid_ = request.rid;
+  take_acks(request);
+  if (params_.acks && cache_bytes_ > table_.settings().max_session_queue_bytes) {
+    // Unacknowledged responses are kept for retransmission, but not without bound.
+    send_terminal(exchange, Condition::kPolicyViolation);
+    abort(Condition::kPolicyViolation);
+    return;
+  }
   if (request.restart) {
     // XEP-0206 §5: a restart body should be empty; stanzas in it are ignored.
     upstream_->restart(target_);
@@ -120,7 +184,13 @@ void Session::process(ClientRequest&& request, http::Exchange& exchange) {
     rearm_timer();
     return;
   }
-  if (!outbox_.empty() && state_ == State::kOpen) answer_oldest(true);
+  if (report_rid_ != 0) {
+    // The report goes out at once, on this request's response.
+    while (!held_.empty()) answer_oldest(true);
+    rearm_timer();
+    return;
+  }
+  deliver();
   while (held_.size() > params_.hold) answer_oldest(true);
   rearm_timer();
 }
@@ -137,12 +207,20 @@ void Session::answer_repeat(std::uint64_t rid, http::Exchange& exchange) {
   }
   for (auto& held : held_) {
     if (held.rid == rid) {
-      // Received but not answered yet (R14): the older connection gets the
-      // recoverable error, the new one waits in its place.
-      held.exchange->watch(nullptr);
-      send_recoverable_error(*held.exchange);
+      // Received but not answered yet (R14): the older connection, if it is
+      // still there, gets the recoverable error; the new one waits in its place.
+      if (held.exchange != nullptr) {
+        held.exchange->watch(nullptr);
+        send_recoverable_error(*held.exchange);
+      }
       exchange.watch(this);
       held.exchange = &exchange;
+      if (held.lost_ms != 0) {
+        held.lost_ms = 0;
+        held.deadline_ms = timers().now_ms() + params_.wait * kMsPerSecond;
+      }
+      deliver();
+      rearm_timer();
       return;
     }
   }
@@ -153,7 +231,7 @@ void Session::answer_repeat(std::uint64_t rid, http::Exchange& exchange) {
 
 void Session::hold(http::Exchange& exchange, std::uint64_t rid) {
   exchange.watch(this);
-  held_.push_back(Held{&exchange, rid, timers().now_ms() + params_.wait * kMsPerSecond});
+  held_.push_back(Held{&exchange, rid, timers().now_ms() + params_.wait * kMsPerSecond, 0});
 }
 
 void Session::end_by_client(http::Exchange& exchange, std::uint64_t rid) {
@@ -187,6 +265,7 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
         .attr("inactivity", params_.inactivity)
         .attr("polling", params_.polling);
     if (params_.maxpause > 0) body.attr("maxpause", params_.maxpause);
+    if (params_.acks) body.attr("ack", creation_rid_);
     body.attr("ver", params_.ver.empty() ? std::string_view("1.11") : std::string_view(params_.ver))
         .attr("from", server_.from.empty() ? target_.to : server_.from);
     if (!server_.id.empty()) body.attr("authid", server_.id);
@@ -195,6 +274,15 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
                                                       : std::string_view(server_.version))
         .attr("xmpp:restartlogic", "true");
   }
+  if (rid != creation_rid_ && params_.acks && last_rid_ != rid) {
+    // §9.1: the highest rid received with none missing below it.
+    body.attr("ack", last_rid_);
+  }
+  if (report_rid_ != 0 && rid == last_rid_) {
+    body.attr("report", report_rid_).attr("time", report_ms_);
+    report_rid_ = 0;
+  }
+  last_response_empty_ = payload.empty();
   std::string out = body.finish(payload);
   if (with_payload) std::string().swap(outbox_);  // an idle session keeps no buffer
   return out;
@@ -203,19 +291,49 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
 void Session::answer_oldest(bool with_payload) {
   Held held = held_.front();
   held_.erase(held_.begin());
-  held.exchange->watch(nullptr);
-  send(*held.exchange, held.rid, take_response(held.rid, with_payload), true);
+  if (held.exchange == nullptr) {
+    // Nobody is listening: an empty response goes to the cache (for a late
+    // resend of this rid) and the server's data waits for a connected request.
+    cache_response(held.rid, take_response(held.rid, false));
+  } else {
+    held.exchange->watch(nullptr);
+    send(*held.exchange, held.rid, take_response(held.rid, with_payload), true);
+  }
   if (held_.empty()) {
-    inactivity_deadline_ms_ = timers().now_ms() + params_.inactivity * kMsPerSecond;
+    // Inactivity counts from the last answer, or from when the client's last
+    // connection dropped.
+    const std::uint64_t since = held.lost_ms != 0 ? held.lost_ms : timers().now_ms();
+    inactivity_deadline_ms_ = since + params_.inactivity * kMsPerSecond;
   }
 }
 
-void Session::send(http::Exchange& exchange, std::uint64_t rid, std::string body, bool cache) {
+void Session::deliver() {
+  if (outbox_.empty() || state_ != State::kOpen) return;
+  const bool someone_listens = std::any_of(held_.begin(), held_.end(),
+                                           [](const Held& h) { return h.exchange != nullptr; });
+  if (!someone_listens) return;
+  // Responses go out in rid order: orphaned requests before the connected one
+  // are answered (empty, cached) first.
+  while (held_.front().exchange == nullptr) answer_oldest(false);
+  answer_oldest(true);
+}
+
+http::SharedBody Session::cache_response(std::uint64_t rid, std::string body) {
   auto shared = std::make_shared<const std::string>(std::move(body));
-  if (cache) {
-    if (cache_.size() >= params_.requests()) cache_.erase(cache_.begin());
-    cache_.push_back(Cached{rid, shared});
+  // Without acks the last `requests` responses are enough for a resend after a
+  // broken connection (§14); with acks every unacknowledged one is kept.
+  if (!params_.acks && cache_.size() >= params_.requests()) {
+    cache_bytes_ -= cache_.front().body->size();
+    cache_.erase(cache_.begin());
   }
+  cache_.push_back(Cached{rid, shared, timers().now_ms()});
+  cache_bytes_ += shared->size();
+  return shared;
+}
+
+void Session::send(http::Exchange& exchange, std::uint64_t rid, std::string body, bool cache) {
+  http::SharedBody shared = cache ? cache_response(rid, std::move(body))
+                                  : std::make_shared<const std::string>(std::move(body));
   http::Response response;
   response.content_type = content_type();
   response.body = std::move(shared);
@@ -247,7 +365,7 @@ void Session::release_exchanges(Condition condition) {
   while (!held_.empty()) {
     Held held = held_.front();
     held_.erase(held_.begin());
-    send_terminal(*held.exchange, condition);
+    if (held.exchange != nullptr) send_terminal(*held.exchange, condition);
   }
   while (!early_.empty()) {
     Early early = std::move(early_.front());
@@ -262,11 +380,16 @@ void Session::release_exchanges(Condition condition) {
 void Session::finish(Condition condition, std::string&& detail) {
   if (state_ == State::kEnded) return;
   state_ = State::kEnded;
+  end_condition_ = condition;
   close_upstream();
   // Stanzas still queued go out before the end, and a stream error inside it.
   std::string payload = std::exchange(outbox_, {});
   payload.append(detail);
   std::string terminal = terminate_body(condition, payload);
+  // Requests whose connection dropped cannot be told; the next one will be.
+  held_.erase(std::remove_if(held_.begin(), held_.end(),
+                             [](const Held& h) { return h.exchange == nullptr; }),
+              held_.end());
   if (held_.empty()) {
     // Nobody to tell now: keep the news for the next request, for a while.
     terminal_ = std::move(terminal);
@@ -278,9 +401,19 @@ void Session::finish(Condition condition, std::string&& detail) {
   Held oldest = held_.front();
   held_.erase(held_.begin());
   oldest.exchange->watch(nullptr);
-  send(*oldest.exchange, oldest.rid, std::move(terminal), false);
+  send_end(*oldest.exchange, oldest.rid, std::move(terminal));
   release_exchanges(condition);
   table_.retire(*this);
+}
+
+void Session::send_end(http::Exchange& exchange, std::uint64_t rid, std::string terminal) {
+  // A legacy client understands only HTTP error codes (§16); everyone else gets
+  // the terminal body with whatever was still queued in it.
+  if (params_.ver.empty() && legacy_http_status(end_condition_) != 0) {
+    send_terminal(exchange, end_condition_);
+    return;
+  }
+  send(exchange, rid, std::move(terminal), false);
 }
 
 void Session::abort(Condition condition) {
@@ -325,8 +458,10 @@ void Session::on_timer(net::TimerNode& node) {
     while (!self.held_.empty() && self.held_.front().deadline_ms <= now) {
       self.answer_oldest(self.state_ == State::kOpen);
     }
-    self.rearm_timer();
-    return;
+    if (!self.held_.empty() || now < self.inactivity_deadline_ms_) {
+      self.rearm_timer();
+      return;
+    }
   }
   if (!self.early_.empty()) {
     // The missing rid never came: the client is broken beyond repair.
@@ -348,10 +483,11 @@ void Session::exchange_lost(http::Exchange& exchange) {
   auto held = std::find_if(held_.begin(), held_.end(),
                            [&](const Held& h) { return h.exchange == &exchange; });
   if (held != held_.end()) {
-    held_.erase(held);
-    if (held_.empty()) {
-      inactivity_deadline_ms_ = timers().now_ms() + params_.inactivity * kMsPerSecond;
-    }
+    // Keep its place for a resend, but no longer than inactivity allows.
+    const std::uint64_t now = timers().now_ms();
+    held->exchange = nullptr;
+    held->lost_ms = now;
+    held->deadline_ms = std::min(held->deadline_ms, now + params_.inactivity * kMsPerSecond);
   }
   auto early = std::find_if(early_.begin(), early_.end(),
                             [&](const Early& e) { return e.exchange == &exchange; });
@@ -383,10 +519,8 @@ void Session::upstream_batch_end() {
   if (!data_ready_ || state_ == State::kEnded) return;
   data_ready_ = false;
   if (state_ == State::kOpening) state_ = State::kOpen;
-  if (!held_.empty() && !outbox_.empty()) {
-    answer_oldest(true);
-    rearm_timer();
-  }
+  deliver();
+  rearm_timer();
 }
 
 void Session::upstream_closed(Condition condition, std::string&& detail) {

@@ -21,6 +21,7 @@
 
 #include "bosh/client_request.hpp"
 #include "bosh/condition.hpp"
+#include "bosh/key_chain.hpp"
 #include "bosh/upstream.hpp"
 #include "http/exchange.hpp"
 #include "net/timer_wheel.hpp"
@@ -38,6 +39,7 @@ struct SessionParams {
   std::uint32_t polling = 2;
   std::uint32_t maxpause = 120;
   std::string ver;  // empty: legacy client, errors go out as HTTP status codes
+  bool acks = false;  // the client sent ack='1': acknowledgements both ways (§9)
   std::uint32_t requests() const { return hold + 1; }
 };
 
@@ -66,6 +68,9 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   // The client address that created the session (for the per-address cap).
   std::string_view peer() const { return peer_; }
   void set_peer(std::string peer) { peer_ = std::move(peer); }
+  // Key sequencing: the creation request's newkey.
+  void start_key_chain(std::string_view newkey) { keys_.start(newkey); }
+  std::size_t cached_responses() const { return cache_.size(); }
   State state() const { return state_; }
   const SessionParams& params() const { return params_; }
   std::size_t held_count() const { return held_.size(); }
@@ -80,10 +85,15 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   void exchange_lost(http::Exchange& exchange) override;
 
  private:
+  // A request waiting for its answer. Its exchange is null once the client's
+  // connection dropped: the request keeps its place in rid order so that the
+  // client's resend of that rid (Strophe resends after a network error) takes it
+  // up again, instead of finding a rid that is neither held nor answered.
   struct Held {
     http::Exchange* exchange;
     std::uint64_t rid;
     std::uint64_t deadline_ms;
+    std::uint64_t lost_ms;  // when the exchange was lost, 0 while connected
   };
   struct Early {  // a request that arrived before the rids below it
     http::Exchange* exchange;
@@ -92,17 +102,24 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   struct Cached {
     std::uint64_t rid;
     http::SharedBody body;
+    std::uint64_t sent_ms;  // for `time` in a report (§9.3)
   };
 
+  bool overactive(const ClientRequest& request) const;
+  void take_acks(const ClientRequest& request);
   void process(ClientRequest&& request, http::Exchange& exchange);
   void process_early();
   void hold(http::Exchange& exchange, std::uint64_t rid);
   void answer_oldest(bool with_payload);
+  // Answers held requests with the outbox as soon as a connected one can take it.
+  void deliver();
   void answer_repeat(std::uint64_t rid, http::Exchange& exchange);
   std::string take_response(std::uint64_t rid, bool with_payload);
   void send(http::Exchange& exchange, std::uint64_t rid, std::string body, bool cache);
+  http::SharedBody cache_response(std::uint64_t rid, std::string body);
   void send_terminal(http::Exchange& exchange, Condition condition);
   void send_recoverable_error(http::Exchange& exchange);
+  void send_end(http::Exchange& exchange, std::uint64_t rid, std::string terminal);
   void release_exchanges(Condition condition);
   std::string_view content_type() const;
   void end_by_client(http::Exchange& exchange, std::uint64_t rid);
@@ -113,7 +130,7 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   void close_upstream();
   void rearm_timer();
   static void on_timer(net::TimerNode& node);
-  net::TimerWheel& timers();
+  net::TimerWheel& timers() const;
 
   SessionTable& table_;
   std::string sid_;
@@ -129,12 +146,22 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   std::uint64_t inactivity_deadline_ms_ = 0;  // when a session with nothing held ends
   std::vector<Held> held_;
   std::vector<Early> early_;
-  std::vector<Cached> cache_;  // the last `requests` responses, oldest first
+  // The last `requests` responses, oldest first; with acks, every response the
+  // client has not acknowledged.
+  std::vector<Cached> cache_;
+  std::size_t cache_bytes_ = 0;
+  KeyChain keys_;
+  std::uint64_t last_arrival_ms_ = 0;  // of the last new request (overactivity)
+  std::uint64_t report_rid_ = 0;       // a response the client missed (§9.3), 0 = none
+  std::uint64_t report_ms_ = 0;        // how long ago it was sent
   std::string outbox_;         // server bytes waiting for a request
   std::string terminal_;       // State::kEnded: the body the next request gets
   net::TimerNode timer_;
   State state_ = State::kOpening;
+  Condition end_condition_ = Condition::kNone;
   bool data_ready_ = false;     // stanzas arrived since the last batch end
+  bool last_was_empty_poll_ = false;     // the previous new request was an empty poll
+  bool last_response_empty_ = false;     // the previous response carried nothing
   bool upstream_dead_ = false;  // closed, or closing on its own: never call it again
 };
 

@@ -39,9 +39,7 @@ void SessionTable::retire(Session& session) {
   if (auto peer = per_peer_.find(std::string(session.peer())); peer != per_peer_.end()) {
     if (--peer->second == 0) per_peer_.erase(peer);
   }
-  const bool first = retired_.empty();
   retired_.emplace_back(&session);
-  if (first && on_retire) on_retire();
 }
 
 void SessionTable::collect() {

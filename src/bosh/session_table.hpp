@@ -50,10 +50,6 @@ class SessionTable {
   const EngineSettings& settings() const { return settings_; }
   net::TimerWheel& timers() const { return timers_; }
 
-  // Called when the first session is retired since the last collect(), so the owner
-  // can schedule one.
-  std::function<void()> on_retire;
-
  private:
   const EngineSettings& settings_;
   net::TimerWheel& timers_;

@@ -2,8 +2,8 @@
 //
 // A million sessions each need a "wait" deadline for their held request and an
 // inactivity deadline. A uv_timer_t per session per purpose costs ~150 bytes and a
-// heap operation per re-arm; a TimerNode embedded in its owner costs 40 bytes and
-// arming/disarming is O(1) list surgery. One uv_timer_t (see LoopTimer in
+// heap operation per re-arm; a TimerNode embedded in its owner costs 48 bytes and
+// arming/disarming is O(1) list surgery. One uv_timer_t (LoopContext's ticker in
 // net/loop_context.hpp) advances the wheel; tests advance it by hand, so nothing
 // here touches libuv.
 //

@@ -134,18 +134,91 @@ TEST_CASE("a rid beyond the window or no longer cached ends the session: item-no
 
   Engine e2;
   sid = e2.open_session();
-  for (std::uint64_t rid = 1001; rid <= 1004; ++rid) e2.post(Engine::req(sid, rid));
+  for (std::uint64_t rid = 1001; rid <= 1004; ++rid) {
+    e2.advance_seconds(2.5);  // slower than `polling`: not overactive
+    e2.post(Engine::req(sid, rid));
+  }
   auto& old = e2.post(Engine::req(sid, 1001));  // answered, but out of the cache
   CHECK(Engine::attr(old.body(), "condition") == "item-not-found");
   CHECK(e2.table->size() == 0);
 }
 
-TEST_CASE("unknown sid: item-not-found, and a legacy client gets HTTP 404") {
+TEST_CASE("unknown sid: 200 with item-not-found (only requests name no version)") {
   Engine e;
-  auto& ex = e.post(Engine::req("nope", 5, "", "ver='1.6'"));
+  auto& ex = e.post(Engine::req("nope", 5));
+  CHECK(ex.response->status == 200);
   CHECK(Engine::attr(ex.body(), "condition") == "item-not-found");
-  auto& legacy = e.post(Engine::req("nope", 5));
-  CHECK(legacy.response->status == 404);
+}
+
+TEST_CASE("a legacy client (no ver at creation) gets HTTP error codes") {
+  Engine e;
+  auto& create = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com'/>");
+  e.upstreams.server_opens();
+  const std::string sid = Engine::attr(create.body(), "sid");
+  auto& far = e.post(Engine::req(sid, 1009));
+  CHECK(far.response->status == 404);
+  auto& noto = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1'/>");
+  CHECK(noto.response->status == 200);  // improper-addressing has no legacy code
+  auto& badrid = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='x' to='a'/>");
+  CHECK(badrid.response->status == 400);
+}
+
+TEST_CASE("a resend of a held rid after the connection dropped takes its place again") {
+  Engine e;
+  auto sid = e.open_session();
+  auto& poll = e.post(Engine::req(sid, 1001));
+  poll.drop();  // network error: Strophe resends the same rid
+  e.upstreams.server_sends("<message xmlns='jabber:client' id='while-away'/>");
+  auto& resend = e.post(Engine::req(sid, 1001));
+  REQUIRE(resend.answered());
+  CHECK(resend.body().find("id='while-away'") != std::string::npos);
+  CHECK(e.table->size() == 1);
+}
+
+TEST_CASE("a dropped request is answered empty when the client moves on; data waits") {
+  Engine e;
+  auto sid = e.open_session();
+  auto& poll = e.post(Engine::req(sid, 1001));
+  poll.drop();
+  auto& next = e.post(Engine::req(sid, 1002));  // releases 1001 (nobody listens)
+  CHECK_FALSE(next.answered());
+  e.upstreams.server_sends("<message xmlns='jabber:client' id='kept'/>");
+  REQUIRE(next.answered());
+  CHECK(next.body().find("id='kept'") != std::string::npos);
+  auto& late = e.post(Engine::req(sid, 1001));  // its empty answer is cached
+  CHECK(late.answered());
+  CHECK(late.body().find("kept") == std::string::npos);
+}
+
+TEST_CASE("a client whose connection dropped for good ends by inactivity") {
+  Engine e;
+  e.settings.inactivity = 5;
+  auto sid = e.open_session("wait='60' hold='1'");
+  auto& poll = e.post(Engine::req(sid, 1001));
+  e.advance_seconds(1);
+  poll.drop();
+  e.advance_seconds(4.5);
+  CHECK(e.table->size() == 1);
+  e.advance_seconds(1);
+  CHECK(e.table->size() == 0);
+  CHECK(e.upstreams.log.closed);
+}
+
+TEST_CASE("domains and routes match case-insensitively") {
+  Engine e;
+  e.settings.default_upstream = {};
+  e.settings.domains["chat.example"] = {"10.0.0.7", 5223};
+  auto& ex = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='Chat.EXAMPLE' ver='1.6'/>");
+  CHECK_FALSE(ex.answered());
+  CHECK(e.upstreams.log.last_target.host == "10.0.0.7");
+}
+
+TEST_CASE("while shutting down, new sessions get system-shutdown") {
+  Engine e;
+  e.endpoint->refuse_new_sessions();
+  auto& ex = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='example.com' ver='1.6'/>");
+  CHECK(Engine::attr(ex.body(), "condition") == "system-shutdown");
+  CHECK(e.table->size() == 0);
 }
 
 TEST_CASE("client terminate: payload forwarded, stream closed, type='terminate', session gone") {
@@ -246,6 +319,7 @@ TEST_CASE("routing: host-unknown, improper-addressing, per-domain upstreams, all
   e.settings.domains["chat.example"] = {"10.0.0.7", 5223};
   e.settings.allowed_routes.push_back({"xmpp.internal", 5299});
   auto& unknown = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='other.example' ver='1.6'/>");
+  CHECK(unknown.response->status == 200);
   CHECK(Engine::attr(unknown.body(), "condition") == "host-unknown");
   auto& noto = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' ver='1.6'/>");
   CHECK(Engine::attr(noto.body(), "condition") == "improper-addressing");
