@@ -45,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d
     added_policy=1
   fi
-  trap '[ "$added_policy" = 1 ] && "${sudo[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+  trap 'if [ "$added_policy" = 1 ]; then "${sudo[@]}" rm -f /usr/sbin/policy-rc.d; fi' EXIT
   "${sudo[@]}" apt-get update
   "${sudo[@]}" apt-get install -y "${missing[@]}"
 

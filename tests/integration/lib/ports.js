@@ -36,37 +36,4 @@ async function freePort() {
   throw new Error('could not find a free loopback port');
 }
 
-/** `count` distinct free loopback ports. */
-async function freePorts(count) {
-  const ports = [];
-  for (let i = 0; i < count; i++) ports.push(await freePort());
-  return ports;
-}
-
-/** A range of `count` consecutive free ports (for Erlang's distribution window). */
-async function freePortRange(count) {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = await freePort();
-    if (first + count > 65535) continue;
-    let ok = true;
-    for (let p = first + 1; p < first + count && ok; p++) {
-      ok = !handedOut.has(p) && (await canBind(p));
-    }
-    if (ok) {
-      for (let p = first + 1; p < first + count; p++) handedOut.add(p);
-      return { first, last: first + count - 1 };
-    }
-  }
-  throw new Error(`could not find ${count} consecutive free loopback ports`);
-}
-
-function canBind(port) {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-module.exports = { freePort, freePorts, freePortRange };
+module.exports = { freePort };
