@@ -258,6 +258,8 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
   std::string_view payload = with_payload ? std::string_view(outbox_) : std::string_view();
   BodyWriter body(payload.size());
   if (rid == creation_rid_) {
+    static const StreamHeader kUnknown;
+    const StreamHeader& server = server_ ? *server_ : kUnknown;
     body.attr("sid", sid_)
         .attr("wait", params_.wait)
         .attr("requests", params_.requests())
@@ -267,11 +269,11 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
     if (params_.maxpause > 0) body.attr("maxpause", params_.maxpause);
     if (params_.acks) body.attr("ack", creation_rid_);
     body.attr("ver", params_.ver.empty() ? std::string_view("1.11") : std::string_view(params_.ver))
-        .attr("from", server_.from.empty() ? target_.to : server_.from);
-    if (!server_.id.empty()) body.attr("authid", server_.id);
+        .attr("from", server.from.empty() ? target_.to : server.from);
+    if (!server.id.empty()) body.attr("authid", server.id);
     body.attr("xmlns:xmpp", kXboshNs)
-        .attr("xmpp:version", server_.version.empty() ? std::string_view("1.0")
-                                                      : std::string_view(server_.version))
+        .attr("xmpp:version", server.version.empty() ? std::string_view("1.0")
+                                                     : std::string_view(server.version))
         .attr("xmpp:restartlogic", "true");
   }
   if (rid != creation_rid_ && params_.acks && last_rid_ != rid) {
@@ -283,6 +285,7 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
     report_rid_ = 0;
   }
   last_response_empty_ = payload.empty();
+  if (rid == creation_rid_) server_.reset();
   std::string out = body.finish(payload);
   if (with_payload) std::string().swap(outbox_);  // an idle session keeps no buffer
   return out;
@@ -318,8 +321,16 @@ void Session::deliver() {
   answer_oldest(true);
 }
 
+// The plain empty <body/> is what most responses of idle sessions are (a wait
+// that expired): every session shares one copy instead of caching its own.
+http::SharedBody Session::share(std::string body) {
+  static const http::SharedBody kEmpty = std::make_shared<const std::string>(BodyWriter().finish());
+  if (body == *kEmpty) return kEmpty;
+  return std::make_shared<const std::string>(std::move(body));
+}
+
 http::SharedBody Session::cache_response(std::uint64_t rid, std::string body) {
-  auto shared = std::make_shared<const std::string>(std::move(body));
+  http::SharedBody shared = share(std::move(body));
   // Without acks the last `requests` responses are enough for a resend after a
   // broken connection (§14); with acks every unacknowledged one is kept.
   if (!params_.acks && cache_.size() >= params_.requests()) {
@@ -332,8 +343,7 @@ http::SharedBody Session::cache_response(std::uint64_t rid, std::string body) {
 }
 
 void Session::send(http::Exchange& exchange, std::uint64_t rid, std::string body, bool cache) {
-  http::SharedBody shared = cache ? cache_response(rid, std::move(body))
-                                  : std::make_shared<const std::string>(std::move(body));
+  http::SharedBody shared = cache ? cache_response(rid, std::move(body)) : share(std::move(body));
   http::Response response;
   response.content_type = content_type();
   response.body = std::move(shared);
@@ -499,7 +509,8 @@ void Session::exchange_lost(http::Exchange& exchange) {
 // Events from the server
 
 void Session::upstream_opened(const StreamHeader& header) {
-  server_ = header;
+  // Only the creation response reports the server's stream (authid, from).
+  if (state_ == State::kOpening) server_ = std::make_unique<StreamHeader>(header);
   if (state_ == State::kOpening) state_ = State::kOpen;
 }
 

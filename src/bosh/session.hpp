@@ -117,6 +117,7 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   std::string take_response(std::uint64_t rid, bool with_payload);
   void send(http::Exchange& exchange, std::uint64_t rid, std::string body, bool cache);
   http::SharedBody cache_response(std::uint64_t rid, std::string body);
+  static http::SharedBody share(std::string body);
   void send_terminal(http::Exchange& exchange, Condition condition);
   void send_recoverable_error(http::Exchange& exchange);
   void send_end(http::Exchange& exchange, std::uint64_t rid, std::string terminal);
@@ -139,7 +140,9 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   UpstreamTarget target_;
   std::string content_type_;  // empty = text/xml; charset=utf-8
   std::unique_ptr<Upstream> upstream_;
-  StreamHeader server_;  // the server's stream header (authid, from, version)
+  // The server's stream header (authid, from, version), needed only for the
+  // creation response: freed once that is sent.
+  std::unique_ptr<StreamHeader> server_;
 
   std::uint64_t creation_rid_;
   std::uint64_t last_rid_;  // the highest rid processed; the window starts above it
