@@ -22,7 +22,8 @@ Session::Session(SessionTable& table, std::string sid, SessionParams params, Ups
       sid_(std::move(sid)),
       params_(std::move(params)),
       target_(std::move(target)),
-      content_type_(std::move(content_type)),
+      content_type_(content_type.empty() ? nullptr
+                                         : std::make_unique<std::string>(std::move(content_type))),
       creation_rid_(creation_rid),
       last_rid_(creation_rid),
       timer_(&Session::on_timer, this) {}
@@ -53,7 +54,8 @@ void Session::start(UpstreamFactory& factory, http::Exchange& creation) {
 void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
   if (state_ == State::kEnded) {
     // The session ended while no request was waiting: this one learns why.
-    send_end(exchange, request.rid, std::exchange(terminal_, {}));
+    // (An ended session keeps its terminal body in the outbox.)
+    send_end(exchange, request.rid, std::exchange(outbox_, {}));
     table_.retire(*this);
     return;
   }
@@ -149,8 +151,9 @@ void Session::process_early() {
 }
 
 void Session::process(ClientRequest&& request, http::Exchange& exchange) {
-  if (!keys_.accept(request.key ? &*request.key : nullptr,
-                    request.newkey ? &*request.newkey : nullptr)) {
+  if (!keys_ && request.newkey) keys_ = std::make_unique<KeyChain>();
+  if (keys_ && !keys_->accept(request.key ? &*request.key : nullptr,
+                              request.newkey ? &*request.newkey : nullptr)) {
     // §15.3: a wrong or missing key: not processed, the session ends.
     send_terminal(exchange, Condition::kItemNotFound);
     abort(Condition::kItemNotFound);
@@ -251,7 +254,7 @@ void Session::end(Condition condition) { finish(condition, {}); }
 // Answering
 
 std::string_view Session::content_type() const {
-  return content_type_.empty() ? kDefaultContentType : std::string_view(content_type_);
+  return content_type_ ? std::string_view(*content_type_) : kDefaultContentType;
 }
 
 std::string Session::take_response(std::uint64_t rid, bool with_payload) {
@@ -402,7 +405,7 @@ void Session::finish(Condition condition, std::string&& detail) {
               held_.end());
   if (held_.empty()) {
     // Nobody to tell now: keep the news for the next request, for a while.
-    terminal_ = std::move(terminal);
+    outbox_ = std::move(terminal);
     inactivity_deadline_ms_ = timers().now_ms() + params_.inactivity * kMsPerSecond;
     release_exchanges(condition);
     rearm_timer();

@@ -69,7 +69,11 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   std::string_view peer() const { return peer_; }
   void set_peer(std::string peer) { peer_ = std::move(peer); }
   // Key sequencing: the creation request's newkey.
-  void start_key_chain(std::string_view newkey) { keys_.start(newkey); }
+  void start_key_chain(std::string_view newkey) {
+    if (newkey.empty()) return;
+    keys_ = std::make_unique<KeyChain>();
+    keys_->start(newkey);
+  }
   std::size_t cached_responses() const { return cache_.size(); }
   State state() const { return state_; }
   const SessionParams& params() const { return params_; }
@@ -138,7 +142,7 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   std::string peer_;
   SessionParams params_;
   UpstreamTarget target_;
-  std::string content_type_;  // empty = text/xml; charset=utf-8
+  std::unique_ptr<std::string> content_type_;  // the client's `content`; null = text/xml
   std::unique_ptr<Upstream> upstream_;
   // The server's stream header (authid, from, version), needed only for the
   // creation response: freed once that is sent.
@@ -153,12 +157,13 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   // client has not acknowledged.
   std::vector<Cached> cache_;
   std::size_t cache_bytes_ = 0;
-  KeyChain keys_;
+  std::unique_ptr<KeyChain> keys_;  // null: no key sequencing (the common case)
   std::uint64_t last_arrival_ms_ = 0;  // of the last new request (overactivity)
   std::uint64_t report_rid_ = 0;       // a response the client missed (§9.3), 0 = none
   std::uint64_t report_ms_ = 0;        // how long ago it was sent
-  std::string outbox_;         // server bytes waiting for a request
-  std::string terminal_;       // State::kEnded: the body the next request gets
+  // Server bytes waiting for a request; once State::kEnded, the terminal body the
+  // next request gets.
+  std::string outbox_;
   net::TimerNode timer_;
   State state_ = State::kOpening;
   Condition end_condition_ = Condition::kNone;
