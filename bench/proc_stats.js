@@ -1,0 +1,73 @@
+'use strict';
+// What the benchmarks read about a running process from /proc: resident memory
+// (VmRSS, and its anonymous and file-backed parts), the number of open file
+// descriptors and the CPU time used so far. Linux only; the bench scripts run
+// the daemons as our children, so we may always read these (as root even after
+// they switched user).
+
+const fs = require('node:fs');
+
+/** Memory figures of `pid` in bytes: { rss, anon, file, peak }. */
+function memory(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field) => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return match ? Number(match[1]) * 1024 : NaN;
+  };
+  return { rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile'), peak: kib('VmHWM') };
+}
+
+/** Open file descriptors of `pid`. */
+function fdCount(pid) {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+// Clock ticks per second of /proc/PID/stat times: 100 on every Linux we run on.
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds `pid` has used so far. */
+function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at state (3).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime (14), stime (15)
+}
+
+/** `pid` and all its descendants (a supervisor and its workers, say). */
+function processTree(pid) {
+  const parentOf = new Map();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone meanwhile */ }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, parent] of parentOf) if (parent === tree[i]) tree.push(child);
+  }
+  return tree;
+}
+
+/**
+ * One snapshot of `pid` and its descendants, summed: memory, fds and CPU time.
+ * Summing keeps the figures right if the daemon runs as a supervisor with
+ * worker processes (today, with workers = 1, it is a single process).
+ */
+function snapshot(pid) {
+  const total = { rss: 0, anon: 0, file: 0, peak: 0, fds: 0, cpu: 0, processes: 0 };
+  for (const p of processTree(pid)) {
+    try {
+      const m = memory(p);
+      const one = { ...m, fds: fdCount(p), cpu: cpuSeconds(p) };
+      for (const key of ['rss', 'anon', 'file', 'peak', 'fds', 'cpu']) total[key] += one[key];
+      total.processes++;
+    } catch { /* exited meanwhile */ }
+  }
+  return total;
+}
+
+const MiB = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+module.exports = { memory, fdCount, cpuSeconds, processTree, snapshot, MiB };
