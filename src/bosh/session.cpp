@@ -119,7 +119,17 @@ bool Session::overactive(const ClientRequest& request) const {
 }
 
 void Session::take_acks(const ClientRequest& request) {
-  if (!params_.acks) return;
+  if (!params_.acks) {
+    // No acks: the client has at most `requests` requests outstanding, so with
+    // this one in, it has every response up to rid - requests (§14). Those cannot
+    // be asked for again and need not be kept.
+    const std::uint64_t floor = request.rid > params_.requests() ? request.rid - params_.requests() : 0;
+    while (!cache_.empty() && cache_.front().rid <= floor) {
+      cache_bytes_ -= cache_.front().body->size();
+      cache_.erase(cache_.begin());
+    }
+    return;
+  }
   // The client has every response up to its ack; with no ack it has all of them
   // below this request (§9.2: the absence of ack is meaningful).
   const std::uint64_t acked = request.ack.value_or(request.rid - 1);

@@ -406,3 +406,18 @@ TEST_CASE("a per-address cap refuses more sessions from one address: policy-viol
   auto& again = e.post(create, "10.0.0.1");
   CHECK_FALSE(again.answered());
 }
+
+TEST_CASE("R14 without acks: responses the client must have had are not kept") {
+  Engine e;
+  auto sid = e.open_session();  // requests=2
+  e.advance_seconds(3);
+  e.post(Engine::req(sid, 1001));
+  e.post(Engine::req(sid, 1002, "<presence xmlns='jabber:client'/>"));
+  e.upstreams.server_sends("<message xmlns='jabber:client' id='big'/>");
+  e.advance_seconds(3);
+  e.post(Engine::req(sid, 1003));  // the client now has everything up to 1001
+  auto& again = e.post(Engine::req(sid, 1002));
+  CHECK(again.body().find("id='big'") != std::string::npos);
+  auto& gone = e.post(Engine::req(sid, 1001));
+  CHECK(Engine::attr(gone.body(), "condition") == "item-not-found");
+}
