@@ -91,6 +91,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (auto error = xml::parse_body(request.body, body); error != xml::BodyError::kNone) {
     // Nothing can be trusted, not even a sid: an HTTP error, and no session touched.
     ++counters_.bad_requests;
+    refused(request.peer, xml::body_error_text(error));
     exchange.send(http::Response::text(
         400, "text/plain; charset=utf-8",
         "bad request: " + std::string(xml::body_error_text(error)) + "\n"));
@@ -108,6 +109,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (!rid) {
     // A request without a usable rid cannot take a place in any session's order.
     ++counters_.bad_requests;
+    refused(request.peer, "missing or invalid rid");
     send_terminal(exchange, Condition::kBadRequest, legacy);
     return;
   }
@@ -118,6 +120,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (session == nullptr) {
     if (foreign_sids_ != nullptr && foreign_sids_->route(*sid, request, exchange)) return;
     ++counters_.unknown_sids;
+    refused(request.peer, "unknown sid");
     send_terminal(exchange, Condition::kItemNotFound, legacy);
     return;
   }
@@ -133,6 +136,10 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   client.payload = std::move(body.payload);
   client.payload_elements = body.payload_elements;
   session->handle(std::move(client), exchange);
+}
+
+void Endpoint::refused(std::string_view peer, std::string_view reason) const {
+  if (table_.events() != nullptr) table_.events()->request_refused(peer, reason);
 }
 
 std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to_as_sent,
@@ -169,24 +176,28 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std:
   const bool legacy = body.attribute("ver") == nullptr;
   if (shutting_down_) {
     ++counters_.refused_creations;
+    refused(peer, "new session while shutting down");
     send_terminal(exchange, Condition::kSystemShutdown, legacy);
     return;
   }
   const std::string* to = body.attribute("to");
   if (to == nullptr || to->empty()) {
     ++counters_.refused_creations;
+    refused(peer, "new session without 'to'");
     send_terminal(exchange, Condition::kImproperAddressing, legacy);
     return;
   }
   auto address = resolve(*to, body.attribute("route"));
   if (!address) {
     ++counters_.refused_creations;
+    refused(peer, "new session for a domain with no upstream");
     send_terminal(exchange, Condition::kHostUnknown, legacy);
     return;
   }
   if (settings.max_sessions != 0 && table_.size() >= settings.max_sessions) {
     // Genuine overload: 503 makes clients retry later rather than give up.
     ++counters_.refused_creations;
+    refused(peer, "max_sessions reached");
     exchange.send(http::Response::text(503, "text/plain; charset=utf-8", "too many sessions\n"));
     return;
   }
@@ -194,6 +205,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std:
       table_.sessions_from(peer) >= settings.max_sessions_per_ip) {
     // One address may not take the whole table (a configurable cap).
     ++counters_.refused_creations;
+    refused(peer, "max_sessions_per_ip reached");
     send_terminal(exchange, Condition::kPolicyViolation, legacy);
     return;
   }
@@ -236,7 +248,9 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std:
   session->set_peer(peer);
   session->start_key_chain(value_or(body.attribute("newkey"), {}));
   ++counters_.sessions_created;
-  table_.add(std::move(session)).start(upstreams_, exchange);
+  Session& added = table_.add(std::move(session));
+  if (table_.events() != nullptr) table_.events()->session_created(added.sid(), peer, *to);
+  added.start(upstreams_, exchange);
 }
 
 }  // namespace sb::bosh

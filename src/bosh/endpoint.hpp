@@ -56,6 +56,7 @@ class Endpoint final : public http::Handler {
  private:
   void create_session(xml::BoshBody& body, std::uint64_t rid, const std::string& peer,
                       http::Exchange& exchange);
+  void refused(std::string_view peer, std::string_view reason) const;
   std::optional<UpstreamAddress> resolve(std::string_view to, const std::string* route) const;
 
   SessionTable& table_;

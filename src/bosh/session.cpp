@@ -42,7 +42,7 @@ void Session::start(UpstreamFactory& factory, http::Exchange& creation) {
   upstream_ = factory.open(target_, *this);
   if (!upstream_) {
     upstream_dead_ = true;
-    finish(Condition::kRemoteConnectionFailed, {});
+    finish(Condition::kRemoteConnectionFailed, {}, "no upstream");
     return;
   }
   rearm_timer();
@@ -67,7 +67,7 @@ void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
   if (overactive(request)) {
     // §11: more requests at once than agreed, or empty polls too often.
     send_terminal(exchange, Condition::kPolicyViolation);
-    abort(Condition::kPolicyViolation);
+    abort(Condition::kPolicyViolation, "overactivity");
     return;
   }
   last_arrival_ms_ = timers().now_ms();
@@ -75,7 +75,7 @@ void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
   if (rid > last_rid_ + params_.requests()) {
     // Beyond the window (XEP-0124 §14.3): the session ends, item-not-found.
     send_terminal(exchange, Condition::kItemNotFound);
-    abort(Condition::kItemNotFound);
+    abort(Condition::kItemNotFound, "rid beyond the window");
     return;
   }
   if (rid > last_rid_ + 1) {
@@ -166,7 +166,7 @@ void Session::process(ClientRequest&& request, http::Exchange& exchange) {
                               request.newkey ? &*request.newkey : nullptr)) {
     // §15.3: a wrong or missing key: not processed, the session ends.
     send_terminal(exchange, Condition::kItemNotFound);
-    abort(Condition::kItemNotFound);
+    abort(Condition::kItemNotFound, "wrong key");
     return;
   }
   last_rid_ = request.rid;
@@ -174,7 +174,7 @@ void Session::process(ClientRequest&& request, http::Exchange& exchange) {
   if (params_.acks && cache_bytes_ > table_.settings().max_session_queue_bytes) {
     // Unacknowledged responses are kept for retransmission, but not without bound.
     send_terminal(exchange, Condition::kPolicyViolation);
-    abort(Condition::kPolicyViolation);
+    abort(Condition::kPolicyViolation, "unacknowledged responses over the queue cap");
     return;
   }
   if (request.restart) {
@@ -239,7 +239,7 @@ void Session::answer_repeat(std::uint64_t rid, http::Exchange& exchange) {
   }
   // Answered and no longer cached: it cannot be resent (§14.3).
   send_terminal(exchange, Condition::kItemNotFound);
-  abort(Condition::kItemNotFound);
+  abort(Condition::kItemNotFound, "repeated rid no longer cached");
 }
 
 void Session::hold(http::Exchange& exchange, std::uint64_t rid) {
@@ -255,10 +255,11 @@ void Session::end_by_client(http::Exchange& exchange, std::uint64_t rid) {
   state_ = State::kEnded;
   send(exchange, rid, BodyWriter(outbox_.size()).terminate(Condition::kNone).finish(outbox_), true);
   release_exchanges(Condition::kNone);
+  end_reason_ = "client terminate";
   table_.retire(*this);
 }
 
-void Session::end(Condition condition) { finish(condition, {}); }
+void Session::end(Condition condition) { finish(condition, {}, "ended by the server"); }
 
 // ---------------------------------------------------------------------------
 // Answering
@@ -400,10 +401,11 @@ void Session::release_exchanges(Condition condition) {
 // ---------------------------------------------------------------------------
 // The end of a session
 
-void Session::finish(Condition condition, std::string&& detail) {
+void Session::finish(Condition condition, std::string&& detail, const char* reason) {
   if (state_ == State::kEnded) return;
   state_ = State::kEnded;
   end_condition_ = condition;
+  end_reason_ = reason;
   close_upstream();
   // Stanzas still queued go out before the end, and a stream error inside it.
   std::string payload = std::exchange(outbox_, {});
@@ -439,11 +441,13 @@ void Session::send_end(http::Exchange& exchange, std::uint64_t rid, std::string 
   send(exchange, rid, std::move(terminal), false);
 }
 
-void Session::abort(Condition condition) {
+void Session::abort(Condition condition, const char* reason) {
   // The client that caused the end was already told; tell the other waiting
   // requests and go.
   if (state_ == State::kEnded) return;
   state_ = State::kEnded;
+  end_condition_ = condition;
+  end_reason_ = reason;
   close_upstream();
   release_exchanges(condition);
   table_.retire(*this);
@@ -488,7 +492,7 @@ void Session::on_timer(net::TimerNode& node) {
   }
   if (!self.early_.empty()) {
     // The missing rid never came: the client is broken beyond repair.
-    self.abort(Condition::kItemNotFound);
+    self.abort(Condition::kItemNotFound, "a missing rid never came");
     return;
   }
   if (now >= self.inactivity_deadline_ms_) {
@@ -496,6 +500,7 @@ void Session::on_timer(net::TimerNode& node) {
     // silently; its server stream is closed cleanly.
     self.close_upstream();
     self.state_ = State::kEnded;
+    self.end_reason_ = "inactivity";
     self.table_.retire(self);
     return;
   }
@@ -532,7 +537,7 @@ void Session::upstream_stanza(std::string&& stanza) {
   if (outbox_.size() + stanza.size() > table_.settings().max_session_queue_bytes) {
     // The client does not collect what the server sends: end the session rather
     // than grow without bound.
-    finish(Condition::kPolicyViolation, {});
+    finish(Condition::kPolicyViolation, {}, "server data over the queue cap");
     return;
   }
   outbox_.append(stanza);
@@ -549,7 +554,10 @@ void Session::upstream_batch_end() {
 
 void Session::upstream_closed(Condition condition, std::string&& detail) {
   upstream_dead_ = true;  // freed with the session, never from inside its callback
-  finish(condition, std::move(detail));
+  finish(condition, std::move(detail),
+         condition == Condition::kRemoteStreamError ? "stream error from the server"
+         : condition == Condition::kNone            ? "the server closed the stream"
+                                                    : "upstream connection failed");
 }
 
 }  // namespace sb::bosh

@@ -76,6 +76,9 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   }
   std::size_t cached_responses() const { return cache_.size(); }
   State state() const { return state_; }
+  // Why the session ended (valid once retired): what the client was told and why.
+  Condition end_condition() const { return end_condition_; }
+  std::string_view end_reason() const { return end_reason_; }
   const SessionParams& params() const { return params_; }
   std::size_t held_count() const { return held_.size(); }
   std::size_t outbox_bytes() const { return outbox_.size(); }
@@ -129,9 +132,9 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   std::string_view content_type() const;
   void end_by_client(http::Exchange& exchange, std::uint64_t rid);
   // Ends the session; the oldest held request (or else the next request) hears why.
-  void finish(Condition condition, std::string&& detail);
+  void finish(Condition condition, std::string&& detail, const char* reason);
   // Ends the session after the culprit was answered; waiting requests hear why.
-  void abort(Condition condition);
+  void abort(Condition condition, const char* reason);
   void close_upstream();
   void rearm_timer();
   static void on_timer(net::TimerNode& node);
@@ -167,6 +170,7 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   net::TimerNode timer_;
   State state_ = State::kOpening;
   Condition end_condition_ = Condition::kNone;
+  const char* end_reason_ = "";  // a static string, for the log
   bool data_ready_ = false;     // stanzas arrived since the last batch end
   bool last_was_empty_poll_ = false;     // the previous new request was an empty poll
   bool last_response_empty_ = false;     // the previous response carried nothing

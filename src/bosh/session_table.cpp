@@ -36,6 +36,7 @@ void SessionTable::retire(Session& session) {
   auto it = index_.find(session.sid());
   if (it == index_.end() || it->second != &session) return;
   index_.erase(it);
+  if (events_ != nullptr) events_->session_ended(session.sid(), session.end_condition(), session.end_reason());
   if (auto peer = per_peer_.find(std::string(session.peer())); peer != per_peer_.end()) {
     if (--peer->second == 0) per_peer_.erase(peer);
   }

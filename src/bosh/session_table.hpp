@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bosh/condition.hpp"
+#include "bosh/engine_events.hpp"
 #include "bosh/settings.hpp"
 
 namespace sb::net {
@@ -48,11 +49,15 @@ class SessionTable {
   std::size_t sessions_from(std::string_view peer) const;
   std::size_t retired_count() const { return retired_.size(); }
   const EngineSettings& settings() const { return settings_; }
+  // Who hears about sessions created and ended (may be null).
+  void set_events(EngineEvents* events) { events_ = events; }
+  EngineEvents* events() const { return events_; }
   net::TimerWheel& timers() const { return timers_; }
 
  private:
   const EngineSettings& settings_;
   net::TimerWheel& timers_;
+  EngineEvents* events_ = nullptr;
   std::unordered_map<std::string_view, Session*> index_;
   // Sessions per client address, kept only when a per-address cap is set.
   std::unordered_map<std::string, std::size_t> per_peer_;
