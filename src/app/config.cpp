@@ -8,6 +8,7 @@
 #include "app/config.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cctype>
@@ -261,6 +262,47 @@ std::string show_log_level(const Config& config) {
   return std::string(log_level_name(config.log_level));
 }
 
+// ---- TLS towards the XMPP server -----------------------------------------------
+
+Error set_upstream_tls(Config& config, std::string_view key, std::string_view value) {
+  const auto mode = xmpp::tls_mode_from_name(value);
+  if (!mode) return quoted(key) + " must be one of auto, required, off, direct, got " + quoted(value);
+  config.upstream_tls = *mode;
+  return std::nullopt;
+}
+std::string show_upstream_tls(const Config& config) {
+  return std::string(xmpp::tls_mode_name(config.upstream_tls));
+}
+
+Error set_upstream_tls_verify(Config& config, std::string_view key, std::string_view value) {
+  if (value != "true" && value != "false") {
+    return quoted(key) + " must be true or false, got " + quoted(value);
+  }
+  config.upstream_tls_verify = value == "true";
+  return std::nullopt;
+}
+std::string show_upstream_tls_verify(const Config& config) {
+  return config.upstream_tls_verify ? "true" : "false";
+}
+
+Error set_upstream_tls_loopback(Config& config, std::string_view key, std::string_view value) {
+  if (value != "true" && value != "false") {
+    return quoted(key) + " must be true or false, got " + quoted(value);
+  }
+  config.upstream_tls_loopback = value == "true";
+  return std::nullopt;
+}
+std::string show_upstream_tls_loopback(const Config& config) {
+  return config.upstream_tls_loopback ? "true" : "false";
+}
+
+// Whether the file can be read is checked by validate_config, after overrides.
+Error set_upstream_tls_ca_file(Config& config, std::string_view, std::string_view value) {
+  config.upstream_tls_ca_file = std::string(value);
+  return std::nullopt;
+}
+std::string show_upstream_tls_ca_file(const Config& config) { return config.upstream_tls_ca_file; }
+
 // ---- the table -------------------------------------------------------------------
 
 struct KeySpec {
@@ -305,6 +347,10 @@ const std::array kKeys{
     KeySpec{"upstream_connect_timeout",
             set_number<&Config::upstream_connect_timeout, 1, 300, Unit::kSeconds>,
             show_number<&Config::upstream_connect_timeout>},
+    KeySpec{"upstream_tls", set_upstream_tls, show_upstream_tls},
+    KeySpec{"upstream_tls_verify", set_upstream_tls_verify, show_upstream_tls_verify},
+    KeySpec{"upstream_tls_loopback", set_upstream_tls_loopback, show_upstream_tls_loopback},
+    KeySpec{"upstream_tls_ca_file", set_upstream_tls_ca_file, show_upstream_tls_ca_file},
     KeySpec{"http_idle_timeout", set_number<&Config::http_idle_timeout, 1, 3600, Unit::kSeconds>,
             show_number<&Config::http_idle_timeout>},
     KeySpec{"http_header_timeout",
@@ -369,13 +415,6 @@ std::string format_config(const Config& config) {
 
 std::vector<std::string> validate_config(const Config& config) {
   std::vector<std::string> problems;
-  if (config.workers != 1) {
-    // Several workers need the hand-over of a request to the worker that owns its
-    // session (design.md, "Processes"), which is not built yet. Refuse rather than
-    // run workers that would answer each other's sessions with item-not-found.
-    problems.push_back("'workers' must be 1 for now (got " + std::to_string(config.workers) +
-                       "): this version runs one worker process");
-  }
   if (config.default_wait > config.max_wait) {
     problems.push_back("'default_wait' (" + std::to_string(config.default_wait) +
                        ") must not exceed 'max_wait' (" + std::to_string(config.max_wait) + ")");
@@ -401,6 +440,18 @@ std::vector<std::string> validate_config(const Config& config) {
       problems.push_back("'demo_root' " + quoted(config.demo_root) + ": " + std::strerror(errno));
     } else if (!S_ISDIR(info.st_mode)) {
       problems.push_back("'demo_root' " + quoted(config.demo_root) + " is not a directory");
+    }
+  }
+  if (!config.upstream_tls_ca_file.empty()) {
+    // Checked here, not at the first TLS connection, so a typo stops the start.
+    struct stat info {};
+    const char* file = config.upstream_tls_ca_file.c_str();
+    if (::stat(file, &info) != 0 || ::access(file, R_OK) != 0) {
+      problems.push_back("'upstream_tls_ca_file' " + quoted(config.upstream_tls_ca_file) + ": " +
+                         std::strerror(errno));
+    } else if (!S_ISREG(info.st_mode)) {
+      problems.push_back("'upstream_tls_ca_file' " + quoted(config.upstream_tls_ca_file) +
+                         " is not a file");
     }
   }
   return problems;

@@ -22,6 +22,7 @@
 
 #include "app/address.hpp"
 #include "app/log.hpp"
+#include "xmpp/tls_mode.hpp"
 
 namespace sb::app {
 
@@ -56,6 +57,12 @@ struct Config {
   std::uint32_t http_header_timeout = 10;            // seconds to receive a complete request head
   std::uint32_t max_sessions_per_ip = 0;             // sessions one client address may hold per worker; 0 = unlimited
   std::uint32_t max_sessions = 0;                    // sessions per worker; 0 = unlimited
+
+  // --- TLS towards the XMPP server ---------------------------------------------
+  xmpp::TlsMode upstream_tls = xmpp::TlsMode::kAuto;  // auto | required | off | direct
+  bool upstream_tls_verify = true;         // verify the server's certificate and name
+  bool upstream_tls_loopback = false;      // auto: use an optional STARTTLS offer on loopback too
+  std::string upstream_tls_ca_file;        // PEM CAs to trust; empty = the system store
 
   // --- operations ---------------------------------------------------------------
   LogLevel log_level = LogLevel::kInfo;    // error | warn | info | debug

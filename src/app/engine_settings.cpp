@@ -1,8 +1,16 @@
 #include "app/engine_settings.hpp"
 
+#include "app/log.hpp"
+
 namespace sb::app {
 namespace {
 bosh::UpstreamAddress to_address(const HostPort& hp) { return {hp.host, hp.port}; }
+
+// Why an XMPP server link failed (TLS refused, certificate rejected, ...): the BOSH
+// client only learns remote-connection-failed, the operator reads this.
+void log_link_failure(std::string_view message) {
+  SB_LOG_WARN("%.*s", static_cast<int>(message.size()), message.data());
+}
 }  // namespace
 
 bosh::EngineSettings engine_settings(const Config& config, int worker_index) {
@@ -39,6 +47,11 @@ xmpp::LinkSettings link_settings(const Config& config) {
   xmpp::LinkSettings link;
   link.connect_timeout_ms = std::uint64_t{config.upstream_connect_timeout} * 1000;
   link.max_stanza_bytes = config.max_stanza_bytes;
+  link.tls = config.upstream_tls;
+  link.tls_client.verify_peer = config.upstream_tls_verify;
+  link.tls_on_loopback = config.upstream_tls_loopback;
+  link.tls_client.ca_file = config.upstream_tls_ca_file;
+  link.report = log_link_failure;
   return link;
 }
 

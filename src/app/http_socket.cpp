@@ -1,3 +1,4 @@
+// HttpSocket and HttpSocketList; see http_socket.hpp.
 #include "app/http_socket.hpp"
 
 namespace sb::app {
@@ -6,22 +7,61 @@ namespace {
 constexpr std::uint64_t kLingerMs = 5000;
 }  // namespace
 
-void HttpSocket::adopt(net::TcpStream& stream, Shared& shared) {
-  new HttpSocket(stream, shared);  // owns itself until on_closed()
-  if (stream.start_reading() != 0) stream.close();
+void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes) {
+  auto* socket = new HttpSocket(stream, shared);  // owns itself until on_closed()
+  if (stream.start_reading() != 0) {
+    stream.close();
+    return;
+  }
+  // Reading only starts delivering on the next loop turn, so these bytes come
+  // first. They are fed after start_reading() because parsing them may pause
+  // reading again (a pipelining limit), which must not be undone.
+  if (!first_bytes.empty()) socket->connection_->feed(first_bytes);
 }
 
 HttpSocket::HttpSocket(net::TcpStream& stream, Shared& shared)
     : stream_(stream), shared_(shared), linger_(&HttpSocket::on_linger, this) {
   stream_.set_handler(this);
-  connection_ = std::make_unique<http::Connection>(static_cast<http::Transport&>(*this), shared.handler, shared.limits,
+  connection_ = std::make_unique<http::Connection>(static_cast<http::Transport&>(*this),
+                                                   static_cast<http::Handler&>(*this), shared.limits,
                                                    shared.cors, shared.wheel, stream.peer_ip());
   shared_.list.insert(*this);
 }
 
 HttpSocket::~HttpSocket() { shared_.list.remove(*this); }
 
-void HttpSocket::close_now() { stream_.close(); }
+void HttpSocket::close_now() {
+  // A socket on its way to another process closes when the send completes: libuv
+  // still needs its handle until then.
+  if (!handing_over_) stream_.close();
+}
+
+void HttpSocket::handle(http::Request& request, http::Exchange& exchange) {
+  HttpSocket* const outer = shared_.dispatching;
+  shared_.dispatching = this;
+  shared_.handler.handle(request, exchange);
+  shared_.dispatching = outer;
+}
+
+bool HttpSocket::can_hand_over() const {
+  return !handing_over_ && !close_when_drained_ && !stream_.closing() &&
+         stream_.queued_bytes() == 0 && connection_->holds_only_current_request();
+}
+
+net::TcpStream& HttpSocket::begin_handover() {
+  handing_over_ = true;
+  stream_.stop_reading();
+  net::TimerWheel::disarm(linger_);
+  return stream_;
+}
+
+void HttpSocket::end_handover() {
+  handing_over_ = false;
+  // Closes this process's descriptor only: the receiving process holds its own
+  // (SCM_RIGHTS duplicated it), so the peer sees nothing. The request handed over
+  // stays unanswered here; destroying the Connection forgets it.
+  stream_.close();
+}
 
 void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) { connection_->feed(bytes); }
 
@@ -42,6 +82,7 @@ void HttpSocket::on_drained(net::TcpStream&) {
 void HttpSocket::on_closed(net::TcpStream&) { delete this; }
 
 void HttpSocket::write(std::string head, std::shared_ptr<const std::string> body) {
+  if (handing_over_) return;  // the answer is the receiving worker's to give
   if (body) {
     stream_.write(std::move(head), std::move(body));
   } else {
@@ -50,6 +91,7 @@ void HttpSocket::write(std::string head, std::shared_ptr<const std::string> body
 }
 
 void HttpSocket::close() {
+  if (handing_over_) return;  // end_handover() closes
   // Flush what is queued first; a client that never reads gets kLingerMs.
   if (stream_.queued_bytes() == 0) {
     stream_.close();
@@ -61,7 +103,7 @@ void HttpSocket::close() {
 
 void HttpSocket::pause_reading() { stream_.stop_reading(); }
 void HttpSocket::resume_reading() {
-  if (!stream_.closing()) stream_.start_reading();
+  if (!stream_.closing() && !handing_over_) stream_.start_reading();
 }
 std::size_t HttpSocket::queued_bytes() const { return stream_.queued_bytes(); }
 

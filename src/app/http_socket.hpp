@@ -6,6 +6,14 @@
 // only moment the Connection can be destroyed with none of its frames on the stack.
 // The worker keeps all live sockets on an intrusive list so it can close them at
 // shutdown.
+//
+// It is also the Connection's Handler: it passes each request on to the worker's
+// router, noting itself in Shared::dispatching meanwhile, so that code deep in a
+// handler (the hand-over of a request for another worker's session, see
+// handover.hpp) can tell which socket the request came on. A socket being handed
+// over is inert (reads stopped, writes and closes ignored) until the IPC send
+// completes; then only this process's handle is closed, and the connection lives
+// on in the process that received it.
 #pragma once
 
 #include <memory>
@@ -20,7 +28,7 @@ namespace sb::app {
 
 class HttpSocketList;
 
-class HttpSocket final : private net::StreamHandler, private http::Transport {
+class HttpSocket final : private net::StreamHandler, private http::Transport, private http::Handler {
  public:
   struct Shared {  // what all sockets of a worker use
     http::Handler& handler;
@@ -28,11 +36,23 @@ class HttpSocket final : private net::StreamHandler, private http::Transport {
     const http::CorsPolicy& cors;
     net::TimerWheel& wheel;
     HttpSocketList& list;
+    HttpSocket* dispatching = nullptr;  // the socket whose request is being handled
   };
-  // Takes over an accepted stream and starts reading.
-  static void adopt(net::TcpStream& stream, Shared& shared);
-  // Closes the socket now (shutdown).
+  // Takes over an accepted stream and starts reading. `first_bytes` (a request
+  // handed over by another worker) are parsed before anything read from the socket.
+  static void adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes = {});
+  // Closes the socket now (shutdown). Ignored while the socket is being handed over.
   void close_now();
+
+  // --- hand-over to another worker process (handover.hpp) ---------------------
+  // Inside the handling of a request: whether this socket may leave with that
+  // request alone (nothing else in flight, read or waiting to be written).
+  bool can_hand_over() const;
+  bool current_request_http10() const { return connection_->current_request_http10(); }
+  // Stops reading and makes the socket inert; returns the stream to send.
+  net::TcpStream& begin_handover();
+  // The send completed or failed: closes this process's handle of the socket.
+  void end_handover();
 
   HttpSocket* prev = nullptr;  // HttpSocketList links
   HttpSocket* next = nullptr;
@@ -47,6 +67,8 @@ class HttpSocket final : private net::StreamHandler, private http::Transport {
   void on_drained(net::TcpStream& stream) override;
   void on_write_error(net::TcpStream& stream, int status) override;
   void on_closed(net::TcpStream& stream) override;
+  // http::Handler
+  void handle(http::Request& request, http::Exchange& exchange) override;
   // http::Transport
   void write(std::string head, std::shared_ptr<const std::string> body) override;
   void close() override;
@@ -61,6 +83,7 @@ class HttpSocket final : private net::StreamHandler, private http::Transport {
   std::unique_ptr<http::Connection> connection_;
   net::TimerNode linger_;  // bounds the flush before a close
   bool close_when_drained_ = false;
+  bool handing_over_ = false;
 };
 
 // The live sockets of a worker.

@@ -6,6 +6,7 @@
 
 #include "app/engine_settings.hpp"
 #include "app/log.hpp"
+#include "app/worker_launch.hpp"
 
 namespace sb::app {
 namespace {
@@ -13,13 +14,14 @@ constexpr std::uint64_t kDrainMs = 1000;     // for answers and </stream:stream>
 constexpr std::uint64_t kCloseMs = 3000;     // then for sockets to close, at most
 }  // namespace
 
-Worker::Worker(const Config& config, int index)
+Worker::Worker(const Config& config, int index, int ipc_fd)
     : config_(config),
       index_(index),
       settings_(engine_settings(config, index)),
       limits_(connection_limits(config)),
       cors_(config.cors_origins),
-      link_settings_(link_settings(config)) {
+      link_settings_(link_settings(config)),
+      ipc_fd_(ipc_fd) {
   uv_loop_init(&loop_);
   context_ = std::make_unique<net::LoopContext>(&loop_);
   upstreams_ = std::make_unique<xmpp::UpstreamConnector>(&loop_, link_settings_);
@@ -40,11 +42,26 @@ Worker::Worker(const Config& config, int index)
       HttpSocket::Shared{*router_, limits_, cors_, context_->timers(), sockets_});
   listener_ = std::make_unique<net::Listener>(
       &loop_, [this](net::TcpStream& stream) { HttpSocket::adopt(stream, *shared_); });
+  if (ipc_fd_ >= 0) {
+    Handover::Identity identity{static_cast<std::uint32_t>(index), config.workers, config.node_id};
+    handover_ = std::make_unique<Handover>(
+        &loop_, std::move(identity), *shared_,
+        [this](net::TcpStream& stream, std::string_view request) {
+          HttpSocket::adopt(stream, *shared_, request);
+        },
+        [this] {
+          if (shutdown_phase_ > 0) return;
+          SB_LOG_WARN("supervisor gone: shutting down %zu sessions", sessions_->size());
+          begin_shutdown();
+        });
+    endpoint_->set_foreign_sid_router(handover_.get());
+  }
 }
 
 Worker::~Worker() {
   // Everything below was closed by run(); free in reverse order of creation.
   listener_.reset();
+  handover_.reset();
   sessions_.reset();
   context_.reset();
   uv_loop_close(&loop_);
@@ -52,11 +69,13 @@ Worker::~Worker() {
 
 int Worker::run() {
   std::string error;
-  const std::string address = config_.listen.host.find(':') != std::string::npos
-                                  ? "[" + config_.listen.host + "]:" + std::to_string(config_.listen.port)
-                                  : config_.listen.host + ":" + std::to_string(config_.listen.port);
-  if (listener_->listen(address, 4096, error) != 0) {
-    SB_LOG_ERROR("cannot listen on %s: %s", address.c_str(), error.c_str());
+  const std::string address = listen_address(config_);
+  const bool pipe_ok = !handover_ || handover_->open(ipc_fd_, error) == 0;
+  if (!pipe_ok || listener_->listen(address, 4096, error) != 0) {
+    if (pipe_ok) error = "cannot listen on " + address + ": " + error;
+    SB_LOG_ERROR("%s", error.c_str());
+    if (handover_) handover_->close();
+    uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks
     return 1;
   }
   context_->start_ticking();
@@ -95,6 +114,7 @@ int Worker::run() {
 void Worker::on_signal(uv_signal_t* handle, int signum) {
   auto& self = *static_cast<Worker*>(handle->data);
   if (self.shutdown_phase_ > 0) {
+    if (self.handover_) return;  // supervised: the supervisor decides when to kill
     SB_LOG_WARN("second signal %d: exiting now", signum);
     std::_Exit(1);
   }
@@ -105,6 +125,7 @@ void Worker::on_signal(uv_signal_t* handle, int signum) {
 void Worker::begin_shutdown() {
   shutdown_phase_ = 1;
   listener_->close();
+  endpoint_->refuse_new_sessions();
   sessions_->end_all(bosh::Condition::kSystemShutdown);
   sessions_->collect();
   uv_timer_start(&shutdown_timer_, &Worker::on_shutdown_timer, kDrainMs, 0);
@@ -122,6 +143,9 @@ void Worker::on_shutdown_timer(uv_timer_t* handle) {
 
 void Worker::finish_shutdown() {
   shutdown_phase_ = 2;
+  // Closing the pipe first fails the hand-overs still being sent, which closes
+  // their sockets too.
+  if (handover_) handover_->close();
   sockets_.close_all();
   context_->stop_ticking();
   uv_check_stop(&collector_);

@@ -2,10 +2,19 @@
 // the HTTP router (BOSH endpoint, demo page), the session table and the upstream
 // connector, and it handles the signals that end it.
 //
-// Shutdown (SIGTERM or SIGINT): stop accepting, end every session with
-// system-shutdown (held requests are answered, upstream streams are closed with
-// </stream:stream>), give responses and stream closes a moment to flush, close
-// every socket and leave the loop. A second signal exits at once.
+// It runs alone (workers = 1: the whole daemon is this one process) or as one of
+// several processes under a supervisor (supervisor.hpp). Then it also holds the
+// IPC pipe to the supervisor (handover.hpp): requests for another worker's
+// sessions leave with their connection, connections for this worker's sessions
+// arrive, and the pipe's end means the supervisor is gone.
+//
+// Shutdown (SIGTERM or SIGINT, or the supervisor's pipe closing): stop accepting,
+// end every session with system-shutdown (held requests are answered, upstream
+// streams are closed with </stream:stream>), give responses and stream closes a
+// moment to flush, close every socket and leave the loop. Alone, a second signal
+// exits at once. Supervised, repeated signals are ignored: Ctrl-C or systemd
+// signal the whole process group, and the supervisor forwards its own signal as
+// well, so a worker commonly gets two; escalating is the supervisor's job.
 #pragma once
 
 #include <uv.h>
@@ -14,6 +23,7 @@
 #include <optional>
 
 #include "app/config.hpp"
+#include "app/handover.hpp"
 #include "app/http_socket.hpp"
 #include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
@@ -30,7 +40,8 @@ namespace sb::app {
 
 class Worker {
  public:
-  Worker(const Config& config, int index);
+  // `ipc_fd` >= 0: supervised, with the IPC pipe to the supervisor on that fd.
+  Worker(const Config& config, int index, int ipc_fd = -1);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   ~Worker();
@@ -61,6 +72,8 @@ class Worker {
   HttpSocketList sockets_;
   std::unique_ptr<HttpSocket::Shared> shared_;
   std::unique_ptr<net::Listener> listener_;
+  std::unique_ptr<Handover> handover_;  // supervised only
+  int ipc_fd_;
   uv_check_t collector_{};
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "http/http_date.hpp"
 #include "http/response_head.hpp"
 #include "http/status_text.hpp"
 
@@ -118,6 +119,7 @@ void Connection::parse(std::string_view data) {
         }
         break;
       case RequestParser::Event::kRequestComplete:
+        bytes_after_current_ = !data.empty();
         dispatch();
         if (phase_ == Phase::kOpen && in_flight_ >= std::max<std::size_t>(limits.max_pipelined, 1)) {
           pause_parsing(data);
@@ -135,6 +137,7 @@ void Connection::parse(std::string_view data) {
 // handler, which may answer at once (send() from inside handle()).
 void Connection::dispatch() {
   const bool http10 = parser_.http10();
+  current_http10_ = http10;
   Request request = parser_.take_request();
   request.peer = peer_ip_;
 
@@ -188,6 +191,7 @@ void Connection::send(Slot& slot, Response response) {
   options.close = response.close || slot.close_after;
   options.keep_alive_header = slot.keep_alive_header;
   options.cors = slot.cors;
+  options.date = http_date_now();
   slot.close_after = options.close;
   slot.head = format_response_head(response, cors_, options);
   if (!slot.head_only && status_allows_body(response.status)) slot.body = std::move(response.body);

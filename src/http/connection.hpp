@@ -63,6 +63,18 @@ class Connection {
   // Requests dispatched or refused whose answer has not been written yet.
   std::size_t in_flight() const { return in_flight_; }
 
+  // --- hand-over to another process (app/handover.hpp) ---------------------
+  // Meaningful only inside Handler::handle(). True when the request being handled
+  // is all this connection holds: no other request in flight, no byte read past
+  // it, parsing not paused. Only then may the socket move to another process
+  // together with that one request.
+  bool holds_only_current_request() const {
+    return phase_ != Phase::kClosed && in_flight_ == 1 && !bytes_after_current_ && !paused_ &&
+           leftover_ == nullptr;
+  }
+  // Inside Handler::handle(): the request being handled was HTTP/1.0.
+  bool current_request_http10() const { return current_http10_; }
+
  private:
   class Slot;
   enum class Phase : std::uint8_t {
@@ -105,6 +117,8 @@ class Connection {
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
   bool paused_ = false;         // too many requests in flight: not parsing
   bool continue_owed_ = false;  // "100 Continue" to send once earlier answers are out
+  bool bytes_after_current_ = false;  // hand-over: bytes follow the request dispatched
+  bool current_http10_ = false;       // hand-over: the request dispatched is HTTP/1.0
 };
 
 }  // namespace sb::http

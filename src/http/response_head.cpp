@@ -1,5 +1,5 @@
 // Response head serialization; see response_head.hpp. The header order is fixed
-// (Content-Type, Content-Length, CORS, Connection, extra headers) so that tests can
+// (Date, Content-Type, Content-Length, CORS, Connection, extra headers) so that tests can
 // compare exact bytes.
 #include "http/response_head.hpp"
 
@@ -29,6 +29,11 @@ std::string format_response_head(const Response& response, const CorsPolicy& cor
   head += ' ';
   head += status_text(response.status);
   head += "\r\n";
+  if (!options.date.empty()) {
+    head += "Date: ";
+    head += options.date;
+    head += "\r\n";
+  }
 
   if (status_allows_body(response.status)) {
     const std::size_t length = response.body ? response.body->size() : 0;

@@ -1,8 +1,13 @@
+// UpstreamLink: connecting, writing, reading, and the STARTTLS / direct TLS switch
+// (see upstream_link.hpp for the order of events and who hears what).
 #include "xmpp/upstream_link.hpp"
+
+#include <optional>
 
 #include "net/connector.hpp"
 #include "net/loop_context.hpp"
 #include "xml/open_tag.hpp"
+#include "xmpp/starttls.hpp"
 #include "xmpp/stream_header.hpp"
 
 namespace sb::xmpp {
@@ -20,15 +25,39 @@ DiscardHandler discard_handler;
 
 }  // namespace
 
-UpstreamLink::UpstreamLink(uv_loop_t* loop, const LinkSettings& settings,
+// What deciding on TLS and switching to it needs, and nothing after.
+struct UpstreamLink::Negotiation {
+  std::string header;  // the stream header to send (again) once TLS is on
+  std::string domain;  // the stream's `to`: SNI and the name the certificate must carry
+  std::optional<bosh::StreamHeader> first_header;  // the plain stream's, held back
+};
+
+namespace {
+// Loopback: "localhost", 127.0.0.0/8 or ::1.
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+}  // namespace
+
+UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
                            const bosh::UpstreamTarget& target, bosh::UpstreamEvents& events)
     : loop_(loop),
-      settings_(settings),
+      connector_(connector),
       events_(&events),
-      framer_(settings.max_stanza_bytes),
-      pending_(opening_header(target)),
-      timer_(&UpstreamLink::on_timer, this) {
-  attempt_ = net::connect_tcp(loop, target.host, target.port, settings.connect_timeout_ms, this,
+      framer_(connector.settings().max_stanza_bytes),
+      timer_(&UpstreamLink::on_timer, this),
+      same_host_(is_loopback_host(target.host)) {
+  std::string header = opening_header(target);
+  if (settings().tls == TlsMode::kOff) {
+    pending_ = std::move(header);
+  } else {
+    negotiation_ =
+        std::make_unique<Negotiation>(Negotiation{std::move(header), target.to, std::nullopt});
+  }
+  // One deadline for the whole opening: connect, TLS, and the header of the stream
+  // the session will use. (The connector's own timeout, the same, covers the connect.)
+  net::context_of(loop).timers().arm(timer_, settings().connect_timeout_ms);
+  attempt_ = net::connect_tcp(loop, target.host, target.port, settings().connect_timeout_ms, this,
                               [this](int status, net::TcpStream* stream) { connected(status, stream); });
 }
 
@@ -40,9 +69,34 @@ UpstreamLink::~UpstreamLink() {
   }
 }
 
+const LinkSettings& UpstreamLink::settings() const { return connector_.settings(); }
+
+std::string_view UpstreamLink::tls_state() const {
+  switch (tls_state_) {
+    case Tls::kPlain: return "plain";
+    case Tls::kAsked: return "asked";
+    case Tls::kHandshaking: return "handshaking";
+    case Tls::kOn: return "tls";
+  }
+  return "plain";
+}
+
+UpstreamConnector::UpstreamConnector(uv_loop_t* loop, LinkSettings settings)
+    : loop_(loop), settings_(std::move(settings)) {}
+
+UpstreamConnector::~UpstreamConnector() = default;
+
 std::unique_ptr<bosh::Upstream> UpstreamConnector::open(const bosh::UpstreamTarget& target,
                                                         bosh::UpstreamEvents& events) {
-  return std::make_unique<UpstreamLink>(loop_, settings_, target, events);
+  return std::make_unique<UpstreamLink>(loop_, *this, target, events);
+}
+
+const net::TlsContext* UpstreamConnector::tls_context(std::string& error) {
+  if (!tls_context_ && tls_error_.empty()) {
+    tls_context_ = net::TlsContext::create_client(settings_.tls_client, tls_error_);
+  }
+  error = tls_error_;
+  return tls_context_.get();
 }
 
 // ---------------------------------------------------------------------------
@@ -56,19 +110,51 @@ void UpstreamLink::connected(int status, net::TcpStream* stream) {
   }
   stream_ = stream;
   state_ = State::kOpen;
-  write(std::exchange(pending_, {}));
+  if (!negotiation_) {
+    write_raw(std::exchange(pending_, {}));
+  } else if (settings().tls == TlsMode::kDirect) {
+    if (!begin_tls()) return;
+  } else {
+    // The header in clear; what the session sent meanwhile waits for the features
+    // to decide whether it goes in clear or over TLS.
+    write_raw(negotiation_->header);
+  }
   if (stream_->start_reading() != 0) report_end(bosh::Condition::kRemoteConnectionFailed, {});
 }
 
-void UpstreamLink::write(std::string bytes) {
+// Slots a TlsSession in and sends the ClientHello. False if the link ended.
+bool UpstreamLink::begin_tls() {
+  std::string error;
+  const net::TlsContext* context = connector_.tls_context(error);
+  if (context == nullptr) {
+    fail(error);
+    return false;
+  }
+  tls_state_ = Tls::kHandshaking;
+  net::TlsSessionSink& sink = *this;  // a private base: converted here, not in make_unique
+  tls_ = std::make_unique<net::TlsSession>(*context, sink);
+  tls_->start(negotiation_->domain);  // may fail at once, through tls_failed
+  return state_ == State::kOpen;
+}
+
+void UpstreamLink::write_raw(std::string bytes) {
   if (stream_ != nullptr && !bytes.empty()) stream_->write(std::move(bytes));
 }
 
+void UpstreamLink::transmit(std::string_view bytes) {
+  if (tls_state_ == Tls::kOn) {
+    tls_->write(bytes);
+  } else {
+    write_raw(std::string(bytes));
+  }
+}
+
 void UpstreamLink::send(std::string_view bytes) {
-  if (state_ == State::kConnecting) {
+  // Nothing of the session's goes out before it is settled whether TLS carries it.
+  if (state_ == State::kConnecting || (state_ == State::kOpen && negotiation_)) {
     pending_.append(bytes);
   } else if (state_ == State::kOpen) {
-    write(std::string(bytes));
+    transmit(bytes);
   }
 }
 
@@ -88,12 +174,17 @@ void UpstreamLink::close() {
       delete this;  // cancels the attempt
       return;
     case State::kOpen:
+      state_ = State::kClosing;
+      if (tls_state_ == Tls::kHandshaking) {
+        stream_->close();  // nothing can be said politely in the middle of a handshake
+        return;
+      }
       // Say goodbye so the server ends the session now (and tells the contacts),
       // then give it a moment to close its side.
-      state_ = State::kClosing;
-      write(std::string(kClosingTag));
+      transmit(kClosingTag);
+      if (tls_) tls_->close_notify();
       stream_->shutdown_after_writes();
-      net::context_of(loop_).timers().arm(timer_, settings_.close_timeout_ms);
+      net::context_of(loop_).timers().arm(timer_, settings().close_timeout_ms);
       return;
     case State::kClosing:
     case State::kDone:
@@ -104,6 +195,18 @@ void UpstreamLink::close() {
       }
       return;
   }
+}
+
+void UpstreamLink::fail(std::string_view reason) {
+  if (state_ == State::kDone) return;
+  if (settings().report != nullptr && !owns_itself_) {
+    std::string message = "XMPP server link";
+    if (negotiation_) message += " for '" + negotiation_->domain + "'";
+    message += ": ";
+    message += reason;
+    settings().report(message);
+  }
+  report_end(bosh::Condition::kRemoteConnectionFailed, {});
 }
 
 void UpstreamLink::report_end(bosh::Condition condition, std::string&& detail) {
@@ -117,15 +220,130 @@ void UpstreamLink::report_end(bosh::Condition condition, std::string&& detail) {
 
 void UpstreamLink::on_timer(net::TimerNode& node) {
   auto& self = *static_cast<UpstreamLink*>(node.owner);
-  // The server did not close its side in time: close ours.
-  if (self.stream_ != nullptr) self.stream_->close();
+  switch (self.state_) {
+    case State::kConnecting:
+      // The connector's timeout, armed at the same moment, has not fired yet.
+      net::cancel_connect(std::exchange(self.attempt_, nullptr));
+      self.report_end(bosh::Condition::kRemoteConnectionFailed, {});
+      return;
+    case State::kOpen:  // armed in the open state: the opening deadline
+      self.fail(self.tls_state_ == Tls::kAsked || self.tls_state_ == Tls::kHandshaking
+                    ? "TLS negotiation timed out"
+                    : "no stream header in time");
+      return;
+    case State::kClosing:
+    case State::kDone:
+      // The server did not close its side in time: close ours.
+      if (self.stream_ != nullptr) self.stream_->close();
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// TLS
+
+// The first <stream:features> of a plain stream decide; TLS offers are never passed
+// on. Returns whether the element goes to the session.
+bool UpstreamLink::accept_features(std::string& features) {
+  const TlsOffer offer = take_starttls_offer(features);
+  if (tls_state_ == Tls::kOn) return true;
+  const TlsMode mode = settings().tls;
+  if (!negotiation_) {  // upstream_tls = off, or a later plain stream (after SASL)
+    if (offer.required) {
+      fail(mode == TlsMode::kOff ? "the server requires TLS and upstream_tls is off"
+                                 : "the server requires TLS after it was declined");
+      return false;
+    }
+    return true;
+  }
+  // XEP-0124 §15 (R15): the link to the server should be encrypted unless the
+  // server runs on the same host. There, an optional offer is declined under
+  // `auto`: a TLS session costs ~19 KB per connection and protects nothing on
+  // loopback. A server that requires TLS gets it.
+  const bool decline =
+      mode == TlsMode::kAuto && same_host_ && !offer.required && !settings().tls_on_loopback;
+  if (offer.offered && !decline) {
+    tls_state_ = Tls::kAsked;
+    write_raw(std::string(kStartTlsRequest));
+    return false;
+  }
+  if (mode == TlsMode::kRequired) {
+    fail("the server does not offer STARTTLS and upstream_tls is required");
+    return false;
+  }
+  // auto and no offer (or one declined on loopback): stay plain, and the session
+  // hears of the stream now.
+  std::unique_ptr<Negotiation> done = std::move(negotiation_);
+  write_raw(std::exchange(pending_, {}));
+  if (done->first_header) tell_opened(*done->first_header);
+  return events_ != nullptr;
+}
+
+void UpstreamLink::answer_to_starttls(std::string&& element) {
+  switch (read_tls_answer(element)) {
+    case TlsAnswer::kProceed:
+      // Whatever follows on this connection is TLS; a new stream follows that.
+      framer_.reset();
+      namespaces_ = {};
+      begin_tls();
+      return;
+    case TlsAnswer::kFailure:
+      fail("the server refused STARTTLS");
+      return;
+    case TlsAnswer::kOther:
+      if (xml::element_name(element) == "stream:error") {
+        report_end(bosh::Condition::kRemoteStreamError, std::move(element));
+      } else {
+        fail("the server answered <starttls/> with <" + std::string(xml::element_name(element)) +
+             ">");
+      }
+      return;
+  }
+}
+
+void UpstreamLink::tls_send(std::string&& ciphertext) { write_raw(std::move(ciphertext)); }
+
+void UpstreamLink::tls_established() {
+  if (state_ != State::kOpen) return;
+  tls_state_ = Tls::kOn;
+  framer_.reset();
+  namespaces_ = {};
+  tls_->write(negotiation_->header);
+  negotiation_.reset();
+  if (!pending_.empty()) {
+    tls_->write(pending_);
+    std::string().swap(pending_);
+  }
+}
+
+void UpstreamLink::tls_received(std::string_view plaintext) { framer_.feed(plaintext, *this); }
+
+void UpstreamLink::tls_peer_closed() {
+  // close_notify without </stream:stream> first: the stream is cut short.
+  if (state_ == State::kClosing || owns_itself_) {
+    if (stream_ != nullptr) stream_->close();
+    return;
+  }
+  report_end(bosh::Condition::kRemoteConnectionFailed, {});
+}
+
+void UpstreamLink::tls_failed(std::string_view reason) {
+  if (state_ == State::kClosing || owns_itself_) {
+    if (stream_ != nullptr) stream_->close();
+    return;
+  }
+  fail(reason);
 }
 
 // ---------------------------------------------------------------------------
 // From the server
 
 void UpstreamLink::on_read(net::TcpStream&, std::string_view bytes) {
-  framer_.feed(bytes, *this);
+  if (tls_state_ == Tls::kHandshaking || tls_state_ == Tls::kOn) {
+    tls_->feed(bytes);
+  } else {
+    framer_.feed(bytes, *this);
+  }
   if (events_ != nullptr) events_->upstream_batch_end();
 }
 
@@ -146,23 +364,41 @@ void UpstreamLink::on_closed(net::TcpStream&) {
 }
 
 void UpstreamLink::stream_opened(std::string_view open_tag) {
+  if (tls_state_ == Tls::kAsked || tls_state_ == Tls::kHandshaking) {
+    fail("the server sent a stream header where TLS was expected");
+    return;
+  }
   namespaces_ = xml::read_stream_namespaces(open_tag);
-  if (events_ != nullptr) events_->upstream_opened(read_server_header(open_tag));
+  if (negotiation_ && tls_state_ == Tls::kPlain) {
+    // TLS may still follow: the session hears only of the stream it will use.
+    negotiation_->first_header = read_server_header(open_tag);
+    return;
+  }
+  tell_opened(read_server_header(open_tag));
+}
+
+void UpstreamLink::tell_opened(const bosh::StreamHeader& header) {
+  if (state_ == State::kOpen) net::TimerWheel::disarm(timer_);  // the opening is over
+  if (events_ != nullptr) events_->upstream_opened(header);
 }
 
 void UpstreamLink::stanza(std::string&& bytes) {
   if (events_ == nullptr) return;
+  if (tls_state_ == Tls::kHandshaking) {
+    fail("the server sent XML in clear after <proceed/>");
+    return;
+  }
   std::string element = xml::fix_server_element(std::move(bytes), namespaces_);
+  if (tls_state_ == Tls::kAsked) {
+    answer_to_starttls(std::move(element));
+    return;
+  }
   const std::string_view name = xml::element_name(element);
   if (name == "stream:error") {
     report_end(bosh::Condition::kRemoteStreamError, std::move(element));
     return;
   }
-  if (name == "stream:features" && xml::strip_starttls(element)) {
-    // The server insists on TLS, which this link does not speak yet.
-    report_end(bosh::Condition::kRemoteConnectionFailed, {});
-    return;
-  }
+  if (name == "stream:features" && !accept_features(element)) return;
   events_->upstream_stanza(std::move(element));
 }
 

@@ -1,24 +1,48 @@
-// UpstreamLink: one XMPP client-to-server stream over TCP, the bosh::Upstream of a
-// session. It connects (with a timeout), sends the stream header, frames what the
-// server sends into stanzas (xml::StanzaFramer), fixes their namespaces for a BOSH
-// <body/>, removes <starttls/> from the features, and reports to the session.
+// UpstreamLink: one XMPP client-to-server stream over TCP, optionally secured with
+// TLS, the bosh::Upstream of a session. It connects (with a timeout), sends the
+// stream header, frames what the server sends into stanzas (xml::StanzaFramer),
+// fixes their namespaces for a BOSH <body/>, and reports to the session.
+//
+// TLS (config `upstream_tls`, see tls_mode.hpp): with STARTTLS (RFC 6120 §5) the
+// first <stream:features> offering <starttls/> is answered with <starttls/> and is
+// NOT passed on; after <proceed/> a net::TlsSession is slotted between the socket and
+// the framer, the handshake runs, and a fresh stream header goes out over TLS. The
+// session hears of the server only from the stream it will use: its header
+// (upstream_opened) and features (the SASL mechanisms) after TLS, exactly one set,
+// which is what the BOSH client's creation response must carry. The first
+// stream's header is therefore held back until its features show whether TLS
+// follows. With direct TLS the handshake starts as soon as TCP connects. The
+// <starttls/> offer never reaches the browser (XEP-0206). Every TLS failure (refused,
+// certificate rejected, not offered when required, required when off, timed out)
+// ends the session with remote-connection-failed, and its reason goes to
+// LinkSettings::report for the log.
 //
 // Ownership: the session owns the link through a unique_ptr until it calls
 // close(); from then on the link owns itself, finishes the stream politely
-// (</stream:stream>, then waits briefly for the server's own close) and frees
-// itself. If the session is destroyed without close() (after the link reported its
-// own end), the destructor hands the socket to a handler that just lets it close.
+// (</stream:stream>, close_notify under TLS, then waits briefly for the server's
+// own close) and frees itself. If the session is destroyed without close() (after
+// the link reported its own end), the destructor hands the socket to a handler that
+// just lets it close.
+//
+// Memory: a plain link pays for TLS with two pointers; what TLS negotiation needs
+// (the header to resend, the server's first header) lives in a Negotiation that is
+// freed once TLS is on or ruled out. An established TLS link adds its TlsSession
+// (about 19 KB with OpenSSL 3.0, see tls_session.hpp).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "bosh/upstream.hpp"
 #include "net/tcp_stream.hpp"
 #include "net/timer_wheel.hpp"
+#include "net/tls_context.hpp"
+#include "net/tls_session.hpp"
 #include "xml/namespace_fixup.hpp"
 #include "xml/stanza_framer.hpp"
+#include "xmpp/tls_mode.hpp"
 
 namespace sb::net {
 class ConnectAttempt;
@@ -27,16 +51,28 @@ class ConnectAttempt;
 namespace sb::xmpp {
 
 struct LinkSettings {
+  // Connect, negotiate TLS and get the stream header, all within this.
   std::uint64_t connect_timeout_ms = 10'000;
   std::uint64_t close_timeout_ms = 5'000;  // wait for the server's </stream:stream>
   std::size_t max_stanza_bytes = 256 * 1024;
+  TlsMode tls = TlsMode::kAuto;
+  // Under `auto`, also take up an optional STARTTLS offer from a server on loopback
+  // (normally declined: see UpstreamLink::accept_features).
+  bool tls_on_loopback = false;
+  net::TlsClientOptions tls_client;  // certificate verification, CA file
+  // Told why a link ended where the BOSH client only learns remote-connection-failed
+  // (TLS refused or rejected, ...), for the log. May be null.
+  void (*report)(std::string_view message) = nullptr;
 };
+
+class UpstreamConnector;
 
 class UpstreamLink final : public bosh::Upstream,
                            private net::StreamHandler,
-                           private xml::FramerSink {
+                           private xml::FramerSink,
+                           private net::TlsSessionSink {
  public:
-  UpstreamLink(uv_loop_t* loop, const LinkSettings& settings, const bosh::UpstreamTarget& target,
+  UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector, const bosh::UpstreamTarget& target,
                bosh::UpstreamEvents& events);
   ~UpstreamLink() override;
 
@@ -45,12 +81,25 @@ class UpstreamLink final : public bosh::Upstream,
   void restart(const bosh::UpstreamTarget& target) override;
   void close() override;
 
+  // "plain", "asked" (<starttls/> sent), "handshaking", "tls": for tests and logs.
+  std::string_view tls_state() const;
+  const net::TlsSession* tls_session() const { return tls_.get(); }
+
  private:
   enum class State : std::uint8_t { kConnecting, kOpen, kClosing, kDone };
+  enum class Tls : std::uint8_t { kPlain, kAsked, kHandshaking, kOn };
+  struct Negotiation;
 
+  const LinkSettings& settings() const;
   void connected(int status, net::TcpStream* stream);
+  bool begin_tls();
+  bool accept_features(std::string& features);
+  void tell_opened(const bosh::StreamHeader& header);
+  void answer_to_starttls(std::string&& element);
+  void fail(std::string_view reason);
   void report_end(bosh::Condition condition, std::string&& detail);
-  void write(std::string bytes);
+  void transmit(std::string_view bytes);  // application bytes, through TLS when on
+  void write_raw(std::string bytes);      // bytes on the wire
   static void on_timer(net::TimerNode& node);
 
   // net::StreamHandler
@@ -63,30 +112,50 @@ class UpstreamLink final : public bosh::Upstream,
   void stanza(std::string&& bytes) override;
   void stream_closed() override;
   void framing_error(std::string_view what) override;
+  // net::TlsSessionSink
+  void tls_send(std::string&& ciphertext) override;
+  void tls_established() override;
+  void tls_received(std::string_view plaintext) override;
+  void tls_peer_closed() override;
+  void tls_failed(std::string_view reason) override;
 
   uv_loop_t* loop_;
-  const LinkSettings& settings_;
+  UpstreamConnector& connector_;
   bosh::UpstreamEvents* events_;  // null once the session no longer listens
   net::ConnectAttempt* attempt_ = nullptr;
   net::TcpStream* stream_ = nullptr;
+  std::unique_ptr<net::TlsSession> tls_;
+  std::unique_ptr<Negotiation> negotiation_;  // while TLS is still to be settled
   xml::StanzaFramer framer_;
   xml::StreamNamespaces namespaces_;
-  std::string pending_;  // bytes sent before the connection was up
-  net::TimerNode timer_;  // the close timeout (the connect timeout is the connector's)
+  std::string pending_;  // bytes sent before the connection (or TLS) was up
+  net::TimerNode timer_;  // the opening deadline, later the close timeout
   State state_ = State::kConnecting;
+  Tls tls_state_ = Tls::kPlain;
   bool owns_itself_ = false;  // close() was called: we free ourselves
+  bool same_host_;            // the server is on loopback (see accept_features)
 };
 
+// Opens links; one per worker. It owns what the worker's links share: their
+// settings and the TLS client context, made the first time a link needs TLS (a
+// worker whose servers never offer it never loads a trust store).
 class UpstreamConnector final : public bosh::UpstreamFactory {
  public:
-  UpstreamConnector(uv_loop_t* loop, LinkSettings settings)
-      : loop_(loop), settings_(settings) {}
+  UpstreamConnector(uv_loop_t* loop, LinkSettings settings);
+  ~UpstreamConnector();
   std::unique_ptr<bosh::Upstream> open(const bosh::UpstreamTarget& target,
                                        bosh::UpstreamEvents& events) override;
+
+  const LinkSettings& settings() const { return settings_; }
+  // Null, with the reason in `error`, if OpenSSL refused to build the context
+  // (remembered: a bad CA file is not reloaded for every session).
+  const net::TlsContext* tls_context(std::string& error);
 
  private:
   uv_loop_t* loop_;
   LinkSettings settings_;
+  std::unique_ptr<net::TlsContext> tls_context_;
+  std::string tls_error_;
 };
 
 }  // namespace sb::xmpp

@@ -1,21 +1,69 @@
 // switchboard: the daemon's entry point. It reads the command line and the
-// configuration, then runs one worker (see app/worker.hpp) in this process.
+// configuration, then becomes one of three things:
+//
+// - with workers = 1 (the default), the one worker, in this process
+//   (app/worker.hpp): no supervisor, no IPC;
+// - with more workers (0 = one per core), the supervisor (app/supervisor.hpp),
+//   which starts the worker processes and relays hand-overs between them;
+// - started by a supervisor (hidden first argument --worker-index I, see
+//   app/worker_launch.hpp), one of those workers.
 #include <csignal>
 #include <cstdio>
+#include <vector>
 
 #include "app/cli.hpp"
 #include "app/log.hpp"
+#include "app/supervisor.hpp"
 #include "app/worker.hpp"
+#include "app/worker_launch.hpp"
+
+namespace {
+
+using namespace sb::app;
+
+int run_supervised_worker(const WorkerLaunch& launch) {
+  std::vector<char*> argv;
+  for (const std::string& arg : launch.cli_args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  set_worker_index(static_cast<int>(launch.index));
+  CliResult cli = parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+  if (cli.action != CliResult::kRun) {
+    // The supervisor validated this very configuration; only a mismatched binary
+    // gets here.
+    report_cli_outcome(cli, "switchboard worker", stderr, stderr);
+    return 1;
+  }
+  set_log_level(cli.config.log_level);
+  Worker worker(cli.config, static_cast<int>(launch.index), kWorkerIpcFd);
+  return worker.run();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  using namespace sb::app;
-  CliResult cli = parse_command_line(argc, argv);
-  if (cli.action != CliResult::kRun) return report_cli_outcome(cli, "switchboard", stdout, stderr);
-
-  set_log_level(cli.config.log_level);
   // A peer that vanishes must cost an EPIPE on write, not the process.
   std::signal(SIGPIPE, SIG_IGN);
-  set_worker_index(0);
-  Worker worker(cli.config, 0);
-  return worker.run();
+
+  std::string launch_error;
+  if (const auto launch = worker_launch_from(argc, argv, launch_error)) {
+    if (!launch_error.empty()) {
+      std::fprintf(stderr, "switchboard: %s\n", launch_error.c_str());
+      return 1;
+    }
+    return run_supervised_worker(*launch);
+  }
+
+  CliResult cli = parse_command_line(argc, argv);
+  if (cli.action != CliResult::kRun) return report_cli_outcome(cli, "switchboard", stdout, stderr);
+  set_log_level(cli.config.log_level);
+  cli.config.workers = resolve_worker_count(cli.config.workers);
+
+  if (cli.config.workers == 1) {
+    set_worker_index(0);
+    Worker worker(cli.config, 0);
+    return worker.run();
+  }
+  set_worker_index(-1);  // "[supervisor]"
+  Supervisor supervisor(cli.config, argv[0]);
+  return supervisor.run();
 }

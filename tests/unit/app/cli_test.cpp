@@ -107,11 +107,17 @@ TEST_CASE("between two command-line values for one key, the later wins") {
   CHECK(r.overrides[2].origin == "--workers");
 }
 
-TEST_CASE("more than one worker is refused until the hand-over exists") {
-  const auto r = run({"--upstream", "a:1", "--workers", "4"});
+TEST_CASE("workers: 0 (one per core) and 1 to 1024 run, more is refused") {
+  for (const char* count : {"0", "1", "4", "1024"}) {
+    const auto r = run({"--upstream", "a:1", "--workers", count});
+    CHECK(r.action == CliResult::kRun);
+    CHECK(r.errors.empty());
+    CHECK(r.config.workers == std::stoul(count));
+  }
+  const auto r = run({"--upstream", "a:1", "--workers", "1025"});
   CHECK(r.action == CliResult::kError);
   CHECK(r.errors == std::vector<std::string>{
-                        "'workers' must be 1 for now (got 4): this version runs one worker process"});
+                        "--workers: 'workers' must be a whole number from 0 to 1024, got '1025'"});
 }
 
 TEST_CASE("--set errors say --set, option errors name their option") {

@@ -53,6 +53,17 @@ TEST_CASE("a simple POST is parsed and answered with exact bytes") {
   CHECK(h.connection->in_flight() == 0);
 }
 
+TEST_CASE("every response carries a Date header in IMF-fixdate form") {
+  Harness h;
+  h.feed(kPost);
+  REQUIRE(h.transport.dates.size() == 1);
+  const std::string& date = h.transport.dates[0];
+  // "Sun, 22 Nov 2026 10:02:23 GMT"
+  CHECK(date.size() == 29);
+  CHECK(date.substr(3, 2) == ", ");
+  CHECK(date.substr(25) == " GMT");
+}
+
 TEST_CASE("keep-alive serves several requests, each fed separately") {
   Harness h;
   h.feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -25,8 +25,15 @@ class FakeTransport final : public Transport {
     std::shared_ptr<const std::string> body;
   };
 
+  // The Date header changes every second: it is taken out of the recorded head
+  // (so tests compare exact bytes) and kept in `dates`.
   void write(std::string head, std::shared_ptr<const std::string> body) override {
     if (closed) wrote_after_close = true;
+    if (auto at = head.find("\r\nDate: "); at != std::string::npos) {
+      const auto end = head.find("\r\n", at + 2);
+      dates.push_back(head.substr(at + 8, end - (at + 8)));
+      head.erase(at + 2, end - at);
+    }
     writes.push_back({std::move(head), std::move(body)});
   }
   void close() override {
@@ -54,6 +61,7 @@ class FakeTransport final : public Transport {
   }
 
   std::vector<Write> writes;
+  std::vector<std::string> dates;
   std::size_t queued = 0;
   int close_calls = 0;
   int pause_calls = 0;

@@ -1,0 +1,174 @@
+// A worker's end of the hand-over: sending a connection to its owner, adopting
+// the ones sent here. See handover.hpp.
+#include "app/handover.hpp"
+
+#include <utility>
+#include <vector>
+
+#include "app/log.hpp"
+#include "app/sid_owner.hpp"
+#include "net/loop_context.hpp"
+
+namespace sb::app {
+
+// One socket on its way out: the frame bytes and the socket stay alive until
+// libuv's write callback, which is when the socket's handle may be closed here.
+struct Handover::Outgoing {
+  uv_write_t req{};
+  std::string frame;
+  HttpSocket* socket = nullptr;
+};
+
+Handover::Handover(uv_loop_t* loop, Identity identity, HttpSocket::Shared& sockets,
+                   AdoptFn adopt, LostFn lost)
+    : loop_(loop),
+      identity_(std::move(identity)),
+      sockets_(sockets),
+      adopt_(std::move(adopt)),
+      lost_(std::move(lost)) {}
+
+Handover::~Handover() = default;
+
+int Handover::open(int fd, std::string& error) {
+  uv_pipe_init(loop_, &pipe_, 1);  // ipc: sockets may travel on it
+  pipe_.data = this;
+  state_ = State::kOpen;
+  int rc = uv_pipe_open(&pipe_, fd);
+  if (rc == 0) {
+    rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&pipe_), net::LoopContext::alloc_shared,
+                       &Handover::on_read);
+  }
+  if (rc != 0) {
+    error = "IPC pipe on fd " + std::to_string(fd) + ": " + uv_strerror(rc);
+    close();
+  }
+  return rc;
+}
+
+void Handover::close() {
+  if (state_ != State::kOpen) return;
+  state_ = State::kClosed;
+  // libuv fails the writes still queued (UV_ECANCELED) before the pipe is closed;
+  // on_sent then closes their sockets.
+  uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
+  for (net::TcpStream* stream : arrived_) {
+    if (stream != nullptr) stream->close();
+  }
+  arrived_.clear();
+}
+
+bool Handover::route(std::string_view sid, http::Request& request, http::Exchange& exchange) {
+  const auto owner = sid_owner_worker(sid, identity_.node_id);
+  if (!owner || *owner == identity_.self || *owner >= identity_.workers) return false;
+
+  HttpSocket* socket = sockets_.dispatching;
+  std::optional<std::string> bytes;
+  if (state_ == State::kOpen && socket != nullptr && socket->can_hand_over()) {
+    bytes = serialize_request(request, socket->current_request_http10());
+  }
+  if (!bytes) {
+    // Only a connection with nothing else on it can move; a client that pipelines
+    // requests of several sessions on one connection is asked to retry.
+    ++counters_.busy;
+    SB_LOG_DEBUG("request for worker %u's session on a busy connection from %s: 503", *owner,
+                 request.peer.c_str());
+    http::Response response = http::Response::text(
+        503, "text/plain; charset=utf-8",
+        "this connection is busy: send the request for this session on another connection\n");
+    response.extra_headers.emplace_back("Retry-After", "0");
+    exchange.send(std::move(response));
+    return true;
+  }
+  send(*owner, *socket, std::move(*bytes));
+  return true;
+}
+
+void Handover::send(std::uint32_t target, HttpSocket& socket, std::string request_bytes) {
+  auto* out = new Outgoing;
+  out->frame = encode_frame(target, request_bytes);
+  out->socket = &socket;
+  out->req.data = out;
+  net::TcpStream& stream = socket.begin_handover();
+  uv_buf_t buf = uv_buf_init(out->frame.data(), static_cast<unsigned int>(out->frame.size()));
+  const int rc = uv_write2(&out->req, reinterpret_cast<uv_stream_t*>(&pipe_), &buf, 1,
+                           stream.stream(), &Handover::on_sent);
+  if (rc != 0) {
+    SB_LOG_WARN("hand-over to worker %u failed: %s", target, uv_strerror(rc));
+    socket.end_handover();
+    delete out;
+    return;
+  }
+  ++counters_.handed_over;
+  SB_LOG_DEBUG("connection handed over to worker %u", target);
+}
+
+void Handover::on_sent(uv_write_t* req, int status) {
+  auto* out = static_cast<Outgoing*>(req->data);
+  if (status != 0 && status != UV_ECANCELED) {
+    SB_LOG_WARN("hand-over send failed: %s; connection dropped", uv_strerror(status));
+  }
+  // Sent or not, this process is done with the socket: the receiver has its own
+  // descriptor, or the connection is lost and the client will retry.
+  out->socket->end_handover();
+  delete out;
+}
+
+void Handover::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto& self = *static_cast<Handover*>(stream->data);
+  if (nread < 0) {
+    self.lose(nread == UV_EOF ? "the supervisor closed the IPC pipe"
+                              : uv_strerror(static_cast<int>(nread)));
+    return;
+  }
+  // A frame's socket arrives no later than the frame's first byte: take the
+  // sockets first, then match them with the frames these bytes complete.
+  self.take_pending_sockets();
+  std::vector<HandoverFrame> frames;
+  if (!self.reader_.feed(std::string_view(buf->base, static_cast<std::size_t>(nread)), frames)) {
+    self.lose("corrupt frame on the IPC pipe");
+    return;
+  }
+  for (HandoverFrame& frame : frames) {
+    if (self.arrived_.empty()) {
+      self.lose("a hand-over frame came without its socket");
+      return;
+    }
+    net::TcpStream* socket = self.arrived_.front();
+    self.arrived_.pop_front();
+    if (socket == nullptr) continue;
+    ++self.counters_.adopted;
+    SB_LOG_DEBUG("connection adopted from another worker (%zu bytes of request)",
+                 frame.request.size());
+    self.adopt_(*socket, frame.request);
+    if (self.state_ != State::kOpen) return;
+  }
+}
+
+void Handover::take_pending_sockets() {
+  auto* pipe = &pipe_;
+  while (uv_pipe_pending_count(pipe) > 0) {
+    const uv_handle_type type = uv_pipe_pending_type(pipe);
+    net::TcpStream* stream = net::TcpStream::create(loop_, nullptr);
+    // Accepting into a TCP handle is the only way to take a pending descriptor off
+    // libuv's queue; something else than a TCP socket is refused after that.
+    const int rc = uv_accept(reinterpret_cast<uv_stream_t*>(pipe), stream->stream());
+    if (rc != 0 || type != UV_TCP) {
+      SB_LOG_WARN("could not take a handed-over socket: %s",
+                  rc != 0 ? uv_strerror(rc) : "not a TCP socket");
+      stream->close();
+      stream = nullptr;
+    } else {
+      uv_tcp_nodelay(stream->handle(), 1);
+    }
+    arrived_.push_back(stream);
+  }
+}
+
+void Handover::lose(const char* why) {
+  if (state_ != State::kOpen) return;
+  SB_LOG_WARN("hand-over pipe lost: %s", why);
+  close();
+  if (lost_) lost_();
+}
+
+}  // namespace sb::app

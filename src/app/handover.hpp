@@ -1,0 +1,99 @@
+// Handover: a worker's end of the hand-over (design.md, "Processes").
+//
+// Every worker accepts on the same port, so a request can reach a worker that
+// does not own its session. The sid's prefix names the owner (sid_owner.hpp).
+// As the endpoint's ForeignSidRouter, this class takes such a request, and with
+// it the TCP connection it came on, to the owner: the socket goes over the IPC
+// pipe to the supervisor (uv_write2, SCM_RIGHTS) together with the request
+// re-serialized (handover_wire.hpp), and the supervisor passes both on to the
+// owner's pipe. The owner adopts the socket as a new HttpSocket, parses those
+// bytes first and carries on; later requests on that connection reach the owner
+// directly. Here the socket is forgotten without being closed for the peer: only
+// this process's descriptor is closed, once the send has completed.
+//
+// A connection moves only with nothing else on it: no other request in flight,
+// no byte read beyond this request, no answer still being written. Otherwise the
+// request is answered 503 (retry on another connection). A prefix naming this
+// worker or no worker of this node is not ours to route: the endpoint answers
+// item-not-found.
+//
+// The same pipe brings the sockets other workers hand to this one; they are
+// passed to the AdoptFn with their request bytes. When the pipe ends (the
+// supervisor is gone) LostFn is called: the worker should shut down.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "app/handover_wire.hpp"
+#include "app/http_socket.hpp"
+#include "bosh/endpoint.hpp"
+#include "net/tcp_stream.hpp"
+
+namespace sb::app {
+
+struct HandoverCounters {
+  std::uint64_t handed_over = 0;  // connections sent to their owner
+  std::uint64_t adopted = 0;      // connections received from other workers
+  std::uint64_t busy = 0;         // requests answered 503: their connection could not move
+};
+
+class Handover final : public bosh::ForeignSidRouter {
+ public:
+  using AdoptFn = std::function<void(net::TcpStream& stream, std::string_view request_bytes)>;
+  using LostFn = std::function<void()>;
+
+  struct Identity {
+    std::uint32_t self = 0;     // this worker's index
+    std::uint32_t workers = 1;  // how many there are
+    std::string node_id;        // the node part of sid prefixes; may be empty
+  };
+
+  Handover(uv_loop_t* loop, Identity identity, HttpSocket::Shared& sockets, AdoptFn adopt,
+           LostFn lost);
+  Handover(const Handover&) = delete;
+  Handover& operator=(const Handover&) = delete;
+  // close() must have been called and the loop run.
+  ~Handover();
+
+  // Opens the IPC pipe on `fd` and starts reading it. Returns 0 or a UV_E* error.
+  int open(int fd, std::string& error);
+  // Closes the pipe: sends still pending fail, and their sockets are closed.
+  // Idempotent.
+  void close();
+
+  // bosh::ForeignSidRouter
+  bool route(std::string_view sid, http::Request& request, http::Exchange& exchange) override;
+
+  const HandoverCounters& counters() const { return counters_; }
+
+ private:
+  struct Outgoing;
+  enum class State { kIdle, kOpen, kClosed };
+
+  void send(std::uint32_t target, HttpSocket& socket, std::string request_bytes);
+  void take_pending_sockets();
+  void lose(const char* why);
+  static void on_sent(uv_write_t* req, int status);
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+
+  uv_loop_t* loop_;
+  Identity identity_;
+  HttpSocket::Shared& sockets_;
+  AdoptFn adopt_;
+  LostFn lost_;
+  uv_pipe_t pipe_{};
+  State state_ = State::kIdle;
+  FrameReader reader_;
+  // Sockets received whose frame has not completed yet, in arrival order. A null
+  // entry keeps the order when a socket could not be taken.
+  std::deque<net::TcpStream*> arrived_;
+  HandoverCounters counters_;
+};
+
+}  // namespace sb::app

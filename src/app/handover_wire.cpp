@@ -1,0 +1,79 @@
+// Frames and request bytes of a hand-over; see handover_wire.hpp.
+#include "app/handover_wire.hpp"
+
+namespace sb::app {
+namespace {
+
+void put_u32(std::string& out, std::uint32_t value) {
+  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
+}
+
+std::uint32_t get_u32(std::string_view bytes) {
+  std::uint32_t value = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    value |= std::uint32_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
+  }
+  return value;
+}
+
+std::optional<std::string_view> method_name(http::Method method) {
+  switch (method) {
+    case http::Method::kGet: return "GET";
+    case http::Method::kHead: return "HEAD";
+    case http::Method::kPost: return "POST";
+    case http::Method::kOptions: return "OPTIONS";
+    case http::Method::kOther: break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string encode_frame(std::uint32_t target, std::string_view payload) {
+  std::string frame;
+  frame.reserve(kFrameHeaderBytes + payload.size());
+  put_u32(frame, target);
+  put_u32(frame, static_cast<std::uint32_t>(payload.size()));
+  frame.append(payload);
+  return frame;
+}
+
+bool FrameReader::feed(std::string_view bytes, std::vector<HandoverFrame>& out) {
+  partial_.append(bytes);
+  std::size_t offset = 0;
+  while (partial_.size() - offset >= kFrameHeaderBytes) {
+    const std::string_view rest = std::string_view(partial_).substr(offset);
+    const std::uint32_t length = get_u32(rest.substr(4));
+    if (length > kMaxFramePayload) return false;
+    if (rest.size() < kFrameHeaderBytes + length) break;
+    out.push_back({get_u32(rest), std::string(rest.substr(kFrameHeaderBytes, length))});
+    offset += kFrameHeaderBytes + length;
+  }
+  partial_.erase(0, offset);
+  return true;
+}
+
+std::optional<std::string> serialize_request(const http::Request& request, bool http10) {
+  const auto method = method_name(request.method);
+  if (!method) return std::nullopt;
+  std::string out;
+  out.reserve(160 + request.path.size() + request.origin.size() + request.body.size());
+  out.append(*method).append(" ").append(request.path.empty() ? "/" : request.path);
+  out.append(http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+  // The receiving side ignores Host, but an HTTP/1.1 request without one is invalid.
+  out.append("Host: switchboard\r\n");
+  if (!request.origin.empty()) out.append("Origin: ").append(request.origin).append("\r\n");
+  if (!request.content_type.empty()) {
+    out.append("Content-Type: ").append(request.content_type).append("\r\n");
+  }
+  if (!request.body.empty() || request.method == http::Method::kPost) {
+    out.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
+  }
+  // Each version's default is the other way round.
+  if (!request.keep_alive && !http10) out.append("Connection: close\r\n");
+  if (request.keep_alive && http10) out.append("Connection: keep-alive\r\n");
+  out.append("\r\n").append(request.body);
+  return out;
+}
+
+}  // namespace sb::app

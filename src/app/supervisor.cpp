@@ -1,0 +1,243 @@
+// The supervisor: starts, restarts and stops the worker processes. See
+// supervisor.hpp.
+#include "app/supervisor.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <utility>
+
+#include "app/log.hpp"
+#include "app/worker_launch.hpp"
+#include "net/listener.hpp"
+
+namespace sb::app {
+
+// One worker index: its current process (if any) and its restart policy.
+struct Supervisor::Slot {
+  Supervisor* owner = nullptr;
+  std::uint32_t index = 0;
+  Incarnation* current = nullptr;  // null while the worker is down
+  uv_timer_t restart_timer{};
+  std::uint64_t backoff_ms = kFirstBackoffMs;
+  std::uint64_t started_ms = 0;
+};
+
+// One process of a slot with its IPC pipe. Both handles are closed when the
+// process has exited (or failed to start); the object is freed after the second
+// close callback.
+struct Supervisor::Incarnation {
+  Slot* slot = nullptr;
+  uv_process_t process{};
+  uv_pipe_t pipe{};
+  int pid = 0;
+  int open_handles = 0;
+};
+
+Supervisor::Supervisor(const Config& config, std::string program)
+    : config_(config), program_(std::move(program)) {
+  uv_loop_init(&loop_);
+  relay_ = std::make_unique<HandoverRelay>(&loop_, config.workers);
+  for (std::uint32_t i = 0; i < config.workers; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->owner = this;
+    slot->index = i;
+    slots_.push_back(std::move(slot));
+  }
+}
+
+Supervisor::~Supervisor() {
+  relay_.reset();
+  uv_loop_close(&loop_);
+}
+
+int Supervisor::run() {
+  if (!probe_listen_address()) return 1;
+  for (auto* sig : {&sigterm_, &sigint_}) {
+    uv_signal_init(&loop_, sig);
+    sig->data = this;
+  }
+  uv_signal_start(&sigterm_, &Supervisor::on_signal, SIGTERM);
+  uv_signal_start(&sigint_, &Supervisor::on_signal, SIGINT);
+  uv_timer_init(&loop_, &stop_timer_);
+  stop_timer_.data = this;
+  for (auto& slot : slots_) {
+    uv_timer_init(&loop_, &slot->restart_timer);
+    slot->restart_timer.data = slot.get();
+  }
+  SB_LOG_INFO("starting %u workers on http://%s%s", config_.workers,
+              listen_address(config_).c_str(), config_.bosh_path.c_str());
+  for (auto& slot : slots_) spawn(*slot);
+
+  uv_run(&loop_, UV_RUN_DEFAULT);
+
+  // Every worker is gone and our handles are closed; collect any stragglers.
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* handle, void*) {
+        if (uv_is_closing(handle) == 0) uv_close(handle, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  SB_LOG_INFO("all workers stopped (%llu connections relayed, %llu dropped)",
+              static_cast<unsigned long long>(relay_->counters().relayed),
+              static_cast<unsigned long long>(relay_->counters().dropped));
+  return 0;
+}
+
+// Binds the address once before starting anything: a worker that cannot listen
+// would otherwise be restarted forever. This catches a bad address and a port
+// held by another program; it cannot catch one held by another SO_REUSEPORT
+// listener of the same user, which the kernel lets us share.
+bool Supervisor::probe_listen_address() {
+  std::string error;
+  const std::string address = listen_address(config_);
+  net::Listener probe(&loop_, [](net::TcpStream&) {});
+  if (probe.listen(address, 1, error) != 0) {
+    SB_LOG_ERROR("cannot listen on %s: %s", address.c_str(), error.c_str());
+    return false;
+  }
+  probe.close();
+  return true;  // the destructor lets libuv release the probe's handles
+}
+
+void Supervisor::spawn(Slot& slot) {
+  slot.started_ms = uv_now(&loop_);
+  auto* incarnation = new Incarnation;
+  incarnation->slot = &slot;
+  uv_pipe_init(&loop_, &incarnation->pipe, 1);  // ipc: sockets travel on it
+  incarnation->pipe.data = incarnation;
+  incarnation->process.data = incarnation;
+
+  const std::vector<std::string> args = worker_arguments(program_, config_, slot.index);
+  std::vector<char*> argv;
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+
+  uv_stdio_container_t stdio[1 + kWorkerIpcFd];
+  for (int fd = 0; fd < kWorkerIpcFd; ++fd) {  // stdin, stdout, stderr: ours
+    stdio[fd].flags = UV_INHERIT_FD;
+    stdio[fd].data.fd = fd;
+  }
+  stdio[kWorkerIpcFd].flags =
+      static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE);
+  stdio[kWorkerIpcFd].data.stream = reinterpret_cast<uv_stream_t*>(&incarnation->pipe);
+
+  uv_process_options_t options{};
+  options.exit_cb = &Supervisor::on_exit;
+  // The binary we are, even if its file was replaced or removed since we started.
+  options.file = "/proc/self/exe";
+  options.args = argv.data();
+  options.stdio = stdio;
+  options.stdio_count = 1 + kWorkerIpcFd;
+
+  const int rc = uv_spawn(&loop_, &incarnation->process, &options);
+  incarnation->open_handles = 2;  // on Unix the process handle is initialized even on failure
+  if (rc != 0) {
+    SB_LOG_ERROR("cannot start worker %u: %s", slot.index, uv_strerror(rc));
+    close_incarnation(incarnation);
+    schedule_restart(slot);
+    return;
+  }
+  incarnation->pid = incarnation->process.pid;
+  slot.current = incarnation;
+  ++running_;
+  SB_LOG_INFO("worker %u started (pid %d)", slot.index, incarnation->pid);
+  relay_->attach(slot.index, &incarnation->pipe);
+}
+
+void Supervisor::close_incarnation(Incarnation* incarnation) {
+  auto on_closed = [](uv_handle_t* handle) {
+    auto* self = static_cast<Incarnation*>(handle->data);
+    if (--self->open_handles == 0) delete self;
+  };
+  incarnation->pipe.data = incarnation;  // the relay used it until detach()
+  uv_close(reinterpret_cast<uv_handle_t*>(&incarnation->process), on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&incarnation->pipe), on_closed);
+}
+
+void Supervisor::on_exit(uv_process_t* process, std::int64_t exit_status, int term_signal) {
+  auto* incarnation = static_cast<Incarnation*>(process->data);
+  Slot& slot = *incarnation->slot;
+  Supervisor& self = *slot.owner;
+  const LogLevel level = self.stopping_ ? LogLevel::kInfo : LogLevel::kWarn;
+  if (term_signal != 0) {
+    SB_LOG(level, "worker %u (pid %d) killed by signal %d", slot.index, incarnation->pid,
+           term_signal);
+  } else {
+    SB_LOG(level, "worker %u (pid %d) exited with status %lld", slot.index, incarnation->pid,
+           static_cast<long long>(exit_status));
+  }
+  self.relay_->detach(slot.index);
+  close_incarnation(incarnation);
+  slot.current = nullptr;
+  --self.running_;
+  if (self.stopping_) {
+    self.finish_if_done();
+  } else {
+    self.schedule_restart(slot);
+  }
+}
+
+void Supervisor::schedule_restart(Slot& slot) {
+  if (stopping_) return;
+  if (uv_now(&loop_) - slot.started_ms >= kStableMs) slot.backoff_ms = kFirstBackoffMs;
+  const std::uint64_t delay = slot.backoff_ms;
+  slot.backoff_ms = std::min(slot.backoff_ms * 2, kMaxBackoffMs);
+  SB_LOG_INFO("restarting worker %u in %llu ms", slot.index, static_cast<unsigned long long>(delay));
+  uv_timer_start(&slot.restart_timer, &Supervisor::on_restart_timer, delay, 0);
+}
+
+void Supervisor::on_restart_timer(uv_timer_t* timer) {
+  Slot& slot = *static_cast<Slot*>(timer->data);
+  if (!slot.owner->stopping_ && slot.current == nullptr) slot.owner->spawn(slot);
+}
+
+void Supervisor::on_signal(uv_signal_t* handle, int signum) {
+  auto& self = *static_cast<Supervisor*>(handle->data);
+  if (!self.stopping_) {
+    SB_LOG_INFO("signal %d: stopping %u workers", signum, self.running_);
+    self.begin_stop(signum);
+    return;
+  }
+  if (!self.killed_) {
+    SB_LOG_WARN("second signal %d: killing %u workers now", signum, self.running_);
+    self.kill_all(SIGKILL);
+  }
+}
+
+void Supervisor::begin_stop(int signum) {
+  stopping_ = true;
+  relay_->close_all();
+  for (auto& slot : slots_) uv_timer_stop(&slot->restart_timer);
+  kill_all(signum);
+  uv_timer_start(&stop_timer_, &Supervisor::on_stop_timeout, kStopTimeoutMs, 0);
+  finish_if_done();
+}
+
+void Supervisor::on_stop_timeout(uv_timer_t* timer) {
+  auto& self = *static_cast<Supervisor*>(timer->data);
+  SB_LOG_WARN("%u workers still running after %llu ms: killing them", self.running_,
+              static_cast<unsigned long long>(kStopTimeoutMs));
+  self.kill_all(SIGKILL);
+}
+
+void Supervisor::kill_all(int signum) {
+  if (signum == SIGKILL) killed_ = true;
+  for (auto& slot : slots_) {
+    // An exited process not yet reaped answers ESRCH; nothing to do then.
+    if (slot->current != nullptr) uv_process_kill(&slot->current->process, signum);
+  }
+}
+
+// Once every worker has exited, closing our own handles lets the loop end.
+void Supervisor::finish_if_done() {
+  if (running_ > 0 || finished_) return;
+  finished_ = true;
+  relay_->close_all();
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&stop_timer_), nullptr);
+  for (auto& slot : slots_) uv_close(reinterpret_cast<uv_handle_t*>(&slot->restart_timer), nullptr);
+}
+
+}  // namespace sb::app

@@ -1,0 +1,85 @@
+// Supervisor: the parent process when `workers` is more than 1 (design.md,
+// "Processes"). With workers = 1 there is no supervisor: main() runs the one
+// Worker in its own process, as cheap and simple as it gets.
+//
+// It starts N worker processes: this same binary (/proc/self/exe) with a hidden
+// `--worker-index I` and the supervisor's configuration (worker_launch.hpp), each
+// with an IPC pipe on fd 3 (libuv UV_CREATE_PIPE, ipc). Every worker listens on
+// the configured address itself (SO_REUSEPORT): the kernel spreads connections
+// over them, and the supervisor never touches a client byte except to relay a
+// handed-over socket to its owner (handover_relay.hpp).
+//
+// A worker that dies is started again under the same index, after a back-off that
+// doubles from 100 ms to 10 s while it keeps dying young (reset once it has lived
+// 10 s). Only its sessions ended; the others' go on undisturbed.
+//
+// SIGTERM or SIGINT: forwarded to every worker, whose graceful shutdown ends its
+// sessions with system-shutdown; the supervisor waits for all of them, kills what
+// is left after kStopTimeoutMs with SIGKILL and exits when every worker is gone. A
+// second signal kills the workers at once.
+//
+// Workers also shut down by themselves when the supervisor's end of their pipe
+// closes, so even a supervisor killed with SIGKILL leaves no worker behind.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "app/handover_relay.hpp"
+
+namespace sb::app {
+
+class Supervisor {
+ public:
+  static constexpr std::uint64_t kFirstBackoffMs = 100;
+  static constexpr std::uint64_t kMaxBackoffMs = 10000;
+  static constexpr std::uint64_t kStableMs = 10000;       // a worker this old died of age, not of birth
+  static constexpr std::uint64_t kStopTimeoutMs = 10000;  // graceful shutdown, then SIGKILL
+
+  // `config.workers` must be resolved (not 0). `program` becomes the workers'
+  // argv[0], for ps and logs.
+  Supervisor(const Config& config, std::string program);
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+  ~Supervisor();
+
+  // Starts the workers and runs until they are all gone after a signal. Returns the
+  // process exit code: 1 if the listen address is unusable, else 0.
+  int run();
+
+ private:
+  struct Slot;
+  struct Incarnation;
+
+  bool probe_listen_address();
+  void spawn(Slot& slot);
+  void schedule_restart(Slot& slot);
+  void begin_stop(int signum);
+  void kill_all(int signum);
+  void finish_if_done();
+  static void close_incarnation(Incarnation* incarnation);
+  static void on_exit(uv_process_t* process, std::int64_t exit_status, int term_signal);
+  static void on_restart_timer(uv_timer_t* timer);
+  static void on_signal(uv_signal_t* handle, int signum);
+  static void on_stop_timeout(uv_timer_t* timer);
+
+  const Config& config_;
+  std::string program_;
+  uv_loop_t loop_{};
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::unique_ptr<HandoverRelay> relay_;
+  uv_signal_t sigterm_{};
+  uv_signal_t sigint_{};
+  uv_timer_t stop_timer_{};
+  std::uint32_t running_ = 0;  // worker processes started and not yet exited
+  bool stopping_ = false;
+  bool killed_ = false;  // SIGKILL was sent
+  bool finished_ = false;
+};
+
+}  // namespace sb::app

@@ -1,0 +1,61 @@
+// Worker command lines; see worker_launch.hpp.
+#include "app/worker_launch.hpp"
+
+#include <uv.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace sb::app {
+
+std::uint32_t resolve_worker_count(std::uint32_t configured) {
+  if (configured != 0) return configured;
+  // Honours the CPU affinity mask (taskset, cgroup cpusets), not just the core count.
+  const unsigned int cores = uv_available_parallelism();
+  return cores == 0 ? 1 : std::min<std::uint32_t>(cores, 1024);
+}
+
+std::vector<std::string> worker_arguments(std::string_view program, const Config& config,
+                                          std::uint32_t index) {
+  std::vector<std::string> args{std::string(program), std::string(kWorkerIndexOption),
+                                std::to_string(index)};
+  // format_config() writes "key = value" or "key =" per line.
+  const std::string text = format_config(config);
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + start, end - start);
+    start = end + 1;
+    const std::size_t equals = line.find(" =");
+    if (equals == std::string_view::npos) continue;
+    std::string_view value = line.substr(equals + 2);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    args.emplace_back("--set");
+    args.push_back(std::string(line.substr(0, equals)) + "=" + std::string(value));
+  }
+  return args;
+}
+
+std::optional<WorkerLaunch> worker_launch_from(int argc, char** argv, std::string& error) {
+  error.clear();
+  if (argc < 2 || std::string_view(argv[1]) != kWorkerIndexOption) return std::nullopt;
+  WorkerLaunch launch;
+  const std::string_view text = argc >= 3 ? std::string_view(argv[2]) : std::string_view();
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), launch.index);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || launch.index >= 1024) {
+    error = std::string(kWorkerIndexOption) + " needs a worker index from 0 to 1023";
+    return launch;
+  }
+  launch.cli_args.emplace_back(argv[0]);
+  for (int i = 3; i < argc; ++i) launch.cli_args.emplace_back(argv[i]);
+  return launch;
+}
+
+std::string listen_address(const Config& config) {
+  const std::string port = std::to_string(config.listen.port);
+  if (config.listen.host.find(':') != std::string::npos) return "[" + config.listen.host + "]:" + port;
+  return config.listen.host + ":" + port;
+}
+
+}  // namespace sb::app
