@@ -1,6 +1,7 @@
 // EngineLog: the worker's bosh::EngineEvents, written to the log. Session starts
 // and ends are info lines (one per session, cheap next to a login); refused
 // requests are info lines too, so an operator sees hostile or broken clients.
+// Sids are shortened: they are secrets.
 #pragma once
 
 #include "bosh/engine_events.hpp"

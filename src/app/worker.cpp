@@ -26,6 +26,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd)
   context_ = std::make_unique<net::LoopContext>(&loop_);
   upstreams_ = std::make_unique<xmpp::UpstreamConnector>(&loop_, link_settings_);
   sessions_ = std::make_unique<bosh::SessionTable>(settings_, context_->timers());
+  sessions_->set_events(&engine_log_);
   endpoint_ = std::make_unique<bosh::Endpoint>(*sessions_, *upstreams_);
   router_ = std::make_unique<http::Router>(cors_);
   router_->add(config.bosh_path, {http::Method::kPost, http::Method::kGet, http::Method::kHead},

@@ -23,6 +23,7 @@
 #include <optional>
 
 #include "app/config.hpp"
+#include "app/engine_log.hpp"
 #include "app/handover.hpp"
 #include "app/http_socket.hpp"
 #include "bosh/endpoint.hpp"
@@ -65,6 +66,7 @@ class Worker {
   http::CorsPolicy cors_;
   xmpp::LinkSettings link_settings_;
   std::unique_ptr<xmpp::UpstreamConnector> upstreams_;
+  EngineLog engine_log_;  // session starts and ends, refused requests -> the log
   std::unique_ptr<bosh::SessionTable> sessions_;
   std::unique_ptr<bosh::Endpoint> endpoint_;
   std::unique_ptr<http::Router> router_;
