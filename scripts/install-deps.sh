@@ -5,6 +5,8 @@
 #
 #   build:      cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev
 #               doctest-dev node-llhttp
+#   checks:     clang libclang-rt-14-dev llvm (libFuzzer targets, symbolized
+#               sanitizer reports)
 #   test peers: ejabberd prosody chromium, and Node.js (+ npm) only when no
 #               `node` is installed (an existing Node is never replaced)
 #   then:       `npm ci` in tests/integration (pinned Strophe.js, xmldom, ws,
@@ -26,7 +28,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev node-llhttp
-          ejabberd prosody chromium)
+          ejabberd prosody chromium
+          clang libclang-rt-14-dev llvm)  # fuzzing (libFuzzer) and sanitizer stacks
 command -v node >/dev/null || packages+=(nodejs npm)
 
 is_installed() {

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Builds Switchboard with warnings as errors and runs every test with ctest:
-# the unit tests and the integration tests (real ejabberd, Prosody, Strophe.js
-# and Chromium, see tests/integration/README.md).
+# Runs every test of Switchboard, as CI does:
+#   1. build with warnings as errors and run the whole ctest suite: unit tests,
+#      fuzz corpus replays, the conformance suite and the integration tests (real
+#      ejabberd, Prosody, Strophe.js and Chromium, see tests/integration/README.md);
+#   2. the same suite again in an ASan + UBSan (+ LeakSanitizer) build, the daemon
+#      under test included (scripts/sanitize.sh);
+#   3. each libFuzzer target for FUZZ_SECONDS (default 60) (scripts/fuzz.sh).
 #
 #   scripts/test.sh              # installs dependencies first (scripts/install-deps.sh)
 #   SKIP_INSTALL=1 scripts/test.sh
+#   QUICK=1 scripts/test.sh      # step 1 only
 #
-# Extra arguments go to ctest, e.g. `scripts/test.sh -L integration`.
+# Extra arguments go to ctest, e.g. `QUICK=1 scripts/test.sh -L integration`.
 # BUILD_DIR builds elsewhere than build/.
 set -euo pipefail
 
@@ -15,7 +20,20 @@ cd "$repo"
 
 [ "${SKIP_INSTALL:-0}" = 1 ] || scripts/install-deps.sh
 
+stages=0
 build="${BUILD_DIR:-build}"
 cmake -S . -B "$build" -DSWITCHBOARD_WERROR=ON
 cmake --build "$build" -j2
 ctest --test-dir "$build" --output-on-failure -j2 "$@"
+stages=$((stages + 1))
+
+if [ "${QUICK:-0}" != 1 ]; then
+  echo "== the whole suite again under ASan + UBSan =="
+  SKIP_INSTALL=1 scripts/sanitize.sh "$@"
+  stages=$((stages + 1))
+  echo "== fuzzing, ${FUZZ_SECONDS:-60} s per target =="
+  SKIP_INSTALL=1 scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+  stages=$((stages + 1))
+fi
+# set -e stopped at the first failing stage; reaching here means all passed.
+echo "stages: ${stages} passed, 0 failed"
