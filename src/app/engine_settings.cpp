@@ -50,6 +50,7 @@ xmpp::LinkSettings link_settings(const Config& config) {
   link.tls = config.upstream_tls;
   link.tls_client.verify_peer = config.upstream_tls_verify;
   link.tls_on_loopback = config.upstream_tls_loopback;
+  link.max_unsent_bytes = config.max_session_queue_bytes;
   link.tls_client.ca_file = config.upstream_tls_ca_file;
   link.report = log_link_failure;
   return link;

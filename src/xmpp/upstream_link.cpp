@@ -156,6 +156,13 @@ void UpstreamLink::send(std::string_view bytes) {
   } else if (state_ == State::kOpen) {
     transmit(bytes);
   }
+  // A server that stops reading must not make us buffer without bound. The end
+  // is reported from the timer, not from inside the session's own call.
+  const std::size_t unsent = pending_.size() + (stream_ != nullptr ? stream_->queued_bytes() : 0);
+  if (state_ == State::kOpen && unsent > settings().max_unsent_bytes && !backlog_full_) {
+    backlog_full_ = true;
+    net::context_of(loop_).timers().arm(timer_, 0);
+  }
 }
 
 void UpstreamLink::restart(const bosh::UpstreamTarget& target) {
@@ -226,7 +233,11 @@ void UpstreamLink::on_timer(net::TimerNode& node) {
       net::cancel_connect(std::exchange(self.attempt_, nullptr));
       self.report_end(bosh::Condition::kRemoteConnectionFailed, {});
       return;
-    case State::kOpen:  // armed in the open state: the opening deadline
+    case State::kOpen:  // armed in the open state: the opening deadline, or a full backlog
+      if (self.backlog_full_) {
+        self.fail("the server stopped reading (too many bytes unsent)");
+        return;
+      }
       self.fail(self.tls_state_ == Tls::kAsked || self.tls_state_ == Tls::kHandshaking
                     ? "TLS negotiation timed out"
                     : "no stream header in time");

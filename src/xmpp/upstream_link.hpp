@@ -55,6 +55,9 @@ struct LinkSettings {
   std::uint64_t connect_timeout_ms = 10'000;
   std::uint64_t close_timeout_ms = 5'000;  // wait for the server's </stream:stream>
   std::size_t max_stanza_bytes = 256 * 1024;
+  // Bytes for the server not yet taken by the kernel; beyond, the server is not
+  // reading and the session ends with remote-connection-failed.
+  std::size_t max_unsent_bytes = 1 << 20;
   TlsMode tls = TlsMode::kAuto;
   // Under `auto`, also take up an optional STARTTLS offer from a server on loopback
   // (normally declined: see UpstreamLink::accept_features).
@@ -134,6 +137,7 @@ class UpstreamLink final : public bosh::Upstream,
   Tls tls_state_ = Tls::kPlain;
   bool owns_itself_ = false;  // close() was called: we free ourselves
   bool same_host_;            // the server is on loopback (see accept_features)
+  bool backlog_full_ = false;  // the server stopped reading: ending
 };
 
 // Opens links; one per worker. It owns what the worker's links share: their

@@ -233,4 +233,21 @@ describe('upstream faults', { concurrency: true }, () => {
     }
     await assertAlive(bystander, 'bystander');
   });
+
+  test('§1.8 remote-connection-failed: what a deaf server leaves unread is bounded', async () => {
+    // Once the kernel's socket buffers are full, bytes for the server pile up in
+    // switchboard; beyond max_session_queue_bytes (4k here) the session ends.
+    const bystander = await openBystander(stack);
+    // hold='0': every request is answered at once, so the bytes pile up quickly.
+    const { session, conn } = await openSession(stack, 'deafer', { attrs: { wait: '1', hold: '0' } });
+    conn.stopReading();
+    let ended = null;
+    for (let i = 0; i < 400 && !ended; i += 1) {
+      const reply = await session.send({ payload: `<message id='deafer-${i}' to='a@b'><body>${'z'.repeat(40000)}</body></message>` });
+      if (reply.attrs.type === 'terminate') ended = reply;
+    }
+    assert.ok(ended, 'the session never ended although the server read nothing');
+    assert.equal(ended.attrs.condition, 'remote-connection-failed', ended.describe());
+    await assertAlive(bystander, 'bystander');
+  });
 });
