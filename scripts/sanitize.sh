@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Switchboard with AddressSanitizer + UndefinedBehaviorSanitizer (and
 # LeakSanitizer, part of ASan) in build-asan/, and runs the whole ctest suite
-# there: unit tests, the fuzz corpus replays, and the integration tests, whose
+# there: unit tests, the fuzz corpus replays, the conformance suite and the
+# integration tests, whose
 # switchboard daemon is the instrumented binary of this build talking to real
 # Prosody, ejabberd and Chromium. Any report stops the process that made it
 # with a non-zero status (halt on error; UBSan does not recover).

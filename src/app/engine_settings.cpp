@@ -1,5 +1,7 @@
 #include "app/engine_settings.hpp"
 
+#include "app/sid_owner.hpp"
+
 #include "app/log.hpp"
 
 namespace sb::app {
@@ -29,8 +31,11 @@ bosh::EngineSettings engine_settings(const Config& config, int worker_index) {
   for (const auto& hp : config.allowed_routes) s.allowed_routes.push_back(to_address(hp));
   // The sid prefix names the node (for an L7 router) and the worker that owns the
   // session, so a request can be routed to its owner without a shared lookup.
-  if (!config.node_id.empty()) s.sid_prefix = config.node_id + ".";
-  if (config.workers != 1) s.sid_prefix += "w" + std::to_string(worker_index) + ".";
+  if (config.workers != 1) {
+    s.sid_prefix = worker_sid_prefix(config.node_id, static_cast<std::uint32_t>(worker_index));
+  } else if (!config.node_id.empty()) {
+    s.sid_prefix = config.node_id + ".";
+  }
   return s;
 }
 

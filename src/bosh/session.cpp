@@ -64,6 +64,7 @@ void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
     answer_repeat(rid, exchange);
     return;
   }
+  if (rid > last_rid_ + 1 && replace_early(std::move(request), exchange)) return;
   if (overactive(request)) {
     // §11: more requests at once than agreed, or empty polls too often.
     send_terminal(exchange, Condition::kPolicyViolation);
@@ -80,18 +81,6 @@ void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
   }
   if (rid > last_rid_ + 1) {
     // Early: keep it until the rids below it have arrived.
-    for (auto& early : early_) {
-      if (early.request.rid == rid) {
-        // A resend of a request that is still waiting: the older copy gets the
-        // recoverable binding error, the newer one takes its place (R14).
-        early.exchange->watch(nullptr);
-        send_recoverable_error(*early.exchange);
-        exchange.watch(this);
-        early.exchange = &exchange;
-        early.request = std::move(request);
-        return;
-      }
-    }
     exchange.watch(this);
     early_.push_back(Early{&exchange, std::move(request)});
     return;
@@ -147,6 +136,23 @@ void Session::take_acks(const ClientRequest& request) {
       }
     }
   }
+}
+
+bool Session::replace_early(ClientRequest&& request, http::Exchange& exchange) {
+  for (auto& early : early_) {
+    if (early.request.rid == request.rid) {
+      // A resend of a request that still waits for a gap to fill: the older copy
+      // gets the recoverable binding error, the newer one takes its place (R14).
+      // It is not one more outstanding request.
+      early.exchange->watch(nullptr);
+      send_recoverable_error(*early.exchange);
+      exchange.watch(this);
+      early.exchange = &exchange;
+      early.request = std::move(request);
+      return true;
+    }
+  }
+  return false;
 }
 
 void Session::process_early() {

@@ -113,6 +113,7 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   };
 
   bool overactive(const ClientRequest& request) const;
+  bool replace_early(ClientRequest&& request, http::Exchange& exchange);
   void take_acks(const ClientRequest& request);
   void process(ClientRequest&& request, http::Exchange& exchange);
   void process_early();

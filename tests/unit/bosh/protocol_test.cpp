@@ -198,3 +198,16 @@ TEST_CASE("R11: a fast poll after a response that carried data is fine") {
 TEST_CASE("sha1_hex matches a known vector") {
   CHECK(sb::bosh::sha1_hex("abc") == "a9993e364706816aba3e25717850c26c9cd0d89d");
 }
+
+TEST_CASE("R14 before R9: resending a request that waits for a gap is not overactivity") {
+  Engine e;
+  e.settings.max_hold = 2;
+  auto sid = e.open_session("wait='60' hold='2'");  // requests=3
+  e.post(Engine::req(sid, 1001));                    // held
+  e.post(Engine::req(sid, 1002));                    // held
+  auto& first = e.post(Engine::req(sid, 1004, "<presence xmlns='jabber:client'/>"));  // early: 3 outstanding
+  auto& resend = e.post(Engine::req(sid, 1004, "<presence xmlns='jabber:client'/>"));
+  CHECK(Engine::attr(first.body(), "type") == "error");  // recoverable, R14
+  CHECK_FALSE(resend.answered());
+  CHECK(e.table->size() == 1);
+}
