@@ -13,6 +13,8 @@
 // of timers each; here a session is a few strings, one agent and one socket.
 // The price is that this client trusts the peer: it only understands the
 // replies a well-behaved server sends, and reports anything else as an error.
+// Optionally (for the hostile soak) it sends from a chosen source address and,
+// like Strophe, resends a request that failed in transport with the same rid.
 
 const http = require('node:http');
 
@@ -34,12 +36,20 @@ class LightBoshSession {
   /**
    * @param url    the BOSH endpoint (http://127.0.0.1:port/http-bind)
    * @param opts.wait  BOSH wait in seconds; hold is always 1
+   * @param opts.localAddress  source address of the requests (default: the system's choice)
+   * @param opts.retries  how often a request that failed in transport (socket
+   *                      error, no response in time) is resent with the same rid
    */
-  constructor(url, { domain = 'localhost', wait = 60, timeoutMs = (wait + 15) * 1000 } = {}) {
+  constructor(url, { domain = 'localhost', wait = 60, timeoutMs = (wait + 15) * 1000, localAddress, retries = 0 } = {}) {
     this.url = new URL(url);
     this.domain = domain;
     this.wait = wait;
     this.timeoutMs = timeoutMs;
+    this.localAddress = localAddress; // source address of every request (127.0.0.x), or the default
+    this.retries = retries; // resends of the same rid after a transport failure, as Strophe does
+    this.retried = 0; // how many such resends happened
+    this.retriedTimeouts = 0; // of which after no response within timeoutMs
+    this.lastRetryError = null;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
     // Below 2^32 like Strophe, so rid + requests never nears 2^53.
     this.rid = Math.floor(Math.random() * 0x7fffffff) + 1;
@@ -53,18 +63,48 @@ class LightBoshSession {
     this.timings = {}; // step -> ms
   }
 
-  /** POSTs one <body/> and resolves with the response text (HTTP 200 only). */
+  /** POSTs one <body/> with the next rid and resolves with the response text (HTTP 200 only). */
   post(attrs, payload = '') {
-    const attrText = Object.entries({ rid: this.rid++, xmlns: NS_BOSH, ...(this.sid ? { sid: this.sid } : {}), ...attrs })
+    return this.postWithRid(this.rid++, attrs, payload);
+  }
+
+  /**
+   * POSTs one <body/> with the given rid. A transport failure (the socket
+   * failed, or no response within timeoutMs) is retried up to `retries` times
+   * with the very same request, as a browser client does; an HTTP error or a
+   * terminate is not.
+   */
+  async postWithRid(rid, attrs, payload = '') {
+    const attrText = Object.entries({ rid, xmlns: NS_BOSH, ...(this.sid ? { sid: this.sid } : {}), ...attrs })
       .map(([k, v]) => ` ${k}='${escapeXml(v)}'`).join('');
     const xml = payload ? `<body${attrText}>${payload}</body>` : `<body${attrText}/>`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.send(xml);
+      } catch (err) {
+        if (!err.transport || attempt >= this.retries || this.stopped) throw err;
+        this.retried++;
+        if (err.timeout) this.retriedTimeouts++;
+        this.lastRetryError = err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1))); // a short back-off
+      }
+    }
+  }
+
+  /** One HTTP exchange of `xml`; a rejection has `transport: true` if no response came. */
+  send(xml) {
     return new Promise((resolve, reject) => {
+      const failedInTransport = (err) => {
+        err.transport = true;
+        reject(err);
+      };
       const req = http.request({
         host: this.url.hostname,
         port: this.url.port,
         path: this.url.pathname,
         method: 'POST',
         agent: this.agent,
+        ...(this.localAddress ? { localAddress: this.localAddress } : {}),
         headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': Buffer.byteLength(xml) },
       }, (res) => {
         const chunks = [];
@@ -76,10 +116,10 @@ class LightBoshSession {
             reject(new Error(`terminated (${bodyAttribute(text, 'condition') || 'no condition'}): ${text.slice(0, 300)}`));
           } else resolve(text);
         });
-        res.on('error', reject);
+        res.on('error', failedInTransport);
       });
-      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`no response within ${this.timeoutMs} ms`)));
-      req.on('error', reject);
+      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`no response within ${this.timeoutMs} ms`), { timeout: true })));
+      req.on('error', failedInTransport);
       req.end(xml);
     });
   }
