@@ -44,7 +44,7 @@ void HttpSocket::handle(http::Request& request, http::Exchange& exchange) {
 }
 
 bool HttpSocket::can_hand_over() const {
-  return !handing_over_ && !close_when_drained_ && !stream_.closing() &&
+  return !handing_over_ && !lingering_ && !stream_.closing() &&
          stream_.queued_bytes() == 0 && connection_->holds_only_current_request();
 }
 
@@ -63,7 +63,10 @@ void HttpSocket::end_handover() {
   stream_.close();
 }
 
-void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) { connection_->feed(bytes); }
+void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) {
+  if (lingering_) return;  // the connection is done: what still comes is dropped
+  connection_->feed(bytes);
+}
 
 void HttpSocket::on_read_end(net::TcpStream&, int) {
   connection_->peer_closed();
@@ -75,9 +78,6 @@ void HttpSocket::on_write_error(net::TcpStream&, int) {
   stream_.close();
 }
 
-void HttpSocket::on_drained(net::TcpStream&) {
-  if (close_when_drained_) stream_.close();
-}
 
 void HttpSocket::on_closed(net::TcpStream&) { delete this; }
 
@@ -92,12 +92,14 @@ void HttpSocket::write(std::string head, std::shared_ptr<const std::string> body
 
 void HttpSocket::close() {
   if (handing_over_) return;  // end_handover() closes
-  // Flush what is queued first; a client that never reads gets kLingerMs.
-  if (stream_.queued_bytes() == 0) {
-    stream_.close();
-    return;
-  }
-  close_when_drained_ = true;
+  // A lingering close (RFC 9112 §9.6): half-close once the last answer is written
+  // and go on reading, discarding, until the client closes too. A client still
+  // sending a refused body (413, 400...) then reads our answer instead of a reset
+  // caused by data arriving at a closed socket. kLingerMs bounds it all, also for
+  // a client that never reads.
+  lingering_ = true;
+  stream_.shutdown_after_writes();
+  if (!stream_.reading() && !stream_.closing()) stream_.start_reading();
   shared_.wheel.arm(linger_, kLingerMs);
 }
 

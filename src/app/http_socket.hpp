@@ -64,7 +64,6 @@ class HttpSocket final : private net::StreamHandler, private http::Transport, pr
   // net::StreamHandler
   void on_read(net::TcpStream& stream, std::string_view bytes) override;
   void on_read_end(net::TcpStream& stream, int status) override;
-  void on_drained(net::TcpStream& stream) override;
   void on_write_error(net::TcpStream& stream, int status) override;
   void on_closed(net::TcpStream& stream) override;
   // http::Handler
@@ -82,7 +81,7 @@ class HttpSocket final : private net::StreamHandler, private http::Transport, pr
   Shared& shared_;
   std::unique_ptr<http::Connection> connection_;
   net::TimerNode linger_;  // bounds the flush before a close
-  bool close_when_drained_ = false;
+  bool lingering_ = false;  // closing: answers flushed, then FIN, then wait for EOF
   bool handing_over_ = false;
 };
 

@@ -341,3 +341,29 @@ test('H8: a malformed request does not disturb a held request of the same sessio
   assert.match(reply.payload, attrPattern('id', 'still-held'));
   await assertAlive(bystander, 'bystander');
 });
+
+test('H1: a client still sending a refused 4 MB body reads the 413, not a reset (lingering close)', async () => {
+  const net = require('node:net');
+  const total = 4 * 1024 * 1024;
+  for (let round = 0; round < 5; round += 1) {
+    const answer = await new Promise((resolve, reject) => {
+      const socket = net.connect(stack.port, '127.0.0.1');
+      let received = '';
+      socket.setTimeout(10000, () => { socket.destroy(); reject(new Error('timed out')); });
+      socket.on('data', (chunk) => { received += chunk.toString('latin1'); });
+      socket.on('error', (err) => resolve(`error ${err.code} after ${JSON.stringify(received.slice(0, 40))}`));
+      socket.on('end', () => { socket.end(); resolve(received); });
+      socket.write(`POST /http-bind HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: ${total}\r\n\r\n`);
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!socket.write(chunk)) { socket.once('drain', pump); return; }
+        }
+      };
+      pump();
+    });
+    assert.match(answer, /^HTTP\/1\.1 413 /, `round ${round}: ${answer.slice(0, 80)}`);
+  }
+});
