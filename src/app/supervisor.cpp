@@ -9,6 +9,7 @@
 #include "app/log.hpp"
 #include "app/worker_launch.hpp"
 #include "net/listener.hpp"
+#include "net/loop_context.hpp"
 
 namespace sb::app {
 
@@ -71,13 +72,7 @@ int Supervisor::run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
 
   // Every worker is gone and our handles are closed; collect any stragglers.
-  uv_walk(
-      &loop_,
-      [](uv_handle_t* handle, void*) {
-        if (uv_is_closing(handle) == 0) uv_close(handle, nullptr);
-      },
-      nullptr);
-  uv_run(&loop_, UV_RUN_DEFAULT);
+  net::close_remaining_handles(&loop_);
   SB_LOG_INFO("all workers stopped (%llu connections relayed, %llu dropped)",
               static_cast<unsigned long long>(relay_->counters().relayed),
               static_cast<unsigned long long>(relay_->counters().dropped));

@@ -101,13 +101,7 @@ int Worker::run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
 
   // The loop is out of work: close what is left and let the close callbacks run.
-  uv_walk(
-      &loop_,
-      [](uv_handle_t* handle, void*) {
-        if (uv_is_closing(handle) == 0) uv_close(handle, nullptr);
-      },
-      nullptr);
-  uv_run(&loop_, UV_RUN_DEFAULT);
+  net::close_remaining_handles(&loop_);
   SB_LOG_INFO("stopped");
   return 0;
 }

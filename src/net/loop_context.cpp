@@ -87,4 +87,14 @@ void LoopContext::on_ticker_closed(uv_handle_t* handle) {
 
 LoopContext& context_of(uv_loop_t* loop) { return *static_cast<LoopContext*>(loop->data); }
 
+void close_remaining_handles(uv_loop_t* loop) {
+  uv_walk(
+      loop,
+      [](uv_handle_t* handle, void*) {
+        if (uv_is_closing(handle) == 0) uv_close(handle, nullptr);
+      },
+      nullptr);
+  uv_run(loop, UV_RUN_DEFAULT);
+}
+
 }  // namespace sb::net

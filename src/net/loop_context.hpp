@@ -63,4 +63,8 @@ class LoopContext {
 // Every uv handle that net/ wraps stores the LoopContext* in loop->data.
 LoopContext& context_of(uv_loop_t* loop);
 
+// For the end of a process's loop: closes every handle still open and runs the
+// loop until their close callbacks have run.
+void close_remaining_handles(uv_loop_t* loop);
+
 }  // namespace sb::net

@@ -44,6 +44,19 @@ std::size_t offset_of(const void* found, const char* data) {
   return static_cast<std::size_t>(static_cast<const char*>(found) - data);
 }
 
+// Moves `i` just past the next `c` before `stop` and says true, or to `stop` and
+// says false. memchr does the scanning: the hot loop of every state that waits
+// for one byte.
+bool skip_past(const char* data, std::size_t& i, std::size_t stop, char c) {
+  const void* found = std::memchr(data + i, c, stop - i);
+  if (found == nullptr) {
+    i = stop;
+    return false;
+  }
+  i = offset_of(found, data) + 1;
+  return true;
+}
+
 }  // namespace
 
 StanzaFramer::StanzaFramer(std::size_t max_stanza_bytes)
@@ -270,12 +283,7 @@ void StanzaFramer::feed(std::string_view bytes, FramerSink& sink) {
         const char delimiter = state_ == State::kComment ? '-' : ']';
         while (i < scan.stop) {
           if (sub_ == 0) {
-            const void* found = std::memchr(data + i, delimiter, scan.stop - i);
-            if (found == nullptr) {
-              i = scan.stop;
-              break;
-            }
-            i = offset_of(found, data) + 1;
+            if (!skip_past(data, i, scan.stop, delimiter)) break;
             sub_ = 1;
             continue;
           }
@@ -295,12 +303,7 @@ void StanzaFramer::feed(std::string_view bytes, FramerSink& sink) {
       case State::kPI: {
         while (i < scan.stop) {
           if (sub_ == 0) {
-            const void* found = std::memchr(data + i, '?', scan.stop - i);
-            if (found == nullptr) {
-              i = scan.stop;
-              break;
-            }
-            i = offset_of(found, data) + 1;
+            if (!skip_past(data, i, scan.stop, '?')) break;
             sub_ = 1;
             continue;
           }
@@ -317,12 +320,7 @@ void StanzaFramer::feed(std::string_view bytes, FramerSink& sink) {
       case State::kTag: {
         while (i < scan.stop) {
           if (quote_ != 0) {
-            const void* found = std::memchr(data + i, quote_, scan.stop - i);
-            if (found == nullptr) {
-              i = scan.stop;
-              break;
-            }
-            i = offset_of(found, data) + 1;
+            if (!skip_past(data, i, scan.stop, quote_)) break;
             quote_ = 0;
             continue;
           }
