@@ -16,7 +16,6 @@ constexpr std::uint64_t kCloseMs = 3000;     // then for sockets to close, at mo
 
 Worker::Worker(const Config& config, int index, int ipc_fd)
     : config_(config),
-      index_(index),
       settings_(engine_settings(config, index)),
       limits_(connection_limits(config)),
       cors_(config.cors_origins),
@@ -142,6 +141,9 @@ void Worker::finish_shutdown() {
   // their sockets too.
   if (handover_) handover_->close();
   sockets_.close_all();
+  // Links still waiting for a server's </stream:stream> (a deaf server) are
+  // closed now, so they free themselves before the loop ends.
+  upstreams_->close_all();
   context_->stop_ticking();
   uv_check_stop(&collector_);
   uv_close(reinterpret_cast<uv_handle_t*>(&collector_), nullptr);

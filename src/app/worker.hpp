@@ -58,7 +58,6 @@ class Worker {
   static void on_shutdown_timer(uv_timer_t* handle);
 
   const Config& config_;
-  int index_;
   uv_loop_t loop_{};
   std::unique_ptr<net::LoopContext> context_;
   bosh::EngineSettings settings_;

@@ -30,10 +30,20 @@ constexpr std::string_view kJabberClient = "jabber:client";
 // DOCTYPE nodes kept only to be detected. Comments and PIs are dropped.
 constexpr unsigned kParseOptions = pugi::parse_default | pugi::parse_ws_pcdata | pugi::parse_doctype;
 
+// Collects pugixml's output. pugixml writes a carriage return in text as a raw
+// byte, which the XMPP server's parser would turn into a line feed (XML end-of-line
+// handling): it goes out as &#13; instead. A raw CR can only come from &#13; in
+// the client's text (raw CRs in the input are normalized on parse, and CDATA keeps
+// references undecoded), so this is exact.
 struct StringWriter final : pugi::xml_writer {
   explicit StringWriter(std::string& target) : out(target) {}
   void write(const void* data, std::size_t size) override {
-    out.append(static_cast<const char*>(data), size);
+    std::string_view bytes(static_cast<const char*>(data), size);
+    for (std::size_t cr = bytes.find('\r'); cr != std::string_view::npos; cr = bytes.find('\r')) {
+      out.append(bytes.substr(0, cr)).append("&#13;");
+      bytes.remove_prefix(cr + 1);
+    }
+    out.append(bytes);
   }
   std::string& out;
 };

@@ -59,9 +59,11 @@ UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
   net::context_of(loop).timers().arm(timer_, settings().connect_timeout_ms);
   attempt_ = net::connect_tcp(loop, target.host, target.port, settings().connect_timeout_ms, this,
                               [this](int status, net::TcpStream* stream) { connected(status, stream); });
+  connector_.attach(*this);
 }
 
 UpstreamLink::~UpstreamLink() {
+  connector_.detach(*this);
   if (attempt_ != nullptr) net::cancel_connect(attempt_);
   if (stream_ != nullptr) {
     stream_->set_handler(&discard_handler);
@@ -85,6 +87,30 @@ UpstreamConnector::UpstreamConnector(uv_loop_t* loop, LinkSettings settings)
     : loop_(loop), settings_(std::move(settings)) {}
 
 UpstreamConnector::~UpstreamConnector() = default;
+
+void UpstreamConnector::attach(UpstreamLink& link) {
+  link.prev_live = nullptr;
+  link.next_live = live_;
+  if (live_ != nullptr) live_->prev_live = &link;
+  live_ = &link;
+}
+
+void UpstreamConnector::detach(UpstreamLink& link) {
+  if (link.prev_live != nullptr) link.prev_live->next_live = link.next_live;
+  if (link.next_live != nullptr) link.next_live->prev_live = link.prev_live;
+  if (live_ == &link) live_ = link.next_live;
+  link.prev_live = link.next_live = nullptr;
+}
+
+void UpstreamConnector::close_all() {
+  // Closing a socket frees its link only in the close callback, on a later loop
+  // turn, so the list is not changed under this walk.
+  for (UpstreamLink* link = live_; link != nullptr; link = link->next_live) link->close_socket_now();
+}
+
+void UpstreamLink::close_socket_now() {
+  if (stream_ != nullptr) stream_->close();
+}
 
 std::unique_ptr<bosh::Upstream> UpstreamConnector::open(const bosh::UpstreamTarget& target,
                                                         bosh::UpstreamEvents& events) {

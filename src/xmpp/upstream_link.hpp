@@ -86,6 +86,12 @@ class UpstreamLink final : public bosh::Upstream,
 
   // "plain", "asked" (<starttls/> sent), "handshaking", "tls": for tests and logs.
   std::string_view tls_state() const;
+  // Shutdown: closes the socket now, without waiting for the server's goodbye.
+  void close_socket_now();
+
+  // UpstreamConnector's list of live links (owned by a session or closing).
+  UpstreamLink* prev_live = nullptr;
+  UpstreamLink* next_live = nullptr;
   const net::TlsSession* tls_session() const { return tls_.get(); }
 
  private:
@@ -151,6 +157,12 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
                                        bosh::UpstreamEvents& events) override;
 
   const LinkSettings& settings() const { return settings_; }
+  // At shutdown: closes the sockets of every live link, including links still
+  // waiting for a server's </stream:stream>, so that each frees itself before
+  // the loop ends instead of leaking.
+  void close_all();
+  void attach(UpstreamLink& link);
+  void detach(UpstreamLink& link);
   // Null, with the reason in `error`, if OpenSSL refused to build the context
   // (remembered: a bad CA file is not reloaded for every session).
   const net::TlsContext* tls_context(std::string& error);
@@ -160,6 +172,7 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
   LinkSettings settings_;
   std::unique_ptr<net::TlsContext> tls_context_;
   std::string tls_error_;
+  UpstreamLink* live_ = nullptr;  // intrusive list through prev_live/next_live
 };
 
 }  // namespace sb::xmpp

@@ -48,8 +48,10 @@ function useStack(settings = {}) {
   after(async () => {
     destroyAllSockets();
     if (process.env.SB_CONFORMANCE_LOGS && stack.sb) process.stderr.write(`${stack.sb.logs()}\n`);
-    if (stack.sb) await stack.sb.stop();
+    // A daemon that did not exit cleanly (crash, sanitizer report) fails the file.
+    const problem = stack.sb ? await stack.sb.stop() : null;
     if (stack.upstream) await stack.upstream.stop();
+    if (problem) throw new Error(problem);
   });
   return stack;
 }

@@ -18,6 +18,7 @@ namespace sb::fuzz {
 namespace {
 
 constexpr std::uint64_t kMaxAdvanceMs = 600'000;
+constexpr std::uint64_t kStepMs = 1000;
 // No request may stay unanswered longer than this. A held request is answered
 // after at most max_wait; one waiting for a missing rid, at the next wait or
 // inactivity deadline after that; a pause stretches inactivity to maxpause. Twice
@@ -203,8 +204,12 @@ void World::server(const Command& command) {
   }
 }
 
+// Time passes as the worker's ticker makes it pass: in small steps, so that a
+// timer callback that arms the next deadline from now_ms() sees the time it fired
+// at, not the end of a long jump (the wheel sets its clock before it fires).
 void World::advance(std::uint64_t ms) {
-  wheel_.advance(wheel_.now_ms() + std::min(ms, kMaxAdvanceMs));
+  const std::uint64_t end = wheel_.now_ms() + std::min(ms, kMaxAdvanceMs);
+  while (wheel_.now_ms() < end) wheel_.advance(std::min(end, wheel_.now_ms() + kStepMs));
 }
 
 void World::run(const Command& command) {

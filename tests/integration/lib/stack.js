@@ -34,8 +34,11 @@ async function startStack({ server, users, friends = [], settings = {} }) {
     inactivity,
     async stop() {
       // Stop the front first so the server sees its clients go before it stops.
-      if (this.switchboard) await this.switchboard.stop();
+      // A daemon that did not exit cleanly (crash, sanitizer report) fails the
+      // test, once the server is stopped too.
+      const problem = this.switchboard ? await this.switchboard.stop() : null;
       await this.server.stop();
+      if (problem) throw new Error(problem);
     },
     logs() {
       return [this.switchboard && this.switchboard.logs(), this.server.logs()].filter(Boolean).join('\n');
@@ -51,7 +54,7 @@ async function startStack({ server, users, friends = [], settings = {} }) {
     }
   } catch (err) {
     const logs = stack.logs();
-    await stack.stop();
+    await stack.stop().catch(() => {});  // the start failure is the news
     err.message += `\n${logs}`;
     throw err;
   }

@@ -54,9 +54,29 @@ class Switchboard {
     return `--- switchboard stderr (${this.logFile}) ---\n${tail(this.logFile, 80)}`;
   }
 
+  /**
+   * Stops the daemon (SIGTERM, then SIGKILL) and says how it went: null when it
+   * exited with status 0 and its log holds no sanitizer report, else a message
+   * with the end of its log. A non-zero status is a crash, a daemon that ignored
+   * SIGTERM, or (in the ASan build, scripts/sanitize.sh) a leak found at exit or
+   * an ASan/UBSan error. Worker processes share the log but not the exit status,
+   * hence the look at the log. Never throws; the log is kept when something went
+   * wrong.
+   */
   async stop() {
     await stopProcess(this.child, { timeoutMs: 5000 });
-    if (this.dir && !process.env.SB_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
+    const status = this.child ? this.child.exitStatus : 0;
+    let log = '';
+    try { log = fs.readFileSync(this.logFile, 'utf8'); } catch { /* never started */ }
+    const report = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: /.exec(log);
+    let problem = null;
+    if (status !== 0 && status !== undefined) {
+      problem = `switchboard did not exit cleanly after SIGTERM (status ${status})\n${this.logs()}`;
+    } else if (report) {
+      problem = `switchboard's log holds a sanitizer report ("${report[0]}")\n${this.logs()}`;
+    }
+    if (this.dir && !process.env.SB_KEEP && !problem) fs.rmSync(this.dir, { recursive: true, force: true });
+    return problem;
   }
 }
 
