@@ -47,4 +47,16 @@ std::string terminate_body(Condition condition, std::string_view payload) {
   return BodyWriter(payload.size()).terminate(condition).finish(payload);
 }
 
+http::Response terminal_response(Condition condition, bool legacy, std::string_view content_type) {
+  const int status = legacy_http_status(condition);
+  if (legacy && status != 0) {
+    return http::Response::text(status, "text/plain; charset=utf-8",
+                                std::string(condition_name(condition)) + "\n");
+  }
+  http::Response response;
+  response.content_type = std::string(content_type);
+  response.body = std::make_shared<const std::string>(terminate_body(condition));
+  return response;
+}
+
 }  // namespace sb::bosh

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "bosh/condition.hpp"
+#include "http/exchange.hpp"
 
 namespace sb::bosh {
 
@@ -31,5 +32,11 @@ class BodyWriter {
 
 // <body type='terminate' condition='...'/> with an optional payload.
 std::string terminate_body(Condition condition, std::string_view payload = {});
+
+// The answer that tells one request its session is over (or was never found):
+// the terminate body as `content_type`, or for a legacy client (no `ver`, §16) the
+// HTTP error code where XEP-0124 gives one (400, 403, 404).
+http::Response terminal_response(Condition condition, bool legacy,
+                                 std::string_view content_type = "text/xml; charset=utf-8");
 
 }  // namespace sb::bosh

@@ -21,20 +21,8 @@ constexpr std::string_view kInfoPage =
     "</head><body><h1>Switchboard BOSH endpoint</h1>"
     "<p>It works! Point your BOSH client (XEP-0124/XEP-0206) at this URL.</p></body></html>\n";
 
-void send_body(http::Exchange& exchange, std::string body) {
-  http::Response response;
-  response.body = std::make_shared<const std::string>(std::move(body));
-  exchange.send(std::move(response));
-}
-
 void send_terminal(http::Exchange& exchange, Condition condition, bool legacy) {
-  const int status = legacy_http_status(condition);
-  if (legacy && status != 0) {
-    exchange.send(http::Response::text(status, "text/plain; charset=utf-8",
-                                       std::string(condition_name(condition)) + "\n"));
-    return;
-  }
-  send_body(exchange, terminate_body(condition));
+  exchange.send(terminal_response(condition, legacy));
 }
 
 std::string_view value_or(const std::string* value, std::string_view fallback) {

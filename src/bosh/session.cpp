@@ -372,16 +372,7 @@ void Session::send(http::Exchange& exchange, std::uint64_t rid, std::string body
 
 void Session::send_terminal(http::Exchange& exchange, Condition condition) {
   exchange.watch(nullptr);
-  const int legacy = legacy_http_status(condition);
-  if (params_.ver.empty() && legacy != 0) {
-    exchange.send(http::Response::text(legacy, "text/plain; charset=utf-8",
-                                       std::string(condition_name(condition)) + "\n"));
-    return;
-  }
-  http::Response response;
-  response.content_type = content_type();
-  response.body = std::make_shared<const std::string>(terminate_body(condition));
-  exchange.send(std::move(response));
+  exchange.send(terminal_response(condition, params_.ver.empty(), content_type()));
 }
 
 void Session::send_recoverable_error(http::Exchange& exchange) {
