@@ -16,6 +16,7 @@
 // A message that never arrives is charged to its receiver.
 
 const { LightBoshSession } = require('./bosh_light_client');
+const { inPool, percentile } = require('./pool');
 
 const GOOD_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${2 + i}`);
 
@@ -156,30 +157,6 @@ class ChatSession extends LightBoshSession {
       `<body>message ${this.sequence} from session ${this.index}</body></message>`);
     this.pump();
   }
-}
-
-const percentile = (values, p) => {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
-
-/** Runs `fn(item)` over `items`, at most `limit` at a time; collects errors. */
-async function inPool(items, limit, fn) {
-  let next = 0;
-  const errors = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return errors;
 }
 
 /** The N good sessions, from login to terminate. */

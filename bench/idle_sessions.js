@@ -32,6 +32,7 @@
 // PID at the end, also on failure, timeout or Ctrl-C.
 
 const { LightBoshSession } = require('./bosh_light_client');
+const { inPool, percentile } = require('./pool');
 const { startProsody, startSwitchboard, stop, stopAll, userName, PASSWORD } = require('./bench_stack');
 const { snapshot, MiB } = require('./proc_stats');
 const { tail } = require('../tests/integration/lib/proc');
@@ -53,30 +54,6 @@ function parseArgs(argv) {
   }
   return opts;
 }
-
-/** Runs `fn(item)` over `items`, at most `limit` at a time; collects errors. */
-async function inPool(items, limit, fn) {
-  let next = 0;
-  const errors = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return errors;
-}
-
-const percentile = (values, p) => {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
 
 /** Logs `count` sessions in from user `first` on; returns them (failed ones too). */
 async function logIn(url, first, count, opts, { idle }) {
