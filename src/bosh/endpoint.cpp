@@ -25,6 +25,14 @@ void send_terminal(http::Exchange& exchange, Condition condition, bool legacy) {
   exchange.send(terminal_response(condition, legacy));
 }
 
+// Domain names compare case-insensitively; the configuration holds them in lowercase.
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
 std::string_view value_or(const std::string* value, std::string_view fallback) {
   return value != nullptr ? std::string_view(*value) : fallback;
 }
@@ -132,11 +140,7 @@ void Endpoint::refused(std::string_view peer, std::string_view reason) const {
 
 std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to_as_sent,
                                                  const std::string* route) const {
-  // Domain names compare case-insensitively; the configuration holds them in
-  // lowercase.
-  std::string to(to_as_sent);
-  std::transform(to.begin(), to.end(), to.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string to = lowercase(to_as_sent);
   const EngineSettings& settings = table_.settings();
   if (route != nullptr && route->rfind("xmpp:", 0) == 0) {
     // route='xmpp:host:port' is honoured only for configured destinations: a
@@ -144,9 +148,7 @@ std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to_as_sent,
     std::string_view rest = std::string_view(*route).substr(5);
     const auto colon = rest.rfind(':');
     if (colon != std::string_view::npos) {
-      std::string host(rest.substr(0, colon));
-      std::transform(host.begin(), host.end(), host.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      const std::string host = lowercase(rest.substr(0, colon));
       std::string_view port = rest.substr(colon + 1);
       for (const auto& allowed : settings.allowed_routes) {
         if (allowed.host == host && std::to_string(allowed.port) == port) return allowed;
