@@ -12,7 +12,9 @@
 #   QUICK=1 scripts/test.sh      # step 1 only
 #
 # Extra arguments go to ctest, e.g. `QUICK=1 scripts/test.sh -L integration`.
-# BUILD_DIR builds elsewhere than build/.
+# It builds in build-test/ (BUILD_DIR changes that) with its own settings, never in
+# the demo's build/, so running the demo and the tests in either order rebuilds
+# nothing twice and cannot leave one with the other's build type.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,8 +23,8 @@ cd "$repo"
 [ "${SKIP_INSTALL:-0}" = 1 ] || scripts/install-deps.sh
 
 stages=0
-build="${BUILD_DIR:-build}"
-cmake -S . -B "$build" -DSWITCHBOARD_WERROR=ON
+build="${BUILD_DIR:-build-test}"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHBOARD_WERROR=ON
 cmake --build "$build" -j2
 ctest --test-dir "$build" --output-on-failure -j2 "$@"
 stages=$((stages + 1))

@@ -97,7 +97,7 @@
     return true;
   }
 
-  function onStatus(status, condition) {
+  function onStatus(status, condition, element) {
     const S = Strophe.Status;
     if (status === S.CONNECTING) setStatus('connecting…', 'offline');
     else if (status === S.AUTHENTICATING) setStatus('logging in…', 'offline');
@@ -108,13 +108,27 @@
       connection.addHandler(onPresence, null, 'presence');
       connection.addHandler(onMessage, null, 'message');
       connection.sendIQ($iq({ type: 'get' }).c('query', { xmlns: Strophe.NS.ROSTER }), onRoster);
-    } else if (status === S.AUTHFAIL) failed('wrong JID or password');
-    else if (status === S.CONNFAIL || status === S.ERROR || status === S.CONNTIMEOUT) failed(condition || 'connection failed');
-    else if (status === S.DISCONNECTED) loggedOut();
+    } else if (status === S.AUTHFAIL) {
+      failed('Wrong JID or password' + saslCondition(element) + '.');
+      // Strophe leaves the BOSH session open after a refused login; end it now
+      // (a terminate request) rather than let it wait for the inactivity timeout.
+      if (connection) connection.disconnect('login refused');
+    } else if (status === S.CONNFAIL || status === S.ERROR || status === S.CONNTIMEOUT) {
+      failed('Could not connect: ' + (condition || 'connection failed') + '.');
+    } else if (status === S.DISCONNECTED) loggedOut();
   }
 
+  // " (not-authorized)" from a SASL <failure><not-authorized/></failure>, else "".
+  function saslCondition(failure) {
+    const reason = failure && failure.firstElementChild;
+    return reason ? ' (' + reason.localName + ')' : '';
+  }
+
+  // Shown next to the form, where the person is looking, and in the header badge.
   function failed(reason) {
-    setStatus('error: ' + reason, 'error');
+    setStatus('error', 'error');
+    $('login-error').textContent = reason;
+    $('login-error').hidden = false;
     $('login-button').disabled = false;
   }
 
@@ -133,6 +147,7 @@
   $('login-form').addEventListener('submit', (event) => {
     event.preventDefault();
     $('login-button').disabled = true;
+    $('login-error').hidden = true;
     connection = new Strophe.Connection(boshUrl);
     connection.connect($('jid').value.trim(), $('password').value, onStatus);
   });

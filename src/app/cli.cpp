@@ -155,13 +155,18 @@ ParsedArgs scan_argv(int argc, char** argv) {
 Config load_config(const std::string& config_path, const std::vector<Override>& overrides,
                    std::vector<std::string>& errors) {
   Config config;
-  if (!config_path.empty()) load_config_file(config_path, config, errors);
+  const bool file_read = config_path.empty() ||
+                         load_config_file(config_path, config, errors) != FileLoad::kUnreadable;
   for (const Override& value : overrides) {
     if (auto problem = apply_setting(config, value.key, value.value)) {
       errors.push_back(value.origin + ": " + *problem);
     }
   }
-  for (std::string& problem : validate_config(config)) errors.push_back(std::move(problem));
+  // Whole-configuration checks ("no XMPP server configured") would only blame
+  // settings that the unread file may well hold.
+  if (file_read) {
+    for (std::string& problem : validate_config(config)) errors.push_back(std::move(problem));
+  }
   return config;
 }
 

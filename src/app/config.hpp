@@ -35,7 +35,9 @@ struct Config {
   // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.
   std::map<std::string, HostPort, std::less<>> domain_upstreams;
   std::vector<HostPort> allowed_routes;    // BOSH `route` targets a client may ask for; empty = route ignored
-  std::vector<std::string> cors_origins;   // origins that get CORS headers; "*" = any; empty = no CORS
+  // Origins that get CORS headers: "*" = any (the default, as with the servers' own
+  // BOSH; see http/cors.hpp for why that is safe); empty = none (same-origin only).
+  std::vector<std::string> cors_origins{"*"};
   std::string demo_root;                   // directory of static files served at /; empty = none
   std::string node_id;                     // sid prefix naming this node for an L7 router (<= 8 letters/digits); empty = none
 

@@ -82,13 +82,14 @@ bool parse_config_text(std::string_view text, std::string_view file_name, Config
   return errors.size() == errors_before;
 }
 
-bool load_config_file(const std::string& path, Config& config, std::vector<std::string>& errors) {
+FileLoad load_config_file(const std::string& path, Config& config,
+                          std::vector<std::string>& errors) {
   // Plain POSIX reads, so that a directory or an unreadable file gives an honest
   // errno rather than an empty stream.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     errors.push_back(path + ": cannot read: " + std::strerror(errno));
-    return false;
+    return FileLoad::kUnreadable;
   }
   std::string contents;
   char chunk[4096];
@@ -98,13 +99,13 @@ bool load_config_file(const std::string& path, Config& config, std::vector<std::
     if (n < 0) {
       errors.push_back(path + ": cannot read: " + std::strerror(errno));
       ::close(fd);
-      return false;
+      return FileLoad::kUnreadable;
     }
     if (n == 0) break;
     contents.append(chunk, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  return parse_config_text(contents, path, config, errors);
+  return parse_config_text(contents, path, config, errors) ? FileLoad::kClean : FileLoad::kBadLines;
 }
 
 }  // namespace sb::app

@@ -26,8 +26,11 @@ namespace sb::app {
 bool parse_config_text(std::string_view text, std::string_view file_name, Config& config,
                        std::vector<std::string>& errors);
 
+// What load_config_file() made of the file.
+enum class FileLoad { kClean, kBadLines, kUnreadable };
+
 // Reads `path` and parses it as above. A file that cannot be read is one error,
-// "PATH: cannot read: <reason>".
-bool load_config_file(const std::string& path, Config& config, std::vector<std::string>& errors);
+// "PATH: cannot read: <reason>", and kUnreadable.
+FileLoad load_config_file(const std::string& path, Config& config, std::vector<std::string>& errors);
 
 }  // namespace sb::app

@@ -21,6 +21,11 @@ Worker::Worker(const Config& config, int index, int ipc_fd)
       cors_(config.cors_origins),
       link_settings_(link_settings(config)),
       ipc_fd_(ipc_fd) {
+  cors_.set_refusal_hook([](std::string_view origin) {
+    SB_LOG_WARN("refused cross-origin requests from %.*s: not in cors_origins (add it there, "
+                "or set cors_origins = * to allow any origin)",
+                static_cast<int>(origin.size()), origin.data());
+  });
   uv_loop_init(&loop_);
   context_ = std::make_unique<net::LoopContext>(&loop_);
   upstreams_ = std::make_unique<xmpp::UpstreamConnector>(&loop_, link_settings_);

@@ -22,8 +22,16 @@ CorsPolicy::Match CorsPolicy::match(std::string_view origin) const {
   if (origin.empty()) return kNone;
   if (any_) return kAny;
   const auto it = std::find(origins_.begin(), origins_.end(), origin);
-  if (it == origins_.end()) return kNone;
+  if (it == origins_.end()) {
+    report_refusal(origin);
+    return kNone;
+  }
   return static_cast<Match>(kFirstOrigin + static_cast<std::size_t>(it - origins_.begin()));
+}
+
+void CorsPolicy::report_refusal(std::string_view origin) const {
+  if (!refusal_hook_ || reported_.size() >= kMaxReportedOrigins) return;
+  if (reported_.emplace(origin).second) refusal_hook_(origin);
 }
 
 void CorsPolicy::append_headers(Match match, std::string& head) const {

@@ -4,6 +4,15 @@
 // The BOSH page is usually served from another origin than the connection manager,
 // so browsers send an Origin header (and, for a POST with Content-Type text/xml, an
 // OPTIONS preflight first). The policy is a list of allowed origins; "*" allows any.
+// Any is the default (app/config), as with ejabberd's and Prosody's own BOSH: BOSH
+// carries no cookies or HTTP credentials (they travel inside the XMPP stream), so
+// answering another origin exposes nothing a page could not get by itself.
+//
+// A narrowed list refuses other origins silently as far as the browser can tell
+// (no CORS headers: the page just sees a network error), so the operator is told
+// instead: the first refusal of each origin goes to the refusal hook (the worker
+// logs it, naming the key to change). At most kMaxReportedOrigins distinct origins
+// are remembered, so a flood of made-up Origin headers costs bounded memory.
 //
 // The decision is taken once per request (match()) and kept as a two-byte Match in
 // the connection's pending-exchange slot, so a held request does not keep a copy of
@@ -11,7 +20,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <unordered_set>
 #include <string_view>
 #include <vector>
 
@@ -28,10 +39,17 @@ class CorsPolicy {
   static constexpr Match kAny = 1;
   static constexpr Match kFirstOrigin = 2;
 
+  // Called with each refused origin the first time it is refused.
+  using RefusalHook = std::function<void(std::string_view origin)>;
+  static constexpr std::size_t kMaxReportedOrigins = 256;
+
   CorsPolicy() = default;  // allows no origin
   explicit CorsPolicy(std::vector<std::string> allowed_origins);
 
-  // The decision for a request carrying this Origin header ("" when absent).
+  void set_refusal_hook(RefusalHook hook) { refusal_hook_ = std::move(hook); }
+
+  // The decision for a request carrying this Origin header ("" when absent). A
+  // refusal is reported to the hook once per origin.
   Match match(std::string_view origin) const;
   bool allows(std::string_view origin) const { return match(origin) != kNone; }
 
@@ -45,8 +63,13 @@ class CorsPolicy {
   Response preflight(const Request& request, std::string_view allow_methods) const;
 
  private:
+  void report_refusal(std::string_view origin) const;
+
   std::vector<std::string> origins_;
   bool any_ = false;
+  RefusalHook refusal_hook_;
+  // Which refused origins were reported; the policy's decisions stay const.
+  mutable std::unordered_set<std::string> reported_;
 };
 
 }  // namespace sb::http

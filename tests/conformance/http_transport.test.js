@@ -208,6 +208,22 @@ test('H5/CORS: POST responses name an allowed origin, and only that', async () =
   assert.equal(none.header('access-control-allow-origin'), undefined);
 });
 
+test('H5/CORS: a refused origin is logged once, naming the key that allows it', async () => {
+  const fs = require('node:fs');
+  const origin = 'http://not-listed.example';
+  for (let i = 0; i < 3; i += 1) {
+    const res = await request(stack.port, {
+      method: 'OPTIONS', body: '', headers: [['Origin', origin], ['Access-Control-Request-Method', 'POST']],
+    });
+    assert.equal(res.status, 403);
+    await request(stack.port, { body: creationXml(uniqueDomain('cors')), headers: [['Origin', origin]] });
+  }
+  const lines = fs.readFileSync(stack.sb.logFile, 'utf8').split('\n')
+    .filter((line) => line.includes(origin));
+  assert.equal(lines.length, 1, `one log line for ${origin}:\n${lines.join('\n')}`);
+  assert.match(lines[0], /refused cross-origin requests from http:\/\/not-listed\.example: not in cors_origins/);
+});
+
 test('H6: responses use the session\'s content attribute as Content-Type', async () => {
   const contentType = 'text/plain; charset=utf-8';
   const { session, conn } = await openSession(stack, 'content', { attrs: { content: contentType } });

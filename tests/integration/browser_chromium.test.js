@@ -2,8 +2,11 @@
 // A real browser through Switchboard: headless Chromium (Debian's package,
 // driven by playwright-core) loads the demo chat page from one origin and logs
 // in over BOSH to Switchboard on another, so Chromium sends CORS preflights and
-// checks every response's CORS headers. alice chats from the page with bob, a
-// Strophe.js client in Node, both ways, against a private Prosody.
+// checks every response's CORS headers. Switchboard runs with its DEFAULT
+// configuration: any origin may use BOSH, as with the servers' own BOSH. A wrong
+// password first shows its reason next to the form and ends its BOSH session;
+// then alice chats from the page with bob, a Strophe.js client in Node, both
+// ways, against a private Prosody.
 //
 // On failure a screenshot and the page's console go to artifacts/.
 
@@ -48,6 +51,7 @@ describe('headless Chromium chats through BOSH cross-origin', { timeout: 120000 
   let bob;
   let earlierStepFailed = false;
   const consoleLines = [];
+  const boshBodies = []; // every POST body the page sent
 
   const step = (name, fn) => it(name, async (t) => {
     if (earlierStepFailed || !page) return t.skip('an earlier step failed');
@@ -69,7 +73,6 @@ describe('headless Chromium chats through BOSH cross-origin', { timeout: 120000 
       server: 'prosody',
       users: { alice: 'alice', bob: 'bob' },
       friends: ['alice', 'bob'],
-      settings: { cors_origins: '*' },
     });
     site = await startStaticServer(demoFiles(repoRoot));
     profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-chromium-'));
@@ -84,6 +87,9 @@ describe('headless Chromium chats through BOSH cross-origin', { timeout: 120000 
     page.setDefaultTimeout(UI_TIMEOUT);
     page.on('console', (msg) => consoleLines.push(`[${msg.type()}] ${msg.text()}`));
     page.on('pageerror', (err) => consoleLines.push(`[pageerror] ${err.message}`));
+    page.on('request', (request) => {
+      if (request.method() === 'POST') boshBodies.push(request.postData() || '');
+    });
     bob = new XmppClient(stack.boshUrl, { name: 'bob' });
   });
 
@@ -105,10 +111,32 @@ describe('headless Chromium chats through BOSH cross-origin', { timeout: 120000 
     assert.match(String(res.headers['access-control-allow-headers'] || ''), /content-type/i);
   });
 
-  step('alice logs in from the page and sees bob in her roster', async () => {
+  step('a wrong password shows its reason next to the form and ends the BOSH session', async () => {
     await page.goto(`${site.url}?bosh=${encodeURIComponent(stack.boshUrl)}`);
     assert.equal(await page.inputValue('#jid'), 'alice@localhost', 'login form is prefilled');
+    await page.fill('#password', 'not-alices-password');
     await page.click('#login-button');
+    const error = page.locator('#login-form #login-error');
+    await error.waitFor({ state: 'visible' });
+    assert.match(await error.textContent(), /Wrong JID or password \(not-authorized\)/);
+    await page.waitForSelector('#login-button:not([disabled])');
+    // The page sent a terminate for the refused session, and Switchboard ended it.
+    const deadline = Date.now() + UI_TIMEOUT;
+    while (!boshBodies.some((body) => /type=["']terminate["']/.test(body)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(boshBodies.some((body) => /type=["']terminate["']/.test(body)),
+      `a terminate request was sent:\n${boshBodies.join('\n')}`);
+    while (!/session .* ended/.test(stack.logs()) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(stack.logs(), /session .* ended/);
+  });
+
+  step('alice logs in from the page and sees bob in her roster', async () => {
+    await page.fill('#password', 'alice');
+    await page.click('#login-button');
+    assert.equal(await page.isHidden('#login-form #login-error'), true, 'the old error is cleared');
     await page.waitForSelector('#status[data-state="online"]');
     await page.waitForSelector('#roster li[data-jid="bob@localhost"]');
   });

@@ -206,6 +206,14 @@ TEST_CASE("a missing config file is an error, and cross-key rules see the overri
   CHECK(r.errors ==
         std::vector<std::string>{"/nonexistent/sb.conf: cannot read: No such file or directory"});
 
+  // The unreadable file is the one problem named: no "no XMPP server configured"
+  // about the upstream it may hold (switchboard -c /nonexistent --check-config).
+  r = run({"-c", "/nonexistent/sb.conf", "--check-config"});
+  CHECK(r.action == CliResult::kCheckOnly);
+  CHECK(r.errors ==
+        std::vector<std::string>{"/nonexistent/sb.conf: cannot read: No such file or directory"});
+  CHECK(report(r).err == "/nonexistent/sb.conf: cannot read: No such file or directory\n");
+
   r = run({"--upstream", "h:1", "--set", "default_wait=200", "--set", "max_wait=300"});
   CHECK(r.errors.empty());
   r = run({"--upstream", "h:1", "--set", "default_wait=200"});

@@ -14,6 +14,7 @@
 #include "app/config_file.hpp"
 
 using sb::app::Config;
+using sb::app::FileLoad;
 using sb::app::HostPort;
 using sb::app::LogLevel;
 using sb::app::parse_config_text;
@@ -184,17 +185,17 @@ TEST_CASE("load_config_file reads a file and names unreadable ones") {
 
   Config c;
   std::vector<std::string> errors;
-  CHECK_FALSE(sb::app::load_config_file(path, c, errors));
+  CHECK(sb::app::load_config_file(path, c, errors) == FileLoad::kBadLines);
   CHECK(c.max_wait == 42);
   CHECK(errors == std::vector<std::string>{std::string(path) + ":2: unknown key 'bogus'"});
   unlink(path);
 
   errors.clear();
-  CHECK_FALSE(sb::app::load_config_file(path, c, errors));
+  CHECK(sb::app::load_config_file(path, c, errors) == FileLoad::kUnreadable);
   CHECK(errors == std::vector<std::string>{std::string(path) +
                                            ": cannot read: No such file or directory"});
   errors.clear();
-  CHECK_FALSE(sb::app::load_config_file("/tmp", c, errors));
+  CHECK(sb::app::load_config_file("/tmp", c, errors) == FileLoad::kUnreadable);
   CHECK(errors == std::vector<std::string>{"/tmp: cannot read: Is a directory"});
 }
 
@@ -202,7 +203,7 @@ TEST_CASE("deploy/switchboard.conf.example parses cleanly and validates") {
   const auto path = repo_root() / "deploy" / "switchboard.conf.example";
   Config c;
   std::vector<std::string> errors;
-  CHECK(sb::app::load_config_file(path.string(), c, errors));
+  CHECK(sb::app::load_config_file(path.string(), c, errors) == FileLoad::kClean);
   CHECK(errors == std::vector<std::string>{});
   c.demo_root.clear();  // the example names a directory that exists only when installed
   CHECK(sb::app::validate_config(c) == std::vector<std::string>{});

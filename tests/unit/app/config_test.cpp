@@ -37,7 +37,7 @@ TEST_CASE("defaults are the documented ones") {
   CHECK_FALSE(c.upstream.has_value());
   CHECK(c.domain_upstreams.empty());
   CHECK(c.allowed_routes.empty());
-  CHECK(c.cors_origins.empty());
+  CHECK(c.cors_origins == std::vector<std::string>{"*"});
   CHECK(c.demo_root.empty());
   CHECK(c.node_id.empty());
   CHECK(c.max_wait == 120);
