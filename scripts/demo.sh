@@ -10,7 +10,8 @@
 # this script's PID: Switchboard and Prosody both end, nothing is left listening.
 # Set SWITCHBOARD_UPSTREAM=host:port to use an XMPP server of your own instead
 # (plain c2s, PLAIN auth allowed). SWITCHBOARD_PORT changes the web port;
-# SKIP_INSTALL=1 skips the installs; BUILD_DIR builds elsewhere than build/.
+# SKIP_INSTALL=1 skips the installs; BUILD_DIR builds elsewhere than build/;
+# SWITCHBOARD_WERROR=ON makes warnings errors (CI does, to keep -O3 clean).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +27,8 @@ build="${BUILD_DIR:-build}"
 # SWITCHBOARD_BIN names a binary that is already built (the demo's own test uses it).
 binary="${SWITCHBOARD_BIN:-}"
 if [ -z "$binary" ]; then
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSWITCHBOARD_WERROR=OFF -DSWITCHBOARD_SANITIZE=OFF
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSWITCHBOARD_SANITIZE=OFF \
+    -DSWITCHBOARD_WERROR="${SWITCHBOARD_WERROR:-OFF}"
   cmake --build "$build" -j2 --target switchboard
   binary="$build/src/switchboard"
 fi
