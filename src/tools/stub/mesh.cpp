@@ -41,8 +41,19 @@ class Mesh::Link final : public net::StreamHandler {
     return true;
   }
 
-  void send(std::string frame) {
-    if (stream_ != nullptr) stream_->write(std::move(frame));
+  // Appends to the outbox; true if it was empty (the link needs a flush).
+  bool queue(std::string_view frame_head, std::string_view address, std::string_view payload) {
+    if (stream_ == nullptr) return false;
+    const bool was_empty = outbox_.empty();
+    outbox_.append(frame_head);
+    outbox_.append(address);
+    outbox_.append(payload);
+    return was_empty;
+  }
+
+  void flush() {
+    if (stream_ != nullptr && !outbox_.empty()) stream_->write(std::move(outbox_));
+    std::string().swap(outbox_);  // an idle link keeps no capacity
   }
 
   void close() {
@@ -107,12 +118,18 @@ class Mesh::Link final : public net::StreamHandler {
   Mesh& mesh_;
   std::size_t proc_;
   net::TcpStream* stream_ = nullptr;
-  std::string pending_;
+  std::string pending_;  // the start of a frame split across reads
+  std::string outbox_;   // frames queued during this loop iteration
   bool reported_ = false;
 };
 
 Mesh::Mesh(uv_loop_t* loop, std::size_t self, const std::vector<int>& fds, FrameSink& sink)
     : self_(self), sink_(sink) {
+  uv_prepare_init(loop, &prepare_);
+  prepare_.data = this;
+  uv_prepare_start(&prepare_, on_prepare);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));  // never keeps the loop alive
+  prepare_open_ = true;
   links_.resize(fds.size());
   for (std::size_t i = 0; i < fds.size(); ++i) {
     if (i == self_ || fds[i] < 0) continue;
@@ -123,26 +140,42 @@ Mesh::Mesh(uv_loop_t* loop, std::size_t self, const std::vector<int>& fds, Frame
   }
 }
 
-Mesh::~Mesh() = default;
+Mesh::~Mesh() {
+  // close() and a loop run must come first; a Mesh destroyed open would leave
+  // libuv holding a pointer to prepare_.
+  if (prepare_open_) close();
+}
 
 void Mesh::send(std::size_t proc, FrameKind kind, std::string_view address,
                 std::string_view payload) {
   if (proc >= links_.size() || !links_[proc] || address.size() > 0xffff) return;
-  std::string frame;
-  frame.reserve(kHeaderBytes + address.size() + payload.size());
-  put_u32(frame, static_cast<std::uint32_t>(3 + address.size() + payload.size()));
-  frame += static_cast<char>(kind);
-  frame += static_cast<char>(address.size() & 0xff);
-  frame += static_cast<char>((address.size() >> 8) & 0xff);
-  frame.append(address);
-  frame.append(payload);
+  std::string head;  // 7 bytes: fits the small-string buffer, no allocation
+  put_u32(head, static_cast<std::uint32_t>(3 + address.size() + payload.size()));
+  head += static_cast<char>(kind);
+  head += static_cast<char>(address.size() & 0xff);
+  head += static_cast<char>((address.size() >> 8) & 0xff);
   ++frames_sent_;
-  links_[proc]->send(std::move(frame));
+  Link* link = links_[proc].get();
+  if (link->queue(head, address, payload)) dirty_.push_back(link);
+}
+
+void Mesh::on_prepare(uv_prepare_t* handle) { static_cast<Mesh*>(handle->data)->flush(); }
+
+void Mesh::flush() {
+  // A flush may fail a write and report a lost peer, which sends nothing: dirty_
+  // does not change under the loop.
+  for (Link* link : dirty_) link->flush();
+  dirty_.clear();
 }
 
 void Mesh::close() {
+  flush();
   for (auto& link : links_) {
     if (link) link->close();
+  }
+  if (prepare_open_) {
+    prepare_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
   }
 }
 
