@@ -166,3 +166,25 @@ test('workers exit when the parent is killed outright', async () => {
   while (workers.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const pid of workers) assert.equal(alive(pid), false, `worker ${pid} is gone`);
 });
+
+test('--fd-limit: a worker pauses accepting at its fd budget and resumes below it', async (t) => {
+  const stub = await startStub(['--fd-limit', '40']);
+  const clients = [];
+  t.after(() => { for (const c of clients) c.close(); if (alive(stub.pid)) process.kill(stub.pid, 'SIGKILL'); });
+  for (let i = 0; i < 40; i++) {
+    const c = new XmppClient(stub.port);
+    clients.push(c);
+    await c.connect(); // the kernel completes the handshake even while the worker waits
+    c.send(STREAM_OPEN('stub.test'));
+  }
+  const first = await Promise.allSettled(clients.map((c) => c.waitFor(/<\/stream:features>/, 1000)));
+  const answered = clients.filter((_, i) => first[i].status === 'fulfilled');
+  const waiting = clients.filter((_, i) => first[i].status === 'rejected');
+  assert.ok(answered.length > 0 && waiting.length > 0, `${answered.length} answered, ${waiting.length} waiting`);
+  assert.match(stub.stderr(), /fd budget reached: 40 descriptors open \(limit 40\)/);
+  for (const c of answered.slice(0, waiting.length + 5)) c.close();
+  await Promise.all(waiting.map((c) => c.waitFor(/<\/stream:features>/, 5000)));
+  assert.match(stub.stderr(), /accepting again/);
+  const { code } = await stub.stop();
+  assert.equal(code, 0);
+});

@@ -21,7 +21,6 @@ namespace sb::stub {
 namespace {
 
 constexpr int kBacklog = 4096;       // the kernel caps it at net.core.somaxconn
-constexpr std::size_t kResumeGap = 100;  // resume accepting this far below the mark
 
 std::size_t count_open_fds() {
   std::size_t count = 0;
@@ -160,12 +159,16 @@ void Worker::update_accepting() {
     listener_->pause();
     log(LogLevel::kWarn, "fd budget reached: " + std::to_string(open) + " descriptors open (limit " +
                              std::to_string(fd_high_) + "); not accepting until some close");
-  } else if (paused_ && open + kResumeGap <= fd_high_) {
+  } else if (paused_ && open + resume_gap() <= fd_high_) {
     paused_ = false;
     listener_->resume();
     log(LogLevel::kInfo, "accepting again: " + std::to_string(open) + " descriptors open");
   }
 }
+
+// Resume a little below the mark, so a worker at its budget does not flip between
+// paused and accepting with every connection: 100 fds, less for a tiny --fd-limit.
+std::size_t Worker::resume_gap() const { return std::clamp<std::size_t>(fd_high_ / 20, 1, 100); }
 
 void Worker::on_signal(uv_signal_t* handle, int /*signum*/) {
   static_cast<Worker*>(handle->data)->stop();

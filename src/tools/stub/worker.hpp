@@ -3,7 +3,8 @@
 //
 // Descriptor budget: a worker must never hit the process's fd limit (20,000 here),
 // so it counts what it holds (the fds open at start plus one per session) and
-// pauses its listener at --fd-limit (default 19,500), resuming 100 below it. A
+// pauses its listener at --fd-limit (default 19,500), resuming 100 below it
+// (less for a tiny --fd-limit). A
 // paused worker's share of new connections waits in its kernel accept queue
 // (SO_REUSEPORT hashes them to it); that is acceptable for a test tool, and the
 // log says when it happens.
@@ -57,6 +58,7 @@ class Worker {
  private:
   void on_accept(net::TcpStream& stream);
   void update_accepting();
+  std::size_t resume_gap() const;
   void stop();
   static void on_signal(uv_signal_t* handle, int signum);
 
