@@ -130,6 +130,45 @@ test('two workers: login, roster, ping, errors, routing, close, clean stop', asy
   });
 });
 
+// The stub's directory worker of a bare JID (router.cpp): FNV-1a 64 modulo N.
+function directoryOf(bare, procs) {
+  let h = 14695981039346656037n;
+  for (const byte of Buffer.from(bare)) h = ((h ^ BigInt(byte)) * 1099511628211n) & 0xffffffffffffffffn;
+  return Number(h % BigInt(procs));
+}
+
+test('four workers: messages take the two-hop path through a third worker', async (t) => {
+  const stub = await startStub(['--procs', '4']);
+  const clients = [];
+  t.after(() => { for (const c of clients) c.close(); if (alive(stub.pid)) process.kill(stub.pid, 'SIGKILL'); });
+  clients.push(...await loginMany(stub.port, 32, 'h'));
+  const bareOf = (c) => c.jid.split('/')[0];
+  let twoHop = 0;
+  let checked = 0;
+  for (const x of clients) {
+    for (const y of clients) {
+      if (x === y || x.worker === y.worker) continue;
+      const directory = directoryOf(bareOf(y), 4);
+      const hops = directory === x.worker || directory === y.worker ? 1 : 2;
+      if (hops === 2 && twoHop >= 20) continue;
+      if (hops === 1 && checked - twoHop >= 20) continue;
+      await roundTrip(x, y, checked % 2 ? y.jid : bareOf(y), `h${checked}`);
+      checked++;
+      if (hops === 2) twoHop++;
+    }
+  }
+  assert.ok(twoHop >= 10, `${twoHop} of ${checked} messages went through a third worker`);
+  // Unknown JIDs bounce from every directory worker.
+  for (let i = 0; i < 12; i++) {
+    const sender = clients[i];
+    sender.send(`<message to='nobody${i}@stub.test' id='n${i}'><body>x</body></message>`);
+    await sender.waitFor(new RegExp(`<message from='nobody${i}@stub\\.test' [^>]*type='error' id='n${i}'>`));
+  }
+  const { code } = await stub.stop();
+  assert.equal(code, 0, stub.stderr());
+  assert.match(stub.stderr(), /to owner [1-9]/);
+});
+
 test('--domain: other domains get host-unknown; bad SASL gets a failure', async (t) => {
   const stub = await startStub(['--domain', 'only.test']);
   t.after(() => { if (alive(stub.pid)) process.kill(stub.pid, 'SIGKILL'); });
