@@ -5,7 +5,7 @@
 // worker process and across two.
 //
 //   node bench/stub_idle.js [--sessions 5000,10000] [--procs 1,2] [--settle 2]
-//       [--pairs 50] [--messages 200000] [--window 200] [--timeout 300]
+//       [--pairs 50] [--messages 200000] [--window 200] [--route-procs 2] [--timeout 300]
 //
 // Memory, for each --procs P and --sessions N: start a fresh stub (P workers,
 // --log-level warn), read the RSS of all its processes (parent + workers), log N
@@ -17,10 +17,12 @@
 // handle), its JID, the routing table and directory entries, allocator slack.
 // Kernel socket memory is not in RSS. Printed against the 1 KB target.
 //
-// Throughput, with --procs 2: 4 x --pairs sessions, paired by the worker that
-// holds them (the stream id names it), then --messages chat messages sent from
-// one side of each pair to the other, at most --window unanswered per pair:
-// first pairs inside one worker, then pairs across the two. Printed: messages/s
+// Throughput, with --route-procs workers (default 2): 4 x --pairs sessions,
+// paired by the worker that holds them (the stream id names it), then --messages
+// chat messages sent from one side of each pair to the other, at most --window
+// unanswered per pair: first pairs inside one worker, then pairs across workers
+// (worker w to worker w+1; with more than 2 workers most of those messages take
+// two hops, through the bare JID's directory worker). Printed: messages/s
 // of wall time, and messages per CPU-second of the stub (its processes' user +
 // system time over the phase), which is the per-core figure and does not depend
 // on how fast this Node client is; the cross-worker figure is also printed as a
@@ -42,7 +44,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function parseArgs(argv) {
   const opts = { sessions: [5000, 10000], procs: [1, 2], settle: 2, pairs: 50, messages: 200000,
-    window: 200, timeout: 300 };
+    window: 200, 'route-procs': 2, timeout: 300 };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '');
     if (!argv[i].startsWith('--') || !(key in opts)) throw new Error(`unknown argument ${argv[i]}`);
@@ -73,6 +75,7 @@ function startStub(procs) {
 }
 
 async function stopStub(stub) {
+  if (stub.proc.exitCode !== null || stub.proc.signalCode !== null) return;
   const exited = new Promise((resolve) => stub.proc.once('exit', resolve));
   stub.proc.kill('SIGTERM');
   await exited;
@@ -174,19 +177,26 @@ async function pump(stub, pairs, opts, label) {
 }
 
 async function measureThroughput(opts) {
-  const stub = await startStub(2);
+  const procs = Math.max(2, opts['route-procs']);
+  const stub = await startStub(procs);
   try {
     const sessions = await loginMany(stub.port, 1, opts.pairs * 4);
-    const byWorker = [0, 1].map((w) => sessions.filter((s) => s.worker === w));
+    const byWorker = Array.from({ length: procs }, (_, w) => sessions.filter((s) => s.worker === w));
     const same = [];
     const cross = [];
-    for (const list of byWorker) {
-      for (let i = 0; i + 1 < list.length && same.length < opts.pairs; i += 2) same.push([list[i], list[i + 1]]);
+    for (let i = 0; same.length < opts.pairs && byWorker.some((l) => l.length >= 2 * (i + 1)); i++) {
+      for (const list of byWorker) {
+        if (list.length >= 2 * (i + 1) && same.length < opts.pairs) same.push([list[2 * i], list[2 * i + 1]]);
+      }
     }
-    for (let i = 0; i < Math.min(byWorker[0].length, byWorker[1].length, opts.pairs); i++) {
-      cross.push(i % 2 ? [byWorker[0][i], byWorker[1][i]] : [byWorker[1][i], byWorker[0][i]]);
+    for (let i = 0; cross.length < opts.pairs && i < sessions.length; i++) {
+      const w = i % procs;
+      const k = Math.floor(i / procs);
+      const a = byWorker[w][k];
+      const b = byWorker[(w + 1) % procs][k + 1]; // k + 1: no session is in two pairs
+      if (a && b && !cross.some(([x, y]) => x === a || y === b || x === b || y === a)) cross.push([a, b]);
     }
-    console.log(`throughput: ${byWorker[0].length} and ${byWorker[1].length} sessions in the two workers; ` +
+    console.log(`throughput, ${procs} workers holding ${byWorker.map((l) => l.length).join(', ')} sessions: ` +
       `${same.length} same-worker pairs, ${cross.length} cross-worker pairs, 100-byte bodies`);
     await pump(stub, same, { ...opts, messages: Math.ceil(opts.messages / 10) }, 'warm-up');
     const inside = await pump(stub, same, opts, 'same worker  ');
@@ -201,11 +211,12 @@ async function measureThroughput(opts) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const deadline = setTimeout(() => { console.error('timed out'); cleanup(); process.exit(1); }, opts.timeout * 1000);
-  for (const procs of opts.procs) {
-    for (const count of opts.sessions) await measureMemory(procs, count, opts);
+  deadline.unref(); // a failed run must not wait for it
+  // --sessions 0 or --procs 0 skips the memory part, --pairs 0 the throughput part.
+  for (const procs of opts.procs.filter((p) => p > 0)) {
+    for (const count of opts.sessions.filter((n) => n > 0)) await measureMemory(procs, count, opts);
   }
   if (opts.pairs > 0 && opts.messages > 0) await measureThroughput(opts);
-  clearTimeout(deadline);
 }
 
 function cleanup() { for (const proc of running) proc.kill('SIGKILL'); }

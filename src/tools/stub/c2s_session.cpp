@@ -102,15 +102,15 @@ void C2sSession::stream_opened(std::string_view open_tag) {
   std::string to = xml::find_attribute(open_tag, "to").value_or("");
   const std::string& only = worker_.options().domain;
   if (to.empty()) to = only;
-  const bool known = !to.empty() && (only.empty() || to == only) &&
-                     valid_local_part(to);  // a domain has none of those bytes either
-  // RFC 6120 4.9.1.2: an error before our header still goes after a header.
-  std::string reply = stream_header(known ? std::string_view(to) : std::string_view(only.empty() ? "stub" : only),
-                                    worker_.next_stream_id());
+  // A domain has none of the bytes a local part may not hold either.
+  const bool known = !to.empty() && (only.empty() || to == only) && valid_local_part(to);
   if (!known) {
-    finish(reply + stream_error("host-unknown"));
+    // RFC 6120 4.9.1.2: an error before our header still goes after a header.
+    const std::string_view ours = only.empty() ? std::string_view("stub") : std::string_view(only);
+    finish(stream_header(ours, worker_.next_stream_id()) + stream_error("host-unknown"));
     return;
   }
+  std::string reply = stream_header(to, worker_.next_stream_id());
   jid_ = std::move(to);
   send(reply + features_before_auth());
   state_ = State::kAuth;
