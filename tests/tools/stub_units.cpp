@@ -20,7 +20,7 @@ TEST_CASE("base64 decodes the RFC 4648 test vectors and refuses junk") {
   CHECK_FALSE(stub::decode_base64("Zg==Zg").has_value());
 }
 
-TEST_CASE("SASL PLAIN: authzid, authcid and password; the user name must be a local part") {
+TEST_CASE("SASL PLAIN splits authzid, authcid and password, and the user name must be a local part") {
   using namespace std::string_literals;
   auto c = stub::parse_plain("\0alice\0secret"s);
   REQUIRE(c.has_value());
