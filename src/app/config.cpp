@@ -128,6 +128,23 @@ std::string show_size(const Config& config) {
   return format_size(config.*Field);
 }
 
+// `workers`: a count, or auto (stored as 0, as is a literal 0).
+Error set_workers(Config& config, std::string_view key, std::string_view value) {
+  if (value == "auto") {
+    config.workers = 0;
+    return std::nullopt;
+  }
+  const auto number = parse_unsigned(value);
+  if (!number || *number > 1024) {
+    return quoted(key) + " must be auto or a whole number from 0 to 1024, got " + quoted(value);
+  }
+  config.workers = static_cast<std::uint32_t>(*number);
+  return std::nullopt;
+}
+std::string show_workers(const Config& config) {
+  return config.workers == 0 ? "auto" : std::to_string(config.workers);
+}
+
 // ---- addresses ---------------------------------------------------------------
 
 Error address_error(std::string_view key, std::string_view value, const std::string& reason) {
@@ -316,8 +333,7 @@ constexpr std::uint32_t kDay = 86400;
 const std::array kKeys{
     KeySpec{"listen", set_listen, show_listen},
     KeySpec{"bosh_path", set_bosh_path, show_bosh_path},
-    KeySpec{"workers", set_number<&Config::workers, 0, 1024, Unit::kCount>,
-            show_number<&Config::workers>},
+    KeySpec{"workers", set_workers, show_workers},
     KeySpec{"upstream", set_upstream, show_upstream},
     KeySpec{"allowed_routes", set_allowed_routes, show_allowed_routes},
     KeySpec{"cors_origins", set_cors_origins, show_cors_origins},

@@ -66,7 +66,7 @@ TEST_CASE("numbers: ranges are enforced and stated in the message") {
   CHECK(error_of("max_wait", "3601").find("from 1 to 3600") != std::string::npos);
   CHECK(error_of("max_wait", "-5").find("got '-5'") != std::string::npos);
   CHECK(error_of("max_wait", "").find("got ''") != std::string::npos);
-  CHECK(error_of("workers", "1025") == "'workers' must be a whole number from 0 to 1024, got '1025'");
+  CHECK(error_of("workers", "1025") == "'workers' must be auto or a whole number from 0 to 1024, got '1025'");
   CHECK(error_of("max_hold", "0").find("from 1 to 16") != std::string::npos);
   CHECK(error_of("max_sessions", "4294967296").find("from 0 to 4294967295") != std::string::npos);
   CHECK(error_of("max_sessions", "99999999999999999999999").find("got '9999") != std::string::npos);
