@@ -1,6 +1,7 @@
 // Admission control by file descriptors; see admission.hpp.
 #include "app/admission.hpp"
 
+#include "app/handover.hpp"
 #include "app/listen_board.hpp"
 #include "app/log.hpp"
 #include "bosh/session_table.hpp"
@@ -25,6 +26,18 @@ bool Admission::admits_new_session() {
   check();
   if (full_) ++counters_.refused;
   return !full_;
+}
+
+// Only workers with an open listener are candidates, and a full worker closes its
+// listener unless it is the last: so a creation passed on lands on a worker with
+// room, or on the last open one, which finds no other candidate and answers 503.
+bool Admission::redirect_new_session(http::Request& request) {
+  if (handover_ == nullptr || board_ == nullptr) return false;
+  const auto target = board_->find_open(setup_.index, workers_, next_target_);
+  if (!target || !handover_->pass_on(*target, request)) return false;
+  next_target_ = *target + 1;
+  ++counters_.redirected;
+  return true;
 }
 
 void Admission::check() {

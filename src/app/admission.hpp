@@ -8,8 +8,11 @@
 // arriving by hand-over. That is two counter reads, so check() runs after every
 // accept and on every loop iteration.
 //
-// Full (live >= high, or the session share reached): the endpoint answers session
-// creations 503 with Retry-After (as a CreationGate), requests of existing sessions
+// Full (live >= high, or the session share reached): a session creation that still
+// reaches this worker (on a connection accepted before, or the very one that
+// filled it) is passed with its connection to a worker whose listener is open,
+// like a hand-over (handover.hpp); with none, the endpoint answers 503 with
+// Retry-After (Admission is its CreationGate). Requests of existing sessions
 // go on as ever, and the listener is suspended so that the kernel sends new
 // connections to the other workers, and moves those already queued here with
 // net.ipv4.tcp_migrate_req=1 (listener.hpp). The last open listener of the port is
@@ -34,6 +37,7 @@ class Listener;
 
 namespace sb::app {
 
+class Handover;
 class ListenBoard;
 
 struct AdmissionCounters {
@@ -41,7 +45,8 @@ struct AdmissionCounters {
   std::uint64_t room = 0;            // times it had room again
   std::uint64_t suspended = 0;       // times its listener was closed
   std::uint64_t reopened = 0;        // times its listener was opened again
-  std::uint64_t refused = 0;         // session creations answered 503 for want of room
+  std::uint64_t refused = 0;         // session creations this worker had no room for
+  std::uint64_t redirected = 0;      // of those: passed to a worker with room
 };
 
 class Admission final : public bosh::CreationGate {
@@ -65,8 +70,14 @@ class Admission final : public bosh::CreationGate {
   void check();
   // Shutdown: leave the listener alone from now on.
   void stop() { stopped_ = true; }
+  // A worker that may pass creations on (supervised): `handover` and the count.
+  void set_handover(Handover* handover, std::uint32_t workers) {
+    handover_ = handover;
+    workers_ = workers;
+  }
   // bosh::CreationGate
   bool admits_new_session() override;
+  bool redirect_new_session(http::Request& request) override;
 
   bool full() const { return full_; }
   std::uint64_t live_fds() const;
@@ -79,6 +90,9 @@ class Admission final : public bosh::CreationGate {
   net::Listener& listener_;
   const bosh::SessionTable& sessions_;
   ListenBoard* board_;
+  Handover* handover_ = nullptr;
+  std::uint32_t workers_ = 1;
+  std::uint32_t next_target_ = 0;  // where the search for a worker with room starts
   AdmissionCounters counters_;
   bool full_ = false;
   bool kept_open_logged_ = false;  // "last listener: kept open" said for this episode

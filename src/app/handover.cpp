@@ -60,13 +60,7 @@ void Handover::close() {
 bool Handover::route(std::string_view sid, http::Request& request, http::Exchange& exchange) {
   const auto owner = sid_owner_worker(sid, identity_.node_id);
   if (!owner || *owner == identity_.self || *owner >= identity_.workers) return false;
-
-  HttpSocket* socket = sockets_.dispatching;
-  std::optional<std::string> bytes;
-  if (state_ == State::kOpen && socket != nullptr && socket->can_hand_over()) {
-    bytes = serialize_request(request, socket->current_request_http10());
-  }
-  if (!bytes) {
+  if (!pass_on(*owner, request)) {
     // Only a connection with nothing else on it can move; a client that pipelines
     // requests of several sessions on one connection is asked to retry.
     ++counters_.busy;
@@ -77,9 +71,19 @@ bool Handover::route(std::string_view sid, http::Request& request, http::Exchang
         "this connection is busy: send the request for this session on another connection\n");
     response.extra_headers.emplace_back("Retry-After", "0");
     exchange.send(std::move(response));
-    return true;
   }
-  send(*owner, *socket, std::move(*bytes));
+  return true;
+}
+
+bool Handover::pass_on(std::uint32_t target, http::Request& request) {
+  if (target == identity_.self || target >= identity_.workers) return false;
+  HttpSocket* socket = sockets_.dispatching;
+  std::optional<std::string> bytes;
+  if (state_ == State::kOpen && socket != nullptr && socket->can_hand_over()) {
+    bytes = serialize_request(request, socket->current_request_http10());
+  }
+  if (!bytes) return false;
+  send(target, *socket, std::move(*bytes));
   return true;
 }
 

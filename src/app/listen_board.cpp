@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -62,6 +63,16 @@ bool ListenBoard::try_close(std::uint32_t index) {
 void ListenBoard::forget(std::uint32_t index) {
   if (index >= kMaxWorkers) return;
   if (page_->listening[index].exchange(0) == 1) page_->open.fetch_sub(1);
+}
+
+std::optional<std::uint32_t> ListenBoard::find_open(std::uint32_t self, std::uint32_t workers,
+                                                    std::uint32_t start) const {
+  workers = std::min(workers, kMaxWorkers);
+  for (std::uint32_t i = 0; i < workers; ++i) {
+    const std::uint32_t index = (start + i) % workers;
+    if (index != self && page_->listening[index].load() != 0) return index;
+  }
+  return std::nullopt;
 }
 
 std::int32_t ListenBoard::open_count() const { return page_->open.load(); }

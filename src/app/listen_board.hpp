@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace sb::app {
@@ -47,6 +48,11 @@ class ListenBoard {
   bool try_close(std::uint32_t index);
   // Supervisor: worker `index` is gone, whatever it had open.
   void forget(std::uint32_t index);
+  // A worker other than `self` among the first `workers` whose listener is open,
+  // looking from `start` on (a full worker passes creations to it); nullopt if
+  // none. O(workers), for the rare moment a worker turns full.
+  std::optional<std::uint32_t> find_open(std::uint32_t self, std::uint32_t workers,
+                                         std::uint32_t start) const;
   // How many listeners are open (a snapshot).
   std::int32_t open_count() const;
 

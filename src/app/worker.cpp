@@ -95,6 +95,7 @@ int Worker::run() {
   setup.index = static_cast<std::uint32_t>(index_);
   admission_ = std::make_unique<Admission>(setup, *listener_, *sessions_, board_.get());
   admission_->listening();
+  if (handover_) admission_->set_handover(handover_.get(), config_.workers);
   endpoint_->set_creation_gate(admission_.get());
   SB_LOG_INFO("fd limit %llu: no new sessions from %llu descriptors in use (about %llu sessions), "
               "again below %llu",
