@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/source_pool.hpp"
+
 namespace sb::app {
 namespace {
 
@@ -196,6 +198,22 @@ std::string show_allowed_routes(const Config& config) {
   return join(words);
 }
 
+// Checked by parsing it as the connector will; stored as space-separated words.
+Error set_upstream_source_addresses(Config& config, std::string_view key, std::string_view value) {
+  std::string reason;
+  if (!net::SourcePool::parse(value, reason)) {
+    return quoted(key) + " must be IP addresses and ranges like 127.0.0.2-127.0.0.50 or " +
+           "fd00::1-fd00::ff, separated by spaces: " + reason;
+  }
+  std::vector<std::string> words;
+  for (std::string_view word : split_words(value)) words.emplace_back(word);
+  config.upstream_source_addresses = join(words);
+  return std::nullopt;
+}
+std::string show_upstream_source_addresses(const Config& config) {
+  return config.upstream_source_addresses;
+}
+
 // ---- strings -------------------------------------------------------------------
 
 // An Origin header value is scheme://host[:port] and nothing else; browsers send
@@ -363,6 +381,8 @@ const std::array kKeys{
     KeySpec{"upstream_connect_timeout",
             set_number<&Config::upstream_connect_timeout, 1, 300, Unit::kSeconds>,
             show_number<&Config::upstream_connect_timeout>},
+    KeySpec{"upstream_source_addresses", set_upstream_source_addresses,
+            show_upstream_source_addresses},
     KeySpec{"upstream_tls", set_upstream_tls, show_upstream_tls},
     KeySpec{"upstream_tls_verify", set_upstream_tls_verify, show_upstream_tls_verify},
     KeySpec{"upstream_tls_loopback", set_upstream_tls_loopback, show_upstream_tls_loopback},

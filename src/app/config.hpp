@@ -53,6 +53,7 @@ struct Config {
   std::size_t max_stanza_bytes = 256 * 1024;         // largest stanza accepted from the XMPP server
   std::size_t max_session_queue_bytes = 1024 * 1024; // bytes queued for one session before policy-violation
   std::uint32_t upstream_connect_timeout = 10;       // seconds to connect and open the XMPP stream
+  std::string upstream_source_addresses;             // local addresses/ranges to connect from; empty = the kernel picks
   std::uint32_t http_idle_timeout = 120;             // seconds a keep-alive connection may sit with no request
   std::uint32_t http_header_timeout = 10;            // seconds to receive a complete request head
   std::uint32_t max_sessions_per_ip = 0;             // sessions one client address may hold per worker; 0 = unlimited

@@ -25,6 +25,16 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
       ipc_fd_(ipc_fd) {
   uv_loop_init(&loop_);
   context_ = std::make_unique<net::LoopContext>(&loop_);
+  if (!config.upstream_source_addresses.empty()) {
+    std::string error;  // the config was checked: parsing cannot fail here
+    if (auto pool = net::SourcePool::parse(config.upstream_source_addresses, error)) {
+      sources_ = std::make_unique<net::SourcePool>(std::move(*pool));
+      link_settings_.sources = sources_.get();
+      SB_LOG_INFO("upstream connections from %llu IPv4 and %llu IPv6 source addresses",
+                  static_cast<unsigned long long>(sources_->count(AF_INET)),
+                  static_cast<unsigned long long>(sources_->count(AF_INET6)));
+    }
+  }
   upstreams_ = std::make_unique<xmpp::UpstreamConnector>(&loop_, link_settings_);
   sessions_ = std::make_unique<bosh::SessionTable>(settings_, context_->timers());
   sessions_->set_events(&engine_log_);

@@ -41,6 +41,7 @@
 #include "http/static_files.hpp"
 #include "net/listener.hpp"
 #include "net/loop_context.hpp"
+#include "net/source_pool.hpp"
 #include "xmpp/upstream_link.hpp"
 
 namespace sb::app {
@@ -70,6 +71,7 @@ class Worker {
   bosh::EngineSettings settings_;
   http::ConnectionLimits limits_;
   http::CorsPolicy cors_;
+  std::unique_ptr<net::SourcePool> sources_;  // upstream_source_addresses, if any
   xmpp::LinkSettings link_settings_;
   std::unique_ptr<xmpp::UpstreamConnector> upstreams_;
   EngineLog engine_log_;  // session starts and ends, refused requests -> the log
