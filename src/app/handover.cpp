@@ -2,6 +2,8 @@
 // the ones sent here. See handover.hpp.
 #include "app/handover.hpp"
 
+#include <netinet/in.h>
+
 #include <utility>
 #include <vector>
 
@@ -103,7 +105,25 @@ void Handover::send(std::uint32_t target, HttpSocket& socket, std::string reques
     return;
   }
   ++counters_.handed_over;
-  SB_LOG_DEBUG("connection handed over to worker %u", target);
+  if (log_enabled(LogLevel::kDebug)) {
+    // The peer's port too: bench/handover.js tells its handed-over requests by it.
+    sockaddr_storage peer{};
+    int length = sizeof peer;
+    char name[64] = "?";
+    int port = 0;
+    if (uv_tcp_getpeername(stream.handle(), reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
+      if (peer.ss_family == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+        uv_ip6_name(v6, name, sizeof name);
+        port = ntohs(v6->sin6_port);
+      } else {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
+        uv_ip4_name(v4, name, sizeof name);
+        port = ntohs(v4->sin_port);
+      }
+    }
+    SB_LOG_DEBUG("connection from %s port %d handed over to worker %u", name, port, target);
+  }
 }
 
 void Handover::on_sent(uv_write_t* req, int status) {
