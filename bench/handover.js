@@ -14,7 +14,7 @@
 // with no hand-over and no connect, measured on the same connections.
 //
 // Which first requests were handed over is read from switchboard's debug log
-// ("connection from 127.0.0.1 port P handed over"), by the client's port, so the
+// ("connection handed over to worker N (from 127.0.0.1 port P)"), by the client's port, so the
 // two latency distributions (handed over or not) come from the same run. Latency
 // of a first request runs from the TCP connect to its whole response; of a second
 // one from its write to its response.
@@ -141,7 +141,7 @@ async function drive(port, sessions) {
 
 function handedOverPorts(logFile) {
   const ports = new Map();
-  for (const match of fs.readFileSync(logFile, 'utf8').matchAll(/connection from [^ ]+ port (\d+) handed over/g)) {
+  for (const match of fs.readFileSync(logFile, 'utf8').matchAll(/connection handed over to worker \d+ \(from [^ ]+ port (\d+)\)/g)) {
     ports.set(Number(match[1]), (ports.get(Number(match[1])) || 0) + 1);
   }
   return ports;

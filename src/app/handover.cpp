@@ -122,7 +122,7 @@ void Handover::send(std::uint32_t target, HttpSocket& socket, std::string reques
         port = ntohs(v4->sin_port);
       }
     }
-    SB_LOG_DEBUG("connection from %s port %d handed over to worker %u", name, port, target);
+    SB_LOG_DEBUG("connection handed over to worker %u (from %s port %d)", target, name, port);
   }
 }
 

@@ -61,11 +61,13 @@ int main(int argc, char** argv) {
   // Workers inherit the raised limit; `workers = auto` sizes itself by it.
   const std::uint64_t fd_limit = raise_fd_limit();
   std::string why;
+  const bool automatic = cli.config.workers == 0;
   cli.config.workers =
       resolve_worker_count(cli.config.workers, cli.config.max_sessions, fd_limit, &why);
-  if (cli.config.workers > 1) {
-    set_worker_index(-1);
-    SB_LOG_INFO("%u workers: %s", cli.config.workers, why.c_str());
+  set_worker_index(cli.config.workers == 1 ? 0 : -1);
+  if (automatic || cli.config.workers > 1) {
+    SB_LOG_INFO("%u worker%s: %s", cli.config.workers, cli.config.workers == 1 ? "" : "s",
+                why.c_str());
   }
 
   if (cli.config.workers == 1) {
