@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/source_pool.hpp"
+
 namespace sb::app {
 namespace {
 
@@ -128,6 +130,23 @@ std::string show_size(const Config& config) {
   return format_size(config.*Field);
 }
 
+// `workers`: a count, or auto (stored as 0, as is a literal 0).
+Error set_workers(Config& config, std::string_view key, std::string_view value) {
+  if (value == "auto") {
+    config.workers = 0;
+    return std::nullopt;
+  }
+  const auto number = parse_unsigned(value);
+  if (!number || *number > 1024) {
+    return quoted(key) + " must be auto or a whole number from 0 to 1024, got " + quoted(value);
+  }
+  config.workers = static_cast<std::uint32_t>(*number);
+  return std::nullopt;
+}
+std::string show_workers(const Config& config) {
+  return config.workers == 0 ? "auto" : std::to_string(config.workers);
+}
+
 // ---- addresses ---------------------------------------------------------------
 
 Error address_error(std::string_view key, std::string_view value, const std::string& reason) {
@@ -177,6 +196,22 @@ std::string show_allowed_routes(const Config& config) {
   std::vector<std::string> words;
   for (const auto& route : config.allowed_routes) words.push_back(route.to_string());
   return join(words);
+}
+
+// Checked by parsing it as the connector will; stored as space-separated words.
+Error set_upstream_source_addresses(Config& config, std::string_view key, std::string_view value) {
+  std::string reason;
+  if (!net::SourcePool::parse(value, reason)) {
+    return quoted(key) + " must be IP addresses and ranges like 127.0.0.2-127.0.0.50 or " +
+           "fd00::1-fd00::ff, separated by spaces: " + reason;
+  }
+  std::vector<std::string> words;
+  for (std::string_view word : split_words(value)) words.emplace_back(word);
+  config.upstream_source_addresses = join(words);
+  return std::nullopt;
+}
+std::string show_upstream_source_addresses(const Config& config) {
+  return config.upstream_source_addresses;
 }
 
 // ---- strings -------------------------------------------------------------------
@@ -316,8 +351,7 @@ constexpr std::uint32_t kDay = 86400;
 const std::array kKeys{
     KeySpec{"listen", set_listen, show_listen},
     KeySpec{"bosh_path", set_bosh_path, show_bosh_path},
-    KeySpec{"workers", set_number<&Config::workers, 0, 1024, Unit::kCount>,
-            show_number<&Config::workers>},
+    KeySpec{"workers", set_workers, show_workers},
     KeySpec{"upstream", set_upstream, show_upstream},
     KeySpec{"allowed_routes", set_allowed_routes, show_allowed_routes},
     KeySpec{"cors_origins", set_cors_origins, show_cors_origins},
@@ -347,6 +381,8 @@ const std::array kKeys{
     KeySpec{"upstream_connect_timeout",
             set_number<&Config::upstream_connect_timeout, 1, 300, Unit::kSeconds>,
             show_number<&Config::upstream_connect_timeout>},
+    KeySpec{"upstream_source_addresses", set_upstream_source_addresses,
+            show_upstream_source_addresses},
     KeySpec{"upstream_tls", set_upstream_tls, show_upstream_tls},
     KeySpec{"upstream_tls_verify", set_upstream_tls_verify, show_upstream_tls_verify},
     KeySpec{"upstream_tls_loopback", set_upstream_tls_loopback, show_upstream_tls_loopback},

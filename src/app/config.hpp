@@ -30,7 +30,7 @@ struct Config {
   // --- where to listen and whom to serve -------------------------------------
   HostPort listen{"127.0.0.1", 5280};      // IP address and port the HTTP listener binds
   std::string bosh_path = "/http-bind";    // URL path of the BOSH endpoint
-  std::uint32_t workers = 1;               // worker processes; 0 = one per CPU core
+  std::uint32_t workers = 1;               // worker processes; 0 = auto (cores, fds, max_sessions)
   std::optional<HostPort> upstream;        // default XMPP server; empty = none configured
   // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.
   std::map<std::string, HostPort, std::less<>> domain_upstreams;
@@ -55,10 +55,11 @@ struct Config {
   std::size_t max_stanza_bytes = 256 * 1024;         // largest stanza accepted from the XMPP server
   std::size_t max_session_queue_bytes = 1024 * 1024; // bytes queued for one session before policy-violation
   std::uint32_t upstream_connect_timeout = 10;       // seconds to connect and open the XMPP stream
+  std::string upstream_source_addresses;             // local addresses/ranges to connect from; empty = the kernel picks
   std::uint32_t http_idle_timeout = 120;             // seconds a keep-alive connection may sit with no request
   std::uint32_t http_header_timeout = 10;            // seconds to receive a complete request head
   std::uint32_t max_sessions_per_ip = 0;             // sessions one client address may hold per worker; 0 = unlimited
-  std::uint32_t max_sessions = 0;                    // sessions per worker; 0 = unlimited
+  std::uint32_t max_sessions = 0;                    // sessions of the daemon (each worker its share); 0 = unlimited
 
   // --- TLS towards the XMPP server ---------------------------------------------
   xmpp::TlsMode upstream_tls = xmpp::TlsMode::kAuto;  // auto | required | off | direct

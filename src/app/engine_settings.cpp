@@ -1,5 +1,6 @@
 #include "app/engine_settings.hpp"
 
+#include "app/fd_budget.hpp"
 #include "app/sid_owner.hpp"
 
 #include "app/log.hpp"
@@ -24,7 +25,8 @@ bosh::EngineSettings engine_settings(const Config& config, int worker_index) {
   s.polling = config.polling;
   s.maxpause = config.maxpause;
   s.max_session_queue_bytes = config.max_session_queue_bytes;
-  s.max_sessions = config.max_sessions;
+  // max_sessions is for the whole daemon: each worker holds its share.
+  s.max_sessions = worker_max_sessions(config.max_sessions, config.workers);
   s.max_sessions_per_ip = config.max_sessions_per_ip;
   if (config.upstream) s.default_upstream = to_address(*config.upstream);
   for (const auto& [domain, hp] : config.domain_upstreams) s.domains[domain] = to_address(hp);

@@ -2,6 +2,8 @@
 // the ones sent here. See handover.hpp.
 #include "app/handover.hpp"
 
+#include <netinet/in.h>
+
 #include <utility>
 #include <vector>
 
@@ -60,13 +62,7 @@ void Handover::close() {
 bool Handover::route(std::string_view sid, http::Request& request, http::Exchange& exchange) {
   const auto owner = sid_owner_worker(sid, identity_.node_id);
   if (!owner || *owner == identity_.self || *owner >= identity_.workers) return false;
-
-  HttpSocket* socket = sockets_.dispatching;
-  std::optional<std::string> bytes;
-  if (state_ == State::kOpen && socket != nullptr && socket->can_hand_over()) {
-    bytes = serialize_request(request, socket->current_request_http10());
-  }
-  if (!bytes) {
+  if (!pass_on(*owner, request)) {
     // Only a connection with nothing else on it can move; a client that pipelines
     // requests of several sessions on one connection is asked to retry.
     ++counters_.busy;
@@ -77,9 +73,19 @@ bool Handover::route(std::string_view sid, http::Request& request, http::Exchang
         "this connection is busy: send the request for this session on another connection\n");
     response.extra_headers.emplace_back("Retry-After", "0");
     exchange.send(std::move(response));
-    return true;
   }
-  send(*owner, *socket, std::move(*bytes));
+  return true;
+}
+
+bool Handover::pass_on(std::uint32_t target, http::Request& request) {
+  if (target == identity_.self || target >= identity_.workers) return false;
+  HttpSocket* socket = sockets_.dispatching;
+  std::optional<std::string> bytes;
+  if (state_ == State::kOpen && socket != nullptr && socket->can_hand_over()) {
+    bytes = serialize_request(request, socket->current_request_http10());
+  }
+  if (!bytes) return false;
+  send(target, *socket, std::move(*bytes));
   return true;
 }
 
@@ -99,7 +105,25 @@ void Handover::send(std::uint32_t target, HttpSocket& socket, std::string reques
     return;
   }
   ++counters_.handed_over;
-  SB_LOG_DEBUG("connection handed over to worker %u", target);
+  if (log_enabled(LogLevel::kDebug)) {
+    // The peer's port too: bench/handover.js tells its handed-over requests by it.
+    sockaddr_storage peer{};
+    int length = sizeof peer;
+    char name[64] = "?";
+    int port = 0;
+    if (uv_tcp_getpeername(stream.handle(), reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
+      if (peer.ss_family == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+        uv_ip6_name(v6, name, sizeof name);
+        port = ntohs(v6->sin6_port);
+      } else {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
+        uv_ip4_name(v4, name, sizeof name);
+        port = ntohs(v4->sin_port);
+      }
+    }
+    SB_LOG_DEBUG("connection handed over to worker %u (from %s port %d)", target, name, port);
+  }
 }
 
 void Handover::on_sent(uv_write_t* req, int status) {

@@ -70,6 +70,12 @@ class Handover final : public bosh::ForeignSidRouter {
   // bosh::ForeignSidRouter
   bool route(std::string_view sid, http::Request& request, http::Exchange& exchange) override;
 
+  // Hands the connection of `request` (the one being dispatched) to worker `target`
+  // with the request, as route() does for a session's owner; the admission
+  // control uses it to pass a session creation to a worker with room. False, and
+  // nothing done, if the connection cannot move or `target` is not another worker.
+  bool pass_on(std::uint32_t target, http::Request& request);
+
   const HandoverCounters& counters() const { return counters_; }
 
  private:

@@ -38,6 +38,9 @@ Supervisor::Supervisor(const Config& config, std::string program)
     : config_(config), program_(std::move(program)) {
   uv_loop_init(&loop_);
   relay_ = std::make_unique<HandoverRelay>(&loop_, config.workers);
+  std::string error;
+  board_ = ListenBoard::create(error);
+  if (!board_) SB_LOG_WARN("%s: full workers will keep their listeners open", error.c_str());
   for (std::uint32_t i = 0; i < config.workers; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->owner = this;
@@ -103,12 +106,13 @@ void Supervisor::spawn(Slot& slot) {
   incarnation->pipe.data = incarnation;
   incarnation->process.data = incarnation;
 
-  const std::vector<std::string> args = worker_arguments(program_, config_, slot.index);
+  const std::vector<std::string> args =
+      worker_arguments(program_, config_, slot.index, board_ != nullptr);
   std::vector<char*> argv;
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
-  uv_stdio_container_t stdio[1 + kWorkerIpcFd];
+  uv_stdio_container_t stdio[1 + kWorkerBoardFd];
   for (int fd = 0; fd < kWorkerIpcFd; ++fd) {  // stdin, stdout, stderr: ours
     stdio[fd].flags = UV_INHERIT_FD;
     stdio[fd].data.fd = fd;
@@ -116,6 +120,8 @@ void Supervisor::spawn(Slot& slot) {
   stdio[kWorkerIpcFd].flags =
       static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE);
   stdio[kWorkerIpcFd].data.stream = reinterpret_cast<uv_stream_t*>(&incarnation->pipe);
+  stdio[kWorkerBoardFd].flags = board_ ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[kWorkerBoardFd].data.fd = board_ ? board_->fd() : -1;
 
   uv_process_options_t options{};
   options.exit_cb = &Supervisor::on_exit;
@@ -123,7 +129,7 @@ void Supervisor::spawn(Slot& slot) {
   options.file = "/proc/self/exe";
   options.args = argv.data();
   options.stdio = stdio;
-  options.stdio_count = 1 + kWorkerIpcFd;
+  options.stdio_count = 1 + kWorkerBoardFd;
 
   const int rc = uv_spawn(&loop_, &incarnation->process, &options);
   incarnation->open_handles = 2;  // on Unix the process handle is initialized even on failure
@@ -163,6 +169,7 @@ void Supervisor::on_exit(uv_process_t* process, std::int64_t exit_status, int te
            static_cast<long long>(exit_status));
   }
   self.relay_->detach(slot.index);
+  if (self.board_) self.board_->forget(slot.index);
   close_incarnation(incarnation);
   slot.current = nullptr;
   --self.running_;

@@ -18,6 +18,14 @@
 // is left after kStopTimeoutMs with SIGKILL and exits when every worker is gone. A
 // second signal kills the workers at once.
 //
+// It also owns the ListenBoard (listen_board.hpp), the shared page on which
+// workers count their open listeners, handed to each as fd 4; when a worker exits
+// the supervisor takes it off the board.
+//
+// Per worker the supervisor keeps one slot (a process handle, a pipe, a restart
+// timer that runs only while that worker is down): nothing it does per request or
+// per hand-over looks at the other workers.
+//
 // Workers also shut down by themselves when the supervisor's end of their pipe
 // closes, so even a supervisor killed with SIGKILL leaves no worker behind.
 #pragma once
@@ -31,6 +39,7 @@
 
 #include "app/config.hpp"
 #include "app/handover_relay.hpp"
+#include "app/listen_board.hpp"
 
 namespace sb::app {
 
@@ -73,6 +82,7 @@ class Supervisor {
   uv_loop_t loop_{};
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<HandoverRelay> relay_;
+  std::unique_ptr<ListenBoard> board_;  // null if it could not be made
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
   uv_timer_t stop_timer_{};

@@ -1,5 +1,6 @@
 #include "app/worker.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <unistd.h>
@@ -14,12 +15,13 @@ constexpr std::uint64_t kDrainMs = 1000;     // for answers and </stream:stream>
 constexpr std::uint64_t kCloseMs = 3000;     // then for sockets to close, at most
 }  // namespace
 
-Worker::Worker(const Config& config, int index, int ipc_fd)
+Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
     : config_(config),
       settings_(engine_settings(config, index)),
       limits_(connection_limits(config)),
       cors_(config.cors_origins),
       link_settings_(link_settings(config)),
+      index_(index),
       ipc_fd_(ipc_fd) {
   cors_.set_refusal_hook([](std::string_view origin) {
     SB_LOG_WARN("refused cross-origin requests from %.*s: not in cors_origins (add it there, "
@@ -28,6 +30,16 @@ Worker::Worker(const Config& config, int index, int ipc_fd)
   });
   uv_loop_init(&loop_);
   context_ = std::make_unique<net::LoopContext>(&loop_);
+  if (!config.upstream_source_addresses.empty()) {
+    std::string error;  // the config was checked: parsing cannot fail here
+    if (auto pool = net::SourcePool::parse(config.upstream_source_addresses, error)) {
+      sources_ = std::make_unique<net::SourcePool>(std::move(*pool));
+      link_settings_.sources = sources_.get();
+      SB_LOG_INFO("upstream connections from %llu IPv4 and %llu IPv6 source addresses",
+                  static_cast<unsigned long long>(sources_->count(AF_INET)),
+                  static_cast<unsigned long long>(sources_->count(AF_INET6)));
+    }
+  }
   upstreams_ = std::make_unique<xmpp::UpstreamConnector>(&loop_, link_settings_);
   sessions_ = std::make_unique<bosh::SessionTable>(settings_, context_->timers());
   sessions_->set_events(&engine_log_);
@@ -45,8 +57,15 @@ Worker::Worker(const Config& config, int index, int ipc_fd)
   }
   shared_ = std::make_unique<HttpSocket::Shared>(
       HttpSocket::Shared{*router_, limits_, cors_, context_->timers(), sockets_});
-  listener_ = std::make_unique<net::Listener>(
-      &loop_, [this](net::TcpStream& stream) { HttpSocket::adopt(stream, *shared_); });
+  listener_ = std::make_unique<net::Listener>(&loop_, [this](net::TcpStream& stream) {
+    HttpSocket::adopt(stream, *shared_);
+    admission_->check();  // may close the listener: it stops accepting at once
+  });
+  if (board_fd >= 0) {
+    std::string error;
+    board_ = ListenBoard::attach(board_fd, error);
+    if (!board_) SB_LOG_WARN("%s: this worker keeps its listener open when full", error.c_str());
+  }
   if (ipc_fd_ >= 0) {
     Handover::Identity identity{static_cast<std::uint32_t>(index), config.workers, config.node_id};
     handover_ = std::make_unique<Handover>(
@@ -65,6 +84,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd)
 
 Worker::~Worker() {
   // Everything below was closed by run(); free in reverse order of creation.
+  admission_.reset();
   listener_.reset();
   handover_.reset();
   sessions_.reset();
@@ -83,6 +103,22 @@ int Worker::run() {
     uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks
     return 1;
   }
+  Admission::Setup setup;
+  setup.budget = fd_budget(raise_fd_limit());
+  setup.baseline_fds = count_open_fds();
+  setup.max_sessions = worker_max_sessions(config_.max_sessions, config_.workers);
+  setup.index = static_cast<std::uint32_t>(index_);
+  admission_ = std::make_unique<Admission>(setup, *listener_, *sessions_, board_.get());
+  admission_->listening();
+  if (handover_) admission_->set_handover(handover_.get(), config_.workers);
+  endpoint_->set_creation_gate(admission_.get());
+  SB_LOG_INFO("fd limit %llu: no new sessions from %llu descriptors in use (about %llu sessions), "
+              "again below %llu",
+              static_cast<unsigned long long>(setup.budget.limit),
+              static_cast<unsigned long long>(setup.budget.high),
+              static_cast<unsigned long long>(
+                  (setup.budget.high - std::min(setup.budget.high, setup.baseline_fds)) / 2),
+              static_cast<unsigned long long>(setup.budget.low));
   context_->start_ticking();
   uv_check_init(&loop_, &collector_);
   collector_.data = this;
@@ -123,6 +159,8 @@ void Worker::on_signal(uv_signal_t* handle, int signum) {
 
 void Worker::begin_shutdown() {
   shutdown_phase_ = 1;
+  if (admission_) admission_->stop();
+  if (board_) board_->forget(static_cast<std::uint32_t>(index_));
   listener_->close();
   endpoint_->refuse_new_sessions();
   sessions_->end_all(bosh::Condition::kSystemShutdown);
@@ -159,7 +197,9 @@ void Worker::finish_shutdown() {
 }
 
 void Worker::on_check(uv_check_t* handle) {
-  static_cast<Worker*>(handle->data)->sessions_->collect();
+  auto& self = *static_cast<Worker*>(handle->data);
+  self.sessions_->collect();
+  self.admission_->check();
 }
 
 }  // namespace sb::app

@@ -8,6 +8,10 @@
 // sessions leave with their connection, connections for this worker's sessions
 // arrive, and the pipe's end means the supervisor is gone.
 //
+// Near its file-descriptor limit the worker stops taking new sessions, and gives
+// its share of new connections to the other workers by closing its listener
+// (admission.hpp); it opens it again once sessions have ended.
+//
 // Shutdown (SIGTERM or SIGINT, or the supervisor's pipe closing): stop accepting,
 // end every session with system-shutdown (held requests are answered, upstream
 // streams are closed with </stream:stream>), give responses and stream closes a
@@ -22,10 +26,12 @@
 #include <memory>
 #include <optional>
 
+#include "app/admission.hpp"
 #include "app/config.hpp"
 #include "app/engine_log.hpp"
 #include "app/handover.hpp"
 #include "app/http_socket.hpp"
+#include "app/listen_board.hpp"
 #include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/settings.hpp"
@@ -35,14 +41,16 @@
 #include "http/static_files.hpp"
 #include "net/listener.hpp"
 #include "net/loop_context.hpp"
+#include "net/source_pool.hpp"
 #include "xmpp/upstream_link.hpp"
 
 namespace sb::app {
 
 class Worker {
  public:
-  // `ipc_fd` >= 0: supervised, with the IPC pipe to the supervisor on that fd.
-  Worker(const Config& config, int index, int ipc_fd = -1);
+  // `ipc_fd` >= 0: supervised, with the IPC pipe to the supervisor on that fd;
+  // `board_fd` >= 0: the supervisor's ListenBoard is on that fd.
+  Worker(const Config& config, int index, int ipc_fd = -1, int board_fd = -1);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   ~Worker();
@@ -63,6 +71,7 @@ class Worker {
   bosh::EngineSettings settings_;
   http::ConnectionLimits limits_;
   http::CorsPolicy cors_;
+  std::unique_ptr<net::SourcePool> sources_;  // upstream_source_addresses, if any
   xmpp::LinkSettings link_settings_;
   std::unique_ptr<xmpp::UpstreamConnector> upstreams_;
   EngineLog engine_log_;  // session starts and ends, refused requests -> the log
@@ -74,6 +83,9 @@ class Worker {
   std::unique_ptr<HttpSocket::Shared> shared_;
   std::unique_ptr<net::Listener> listener_;
   std::unique_ptr<Handover> handover_;  // supervised only
+  std::unique_ptr<ListenBoard> board_;  // supervised only, if the supervisor made one
+  std::unique_ptr<Admission> admission_;
+  int index_;
   int ipc_fd_;
   uv_check_t collector_{};
   uv_signal_t sigterm_{};

@@ -6,19 +6,24 @@
 #include <algorithm>
 #include <charconv>
 
+#include "app/fd_budget.hpp"
+
 namespace sb::app {
 
-std::uint32_t resolve_worker_count(std::uint32_t configured) {
-  if (configured != 0) return configured;
+std::uint32_t resolve_worker_count(std::uint32_t configured, std::uint32_t max_sessions,
+                                   std::uint64_t fd_limit, std::string* why) {
   // Honours the CPU affinity mask (taskset, cgroup cpusets), not just the core count.
-  const unsigned int cores = uv_available_parallelism();
-  return cores == 0 ? 1 : std::min<std::uint32_t>(cores, 1024);
+  const unsigned int cores = configured == 0 ? uv_available_parallelism() : 1;
+  WorkerChoice choice = choose_workers(configured, max_sessions, fd_limit, cores);
+  if (why != nullptr) *why = std::move(choice.why);
+  return choice.workers;
 }
 
 std::vector<std::string> worker_arguments(std::string_view program, const Config& config,
-                                          std::uint32_t index) {
+                                          std::uint32_t index, bool board) {
   std::vector<std::string> args{std::string(program), std::string(kWorkerIndexOption),
                                 std::to_string(index)};
+  if (board) args.emplace_back(kWorkerBoardOption);
   // format_config() writes "key = value" or "key =" per line.
   const std::string text = format_config(config);
   std::size_t start = 0;
@@ -47,8 +52,13 @@ std::optional<WorkerLaunch> worker_launch_from(int argc, char** argv, std::strin
     error = std::string(kWorkerIndexOption) + " needs a worker index from 0 to 1023";
     return launch;
   }
+  int first = 3;
+  if (argc > 3 && std::string_view(argv[3]) == kWorkerBoardOption) {
+    launch.board = true;
+    ++first;
+  }
   launch.cli_args.emplace_back(argv[0]);
-  for (int i = 3; i < argc; ++i) launch.cli_args.emplace_back(argv[i]);
+  for (int i = first; i < argc; ++i) launch.cli_args.emplace_back(argv[i]);
   return launch;
 }
 

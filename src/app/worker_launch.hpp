@@ -7,7 +7,9 @@
 // the configuration the supervisor validated, even if the config file changed
 // since, and a worker restarted an hour later runs it too. `workers` arrives
 // already resolved (never 0), so all processes agree on the count. The IPC pipe
-// to the supervisor is the worker's file descriptor kWorkerIpcFd.
+// to the supervisor is the worker's file descriptor kWorkerIpcFd; a second hidden
+// argument, `--worker-board`, says that the supervisor's ListenBoard
+// (listen_board.hpp) is file descriptor kWorkerBoardFd.
 #pragma once
 
 #include <cstdint>
@@ -21,17 +23,24 @@
 namespace sb::app {
 
 inline constexpr int kWorkerIpcFd = 3;
+inline constexpr int kWorkerBoardFd = 4;
 inline constexpr std::string_view kWorkerIndexOption = "--worker-index";
+inline constexpr std::string_view kWorkerBoardOption = "--worker-board";
 
-// `workers` as configured, with 0 meaning one per CPU core the process may use.
-std::uint32_t resolve_worker_count(std::uint32_t configured);
+// `workers` as configured, with 0 (auto) meaning one per CPU core the process may
+// use; `max_sessions` and `fd_limit` may ask for more (fd_budget.hpp). `why` (if
+// not null) gets the reason, for the log.
+std::uint32_t resolve_worker_count(std::uint32_t configured, std::uint32_t max_sessions = 0,
+                                   std::uint64_t fd_limit = 0, std::string* why = nullptr);
 
-// The argv of worker `index` (program name first).
+// The argv of worker `index` (program name first); `board`: it gets the
+// ListenBoard on kWorkerBoardFd.
 std::vector<std::string> worker_arguments(std::string_view program, const Config& config,
-                                          std::uint32_t index);
+                                          std::uint32_t index, bool board = false);
 
 struct WorkerLaunch {
   std::uint32_t index = 0;
+  bool board = false;  // the ListenBoard is on kWorkerBoardFd
   std::vector<std::string> cli_args;  // the rest, program name first, for parse_command_line
 };
 

@@ -110,7 +110,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
     return;
   }
   if (sid == nullptr) {
-    create_session(body, *rid, request.peer, exchange);
+    create_session(body, *rid, request, exchange);
     return;
   }
   if (session == nullptr) {
@@ -160,8 +160,9 @@ std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to_as_sent,
   return std::nullopt;
 }
 
-void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std::string& peer,
+void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Request& request,
                               http::Exchange& exchange) {
+  const std::string& peer = request.peer;
   const EngineSettings& settings = table_.settings();
   const bool legacy = body.attribute("ver") == nullptr;
   if (shutting_down_) {
@@ -184,11 +185,20 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std:
     send_terminal(exchange, Condition::kHostUnknown, legacy);
     return;
   }
-  if (settings.max_sessions != 0 && table_.size() >= settings.max_sessions) {
+  const bool no_room = gate_ != nullptr && !gate_->admits_new_session();
+  if (no_room && gate_->redirect_new_session(request)) {
+    ++counters_.redirected;
+    return;
+  }
+  if (no_room || (settings.max_sessions != 0 && table_.size() >= settings.max_sessions)) {
     // Genuine overload: 503 makes clients retry later rather than give up.
     ++counters_.refused_creations;
-    refused(peer, "max_sessions reached");
-    exchange.send(http::Response::text(503, "text/plain; charset=utf-8", "too many sessions\n"));
+    if (no_room) ++counters_.refused_no_room;
+    refused(peer, no_room ? "no room for new sessions" : "max_sessions reached");
+    http::Response busy =
+        http::Response::text(503, "text/plain; charset=utf-8", "too many sessions, retry later\n");
+    busy.extra_headers.emplace_back("Retry-After", "1");
+    exchange.send(std::move(busy));
     return;
   }
   if (settings.max_sessions_per_ip != 0 &&

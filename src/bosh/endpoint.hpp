@@ -28,6 +28,24 @@ struct EndpointCounters {
   std::uint64_t bad_requests = 0;   // not XML, not a body, bad rid
   std::uint64_t unknown_sids = 0;
   std::uint64_t refused_creations = 0;  // host-unknown, improper-addressing, caps
+  std::uint64_t refused_no_room = 0;    // of those: 503 because the gate said no room
+  std::uint64_t redirected = 0;         // creations the gate took to another worker
+};
+
+// Asked before every session creation. False means this process has no room for
+// another session (app/admission.hpp: its file descriptors). The gate may then
+// take the request elsewhere (redirect_new_session: hand its connection to a
+// worker with room); if it does not, the request is answered HTTP 503 with
+// Retry-After, so the client tries again.
+class CreationGate {
+ public:
+  virtual bool admits_new_session() = 0;
+  // True if the gate took `request` (and its connection) away; the endpoint then
+  // answers nothing.
+  virtual bool redirect_new_session(http::Request& request) = 0;
+
+ protected:
+  ~CreationGate() = default;
 };
 
 // Hook for a node running several worker processes (app/handover.hpp): a sid
@@ -50,11 +68,13 @@ class Endpoint final : public http::Handler {
   const EndpointCounters& counters() const { return counters_; }
   // Asked about unknown sids before item-not-found; null (the default) = nobody.
   void set_foreign_sid_router(ForeignSidRouter* router) { foreign_sids_ = router; }
+  // Asked before each creation; null (the default) = always room.
+  void set_creation_gate(CreationGate* gate) { gate_ = gate; }
   // From now on session creation is answered with system-shutdown.
   void refuse_new_sessions() { shutting_down_ = true; }
 
  private:
-  void create_session(xml::BoshBody& body, std::uint64_t rid, const std::string& peer,
+  void create_session(xml::BoshBody& body, std::uint64_t rid, http::Request& request,
                       http::Exchange& exchange);
   void refused(std::string_view peer, std::string_view reason) const;
   std::optional<UpstreamAddress> resolve(std::string_view to, const std::string* route) const;
@@ -63,6 +83,7 @@ class Endpoint final : public http::Handler {
   UpstreamFactory& upstreams_;
   EndpointCounters counters_;
   ForeignSidRouter* foreign_sids_ = nullptr;
+  CreationGate* gate_ = nullptr;
   bool shutting_down_ = false;
 };
 

@@ -10,15 +10,26 @@
 // synchronously, so the callback always runs from the loop, never from inside
 // connect_tcp().
 //
+// With a source pool, a try binds its socket before connecting (bind_source). An
+// unusable source (EADDRNOTAVAIL) makes the try fail like any other, but
+// on_closed() then retries the same destination from the next source instead of
+// moving on, until each source of the family was tried once.
+//
 // The timeout is a TimerNode on the loop's TimerWheel: it needs the LoopContext to
 // be ticking, and it fires within one wheel tick after timeout_ms (0: at the next
 // tick). It covers resolution and all tries together.
 #include "net/connector.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <string_view>
 #include <utility>
 
 #include "net/loop_context.hpp"
+#include "net/source_pool.hpp"
 #include "net/tcp_stream.hpp"
 #include "net/timer_wheel.hpp"
 
@@ -26,8 +37,8 @@ namespace sb::net {
 
 class ConnectAttempt final : public StreamHandler {
  public:
-  ConnectAttempt(uv_loop_t* loop, StreamHandler* handler, ConnectFn done)
-      : loop_(loop), handler_(handler), done_(std::move(done)) {}
+  ConnectAttempt(uv_loop_t* loop, StreamHandler* handler, ConnectFn done, SourcePool* sources)
+      : loop_(loop), handler_(handler), done_(std::move(done)), sources_(sources) {}
   ConnectAttempt(const ConnectAttempt&) = delete;
   ConnectAttempt& operator=(const ConnectAttempt&) = delete;
   ~ConnectAttempt() { uv_freeaddrinfo(addresses_); }
@@ -49,12 +60,18 @@ class ConnectAttempt final : public StreamHandler {
 
   const sockaddr* next_address();
   void try_next();
+  void try_connect();
+  int bind_source();
   void fail_soon(int status);
   void finish(int status, TcpStream* stream);
 
   uv_loop_t* loop_;
   StreamHandler* handler_;  // the caller's, for the connected stream
   ConnectFn done_;
+  SourcePool* sources_;  // null or the pool to bind from
+  const sockaddr* current_ = nullptr;  // the destination being tried
+  std::uint64_t source_tries_ = 0;     // sources tried for current_
+  bool retry_source_ = false;          // the try failed for its source: same destination again
 
   sockaddr_storage numeric_{};  // the address of a numeric host
   bool numeric_pending_ = false;
@@ -150,18 +167,55 @@ const sockaddr* ConnectAttempt::next_address() {
 }
 
 void ConnectAttempt::try_next() {
-  const sockaddr* address = next_address();
-  if (address == nullptr) {
+  current_ = next_address();
+  source_tries_ = 0;
+  if (current_ == nullptr) {
     finish(last_error_, nullptr);
     return;
   }
+  try_connect();
+}
+
+// One try at current_, from the next source if there is a pool.
+void ConnectAttempt::try_connect() {
   stream_ = TcpStream::create(loop_, this);
   connect_req_.data = this;
-  const int rc = uv_tcp_connect(&connect_req_, stream_->handle(), address, on_connect);
+  int rc = bind_source();
+  if (rc == 0) rc = uv_tcp_connect(&connect_req_, stream_->handle(), current_, on_connect);
   if (rc != 0) {
     last_error_ = rc;
-    stream_->close();  // on_closed goes on with the next address
+    retry_source_ = rc == UV_EADDRNOTAVAIL;
+    stream_->close();  // on_closed goes on with the next source or address
   }
+}
+
+// Makes the stream's socket bound to the pool's next address of current_'s
+// family. 0 also when there is nothing to bind (uv_tcp_connect then makes the
+// socket itself).
+int ConnectAttempt::bind_source() {
+  const int family = current_->sa_family;
+  if (sources_ == nullptr) return 0;
+  const std::uint64_t available = sources_->count(family);
+  sockaddr_storage source{};
+  if (available == 0 || !sources_->next(family, source)) return 0;
+  ++source_tries_;
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  const int on = 1;
+  // Lets many sockets share a source address with port 0 until connect() picks a
+  // port that is free for this four-tuple (Linux 4.2+); harmless if unsupported.
+  ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+  const socklen_t length = family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&source), length) != 0) {
+    const int rc = -errno;
+    ::close(fd);
+    return rc;
+  }
+  if (const int rc = uv_tcp_open(stream_->handle(), fd); rc != 0) {
+    ::close(fd);
+    return rc;
+  }
+  return 0;
 }
 
 void ConnectAttempt::on_connect(uv_connect_t* req, int status) {
@@ -170,6 +224,7 @@ void ConnectAttempt::on_connect(uv_connect_t* req, int status) {
   if (self->stream_->closing()) return;
   if (status != 0) {
     self->last_error_ = status;
+    self->retry_source_ = status == UV_EADDRNOTAVAIL;
     self->stream_->close();
     return;
   }
@@ -187,6 +242,13 @@ void ConnectAttempt::on_closed(TcpStream& /*stream*/) {
   }
   if (timed_out_) {
     finish(UV_ETIMEDOUT, nullptr);
+    return;
+  }
+  const bool retry = retry_source_ && current_ != nullptr && sources_ != nullptr &&
+                     source_tries_ < sources_->count(current_->sa_family);
+  retry_source_ = false;
+  if (retry) {
+    try_connect();
     return;
   }
   try_next();
@@ -235,8 +297,9 @@ void ConnectAttempt::finish(int status, TcpStream* stream) {
 }
 
 ConnectAttempt* connect_tcp(uv_loop_t* loop, const std::string& host, std::uint16_t port,
-                            std::uint64_t timeout_ms, StreamHandler* handler, ConnectFn done) {
-  auto* attempt = new ConnectAttempt(loop, handler, std::move(done));
+                            std::uint64_t timeout_ms, StreamHandler* handler, ConnectFn done,
+                            SourcePool* sources) {
+  auto* attempt = new ConnectAttempt(loop, handler, std::move(done), sources);
   attempt->start(host, port, timeout_ms);
   return attempt;
 }

@@ -1,5 +1,6 @@
 // connect_tcp: resolves host:port (numeric or a name, through uv_getaddrinfo) and
-// connects a new TcpStream, with a connect timeout on the loop's TimerWheel.
+// connects a new TcpStream, with a connect timeout on the loop's TimerWheel,
+// optionally from an address of a SourcePool.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@ namespace sb::net {
 
 class TcpStream;
 class StreamHandler;
+class SourcePool;
 
 class ConnectAttempt;
 
@@ -27,8 +29,16 @@ using ConnectFn = std::function<void(int status, TcpStream* stream)>;
 // the last address's error. The timeout covers resolution and every try; it runs on
 // the loop's TimerWheel, so the LoopContext must be ticking, and it fires within one
 // tick after timeout_ms (0: at the next tick).
+//
+// With a non-empty `sources` (source_pool.hpp; it must outlive the attempt) each
+// socket is bound first to the pool's next address of the destination's family,
+// port 0, with IP_BIND_ADDRESS_NO_PORT. A source that is not usable (EADDRNOTAVAIL
+// from bind, or from connect when its ports towards this destination are used up)
+// is skipped for the next one, up to every address of the pool once; then the
+// destination counts as failed. With no source of that family the kernel picks.
 ConnectAttempt* connect_tcp(uv_loop_t* loop, const std::string& host, std::uint16_t port,
-                            std::uint64_t timeout_ms, StreamHandler* handler, ConnectFn done);
+                            std::uint64_t timeout_ms, StreamHandler* handler, ConnectFn done,
+                            SourcePool* sources = nullptr);
 void cancel_connect(ConnectAttempt* attempt);
 
 }  // namespace sb::net

@@ -85,8 +85,42 @@ int Listener::listen(const std::string& address, int backlog, std::string& error
     error = "listener already used";
     return UV_EINVAL;
   }
-  sockaddr_storage addr{};
-  if (const int rc = parse_address(address, addr, error); rc != 0) return rc;
+  if (const int rc = parse_address(address, addr_, error); rc != 0) return rc;
+  address_ = address;
+  backlog_ = backlog;
+  if (const int rc = open_socket(error); rc != 0) return rc;
+  uv_timer_init(loop_, &backoff_);
+  backoff_.data = this;
+  ++handles_open_;
+  state_ = State::kListening;
+  update_polling();
+  return 0;
+}
+
+int Listener::reopen(std::string& error) {
+  if (state_ != State::kSuspended) {
+    error = "listener not suspended";
+    return UV_EINVAL;
+  }
+  if (const int rc = open_socket(error); rc != 0) return rc;
+  state_ = State::kListening;
+  update_polling();
+  return 0;
+}
+
+void Listener::suspend() {
+  if (state_ != State::kListening) return;
+  state_ = State::kSuspended;
+  backing_off_ = false;
+  uv_timer_stop(&backoff_);
+  close_socket();
+}
+
+// Binds addr_ and listens, with a fresh poll handle on the new socket. The first
+// bind fixes the port for good (port 0 picks one), so a reopen() comes back to it.
+int Listener::open_socket(std::string& error) {
+  const std::string& address = address_;
+  sockaddr_storage& addr = addr_;
 
   const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(fd, "socket for", address, error);
@@ -100,21 +134,32 @@ int Listener::listen(const std::string& address, int backlog, std::string& error
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), length) != 0) {
     return fail(fd, "bind", address, error);
   }
-  if (::listen(fd, backlog) != 0) return fail(fd, "listen on", address, error);
+  if (::listen(fd, backlog_) != 0) return fail(fd, "listen on", address, error);
+  socklen_t bound_length = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &bound_length);
 
-  if (const int rc = uv_poll_init_socket(loop_, &poll_, fd); rc != 0) {
+  auto* poll = new uv_poll_t{};
+  if (const int rc = uv_poll_init_socket(loop_, poll, fd); rc != 0) {
+    delete poll;
     ::close(fd);
     error = "watch " + address + ": " + uv_strerror(rc);
     return rc;
   }
-  uv_timer_init(loop_, &backoff_);
-  poll_.data = this;
-  backoff_.data = this;
-  handles_open_ = 2;
+  poll->data = this;
+  ++handles_open_;
+  poll_ = poll;
   fd_ = fd;
-  state_ = State::kListening;
-  update_polling();
   return 0;
+}
+
+// Closing a poll handle stops watching at once, so the socket can go now: the port
+// is released (or the queue migrated) before this returns.
+void Listener::close_socket() {
+  polling_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_), on_handle_closed);
+  poll_ = nullptr;
+  ::close(fd_);
+  fd_ = -1;
 }
 
 int Listener::bound_port() const {
@@ -144,28 +189,27 @@ void Listener::update_polling() {
   if (want == polling_) return;
   polling_ = want;
   if (want) {
-    uv_poll_start(&poll_, UV_READABLE, on_readable);
+    uv_poll_start(poll_, UV_READABLE, on_readable);
   } else {
-    uv_poll_stop(&poll_);
+    uv_poll_stop(poll_);
   }
 }
 
 void Listener::close() {
   if (state_ == State::kIdle) state_ = State::kClosed;
-  if (state_ != State::kListening) return;
+  if (state_ != State::kListening && state_ != State::kSuspended) return;
+  if (state_ == State::kListening) close_socket();
   state_ = State::kClosing;
   polling_ = false;
-  // Closing a poll handle stops watching at once, so the socket can go now: the port
-  // is released before close() returns and pending connections are reset.
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&backoff_), on_handle_closed);
-  ::close(fd_);
-  fd_ = -1;
 }
 
 void Listener::on_handle_closed(uv_handle_t* handle) {
   auto* self = static_cast<Listener*>(handle->data);
-  if (--self->handles_open_ == 0) self->state_ = State::kClosed;
+  if (handle->type == UV_POLL) delete reinterpret_cast<uv_poll_t*>(handle);
+  if (--self->handles_open_ == 0 && self->state_ == State::kClosing) {
+    self->state_ = State::kClosed;
+  }
 }
 
 void Listener::on_readable(uv_poll_t* poll, int status, int /*events*/) {

@@ -9,8 +9,19 @@
 // With a poll handle, pause() stops watching and the kernel backlog holds the
 // connections until resume(); on EMFILE/ENFILE/ENOBUFS/ENOMEM accepting stops for
 // kBackoffMs and then resumes by itself.
+//
+// pause() is right for a moment's breath, wrong for a worker that is full: with
+// SO_REUSEPORT the kernel hashes every new connection to one listener's queue at
+// SYN time, so connections keep arriving in a queue nobody reads. suspend() closes
+// the socket instead: the kernel stops choosing it at once, and with the sysctl
+// net.ipv4.tcp_migrate_req=1 it moves the connections already queued to the other
+// listeners of the port (without it they are reset, and clients retry). reopen()
+// binds and listens again on the same address. Each socket gets its own poll
+// handle (a poll handle cannot move to another descriptor), freed in its close
+// callback, so reopening never waits for the loop.
 #pragma once
 
+#include <sys/socket.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -45,6 +56,14 @@ class Listener {
   // in the kernel backlog meanwhile. Both may be called before listen().
   void pause();
   void resume();
+  // Closes the listening socket now but keeps the address for reopen() (see the
+  // top of this file). Only while listening; otherwise nothing happens.
+  void suspend();
+  // Listens again on the address of listen() after suspend(). Returns 0 or a
+  // negative UV_E* error (the listener then stays suspended; try again later).
+  int reopen(std::string& error);
+  bool listening() const { return state_ == State::kListening; }
+  bool suspended() const { return state_ == State::kSuspended; }
   // Closes the socket at once (the port is free when close() returns); the handles
   // are released on the next loop run. Idempotent.
   void close();
@@ -55,22 +74,27 @@ class Listener {
   static constexpr int kAcceptBatch = 64;            // accepts per wake-up, for fairness
 
  private:
-  enum class State { kIdle, kListening, kClosing, kClosed };
+  enum class State { kIdle, kListening, kSuspended, kClosing, kClosed };
   static void on_readable(uv_poll_t* poll, int status, int events);
   static void on_backoff_end(uv_timer_t* timer);
   static void on_handle_closed(uv_handle_t* handle);
+  int open_socket(std::string& error);
+  void close_socket();
   void accept_some();
   void adopt(int fd);
   void back_off();
   void update_polling();
 
-  uv_poll_t poll_{};     // watches fd_ for incoming connections
-  uv_timer_t backoff_{};  // ends an EMFILE back-off
+  uv_poll_t* poll_ = nullptr;  // watches fd_; one per socket, freed in its close callback
+  uv_timer_t backoff_{};        // ends an EMFILE back-off
   uv_loop_t* loop_;
   AcceptFn on_accept_;
+  sockaddr_storage addr_{};  // what the socket is bound to, for reopen()
+  std::string address_;      // as given to listen(), for messages
+  int backlog_ = 0;
   int fd_ = -1;
   State state_ = State::kIdle;
-  int handles_open_ = 0;  // poll_ and backoff_ until their close callbacks ran
+  int handles_open_ = 0;  // poll handles and backoff_ until their close callbacks ran
   bool paused_ = false;
   bool backing_off_ = false;
   bool polling_ = false;

@@ -1,7 +1,7 @@
 // LoopContext: the per-loop shared state (read buffer, timer wheel, wheel ticker).
 //
 // The ticker is a single uv_timer_t that advances the TimerWheel every kTickMs, at
-// the wheel's slot boundaries. It is unref'd: a loop whose only remaining work is
+// the wheel's slot boundaries, and sleeps while the wheel is empty. It is unref'd: a loop whose only remaining work is
 // the ticker has nothing to do, so it must be allowed to end. Everything that waits
 // on the wheel (a held request, a connect attempt) keeps the loop alive through its
 // own socket or request.
@@ -13,6 +13,7 @@ namespace sb::net {
 
 LoopContext::LoopContext(uv_loop_t* loop) : loop_(loop), wheel_(uv_now(loop)) {
   loop_->data = this;
+  wheel_.set_wake(&LoopContext::on_wheel_wake, this);
   // libuv writes to sockets with write()/writev(), not send(MSG_NOSIGNAL): a write to
   // a peer that reset the connection raises SIGPIPE, which would kill the whole
   // worker. With the signal ignored the write fails with EPIPE like any other error.
@@ -51,11 +52,13 @@ void LoopContext::start_ticking() {
   ticker_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&ticker_));
   schedule_tick();
+  sleeping_ = false;
   ticker_state_ = TickerState::kRunning;
 }
 
 void LoopContext::stop_ticking() {
   restart_after_close_ = false;
+  sleeping_ = false;
   if (ticker_state_ != TickerState::kRunning) return;
   ticker_state_ = TickerState::kClosing;
   uv_close(reinterpret_cast<uv_handle_t*>(&ticker_), on_ticker_closed);
@@ -72,8 +75,25 @@ void LoopContext::schedule_tick() {
 void LoopContext::on_tick(uv_timer_t* timer) {
   auto* self = static_cast<LoopContext*>(timer->data);
   self->wheel_.advance(uv_now(self->loop_));
-  // Callbacks may have stopped the ticker.
-  if (self->ticker_state_ == TickerState::kRunning) self->schedule_tick();
+  // Callbacks may have stopped the ticker. Nothing armed: sleep until something is.
+  if (self->ticker_state_ != TickerState::kRunning) return;
+  if (self->wheel_.armed_count() == 0) {
+    self->sleeping_ = true;
+  } else {
+    self->schedule_tick();
+  }
+}
+
+// The first node is being armed on an empty wheel. The wheel's clock stood still
+// while it slept: bring it to now (nothing can fire, it is empty) so the node's
+// deadline counts from now, and tick again.
+void LoopContext::on_wheel_wake(void* context) {
+  auto* self = static_cast<LoopContext*>(context);
+  if (self->ticker_state_ != TickerState::kRunning || !self->sleeping_) return;
+  self->sleeping_ = false;
+  uv_update_time(self->loop_);
+  self->wheel_.advance(uv_now(self->loop_));
+  self->schedule_tick();
 }
 
 void LoopContext::on_ticker_closed(uv_handle_t* handle) {

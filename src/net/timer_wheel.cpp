@@ -16,10 +16,15 @@ TimerWheel::~TimerWheel() {
   }
 }
 
-void TimerWheel::arm(TimerNode& node, std::uint64_t delay_ms) { arm_at(node, now_ms_ + delay_ms); }
+void TimerWheel::arm(TimerNode& node, std::uint64_t delay_ms) {
+  disarm(node);
+  wake_if_empty();  // may bring now_ms_ up to date first
+  arm_at(node, now_ms_ + delay_ms);
+}
 
 void TimerWheel::arm_at(TimerNode& node, std::uint64_t deadline_ms) {
   disarm(node);
+  wake_if_empty();
   node.deadline_ms = deadline_ms;
   link(node);
 }

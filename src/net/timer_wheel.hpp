@@ -68,16 +68,30 @@ class TimerWheel {
   std::uint64_t now_ms() const { return now_ms_; }
   std::size_t armed_count() const { return armed_; }
 
+  // Called when a node is about to be armed on an empty wheel, before its deadline
+  // is computed: whoever stopped advancing an empty wheel (LoopContext) brings its
+  // clock up to date and starts advancing it again. Null (the default) = nobody.
+  using WakeFn = void (*)(void* context);
+  void set_wake(WakeFn wake, void* context) {
+    wake_ = wake;
+    wake_context_ = context;
+  }
+
  private:
   static void insert_after(TimerLink& anchor, TimerLink& link);
   static void unlink(TimerNode& node);
   void link(TimerNode& node);
   void run_slot(std::size_t index);
+  void wake_if_empty() {
+    if (armed_ == 0 && wake_ != nullptr) wake_(wake_context_);
+  }
 
   std::vector<TimerLink> slots_;  // sentinels of circular lists
   std::uint64_t now_ms_;
   std::uint64_t next_tick_;  // the next tick number to process
   std::size_t armed_ = 0;
+  WakeFn wake_ = nullptr;
+  void* wake_context_ = nullptr;
 };
 
 }  // namespace sb::net

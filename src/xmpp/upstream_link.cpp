@@ -58,7 +58,8 @@ UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
   // the session will use. (The connector's own timeout, the same, covers the connect.)
   net::context_of(loop).timers().arm(timer_, settings().connect_timeout_ms);
   attempt_ = net::connect_tcp(loop, target.host, target.port, settings().connect_timeout_ms, this,
-                              [this](int status, net::TcpStream* stream) { connected(status, stream); });
+                              [this](int status, net::TcpStream* stream) { connected(status, stream); },
+                              settings().sources);
   connector_.attach(*this);
 }
 

@@ -46,6 +46,7 @@
 
 namespace sb::net {
 class ConnectAttempt;
+class SourcePool;
 }
 
 namespace sb::xmpp {
@@ -63,6 +64,9 @@ struct LinkSettings {
   // (normally declined: see UpstreamLink::accept_features).
   bool tls_on_loopback = false;
   net::TlsClientOptions tls_client;  // certificate verification, CA file
+  // Local addresses to connect from (upstream_source_addresses); null = the kernel
+  // picks. Owned by the worker, outlives every link.
+  net::SourcePool* sources = nullptr;
   // Told why a link ended where the BOSH client only learns remote-connection-failed
   // (TLS refused or rejected, ...), for the log. May be null.
   void (*report)(std::string_view message) = nullptr;

@@ -3,7 +3,7 @@
 //
 // - with workers = 1 (the default), the one worker, in this process
 //   (app/worker.hpp): no supervisor, no IPC;
-// - with more workers (0 = one per core), the supervisor (app/supervisor.hpp),
+// - with more workers (auto = one per core, or more for max_sessions), the supervisor (app/supervisor.hpp),
 //   which starts the worker processes and relays hand-overs between them;
 // - started by a supervisor (hidden first argument --worker-index I, see
 //   app/worker_launch.hpp), one of those workers.
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/cli.hpp"
+#include "app/fd_budget.hpp"
 #include "app/log.hpp"
 #include "app/supervisor.hpp"
 #include "app/worker.hpp"
@@ -34,7 +35,8 @@ int run_supervised_worker(const WorkerLaunch& launch) {
     return 1;
   }
   set_log_level(cli.config.log_level);
-  Worker worker(cli.config, static_cast<int>(launch.index), kWorkerIpcFd);
+  Worker worker(cli.config, static_cast<int>(launch.index), kWorkerIpcFd,
+                launch.board ? kWorkerBoardFd : -1);
   return worker.run();
 }
 
@@ -56,7 +58,17 @@ int main(int argc, char** argv) {
   CliResult cli = parse_command_line(argc, argv);
   if (cli.action != CliResult::kRun) return report_cli_outcome(cli, "switchboard", stdout, stderr);
   set_log_level(cli.config.log_level);
-  cli.config.workers = resolve_worker_count(cli.config.workers);
+  // Workers inherit the raised limit; `workers = auto` sizes itself by it.
+  const std::uint64_t fd_limit = raise_fd_limit();
+  std::string why;
+  const bool automatic = cli.config.workers == 0;
+  cli.config.workers =
+      resolve_worker_count(cli.config.workers, cli.config.max_sessions, fd_limit, &why);
+  set_worker_index(cli.config.workers == 1 ? 0 : -1);
+  if (automatic || cli.config.workers > 1) {
+    SB_LOG_INFO("%u worker%s: %s", cli.config.workers, cli.config.workers == 1 ? "" : "s",
+                why.c_str());
+  }
 
   if (cli.config.workers == 1) {
     set_worker_index(0);

@@ -117,7 +117,7 @@ TEST_CASE("workers: 0 (one per core) and 1 to 1024 run, more is refused") {
   const auto r = run({"--upstream", "a:1", "--workers", "1025"});
   CHECK(r.action == CliResult::kError);
   CHECK(r.errors == std::vector<std::string>{
-                        "--workers: 'workers' must be a whole number from 0 to 1024, got '1025'"});
+                        "--workers: 'workers' must be auto or a whole number from 0 to 1024, got '1025'"});
 }
 
 TEST_CASE("--set errors say --set, option errors name their option") {
@@ -130,7 +130,7 @@ TEST_CASE("--set errors say --set, option errors name their option") {
                         "--set: 'max_wait' must be a whole number of seconds from 1 to 3600, "
                         "got 'never'",
                         "--set: unknown key 'colour'",
-                        "--workers: 'workers' must be a whole number from 0 to 1024, got 'many'",
+                        "--workers: 'workers' must be auto or a whole number from 0 to 1024, got 'many'",
                         "--listen: 'listen' must be host:port or [IPv6]:port: missing port in "
                         "'[::1]'",
                     });

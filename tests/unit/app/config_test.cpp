@@ -67,7 +67,7 @@ TEST_CASE("numbers: ranges are enforced and stated in the message") {
   CHECK(error_of("max_wait", "3601").find("from 1 to 3600") != std::string::npos);
   CHECK(error_of("max_wait", "-5").find("got '-5'") != std::string::npos);
   CHECK(error_of("max_wait", "").find("got ''") != std::string::npos);
-  CHECK(error_of("workers", "1025") == "'workers' must be a whole number from 0 to 1024, got '1025'");
+  CHECK(error_of("workers", "1025") == "'workers' must be auto or a whole number from 0 to 1024, got '1025'");
   CHECK(error_of("max_hold", "0").find("from 1 to 16") != std::string::npos);
   CHECK(error_of("max_sessions", "4294967296").find("from 0 to 4294967295") != std::string::npos);
   CHECK(error_of("max_sessions", "99999999999999999999999").find("got '9999") != std::string::npos);
@@ -202,6 +202,7 @@ TEST_CASE("format_config round-trips every key") {
   c.max_stanza_bytes = 3 * 1024 * 1024;
   c.max_session_queue_bytes = 4 * 1024 * 1024 + 1;
   c.upstream_connect_timeout = 3;
+  c.upstream_source_addresses = "127.0.0.2-127.0.0.50 fd00::1-fd00::ff";
   c.http_idle_timeout = 30;
   c.http_header_timeout = 4;
   c.max_sessions_per_ip = 7;
@@ -211,6 +212,7 @@ TEST_CASE("format_config round-trips every key") {
   const std::string text = sb::app::format_config(c);
   CHECK(text.find("max_body_bytes = 2000\n") != std::string::npos);
   CHECK(text.find("max_stanza_bytes = 3m\n") != std::string::npos);
+  CHECK(text.find("workers = auto\n") != std::string::npos);
   CHECK(text.find("upstream.b.example = [::1]:5222\n") != std::string::npos);
   Config back;
   std::vector<std::string> errors;
@@ -271,4 +273,24 @@ TEST_CASE("validate_config: demo_root must be an existing directory") {
   c.demo_root = "/dev/null";
   CHECK(sb::app::validate_config(c) ==
         std::vector<std::string>{"'demo_root' '/dev/null' is not a directory"});
+}
+
+TEST_CASE("workers takes auto, and upstream_source_addresses takes addresses and ranges") {
+  Config c;
+  CHECK_FALSE(apply_setting(c, "workers", "auto"));
+  CHECK(c.workers == 0);
+  CHECK_FALSE(apply_setting(c, "workers", "12"));
+  CHECK(c.workers == 12);
+  CHECK(error_of("workers", "automatic") ==
+        "'workers' must be auto or a whole number from 0 to 1024, got 'automatic'");
+
+  CHECK_FALSE(apply_setting(c, "upstream_source_addresses", "127.0.0.2-127.0.0.9,  10.0.0.1  [::1]"));
+  CHECK(c.upstream_source_addresses == "127.0.0.2-127.0.0.9, 10.0.0.1 [::1]");
+  CHECK_FALSE(apply_setting(c, "upstream_source_addresses", ""));
+  CHECK(c.upstream_source_addresses.empty());
+  const std::string backwards = error_of("upstream_source_addresses", "127.0.0.9-127.0.0.2");
+  CHECK(backwards.find("'upstream_source_addresses' must be IP addresses and ranges") == 0);
+  CHECK(backwards.find("range '127.0.0.9-127.0.0.2' runs backwards") != std::string::npos);
+  CHECK(error_of("upstream_source_addresses", "example.org").find("'example.org' is not an IP address") !=
+        std::string::npos);
 }

@@ -85,3 +85,25 @@ TEST_CASE("the listen address in the listener's spelling") {
   config.listen = HostPort{"::", 443};
   CHECK(listen_address(config) == "[::]:443");
 }
+
+TEST_CASE("--worker-board after the index says the ListenBoard is on fd 4") {
+  Config config;
+  config.workers = 2;
+  std::vector<std::string> args = worker_arguments("switchboard", config, 1, true);
+  REQUIRE(args.size() > 3);
+  CHECK(args[3] == "--worker-board");
+  std::vector<char*> argv = argv_of(args);
+  std::string error;
+  auto launch = worker_launch_from(static_cast<int>(args.size()), argv.data(), error);
+  REQUIRE(launch.has_value());
+  CHECK(error.empty());
+  CHECK(launch->board);
+  CHECK(launch->index == 1);
+  CHECK(launch->cli_args.at(1) == "--set");  // the flag is not passed on as an option
+
+  std::vector<std::string> plain = worker_arguments("switchboard", config, 1);
+  std::vector<char*> plain_argv = argv_of(plain);
+  launch = worker_launch_from(static_cast<int>(plain.size()), plain_argv.data(), error);
+  REQUIRE(launch.has_value());
+  CHECK_FALSE(launch->board);
+}

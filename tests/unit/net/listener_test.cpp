@@ -1,9 +1,11 @@
 // Listener: address parsing, SO_REUSEPORT sharing, pause/resume, the EMFILE back-off
-// and the close lifecycle, over real loopback sockets.
+// suspend/reopen (and what the kernel does with a closed listener's queue) and the
+// close lifecycle, over real loopback sockets.
 #include <doctest/doctest.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 
 #include "net/connector.hpp"
@@ -200,5 +202,96 @@ TEST_CASE_FIXTURE(LoopFixture, "close() frees the port at once") {
   ::close(fd);
   run();
   CHECK(listener.closed());
+  finish();
+}
+
+TEST_CASE_FIXTURE(LoopFixture, "a suspended listener is out of the port's group until reopened") {
+  CountingListener first(loop());
+  CountingListener second(loop());
+  std::string error;
+  REQUIRE(first.listener.listen("127.0.0.1:0", 16, error) == 0);
+  const int port = first.listener.bound_port();
+  REQUIRE(second.listener.listen("127.0.0.1:" + std::to_string(port), 16, error) == 0);
+  first.listener.suspend();
+  CHECK(first.listener.suspended());
+  CHECK(first.listener.bound_port() == 0);
+  CHECK(first.listener.reopen(error) == 0);  // at once: no wait for the old poll handle
+  first.listener.suspend();
+
+  Recorder client;
+  int connected = 0;
+  auto connect_some = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      connect_tcp(loop(), "127.0.0.1", static_cast<std::uint16_t>(port), 1000, &client,
+                  [&connected](int status, TcpStream* s) {
+                    CHECK(status == 0);
+                    if (s != nullptr) s->close();
+                    ++connected;
+                  });
+    }
+  };
+  connect_some(16);
+  CHECK(run_until([&] { return connected == 16 && second.accepted == 16; }));
+  CHECK(first.accepted == 0);
+
+  // Back in the group: the kernel hashes connections to both again (32 tries, each
+  // has an even chance, so "none for first" would happen 1 time in 4 billion).
+  REQUIRE(first.listener.reopen(error) == 0);
+  CHECK(first.listener.listening());
+  CHECK(first.listener.bound_port() == port);
+  connect_some(32);
+  CHECK(run_until([&] { return connected == 48 && first.accepted + second.accepted == 48; }));
+  CHECK(first.accepted > 0);
+  CHECK(first.listener.reopen(error) == UV_EINVAL);  // only after suspend()
+  first.listener.close();
+  second.listener.close();
+  run();
+  CHECK(first.listener.closed());
+  finish();
+}
+
+// What happens to connections already queued for a listener that closes depends on
+// net.ipv4.tcp_migrate_req: with 1 the kernel moves them to another listener of the
+// port, with 0 they are reset. The test reads the sysctl and checks that behaviour.
+TEST_CASE_FIXTURE(LoopFixture, "suspend() migrates or resets the connections queued for it") {
+  CountingListener first(loop());
+  CountingListener second(loop());
+  std::string error;
+  first.listener.pause();  // nothing is accepted here: the connection stays queued
+  REQUIRE(first.listener.listen("127.0.0.1:0", 16, error) == 0);
+  const int port = first.listener.bound_port();
+  Recorder client;
+  int connected = 0;
+  TcpStream* stream = nullptr;
+  connect_tcp(loop(), "127.0.0.1", static_cast<std::uint16_t>(port), 1000, &client,
+              [&](int status, TcpStream* s) {
+                CHECK(status == 0);
+                stream = s;
+                ++connected;
+              });
+  CHECK(run_until([&] { return connected == 1; }));  // queued for `first`, the only listener
+  REQUIRE(stream != nullptr);
+  stream->start_reading();
+  REQUIRE(second.listener.listen("127.0.0.1:" + std::to_string(port), 16, error) == 0);
+  first.listener.suspend();
+
+  char migrate = '0';
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/tcp_migrate_req", "r")) {
+    migrate = static_cast<char>(std::fgetc(f));
+    std::fclose(f);
+  }
+  CAPTURE(migrate);
+  if (migrate == '1') {
+    CHECK(run_until([&] { return second.accepted == 1; }));  // moved, then closed by `second`
+  } else {
+    CHECK(run_until([&] { return client.read_ends == 1; }));
+    CHECK(client.read_end_status == UV_ECONNRESET);
+    CHECK(second.accepted == 0);
+  }
+  CHECK(first.accepted == 0);
+  stream->close();
+  first.listener.close();
+  second.listener.close();
+  run();
   finish();
 }
