@@ -11,7 +11,7 @@
 // is refused and makes the script fail, as would a script error on the page.
 //
 // Also a module: the browser test (tests/tools/report/html_report_browser.test.js)
-// uses openReport() to check the page the same way.
+// uses launchBrowser() and openReport() to check the page the same way.
 'use strict';
 
 const fs = require('node:fs');
@@ -32,44 +32,51 @@ function loadPlaywright() {
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-// Opens `htmlFile` in a fresh headless Chromium and waits until the page script
-// has drawn everything (body[data-ready="1"]). Returns { page, errors, requests,
-// close() }: errors are the page's uncaught script errors and console errors,
-// requests every URL it tried to load other than the file itself (all refused).
-async function openReport(htmlFile, { scale = 1, width = 1100 } = {}) {
+// A headless Chromium of our own (a private profile, removed on close()).
+// Returns { openReport(htmlFile), close() }.
+async function launchBrowser({ scale = 1, width = 1100 } = {}) {
   const { chromium } = loadPlaywright();
   const executablePath = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
   const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-report-png-'));
-  const context = await chromium.launchPersistentContext(profileDir, {
-    executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30000,
-    viewport: { width, height: 900 }, deviceScaleFactor: scale,
-  });
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30000,
+      viewport: { width, height: 900 }, deviceScaleFactor: scale,
+    });
+  } catch (err) {
+    fs.rmSync(profileDir, { recursive: true, force: true });
+    throw err;
+  }
   const close = async () => {
     await context.close().catch(() => {});
     fs.rmSync(profileDir, { recursive: true, force: true });
   };
-  try {
-    const url = pathToFileURL(path.resolve(htmlFile)).href;
-    const errors = [];
-    const requests = [];
-    await context.route('**/*', (route) => {
-      if (route.request().url() === url) return route.continue();
-      requests.push(route.request().url());
-      return route.abort();
-    });
-    const page = context.pages()[0] || (await context.newPage());
-    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-    page.on('request', (req) => { if (req.url() !== url && !requests.includes(req.url())) requests.push(req.url()); });
-    await page.goto(url, { waitUntil: 'load' });
-    await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 }).catch(() => {
-      errors.push('the page script did not finish (body[data-ready] never set)');
-    });
-    return { page, errors, requests, close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  return { openReport: (htmlFile) => openReport(context, htmlFile), close };
+}
+
+// Opens `htmlFile` in a new page and waits until the page script has drawn
+// everything (body[data-ready="1"]). Returns { page, errors, requests }: errors
+// are the page's uncaught script errors and console errors, requests every URL
+// it tried to load other than the file itself (all refused).
+async function openReport(context, htmlFile) {
+  const url = pathToFileURL(path.resolve(htmlFile)).href;
+  const errors = [];
+  const requests = [];
+  const page = await context.newPage();
+  await page.route('**/*', (route) => {
+    if (route.request().url() === url) return route.continue();
+    requests.push(route.request().url());
+    return route.abort();
+  });
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  page.on('request', (req) => { if (req.url() !== url && !requests.includes(req.url())) requests.push(req.url()); });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 }).catch(() => {
+    errors.push('the page script did not finish (body[data-ready] never set)');
+  });
+  return { page, errors, requests };
 }
 
 // Screenshots every chart figure and the summary into outDir; returns the paths.
@@ -108,8 +115,9 @@ async function main(argv) {
     return 2;
   }
   const [html, outDir] = positional;
-  const report = await openReport(html, { scale });
+  const browser = await launchBrowser({ scale });
   try {
+    const report = await browser.openReport(html);
     const files = await screenshotCharts(report.page, outDir, prefix);
     for (const f of files) console.log(f);
     if (report.errors.length || report.requests.length) {
@@ -119,11 +127,11 @@ async function main(argv) {
     }
     return 0;
   } finally {
-    await report.close();
+    await browser.close();
   }
 }
 
-module.exports = { openReport, screenshotCharts };
+module.exports = { launchBrowser, screenshotCharts };
 
 if (require.main === module) {
   main(process.argv).then((code) => { process.exitCode = code; }, (err) => {

@@ -38,6 +38,9 @@
     return m + ' min ' + (s ? s + ' s' : '');
   };
   const lastT = timeline.length ? num(timeline[timeline.length - 1].t) || 0 : 0;
+  // A tick every round number of seconds or minutes, about ten of them.
+  const tickStep = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400]
+      .find((step) => lastT / step <= 10) || 28800;
   const fmtClock = (v) => {
     if (lastT < 120) return v + ' s';
     const m = Math.floor(v / 60);
@@ -86,11 +89,11 @@
     banners.append(el('div', { class: 'banner bad', id: 'overload-banner' },
         '\u26a0 The load generator was overloaded: these figures measure switchboard-soak, not the target.',
         el('span', { class: 'detail' },
-           (gen.verdict || '') + (num(gen.max_loop_lag_ms) !== null
-               ? ' (worst event-loop lag ' + fmtMs(gen.max_loop_lag_ms) + ' ms)' : ''))));
+           [gen.verdict, num(gen.max_loop_lag_ms) !== null
+               ? 'worst event-loop lag ' + fmtMs(gen.max_loop_lag_ms) + ' ms' : null].filter(Boolean).join('; '))));
   } else if (gen.verdict || num(gen.max_loop_lag_ms) !== null) {
-    banners.append(el('div', { class: 'banner good' }, 'Generator: ' + (gen.verdict || 'not overloaded') +
-        (num(gen.max_loop_lag_ms) !== null ? ' (worst event-loop lag ' + fmtMs(gen.max_loop_lag_ms) + ' ms)' : '')));
+    banners.append(el('div', { class: 'banner good' }, 'Generator: ' + (gen.verdict ||
+        'not overloaded (worst event-loop lag ' + fmtMs(gen.max_loop_lag_ms) + ' ms)')));
   }
   const lost = num(report.messages_lost) || 0;
   const errors = num(report.errors) || 0;
@@ -212,7 +215,7 @@
     const color = COLORS[i % COLORS.length];
     return Object.assign({
       label: labelText, data, borderColor: color, backgroundColor: color + '55', borderWidth: 1.6,
-      pointRadius: timeline.length > 60 ? 0 : 2, spanGaps: false, tension: 0,
+      pointRadius: timeline.length > 40 ? 0 : 2, spanGaps: false, tension: 0,
     }, extra || {});
   }
 
@@ -241,7 +244,7 @@
           x: { type: 'linear', stacked: !!o.stacked, min: o.type === 'bar' ? undefined : 0,
                offset: o.type === 'bar',
                title: { display: true, text: 'time since start' + (lastT < 120 ? ' (s)' : ' (min:s)') },
-               ticks: { callback: (v) => fmtClock(v), maxTicksLimit: 12 } },
+               ticks: { callback: (v) => fmtClock(v), stepSize: tickStep, maxTicksLimit: 14 } },
           y: { type: 'linear', stacked: !!o.stacked, beginAtZero: true,
                title: { display: !!o.yTitle, text: o.yTitle || '' },
                ticks: o.yTick ? { callback: o.yTick } : {} },
@@ -254,14 +257,22 @@
       const linear = datasets.map((d) => d.data);
       const box = el('input', { type: 'checkbox', id: 'log-' + id });
       caption.append(el('label', {}, box, ' log scale'));
-      box.addEventListener('change', () => {
+      const apply = () => {
         chart.options.scales.y.type = box.checked ? 'logarithmic' : 'linear';
         chart.options.scales.y.beginAtZero = !box.checked;
         chart.data.datasets.forEach((d, i) => {
           d.data = box.checked ? linear[i].map((p) => ({ x: p.x, y: p.y > 0 ? p.y : null })) : linear[i];
         });
         chart.update();
-      });
+      };
+      box.addEventListener('change', apply);
+      // On from the start when the series span more than two decades (a 5 s
+      // outlier would flatten 1 ms medians to the axis).
+      const ys = datasets.flatMap((d) => d.data.map((p) => p.y)).filter((y) => y > 0);
+      if (ys.length && Math.max(...ys) / Math.min(...ys) > 100) {
+        box.checked = true;
+        apply();
+      }
     }
   }
 
