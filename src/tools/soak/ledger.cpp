@@ -48,6 +48,7 @@ Ledger::Outcome Ledger::receive(std::uint32_t receiver, std::string_view body, s
   std::uint64_t seq = 0;
   std::uint64_t intended = 0;
   if (!field(body, from) || !field(body, to) || !field(body, seq) || !field(body, intended)) return Outcome::kForeign;
+  if (from == receiver && to != receiver) return Outcome::kEcho;
   if (to != receiver || from > UINT32_MAX) return Outcome::kForeign;
   auto it = pairs_.find(key(static_cast<std::uint32_t>(from), receiver));
   if (it == pairs_.end() || seq == 0 || seq > it->second.sent) return Outcome::kForeign;

@@ -22,7 +22,8 @@ namespace sb::soak {
 
 class Ledger {
  public:
-  enum class Outcome { kFirst, kReordered, kDuplicate, kForeign };
+  // kEcho: the receiver's own outgoing message came back to it.
+  enum class Outcome { kFirst, kReordered, kDuplicate, kEcho, kForeign };
 
   // The body text of the next message from `sender` to `receiver`, padded with 'x'
   // to `size` bytes.

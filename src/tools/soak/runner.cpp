@@ -8,6 +8,9 @@
 #include "tools/soak/runner.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace sb::soak {
 
@@ -181,7 +184,14 @@ void Runner::on_chat(XmppClient& client, std::string_view body) {
     case Ledger::Outcome::kDuplicate:
       ++env_.interval.tally.messages_duplicated;
       break;
+    case Ledger::Outcome::kEcho:
+      env_.interval.tally.error("message_echoed");
+      break;
     case Ledger::Outcome::kForeign:
+      if (std::getenv("SOAK_DEBUG") != nullptr) {
+        std::fprintf(stderr, "soak: session %u got a message not meant for it: %.80s\n", client.index(),
+                     std::string(body).c_str());
+      }
       env_.interval.tally.error("foreign_message");
       break;
   }
