@@ -20,6 +20,7 @@ constexpr std::uint32_t kNone = UINT32_MAX;
 constexpr std::uint64_t kTickNs = 1'000'000;  // the schedules' resolution
 constexpr std::uint64_t kSecondNs = 1'000'000'000;
 constexpr std::uint64_t kCloseGraceNs = 5 * kSecondNs;
+constexpr std::size_t kClosesPerTick = 5;  // 5,000 terminates per second at most
 
 }  // namespace
 
@@ -92,14 +93,18 @@ void Runner::tick() {
     case Phase::kDrain:
       if (ledger_.outstanding() == 0 || now >= phase_end_ns_) {
         phase_ = Phase::kClosing;
-        phase_end_ns_ = now + kCloseGraceNs;
-        for (auto& c : clients_) {
-          if (c) c->close();
-        }
+        phase_end_ns_ = 0;
       }
       break;
     case Phase::kClosing:
-      if (ended_ >= started_ || now >= phase_end_ns_) {
+      // Sessions end a batch per tick (each terminate may need a new connection),
+      // so the loop stays responsive; the grace runs from the last terminate.
+      for (std::size_t n = 0; n < kClosesPerTick && close_cursor_ < clients_.size(); ++n) {
+        if (clients_[close_cursor_]) clients_[close_cursor_]->close();
+        ++close_cursor_;
+      }
+      if (close_cursor_ >= clients_.size() && phase_end_ns_ == 0) phase_end_ns_ = now + kCloseGraceNs;
+      if (ended_ >= started_ || (phase_end_ns_ != 0 && now >= phase_end_ns_)) {
         phase_ = Phase::kDone;
         finish();
         return;

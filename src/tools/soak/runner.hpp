@@ -74,6 +74,7 @@ class Runner final : private ClientObserver {
   std::uint64_t phase_end_ns_ = 0;
   std::uint64_t started_ = 0;
   std::uint64_t messages_slotted_ = 0;
+  std::size_t close_cursor_ = 0;  // next client to close in the closing phase
   std::uint64_t ended_ = 0;         // clients that have ended, for any reason
   std::uint64_t last_login_ns_ = 0;
   Final final_;
