@@ -183,7 +183,6 @@ void BoshTransport::on_response(HttpConnection& conn, int status, std::string_vi
   p->answer.assign(body);
   process_answers();
   if (state_ == State::kEnded) return;
-  spare_idle_connections();
   pump();
 }
 
@@ -259,17 +258,23 @@ void BoshTransport::handle_answer(const Pending& p) {
   }
 }
 
-// A connection left idle while another one is open is a spare: it closes after
-// --conn-idle ms unless a request takes it first.
-void BoshTransport::spare_idle_connections() {
-  unsigned open = 0;
-  for (auto& c : conns_) {
-    if (c && c->open()) ++open;
+// A connection idle for --conn-idle ms while another one is open is a spare and
+// closes, so an idle session keeps the one that holds its long poll.
+bool BoshTransport::is_spare(const HttpConnection& conn) const {
+  for (const auto& c : conns_) {
+    if (c && c.get() != &conn && c->open()) return true;
   }
-  if (open < 2) return;
-  for (auto& c : conns_) {
-    if (c && c->open() && !c->busy()) c->close_when_idle(env_.options->conn_idle_ms);
+  return false;
+}
+
+std::string BoshTransport::debug_state() const {
+  std::string out = "sid " + sid_ + " state " + std::to_string(static_cast<int>(state_)) + " queue " +
+                    std::to_string(queue_.size()) + "B";
+  for (const Pending& p : pending_) {
+    out += " [rid " + std::to_string(p.rid) + (p.answered ? " answered" : "") + " tries " + std::to_string(p.tries) +
+           (p.conn != nullptr && p.conn->busy() ? " busy" : "") + "]";
   }
+  return out;
 }
 
 void BoshTransport::end(std::string_view error) {

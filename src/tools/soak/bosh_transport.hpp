@@ -39,6 +39,7 @@ class BoshTransport final : public Transport, private HttpOwner {
   void close(std::string last) override;
   unsigned outstanding() const override { return static_cast<unsigned>(pending_.size()); }
 
+  std::string debug_state() const override;
   const std::string& sid() const { return sid_; }
 
  private:
@@ -61,6 +62,7 @@ class BoshTransport final : public Transport, private HttpOwner {
   void on_response(HttpConnection& conn, int status, std::string_view body) override;
   void on_failure(HttpConnection& conn, const char* kind) override;
   void on_idle_closed(HttpConnection& conn) override;
+  bool is_spare(const HttpConnection& conn) const override;
 
   void pump();
   void issue(std::string body, Kind kind);
@@ -69,7 +71,6 @@ class BoshTransport final : public Transport, private HttpOwner {
   Pending* find(const HttpConnection& conn);
   void process_answers();
   void handle_answer(const Pending& p);
-  void spare_idle_connections();
   void end(std::string_view error);
   std::string body_open(std::uint64_t rid) const;
 

@@ -155,7 +155,11 @@ void HttpConnection::on_timer(net::TimerNode& node) {
   auto* self = static_cast<HttpConnection*>(node.owner);
   switch (self->phase_) {
     case Phase::kIdle:
-      // The idle timer of a spare connection.
+      if (self->stream_ == nullptr) return;
+      if (!self->owner_->is_spare(*self)) {
+        self->arm_idle();
+        return;
+      }
       self->drop_stream();
       self->owner_->on_idle_closed(*self);
       return;
@@ -188,9 +192,8 @@ void HttpConnection::fail(const char* kind) {
   owner_->on_failure(*this, kind);
 }
 
-void HttpConnection::close_when_idle(std::uint64_t ms) {
-  if (busy_ || stream_ == nullptr) return;
-  env_.context->timers().arm_at(timer_, env_.now_ms() + ms);
+void HttpConnection::arm_idle() {
+  env_.context->timers().arm_at(timer_, env_.now_ms() + env_.options->conn_idle_ms);
 }
 
 int HttpConnection::on_body(llhttp_t* parser, const char* at, std::size_t length) {
@@ -224,7 +227,11 @@ void HttpConnection::on_read(net::TcpStream& /*stream*/, std::string_view bytes)
   busy_ = false;
   std::string body;
   body.swap(body_);
-  if (!keep) drop_stream();
+  if (keep) {
+    arm_idle();
+  } else {
+    drop_stream();
+  }
   owner_->on_response(*this, status, body);
 }
 

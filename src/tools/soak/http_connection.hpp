@@ -11,7 +11,8 @@
 //
 // Memory: an idle connection is this object plus its TcpStream (the uv_tcp_t). The
 // response body buffer is released after each answer, and one TimerNode serves as
-// connect timeout, response timeout, cut time, write delay and idle timer.
+// connect timeout, response timeout, cut time, write delay and idle timer (an
+// idle connection asks its owner every --conn-idle ms whether it is a spare).
 #pragma once
 
 #include <llhttp.h>
@@ -36,6 +37,9 @@ class HttpOwner {
   virtual void on_failure(HttpConnection& conn, const char* kind) = 0;
   // An idle connection went away (the server closed it, or it idled out).
   virtual void on_idle_closed(HttpConnection& conn) = 0;
+  // The connection has been idle for --conn-idle ms: true closes it (it is a
+  // spare beside another open connection), false keeps it for another period.
+  virtual bool is_spare(const HttpConnection& conn) const = 0;
 
  protected:
   ~HttpOwner() = default;
@@ -54,8 +58,6 @@ class HttpConnection final : public net::StreamHandler {
   void send(std::string_view body, std::uint64_t timeout_ms, std::int64_t cut_after_ms);
   bool busy() const { return busy_; }
   bool open() const { return stream_ != nullptr; }
-  // Starts the idle timer: the connection closes after `ms` without a request.
-  void close_when_idle(std::uint64_t ms);
   void close();
 
   // net::StreamHandler
@@ -73,6 +75,7 @@ class HttpConnection final : public net::StreamHandler {
   static int on_message_complete(llhttp_t* parser);
 
   void connect();
+  void arm_idle();
   void write_request();
   void fail(const char* kind);
   void drop_stream();

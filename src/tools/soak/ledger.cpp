@@ -69,4 +69,18 @@ Ledger::Outcome Ledger::receive(std::uint32_t receiver, std::string_view body, s
   return Outcome::kReordered;
 }
 
+std::string Ledger::describe_losses(std::size_t max) const {
+  std::string out;
+  for (const auto& [k, p] : pairs_) {
+    if (max == 0) break;
+    if (p.highest == p.sent && p.missing.empty()) continue;
+    --max;
+    out += std::to_string(k >> 32) + "->" + std::to_string(k & 0xffffffffu) + ": sent " + std::to_string(p.sent) +
+           ", highest " + std::to_string(p.highest) + ", missing";
+    for (std::uint32_t m : p.missing) out += " " + std::to_string(m);
+    out += "\n";
+  }
+  return out;
+}
+
 }  // namespace sb::soak

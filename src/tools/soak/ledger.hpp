@@ -36,6 +36,8 @@ class Ledger {
   std::uint64_t unique_received() const { return unique_; }
   // Sent and not (yet) received: in flight during the run, lost at its end.
   std::uint64_t outstanding() const { return sent_ - unique_; }
+  // "from->to: sent S, highest H, missing [..]" for up to `max` pairs with a loss.
+  std::string describe_losses(std::size_t max) const;
 
  private:
   struct Pair {

@@ -53,7 +53,7 @@ int Runner::run() {
   final_.sessions_target = share_.count;
   final_.source = env_.sources.describe();
   final_.rss_baseline = self_rss_bytes();
-  final_.fds_baseline = self_open_fds();
+  final_.fds_baseline = self_open_sockets();
   context_->start_ticking();
   uv_timer_init(&loop_, &tick_);
   tick_.data = this;
@@ -92,6 +92,12 @@ void Runner::tick() {
       break;
     case Phase::kDrain:
       if (ledger_.outstanding() == 0 || now >= phase_end_ns_) {
+        if (ledger_.outstanding() > 0 && std::getenv("SOAK_DEBUG") != nullptr) {
+          std::fprintf(stderr, "soak: drain over with messages in flight:\n%s", ledger_.describe_losses(5).c_str());
+          for (std::size_t i = 0; i < clients_.size() && i < 64; ++i) {
+            if (clients_[i]) std::fprintf(stderr, "  client %zu: %s\n", i, clients_[i]->debug_state().c_str());
+          }
+        }
         phase_ = Phase::kClosing;
         phase_end_ns_ = 0;
       }
@@ -234,7 +240,7 @@ void Runner::emit_interval() {
                             phase_ != Phase::kRun)) {
     loaded_measured_ = true;
     final_.rss_loaded = self_rss_bytes();
-    final_.fds_loaded = self_open_fds();
+    final_.fds_loaded = self_open_sockets();
     final_.sessions_loaded = online_.size();
   }
   ++final_.intervals;
@@ -255,6 +261,9 @@ void Runner::emit_interval() {
 void Runner::finish() {
   emit_interval();
   final_.messages_lost = ledger_.outstanding();
+  if (final_.messages_lost > 0 && std::getenv("SOAK_DEBUG") != nullptr) {
+    std::fprintf(stderr, "soak: lost messages by pair:\n%s", ledger_.describe_losses(20).c_str());
+  }
   final_.cpu_seconds = self_cpu_seconds();
   uv_timer_stop(&tick_);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);

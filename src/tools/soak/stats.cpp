@@ -192,15 +192,21 @@ std::uint64_t self_rss_bytes() {
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-std::uint64_t self_open_fds() {
+// Sockets only: libuv opens a few descriptors of its own lazily (/dev/null
+// reserves, pipes), which must not count as a session's.
+std::uint64_t self_open_sockets() {
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return 0;
   std::uint64_t n = 0;
+  char target[64];
   while (const dirent* e = readdir(dir)) {
-    if (e->d_name[0] != '.') ++n;
+    if (e->d_name[0] == '.') continue;
+    const std::string link = std::string("/proc/self/fd/") + e->d_name;
+    const ssize_t len = readlink(link.c_str(), target, sizeof target - 1);
+    if (len > 7 && std::string_view(target, static_cast<std::size_t>(len)).substr(0, 7) == "socket:") ++n;
   }
   closedir(dir);
-  return n > 0 ? n - 1 : 0;  // not the directory's own descriptor
+  return n;
 }
 
 double self_cpu_seconds() {

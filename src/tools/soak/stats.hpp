@@ -58,7 +58,7 @@ struct Final {
   std::uint64_t messages_lost = 0;
   std::uint64_t rss_baseline = 0;     // before the first session
   std::uint64_t rss_loaded = 0;       // with every session up
-  std::uint64_t fds_baseline = 0;
+  std::uint64_t fds_baseline = 0;     // open sockets
   std::uint64_t fds_loaded = 0;
   std::uint64_t sessions_loaded = 0;  // online when rss_loaded was taken
   double cpu_seconds = 0;
@@ -75,9 +75,9 @@ struct Final {
   bool deserialize(std::string_view line);
 };
 
-// RSS and open descriptors of this process, from /proc/self.
+// RSS and open sockets of this process, from /proc/self.
 std::uint64_t self_rss_bytes();
-std::uint64_t self_open_fds();
+std::uint64_t self_open_sockets();
 double self_cpu_seconds();
 
 }  // namespace sb::soak

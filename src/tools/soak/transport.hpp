@@ -38,6 +38,8 @@ class Transport {
   virtual void close(std::string last) = 0;
   // Requests written and not yet answered (for the report and tests).
   virtual unsigned outstanding() const = 0;
+  // One line on the requests in flight, for SOAK_DEBUG.
+  virtual std::string debug_state() const = 0;
 };
 
 }  // namespace sb::soak

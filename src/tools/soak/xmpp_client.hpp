@@ -49,6 +49,7 @@ class XmppClient final : private TransportEvents {
   const std::string& jid() const { return jid_; }
   std::uint32_t index() const { return index_; }
   std::uint64_t login_started_ns() const { return login_started_ns_; }
+  std::string debug_state() const { return transport_ ? transport_->debug_state() : std::string("no transport"); }
 
  private:
   void on_open() override;
