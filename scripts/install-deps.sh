@@ -28,6 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev node-llhttp
+          libjs-chart.js  # Chart.js for the soak tool's HTML report
           ejabberd prosody chromium
           clang libclang-rt-14-dev llvm)  # fuzzing (libFuzzer) and sanitizer stacks
 command -v node >/dev/null || packages+=(nodejs npm)

@@ -1,0 +1,290 @@
+// BoshTransport: request scheduling, rid-ordered answers, resends, and the
+// connection pool of one simulated browser session.
+#include "tools/soak/bosh_transport.hpp"
+
+#include <cstring>
+
+#include "tools/soak/env.hpp"
+#include "xml/escape.hpp"
+
+namespace sb::soak {
+
+namespace {
+
+constexpr const char* kBoshNs = "http://jabber.org/protocol/httpbind";
+
+std::string_view local_name(const char* name) {
+  const char* colon = std::strchr(name, ':');
+  return colon != nullptr ? std::string_view(colon + 1) : std::string_view(name);
+}
+
+}  // namespace
+
+BoshTransport::BoshTransport(Env& env, TransportEvents* events) : env_(env), events_(events) {
+  // A random first rid well below 2^53, leaving room for a long run (XEP-0124 §14.1).
+  next_rid_ = 1'000'000 + env_.rng() % 1'000'000'000;
+}
+
+BoshTransport::~BoshTransport() = default;
+
+std::string BoshTransport::body_open(std::uint64_t rid) const {
+  std::string out = "<body rid='" + std::to_string(rid) + "' sid='";
+  xml::append_escaped_attribute(out, sid_);
+  out += "' xmlns='";
+  out += kBoshNs;
+  out += '\'';
+  return out;
+}
+
+void BoshTransport::open() {
+  const Options& o = *env_.options;
+  std::string body = "<body content='text/xml; charset=utf-8' hold='" + std::to_string(o.hold) + "' rid='" +
+                     std::to_string(next_rid_) + "' to='";
+  xml::append_escaped_attribute(body, o.domain);
+  body += "' ver='1.6' wait='" + std::to_string(o.wait) + "' xml:lang='en' xmpp:version='1.0'";
+  if (o.ack) body += " ack='1'";
+  body += " xmlns='";
+  body += kBoshNs;
+  body += "' xmlns:xmpp='urn:xmpp:xbosh'/>";
+  wait_s_ = o.wait;
+  state_ = State::kCreating;
+  ++env_.interval.tally.login_attempts;
+  issue(std::move(body), Kind::kCreate);
+}
+
+void BoshTransport::send(std::string stanza) {
+  if (state_ == State::kEnded || close_pending_) return;
+  queue_.append(stanza);
+  pump();
+}
+
+void BoshTransport::restart() {
+  restart_pending_ = true;
+  pump();
+}
+
+void BoshTransport::close(std::string last) {
+  if (state_ == State::kEnded || close_pending_) return;
+  if (state_ == State::kNew || state_ == State::kCreating) {
+    // No sid yet: nothing to terminate at the server; just stop.
+    end("");
+    return;
+  }
+  close_pending_ = true;
+  last_ = std::move(last);
+  pump();
+}
+
+// Sends what the rules allow: a restart alone, then queued stanzas, then the
+// terminate; an empty poll only when nothing at all is outstanding.
+void BoshTransport::pump() {
+  while (state_ == State::kOpen) {
+    const bool room = pending_.size() < requests_;
+    if (restart_pending_) {
+      if (!room) return;
+      restart_pending_ = false;
+      std::string body = body_open(next_rid_) + " to='";
+      xml::append_escaped_attribute(body, env_.options->domain);
+      body += "' xml:lang='en' xmpp:restart='true' xmlns:xmpp='urn:xmpp:xbosh'/>";
+      issue(std::move(body), Kind::kNormal);
+    } else if (close_pending_) {
+      // The terminate may take the slot beyond `requests` (XEP-0124 §11 lets a
+      // client exceed it to terminate), carrying any stanzas still queued.
+      if (pending_.size() > requests_) return;
+      std::string body = body_open(next_rid_) + " type='terminate'>" + queue_ + last_ + "</body>";
+      queue_.clear();
+      close_pending_ = false;
+      state_ = State::kClosing;
+      issue(std::move(body), Kind::kTerminate);
+      return;
+    } else if (!queue_.empty()) {
+      if (!room) return;
+      std::string body = body_open(next_rid_) + ">" + queue_ + "</body>";
+      std::string().swap(queue_);
+      issue(std::move(body), Kind::kNormal);
+    } else if (pending_.empty()) {
+      issue(body_open(next_rid_) + "/>", Kind::kNormal);
+    } else {
+      return;
+    }
+  }
+}
+
+void BoshTransport::issue(std::string body, Kind kind) {
+  Pending p;
+  p.rid = next_rid_++;
+  p.body = std::move(body);
+  p.kind = kind;
+  pending_.push_back(std::move(p));
+  transmit(pending_.back());
+}
+
+HttpConnection* BoshTransport::pick_connection() {
+  for (auto& c : conns_) {
+    if (c && c->open() && !c->busy()) return c.get();
+  }
+  for (auto& c : conns_) {
+    if (c && !c->busy()) return c.get();
+  }
+  for (auto& c : conns_) {
+    if (!c) {
+      c = std::make_unique<HttpConnection>(env_, static_cast<HttpOwner*>(this));
+      return c.get();
+    }
+  }
+  return nullptr;  // cannot happen: at most requests_ + 1 <= kMaxConnections in flight
+}
+
+void BoshTransport::transmit(Pending& p) {
+  HttpConnection* conn = pick_connection();
+  if (conn == nullptr) {
+    end("internal");
+    return;
+  }
+  p.conn = conn;
+  std::int64_t cut = -1;
+  const double drop = env_.options->drop;
+  // The session request and the terminate are never cut: a repeated session
+  // request has no defined meaning in XEP-0124, and the end of the run is not
+  // what flaky mode measures.
+  if (drop > 0 && p.kind == Kind::kNormal) {
+    if (env_.cut_debt > 0) {
+      --env_.cut_debt;
+      cut = 0;
+    } else if (env_.uniform() < drop) {
+      // Half the cuts at once (the answer is never read), half part-way into the
+      // wait (which only a held request lives to see; see Env::cut_debt).
+      cut = env_.uniform() < 0.5 ? 0 : 1 + static_cast<std::int64_t>(env_.uniform() * wait_s_ * 1000.0);
+    }
+  }
+  conn->send(p.body, (static_cast<std::uint64_t>(wait_s_) + 10) * 1000, cut);
+}
+
+BoshTransport::Pending* BoshTransport::find(const HttpConnection& conn) {
+  for (auto& p : pending_) {
+    if (p.conn == &conn && !p.answered) return &p;
+  }
+  return nullptr;
+}
+
+void BoshTransport::on_response(HttpConnection& conn, int status, std::string_view body) {
+  Pending* p = find(conn);
+  if (p == nullptr) return;
+  if (status != 200) {
+    if (p->kind == Kind::kTerminate || state_ == State::kClosing) {
+      end("");
+    } else {
+      end("http_" + std::to_string(status));
+    }
+    return;
+  }
+  p->answered = true;
+  p->conn = nullptr;
+  p->answer.assign(body);
+  process_answers();
+  if (state_ == State::kEnded) return;
+  pump();
+}
+
+void BoshTransport::on_failure(HttpConnection& conn, const char* kind) {
+  Pending* p = find(conn);
+  if (p == nullptr) return;
+  if (p->kind == Kind::kTerminate) {
+    end("");
+    return;
+  }
+  const bool ours = std::strcmp(kind, "drop") == 0;
+  if (!ours) {
+    if (++p->tries >= kMaxTries || p->kind == Kind::kCreate) {
+      end(kind);  // counted once, by whoever hears the end
+      return;
+    }
+    env_.interval.tally.error(kind);
+  }
+  // Strophe's answer to a broken request: the same rid and body again.
+  ++env_.interval.tally.resends;
+  transmit(*p);
+}
+
+void BoshTransport::on_idle_closed(HttpConnection& /*conn*/) {}
+
+void BoshTransport::process_answers() {
+  while (!pending_.empty() && pending_.front().answered) {
+    Pending p = std::move(pending_.front());
+    pending_.erase(pending_.begin());
+    handle_answer(p);
+    if (state_ == State::kEnded) return;
+  }
+}
+
+void BoshTransport::handle_answer(const Pending& p) {
+  pugi::xml_document doc;
+  const pugi::xml_parse_result ok =
+      doc.load_buffer(p.answer.data(), p.answer.size(), pugi::parse_default, pugi::encoding_utf8);
+  const pugi::xml_node body = doc.first_child();
+  if (!ok || local_name(body.name()) != "body") {
+    end(p.kind == Kind::kTerminate ? "" : "bad_body");
+    return;
+  }
+  if (p.kind == Kind::kCreate) {
+    sid_ = body.attribute("sid").as_string();
+    if (sid_.empty()) {
+      const char* type = body.attribute("type").as_string();
+      end(std::strcmp(type, "terminate") == 0
+              ? std::string("terminate:") + body.attribute("condition").as_string("unknown")
+              : std::string("no_sid"));
+      return;
+    }
+    const unsigned requests = body.attribute("requests").as_uint(2);
+    requests_ = static_cast<std::uint8_t>(requests < 1 ? 1 : (requests > 2 ? 2 : requests));
+    const unsigned wait = body.attribute("wait").as_uint(wait_s_);
+    if (wait > 0 && wait < wait_s_) wait_s_ = wait;
+    state_ = State::kOpen;
+    events_->on_open();
+    if (state_ == State::kEnded) return;
+  }
+  for (const pugi::xml_node& child : body.children()) {
+    if (child.type() != pugi::node_element) continue;
+    events_->on_stanza(child);
+    if (state_ == State::kEnded) return;
+  }
+  if (p.kind == Kind::kTerminate) {
+    end("");
+    return;
+  }
+  if (std::strcmp(body.attribute("type").as_string(), "terminate") == 0) {
+    end(state_ == State::kClosing ? std::string()
+                                  : std::string("terminate:") + body.attribute("condition").as_string("none"));
+  }
+}
+
+// A connection idle for --conn-idle ms while another one is open is a spare and
+// closes, so an idle session keeps the one that holds its long poll.
+bool BoshTransport::is_spare(const HttpConnection& conn) const {
+  for (const auto& c : conns_) {
+    if (c && c.get() != &conn && c->open()) return true;
+  }
+  return false;
+}
+
+std::string BoshTransport::debug_state() const {
+  std::string out = "sid " + sid_ + " state " + std::to_string(static_cast<int>(state_)) + " queue " +
+                    std::to_string(queue_.size()) + "B";
+  for (const Pending& p : pending_) {
+    out += " [rid " + std::to_string(p.rid) + (p.answered ? " answered" : "") + " tries " + std::to_string(p.tries) +
+           (p.conn != nullptr && p.conn->busy() ? " busy" : "") + "]";
+  }
+  return out;
+}
+
+void BoshTransport::end(std::string_view error) {
+  if (state_ == State::kEnded) return;
+  state_ = State::kEnded;
+  for (auto& c : conns_) c.reset();
+  pending_.clear();
+  std::string().swap(queue_);
+  std::string().swap(last_);
+  events_->on_ended(error);
+}
+
+}  // namespace sb::soak

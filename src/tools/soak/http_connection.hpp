@@ -1,0 +1,98 @@
+// HttpConnection: one keep-alive HTTP/1.1 client connection of a simulated browser,
+// carrying one request at a time (browsers do not pipeline) and parsing the answer
+// with llhttp in response mode.
+//
+// It connects on demand (bound to the next --source address when there is a
+// range), writes a request, and reports exactly one outcome per request to its
+// owner: on_response(status, body) or on_failure(kind). Flaky mode lives here too:
+// `cut_after` closes the connection after the request was written, at once or
+// part-way into the wait, before the answer is read, which is what a mobile link
+// does to a browser; the owner then hears on_failure("drop") and resends.
+//
+// Memory: an idle connection is this object plus its TcpStream (the uv_tcp_t). The
+// response body buffer is released after each answer, and one TimerNode serves as
+// connect timeout, response timeout, cut time, write delay and idle timer (an
+// idle connection asks its owner every --conn-idle ms whether it is a spare).
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/tcp_stream.hpp"
+#include "net/timer_wheel.hpp"
+
+namespace sb::soak {
+
+struct Env;
+
+class HttpConnection;
+
+class HttpOwner {
+ public:
+  virtual void on_response(HttpConnection& conn, int status, std::string_view body) = 0;
+  // "timeout", "transport", "drop" (our own cut), "connect".
+  virtual void on_failure(HttpConnection& conn, const char* kind) = 0;
+  // An idle connection went away (the server closed it, or it idled out).
+  virtual void on_idle_closed(HttpConnection& conn) = 0;
+  // The connection has been idle for --conn-idle ms: true closes it (it is a
+  // spare beside another open connection), false keeps it for another period.
+  virtual bool is_spare(const HttpConnection& conn) const = 0;
+
+ protected:
+  ~HttpOwner() = default;
+};
+
+class HttpConnection final : public net::StreamHandler {
+ public:
+  HttpConnection(Env& env, HttpOwner* owner);
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+  ~HttpConnection();  // closes the socket without telling the owner
+
+  // Sends `body` as one POST: connects first if needed, after --delay. The answer
+  // (or a failure) comes within timeout_ms. cut_after_ms >= 0 cuts the connection
+  // that long after the request was written (flaky mode); -1 never.
+  void send(std::string_view body, std::uint64_t timeout_ms, std::int64_t cut_after_ms);
+  bool busy() const { return busy_; }
+  bool open() const { return stream_ != nullptr; }
+  void close();
+
+  // net::StreamHandler
+  void on_read(net::TcpStream& stream, std::string_view bytes) override;
+  void on_read_end(net::TcpStream& stream, int status) override;
+  void on_write_error(net::TcpStream& stream, int status) override;
+  void on_closed(net::TcpStream& stream) override;
+
+ private:
+  enum class Phase : std::uint8_t { kIdle, kDelaying, kConnecting, kWaiting };
+  struct ConnectReq;
+  static void on_connect(uv_connect_t* req, int status);
+  static void on_timer(net::TimerNode& node);
+  static int on_body(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_message_complete(llhttp_t* parser);
+
+  void connect();
+  void arm_idle();
+  void write_request();
+  void fail(const char* kind);
+  void drop_stream();
+
+  Env& env_;
+  HttpOwner* owner_;
+  net::TcpStream* stream_ = nullptr;
+  ConnectReq* connecting_ = nullptr;
+  std::string out_;            // the request in flight (kept until written)
+  std::string body_;           // the answer being read
+  llhttp_t parser_{};
+  net::TimerNode timer_{on_timer, this};
+  std::uint64_t deadline_ms_ = 0;   // response timeout
+  std::int64_t cut_after_ms_ = -1;
+  Phase phase_ = Phase::kIdle;
+  bool busy_ = false;
+  bool complete_ = false;
+};
+
+}  // namespace sb::soak

@@ -1,0 +1,45 @@
+// Transport: how a simulated client's XMPP stanzas reach the server and back,
+// behind one small interface so that the login and chat logic (XmppClient) does
+// not know whether it speaks BOSH (XEP-0124/0206, BoshTransport) or, later,
+// WebSocket (RFC 7395): both open a stream, carry stanzas both ways, restart the
+// stream after SASL and close it.
+#pragma once
+
+#include <pugixml.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace sb::soak {
+
+class TransportEvents {
+ public:
+  // The stream is open (BOSH: the session creation answer came).
+  virtual void on_open() = 0;
+  // One top-level element from the server (stream:features, message, iq, ...).
+  virtual void on_stanza(const pugi::xml_node& stanza) = 0;
+  // The stream has ended. `error` is empty after a close we asked for, else the
+  // error kind counted in the report ("http_404", "terminate:policy-violation", ...).
+  virtual void on_ended(std::string_view error) = 0;
+
+ protected:
+  ~TransportEvents() = default;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void open() = 0;
+  // Queues a serialized stanza; the transport decides when it goes out.
+  virtual void send(std::string stanza) = 0;
+  // The stream restart after SASL success.
+  virtual void restart() = 0;
+  // Ends the stream, `last` (e.g. unavailable presence) sent with the close.
+  virtual void close(std::string last) = 0;
+  // Requests written and not yet answered (for the report and tests).
+  virtual unsigned outstanding() const = 0;
+  // One line on the requests in flight, for SOAK_DEBUG.
+  virtual std::string debug_state() const = 0;
+};
+
+}  // namespace sb::soak
