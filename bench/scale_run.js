@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+'use strict';
+// The scale run (issue "connection scale", benchmark a): switchboard-stub +
+// switchboard + switchboard-soak, all on this machine, at several session counts.
+// For each count N it starts a fresh stub (one process per ~15,000 sessions) and a
+// fresh switchboard (`--workers auto` for N), then the soak: N sessions logged in
+// at --rate, hold 1, wait 60, chatting at one message per second per 100 sessions,
+// held for --hold-seconds after the last login. It prints, per count:
+//   sessions held, switchboard RSS per session (all its processes, against its own
+//   RSS before the first login, measured in the same run), switchboard CPU seconds
+//   per 1,000 messages over the steady phase, latency percentiles, errors, lost
+//   messages, and whether the generator itself was the bottleneck (its loop lag).
+// The soak's JSON and HTML reports go to --out (PNG plots: scripts/report-png.js).
+//
+//   node bench/scale_run.js [--sessions 10000,50000,100000] [--hold-seconds 300]
+//        [--rate 500] [--out bench-out/scale]
+//
+// Binaries: SWITCHBOARD_BIN, STUB_BIN, SOAK_BIN, else build/ (scripts/demo.sh
+// builds switchboard there; `cmake --build build` builds the tools too).
+// Everything runs on loopback; every process is stopped by PID at the end.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { freePort } = require('../tests/integration/lib/ports');
+const { snapshot, MiB } = require('./proc_stats');
+
+const repo = path.resolve(__dirname, '..');
+const bin = (env, rel) => process.env[env] || path.join(repo, 'build', rel);
+const SWITCHBOARD = bin('SWITCHBOARD_BIN', 'src/switchboard');
+const STUB = bin('STUB_BIN', 'src/tools/stub/switchboard-stub');
+const SOAK = bin('SOAK_BIN', 'src/tools/soak/switchboard-soak');
+const SESSIONS_PER_PROCESS = 15000;  // stub and soak: well under the 20,000-fd limit
+
+function parseArgs(argv) {
+  const args = { sessions: [10000, 50000, 100000], holdSeconds: 300, rate: 500, out: 'bench-out/scale' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (flag === '--sessions') args.sessions = value.split(',').map(Number);
+    else if (flag === '--hold-seconds') args.holdSeconds = Number(value);
+    else if (flag === '--rate') args.rate = Number(value);
+    else if (flag === '--out') args.out = value;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return args;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts `command`; resolves once `ready` matches its output (stdout+stderr), or at once without `ready`. */
+function start(command, args, { ready, logFile, timeoutMs = 30000 }) {
+  const log = fs.openSync(logFile, 'w');
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let seen = '';
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const onData = (chunk) => {
+    fs.writeSync(log, chunk);
+    if (seen.length < 65536) seen += chunk;
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  child.exited = exited;
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const poll = setInterval(() => {
+      if (!ready || ready.test(seen)) { clearInterval(poll); resolve(child); }
+      else if (child.exitCode !== null || Date.now() > deadline) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        reject(new Error(`${path.basename(command)} did not start:\n${seen.slice(-2000)}`));
+      }
+    }, 100);
+  });
+}
+
+async function stop(child, ms = 15000) {
+  if (!child || child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  const done = await Promise.race([child.exited.then(() => true), sleep(ms).then(() => false)]);
+  if (!done) child.kill('SIGKILL');
+}
+
+/** The figures of one count from the soak's report and the baseline RSS. */
+function figures(report, baseline, sessions) {
+  const points = report.timeline || [];
+  const held = points.filter((p) => p.sessions >= sessions);
+  const first = held[0];
+  const last = held[held.length - 1];
+  const sb = (p) => (p && p.watched && p.watched[0]) || null;
+  const messages = held.slice(1).reduce((sum, p) => sum + (p.messages_received || 0), 0);
+  const cpu = first && last && sb(first) && sb(last) ? sb(last).cpu_seconds - sb(first).cpu_seconds : NaN;
+  return {
+    sessions: report.sessions_established,
+    peakHeld: Math.max(0, ...points.map((p) => p.sessions)),
+    steadySeconds: first && last ? last.t - first.t : 0,
+    rssPerSession: last && sb(last) ? (sb(last).rss_bytes - baseline.rss) / sessions : NaN,
+    rss: last && sb(last) ? sb(last).rss_bytes : NaN,
+    fds: last && sb(last) ? sb(last).open_fds : NaN,
+    cpuPer1000: messages > 0 ? (cpu / messages) * 1000 : NaN,
+    messages,
+    latency: report.latency_ms,
+    login: report.login_latency_ms,
+    errors: report.errors,
+    errorsByKind: report.errors_by_kind,
+    lost: report.messages_lost,
+    duplicated: report.messages_duplicated,
+    generator: report.generator,
+  };
+}
+
+async function runOne(n, args) {
+  const dir = path.resolve(args.out, `n${n}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const procs = Math.max(1, Math.ceil(n / SESSIONS_PER_PROCESS));
+  const stubPort = await freePort();
+  const sbPort = await freePort();
+  let stub = null;
+  let sb = null;
+  try {
+    stub = await start(STUB, ['--listen', `127.0.0.1:${stubPort}`, '--procs', String(procs), '--log-level', 'warn'],
+      { ready: /listening on/, logFile: path.join(dir, 'stub.log') });
+    // Past ~25,000 links to one server address the ephemeral ports run short.
+    const sources = n > 25000 ? ['--set', 'upstream_source_addresses=127.0.0.2-127.0.0.17'] : [];
+    sb = await start(SWITCHBOARD, ['--listen', `127.0.0.1:${sbPort}`, '--upstream', `127.0.0.1:${stubPort}`,
+      '--workers', 'auto', '--set', `max_sessions=${Math.ceil(n * 1.1)}`, '--log-level', 'warn', ...sources],
+    { ready: null, logFile: path.join(dir, 'switchboard.log') });
+    await waitForPort(sbPort);  // at log level warn it prints nothing when all is well
+    await sleep(1000);
+    const baseline = snapshot(sb.pid);
+    const duration = Math.ceil(n / args.rate) + args.holdSeconds;
+    const json = path.join(dir, 'report.json');
+    console.log(`-- ${n} sessions: stub ${procs} procs, switchboard ${baseline.processes} processes ` +
+      `(${MiB(baseline.rss)} before logins), soak ${procs} procs, ${duration} s`);
+    const soak = spawn(SOAK, ['--url', `http://127.0.0.1:${sbPort}/http-bind`, '--sessions', String(n),
+      '--rate', String(args.rate), '--duration', String(duration), '--msg-rate', String(Math.max(1, n / 100)),
+      '--hold', '1', '--wait', '60', '--procs', String(procs), '--user-pattern', 'u%d', '--password', 'p%d',
+      '--watch-pid', String(sb.pid), '--watch-pid', String(stub.pid),
+      '--json', json, '--html', path.join(dir, 'report.html')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const status = await new Promise((resolve) => soak.on('exit', (code) => resolve(code)));
+    const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+    return { n, status, ...figures(report, baseline, n) };
+  } finally {
+    await stop(sb);
+    await stop(stub);
+  }
+}
+
+async function waitForPort(port) {
+  const net = require('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function printTable(rows) {
+  const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  console.log('\n| sessions | held | steady s | switchboard RSS/session | fds | CPU s/1000 msgs | ' +
+    'latency p50 / p90 / p99 / p99.9 / max ms | login p50 / p99 ms | errors | lost | dup | generator |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    const l = r.latency || {};
+    const g = r.login || {};
+    console.log(`| ${r.n} | ${r.sessions} | ${f(r.steadySeconds)} | ${f(r.rssPerSession)} B | ${f(r.fds)} | ` +
+      `${f(r.cpuPer1000, 3)} | ${f(l.p50, 1)} / ${f(l.p90, 1)} / ${f(l.p99, 1)} / ${f(l.p999, 1)} / ${f(l.max, 1)} | ` +
+      `${f(g.p50, 1)} / ${f(g.p99, 1)} | ${r.errors}${r.errors ? ` ${JSON.stringify(r.errorsByKind)}` : ''} | ` +
+      `${r.lost} | ${r.duplicated} | ${r.generator && r.generator.overloaded ? 'OVERLOADED' : 'kept up'} |`);
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const rows = [];
+  for (const n of args.sessions) {
+    const row = await runOne(n, args);
+    rows.push(row);
+    printTable([row]);
+  }
+  console.log('\nAll counts:');
+  printTable(rows);
+  fs.writeFileSync(path.resolve(args.out, 'summary.json'), JSON.stringify(rows, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err.stack || err.message);
+  process.exit(1);
+});

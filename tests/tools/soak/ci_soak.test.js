@@ -1,0 +1,100 @@
+'use strict';
+// The small soak every CI run does (label `soak`), bounded in count and time:
+//   1. 2,000 sessions for 30 s through switchboard (two workers) to the scale-test
+//      stub (switchboard-stub, two processes), chatting at one message per second
+//      per 100 sessions: every session logs in, zero errors, zero lost messages;
+//   2. 200 sessions through switchboard in front of a REAL ejabberd with 10% of
+//      the HTTP connections cut mid-request (--drop 0.1): zero errors, zero lost,
+//      duplicated or reordered messages.
+// The stub stands in for an XMPP server only for the count; correctness against
+// real servers is the job of tests/integration and of the second run here.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const lib = path.resolve(__dirname, '..', '..', 'integration', 'lib');
+const { EjabberdServer } = require(path.join(lib, 'ejabberd'));
+const { Switchboard } = require(path.join(lib, 'switchboard'));
+const { startStub } = require(path.join(__dirname, '..', 'lib', 'stub_process'));
+
+/** Runs switchboard-soak; resolves { status, output, report } (the parsed --json). */
+function runSoak(args, { timeoutMs }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-ci-soak-'));
+  const json = path.join(dir, 'report.json');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.env.SOAK_BIN, [...args, '--quiet', '--json', json],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      let report = null;
+      try { report = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* asserted by the caller */ }
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolve({ status, output, report });
+    });
+  });
+}
+
+function assertClean(run, sessions, logs) {
+  const r = run.report;
+  const why = `\n${run.output}\n${logs()}`;
+  assert.ok(r, `no JSON report${why}`);
+  assert.equal(r.sessions_established, sessions, why);
+  assert.equal(r.errors, 0, `errors ${JSON.stringify(r.errors_by_kind)}${why}`);
+  assert.ok(r.messages_sent > 0, why);
+  assert.equal(r.messages_lost, 0, why);
+  assert.equal(r.messages_duplicated, 0, why);
+  assert.equal(r.messages_reordered, 0, why);
+  assert.equal(r.messages_received, r.messages_sent, why);
+  assert.equal(run.status, 0, `soak exit status${why}`);
+}
+
+test('2,000 sessions for 30 s through switchboard (2 workers) to the stub', { timeout: 150000 }, async (t) => {
+  const stub = await startStub(['--procs', '2', '--log-level', 'warn']);
+  const switchboard = new Switchboard({
+    upstreamPort: stub.port, settings: { workers: 2, log_level: 'warn' },
+  });
+  t.after(async () => {
+    const problem = await switchboard.stop();
+    await stub.stop();
+    if (problem) throw new Error(problem);
+  });
+  await switchboard.start();
+  const run = await runSoak([
+    '--url', switchboard.boshUrl, '--sessions', '2000', '--rate', '400', '--duration', '30',
+    '--msg-rate', '20', '--hold', '1', '--wait', '60',
+    '--user-pattern', 'u%d', '--password', 'p%d',
+    '--watch-pid', String(switchboard.child.pid),
+  ], { timeoutMs: 120000 });
+  assertClean(run, 2000, () => `${switchboard.logs()}\nstub: ${stub.stderr().slice(-2000)}`);
+});
+
+test('200 sessions through switchboard to a real ejabberd with 10% drops', { timeout: 180000 }, async (t) => {
+  const ejabberd = new EjabberdServer({ inactivity: 30 });
+  let switchboard = null;
+  t.after(async () => {
+    const problem = switchboard ? await switchboard.stop() : null;
+    await ejabberd.stop();
+    if (problem) throw new Error(problem);
+  });
+  await ejabberd.start();
+  const users = {};
+  for (let i = 1; i <= 200; i++) users[`u${i}`] = `p${i}`;
+  await ejabberd.addUsers(users);
+  switchboard = new Switchboard({ upstreamPort: ejabberd.c2sPort, settings: { log_level: 'warn' } });
+  await switchboard.start();
+  const run = await runSoak([
+    '--url', switchboard.boshUrl, '--sessions', '200', '--rate', '100', '--duration', '30',
+    '--msg-rate', '20', '--drop', '0.1', '--domain', 'localhost',
+    '--user-pattern', 'u%d', '--password', 'p%d',
+  ], { timeoutMs: 120000 });
+  assertClean(run, 200, () => `${switchboard.logs()}\n${ejabberd.logs()}`);
+});
