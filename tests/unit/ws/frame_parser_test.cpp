@@ -185,7 +185,7 @@ TEST_CASE("stop() from a callback ends the feed") {
   CHECK(parser.stopped());
 }
 
-TEST_CASE("memory: nothing held between messages; a whole message is not copied") {
+TEST_CASE("memory: nothing held between messages, a whole message not copied") {
   ws::FrameParser parser(1 << 16);
   test::RecordingSink sink;
   std::string bytes = client_frame(std::string(1000, 'm'));

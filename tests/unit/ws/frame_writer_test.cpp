@@ -35,7 +35,7 @@ TEST_CASE("a known frame byte for byte") {
   CHECK(ws::ping_frame("") == std::string("\x89\x00", 2));
 }
 
-TEST_CASE("control frames never exceed 125 bytes; a long reason is cut on a character") {
+TEST_CASE("control frames never exceed 125 bytes, a long reason is cut on a character") {
   CHECK(decode(ws::ping_frame(std::string(300, 'p')))[0].payload.size() == 125);
   std::string reason;
   for (int i = 0; i < 100; ++i) reason += "\xC3\xA9";  // é, two bytes each
