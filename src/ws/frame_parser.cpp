@@ -133,7 +133,8 @@ bool FrameParser::start_frame(FrameSink& sink) {
   mask_offset_ = 0;
   remaining_ = length;
   if (!is_control(opcode_)) {
-    if (length > max_message_ || message_.size() + length > max_message_) {
+    const std::size_t so_far = message_ ? message_->size() : 0;
+    if (length > max_message_ || so_far + length > max_message_) {
       fail(CloseCode::kMessageTooBig, "message over the size limit", sink);
       return false;
     }
@@ -171,11 +172,16 @@ void FrameParser::payload(char* data, std::size_t size, FrameSink& sink) {
     }
     return;
   }
-  if (remaining_ == 0 && fin_ && whole_in_chunk_ && message_.empty()) {
+  if (remaining_ == 0 && fin_ && whole_in_chunk_ && (!message_ || message_->empty())) {
     frame_done(piece, sink);  // the whole message is in this chunk: no copy
     return;
   }
-  message_.append(piece);
+  if (!message_) {
+    message_ = std::make_unique<std::string>();
+    // A final frame's size is known (and within the limit): one allocation.
+    if (fin_) message_->reserve(piece.size() + static_cast<std::size_t>(remaining_));
+  }
+  message_->append(piece);
   if (remaining_ == 0) frame_done({}, sink);
 }
 
@@ -187,9 +193,9 @@ void FrameParser::frame_done(std::string_view last_piece, FrameSink& sink) {
   if (!fin_) return;  // more fragments follow; in_message_ is set
   in_message_ = false;
   // Either the message is `last_piece` (no copy was made) or it is all in message_.
-  const std::string assembled = std::move(message_);
-  message_ = std::string();
-  const std::string_view message = assembled.empty() ? last_piece : std::string_view(assembled);
+  const std::unique_ptr<std::string> assembled = std::move(message_);
+  const std::string_view message =
+      assembled && !assembled->empty() ? std::string_view(*assembled) : last_piece;
   if (!valid_utf8(message)) {
     fail(CloseCode::kInvalidPayload, "text message is not UTF-8", sink);
     return;
@@ -224,13 +230,13 @@ void FrameParser::control_done(std::string_view payload, FrameSink& sink) {
     }
   }
   state_ = State::kStopped;
-  message_ = std::string();
+  message_.reset();
   sink.close_received(code, reason);
 }
 
 void FrameParser::fail(CloseCode code, std::string_view what, FrameSink& sink) {
   state_ = State::kStopped;
-  message_ = std::string();
+  message_.reset();
   control_.reset();
   sink.frame_error(code, what);
 }

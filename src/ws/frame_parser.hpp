@@ -71,12 +71,12 @@ class FrameParser {
   void stop() { state_ = State::kStopped; }
   bool stopped() const { return state_ == State::kStopped; }
 
-  // Heap bytes held right now (0 between messages; a short string's inline
-  // capacity is not heap).
+  // Heap bytes held right now (0 between messages).
   std::size_t buffered_bytes() const {
-    const std::size_t inline_capacity = std::string().capacity();
-    const std::size_t message = message_.capacity() > inline_capacity ? message_.capacity() : 0;
-    return message + (control_ ? sizeof(std::string) + control_->capacity() : 0);
+    const auto held = [](const std::unique_ptr<std::string>& s) {
+      return s ? sizeof(std::string) + s->capacity() : 0;
+    };
+    return held(message_) + held(control_);
   }
 
  private:
@@ -91,7 +91,7 @@ class FrameParser {
   void control_done(std::string_view payload, FrameSink& sink);
   void fail(CloseCode code, std::string_view what, FrameSink& sink);
 
-  std::string message_;                    // a message cut across chunks or frames
+  std::unique_ptr<std::string> message_;   // a message cut across chunks or frames
   std::unique_ptr<std::string> control_;   // a control frame cut across chunks
   std::uint64_t remaining_ = 0;            // payload bytes still to come in this frame
   std::size_t max_message_;

@@ -26,7 +26,7 @@
 // Request)" when the request is not one it will serve. Accepting the upgrade without
 // the header (also allowed by RFC 6455 §4.2.2) would only make the client open a
 // socket it MUST then close (RFC 7395 §3.1), so we refuse in HTTP where the reason
-// can still be read. (Prosody answers 501 here; both mean "not with me".)
+// can still be read. (Prosody's mod_websocket answers 501 here.)
 //
 // A missing Origin is allowed: browsers always send one, other clients (Strophe in
 // Node, bots) may not, and Origin protects only browsers (RFC 6455 §10.2).
