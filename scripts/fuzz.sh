@@ -24,7 +24,7 @@ cd "$repo"
 
 seconds="${1:-60}"
 build="${BUILD_DIR:-build-fuzz}"
-targets=(${TARGETS:-http_bosh framer body_parser})
+targets=(${TARGETS:-http_bosh framer body_parser ws_frames})
 
 # --- tools ------------------------------------------------------------------
 packages=(clang libclang-rt-14-dev llvm)
@@ -57,6 +57,7 @@ max_len_of() {
   case "$1" in
     http_bosh) echo 8192 ;;  # a script of a few dozen requests
     framer) echo 6000 ;;     # 2 option bytes + a stream; byte-per-feed only up to 4 KiB
+    ws_frames) echo 6000 ;;  # 2 option bytes + a client's frames; byte-per-feed up to 4 KiB
     *) echo 4096 ;;          # a BOSH body
   esac
 }

@@ -1,0 +1,230 @@
+// The WebSocket session's state machine; see ws_session.hpp.
+#include "ws/ws_session.hpp"
+
+#include "ws/frame_writer.hpp"
+#include "ws/xmpp_framing.hpp"
+#include "xml/namespace_fixup.hpp"
+#include "xml/open_tag.hpp"
+
+namespace sb::ws {
+
+WsSession::WsSession(WsContext& context, WsOutput& output)
+    : context_(context), output_(output), parser_(context.max_message_bytes) {}
+
+WsSession::~WsSession() { close_upstream(); }
+
+void WsSession::feed(char* data, std::size_t size) {
+  if (state_ == State::kClosed) return;
+  parser_.feed(data, size, *this);
+}
+
+void WsSession::connection_lost() {
+  if (state_ == State::kClosed) return;
+  close_upstream();
+  parser_.stop();
+  state_ = State::kClosed;
+  if (end_reason_.empty()) end_reason_ = "client connection lost";
+  // The socket is already gone: the output is never touched again.
+}
+
+void WsSession::shutdown() {
+  if (state_ == State::kClosing || state_ == State::kClosed) return;
+  end_stream({}, "system shutdown", CloseCode::kGoingAway);
+}
+
+// ---------------------------------------------------------------------------
+// From the client
+
+void WsSession::text_message(std::string_view message) {
+  if (state_ == State::kClosing || state_ == State::kClosed) return;  // after our <close/>
+  ClientMessage m = read_client_message(message);
+  switch (m.kind) {
+    case ClientMessage::Kind::kBlank:
+      return;
+    case ClientMessage::Kind::kError:
+      end_stream(stream_error(m.condition), m.what);
+      return;
+    case ClientMessage::Kind::kClose:
+      // The client ends the stream: ours ends too, then the closing handshake.
+      end_stream({}, "client close");
+      return;
+    case ClientMessage::Kind::kOpen:
+      client_open(std::move(m.target));
+      return;
+    case ClientMessage::Kind::kStanza:
+      break;
+  }
+  if (state_ == State::kAwaitingOpen) {
+    end_stream(stream_error("not-authorized"), "a stanza before <open/>");
+    return;
+  }
+  if (upstream_) upstream_->send(m.stanza);
+}
+
+void WsSession::client_open(bosh::UpstreamTarget&& requested) {
+  if (state_ == State::kUpstreamOpening || state_ == State::kRestarting) {
+    end_stream(stream_error("invalid-xml"), "<open/> while a stream was opening");
+    return;
+  }
+  if (requested.to.empty()) {
+    end_stream(stream_error("host-unknown"), "<open/> without to");
+    return;
+  }
+  if (!requested.version.empty() && requested.version != "1.0") {
+    end_stream(stream_error("unsupported-version"), "unsupported stream version");
+    return;
+  }
+  if (state_ == State::kOpen) {
+    // A stream restart (RFC 7395 §3.7), after SASL success: same server, same domain.
+    if (requested.to != to_) {
+      end_stream(stream_error("host-unknown"), "restart to another domain");
+      return;
+    }
+    std::optional<bosh::UpstreamTarget> target = context_.route(to_);
+    if (!target || !upstream_) {
+      end_stream(stream_error("host-unknown"), "no route on restart");
+      return;
+    }
+    target->lang = requested.lang;
+    target->version = "1.0";
+    lang_ = std::move(requested.lang);
+    state_ = State::kRestarting;
+    upstream_->restart(*target);
+    return;
+  }
+  // kAwaitingOpen: the stream's first <open/>.
+  to_ = requested.to;
+  lang_ = requested.lang;
+  std::optional<bosh::UpstreamTarget> target = context_.route(requested.to);
+  if (!target) {
+    end_stream(stream_error("host-unknown"), "no route for the domain");
+    return;
+  }
+  target->to = requested.to;
+  target->lang = requested.lang;
+  target->version = "1.0";
+  state_ = State::kUpstreamOpening;
+  upstream_ = context_.factory.open(*target, *this);
+  if (!upstream_ && state_ == State::kUpstreamOpening) {
+    end_stream(stream_error("remote-connection-failed"), "upstream could not be opened");
+  }
+}
+
+void WsSession::ping(std::string_view payload) { send_control(Opcode::kPong, payload); }
+
+void WsSession::close_received(std::uint16_t code, std::string_view) {
+  if (state_ == State::kClosed) return;
+  if (end_reason_.empty()) end_reason_ = "client close frame";
+  close_upstream();
+  // Echo the client's code (RFC 6455 §5.5.1); a close frame without one gets 1000.
+  const auto ours = code == 0 ? CloseCode::kNormal : static_cast<CloseCode>(code);
+  finish(close_frame_sent_ ? close_code_ : ours, {});
+}
+
+void WsSession::frame_error(CloseCode code, std::string_view what) {
+  if (state_ == State::kClosed) return;
+  if (end_reason_.empty()) end_reason_ = what;
+  close_upstream();
+  finish(code, {});
+}
+
+// ---------------------------------------------------------------------------
+// From the server
+
+void WsSession::upstream_opened(const bosh::StreamHeader& header) {
+  if (state_ != State::kUpstreamOpening && state_ != State::kRestarting) return;
+  state_ = State::kOpen;
+  open_sent_ = true;
+  send_text(server_open(header, lang_));
+}
+
+void WsSession::upstream_stanza(std::string&& stanza) {
+  if (state_ != State::kOpen && state_ != State::kRestarting) return;
+  std::string element = fix_for_websocket(std::move(stanza));
+  // The upstream already strips <starttls/> (its contract); doing it again costs a
+  // name compare for every other stanza and keeps a TLS offer away from a browser
+  // whatever the upstream.
+  if (xml::element_name(element) == "stream:features") xml::strip_starttls(element);
+  send_text(element);
+  if (state_ != State::kClosed && !close_frame_sent_ && output_.queued_bytes() > context_.max_unsent_bytes) {
+    // The client does not read what the server sends: end rather than buffer.
+    end_reason_ = "client does not read (output backlog)";
+    close_upstream();
+    finish(CloseCode::kPolicyViolation, "output backlog");
+  }
+}
+
+void WsSession::upstream_closed(bosh::Condition condition, std::string&& detail) {
+  upstream_dead_ = true;  // destroyed with the session, never from inside its callback
+  if (state_ == State::kClosing || state_ == State::kClosed) return;
+  switch (condition) {
+    case bosh::Condition::kRemoteStreamError:
+      end_stream(fix_for_websocket(std::move(detail)), "stream error from the server");
+      return;
+    case bosh::Condition::kNone:
+      end_stream({}, "the server closed the stream");
+      return;
+    default:
+      end_stream(stream_error("remote-connection-failed"), "upstream connection failed");
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Writing and ending
+
+void WsSession::send_text(std::string_view payload) {
+  if (close_frame_sent_ || state_ == State::kClosed) return;
+  const FrameHeader header = frame_header(Opcode::kText, payload.size());
+  output_.write(header.view(), payload);
+}
+
+void WsSession::send_control(Opcode opcode, std::string_view payload) {
+  if (close_frame_sent_ || state_ == State::kClosed) return;
+  payload = payload.substr(0, 125);
+  const FrameHeader header = frame_header(opcode, payload.size());
+  output_.write(header.view(), payload);
+}
+
+void WsSession::end_stream(std::string_view error_element, std::string_view reason,
+                           CloseCode code) {
+  if (end_reason_.empty()) end_reason_ = reason;
+  close_upstream();
+  if (!error_element.empty() && !open_sent_) {
+    // RFC 7395 §3.5: an error while opening follows our <open/>.
+    open_sent_ = true;
+    bosh::StreamHeader header;
+    header.from = to_;
+    header.version = "1.0";
+    send_text(server_open(header, lang_));
+  }
+  if (!error_element.empty()) send_text(error_element);
+  send_text(close_element());
+  const std::string frame = close_frame(code);
+  send_control(Opcode::kClose, std::string_view(frame).substr(2));
+  close_frame_sent_ = true;
+  close_code_ = code;
+  state_ = State::kClosing;
+  // The client answers with its own close frame (close_received), then we close.
+}
+
+void WsSession::finish(CloseCode code, std::string_view reason) {
+  if (state_ == State::kClosed) return;
+  if (!close_frame_sent_) {
+    const std::string frame = close_frame(code, reason);
+    send_control(Opcode::kClose, std::string_view(frame).substr(2));
+    close_frame_sent_ = true;
+    close_code_ = code;
+  }
+  parser_.stop();
+  state_ = State::kClosed;
+  output_.close();
+}
+
+void WsSession::close_upstream() {
+  // A dead upstream stays in upstream_ and is destroyed with the session.
+  if (!upstream_ || upstream_dead_) return;
+  upstream_.release()->close();
+}
+
+}  // namespace sb::ws

@@ -1,0 +1,144 @@
+// WsSession: one XMPP-over-WebSocket connection (RFC 7395) after its handshake, as a
+// socket-free engine like bosh::Session. A WebSocket session is simply its
+// connection: no rid window, no held requests, no response cache, no hand-over.
+//
+// The glue feeds it the connection's bytes (feed(), unmasked in place) and gives it a
+// WsOutput to write frames to. It opens its server stream through the same
+// bosh::UpstreamFactory as BOSH, with the route the same routing function gives for
+// the client's `to`, and hears the server back as a bosh::UpstreamEvents.
+//
+//   kAwaitingOpen    the client's <open/> is due; anything else is a stream error
+//        | <open to=...>: route, UpstreamFactory::open
+//   kUpstreamOpening stanzas from the client go on to the Upstream (it queues them)
+//        | upstream_opened: our <open/> to the client
+//   kOpen            stanzas both ways, one per frame
+//        | a new client <open/> (after SASL success): Upstream::restart
+//   kRestarting      until the server's new header: our new <open/>, back to kOpen
+//   kClosing         our <close/> and close frame are out; waiting for the client's
+//                    close frame (or the socket's end)
+//   kClosed          WsOutput::close() was called; nothing more is written
+//
+// Closing (RFC 7395 §3.6): whoever ends the XMPP stream sends <close/>; we then start
+// the WebSocket closing handshake with code 1000. A server <stream:error> goes to the
+// client first, then <close/>, then the close frame (§3.5); a client message that is
+// not one well-formed element gets a stream error the same way. WebSocket-level
+// faults (bad frames 1002, binary 1003, not UTF-8 1007, too big 1009) get only the
+// close frame. A client close frame ends at once: the upstream stream is closed with
+// </stream:stream> and our close frame echoes the client's.
+//
+// Pings from the client are answered with a pong carrying the same payload; pongs
+// are ignored. Keep-alive pings from our side and the timeout of a silent client
+// belong to the glue, which owns the connection's timer node: it can write a
+// ping_frame() through the same WsOutput, and any bytes fed show the client lives.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bosh/upstream.hpp"
+#include "ws/close_code.hpp"
+#include "ws/frame_parser.hpp"
+
+namespace sb::ws {
+
+// Where a session's frames go. Both views are valid only during the call: the glue
+// writes them (writev) or copies what the kernel does not take at once.
+class WsOutput {
+ public:
+  virtual void write(std::string_view header, std::string_view payload) = 0;
+  // No more writes: flush, then close the socket. Called once, after the last write.
+  virtual void close() = 0;
+  // Bytes written but not yet taken by the kernel.
+  virtual std::size_t queued_bytes() const = 0;
+
+ protected:
+  ~WsOutput() = default;
+};
+
+// The routing the BOSH endpoint uses (domains, default upstream, allowed_routes),
+// injected so both transports share it. nullopt: no server for this domain.
+using RouteFunction = std::function<std::optional<bosh::UpstreamTarget>(std::string_view to)>;
+
+// Shared by every WebSocket session of a worker (one copy, not one per session).
+struct WsContext {
+  bosh::UpstreamFactory& factory;
+  RouteFunction route;
+  std::size_t max_message_bytes = 1 << 16;   // a client message (max_stanza_bytes)
+  std::size_t max_unsent_bytes = 1 << 20;    // output backlog before we give up
+};
+
+class WsSession final : public bosh::UpstreamEvents, private FrameSink {
+ public:
+  enum class State : std::uint8_t {
+    kAwaitingOpen,
+    kUpstreamOpening,
+    kOpen,
+    kRestarting,
+    kClosing,
+    kClosed,
+  };
+
+  WsSession(WsContext& context, WsOutput& output);
+  WsSession(const WsSession&) = delete;
+  WsSession& operator=(const WsSession&) = delete;
+  ~WsSession();
+
+  // Bytes from the client (unmasked in place).
+  void feed(char* data, std::size_t size);
+  // The socket is gone (read error, EOF, linger timeout): the upstream is closed,
+  // and the output is never touched again (no write, no close()).
+  void connection_lost();
+  // The worker shuts down: <close/>, close frame 1001 (going away).
+  void shutdown();
+
+  State state() const { return state_; }
+  // Why the session ended ("" while it lives), and the close code we sent.
+  std::string_view end_reason() const { return end_reason_; }
+  CloseCode close_code() const { return close_code_; }
+  // Heap held now besides the object itself (the frame parser's buffers).
+  std::size_t buffered_bytes() const { return parser_.buffered_bytes(); }
+
+  // bosh::UpstreamEvents
+  void upstream_opened(const bosh::StreamHeader& header) override;
+  void upstream_stanza(std::string&& stanza) override;
+  void upstream_batch_end() override {}
+  void upstream_closed(bosh::Condition condition, std::string&& detail) override;
+
+ private:
+  // FrameSink
+  void text_message(std::string_view message) override;
+  void ping(std::string_view payload) override;
+  void pong(std::string_view) override {}
+  void close_received(std::uint16_t code, std::string_view reason) override;
+  void frame_error(CloseCode code, std::string_view what) override;
+
+  void client_open(bosh::UpstreamTarget&& requested);
+  void send_text(std::string_view payload);
+  void send_control(Opcode opcode, std::string_view payload);
+  // XMPP-level end: [<open/> if none was sent] [error] <close/>, close frame 1000.
+  void end_stream(std::string_view error_element, std::string_view reason,
+                  CloseCode code = CloseCode::kNormal);
+  // Close frame (if none sent yet), then WsOutput::close().
+  void finish(CloseCode code, std::string_view reason);
+  void close_upstream();
+
+  WsContext& context_;
+  WsOutput& output_;
+  std::unique_ptr<bosh::Upstream> upstream_;
+  std::string to_;    // the client's `to`, kept for a restart
+  std::string lang_;  // the client's xml:lang, echoed in our <open/>
+  std::string_view end_reason_;
+  FrameParser parser_;
+  CloseCode close_code_ = CloseCode::kNone;
+  State state_ = State::kAwaitingOpen;
+  bool upstream_dead_ = false;  // it reported its end: destroyed with us, never closed
+  bool open_sent_ = false;      // our <open/> went out (a stream error must follow one)
+  bool close_frame_sent_ = false;
+};
+
+}  // namespace sb::ws
