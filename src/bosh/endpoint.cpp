@@ -234,11 +234,11 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, const std:
     content.clear();
   }
   auto session = std::make_unique<Session>(table_, std::move(sid), std::move(params),
-                                           std::move(target), rid, std::move(content));
-  session->set_peer(peer);
+                                           table_.share_target(std::move(target)), rid,
+                                           std::move(content));
   session->start_key_chain(value_or(body.attribute("newkey"), {}));
   ++counters_.sessions_created;
-  Session& added = table_.add(std::move(session));
+  Session& added = table_.add(std::move(session), peer);
   if (table_.events() != nullptr) table_.events()->session_created(added.sid(), peer, *to);
   added.start(upstreams_, exchange);
 }

@@ -21,9 +21,11 @@
 
 #include "bosh/client_request.hpp"
 #include "bosh/condition.hpp"
+#include "bosh/inline_text.hpp"
 #include "bosh/key_chain.hpp"
 #include "bosh/upstream.hpp"
 #include "http/exchange.hpp"
+#include "net/object_pool.hpp"
 #include "net/timer_wheel.hpp"
 
 namespace sb::bosh {
@@ -43,7 +45,9 @@ struct SessionParams {
   std::uint32_t requests() const { return hold + 1; }
 };
 
-class Session final : public UpstreamEvents, public http::ExchangeWatcher {
+class Session final : public UpstreamEvents,
+                      public http::ExchangeWatcher,
+                      public net::Pooled<Session> {
  public:
   enum class State : std::uint8_t {
     kOpening,  // upstream connecting; the creation request waits for features
@@ -51,8 +55,11 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
     kEnded,    // over; a terminal body may still wait for the next request
   };
 
-  Session(SessionTable& table, std::string sid, SessionParams params, UpstreamTarget target,
-          std::uint64_t creation_rid, std::string content_type);
+  // `target` is shared: sessions for the same server and domain hold one copy
+  // (SessionTable::share_target).
+  Session(SessionTable& table, std::string sid, SessionParams params,
+          std::shared_ptr<const UpstreamTarget> target, std::uint64_t creation_rid,
+          std::string content_type);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session();
@@ -64,10 +71,14 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   // Ends the session from outside (shutdown): held requests get the condition.
   void end(Condition condition);
 
-  std::string_view sid() const { return sid_; }
-  // The client address that created the session (for the per-address cap).
-  std::string_view peer() const { return peer_; }
-  void set_peer(std::string peer) { peer_ = std::move(peer); }
+  std::string_view sid() const { return sid_.view(); }
+  // The client address that created the session, kept only while a per-address
+  // cap is set (empty otherwise): it is the SessionTable's count key, not a copy.
+  std::string_view peer() const {
+    return peer_ != nullptr ? std::string_view(*peer_) : std::string_view();
+  }
+  const std::string* peer_key() const { return peer_; }
+  void set_peer_key(const std::string* key) { peer_ = key; }
   // Key sequencing: the creation request's newkey.
   void start_key_chain(std::string_view newkey) {
     if (newkey.empty()) return;
@@ -142,10 +153,10 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   net::TimerWheel& timers() const;
 
   SessionTable& table_;
-  std::string sid_;
-  std::string peer_;
+  InlineText sid_;
+  const std::string* peer_ = nullptr;  // a key of SessionTable::per_peer_, or null
   SessionParams params_;
-  UpstreamTarget target_;
+  std::shared_ptr<const UpstreamTarget> target_;  // never null
   std::unique_ptr<std::string> content_type_;  // the client's `content`; null = text/xml
   std::unique_ptr<Upstream> upstream_;
   // The server's stream header (authid, from, version), needed only for the

@@ -18,6 +18,7 @@
 #include "bosh/condition.hpp"
 #include "bosh/engine_events.hpp"
 #include "bosh/settings.hpp"
+#include "bosh/upstream.hpp"
 
 namespace sb::net {
 class TimerWheel;
@@ -35,8 +36,9 @@ class SessionTable {
   ~SessionTable();
 
   Session* find(std::string_view sid) const;
-  // Adds a new session (the table owns it). Returns it for convenience.
-  Session& add(std::unique_ptr<Session> session);
+  // Adds a new session (the table owns it), created from client address `peer`.
+  // Returns it for convenience.
+  Session& add(std::unique_ptr<Session> session, std::string_view peer);
   // Takes `session` out of the index; it is freed by the next collect().
   void retire(Session& session);
   // Frees retired sessions. Call where no session is on the call stack.
@@ -48,6 +50,10 @@ class SessionTable {
   // Live sessions created from one client address.
   std::size_t sessions_from(std::string_view peer) const;
   std::size_t retired_count() const { return retired_.size(); }
+  // One shared copy of `target` for the sessions that name the same server and
+  // stream attributes (nearly all of them): a target is ~170 bytes of strings.
+  // Consecutive equal targets share; the copy lives as long as a session uses it.
+  std::shared_ptr<const UpstreamTarget> share_target(UpstreamTarget&& target);
   const EngineSettings& settings() const { return settings_; }
   // Who hears about sessions created and ended (may be null).
   void set_events(EngineEvents* events) { events_ = events; }
@@ -59,9 +65,11 @@ class SessionTable {
   net::TimerWheel& timers_;
   EngineEvents* events_ = nullptr;
   std::unordered_map<std::string_view, Session*> index_;
-  // Sessions per client address, kept only when a per-address cap is set.
+  // Sessions per client address, kept only when a per-address cap is set. Its
+  // keys are the sessions' peer(): node keys do not move while the entry lives.
   std::unordered_map<std::string, std::size_t> per_peer_;
   std::vector<std::unique_ptr<Session>> retired_;
+  std::shared_ptr<const UpstreamTarget> last_target_;
 };
 
 }  // namespace sb::bosh

@@ -20,10 +20,11 @@
 #include "http/http_date.hpp"
 #include "http/response_head.hpp"
 #include "http/status_text.hpp"
+#include "net/object_pool.hpp"
 
 namespace sb::http {
 
-class Connection::Slot final : public Exchange {
+class Connection::Slot final : public Exchange, public net::Pooled<Slot> {
  public:
   enum class State : std::uint8_t {
     kWaiting,  // the handler (or nobody yet) owes the answer

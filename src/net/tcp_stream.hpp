@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/object_pool.hpp"
 namespace sb::net {
 
 class TcpStream;
@@ -40,7 +41,7 @@ class StreamHandler {
   ~StreamHandler() = default;
 };
 
-class TcpStream {
+class TcpStream : public Pooled<TcpStream> {
  public:
   // Wraps an accepted or to-be-connected uv_tcp_t that this object owns. The loop
   // must have a LoopContext (reads use its shared buffer). Until it is open the

@@ -25,7 +25,15 @@ void TimerWheel::arm_at(TimerNode& node, std::uint64_t deadline_ms) {
 }
 
 void TimerWheel::disarm(TimerNode& node) {
-  if (node.wheel != nullptr) unlink(node);
+  if (node.armed()) unlink(node);
+}
+
+std::size_t TimerWheel::armed_count() const {
+  std::size_t count = 0;
+  for (const auto& sentinel : slots_) {
+    for (const TimerLink* link = sentinel.next; link != &sentinel; link = link->next) ++count;
+  }
+  return count;
 }
 
 void TimerWheel::insert_after(TimerLink& anchor, TimerLink& link) {
@@ -40,16 +48,12 @@ void TimerWheel::link(TimerNode& node) {
   std::uint64_t tick = (node.deadline_ms + kTickMs - 1) / kTickMs;
   if (tick < next_tick_) tick = next_tick_;
   insert_after(slots_[tick % kSlots], node);
-  node.wheel = this;
-  ++armed_;
 }
 
 void TimerWheel::unlink(TimerNode& node) {
   node.prev->next = node.next;
   node.next->prev = node.prev;
   node.prev = node.next = nullptr;
-  --node.wheel->armed_;
-  node.wheel = nullptr;
 }
 
 void TimerWheel::advance(std::uint64_t now_ms) {
