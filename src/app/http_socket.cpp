@@ -23,8 +23,7 @@ HttpSocket::HttpSocket(net::TcpStream& stream, Shared& shared)
     : stream_(stream),
       shared_(shared),
       connection_(static_cast<http::Transport&>(*this), static_cast<http::Handler&>(*this),
-                  shared.limits, shared.cors, shared.wheel, stream.peer_ip()),
-      linger_(&HttpSocket::on_linger, this) {
+                  shared.limits, shared.cors, shared.wheel, stream.peer_ip()) {
   stream_.set_handler(this);
   shared_.list.insert(*this);
 }
@@ -52,7 +51,7 @@ bool HttpSocket::can_hand_over() const {
 net::TcpStream& HttpSocket::begin_handover() {
   handing_over_ = true;
   stream_.stop_reading();
-  net::TimerWheel::disarm(linger_);
+  connection_.cancel_linger();
   return stream_;
 }
 
@@ -101,7 +100,7 @@ void HttpSocket::close() {
   lingering_ = true;
   stream_.shutdown_after_writes();
   if (!stream_.reading() && !stream_.closing()) stream_.start_reading();
-  shared_.wheel.arm(linger_, kLingerMs);
+  connection_.linger(kLingerMs);
 }
 
 void HttpSocket::pause_reading() { stream_.stop_reading(); }
@@ -110,7 +109,7 @@ void HttpSocket::resume_reading() {
 }
 std::size_t HttpSocket::queued_bytes() const { return stream_.queued_bytes(); }
 
-void HttpSocket::on_linger(net::TimerNode& node) { static_cast<HttpSocket*>(node.owner)->stream_.close(); }
+void HttpSocket::linger_expired() { stream_.close(); }
 
 void HttpSocketList::insert(HttpSocket& socket) {
   socket.prev = nullptr;

@@ -78,13 +78,13 @@ class HttpSocket final : private net::StreamHandler,
   void pause_reading() override;
   void resume_reading() override;
   std::size_t queued_bytes() const override;
-
-  static void on_linger(net::TimerNode& node);
+  void linger_expired() override;
 
   net::TcpStream& stream_;
   Shared& shared_;
-  http::Connection connection_;  // embedded: one allocation per accepted socket
-  net::TimerNode linger_;  // bounds the flush before a close
+  // Embedded: one allocation per accepted socket. Its timer node also bounds our
+  // lingering close (Connection::linger), so the socket has no node of its own.
+  http::Connection connection_;
   bool lingering_ = false;  // closing: answers flushed, then FIN, then wait for EOF
   bool handing_over_ = false;
 };

@@ -23,6 +23,7 @@
 #include "bosh/condition.hpp"
 #include "bosh/inline_text.hpp"
 #include "bosh/key_chain.hpp"
+#include "bosh/small_vector.hpp"
 #include "bosh/upstream.hpp"
 #include "http/exchange.hpp"
 #include "net/object_pool.hpp"
@@ -103,6 +104,7 @@ class Session final : public UpstreamEvents,
   void exchange_lost(http::Exchange& exchange) override;
 
  private:
+  friend class SessionTable;  // links index_next_
   // A request waiting for its answer. Its exchange is null once the client's
   // connection dropped: the request keeps its place in rid order so that the
   // client's resend of that rid (Strophe resends after a network error) takes it
@@ -153,6 +155,7 @@ class Session final : public UpstreamEvents,
   net::TimerWheel& timers() const;
 
   SessionTable& table_;
+  Session* index_next_ = nullptr;  // the next session in its SessionTable bucket
   InlineText sid_;
   const std::string* peer_ = nullptr;  // a key of SessionTable::per_peer_, or null
   SessionParams params_;
@@ -166,11 +169,12 @@ class Session final : public UpstreamEvents,
   std::uint64_t creation_rid_;
   std::uint64_t last_rid_;  // the highest rid processed; the window starts above it
   std::uint64_t inactivity_deadline_ms_ = 0;  // when a session with nothing held ends
-  std::vector<Held> held_;
+  // Inline up to requests = 2 (hold=1), the usual case: no allocation.
+  SmallVector<Held, 2> held_;
   std::vector<Early> early_;
   // The last `requests` responses, oldest first; with acks, every response the
   // client has not acknowledged.
-  std::vector<Cached> cache_;
+  SmallVector<Cached, 2> cache_;
   std::size_t cache_bytes_ = 0;
   std::unique_ptr<KeyChain> keys_;  // null: no key sequencing (the common case)
   std::uint64_t last_arrival_ms_ = 0;  // of the last new request (overactivity)

@@ -41,8 +41,7 @@ bool is_loopback_host(std::string_view host) {
 
 UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
                            const bosh::UpstreamTarget& target, bosh::UpstreamEvents& events)
-    : loop_(loop),
-      connector_(connector),
+    : connector_(connector),
       events_(&events),
       framer_(connector.settings().max_stanza_bytes),
       timer_(&UpstreamLink::on_timer, this),
@@ -212,7 +211,7 @@ void UpstreamLink::send(std::string_view bytes) {
       (pending_ ? pending_->size() : 0) + (stream_ != nullptr ? stream_->queued_bytes() : 0);
   if (state_ == State::kOpen && unsent > settings().max_unsent_bytes && !backlog_full_) {
     backlog_full_ = true;
-    net::context_of(loop_).timers().arm(timer_, 0);
+    net::context_of(connector_.loop()).timers().arm(timer_, 0);
   }
 }
 
@@ -242,7 +241,7 @@ void UpstreamLink::close() {
       transmit(kClosingTag);
       if (tls_) tls_->close_notify();
       stream_->shutdown_after_writes();
-      net::context_of(loop_).timers().arm(timer_, settings().close_timeout_ms);
+      net::context_of(connector_.loop()).timers().arm(timer_, settings().close_timeout_ms);
       return;
     case State::kClosing:
     case State::kDone:

@@ -132,8 +132,7 @@ class UpstreamLink final : public bosh::Upstream,
   void tls_peer_closed() override;
   void tls_failed(std::string_view reason) override;
 
-  uv_loop_t* loop_;
-  UpstreamConnector& connector_;
+  UpstreamConnector& connector_;  // also knows the loop
   bosh::UpstreamEvents* events_;  // null once the session no longer listens
   net::ConnectAttempt* attempt_ = nullptr;
   net::TcpStream* stream_ = nullptr;
@@ -164,6 +163,7 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
                                        bosh::UpstreamEvents& events) override;
 
   const LinkSettings& settings() const { return settings_; }
+  uv_loop_t* loop() const { return loop_; }
   // At shutdown: closes the sockets of every live link, including links still
   // waiting for a server's </stream:stream>, so that each frees itself before
   // the loop ends instead of leaking.
