@@ -291,7 +291,7 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
         .attr("polling", params_.polling);
     if (params_.maxpause > 0) body.attr("maxpause", params_.maxpause);
     if (params_.acks) body.attr("ack", creation_rid_);
-    body.attr("ver", params_.ver.empty() ? std::string_view("1.11") : std::string_view(params_.ver))
+    body.attr("ver", params_.legacy() ? std::string_view("1.11") : std::string_view(*params_.ver))
         .attr("from", server.from.empty() ? target_->to : server.from);
     if (!server.id.empty()) body.attr("authid", server.id);
     body.attr("xmlns:xmpp", kXboshNs)
@@ -378,7 +378,7 @@ void Session::send(http::Exchange& exchange, std::uint64_t rid, std::string body
 
 void Session::send_terminal(http::Exchange& exchange, Condition condition) {
   exchange.watch(nullptr);
-  exchange.send(terminal_response(condition, params_.ver.empty(), content_type()));
+  exchange.send(terminal_response(condition, params_.legacy(), content_type()));
 }
 
 void Session::send_recoverable_error(http::Exchange& exchange) {
@@ -437,7 +437,7 @@ void Session::finish(Condition condition, std::string&& detail, const char* reas
 void Session::send_end(http::Exchange& exchange, std::uint64_t rid, std::string terminal) {
   // A legacy client understands only HTTP error codes (§16); everyone else gets
   // the terminal body with whatever was still queued in it.
-  if (params_.ver.empty() && legacy_http_status(end_condition_) != 0) {
+  if (params_.legacy() && legacy_http_status(end_condition_) != 0) {
     send_terminal(exchange, end_condition_);
     return;
   }

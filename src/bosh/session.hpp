@@ -41,7 +41,11 @@ struct SessionParams {
   std::uint32_t inactivity = 60;
   std::uint32_t polling = 2;
   std::uint32_t maxpause = 120;
-  std::string ver;  // empty: legacy client, errors go out as HTTP status codes
+  // The negotiated version, shared by the sessions that agreed on the same one
+  // (SessionTable::share_version). Null: a legacy client, errors go out as HTTP
+  // status codes.
+  std::shared_ptr<const std::string> ver;
+  bool legacy() const { return ver == nullptr; }
   bool acks = false;  // the client sent ack='1': acknowledgements both ways (§9)
   std::uint32_t requests() const { return hold + 1; }
 };
@@ -169,12 +173,13 @@ class Session final : public UpstreamEvents,
   std::uint64_t creation_rid_;
   std::uint64_t last_rid_;  // the highest rid processed; the window starts above it
   std::uint64_t inactivity_deadline_ms_ = 0;  // when a session with nothing held ends
-  // Inline up to requests = 2 (hold=1), the usual case: no allocation.
-  SmallVector<Held, 2> held_;
+  // An idle session holds one request (hold=1): inline. A second one for a
+  // moment (a stanza sent beside the long poll) spills to the heap and back.
+  SmallVector<Held, 1> held_;
   std::vector<Early> early_;
   // The last `requests` responses, oldest first; with acks, every response the
   // client has not acknowledged.
-  SmallVector<Cached, 2> cache_;
+  SmallVector<Cached, 2> cache_;  // requests = 2 (hold=1) inline
   std::size_t cache_bytes_ = 0;
   std::unique_ptr<KeyChain> keys_;  // null: no key sequencing (the common case)
   std::uint64_t last_arrival_ms_ = 0;  // of the last new request (overactivity)

@@ -84,6 +84,13 @@ std::shared_ptr<const UpstreamTarget> SessionTable::share_target(UpstreamTarget&
   return last_target_;
 }
 
+std::shared_ptr<const std::string> SessionTable::share_version(std::string&& ver) {
+  if (!last_version_ || *last_version_ != ver) {
+    last_version_ = std::make_shared<const std::string>(std::move(ver));
+  }
+  return last_version_;
+}
+
 std::size_t SessionTable::sessions_from(std::string_view peer) const {
   auto it = per_peer_.find(std::string(peer));
   return it == per_peer_.end() ? 0 : it->second;

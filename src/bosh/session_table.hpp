@@ -56,6 +56,8 @@ class SessionTable {
   // stream attributes (nearly all of them): a target is ~170 bytes of strings.
   // Consecutive equal targets share; the copy lives as long as a session uses it.
   std::shared_ptr<const UpstreamTarget> share_target(UpstreamTarget&& target);
+  // The same for the negotiated BOSH version ("1.6", "1.11", ...).
+  std::shared_ptr<const std::string> share_version(std::string&& ver);
   const EngineSettings& settings() const { return settings_; }
   // Who hears about sessions created and ended (may be null).
   void set_events(EngineEvents* events) { events_ = events; }
@@ -79,6 +81,7 @@ class SessionTable {
   std::unordered_map<std::string, std::size_t> per_peer_;
   std::vector<std::unique_ptr<Session>> retired_;
   std::shared_ptr<const UpstreamTarget> last_target_;
+  std::shared_ptr<const std::string> last_version_;
 };
 
 }  // namespace sb::bosh

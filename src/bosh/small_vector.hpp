@@ -5,7 +5,8 @@
 // std::vectors each list was a 24-byte member plus a heap block that grew 1 -> 2
 // during the session's first requests: two small allocations per list, made among
 // the session's creation-time garbage, for every session. Here up to N elements
-// need no allocation at all; more spill to the heap like a std::vector.
+// need no allocation at all; more spill to the heap like a std::vector, and come
+// back inline (the heap block freed) as soon as they fit again.
 //
 // Only what Session uses: iteration by pointer, push_back, erase, front, size.
 #pragma once
@@ -54,8 +55,10 @@ class SmallVector {
     if (first == last) return first;
     T* out = std::move(last, end(), first);
     for (T* p = out; p != end(); ++p) p->~T();
+    const auto offset = first - data_;
     size_ -= static_cast<std::uint32_t>(last - first);
-    return first;
+    if (size_ <= N && data_ != inline_data()) move_inline();
+    return data_ + offset;
   }
   T* erase(T* at) { return erase(at, at + 1); }
 
@@ -66,6 +69,19 @@ class SmallVector {
 
  private:
   T* inline_data() { return std::launder(reinterpret_cast<T*>(inline_)); }
+
+  // Back to the inline buffer once the elements fit again: a session that held two
+  // requests for a moment keeps no heap block for the rest of its idle life.
+  void move_inline() {
+    T* heap = data_;
+    for (std::uint32_t i = 0; i < size_; ++i) {
+      ::new (static_cast<void*>(inline_data() + i)) T(std::move(heap[i]));
+      heap[i].~T();
+    }
+    ::operator delete(static_cast<void*>(heap));
+    data_ = inline_data();
+    capacity_ = N;
+  }
 
   void grow() {
     const std::uint32_t capacity = capacity_ * 2;
