@@ -276,6 +276,7 @@ RequestParser::~RequestParser() = default;
 
 RequestParser::Step RequestParser::step(std::string_view data) {
   if (!message_) {
+    if (data.empty()) return {Event::kNeedMore, 0};  // nothing to start a request with
     message_ = std::make_unique<Message>();
     llhttp_init(&message_->parser, HTTP_REQUEST, &Callbacks::settings());
     message_->parser.data = this;
