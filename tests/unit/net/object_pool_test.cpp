@@ -35,7 +35,7 @@ TEST_CASE("pooled objects are distinct while live and their slots are reused aft
   CHECK(Pool::reserved_bytes() >= things.size() * sizeof(Thing));
 #endif
   for (int i = 0; i < 5000; ++i) CHECK(things[static_cast<std::size_t>(i)]->value == i);
-  void* last = things.back();
+  [[maybe_unused]] void* last = things.back();
   delete things.back();
   things.pop_back();
   Thing* again = new Thing(-1);
