@@ -7,9 +7,12 @@
 //
 //   node bench/idle_sessions.js [--sessions 1000] [--concurrency 50]
 //       [--wait 60] [--settle 5] [--warmup 10] [--timeout 180] [--skip-direct]
+//       [--baseline-bin PATH]
 //
 // (--wait: BOSH wait in seconds; --settle: seconds between the last login and
-// the reading; --skip-direct: switchboard only, no Prosody mod_bosh run.)
+// the reading; --skip-direct: switchboard only, no Prosody mod_bosh run;
+// --baseline-bin: also run this other switchboard binary, e.g. a build of an
+// older commit, the same way, and print the ratio of the two.)
 //
 // For each endpoint: start a fresh private Prosody with N accounts (and
 // switchboard in front of it, --log-level warn, or Prosody's mod_bosh), log a
@@ -41,11 +44,15 @@ const fs = require('node:fs');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function parseArgs(argv) {
-  const opts = { sessions: 1000, concurrency: 50, wait: 60, settle: 5, warmup: 10, timeout: 180, direct: true };
+  const opts = { sessions: 1000, concurrency: 50, wait: 60, settle: 5, warmup: 10, timeout: 180, direct: true, baselineBin: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const key = arg.replace(/^--/, '');
     if (arg === '--skip-direct') opts.direct = false;
+    else if (arg === '--baseline-bin') {
+      opts.baselineBin = argv[++i] && require('node:path').resolve(argv[i]);
+      if (!opts.baselineBin || !fs.existsSync(opts.baselineBin)) throw new Error('--baseline-bin needs an existing binary');
+    }
     else if (arg.startsWith('--') && key in opts && typeof opts[key] === 'number') {
       const value = Number(argv[++i]);
       if (!Number.isInteger(value) || value < 0) throw new Error(`${arg} needs a whole number`);
@@ -85,10 +92,18 @@ async function terminateAll(sessions, opts) {
  * the snapshots and notes for the report.
  */
 async function measureEndpoint(kind, opts, log) {
-  const viaSwitchboard = kind === 'switchboard';
+  const viaSwitchboard = kind === 'switchboard' || kind === 'baseline';
   const total = opts.sessions + opts.warmup;
   const prosody = await startProsody({ users: total, bosh: !viaSwitchboard, inactivity: 90 });
-  const switchboard = viaSwitchboard ? await startSwitchboard(prosody, { log_level: 'warn' }) : null;
+  const savedBin = process.env.SWITCHBOARD_BIN;
+  if (kind === 'baseline') process.env.SWITCHBOARD_BIN = opts.baselineBin;
+  let switchboard;
+  try {
+    switchboard = viaSwitchboard ? await startSwitchboard(prosody, { log_level: 'warn' }) : null;
+  } finally {
+    if (savedBin === undefined) delete process.env.SWITCHBOARD_BIN;
+    else process.env.SWITCHBOARD_BIN = savedBin;
+  }
   const url = viaSwitchboard ? switchboard.boshUrl : prosody.boshUrl;
   const endpointPid = viaSwitchboard ? switchboard.child.pid : prosody.child.pid;
   const result = { kind, url, notes: [], binary: switchboard && switchboard.binary };
@@ -149,11 +164,14 @@ const perSession = (loaded, zero, n) => Math.round((loaded - zero) / n);
 function report(results, opts) {
   const lines = [];
   const out = (s = '') => lines.push(s);
-  const cols = results.map((r) => (r.kind === 'switchboard' ? 'switchboard' : 'Prosody mod_bosh'));
+  const names = { switchboard: 'switchboard', baseline: 'baseline bin', prosody: 'Prosody mod_bosh' };
+  const cols = results.map((r) => names[r.kind]);
   const row = (label, values) => out(`${label.padEnd(40)}${values.map((v) => String(v).padStart(18)).join('')}`);
   out(`idle BOSH sessions: ${opts.sessions} logged in (wait=${opts.wait} hold=1), one empty request held each, ${opts.concurrency} logins at a time`);
   out(`date ${new Date().toISOString()}, node ${process.version}, ${require('node:os').cpus().length} cores`);
-  if (results[0].binary) out(`switchboard binary ${results[0].binary}, built ${fs.statSync(results[0].binary).mtime.toISOString()}`);
+  for (const r of results.filter((x) => x.binary)) {
+    out(`${names[r.kind]} binary ${r.binary}, built ${fs.statSync(r.binary).mtime.toISOString()}`);
+  }
   out();
   row('', cols);
   row('logged in / idling after settle', results.map((r) => `${r.sessions - r.loginErrors.length} / ${r.idling}`));
@@ -171,11 +189,18 @@ function report(results, opts) {
   row('endpoint RSS / fds after terminating all', results.map((r) => `${MiB(r.after.endpoint.rss)} / ${r.after.endpoint.fds}`));
   const sb = results.find((r) => r.kind === 'switchboard');
   const direct = results.find((r) => r.kind === 'prosody');
+  const baseline = results.find((r) => r.kind === 'baseline');
   if (sb) {
     row('Prosody behind switchboard: RSS 0 / N', [`${MiB(sb.zero.prosody.rss)} / ${MiB(sb.loaded.prosody.rss)}`]);
     row('  delta per c2s session (bytes)', [perSession(sb.loaded.prosody.rss, sb.zero.prosody.rss, opts.sessions)]);
     row('  fds 0 / N', [`${sb.zero.prosody.fds} / ${sb.loaded.prosody.fds}`]);
     row('  CPU per login (ms)', [cpuPerLogin(sb, 'prosody')]);
+  }
+  if (sb && baseline) {
+    const now = perSession(sb.loaded.endpoint.rss, sb.zero.endpoint.rss, opts.sessions);
+    const before = perSession(baseline.loaded.endpoint.rss, baseline.zero.endpoint.rss, opts.sessions);
+    out();
+    out(`ratio switchboard / baseline binary, bytes per idle session: ${now} / ${before} = ${(now / before).toFixed(3)}`);
   }
   if (sb && direct) {
     const sbPer = perSession(sb.loaded.endpoint.rss, sb.zero.endpoint.rss, opts.sessions);
@@ -220,7 +245,8 @@ async function main() {
   }
   const results = [];
   try {
-    for (const kind of opts.direct ? ['switchboard', 'prosody'] : ['switchboard']) {
+    const kinds = ['switchboard', ...(opts.baselineBin ? ['baseline'] : []), ...(opts.direct ? ['prosody'] : [])];
+    for (const kind of kinds) {
       const result = await measureEndpoint(kind, opts, log);
       result.sessions = opts.sessions;
       results.push(result);

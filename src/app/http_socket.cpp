@@ -16,15 +16,15 @@ void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view 
   // Reading only starts delivering on the next loop turn, so these bytes come
   // first. They are fed after start_reading() because parsing them may pause
   // reading again (a pipelining limit), which must not be undone.
-  if (!first_bytes.empty()) socket->connection_->feed(first_bytes);
+  if (!first_bytes.empty()) socket->connection_.feed(first_bytes);
 }
 
 HttpSocket::HttpSocket(net::TcpStream& stream, Shared& shared)
-    : stream_(stream), shared_(shared), linger_(&HttpSocket::on_linger, this) {
+    : stream_(stream),
+      shared_(shared),
+      connection_(static_cast<http::Transport&>(*this), static_cast<http::Handler&>(*this),
+                  shared.limits, shared.cors, shared.wheel, stream.peer_ip()) {
   stream_.set_handler(this);
-  connection_ = std::make_unique<http::Connection>(static_cast<http::Transport&>(*this),
-                                                   static_cast<http::Handler&>(*this), shared.limits,
-                                                   shared.cors, shared.wheel, stream.peer_ip());
   shared_.list.insert(*this);
 }
 
@@ -45,13 +45,13 @@ void HttpSocket::handle(http::Request& request, http::Exchange& exchange) {
 
 bool HttpSocket::can_hand_over() const {
   return !handing_over_ && !lingering_ && !stream_.closing() &&
-         stream_.queued_bytes() == 0 && connection_->holds_only_current_request();
+         stream_.queued_bytes() == 0 && connection_.holds_only_current_request();
 }
 
 net::TcpStream& HttpSocket::begin_handover() {
   handing_over_ = true;
   stream_.stop_reading();
-  net::TimerWheel::disarm(linger_);
+  connection_.cancel_linger();
   return stream_;
 }
 
@@ -65,16 +65,16 @@ void HttpSocket::end_handover() {
 
 void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) {
   if (lingering_) return;  // the connection is done: what still comes is dropped
-  connection_->feed(bytes);
+  connection_.feed(bytes);
 }
 
 void HttpSocket::on_read_end(net::TcpStream&, int) {
-  connection_->peer_closed();
+  connection_.peer_closed();
   stream_.close();
 }
 
 void HttpSocket::on_write_error(net::TcpStream&, int) {
-  connection_->peer_closed();
+  connection_.peer_closed();
   stream_.close();
 }
 
@@ -100,7 +100,7 @@ void HttpSocket::close() {
   lingering_ = true;
   stream_.shutdown_after_writes();
   if (!stream_.reading() && !stream_.closing()) stream_.start_reading();
-  shared_.wheel.arm(linger_, kLingerMs);
+  connection_.linger(kLingerMs);
 }
 
 void HttpSocket::pause_reading() { stream_.stop_reading(); }
@@ -109,7 +109,7 @@ void HttpSocket::resume_reading() {
 }
 std::size_t HttpSocket::queued_bytes() const { return stream_.queued_bytes(); }
 
-void HttpSocket::on_linger(net::TimerNode& node) { static_cast<HttpSocket*>(node.owner)->stream_.close(); }
+void HttpSocket::linger_expired() { stream_.close(); }
 
 void HttpSocketList::insert(HttpSocket& socket) {
   socket.prev = nullptr;

@@ -21,6 +21,7 @@
 
 #include "http/connection.hpp"
 #include "http/transport.hpp"
+#include "net/object_pool.hpp"
 #include "net/tcp_stream.hpp"
 #include "net/timer_wheel.hpp"
 
@@ -28,7 +29,10 @@ namespace sb::app {
 
 class HttpSocketList;
 
-class HttpSocket final : private net::StreamHandler, private http::Transport, private http::Handler {
+class HttpSocket final : private net::StreamHandler,
+                         private http::Transport,
+                         private http::Handler,
+                         public net::Pooled<HttpSocket> {
  public:
   struct Shared {  // what all sockets of a worker use
     http::Handler& handler;
@@ -48,7 +52,7 @@ class HttpSocket final : private net::StreamHandler, private http::Transport, pr
   // Inside the handling of a request: whether this socket may leave with that
   // request alone (nothing else in flight, read or waiting to be written).
   bool can_hand_over() const;
-  bool current_request_http10() const { return connection_->current_request_http10(); }
+  bool current_request_http10() const { return connection_.current_request_http10(); }
   // Stops reading and makes the socket inert; returns the stream to send.
   net::TcpStream& begin_handover();
   // The send completed or failed: closes this process's handle of the socket.
@@ -74,13 +78,13 @@ class HttpSocket final : private net::StreamHandler, private http::Transport, pr
   void pause_reading() override;
   void resume_reading() override;
   std::size_t queued_bytes() const override;
-
-  static void on_linger(net::TimerNode& node);
+  void linger_expired() override;
 
   net::TcpStream& stream_;
   Shared& shared_;
-  std::unique_ptr<http::Connection> connection_;
-  net::TimerNode linger_;  // bounds the flush before a close
+  // Embedded: one allocation per accepted socket. Its timer node also bounds our
+  // lingering close (Connection::linger), so the socket has no node of its own.
+  http::Connection connection_;
   bool lingering_ = false;  // closing: answers flushed, then FIN, then wait for EOF
   bool handing_over_ = false;
 };

@@ -98,7 +98,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   // A legacy client (no `ver` at creation, §16) gets HTTP error codes. Only a
   // creation request or a live session tells; anything else is answered the
   // modern way, as Prosody and ejabberd do.
-  const bool legacy = session != nullptr ? session->params().ver.empty()
+  const bool legacy = session != nullptr ? session->params().legacy()
                                          : sid == nullptr && body.attribute("ver") == nullptr;
 
   auto rid = parse_rid(value_or(body.attribute("rid"), {}));
@@ -225,8 +225,9 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
   params.maxpause = settings.maxpause;
   params.acks = value_or(body.attribute("ack"), {}) == "1";
   if (const std::string* ver = body.attribute("ver")) {
-    params.ver = negotiate_version(*ver, kOurVersion);
-    if (params.ver.empty()) params.ver = std::string(kOurVersion);
+    std::string agreed = negotiate_version(*ver, kOurVersion);
+    if (agreed.empty()) agreed = std::string(kOurVersion);
+    params.ver = table_.share_version(std::move(agreed));
   }
 
   UpstreamTarget target;
@@ -244,11 +245,11 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     content.clear();
   }
   auto session = std::make_unique<Session>(table_, std::move(sid), std::move(params),
-                                           std::move(target), rid, std::move(content));
-  session->set_peer(peer);
+                                           table_.share_target(std::move(target)), rid,
+                                           std::move(content));
   session->start_key_chain(value_or(body.attribute("newkey"), {}));
   ++counters_.sessions_created;
-  Session& added = table_.add(std::move(session));
+  Session& added = table_.add(std::move(session), peer);
   if (table_.events() != nullptr) table_.events()->session_created(added.sid(), peer, *to);
   added.start(upstreams_, exchange);
 }

@@ -14,12 +14,15 @@ constexpr std::uint64_t kMsPerSecond = 1000;
 // it this long after it was sent; shorter gaps are responses still on their way.
 constexpr std::uint64_t kReportAfterMs = 1000;
 constexpr std::string_view kDefaultContentType = "text/xml; charset=utf-8";
+// Unused capacity a cached response may keep (a copy costs more than this saves).
+constexpr std::size_t kMaxCachedSlack = 32;
 }  // namespace
 
-Session::Session(SessionTable& table, std::string sid, SessionParams params, UpstreamTarget target,
-                 std::uint64_t creation_rid, std::string content_type)
+Session::Session(SessionTable& table, std::string sid, SessionParams params,
+                 std::shared_ptr<const UpstreamTarget> target, std::uint64_t creation_rid,
+                 std::string content_type)
     : table_(table),
-      sid_(std::move(sid)),
+      sid_(sid),
       params_(std::move(params)),
       target_(std::move(target)),
       content_type_(content_type.empty() ? nullptr
@@ -39,7 +42,7 @@ net::TimerWheel& Session::timers() const { return table_.timers(); }
 
 void Session::start(UpstreamFactory& factory, http::Exchange& creation) {
   hold(creation, creation_rid_);
-  upstream_ = factory.open(target_, *this);
+  upstream_ = factory.open(*target_, *this);
   if (!upstream_) {
     upstream_dead_ = true;
     finish(Condition::kRemoteConnectionFailed, {}, "no upstream");
@@ -185,7 +188,7 @@ void Session::process(ClientRequest&& request, http::Exchange& exchange) {
   }
   if (request.restart) {
     // XEP-0206 §5: a restart body should be empty; stanzas in it are ignored.
-    upstream_->restart(target_);
+    upstream_->restart(*target_);
   } else if (!request.payload.empty()) {
     upstream_->send(request.payload);
   }
@@ -280,7 +283,7 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
   if (rid == creation_rid_) {
     static const StreamHeader kUnknown;
     const StreamHeader& server = server_ ? *server_ : kUnknown;
-    body.attr("sid", sid_)
+    body.attr("sid", sid_.view())
         .attr("wait", params_.wait)
         .attr("requests", params_.requests())
         .attr("hold", params_.hold)
@@ -288,8 +291,8 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
         .attr("polling", params_.polling);
     if (params_.maxpause > 0) body.attr("maxpause", params_.maxpause);
     if (params_.acks) body.attr("ack", creation_rid_);
-    body.attr("ver", params_.ver.empty() ? std::string_view("1.11") : std::string_view(params_.ver))
-        .attr("from", server.from.empty() ? target_.to : server.from);
+    body.attr("ver", params_.legacy() ? std::string_view("1.11") : std::string_view(*params_.ver))
+        .attr("from", server.from.empty() ? target_->to : server.from);
     if (!server.id.empty()) body.attr("authid", server.id);
     body.attr("xmlns:xmpp", kXboshNs)
         .attr("xmpp:version", server.version.empty() ? std::string_view("1.0")
@@ -350,6 +353,9 @@ http::SharedBody Session::share(std::string body) {
 }
 
 http::SharedBody Session::cache_response(std::uint64_t rid, std::string body) {
+  // A cached body may stay for as long as the session idles: give back what the
+  // writer reserved and did not use (the creation response's doubling, above all).
+  if (body.capacity() - body.size() > kMaxCachedSlack) body.shrink_to_fit();
   http::SharedBody shared = share(std::move(body));
   // Without acks the last `requests` responses are enough for a resend after a
   // broken connection (§14); with acks every unacknowledged one is kept.
@@ -372,7 +378,7 @@ void Session::send(http::Exchange& exchange, std::uint64_t rid, std::string body
 
 void Session::send_terminal(http::Exchange& exchange, Condition condition) {
   exchange.watch(nullptr);
-  exchange.send(terminal_response(condition, params_.ver.empty(), content_type()));
+  exchange.send(terminal_response(condition, params_.legacy(), content_type()));
 }
 
 void Session::send_recoverable_error(http::Exchange& exchange) {
@@ -431,7 +437,7 @@ void Session::finish(Condition condition, std::string&& detail, const char* reas
 void Session::send_end(http::Exchange& exchange, std::uint64_t rid, std::string terminal) {
   // A legacy client understands only HTTP error codes (§16); everyone else gets
   // the terminal body with whatever was still queued in it.
-  if (params_.ver.empty() && legacy_http_status(end_condition_) != 0) {
+  if (params_.legacy() && legacy_http_status(end_condition_) != 0) {
     send_terminal(exchange, end_condition_);
     return;
   }

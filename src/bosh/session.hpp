@@ -21,9 +21,12 @@
 
 #include "bosh/client_request.hpp"
 #include "bosh/condition.hpp"
+#include "bosh/inline_text.hpp"
 #include "bosh/key_chain.hpp"
+#include "bosh/small_vector.hpp"
 #include "bosh/upstream.hpp"
 #include "http/exchange.hpp"
+#include "net/object_pool.hpp"
 #include "net/timer_wheel.hpp"
 
 namespace sb::bosh {
@@ -38,12 +41,18 @@ struct SessionParams {
   std::uint32_t inactivity = 60;
   std::uint32_t polling = 2;
   std::uint32_t maxpause = 120;
-  std::string ver;  // empty: legacy client, errors go out as HTTP status codes
+  // The negotiated version, shared by the sessions that agreed on the same one
+  // (SessionTable::share_version). Null: a legacy client, errors go out as HTTP
+  // status codes.
+  std::shared_ptr<const std::string> ver;
+  bool legacy() const { return ver == nullptr; }
   bool acks = false;  // the client sent ack='1': acknowledgements both ways (§9)
   std::uint32_t requests() const { return hold + 1; }
 };
 
-class Session final : public UpstreamEvents, public http::ExchangeWatcher {
+class Session final : public UpstreamEvents,
+                      public http::ExchangeWatcher,
+                      public net::Pooled<Session> {
  public:
   enum class State : std::uint8_t {
     kOpening,  // upstream connecting; the creation request waits for features
@@ -51,8 +60,11 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
     kEnded,    // over; a terminal body may still wait for the next request
   };
 
-  Session(SessionTable& table, std::string sid, SessionParams params, UpstreamTarget target,
-          std::uint64_t creation_rid, std::string content_type);
+  // `target` is shared: sessions for the same server and domain hold one copy
+  // (SessionTable::share_target).
+  Session(SessionTable& table, std::string sid, SessionParams params,
+          std::shared_ptr<const UpstreamTarget> target, std::uint64_t creation_rid,
+          std::string content_type);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session();
@@ -64,10 +76,14 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   // Ends the session from outside (shutdown): held requests get the condition.
   void end(Condition condition);
 
-  std::string_view sid() const { return sid_; }
-  // The client address that created the session (for the per-address cap).
-  std::string_view peer() const { return peer_; }
-  void set_peer(std::string peer) { peer_ = std::move(peer); }
+  std::string_view sid() const { return sid_.view(); }
+  // The client address that created the session, kept only while a per-address
+  // cap is set (empty otherwise): it is the SessionTable's count key, not a copy.
+  std::string_view peer() const {
+    return peer_ != nullptr ? std::string_view(*peer_) : std::string_view();
+  }
+  const std::string* peer_key() const { return peer_; }
+  void set_peer_key(const std::string* key) { peer_ = key; }
   // Key sequencing: the creation request's newkey.
   void start_key_chain(std::string_view newkey) {
     if (newkey.empty()) return;
@@ -92,6 +108,7 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   void exchange_lost(http::Exchange& exchange) override;
 
  private:
+  friend class SessionTable;  // links index_next_
   // A request waiting for its answer. Its exchange is null once the client's
   // connection dropped: the request keeps its place in rid order so that the
   // client's resend of that rid (Strophe resends after a network error) takes it
@@ -142,10 +159,11 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   net::TimerWheel& timers() const;
 
   SessionTable& table_;
-  std::string sid_;
-  std::string peer_;
+  Session* index_next_ = nullptr;  // the next session in its SessionTable bucket
+  InlineText sid_;
+  const std::string* peer_ = nullptr;  // a key of SessionTable::per_peer_, or null
   SessionParams params_;
-  UpstreamTarget target_;
+  std::shared_ptr<const UpstreamTarget> target_;  // never null
   std::unique_ptr<std::string> content_type_;  // the client's `content`; null = text/xml
   std::unique_ptr<Upstream> upstream_;
   // The server's stream header (authid, from, version), needed only for the
@@ -155,11 +173,13 @@ class Session final : public UpstreamEvents, public http::ExchangeWatcher {
   std::uint64_t creation_rid_;
   std::uint64_t last_rid_;  // the highest rid processed; the window starts above it
   std::uint64_t inactivity_deadline_ms_ = 0;  // when a session with nothing held ends
-  std::vector<Held> held_;
+  // An idle session holds one request (hold=1): inline. A second one for a
+  // moment (a stanza sent beside the long poll) spills to the heap and back.
+  SmallVector<Held, 1> held_;
   std::vector<Early> early_;
   // The last `requests` responses, oldest first; with acks, every response the
   // client has not acknowledged.
-  std::vector<Cached> cache_;
+  SmallVector<Cached, 2> cache_;  // requests = 2 (hold=1) inline
   std::size_t cache_bytes_ = 0;
   std::unique_ptr<KeyChain> keys_;  // null: no key sequencing (the common case)
   std::uint64_t last_arrival_ms_ = 0;  // of the last new request (overactivity)

@@ -10,21 +10,85 @@ SessionTable::SessionTable(const EngineSettings& settings, net::TimerWheel& time
 SessionTable::~SessionTable() {
   // Owned sessions: free the live ones too (their held requests were answered by
   // end_all() in an orderly shutdown; here we just release memory).
-  for (auto& [sid, session] : index_) delete session;
-  index_.clear();
+  std::vector<Session*> all;
+  all.reserve(size_);
+  for_each_live([&](Session* s) { all.push_back(s); });
+  buckets_.clear();
+  size_ = 0;
+  for (Session* s : all) delete s;
   retired_.clear();
 }
 
-Session* SessionTable::find(std::string_view sid) const {
-  auto it = index_.find(sid);
-  return it == index_.end() ? nullptr : it->second;
+template <typename F>
+void SessionTable::for_each_live(F&& f) const {
+  for (Session* head : buckets_) {
+    for (Session* s = head; s != nullptr;) {
+      Session* next = s->index_next_;
+      f(s);
+      s = next;
+    }
+  }
 }
 
-Session& SessionTable::add(std::unique_ptr<Session> session) {
+std::size_t SessionTable::bucket_index(std::string_view sid) const {
+  return std::hash<std::string_view>{}(sid) & (buckets_.size() - 1);
+}
+
+Session** SessionTable::bucket_of(std::string_view sid) { return &buckets_[bucket_index(sid)]; }
+
+void SessionTable::grow_index() {
+  std::vector<Session*> old;
+  old.swap(buckets_);
+  buckets_.assign(old.empty() ? 64 : old.size() * 2, nullptr);
+  for (Session* head : old) {
+    for (Session* s = head; s != nullptr;) {
+      Session* next = s->index_next_;
+      Session** bucket = bucket_of(s->sid());
+      s->index_next_ = *bucket;
+      *bucket = s;
+      s = next;
+    }
+  }
+}
+
+Session* SessionTable::find(std::string_view sid) const {
+  if (buckets_.empty()) return nullptr;
+  Session* s = buckets_[bucket_index(sid)];
+  while (s != nullptr && s->sid() != sid) s = s->index_next_;
+  return s;
+}
+
+Session& SessionTable::add(std::unique_ptr<Session> session, std::string_view peer) {
   Session* raw = session.release();
-  index_.emplace(raw->sid(), raw);
-  if (settings_.max_sessions_per_ip != 0) ++per_peer_[std::string(raw->peer())];
+  if (size_ >= buckets_.size()) grow_index();  // load factor at most 1
+  Session** bucket = bucket_of(raw->sid());
+  raw->index_next_ = *bucket;
+  *bucket = raw;
+  ++size_;
+  if (settings_.max_sessions_per_ip != 0) {
+    auto entry = per_peer_.try_emplace(std::string(peer), 0).first;
+    ++entry->second;
+    raw->set_peer_key(&entry->first);
+  }
   return *raw;
+}
+
+std::shared_ptr<const UpstreamTarget> SessionTable::share_target(UpstreamTarget&& target) {
+  const auto same = [&](const UpstreamTarget& t) {
+    return t.host == target.host && t.port == target.port && t.to == target.to &&
+           t.from == target.from && t.lang == target.lang && t.version == target.version;
+  };
+  if (!last_target_ || !same(*last_target_)) {
+    last_target_ = std::make_shared<const UpstreamTarget>(std::move(target));
+  }
+  return last_target_;
+}
+
+std::shared_ptr<const std::string> SessionTable::share_version(std::string&& ver) {
+  if (!last_version_ || *last_version_ != ver) {
+    last_version_ = std::make_shared<const std::string>(std::move(ver));
+  }
+  return last_version_;
 }
 
 std::size_t SessionTable::sessions_from(std::string_view peer) const {
@@ -33,12 +97,19 @@ std::size_t SessionTable::sessions_from(std::string_view peer) const {
 }
 
 void SessionTable::retire(Session& session) {
-  auto it = index_.find(session.sid());
-  if (it == index_.end() || it->second != &session) return;
-  index_.erase(it);
+  if (buckets_.empty()) return;
+  Session** link = bucket_of(session.sid());
+  while (*link != nullptr && *link != &session) link = &(*link)->index_next_;
+  if (*link == nullptr) return;  // not in the index (already retired)
+  *link = session.index_next_;
+  session.index_next_ = nullptr;
+  --size_;
   if (events_ != nullptr) events_->session_ended(session.sid(), session.end_condition(), session.end_reason());
-  if (auto peer = per_peer_.find(std::string(session.peer())); peer != per_peer_.end()) {
-    if (--peer->second == 0) per_peer_.erase(peer);
+  if (const std::string* key = session.peer_key()) {
+    if (auto peer = per_peer_.find(*key); peer != per_peer_.end()) {
+      session.set_peer_key(nullptr);  // the key may go with the entry
+      if (--peer->second == 0) per_peer_.erase(peer);
+    }
   }
   retired_.emplace_back(&session);
 }
@@ -53,8 +124,8 @@ void SessionTable::collect() {
 
 void SessionTable::end_all(Condition condition) {
   std::vector<Session*> all;
-  all.reserve(index_.size());
-  for (auto& [sid, session] : index_) all.push_back(session);
+  all.reserve(size_);
+  for_each_live([&](Session* s) { all.push_back(s); });
   for (Session* session : all) session->end(condition);
 }
 

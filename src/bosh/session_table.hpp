@@ -1,7 +1,9 @@
 // SessionTable: the sessions of one worker, found by sid.
 //
-// The index maps a view of each session's own sid to the session, so a key costs
-// no separate string. Sessions that end are retired: out of the index at once (a
+// The index is a hash table chained through the sessions themselves (each holds
+// the link to the next in its bucket) and keyed by each session's own sid, so an
+// entry costs 8 bytes in the session and about one bucket pointer, instead of a
+// 48-byte map node allocated among each session's creation-time garbage. Sessions that end are retired: out of the index at once (a
 // later request with that sid is answered item-not-found) but freed only by
 // collect(), which the owner calls from a safe point of the event loop (a uv_check
 // handle), never from inside a session's own call stack.
@@ -18,6 +20,7 @@
 #include "bosh/condition.hpp"
 #include "bosh/engine_events.hpp"
 #include "bosh/settings.hpp"
+#include "bosh/upstream.hpp"
 
 namespace sb::net {
 class TimerWheel;
@@ -35,8 +38,9 @@ class SessionTable {
   ~SessionTable();
 
   Session* find(std::string_view sid) const;
-  // Adds a new session (the table owns it). Returns it for convenience.
-  Session& add(std::unique_ptr<Session> session);
+  // Adds a new session (the table owns it), created from client address `peer`.
+  // Returns it for convenience.
+  Session& add(std::unique_ptr<Session> session, std::string_view peer);
   // Takes `session` out of the index; it is freed by the next collect().
   void retire(Session& session);
   // Frees retired sessions. Call where no session is on the call stack.
@@ -44,10 +48,16 @@ class SessionTable {
   // Ends every session with `condition` (system-shutdown on SIGTERM).
   void end_all(Condition condition);
 
-  std::size_t size() const { return index_.size(); }
+  std::size_t size() const { return size_; }
   // Live sessions created from one client address.
   std::size_t sessions_from(std::string_view peer) const;
   std::size_t retired_count() const { return retired_.size(); }
+  // One shared copy of `target` for the sessions that name the same server and
+  // stream attributes (nearly all of them): a target is ~170 bytes of strings.
+  // Consecutive equal targets share; the copy lives as long as a session uses it.
+  std::shared_ptr<const UpstreamTarget> share_target(UpstreamTarget&& target);
+  // The same for the negotiated BOSH version ("1.6", "1.11", ...).
+  std::shared_ptr<const std::string> share_version(std::string&& ver);
   const EngineSettings& settings() const { return settings_; }
   // Who hears about sessions created and ended (may be null).
   void set_events(EngineEvents* events) { events_ = events; }
@@ -58,10 +68,20 @@ class SessionTable {
   const EngineSettings& settings_;
   net::TimerWheel& timers_;
   EngineEvents* events_ = nullptr;
-  std::unordered_map<std::string_view, Session*> index_;
-  // Sessions per client address, kept only when a per-address cap is set.
+  std::size_t bucket_index(std::string_view sid) const;
+  Session** bucket_of(std::string_view sid);
+  void grow_index();
+  template <typename F>
+  void for_each_live(F&& f) const;
+
+  std::vector<Session*> buckets_;  // a power of two of chains, or empty
+  std::size_t size_ = 0;
+  // Sessions per client address, kept only when a per-address cap is set. Its
+  // keys are the sessions' peer(): node keys do not move while the entry lives.
   std::unordered_map<std::string, std::size_t> per_peer_;
   std::vector<std::unique_ptr<Session>> retired_;
+  std::shared_ptr<const UpstreamTarget> last_target_;
+  std::shared_ptr<const std::string> last_version_;
 };
 
 }  // namespace sb::bosh

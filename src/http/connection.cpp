@@ -11,7 +11,8 @@
 // rest of a body (idle_timeout_ms, then 408), the next request on an idle
 // keep-alive connection (idle_timeout_ms, then a silent close) or a deferred resume
 // of parsing. While a handler holds a request nothing is armed here: the handler
-// owns that wait (BOSH's `wait`).
+// owns that wait (BOSH's `wait`). Once closed, the node bounds the transport's
+// lingering close (linger()).
 #include "http/connection.hpp"
 
 #include <algorithm>
@@ -20,10 +21,11 @@
 #include "http/http_date.hpp"
 #include "http/response_head.hpp"
 #include "http/status_text.hpp"
+#include "net/object_pool.hpp"
 
 namespace sb::http {
 
-class Connection::Slot final : public Exchange {
+class Connection::Slot final : public Exchange, public net::Pooled<Slot> {
  public:
   enum class State : std::uint8_t {
     kWaiting,  // the handler (or nobody yet) owes the answer
@@ -320,6 +322,17 @@ void Connection::settle_timer() {
   timer_purpose_ = TimerPurpose::kNone;
 }
 
+void Connection::linger(std::uint64_t delay_ms) {
+  if (phase_ != Phase::kClosed) return;  // only the transport's close lingers
+  arm_timer(TimerPurpose::kLinger, delay_ms);
+}
+
+void Connection::cancel_linger() {
+  if (timer_purpose_ != TimerPurpose::kLinger) return;
+  net::TimerWheel::disarm(timer_);
+  timer_purpose_ = TimerPurpose::kNone;
+}
+
 void Connection::on_timer(net::TimerNode& node) { static_cast<Connection*>(node.owner)->on_timeout(); }
 
 void Connection::on_timeout() {
@@ -330,6 +343,7 @@ void Connection::on_timeout() {
     case TimerPurpose::kHeader:
     case TimerPurpose::kBody: refuse(408); break;
     case TimerPurpose::kResume: resume_parsing(); break;
+    case TimerPurpose::kLinger: transport_.linger_expired(); break;
     case TimerPurpose::kNone: break;
   }
 }

@@ -60,6 +60,13 @@ class Connection {
 
   // True once the connection has called Transport::close().
   bool closed() const { return phase_ == Phase::kClosed; }
+  // After Transport::close(): the transport's lingering close (flush, half-close,
+  // drain) is bounded by the connection's own timer node, idle by then, so the
+  // socket needs no node of its own. Transport::linger_expired() is called after
+  // `delay_ms` unless cancel_linger() came first.
+  void linger(std::uint64_t delay_ms);
+  void cancel_linger();
+
   // Requests dispatched or refused whose answer has not been written yet.
   std::size_t in_flight() const { return in_flight_; }
 
@@ -82,7 +89,7 @@ class Connection {
     kDraining,  // no more requests; close after the answers still owed
     kClosed,    // transport closed; inert
   };
-  enum class TimerPurpose : std::uint8_t { kNone, kIdle, kHeader, kBody, kResume };
+  enum class TimerPurpose : std::uint8_t { kNone, kIdle, kHeader, kBody, kResume, kLinger };
 
   void parse(std::string_view data);
   void dispatch();

@@ -61,7 +61,12 @@ void strip_scheme_and_authority(std::string& path) {
 
 }  // namespace
 
+// Everything a request needs while it is being read, llhttp's own state included:
+// between requests llhttp is at its start state, which a fresh llhttp_init gives
+// back, so an idle keep-alive connection keeps none of this.
 struct RequestParser::Message {
+  llhttp_t parser;
+  bool begun = false;  // the request's first byte was seen (not just CRLFs)
   Request request;
   std::string value;  // the Expect or Transfer-Encoding value being read (capped)
   std::size_t head_bytes = 0;
@@ -102,7 +107,7 @@ struct RequestParser::Callbacks {
 
   static int on_message_begin(llhttp_t* p) {
     return guarded(p, [](RequestParser& self) {
-      self.message_ = std::make_unique<Message>();
+      self.message_->begun = true;
       self.message_->event = Event::kMessageBegin;
       return static_cast<int>(HPE_PAUSED);
     });
@@ -265,24 +270,32 @@ struct RequestParser::Callbacks {
   }
 };
 
-RequestParser::RequestParser(const ConnectionLimits& limits) : limits_(limits) {
-  llhttp_init(&parser_, HTTP_REQUEST, &Callbacks::settings());
-  parser_.data = this;
-}
+RequestParser::RequestParser(const ConnectionLimits& limits) : limits_(limits) {}
 
 RequestParser::~RequestParser() = default;
 
 RequestParser::Step RequestParser::step(std::string_view data) {
-  const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
-  if (error == HPE_OK) return {Event::kNeedMore, data.size()};
+  if (!message_) {
+    if (data.empty()) return {Event::kNeedMore, 0};  // nothing to start a request with
+    message_ = std::make_unique<Message>();
+    llhttp_init(&message_->parser, HTTP_REQUEST, &Callbacks::settings());
+    message_->parser.data = this;
+  }
+  llhttp_t* const parser = &message_->parser;
+  const llhttp_errno_t error = llhttp_execute(parser, data.data(), data.size());
+  if (error == HPE_OK) {
+    // Only CRLFs so far (allowed between requests): nothing worth keeping.
+    if (!message_->begun) message_.reset();
+    return {Event::kNeedMore, data.size()};
+  }
 
-  const char* stop = llhttp_get_error_pos(&parser_);
+  const char* stop = llhttp_get_error_pos(parser);
   std::size_t consumed = data.size();
   if (stop != nullptr && stop >= data.data() && stop <= data.data() + data.size()) {
     consumed = static_cast<std::size_t>(stop - data.data());
   }
   if (error == HPE_PAUSED && message_ && message_->event != Event::kNeedMore) {
-    llhttp_resume(&parser_);
+    llhttp_resume(parser);
     const Event event = message_->event;
     message_->event = Event::kNeedMore;
     return {event, consumed};
@@ -292,7 +305,9 @@ RequestParser::Step RequestParser::step(std::string_view data) {
 
 bool RequestParser::expects_continue() const { return message_ && message_->expect_continue; }
 
-bool RequestParser::http10() const { return parser_.http_major == 1 && parser_.http_minor == 0; }
+bool RequestParser::http10() const {
+  return message_ && message_->parser.http_major == 1 && message_->parser.http_minor == 0;
+}
 
 Request RequestParser::take_request() {
   Request request;
@@ -303,12 +318,15 @@ Request RequestParser::take_request() {
 
 int RequestParser::error_status() const {
   if (message_ && message_->error_status != 0) return message_->error_status;
-  switch (llhttp_get_errno(&parser_)) {
+  if (!message_) return 400;
+  switch (llhttp_get_errno(&message_->parser)) {
     case HPE_INVALID_METHOD: return 501;
     case HPE_INVALID_VERSION: return 505;
     default: return 400;
   }
 }
+
+bool RequestParser::in_message() const { return message_ != nullptr && message_->begun; }
 
 void RequestParser::reset_message() { message_.reset(); }
 

@@ -11,9 +11,10 @@
 // timer, dispatches a request to a handler that may answer at once) with no llhttp
 // frame on the stack, and calls step() again with the rest of the bytes.
 //
-// Memory: between requests the parser holds only llhttp's state (~100 bytes). The
-// per-message state, request strings included, is allocated at the first byte of a
-// request and freed when the request is taken or the parser is reset.
+// Memory: between requests the parser holds one null pointer. The per-message
+// state, llhttp's own (~100 bytes) and the request strings, is allocated at the
+// first byte of a request and freed when the request is taken or the parser is
+// reset; the next request starts on a fresh llhttp_init.
 #pragma once
 
 #include <llhttp.h>
@@ -61,7 +62,7 @@ class RequestParser {
   int error_status() const;
 
   // True between the first byte of a request and its completion.
-  bool in_message() const { return message_ != nullptr; }
+  bool in_message() const;
   // Frees the per-message state (after an error, a timeout or a close).
   void reset_message();
 
@@ -71,8 +72,7 @@ class RequestParser {
   struct Message;
   struct Callbacks;
 
-  llhttp_t parser_;
-  std::unique_ptr<Message> message_;
+  std::unique_ptr<Message> message_;  // with llhttp's state; null between requests
   const ConnectionLimits& limits_;
 };
 

@@ -32,6 +32,8 @@ class Transport {
   virtual void pause_reading() = 0;
   virtual void resume_reading() = 0;
   virtual std::size_t queued_bytes() const = 0;
+  // The deadline set with Connection::linger() after close() has passed.
+  virtual void linger_expired() {}
 
  protected:
   ~Transport() = default;

@@ -77,7 +77,7 @@ void LoopContext::on_tick(uv_timer_t* timer) {
   self->wheel_.advance(uv_now(self->loop_));
   // Callbacks may have stopped the ticker. Nothing armed: sleep until something is.
   if (self->ticker_state_ != TickerState::kRunning) return;
-  if (self->wheel_.armed_count() == 0) {
+  if (self->wheel_.empty()) {
     self->sleeping_ = true;
   } else {
     self->schedule_tick();

@@ -13,6 +13,7 @@
 #include "net/tcp_stream.hpp"
 
 #include <array>
+#include <type_traits>
 #include <utility>
 
 #include "net/loop_context.hpp"
@@ -61,11 +62,17 @@ TcpStream* TcpStream::create(uv_loop_t* loop, StreamHandler* handler) {
   return new TcpStream(loop, handler);
 }
 
-TcpStream::TcpStream(uv_loop_t* loop, StreamHandler* handler) : handler_(handler) {
+TcpStream::TcpStream(uv_loop_t* loop, StreamHandler* handler) {
   // uv_tcp_init without a family creates no socket and cannot fail.
   uv_tcp_init(loop, &tcp_);
-  tcp_.data = this;
+  set_handler(handler);
   ++g_live_streams;
+}
+
+TcpStream* TcpStream::from(void* handle) {
+  // tcp_ is the first member of a standard-layout class: the two addresses are one.
+  static_assert(std::is_standard_layout_v<TcpStream>);
+  return reinterpret_cast<TcpStream*>(handle);
 }
 
 std::size_t TcpStream::live_count() { return g_live_streams; }
@@ -86,10 +93,10 @@ void TcpStream::stop_reading() {
 }
 
 void TcpStream::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-  auto* self = static_cast<TcpStream*>(s->data);
+  auto* self = from(s);
   if (nread > 0) {
-    if (self->handler_ != nullptr) {
-      self->handler_->on_read(*self, std::string_view(buf->base, static_cast<std::size_t>(nread)));
+    if (self->handler() != nullptr) {
+      self->handler()->on_read(*self, std::string_view(buf->base, static_cast<std::size_t>(nread)));
     }
     return;
   }
@@ -99,7 +106,7 @@ void TcpStream::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   self->stop_reading();
   if (self->read_ended_ || self->closing_) return;
   self->read_ended_ = true;
-  if (self->handler_ != nullptr) self->handler_->on_read_end(*self, static_cast<int>(nread));
+  if (self->handler() != nullptr) self->handler()->on_read_end(*self, static_cast<int>(nread));
 }
 
 void TcpStream::write(std::string bytes) { write(std::move(bytes), nullptr); }
@@ -143,19 +150,19 @@ void TcpStream::write(std::string head, std::shared_ptr<const std::string> body)
 
 void TcpStream::on_write_cb(uv_write_t* req, int status) {
   auto* request = static_cast<WriteRequest*>(req->data);
-  auto* self = static_cast<TcpStream*>(req->handle->data);
+  auto* self = from(req->handle);
   self->queued_bytes_ -= request->bytes;
   delete request;
   // Once closing, UV_ECANCELED and everything else is nobody's business.
-  if (self->closing_ || self->handler_ == nullptr) return;
+  if (self->closing_ || self->handler() == nullptr) return;
   if (status < 0) {
     if (!self->write_failed_) {
       self->write_failed_ = true;
-      self->handler_->on_write_error(*self, status);
+      self->handler()->on_write_error(*self, status);
     }
     return;
   }
-  if (self->queued_bytes_ == 0 && !self->write_failed_) self->handler_->on_drained(*self);
+  if (self->queued_bytes_ == 0 && !self->write_failed_) self->handler()->on_drained(*self);
 }
 
 void TcpStream::shutdown_after_writes() {
@@ -181,9 +188,9 @@ void TcpStream::close() {
 }
 
 void TcpStream::on_close_cb(uv_handle_t* h) {
-  auto* self = static_cast<TcpStream*>(h->data);
+  auto* self = from(h);
   // libuv has already run every write and shutdown callback (with UV_ECANCELED).
-  if (self->handler_ != nullptr) self->handler_->on_closed(*self);
+  if (self->handler() != nullptr) self->handler()->on_closed(*self);
   --g_live_streams;
   delete self;
 }

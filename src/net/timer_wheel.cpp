@@ -18,19 +18,34 @@ TimerWheel::~TimerWheel() {
 
 void TimerWheel::arm(TimerNode& node, std::uint64_t delay_ms) {
   disarm(node);
-  wake_if_empty();  // may bring now_ms_ up to date first
+  notify_arming();  // may bring now_ms_ up to date first
   arm_at(node, now_ms_ + delay_ms);
 }
 
 void TimerWheel::arm_at(TimerNode& node, std::uint64_t deadline_ms) {
   disarm(node);
-  wake_if_empty();
+  notify_arming();
   node.deadline_ms = deadline_ms;
   link(node);
 }
 
 void TimerWheel::disarm(TimerNode& node) {
-  if (node.wheel != nullptr) unlink(node);
+  if (node.armed()) unlink(node);
+}
+
+std::size_t TimerWheel::armed_count() const {
+  std::size_t count = 0;
+  for (const auto& sentinel : slots_) {
+    for (const TimerLink* link = sentinel.next; link != &sentinel; link = link->next) ++count;
+  }
+  return count;
+}
+
+bool TimerWheel::empty() const {
+  for (const auto& sentinel : slots_) {
+    if (sentinel.next != &sentinel) return false;
+  }
+  return true;
 }
 
 void TimerWheel::insert_after(TimerLink& anchor, TimerLink& link) {
@@ -45,16 +60,12 @@ void TimerWheel::link(TimerNode& node) {
   std::uint64_t tick = (node.deadline_ms + kTickMs - 1) / kTickMs;
   if (tick < next_tick_) tick = next_tick_;
   insert_after(slots_[tick % kSlots], node);
-  node.wheel = this;
-  ++armed_;
 }
 
 void TimerWheel::unlink(TimerNode& node) {
   node.prev->next = node.next;
   node.next->prev = node.prev;
   node.prev = node.next = nullptr;
-  --node.wheel->armed_;
-  node.wheel = nullptr;
 }
 
 void TimerWheel::advance(std::uint64_t now_ms) {

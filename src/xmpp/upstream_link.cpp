@@ -41,15 +41,14 @@ bool is_loopback_host(std::string_view host) {
 
 UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
                            const bosh::UpstreamTarget& target, bosh::UpstreamEvents& events)
-    : loop_(loop),
-      connector_(connector),
+    : connector_(connector),
       events_(&events),
       framer_(connector.settings().max_stanza_bytes),
       timer_(&UpstreamLink::on_timer, this),
       same_host_(is_loopback_host(target.host)) {
   std::string header = opening_header(target);
   if (settings().tls == TlsMode::kOff) {
-    pending_ = std::move(header);
+    pending_ = std::make_unique<std::string>(std::move(header));
   } else {
     negotiation_ =
         std::make_unique<Negotiation>(Negotiation{std::move(header), target.to, std::nullopt});
@@ -73,6 +72,17 @@ UpstreamLink::~UpstreamLink() {
 }
 
 const LinkSettings& UpstreamLink::settings() const { return connector_.settings(); }
+
+std::string UpstreamLink::take_pending() {
+  std::string bytes = pending_ ? std::move(*pending_) : std::string();
+  pending_.reset();
+  return bytes;
+}
+
+const xml::StreamNamespaces& UpstreamLink::namespaces() const {
+  static const xml::StreamNamespaces kBeforeHeader;  // jabber:client, prefix "stream"
+  return namespaces_ ? *namespaces_ : kBeforeHeader;
+}
 
 std::string_view UpstreamLink::tls_state() const {
   switch (tls_state_) {
@@ -118,6 +128,18 @@ std::unique_ptr<bosh::Upstream> UpstreamConnector::open(const bosh::UpstreamTarg
   return std::make_unique<UpstreamLink>(loop_, *this, target, events);
 }
 
+std::shared_ptr<const xml::StreamNamespaces> UpstreamConnector::share_namespaces(
+    xml::StreamNamespaces&& namespaces) {
+  const auto same = [&](const xml::StreamNamespaces& n) {
+    return n.default_ns == namespaces.default_ns && n.stream_prefix == namespaces.stream_prefix &&
+           n.other_prefixes == namespaces.other_prefixes;
+  };
+  if (!last_namespaces_ || !same(*last_namespaces_)) {
+    last_namespaces_ = std::make_shared<const xml::StreamNamespaces>(std::move(namespaces));
+  }
+  return last_namespaces_;
+}
+
 const net::TlsContext* UpstreamConnector::tls_context(std::string& error) {
   if (!tls_context_ && tls_error_.empty()) {
     tls_context_ = net::TlsContext::create_client(settings_.tls_client, tls_error_);
@@ -138,7 +160,7 @@ void UpstreamLink::connected(int status, net::TcpStream* stream) {
   stream_ = stream;
   state_ = State::kOpen;
   if (!negotiation_) {
-    write_raw(std::exchange(pending_, {}));
+    write_raw(take_pending());
   } else if (settings().tls == TlsMode::kDirect) {
     if (!begin_tls()) return;
   } else {
@@ -179,16 +201,18 @@ void UpstreamLink::transmit(std::string_view bytes) {
 void UpstreamLink::send(std::string_view bytes) {
   // Nothing of the session's goes out before it is settled whether TLS carries it.
   if (state_ == State::kConnecting || (state_ == State::kOpen && negotiation_)) {
-    pending_.append(bytes);
+    if (!pending_) pending_ = std::make_unique<std::string>();
+    pending_->append(bytes);
   } else if (state_ == State::kOpen) {
     transmit(bytes);
   }
   // A server that stops reading must not make us buffer without bound. The end
   // is reported from the timer, not from inside the session's own call.
-  const std::size_t unsent = pending_.size() + (stream_ != nullptr ? stream_->queued_bytes() : 0);
+  const std::size_t unsent =
+      (pending_ ? pending_->size() : 0) + (stream_ != nullptr ? stream_->queued_bytes() : 0);
   if (state_ == State::kOpen && unsent > settings().max_unsent_bytes && !backlog_full_) {
     backlog_full_ = true;
-    net::context_of(loop_).timers().arm(timer_, 0);
+    net::context_of(connector_.loop()).timers().arm(timer_, 0);
   }
 }
 
@@ -196,7 +220,7 @@ void UpstreamLink::restart(const bosh::UpstreamTarget& target) {
   // XEP-0206 §5: after SASL success a new stream starts on the same connection;
   // the server's next bytes begin a new document.
   framer_.reset();
-  namespaces_ = {};
+  namespaces_.reset();
   send(opening_header(target));
 }
 
@@ -218,7 +242,7 @@ void UpstreamLink::close() {
       transmit(kClosingTag);
       if (tls_) tls_->close_notify();
       stream_->shutdown_after_writes();
-      net::context_of(loop_).timers().arm(timer_, settings().close_timeout_ms);
+      net::context_of(connector_.loop()).timers().arm(timer_, settings().close_timeout_ms);
       return;
     case State::kClosing:
     case State::kDone:
@@ -312,7 +336,7 @@ bool UpstreamLink::accept_features(std::string& features) {
   // auto and no offer (or one declined on loopback): stay plain, and the session
   // hears of the stream now.
   std::unique_ptr<Negotiation> done = std::move(negotiation_);
-  write_raw(std::exchange(pending_, {}));
+  write_raw(take_pending());
   if (done->first_header) tell_opened(*done->first_header);
   return events_ != nullptr;
 }
@@ -322,7 +346,7 @@ void UpstreamLink::answer_to_starttls(std::string&& element) {
     case TlsAnswer::kProceed:
       // Whatever follows on this connection is TLS; a new stream follows that.
       framer_.reset();
-      namespaces_ = {};
+      namespaces_.reset();
       begin_tls();
       return;
     case TlsAnswer::kFailure:
@@ -345,13 +369,10 @@ void UpstreamLink::tls_established() {
   if (state_ != State::kOpen) return;
   tls_state_ = Tls::kOn;
   framer_.reset();
-  namespaces_ = {};
+  namespaces_.reset();
   tls_->write(negotiation_->header);
   negotiation_.reset();
-  if (!pending_.empty()) {
-    tls_->write(pending_);
-    std::string().swap(pending_);
-  }
+  if (pending_) tls_->write(take_pending());
 }
 
 void UpstreamLink::tls_received(std::string_view plaintext) { framer_.feed(plaintext, *this); }
@@ -406,7 +427,7 @@ void UpstreamLink::stream_opened(std::string_view open_tag) {
     fail("the server sent a stream header where TLS was expected");
     return;
   }
-  namespaces_ = xml::read_stream_namespaces(open_tag);
+  namespaces_ = connector_.share_namespaces(xml::read_stream_namespaces(open_tag));
   if (negotiation_ && tls_state_ == Tls::kPlain) {
     // TLS may still follow: the session hears only of the stream it will use.
     negotiation_->first_header = read_server_header(open_tag);
@@ -426,7 +447,7 @@ void UpstreamLink::stanza(std::string&& bytes) {
     fail("the server sent XML in clear after <proceed/>");
     return;
   }
-  std::string element = xml::fix_server_element(std::move(bytes), namespaces_);
+  std::string element = xml::fix_server_element(std::move(bytes), namespaces());
   if (tls_state_ == Tls::kAsked) {
     answer_to_starttls(std::move(element));
     return;

@@ -37,6 +37,7 @@
 
 #include "bosh/upstream.hpp"
 #include "net/tcp_stream.hpp"
+#include "net/object_pool.hpp"
 #include "net/timer_wheel.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_session.hpp"
@@ -75,6 +76,7 @@ struct LinkSettings {
 class UpstreamConnector;
 
 class UpstreamLink final : public bosh::Upstream,
+                           public net::Pooled<UpstreamLink>,
                            private net::StreamHandler,
                            private xml::FramerSink,
                            private net::TlsSessionSink {
@@ -104,6 +106,8 @@ class UpstreamLink final : public bosh::Upstream,
   struct Negotiation;
 
   const LinkSettings& settings() const;
+  const xml::StreamNamespaces& namespaces() const;
+  std::string take_pending();  // the bytes in pending_ (empty if none); frees it
   void connected(int status, net::TcpStream* stream);
   bool begin_tls();
   bool accept_features(std::string& features);
@@ -132,16 +136,18 @@ class UpstreamLink final : public bosh::Upstream,
   void tls_peer_closed() override;
   void tls_failed(std::string_view reason) override;
 
-  uv_loop_t* loop_;
-  UpstreamConnector& connector_;
+  UpstreamConnector& connector_;  // also knows the loop
   bosh::UpstreamEvents* events_;  // null once the session no longer listens
   net::ConnectAttempt* attempt_ = nullptr;
   net::TcpStream* stream_ = nullptr;
   std::unique_ptr<net::TlsSession> tls_;
   std::unique_ptr<Negotiation> negotiation_;  // while TLS is still to be settled
   xml::StanzaFramer framer_;
-  xml::StreamNamespaces namespaces_;
-  std::string pending_;  // bytes sent before the connection (or TLS) was up
+  // The server's stream declarations, shared with the other links to the same
+  // server (UpstreamConnector::share_namespaces); null before its header.
+  std::shared_ptr<const xml::StreamNamespaces> namespaces_;
+  // Bytes sent before the connection (or TLS) was up; null once settled.
+  std::unique_ptr<std::string> pending_;
   net::TimerNode timer_;  // the opening deadline, later the close timeout
   State state_ = State::kConnecting;
   Tls tls_state_ = Tls::kPlain;
@@ -161,6 +167,7 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
                                        bosh::UpstreamEvents& events) override;
 
   const LinkSettings& settings() const { return settings_; }
+  uv_loop_t* loop() const { return loop_; }
   // At shutdown: closes the sockets of every live link, including links still
   // waiting for a server's </stream:stream>, so that each frees itself before
   // the loop ends instead of leaking.
@@ -170,12 +177,16 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
   // Null, with the reason in `error`, if OpenSSL refused to build the context
   // (remembered: a bad CA file is not reloaded for every session).
   const net::TlsContext* tls_context(std::string& error);
+  // One shared copy of a server's stream declarations for the links that read the
+  // same ones (all links to one server, in practice): ~90 bytes each otherwise.
+  std::shared_ptr<const xml::StreamNamespaces> share_namespaces(xml::StreamNamespaces&& namespaces);
 
  private:
   uv_loop_t* loop_;
   LinkSettings settings_;
   std::unique_ptr<net::TlsContext> tls_context_;
   std::string tls_error_;
+  std::shared_ptr<const xml::StreamNamespaces> last_namespaces_;
   UpstreamLink* live_ = nullptr;  // intrusive list through prev_live/next_live
 };
 

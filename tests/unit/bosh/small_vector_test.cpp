@@ -1,0 +1,59 @@
+// SmallVector and InlineText, the Session's inline containers.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "bosh/inline_text.hpp"
+#include "bosh/small_vector.hpp"
+
+using sb::bosh::InlineText;
+using sb::bosh::SmallVector;
+
+TEST_CASE("SmallVector keeps order through push_back and erase, spilling and coming back") {
+  SmallVector<std::string, 2> v;
+  CHECK(v.empty());
+  for (int i = 0; i < 5; ++i) v.push_back("item number " + std::to_string(i));  // past SSO
+  REQUIRE(v.size() == 5);
+  CHECK(v.front() == "item number 0");
+  v.erase(v.begin() + 1);
+  CHECK(std::equal(v.begin(), v.end(),
+                   std::begin({std::string("item number 0"), std::string("item number 2"),
+                               std::string("item number 3"), std::string("item number 4")})));
+  // Back to two: the elements move inline again and stay intact.
+  v.erase(v.begin(), v.begin() + 2);
+  REQUIRE(v.size() == 2);
+  CHECK(v.front() == "item number 3");
+  CHECK(*(v.begin() + 1) == "item number 4");
+  v.push_back("again");
+  CHECK(v.size() == 3);
+  v.erase(std::remove_if(v.begin(), v.end(), [](const std::string& s) { return s != "again"; }),
+          v.end());
+  REQUIRE(v.size() == 1);
+  CHECK(v.front() == "again");
+  v.clear();
+  CHECK(v.empty());
+}
+
+TEST_CASE("SmallVector destroys what it holds") {
+  auto counted = std::make_shared<int>(0);
+  {
+    SmallVector<std::shared_ptr<int>, 1> v;
+    for (int i = 0; i < 4; ++i) v.push_back(counted);
+    CHECK(counted.use_count() == 5);
+    v.erase(v.begin());
+    CHECK(counted.use_count() == 4);
+  }
+  CHECK(counted.use_count() == 1);
+}
+
+TEST_CASE("InlineText keeps short text inline and long text whole") {
+  const InlineText sid("w3.AbCdEfGhIjKlMnOpQrStUv");
+  CHECK(sid.view() == "w3.AbCdEfGhIjKlMnOpQrStUv");
+  const std::string long_text(InlineText::kInline + 20, 'x');
+  const InlineText long_sid(long_text);
+  CHECK(long_sid.view() == long_text);
+  const InlineText empty("");
+  CHECK(empty.view().empty());
+}
