@@ -88,6 +88,11 @@ class TcpStream : public Pooled<TcpStream> {
   // TcpStream objects alive in this process (all loops): for tests and metrics.
   static std::size_t live_count();
 
+  // The stream whose libuv handle this is, for a walk over a loop's handles
+  // (uv_walk) in a program whose every UV_TCP handle is a TcpStream's. The
+  // handle's `data` is the handler, not the stream.
+  static TcpStream* of_handle(uv_handle_t* handle) { return from(handle); }
+
  private:
   TcpStream(uv_loop_t* loop, StreamHandler* handler);
   ~TcpStream() = default;

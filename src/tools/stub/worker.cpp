@@ -185,8 +185,9 @@ void Worker::stop() {
   uv_walk(
       &loop_,
       [](uv_handle_t* handle, void*) {
-        if (handle->type == UV_TCP && uv_is_closing(handle) == 0 && handle->data != nullptr) {
-          static_cast<net::TcpStream*>(handle->data)->close();
+        // Every TCP handle here is a TcpStream's (sessions, mesh links).
+        if (handle->type == UV_TCP && uv_is_closing(handle) == 0) {
+          net::TcpStream::of_handle(handle)->close();
         }
       },
       nullptr);
