@@ -209,9 +209,12 @@ TEST_CASE_FIXTURE(LoopFixture, "a suspended listener is out of the port's group 
   CountingListener first(loop());
   CountingListener second(loop());
   std::string error;
-  REQUIRE(first.listener.listen("127.0.0.1:0", 16, error) == 0);
+  // Backlogs and connect timeouts with room: the 32 connections below are made at
+  // once, and on a loaded machine (ASan, tests in parallel) a backlog of 16 on the
+  // listener the kernel picks for most of them drops SYNs, whose retry comes 1 s later.
+  REQUIRE(first.listener.listen("127.0.0.1:0", 128, error) == 0);
   const int port = first.listener.bound_port();
-  REQUIRE(second.listener.listen("127.0.0.1:" + std::to_string(port), 16, error) == 0);
+  REQUIRE(second.listener.listen("127.0.0.1:" + std::to_string(port), 128, error) == 0);
   first.listener.suspend();
   CHECK(first.listener.suspended());
   CHECK(first.listener.bound_port() == 0);
@@ -222,7 +225,7 @@ TEST_CASE_FIXTURE(LoopFixture, "a suspended listener is out of the port's group 
   int connected = 0;
   auto connect_some = [&](int count) {
     for (int i = 0; i < count; ++i) {
-      connect_tcp(loop(), "127.0.0.1", static_cast<std::uint16_t>(port), 1000, &client,
+      connect_tcp(loop(), "127.0.0.1", static_cast<std::uint16_t>(port), 5000, &client,
                   [&connected](int status, TcpStream* s) {
                     CHECK(status == 0);
                     if (s != nullptr) s->close();
