@@ -114,7 +114,9 @@ struct Pooled {
       return;
     }
 #endif
-    ::operator delete(p, size);
+    // Unsized: clang before 19 declares the sized global delete only with
+    // -fsized-deallocation (the fuzz build is clang 14).
+    ::operator delete(p);
   }
   // (T is complete only inside member functions, hence the alias template.)
   template <typename U>
