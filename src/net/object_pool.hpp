@@ -107,7 +107,7 @@ struct Pooled {
 #endif
     return ::operator new(size);
   }
-  static void operator delete(void* p, std::size_t size) {
+  static void operator delete(void* p, [[maybe_unused]] std::size_t size) {
 #if SB_OBJECT_POOL_ENABLED
     if (size == sizeof(T)) {
       PoolOf<T>::deallocate(p);
