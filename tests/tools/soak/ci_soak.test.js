@@ -11,37 +11,14 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 
 const lib = path.resolve(__dirname, '..', '..', 'integration', 'lib');
 const { EjabberdServer } = require(path.join(lib, 'ejabberd'));
 const { Switchboard } = require(path.join(lib, 'switchboard'));
 const { startStub } = require(path.join(__dirname, '..', 'lib', 'stub_process'));
+const { runSoak } = require(path.join(__dirname, '..', 'lib', 'run_soak'));
 
-/** Runs switchboard-soak; resolves { status, output, report } (the parsed --json). */
-function runSoak(args, { timeoutMs }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-ci-soak-'));
-  const json = path.join(dir, 'report.json');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.env.SOAK_BIN, [...args, '--quiet', '--json', json],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => { output += d; });
-    child.stderr.on('data', (d) => { output += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      let report = null;
-      try { report = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* asserted by the caller */ }
-      fs.rmSync(dir, { recursive: true, force: true });
-      resolve({ status, output, report });
-    });
-  });
-}
 
 function assertClean(run, sessions, logs) {
   const r = run.report;
@@ -73,7 +50,7 @@ test('2,000 sessions for 30 s through switchboard (2 workers) to the stub', { ti
     '--msg-rate', '20', '--hold', '1', '--wait', '60',
     '--user-pattern', 'u%d', '--password', 'p%d',
     '--watch-pid', String(switchboard.child.pid),
-  ], { timeoutMs: 120000 });
+  ], { timeoutMs: 120000, quiet: true });
   assertClean(run, 2000, () => `${switchboard.logs()}\nstub: ${stub.stderr().slice(-2000)}`);
 });
 
@@ -95,6 +72,6 @@ test('200 sessions through switchboard to a real ejabberd with 10% drops', { tim
     '--url', switchboard.boshUrl, '--sessions', '200', '--rate', '100', '--duration', '30',
     '--msg-rate', '20', '--drop', '0.1', '--domain', 'localhost',
     '--user-pattern', 'u%d', '--password', 'p%d',
-  ], { timeoutMs: 120000 });
+  ], { timeoutMs: 120000, quiet: true });
   assertClean(run, 200, () => `${switchboard.logs()}\n${ejabberd.logs()}`);
 });

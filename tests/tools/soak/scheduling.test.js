@@ -14,13 +14,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { runSoak } = require(path.join(__dirname, '..', 'lib', 'run_soak'));
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
-const soakBin = process.env.SOAK_BIN || path.join(repoRoot, 'build', 'src', 'tools', 'soak', 'switchboard-soak');
 
 const NS = "xmlns='http://jabber.org/protocol/httpbind'";
 
@@ -143,25 +139,6 @@ function scriptedServer({ waitMs = 2000 } = {}) {
   });
 }
 
-function runSoak(args) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-soak-sched-'));
-  const json = path.join(dir, 'report.json');
-  return new Promise((resolve, reject) => {
-    const child = spawn(soakBin, [...args, '--json', json, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.on('error', reject);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      let report = null;
-      try { report = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* asserted by the caller */ }
-      fs.rmSync(dir, { recursive: true, force: true });
-      resolve({ status, out, report });
-    });
-  });
-}
 
 const SESSIONS = Number(process.env.SCHED_SESSIONS || 10);
 const common = ['--password', 'p%d', '--sessions', String(SESSIONS), '--rate', '50', '--wait', '2'];
@@ -169,14 +146,14 @@ const common = ['--password', 'p%d', '--sessions', String(SESSIONS), '--rate', '
 test('Strophe-like scheduling: at most 2 outstanding, empty polls only when idle, rids in sequence', async () => {
   const s = await scriptedServer();
   try {
-    const run = await runSoak(['--url', s.url, ...common, '--duration', '4', '--msg-rate', '50', '--conn-idle', '300']);
-    assert.ok(run.report, run.out);
+    const run = await runSoak(['--url', s.url, ...common, '--duration', '4', '--msg-rate', '50', '--conn-idle', '300'], { timeoutMs: 30000, quiet: true });
+    assert.ok(run.report, run.output);
     assert.deepEqual(s.violations, []);
-    assert.equal(run.report.sessions_established, SESSIONS, run.out);
-    assert.ok(run.report.messages_sent > 100, run.out);
-    assert.equal(run.report.messages_received, run.report.messages_sent, run.out);
-    assert.equal(run.report.errors, 0, run.out);
-    assert.equal(run.status, 0, run.out);
+    assert.equal(run.report.sessions_established, SESSIONS, run.output);
+    assert.ok(run.report.messages_sent > 100, run.output);
+    assert.equal(run.report.messages_received, run.report.messages_sent, run.output);
+    assert.equal(run.report.errors, 0, run.output);
+    assert.equal(run.status, 0, run.output);
   } finally {
     s.server.closeAllConnections();
     s.server.close();
@@ -186,15 +163,15 @@ test('Strophe-like scheduling: at most 2 outstanding, empty polls only when idle
 test('--drop: a cut request comes again with the same rid and body, and nothing is lost', async () => {
   const s = await scriptedServer();
   try {
-    const run = await runSoak(['--url', s.url, ...common, '--duration', '5', '--msg-rate', '50', '--drop', process.env.SCHED_DROP || '0.1']);
-    assert.ok(run.report, run.out);
+    const run = await runSoak(['--url', s.url, ...common, '--duration', '5', '--msg-rate', '50', '--drop', process.env.SCHED_DROP || '0.1'], { timeoutMs: 30000, quiet: true });
+    assert.ok(run.report, run.output);
     assert.deepEqual(s.violations.filter((v) => !/outstanding/.test(v)), []);  // a cut's close may reach us late
-    assert.ok(run.report.drops > 5, run.out);
+    assert.ok(run.report.drops > 5, run.output);
     assert.ok(run.report.resends >= run.report.drops);
-    assert.equal(run.report.messages_lost, 0, run.out);
-    assert.equal(run.report.messages_duplicated, 0, run.out);
-    assert.equal(run.report.messages_reordered, 0, run.out);
-    assert.equal(run.status, 0, run.out);
+    assert.equal(run.report.messages_lost, 0, run.output);
+    assert.equal(run.report.messages_duplicated, 0, run.output);
+    assert.equal(run.report.messages_reordered, 0, run.output);
+    assert.equal(run.status, 0, run.output);
   } finally {
     s.server.closeAllConnections();
     s.server.close();
@@ -204,10 +181,10 @@ test('--drop: a cut request comes again with the same rid and body, and nothing 
 test('an idle session holds one socket (the spare connection closes)', async () => {
   const s = await scriptedServer();
   try {
-    const run = await runSoak(['--url', s.url, ...common, '--duration', '3', '--conn-idle', '300']);
-    assert.ok(run.report, run.out);
-    assert.equal(run.report.generator.sessions_measured, SESSIONS, run.out);
-    assert.equal(run.report.generator.fds_per_session, 1, run.out);
+    const run = await runSoak(['--url', s.url, ...common, '--duration', '3', '--conn-idle', '300'], { timeoutMs: 30000, quiet: true });
+    assert.ok(run.report, run.output);
+    assert.equal(run.report.generator.sessions_measured, SESSIONS, run.output);
+    assert.equal(run.report.generator.fds_per_session, 1, run.output);
   } finally {
     s.server.closeAllConnections();
     s.server.close();

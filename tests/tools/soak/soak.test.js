@@ -10,44 +10,16 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 
 const lib = path.resolve(__dirname, '..', '..', 'integration', 'lib');
 const { ProsodyServer } = require(path.join(lib, 'prosody'));
-const { Switchboard, repoRoot } = require(path.join(lib, 'switchboard'));
+const { Switchboard } = require(path.join(lib, 'switchboard'));
+const { runSoak } = require(path.join(__dirname, '..', 'lib', 'run_soak'));
 
 const USERS = 20;
 
-function soakBinary() {
-  if (process.env.SOAK_BIN) return process.env.SOAK_BIN;
-  const file = path.join(repoRoot, 'build', 'src', 'tools', 'soak', 'switchboard-soak');
-  if (!fs.existsSync(file)) throw new Error('switchboard-soak not found: set SOAK_BIN');
-  return file;
-}
 
-/** Runs the soak with `args`; resolves { status, stdout, report } (the parsed --json). */
-function runSoak(args, { timeoutMs = 40000 } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-soak-test-'));
-  const json = path.join(dir, 'report.json');
-  return new Promise((resolve, reject) => {
-    const child = spawn(soakBinary(), [...args, '--json', json], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      let report = null;
-      try { report = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* asserted below */ }
-      fs.rmSync(dir, { recursive: true, force: true });
-      resolve({ status, stdout: out, report });
-    });
-  });
-}
 
 const login = ['--user-pattern', 'u%d', '--password', 'p%d', '--domain', 'localhost'];
 
@@ -72,8 +44,8 @@ test.after(async () => {
 
 function assertClean(run, { sessions }) {
   const r = run.report;
-  assert.ok(r, `no JSON report; output:\n${run.stdout}`);
-  const why = `\n${run.stdout}\n${switchboard.logs()}`;
+  assert.ok(r, `no JSON report; output:\n${run.output}`);
+  const why = `\n${run.output}\n${switchboard.logs()}`;
   assert.equal(r.sessions_established, sessions, why);
   assert.equal(r.errors, 0, `errors ${JSON.stringify(r.errors_by_kind)}${why}`);
   assert.ok(r.messages_sent > 0, why);
@@ -121,5 +93,5 @@ test("Prosody's own mod_bosh: the same login and chat", async () => {
 test('a bad command line exits with status 2', async () => {
   const run = await runSoak(['--url', 'ftp://nowhere', '--sessions', '1']);
   assert.equal(run.status, 2);
-  assert.match(run.stdout, /--url must start with http/);
+  assert.match(run.output, /--url must start with http/);
 });
