@@ -23,6 +23,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { freePort } = require('../tests/integration/lib/ports');
+const { waitForPort, sleep } = require('../tests/integration/lib/proc');
 const { snapshot, MiB } = require('./proc_stats');
 
 const repo = path.resolve(__dirname, '..');
@@ -44,8 +45,6 @@ function parseArgs(argv) {
   }
   return args;
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts `command`; resolves once `ready` matches its output (stdout+stderr), or at once without `ready`. */
 function start(command, args, { ready, logFile, timeoutMs = 30000 }) {
@@ -143,19 +142,6 @@ async function runOne(n, args) {
     await stop(sb);
     await stop(stub);
   }
-}
-
-async function waitForPort(port) {
-  const net = require('node:net');
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 function printTable(rows) {
