@@ -84,6 +84,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
 
 Worker::~Worker() {
   // Everything below was closed by run(); free in reverse order of creation.
+  trimmer_.reset();
   admission_.reset();
   listener_.reset();
   handover_.reset();
@@ -119,6 +120,7 @@ int Worker::run() {
               static_cast<unsigned long long>(
                   (setup.budget.high - std::min(setup.budget.high, setup.baseline_fds)) / 2),
               static_cast<unsigned long long>(setup.budget.low));
+  trimmer_ = std::make_unique<HeapTrimmer>(&loop_);
   context_->start_ticking();
   uv_check_init(&loop_, &collector_);
   collector_.data = this;

@@ -30,6 +30,7 @@
 #include "app/config.hpp"
 #include "app/engine_log.hpp"
 #include "app/handover.hpp"
+#include "app/heap_trim.hpp"
 #include "app/http_socket.hpp"
 #include "app/listen_board.hpp"
 #include "bosh/endpoint.hpp"
@@ -85,6 +86,7 @@ class Worker {
   std::unique_ptr<Handover> handover_;  // supervised only
   std::unique_ptr<ListenBoard> board_;  // supervised only, if the supervisor made one
   std::unique_ptr<Admission> admission_;
+  std::unique_ptr<HeapTrimmer> trimmer_;  // malloc_trim once a burst of sessions settles
   int index_;
   int ipc_fd_;
   uv_check_t collector_{};
