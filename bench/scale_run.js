@@ -13,7 +13,14 @@
 // The soak's JSON and HTML reports go to --out (PNG plots: scripts/report-png.js).
 //
 //   node bench/scale_run.js [--sessions 10000,50000,100000] [--hold-seconds 300]
-//        [--rate 500] [--out bench-out/scale]
+//        [--rate 500] [--idle] [--out bench-out/scale]
+//
+// --idle: no chat messages, for the idle cost per session; hold at least 130 s so
+// that every session's login-time cached responses have been replaced by two
+// empty poll answers (wait 60) and the workers have trimmed their heaps.
+// Memory is read by this script 5 s before the soak's run phase ends: RSS and its
+// anonymous part (RssAnon: without the code and library pages, which a run
+// touches once per process and which are shared between the workers anyway).
 //
 // Binaries: SWITCHBOARD_BIN, STUB_BIN, SOAK_BIN, else build/ (scripts/demo.sh
 // builds switchboard there; `cmake --build build` builds the tools too).
@@ -31,13 +38,17 @@ const bin = (env, rel) => process.env[env] || path.join(repo, 'build', rel);
 const SWITCHBOARD = bin('SWITCHBOARD_BIN', 'src/switchboard');
 const STUB = bin('STUB_BIN', 'src/tools/stub/switchboard-stub');
 const SOAK = bin('SOAK_BIN', 'src/tools/soak/switchboard-soak');
-const SESSIONS_PER_PROCESS = 15000;  // stub and soak: well under the 20,000-fd limit
+const SESSIONS_PER_PROCESS = 15000;  // the stub: one fd per session, well under the 20,000-fd limit
+// The soak: one fd per idle session, two while a message goes out on a second
+// connection; 9,000 leaves room for every session to have both at once.
+const SOAK_SESSIONS_PER_PROCESS = 9000;
 
 function parseArgs(argv) {
-  const args = { sessions: [10000, 50000, 100000], holdSeconds: 300, rate: 500, out: 'bench-out/scale' };
+  const args = { sessions: [10000, 50000, 100000], holdSeconds: 300, rate: 500, idle: false, out: 'bench-out/scale' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
-    if (flag === '--sessions') args.sessions = value.split(',').map(Number);
+    if (flag === '--idle') { args.idle = true; i -= 1; }
+    else if (flag === '--sessions') args.sessions = value.split(',').map(Number);
     else if (flag === '--hold-seconds') args.holdSeconds = Number(value);
     else if (flag === '--rate') args.rate = Number(value);
     else if (flag === '--out') args.out = value;
@@ -80,7 +91,7 @@ async function stop(child, ms = 15000) {
 }
 
 /** The figures of one count from the soak's report and the baseline RSS. */
-function figures(report, baseline, sessions) {
+function figures(report, baseline, loaded, sessions) {
   const points = report.timeline || [];
   const held = points.filter((p) => p.sessions >= sessions);
   const first = held[0];
@@ -92,7 +103,9 @@ function figures(report, baseline, sessions) {
     sessions: report.sessions_established,
     peakHeld: Math.max(0, ...points.map((p) => p.sessions)),
     steadySeconds: first && last ? last.t - first.t : 0,
-    rssPerSession: last && sb(last) ? (sb(last).rss_bytes - baseline.rss) / sessions : NaN,
+    rssPerSession: loaded ? (loaded.rss - baseline.rss) / sessions : NaN,
+    anonPerSession: loaded ? (loaded.anon - baseline.anon) / sessions : NaN,
+    workers: loaded ? loaded.processes - 1 : NaN,
     rss: last && sb(last) ? sb(last).rss_bytes : NaN,
     fds: last && sb(last) ? sb(last).open_fds : NaN,
     cpuPer1000: messages > 0 ? (cpu / messages) * 1000 : NaN,
@@ -111,6 +124,7 @@ async function runOne(n, args) {
   const dir = path.resolve(args.out, `n${n}`);
   fs.mkdirSync(dir, { recursive: true });
   const procs = Math.max(1, Math.ceil(n / SESSIONS_PER_PROCESS));
+  const soakProcs = Math.max(1, Math.ceil(n / SOAK_SESSIONS_PER_PROCESS));
   const stubPort = await freePort();
   const sbPort = await freePort();
   let stub = null;
@@ -129,15 +143,18 @@ async function runOne(n, args) {
     const duration = Math.ceil(n / args.rate) + args.holdSeconds;
     const json = path.join(dir, 'report.json');
     console.log(`-- ${n} sessions: stub ${procs} procs, switchboard ${baseline.processes} processes ` +
-      `(${MiB(baseline.rss)} before logins), soak ${procs} procs, ${duration} s`);
+      `(${MiB(baseline.rss)} before logins), soak ${soakProcs} procs, ${duration} s${args.idle ? ', idle' : ''}`);
     const soak = spawn(SOAK, ['--url', `http://127.0.0.1:${sbPort}/http-bind`, '--sessions', String(n),
-      '--rate', String(args.rate), '--duration', String(duration), '--msg-rate', String(Math.max(1, n / 100)),
-      '--hold', '1', '--wait', '60', '--procs', String(procs), '--user-pattern', 'u%d', '--password', 'p%d',
+      '--rate', String(args.rate), '--duration', String(duration), '--msg-rate', String(args.idle ? 0 : Math.max(1, n / 100)),
+      '--hold', '1', '--wait', '60', '--procs', String(soakProcs), '--user-pattern', 'u%d', '--password', 'p%d',
       '--watch-pid', String(sb.pid), '--watch-pid', String(stub.pid),
       '--json', json, '--html', path.join(dir, 'report.html')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    let loaded = null;
+    const reading = setTimeout(() => { loaded = snapshot(sb.pid); }, (duration - 5) * 1000);
     const status = await new Promise((resolve) => soak.on('exit', (code) => resolve(code)));
+    clearTimeout(reading);
     const report = JSON.parse(fs.readFileSync(json, 'utf8'));
-    return { n, status, ...figures(report, baseline, n) };
+    return { n, status, ...figures(report, baseline, loaded, n) };
   } finally {
     await stop(sb);
     await stop(stub);
@@ -146,13 +163,13 @@ async function runOne(n, args) {
 
 function printTable(rows) {
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  console.log('\n| sessions | held | steady s | switchboard RSS/session | fds | CPU s/1000 msgs | ' +
+  console.log('\n| sessions | held | steady s | switchboard RSS (anon) / session | fds | CPU s/1000 msgs | ' +
     'latency p50 / p90 / p99 / p99.9 / max ms | login p50 / p99 ms | errors | lost | dup | generator |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     const l = r.latency || {};
     const g = r.login || {};
-    console.log(`| ${r.n} | ${r.sessions} | ${f(r.steadySeconds)} | ${f(r.rssPerSession)} B | ${f(r.fds)} | ` +
+    console.log(`| ${r.n} | ${r.sessions} | ${f(r.steadySeconds)} | ${f(r.rssPerSession)} (${f(r.anonPerSession)}) B | ${f(r.fds)} | ` +
       `${f(r.cpuPer1000, 3)} | ${f(l.p50, 1)} / ${f(l.p90, 1)} / ${f(l.p99, 1)} / ${f(l.p999, 1)} / ${f(l.max, 1)} | ` +
       `${f(g.p50, 1)} / ${f(g.p99, 1)} | ${r.errors}${r.errors ? ` ${JSON.stringify(r.errorsByKind)}` : ''} | ` +
       `${r.lost} | ${r.duplicated} | ${r.generator && r.generator.overloaded ? 'OVERLOADED' : 'kept up'} |`);
