@@ -24,7 +24,9 @@ struct Env {
   const Options* options = nullptr;
   sockaddr_storage target{};      // resolved once at start
   SourceAddresses sources;        // empty: the kernel picks the source
-  std::string request_head;       // "POST path HTTP/1.1\r\nHost: ...\r\nContent-Type: ...\r\n"
+  // BOSH: "POST path HTTP/1.1\r\nHost: ...\r\nContent-Type: ...\r\n"; WebSocket:
+  // the opening handshake's "GET path HTTP/1.1\r\n..." without the key.
+  std::string request_head;
   std::mt19937_64 rng{12345};
   Interval interval;              // the current second's figures
   // Part-way cuts (--drop) that did not happen because the answer came first: the

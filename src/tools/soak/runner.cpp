@@ -212,6 +212,7 @@ void Runner::on_client_ended(XmppClient& client, std::string_view error) {
   ++ended_;
   set_online(client.index(), false);
   if (!error.empty()) ++env_.interval.tally.sessions_ended;
+  if (error == kDropEnd) env_.interval.tally.messages_cut_off += ledger_.write_off(client.index());
 }
 
 void Runner::set_online(std::uint32_t index, bool online) {
