@@ -15,6 +15,7 @@
 #include "tools/soak/options.hpp"
 #include "tools/soak/procs.hpp"
 #include "tools/soak/report.hpp"
+#include "tools/soak/ws_transport.hpp"
 
 #ifdef SB_SOAK_HAVE_REPORT
 #include "tools/soak/report/html_report.hpp"
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
   } else {
     proto.request_head = "POST " + o.path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: text/xml; charset=utf-8\r\n";
   }
+  if (o.transport == TransportKind::kWebSocket) WsTransport::warm_up();
   const std::vector<Share> shares = make_shares(o);
   o.procs = static_cast<unsigned>(shares.size());
   raise_fd_limit(o, static_cast<std::size_t>(shares.front().count));
