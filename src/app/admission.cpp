@@ -43,7 +43,7 @@ bool Admission::redirect_new_session(http::Request& request) {
 void Admission::check() {
   if (stopped_) return;
   const std::uint64_t live = live_fds();
-  const std::uint64_t sessions = sessions_.size();
+  const std::uint64_t sessions = sessions_.live_sessions();  // both transports
   const std::uint32_t cap = setup_.max_sessions;
   const FdBudget& budget = setup_.budget;
   if (!full_) {

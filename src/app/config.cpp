@@ -14,6 +14,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 
 #include "net/source_pool.hpp"
 
@@ -264,6 +265,51 @@ Error set_bosh_path(Config& config, std::string_view key, std::string_view value
 }
 std::string show_bosh_path(const Config& config) { return config.bosh_path; }
 
+Error set_websocket_path(Config& config, std::string_view key, std::string_view value) {
+  if (value.empty()) {  // WebSocket off
+    config.websocket_path.clear();
+    return std::nullopt;
+  }
+  Config probe;
+  if (set_bosh_path(probe, key, value)) {
+    return quoted(key) + " must be empty (off) or a URL path starting with '/' (no spaces, '?' "
+           "or '#'), got " + quoted(value);
+  }
+  config.websocket_path = std::string(value);
+  return std::nullopt;
+}
+std::string show_websocket_path(const Config& config) { return config.websocket_path; }
+
+// An absolute URL without spaces, of one of `schemes` ("http", "https"...).
+bool valid_url(std::string_view url, std::initializer_list<std::string_view> schemes) {
+  for (std::string_view scheme : schemes) {
+    if (url.size() > scheme.size() + 3 && url.starts_with(scheme) &&
+        url.substr(scheme.size(), 3) == "://") {
+      for (char c : url) {
+        if (std::isgraph(static_cast<unsigned char>(c)) == 0 || c == '"' || c == '<' || c == '>') {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+template <std::string Config::*kMember>
+Error set_public_url(Config& config, std::string_view key, std::string_view value) {
+  const bool websocket = kMember == &Config::public_websocket_url;
+  if (!value.empty() && !(websocket ? valid_url(value, {"ws", "wss"})
+                                    : valid_url(value, {"http", "https"}))) {
+    return quoted(key) + " must be empty (from the request's Host) or a full " +
+           (websocket ? "ws:// or wss://" : "http:// or https://") + " URL, got " + quoted(value);
+  }
+  config.*kMember = std::string(value);
+  return std::nullopt;
+}
+template <std::string Config::*kMember>
+std::string show_public_url(const Config& config) { return config.*kMember; }
+
 // Whether the directory exists is checked by validate_config, after overrides.
 Error set_demo_root(Config& config, std::string_view, std::string_view value) {
   config.demo_root = std::string(value);
@@ -351,6 +397,11 @@ constexpr std::uint32_t kDay = 86400;
 const std::array kKeys{
     KeySpec{"listen", set_listen, show_listen},
     KeySpec{"bosh_path", set_bosh_path, show_bosh_path},
+    KeySpec{"websocket_path", set_websocket_path, show_websocket_path},
+    KeySpec{"public_bosh_url", set_public_url<&Config::public_bosh_url>,
+            show_public_url<&Config::public_bosh_url>},
+    KeySpec{"public_websocket_url", set_public_url<&Config::public_websocket_url>,
+            show_public_url<&Config::public_websocket_url>},
     KeySpec{"workers", set_workers, show_workers},
     KeySpec{"upstream", set_upstream, show_upstream},
     KeySpec{"allowed_routes", set_allowed_routes, show_allowed_routes},
@@ -369,6 +420,12 @@ const std::array kKeys{
             show_number<&Config::polling>},
     KeySpec{"maxpause", set_number<&Config::maxpause, 0, kDay, Unit::kSeconds>,
             show_number<&Config::maxpause>},
+    KeySpec{"websocket_ping_interval",
+            set_number<&Config::websocket_ping_interval, 1, 3600, Unit::kSeconds>,
+            show_number<&Config::websocket_ping_interval>},
+    KeySpec{"websocket_pong_timeout",
+            set_number<&Config::websocket_pong_timeout, 1, 3600, Unit::kSeconds>,
+            show_number<&Config::websocket_pong_timeout>},
     KeySpec{"max_body_bytes", set_size<&Config::max_body_bytes, kKiB, 16 * kMiB>,
             show_size<&Config::max_body_bytes>},
     KeySpec{"max_header_bytes", set_size<&Config::max_header_bytes, kKiB, kMiB>,
@@ -465,6 +522,10 @@ std::vector<std::string> validate_config(const Config& config) {
     problems.push_back("'max_session_queue_bytes' (" + format_size(config.max_session_queue_bytes) +
                        ") must be at least 'max_stanza_bytes' (" +
                        format_size(config.max_stanza_bytes) + "): one whole stanza must fit");
+  }
+  if (config.websocket_path == config.bosh_path) {
+    problems.push_back("'websocket_path' and 'bosh_path' must differ (both are " +
+                       quoted(config.bosh_path) + ")");
   }
   if (!config.upstream && config.domain_upstreams.empty() && config.allowed_routes.empty()) {
     problems.push_back(

@@ -30,6 +30,9 @@ struct Config {
   // --- where to listen and whom to serve -------------------------------------
   HostPort listen{"127.0.0.1", 5280};      // IP address and port the HTTP listener binds
   std::string bosh_path = "/http-bind";    // URL path of the BOSH endpoint
+  std::string websocket_path = "/xmpp-websocket";  // URL path of XMPP over WebSocket (RFC 7395); empty = off
+  std::string public_bosh_url;             // BOSH URL host-meta advertises; empty = from the request's Host
+  std::string public_websocket_url;        // WebSocket URL host-meta advertises; empty = from the request's Host
   std::uint32_t workers = 1;               // worker processes; 0 = auto (cores, fds, max_sessions)
   std::optional<HostPort> upstream;        // default XMPP server; empty = none configured
   // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.
@@ -48,6 +51,10 @@ struct Config {
   std::uint32_t inactivity = 60;           // session ends after this long with no request held
   std::uint32_t polling = 2;               // shortest interval between empty polls; 0 = no limit
   std::uint32_t maxpause = 120;            // longest pause a client may ask for; 0 = no pause support
+
+  // --- WebSocket (seconds) ------------------------------------------------------
+  std::uint32_t websocket_ping_interval = 60;  // a ping after this long without a byte from the client
+  std::uint32_t websocket_pong_timeout = 30;   // then close if nothing comes back within this
 
   // --- limits -----------------------------------------------------------------
   std::size_t max_body_bytes = 64 * 1024;            // largest HTTP request body

@@ -1,6 +1,7 @@
 #include "app/engine_settings.hpp"
 
 #include "app/fd_budget.hpp"
+#include "app/host_meta.hpp"
 #include "app/sid_owner.hpp"
 
 #include "app/log.hpp"
@@ -47,6 +48,10 @@ http::ConnectionLimits connection_limits(const Config& config) {
   limits.max_body_bytes = config.max_body_bytes;
   limits.header_timeout_ms = std::uint64_t{config.http_header_timeout} * 1000;
   limits.idle_timeout_ms = std::uint64_t{config.http_idle_timeout} * 1000;
+  // The paths whose handlers read Host and the upgrade headers (RequestHead).
+  if (!config.websocket_path.empty()) limits.head_paths.push_back(config.websocket_path);
+  limits.head_paths.emplace_back(HostMeta::kXrdPath);
+  limits.head_paths.emplace_back(HostMeta::kJrdPath);
   return limits;
 }
 

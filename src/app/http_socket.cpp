@@ -28,7 +28,9 @@ HttpSocket::HttpSocket(net::TcpStream& stream, Shared& shared)
   shared_.list.insert(*this);
 }
 
-HttpSocket::~HttpSocket() { shared_.list.remove(*this); }
+HttpSocket::~HttpSocket() {
+  if (!switched_) shared_.list.remove(*this);
+}
 
 void HttpSocket::close_now() {
   // A socket on its way to another process closes when the send completes: libuv
@@ -111,6 +113,18 @@ std::size_t HttpSocket::queued_bytes() const { return stream_.queued_bytes(); }
 
 void HttpSocket::linger_expired() { stream_.close(); }
 
+void HttpSocket::switch_protocols(std::string head, std::string& first_bytes) {
+  if (handing_over_) return;
+  stream_.write(std::move(head));
+  if (shared_.upgrades == nullptr) {
+    close();
+    return;
+  }
+  switched_ = true;
+  shared_.list.retire(*this);
+  shared_.upgrades->take_over(stream_, first_bytes, connection_.peer_ip());
+}
+
 void HttpSocketList::insert(HttpSocket& socket) {
   socket.prev = nullptr;
   socket.next = head_;
@@ -125,6 +139,20 @@ void HttpSocketList::remove(HttpSocket& socket) {
   if (head_ == &socket) head_ = socket.next;
   socket.prev = socket.next = nullptr;
   --size_;
+}
+
+void HttpSocketList::retire(HttpSocket& socket) {
+  remove(socket);
+  socket.next = retired_;
+  retired_ = &socket;
+}
+
+void HttpSocketList::collect() {
+  while (retired_ != nullptr) {
+    HttpSocket* socket = retired_;
+    retired_ = socket->next;
+    delete socket;
+  }
 }
 
 void HttpSocketList::close_all() {

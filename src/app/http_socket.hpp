@@ -14,6 +14,12 @@
 // over is inert (reads stopped, writes and closes ignored) until the IPC send
 // completes; then only this process's handle is closed, and the connection lives
 // on in the process that received it.
+//
+// After "101 Switching Protocols" (Transport::switch_protocols) the stream goes to
+// the worker's UpgradeTarget (the WebSocket glue, ws_socket.hpp), which becomes the
+// stream's handler. This object and its Connection are then retired: off the live
+// list at once, freed by HttpSocketList::collect() from the worker's check handle,
+// outside the Connection's frames that are still on the stack at the switch.
 #pragma once
 
 #include <memory>
@@ -29,6 +35,16 @@ namespace sb::app {
 
 class HttpSocketList;
 
+// Where a socket goes after its 101: it takes over the stream (sets itself as the
+// handler) and first parses `first_bytes`, what the client sent after the request.
+class UpgradeTarget {
+ public:
+  virtual void take_over(net::TcpStream& stream, std::string& first_bytes, std::string_view peer) = 0;
+
+ protected:
+  ~UpgradeTarget() = default;
+};
+
 class HttpSocket final : private net::StreamHandler,
                          private http::Transport,
                          private http::Handler,
@@ -41,6 +57,7 @@ class HttpSocket final : private net::StreamHandler,
     net::TimerWheel& wheel;
     HttpSocketList& list;
     HttpSocket* dispatching = nullptr;  // the socket whose request is being handled
+    UpgradeTarget* upgrades = nullptr;  // null: a 101 just closes the socket
   };
   // Takes over an accepted stream and starts reading. `first_bytes` (a request
   // handed over by another worker) are parsed before anything read from the socket.
@@ -62,6 +79,7 @@ class HttpSocket final : private net::StreamHandler,
   HttpSocket* next = nullptr;
 
  private:
+  friend class HttpSocketList;  // frees retired sockets
   HttpSocket(net::TcpStream& stream, Shared& shared);
   ~HttpSocket();
 
@@ -79,6 +97,7 @@ class HttpSocket final : private net::StreamHandler,
   void resume_reading() override;
   std::size_t queued_bytes() const override;
   void linger_expired() override;
+  void switch_protocols(std::string head, std::string& first_bytes) override;
 
   net::TcpStream& stream_;
   Shared& shared_;
@@ -87,6 +106,7 @@ class HttpSocket final : private net::StreamHandler,
   http::Connection connection_;
   bool lingering_ = false;  // closing: answers flushed, then FIN, then wait for EOF
   bool handing_over_ = false;
+  bool switched_ = false;  // the stream went to the UpgradeTarget; retired
 };
 
 // The live sockets of a worker.
@@ -96,9 +116,14 @@ class HttpSocketList {
   void remove(HttpSocket& socket);
   void close_all();
   std::size_t size() const { return size_; }
+  // A socket whose stream switched protocols: off the list, freed by collect().
+  void retire(HttpSocket& socket);
+  // Frees retired sockets. Call where no socket's frame is on the stack.
+  void collect();
 
  private:
   HttpSocket* head_ = nullptr;
+  HttpSocket* retired_ = nullptr;  // chained through `next`
   std::size_t size_ = 0;
 };
 

@@ -47,6 +47,21 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
   router_ = std::make_unique<http::Router>(cors_);
   router_->add(config.bosh_path, {http::Method::kPost, http::Method::kGet, http::Method::kHead},
                *endpoint_);
+  if (!config.websocket_path.empty()) {
+    WsTimeouts timeouts;
+    timeouts.open_ms = limits_.header_timeout_ms;
+    timeouts.ping_interval_ms = std::uint64_t{config.websocket_ping_interval} * 1000;
+    timeouts.pong_timeout_ms = std::uint64_t{config.websocket_pong_timeout} * 1000;
+    websocket_ = std::make_unique<WsEndpoint>(&loop_, *sessions_, *upstreams_, cors_,
+                                              config.max_stanza_bytes, timeouts);
+    router_->add(config.websocket_path, {http::Method::kGet}, *websocket_);
+  }
+  host_meta_ = std::make_unique<HostMeta>(HostMetaUrls{config.bosh_path, config.websocket_path,
+                                                       config.public_bosh_url,
+                                                       config.public_websocket_url,
+                                                       listen_address(config)});
+  router_->add(HostMeta::kXrdPath, {http::Method::kGet}, *host_meta_);
+  router_->add(HostMeta::kJrdPath, {http::Method::kGet}, *host_meta_);
   if (!config.demo_root.empty()) {
     demo_ = std::make_unique<http::StaticFiles>(config.demo_root);
     if (demo_->ok()) {
@@ -57,6 +72,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
   }
   shared_ = std::make_unique<HttpSocket::Shared>(
       HttpSocket::Shared{*router_, limits_, cors_, context_->timers(), sockets_});
+  shared_->upgrades = websocket_.get();
   listener_ = std::make_unique<net::Listener>(&loop_, [this](net::TcpStream& stream) {
     HttpSocket::adopt(stream, *shared_);
     admission_->check();  // may close the listener: it stops accepting at once
@@ -112,6 +128,7 @@ int Worker::run() {
   admission_->listening();
   if (handover_) admission_->set_handover(handover_.get(), config_.workers);
   endpoint_->set_creation_gate(admission_.get());
+  if (websocket_) websocket_->set_creation_gate(admission_.get());
   SB_LOG_INFO("fd limit %llu: no new sessions from %llu descriptors in use (about %llu sessions), "
               "again below %llu",
               static_cast<unsigned long long>(setup.budget.limit),
@@ -133,6 +150,9 @@ int Worker::run() {
   uv_timer_init(&loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
 
+  if (!config_.websocket_path.empty()) {
+    SB_LOG_INFO("XMPP over WebSocket on ws://%s%s", address.c_str(), config_.websocket_path.c_str());
+  }
   SB_LOG_INFO("listening on http://%s%s, upstream %s", address.c_str(), config_.bosh_path.c_str(),
               settings_.default_upstream.host.empty()
                   ? "per domain only"
@@ -142,6 +162,7 @@ int Worker::run() {
 
   // The loop is out of work: close what is left and let the close callbacks run.
   net::close_remaining_handles(&loop_);
+  sockets_.collect();
   SB_LOG_INFO("stopped");
   return 0;
 }
@@ -165,6 +186,7 @@ void Worker::begin_shutdown() {
   endpoint_->refuse_new_sessions();
   sessions_->end_all(bosh::Condition::kSystemShutdown);
   sessions_->collect();
+  if (websocket_) websocket_->shut_down();
   uv_timer_start(&shutdown_timer_, &Worker::on_shutdown_timer, kDrainMs, 0);
 }
 
@@ -184,6 +206,7 @@ void Worker::finish_shutdown() {
   // their sockets too.
   if (handover_) handover_->close();
   sockets_.close_all();
+  if (websocket_) websocket_->close_all();
   // Links still waiting for a server's </stream:stream> (a deaf server) are
   // closed now, so they free themselves before the loop ends.
   upstreams_->close_all();
@@ -199,6 +222,7 @@ void Worker::finish_shutdown() {
 void Worker::on_check(uv_check_t* handle) {
   auto& self = *static_cast<Worker*>(handle->data);
   self.sessions_->collect();
+  self.sockets_.collect();  // HTTP sockets whose stream switched to WebSocket
   self.admission_->check();
 }
 

@@ -30,8 +30,10 @@
 #include "app/config.hpp"
 #include "app/engine_log.hpp"
 #include "app/handover.hpp"
+#include "app/host_meta.hpp"
 #include "app/http_socket.hpp"
 #include "app/listen_board.hpp"
+#include "app/ws_endpoint.hpp"
 #include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/settings.hpp"
@@ -77,6 +79,8 @@ class Worker {
   EngineLog engine_log_;  // session starts and ends, refused requests -> the log
   std::unique_ptr<bosh::SessionTable> sessions_;
   std::unique_ptr<bosh::Endpoint> endpoint_;
+  std::unique_ptr<WsEndpoint> websocket_;  // null when websocket_path is empty
+  std::unique_ptr<HostMeta> host_meta_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<http::StaticFiles> demo_;
   HttpSocketList sockets_;

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "bosh/body_writer.hpp"
+#include "bosh/routing.hpp"
 #include "bosh/session.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/sid.hpp"
@@ -23,14 +24,6 @@ constexpr std::string_view kInfoPage =
 
 void send_terminal(http::Exchange& exchange, Condition condition, bool legacy) {
   exchange.send(terminal_response(condition, legacy));
-}
-
-// Domain names compare case-insensitively; the configuration holds them in lowercase.
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 std::string_view value_or(const std::string* value, std::string_view fallback) {
@@ -138,28 +131,6 @@ void Endpoint::refused(std::string_view peer, std::string_view reason) const {
   if (table_.events() != nullptr) table_.events()->request_refused(peer, reason);
 }
 
-std::optional<UpstreamAddress> Endpoint::resolve(std::string_view to_as_sent,
-                                                 const std::string* route) const {
-  const std::string to = lowercase(to_as_sent);
-  const EngineSettings& settings = table_.settings();
-  if (route != nullptr && route->rfind("xmpp:", 0) == 0) {
-    // route='xmpp:host:port' is honoured only for configured destinations: a
-    // connection manager must never become an open relay.
-    std::string_view rest = std::string_view(*route).substr(5);
-    const auto colon = rest.rfind(':');
-    if (colon != std::string_view::npos) {
-      const std::string host = lowercase(rest.substr(0, colon));
-      std::string_view port = rest.substr(colon + 1);
-      for (const auto& allowed : settings.allowed_routes) {
-        if (allowed.host == host && std::to_string(allowed.port) == port) return allowed;
-      }
-    }
-  }
-  if (auto it = settings.domains.find(to); it != settings.domains.end()) return it->second;
-  if (!settings.default_upstream.host.empty()) return settings.default_upstream;
-  return std::nullopt;
-}
-
 void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Request& request,
                               http::Exchange& exchange) {
   const std::string& peer = request.peer;
@@ -178,7 +149,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     send_terminal(exchange, Condition::kImproperAddressing, legacy);
     return;
   }
-  auto address = resolve(*to, body.attribute("route"));
+  auto address = route_upstream(settings, *to, body.attribute("route"));
   if (!address) {
     ++counters_.refused_creations;
     refused(peer, "new session for a domain with no upstream");
@@ -190,7 +161,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     ++counters_.redirected;
     return;
   }
-  if (no_room || (settings.max_sessions != 0 && table_.size() >= settings.max_sessions)) {
+  if (no_room || (settings.max_sessions != 0 && table_.live_sessions() >= settings.max_sessions)) {
     // Genuine overload: 503 makes clients retry later rather than give up.
     ++counters_.refused_creations;
     if (no_room) ++counters_.refused_no_room;

@@ -77,7 +77,6 @@ class Endpoint final : public http::Handler {
   void create_session(xml::BoshBody& body, std::uint64_t rid, http::Request& request,
                       http::Exchange& exchange);
   void refused(std::string_view peer, std::string_view reason) const;
-  std::optional<UpstreamAddress> resolve(std::string_view to, const std::string* route) const;
 
   SessionTable& table_;
   UpstreamFactory& upstreams_;

@@ -91,6 +91,22 @@ std::shared_ptr<const std::string> SessionTable::share_version(std::string&& ver
   return last_version_;
 }
 
+const std::string* SessionTable::count_other(std::string_view peer) {
+  ++others_;
+  if (settings_.max_sessions_per_ip == 0) return nullptr;
+  auto entry = per_peer_.try_emplace(std::string(peer), 0).first;
+  ++entry->second;
+  return &entry->first;
+}
+
+void SessionTable::forget_other(const std::string* peer_key) {
+  if (others_ > 0) --others_;
+  if (peer_key == nullptr) return;
+  if (auto peer = per_peer_.find(*peer_key); peer != per_peer_.end()) {
+    if (--peer->second == 0) per_peer_.erase(peer);
+  }
+}
+
 std::size_t SessionTable::sessions_from(std::string_view peer) const {
   auto it = per_peer_.find(std::string(peer));
   return it == per_peer_.end() ? 0 : it->second;

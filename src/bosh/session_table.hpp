@@ -48,8 +48,18 @@ class SessionTable {
   // Ends every session with `condition` (system-shutdown on SIGTERM).
   void end_all(Condition condition);
 
+  // BOSH sessions in the index.
   std::size_t size() const { return size_; }
-  // Live sessions created from one client address.
+  // Sessions of the other transport (WebSocket, app/ws_socket.hpp): not indexed
+  // (nothing finds them by sid), but counted with these for max_sessions,
+  // max_sessions_per_ip and the admission control, so both transports share one
+  // cap. count_other returns the per-address key to hand back to forget_other
+  // (null when no per-address cap is set).
+  const std::string* count_other(std::string_view peer);
+  void forget_other(const std::string* peer_key);
+  // Every live session of this worker, both transports.
+  std::size_t live_sessions() const { return size_ + others_; }
+  // Live sessions (both transports) created from one client address.
   std::size_t sessions_from(std::string_view peer) const;
   std::size_t retired_count() const { return retired_.size(); }
   // One shared copy of `target` for the sessions that name the same server and
@@ -76,6 +86,7 @@ class SessionTable {
 
   std::vector<Session*> buckets_;  // a power of two of chains, or empty
   std::size_t size_ = 0;
+  std::size_t others_ = 0;  // sessions of the other transport
   // Sessions per client address, kept only when a per-address cap is set. Its
   // keys are the sessions' peer(): node keys do not move while the entry lives.
   std::unordered_map<std::string, std::size_t> per_peer_;

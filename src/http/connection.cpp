@@ -35,6 +35,9 @@ class Connection::Slot final : public Exchange, public net::Pooled<Slot> {
 
   explicit Slot(Connection& connection) : connection_(connection) {}
   void send(Response response) override { connection_.send(*this, std::move(response)); }
+  void switch_protocols(std::string raw_head) override {
+    connection_.switch_protocols(*this, std::move(raw_head));
+  }
 
   std::unique_ptr<Slot> next;
   std::string head;
@@ -44,6 +47,8 @@ class Connection::Slot final : public Exchange, public net::Pooled<Slot> {
   bool head_only = false;          // a HEAD request: no body bytes
   bool keep_alive_header = false;  // HTTP/1.0 client that asked for keep-alive
   bool close_after = false;        // the connection ends after this answer
+  bool upgrade = false;            // the upgrade request: may switch protocols
+  bool switching = false;          // `head` is a 101: the socket leaves once it is written
 
  private:
   Connection& connection_;
@@ -71,6 +76,18 @@ Connection::~Connection() {
 }
 
 void Connection::feed(std::string_view bytes) {
+  if (phase_ == Phase::kUpgrading && !bytes.empty()) {
+    // The next protocol's first bytes, before its 101 could be written: kept for
+    // it (a client should wait for the 101, so this is rare and small).
+    const ConnectionLimits& limits = parser_.limits();
+    if (!leftover_) leftover_ = std::make_unique<std::string>();
+    if (leftover_->size() + bytes.size() > limits.max_header_bytes + limits.max_body_bytes) {
+      close_now();
+      return;
+    }
+    leftover_->append(bytes);
+    return;
+  }
   // After a refusal or a "Connection: close" request, further bytes are discarded
   // (reading goes on so that the peer's EOF is still noticed).
   if (phase_ != Phase::kOpen || bytes.empty()) return;
@@ -122,7 +139,7 @@ void Connection::parse(std::string_view data) {
         break;
       case RequestParser::Event::kRequestComplete:
         bytes_after_current_ = !data.empty();
-        dispatch();
+        dispatch(data);
         if (phase_ == Phase::kOpen && in_flight_ >= std::max<std::size_t>(limits.max_pipelined, 1)) {
           pause_parsing(data);
           return;
@@ -137,21 +154,31 @@ void Connection::parse(std::string_view data) {
 
 // Gives the request just parsed a Slot at the end of the list and hands it to the
 // handler, which may answer at once (send() from inside handle()).
-void Connection::dispatch() {
+void Connection::dispatch(std::string_view rest) {
   const bool http10 = parser_.http10();
   current_http10_ = http10;
   Request request = parser_.take_request();
   request.peer = peer_ip_;
+  const bool upgrade = request.upgrade && request.head != nullptr;
 
   auto slot = std::make_unique<Slot>(*this);
   slot->cors = cors_.match(request.origin);
   slot->head_only = request.method == Method::kHead;
   slot->close_after = !request.keep_alive;
   slot->keep_alive_header = http10 && request.keep_alive;
+  slot->upgrade = upgrade;
   Slot& exchange = *slot;
   append_slot(std::move(slot));
   continue_owed_ = false;
-  if (!request.keep_alive) stop_parsing();
+  if (upgrade) {
+    // No HTTP after this request. What follows it belongs to the protocol the
+    // handler may switch to; it is copied now, before the handler answers (perhaps
+    // at once, with the 101), because `rest` lives in the caller's buffer.
+    phase_ = Phase::kUpgrading;
+    if (!rest.empty()) leftover_ = std::make_unique<std::string>(rest);
+  } else if (!request.keep_alive) {
+    stop_parsing();
+  }
   settle_timer();
 
   // `exchange` may be freed during this call (answered and written at once).
@@ -203,6 +230,39 @@ void Connection::send(Slot& slot, Response response) {
   flush();
 }
 
+void Connection::switch_protocols(Slot& slot, std::string head) {
+  if (slot.state != Slot::State::kWaiting) return;
+  if (phase_ == Phase::kClosed) {
+    slot.state = Slot::State::kDone;
+    return;
+  }
+  if (!slot.upgrade || phase_ != Phase::kUpgrading) {
+    // Not an upgrade request, or an earlier answer already ends the connection.
+    send(slot, Response::text(500, "text/plain; charset=utf-8", "cannot switch protocols\n"));
+    return;
+  }
+  slot.head = std::move(head);
+  slot.switching = true;
+  slot.state = Slot::State::kReady;
+  flush();
+}
+
+// The 101 is the last thing this connection writes: the socket, and the bytes that
+// came after the upgrade request, go to the next protocol. Nothing is in flight
+// (the upgrade request was the last one parsed), so no exchange is lost.
+void Connection::hand_over_socket(std::string head) {
+  phase_ = Phase::kClosed;
+  net::TimerWheel::disarm(timer_);
+  timer_purpose_ = TimerPurpose::kNone;
+  parser_.reset_message();
+  paused_ = false;
+  continue_owed_ = false;
+  std::string first_bytes;
+  if (leftover_) first_bytes = std::move(*leftover_);
+  leftover_.reset();
+  transport_.switch_protocols(std::move(head), first_bytes);
+}
+
 // Writes answered slots from the head of the list, in order.
 void Connection::flush() {
   while (head_ != nullptr && head_->state == Slot::State::kReady) {
@@ -215,6 +275,10 @@ void Connection::flush() {
     if (head_ == nullptr) tail_ = nullptr;
     --in_flight_;
     slot->state = Slot::State::kDone;
+    if (slot->switching) {
+      hand_over_socket(std::move(slot->head));
+      return;
+    }
     transport_.write(std::move(slot->head), std::move(slot->body));
     if (slot->close_after) {
       close_now();
@@ -237,7 +301,7 @@ void Connection::flush() {
 
 // No more requests will be read on this connection.
 void Connection::stop_parsing() {
-  if (phase_ != Phase::kOpen) return;
+  if (phase_ != Phase::kOpen && phase_ != Phase::kUpgrading) return;
   phase_ = Phase::kDraining;
   parser_.reset_message();
   leftover_.reset();

@@ -17,6 +17,14 @@
 // request is in flight; unparsed bytes are copied out only when parsing is paused
 // because too many requests are in flight.
 //
+// Upgrades. An upgrade request (Upgrade + "Connection: upgrade") on a path with a
+// RequestHead is the last HTTP request of the connection: parsing stops and bytes
+// read after it are kept for the next protocol. If its handler accepts
+// (Exchange::switch_protocols), the raw 101 head is written once every earlier
+// answer is out, and Transport::switch_protocols() takes the socket and those bytes;
+// the Connection is inert from then on (closed() is true) and the owner frees it.
+// Any other answer closes the connection after it, as for a "Connection: close".
+//
 // Lifetime and ownership. The owner (the socket adapter) owns the Connection. The
 // Connection never destroys itself: when it is done it calls Transport::close() and
 // becomes inert. The owner destroys it once the socket is really closed, which for
@@ -67,6 +75,8 @@ class Connection {
   void linger(std::uint64_t delay_ms);
   void cancel_linger();
 
+  // The client's address, as given at construction.
+  const std::string& peer_ip() const { return peer_ip_; }
   // Requests dispatched or refused whose answer has not been written yet.
   std::size_t in_flight() const { return in_flight_; }
 
@@ -85,17 +95,20 @@ class Connection {
  private:
   class Slot;
   enum class Phase : std::uint8_t {
-    kOpen,      // parsing requests
-    kDraining,  // no more requests; close after the answers still owed
+    kOpen,       // parsing requests
+    kUpgrading,  // an upgrade request is the last; bytes after it are kept for the switch
+    kDraining,   // no more requests; close after the answers still owed
     kClosed,    // transport closed; inert
   };
   enum class TimerPurpose : std::uint8_t { kNone, kIdle, kHeader, kBody, kResume, kLinger };
 
   void parse(std::string_view data);
-  void dispatch();
+  void dispatch(std::string_view rest);
   void append_slot(std::unique_ptr<Slot> slot);
   void refuse(int status);
   void send(Slot& slot, Response response);
+  void switch_protocols(Slot& slot, std::string head);
+  void hand_over_socket(std::string head);
   void flush();
   void stop_parsing();
   void close_now();

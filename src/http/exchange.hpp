@@ -14,9 +14,10 @@
 #include <string_view>
 #include <vector>
 
-namespace sb::http {
+#include "http/method.hpp"
+#include "http/request_head.hpp"
 
-enum class Method : std::uint8_t { kGet, kHead, kPost, kOptions, kOther };
+namespace sb::http {
 
 struct Request {
   Method method = Method::kOther;
@@ -25,7 +26,13 @@ struct Request {
   std::string content_type;  // the Content-Type header, empty if absent
   std::string body;          // the whole body, de-chunked
   std::string peer;          // "ip" of the client, for logs and per-address caps
+  // Only for ConnectionLimits::head_paths: the values a handshake or host-meta
+  // needs (request_head.hpp). Null for every other request.
+  std::shared_ptr<RequestHead> head;  // shared: a Request stays copyable
   bool keep_alive = true;
+  // llhttp saw an upgrade (Upgrade + "Connection: upgrade"): what follows the head
+  // is another protocol's, unless the answer refuses it.
+  bool upgrade = false;
 };
 
 // A response body that may be shared: BOSH keeps its responses for retransmission,
@@ -56,6 +63,15 @@ class ExchangeWatcher {
 class Exchange {
  public:
   virtual void send(Response response) = 0;
+  // Accepts an upgrade request (Request::upgrade): `head` is the complete raw
+  // "101 Switching Protocols" head, written as is once every earlier answer on
+  // the connection is out; then the connection hands its socket and any bytes read
+  // after the request to the transport (Transport::switch_protocols) and parses no
+  // more HTTP. On a request that is not an upgrade it is answered 500 instead.
+  virtual void switch_protocols(std::string head) {
+    (void)head;
+    send(Response::text(500, "text/plain; charset=utf-8", "cannot switch protocols\n"));
+  }
   void watch(ExchangeWatcher* watcher) { watcher_ = watcher; }
   ExchangeWatcher* watcher() const { return watcher_; }
 

@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace sb::http {
 
@@ -20,6 +22,9 @@ struct ConnectionLimits {
   std::uint64_t header_timeout_ms = 10000;  // first byte -> end of headers; over -> 408
   std::uint64_t idle_timeout_ms = 120000;   // nothing in flight; over -> silent close
   std::size_t max_unsent_bytes = 1 << 20;   // transport backlog; over -> close
+  // Paths whose requests keep their RequestHead (Request::head): the WebSocket
+  // path and XEP-0156's host-meta. Exact match, like the router.
+  std::vector<std::string> head_paths;
 };
 
 }  // namespace sb::http

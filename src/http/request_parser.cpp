@@ -13,10 +13,14 @@ namespace sb::http {
 namespace {
 
 // The request headers we look at. Everything else is only counted against the
-// header size limit.
-enum class Header : std::uint8_t { kOther, kOrigin, kContentType, kExpect, kTransferEncoding };
+// header size limit. Those from kHost on are kept only in a RequestHead, for the
+// paths that ask for one.
+enum class Header : std::uint8_t {
+  kOther, kOrigin, kContentType, kExpect, kTransferEncoding,
+  kHost, kUpgrade, kConnection, kSecKey, kSecVersion, kSecProtocol,
+};
 
-constexpr std::size_t kMaxNameLength = 17;   // strlen("transfer-encoding")
+constexpr std::size_t kMaxNameLength = 22;   // strlen("sec-websocket-protocol")
 constexpr std::size_t kMaxValueLength = 64;  // Expect and Transfer-Encoding values
 constexpr std::size_t kHeaderLineOverhead = 4;  // ": " and CRLF, not seen by callbacks
 
@@ -131,9 +135,30 @@ struct RequestParser::Callbacks {
 
   static int on_url_complete(llhttp_t* p) {
     return guarded(p, [](RequestParser& self) {
-      strip_scheme_and_authority(self.message_->request.path);
+      Request& request = self.message_->request;
+      strip_scheme_and_authority(request.path);
+      const auto& paths = self.limits_.head_paths;
+      if (std::find(paths.begin(), paths.end(), request.path) != paths.end()) {
+        request.head = std::make_shared<RequestHead>();
+        request.head->path = request.path;
+      }
       return 0;
     });
+  }
+
+  // Where the value of a RequestHead header goes (null: not kept).
+  static std::string* head_value(Message& message) {
+    RequestHead* head = message.request.head.get();
+    if (head == nullptr) return nullptr;
+    switch (message.header) {
+      case Header::kHost: return &head->host;
+      case Header::kUpgrade: return &head->upgrade;
+      case Header::kConnection: return &head->connection;
+      case Header::kSecKey: return &head->sec_websocket_key;
+      case Header::kSecVersion: return &head->sec_websocket_version;
+      case Header::kSecProtocol: return &head->sec_websocket_protocol;
+      default: return nullptr;
+    }
   }
 
   static int on_header_field(llhttp_t* p, const char* at, std::size_t length) {
@@ -158,11 +183,23 @@ struct RequestParser::Callbacks {
         if (name == "content-type") message.header = Header::kContentType;
         if (name == "expect") message.header = Header::kExpect;
         if (name == "transfer-encoding") message.header = Header::kTransferEncoding;
+        if (message.request.head != nullptr) {
+          if (name == "host") message.header = Header::kHost;
+          if (name == "upgrade") message.header = Header::kUpgrade;
+          if (name == "connection") message.header = Header::kConnection;
+          if (name == "sec-websocket-key") message.header = Header::kSecKey;
+          if (name == "sec-websocket-version") message.header = Header::kSecVersion;
+          if (name == "sec-websocket-protocol") message.header = Header::kSecProtocol;
+        }
       }
       message.name_length = 0;
       // A repeated header replaces the earlier one rather than being glued to it.
       if (message.header == Header::kOrigin) message.request.origin.clear();
       if (message.header == Header::kContentType) message.request.content_type.clear();
+      // A repeated head header is one list (RFC 9110 §5.3): "a, b".
+      if (std::string* kept = head_value(message); kept != nullptr && !kept->empty()) {
+        kept->append(", ");
+      }
       message.value.clear();
       return count_head(self, kHeaderLineOverhead);
     });
@@ -180,6 +217,9 @@ struct RequestParser::Callbacks {
           message.value.append(at, std::min(length, kMaxValueLength + 1 - message.value.size()));
           break;
         case Header::kOther: break;
+        default:
+          if (std::string* kept = head_value(message)) kept->append(at, length);
+          break;
       }
       return 0;
     });
@@ -223,6 +263,17 @@ struct RequestParser::Callbacks {
       if ((p->flags & F_CONTENT_LENGTH) != 0) {
         request.body.reserve(static_cast<std::size_t>(p->content_length));
       }
+      if (RequestHead* head = request.head.get()) {
+        head->method = method_from(p->method);
+        head->version_major = p->http_major;
+        head->version_minor = p->http_minor;
+        head->origin = request.origin;
+        for (std::string* value : {&head->host, &head->upgrade, &head->connection,
+                                   &head->sec_websocket_key, &head->sec_websocket_version,
+                                   &head->sec_websocket_protocol}) {
+          trim_in_place(*value);
+        }
+      }
       message.event = Event::kHeadersComplete;
       return static_cast<int>(HPE_PAUSED);
     });
@@ -242,9 +293,10 @@ struct RequestParser::Callbacks {
   static int on_message_complete(llhttp_t* p) {
     return guarded(p, [p](RequestParser& self) {
       Message& message = *self.message_;
-      // An Upgrade request is answered as plain HTTP; what would follow it is in
-      // another protocol, so the connection ends after the answer.
+      // After an Upgrade request comes another protocol (if its handler switches,
+      // Exchange::switch_protocols) or nothing: no further HTTP request either way.
       message.request.keep_alive = llhttp_should_keep_alive(p) != 0 && p->upgrade == 0;
+      message.request.upgrade = p->upgrade != 0;
       message.event = Event::kRequestComplete;
       return static_cast<int>(HPE_PAUSED);
     });

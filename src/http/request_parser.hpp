@@ -1,9 +1,11 @@
 // RequestParser: llhttp turned into a step-by-step event source for one connection.
 //
 // llhttp parses straight out of the bytes it is given (no copy), calling back as it
-// goes. We keep only what a request needs (method, path, Origin, Content-Type, body)
-// and enforce the size limits while the bytes stream by, so an oversized request is
-// refused before it is buffered.
+// goes. We keep only what a request needs (method, path, Origin, Content-Type, body;
+// for the few paths of ConnectionLimits::head_paths also a RequestHead with Host,
+// Upgrade, Connection and the Sec-WebSocket-* values) and enforce the size limits
+// while the bytes stream by, so an oversized request is refused before it is
+// buffered.
 //
 // Instead of calling the connection from inside llhttp's callbacks, the parser
 // pauses llhttp at each event that matters (message begin, headers complete,

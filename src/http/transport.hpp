@@ -17,6 +17,10 @@
 //   Connection::feed(). A read already under way may still be delivered after a
 //   pause; the Connection copes.
 // - queued_bytes() is the backlog written but not yet handed to the kernel.
+// - switch_protocols() ends HTTP on the stream: write `head` (a 101), then give the
+//   socket to the new protocol with `first_bytes`, what the client sent after the
+//   upgrade request. The Connection is inert from then on and never calls the
+//   transport again; the owner frees it later, outside the Connection's frames.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +38,12 @@ class Transport {
   virtual std::size_t queued_bytes() const = 0;
   // The deadline set with Connection::linger() after close() has passed.
   virtual void linger_expired() {}
+  // A transport that cannot change protocols just closes.
+  virtual void switch_protocols(std::string head, std::string& first_bytes) {
+    (void)head;
+    (void)first_bytes;
+    close();
+  }
 
  protected:
   ~Transport() = default;

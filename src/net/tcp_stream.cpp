@@ -148,6 +148,32 @@ void TcpStream::write(std::string head, std::shared_ptr<const std::string> body)
   queued_bytes_ += request->bytes;
 }
 
+void TcpStream::write_copy(std::string_view first, std::string_view second) {
+  if (closing_ || shutdown_requested_ || write_failed_) return;
+  const std::size_t total = first.size() + second.size();
+  if (total == 0) return;
+  std::size_t written = 0;
+  if (queued_bytes_ == 0) {
+    std::array<uv_buf_t, 2> bufs{make_buf(first.data(), first.size()),
+                                 make_buf(second.data(), second.size())};
+    const int rc = uv_try_write(stream(), bufs.data(), 2);
+    if (rc > 0) written = static_cast<std::size_t>(rc);
+    if (written == total) return;
+  }
+  // The rest, copied once into one string for the queued write.
+  std::string rest;
+  rest.reserve(total - written);
+  if (written < first.size()) {
+    rest.append(first.substr(written));
+    rest.append(second);
+  } else {
+    rest.append(second.substr(written - first.size()));
+  }
+  // write() would try the kernel again first only with nothing queued; the kernel
+  // just refused, so that try is cheap and keeps the ordering logic in one place.
+  write(std::move(rest), nullptr);
+}
+
 void TcpStream::on_write_cb(uv_write_t* req, int status) {
   auto* request = static_cast<WriteRequest*>(req->data);
   auto* self = from(req->handle);

@@ -70,6 +70,9 @@ class TcpStream : public Pooled<TcpStream> {
   void write(std::string bytes);
   // Queues a header and a shared body as one write (no copy of the body).
   void write(std::string head, std::shared_ptr<const std::string> body);
+  // Writes two views as one write. They are tried on the kernel first; only what it
+  // does not take at once is copied (a WebSocket frame header and its stanza).
+  void write_copy(std::string_view first, std::string_view second);
   // Bytes handed to libuv whose write callback has not come back yet. on_drained()
   // fires when this falls back to 0 (never for writes the kernel took at once).
   std::size_t queued_bytes() const { return queued_bytes_; }

@@ -38,28 +38,16 @@
 
 #include "http/cors.hpp"
 #include "http/exchange.hpp"
+#include "http/request_head.hpp"
 
 namespace sb::ws {
 
 inline constexpr std::string_view kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 inline constexpr std::string_view kXmppSubprotocol = "xmpp";
 
-// The header values of an upgrade request, as the HTTP layer read them. A header
-// that appeared several times is joined with ", " (RFC 9110 §5.3); an absent one is
-// empty. Surrounding whitespace is tolerated.
-struct UpgradeRequest {
-  http::Method method = http::Method::kOther;
-  std::string path;
-  std::uint8_t version_major = 1;
-  std::uint8_t version_minor = 1;
-  std::string host;
-  std::string origin;
-  std::string upgrade;
-  std::string connection;
-  std::string sec_websocket_key;
-  std::string sec_websocket_version;
-  std::string sec_websocket_protocol;
-};
+// The header values of an upgrade request, as the HTTP layer read them
+// (http/request_head.hpp).
+using UpgradeRequest = http::RequestHead;
 
 struct HandshakeDecision {
   bool accepted = false;

@@ -18,12 +18,12 @@ void WsSession::feed(char* data, std::size_t size) {
   parser_.feed(data, size, *this);
 }
 
-void WsSession::connection_lost() {
+void WsSession::connection_lost(std::string_view reason) {
   if (state_ == State::kClosed) return;
   close_upstream();
   parser_.stop();
   state_ = State::kClosed;
-  if (end_reason_.empty()) end_reason_ = "client connection lost";
+  if (end_reason_.empty()) end_reason_ = reason;
   // The socket is already gone: the output is never touched again.
 }
 
@@ -95,6 +95,10 @@ void WsSession::client_open(bosh::UpstreamTarget&& requested) {
   // kAwaitingOpen: the stream's first <open/>.
   to_ = requested.to;
   lang_ = requested.lang;
+  if (refuse_streams_) {
+    end_stream(stream_error("policy-violation"), "max_sessions_per_ip reached");
+    return;
+  }
   std::optional<bosh::UpstreamTarget> target = context_.route(requested.to);
   if (!target) {
     end_stream(stream_error("host-unknown"), "no route for the domain");
@@ -206,6 +210,7 @@ void WsSession::end_stream(std::string_view error_element, std::string_view reas
   close_code_ = code;
   state_ = State::kClosing;
   // The client answers with its own close frame (close_received), then we close.
+  output_.awaiting_close();
 }
 
 void WsSession::finish(CloseCode code, std::string_view reason) {

@@ -55,6 +55,9 @@ class WsOutput {
   virtual void close() = 0;
   // Bytes written but not yet taken by the kernel.
   virtual std::size_t queued_bytes() const = 0;
+  // Our close frame is out and the client's is awaited (kClosing): the glue bounds
+  // that wait. Not called when the session closes at once (close()).
+  virtual void awaiting_close() {}
 
  protected:
   ~WsOutput() = default;
@@ -90,13 +93,21 @@ class WsSession final : public bosh::UpstreamEvents, private FrameSink {
 
   // Bytes from the client (unmasked in place).
   void feed(char* data, std::size_t size);
-  // The socket is gone (read error, EOF, linger timeout): the upstream is closed,
-  // and the output is never touched again (no write, no close()).
-  void connection_lost();
+  // The socket is gone (read error, EOF, linger timeout, a silent client): the
+  // upstream is closed, and the output is never touched again (no write, no
+  // close()). `reason` becomes end_reason() unless one was set before.
+  void connection_lost(std::string_view reason = "client connection lost");
   // The worker shuts down: <close/>, close frame 1001 (going away).
   void shutdown();
+  // Before any <open/>: this connection may not have a stream (a per-address cap
+  // was reached when it was upgraded). Its <open/> is answered with our <open/>
+  // and a policy-violation stream error (RFC 7395 §3.5), as BOSH answers a creation.
+  void refuse_streams() { refuse_streams_ = true; }
 
   State state() const { return state_; }
+  WsContext& context() const { return context_; }
+  // The domain the client's <open/> named ("" before it).
+  std::string_view to() const { return to_; }
   // Why the session ended ("" while it lives), and the close code we sent.
   std::string_view end_reason() const { return end_reason_; }
   CloseCode close_code() const { return close_code_; }
@@ -139,6 +150,7 @@ class WsSession final : public bosh::UpstreamEvents, private FrameSink {
   bool upstream_dead_ = false;  // it reported its end: destroyed with us, never closed
   bool open_sent_ = false;      // our <open/> went out (a stream error must follow one)
   bool close_frame_sent_ = false;
+  bool refuse_streams_ = false;  // refuse_streams(): the <open/> gets policy-violation
 };
 
 }  // namespace sb::ws

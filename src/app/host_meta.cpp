@@ -1,0 +1,85 @@
+// XEP-0156 host-meta documents; see host_meta.hpp.
+#include "app/host_meta.hpp"
+
+#include "xml/escape.hpp"
+
+namespace sb::app {
+namespace {
+
+constexpr std::string_view kXbosh = "urn:xmpp:alt-connections:xbosh";
+constexpr std::string_view kWebSocket = "urn:xmpp:alt-connections:websocket";
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+}  // namespace
+
+bool plain_host(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string HostMeta::bosh_url(std::string_view host) const {
+  if (!urls_.public_bosh_url.empty()) return urls_.public_bosh_url;
+  return "http://" + std::string(host) + urls_.bosh_path;
+}
+
+std::string HostMeta::websocket_url(std::string_view host) const {
+  if (!urls_.public_websocket_url.empty()) return urls_.public_websocket_url;
+  return "ws://" + std::string(host) + urls_.websocket_path;
+}
+
+std::string HostMeta::xrd(std::string_view host) const {
+  std::string out = "<?xml version='1.0' encoding='utf-8'?>\n"
+                    "<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n";
+  const auto link = [&out](std::string_view rel, const std::string& href) {
+    out += "  <Link rel='";
+    out += rel;
+    out += "' href='";
+    xml::append_escaped_attribute(out, href);
+    out += "'/>\n";
+  };
+  link(kXbosh, bosh_url(host));
+  if (!urls_.websocket_path.empty()) link(kWebSocket, websocket_url(host));
+  out += "</XRD>\n";
+  return out;
+}
+
+std::string HostMeta::jrd(std::string_view host) const {
+  std::string out = "{\"links\":[";
+  const auto link = [&out](std::string_view rel, const std::string& href, bool first) {
+    if (!first) out += ',';
+    out += "{\"rel\":";
+    append_json_string(out, rel);
+    out += ",\"href\":";
+    append_json_string(out, href);
+    out += '}';
+  };
+  link(kXbosh, bosh_url(host), true);
+  if (!urls_.websocket_path.empty()) link(kWebSocket, websocket_url(host), false);
+  out += "]}\n";
+  return out;
+}
+
+void HostMeta::handle(http::Request& request, http::Exchange& exchange) {
+  std::string_view host = request.head != nullptr ? std::string_view(request.head->host) : "";
+  if (!plain_host(host)) host = urls_.fallback_host;
+  if (request.path == kJrdPath) {
+    exchange.send(http::Response::text(200, "application/json", jrd(host)));
+  } else {
+    exchange.send(http::Response::text(200, "application/xrd+xml; charset=utf-8", xrd(host)));
+  }
+}
+
+}  // namespace sb::app

@@ -1,0 +1,51 @@
+// HostMeta: XEP-0156 connection discovery. GET /.well-known/host-meta (an XRD
+// document, RFC 6415) and /.well-known/host-meta.json (its JRD form) name our
+// BOSH URL (urn:xmpp:alt-connections:xbosh) and, when WebSocket is on, our
+// WebSocket URL (urn:xmpp:alt-connections:websocket), so a client configured
+// with a bare domain (Converse.js with discover_connection_methods) finds them.
+//
+// The URLs are public_bosh_url and public_websocket_url when set. Otherwise they
+// are built from the request's Host (the name the client used to reach us) and our
+// scheme: plain http, so http:// and ws://. Behind an HTTPS proxy set the public
+// URLs. A Host that is not a plain host[:port] is not echoed: the listen address
+// is used instead. CORS headers come from the connection, with the same policy as
+// BOSH (a browser fetches these cross-origin); the router answers preflights.
+#pragma once
+
+#include <string>
+
+#include "http/exchange.hpp"
+
+namespace sb::app {
+
+struct HostMetaUrls {
+  std::string bosh_path;
+  std::string websocket_path;        // empty: WebSocket is off, not advertised
+  std::string public_bosh_url;       // empty: from the request's Host
+  std::string public_websocket_url;  // empty: from the request's Host
+  std::string fallback_host;         // host:port when the request has no usable Host
+};
+
+class HostMeta final : public http::Handler {
+ public:
+  static constexpr const char* kXrdPath = "/.well-known/host-meta";
+  static constexpr const char* kJrdPath = "/.well-known/host-meta.json";
+
+  explicit HostMeta(HostMetaUrls urls) : urls_(std::move(urls)) {}
+  void handle(http::Request& request, http::Exchange& exchange) override;
+
+  // The documents, for a request that reached us as `host`.
+  std::string xrd(std::string_view host) const;
+  std::string jrd(std::string_view host) const;
+
+ private:
+  std::string bosh_url(std::string_view host) const;
+  std::string websocket_url(std::string_view host) const;
+
+  HostMetaUrls urls_;
+};
+
+// Whether a Host header value is a plain host[:port] (name, IPv4 or [IPv6]).
+bool plain_host(std::string_view host);
+
+}  // namespace sb::app

@@ -1,0 +1,40 @@
+// See routing.hpp.
+#include "bosh/routing.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace sb::bosh {
+namespace {
+
+// The configuration holds domain names in lowercase.
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+std::optional<UpstreamAddress> route_upstream(const EngineSettings& settings,
+                                              std::string_view to_as_sent,
+                                              const std::string* route) {
+  const std::string to = lowercase(to_as_sent);
+  if (route != nullptr && route->rfind("xmpp:", 0) == 0) {
+    std::string_view rest = std::string_view(*route).substr(5);
+    const auto colon = rest.rfind(':');
+    if (colon != std::string_view::npos) {
+      const std::string host = lowercase(rest.substr(0, colon));
+      std::string_view port = rest.substr(colon + 1);
+      for (const auto& allowed : settings.allowed_routes) {
+        if (allowed.host == host && std::to_string(allowed.port) == port) return allowed;
+      }
+    }
+  }
+  if (auto it = settings.domains.find(to); it != settings.domains.end()) return it->second;
+  if (!settings.default_upstream.host.empty()) return settings.default_upstream;
+  return std::nullopt;
+}
+
+}  // namespace sb::bosh
