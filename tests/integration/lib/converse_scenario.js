@@ -68,6 +68,7 @@ function converseScenario({ server, discover = false, sessionGone }) {
   const hostMeta = [];  // the page's XEP-0156 look-ups: "STATUS URL"
 
   const step = (name, fn) => it(name, async (t) => {
+    if (stack && stack.direct) return t.skip('SB_DIRECT=1: these tests are about switchboard');
     if (earlierStepFailed || !page) return t.skip('an earlier step failed');
     try {
       await fn(t);
@@ -88,6 +89,7 @@ function converseScenario({ server, discover = false, sessionGone }) {
         public_websocket_url: 'wss://localhost/xmpp-websocket',
         public_bosh_url: 'https://localhost/http-bind',
       } : {} });
+    if (stack.direct) return;
     site = await startConverseSite();
     const args = [...FLAGS];
     if (discover) {
