@@ -77,6 +77,8 @@ function soakBinary() {
 const running = new Set();  // things with stop(), stopped front ends first
 
 async function stopAll() {
+  // Soaks first (by process group), then front ends, then servers.
+  for (const thing of [...running]) if (thing.child && thing.online) thing.kill();
   const all = [...running].sort((a, b) => (b.front ? 1 : 0) - (a.front ? 1 : 0));
   for (const thing of all) {
     running.delete(thing);
@@ -86,7 +88,10 @@ async function stopAll() {
 
 /**
  * Starts a soak in its own process group. Resolves `up` once its progress line
- * shows `want` sessions online; `done` with { status, report, output } at exit.
+ * shows `want` sessions online, or once every login has either succeeded or
+ * failed (online + errors >= want) and the count has not moved for 5 s (a busy
+ * server may fail a few logins: the figures then divide by those online, which
+ * `online()` tells); `done` with { status, report, output } at exit.
  */
 function startSoak(args, want) {
   const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'sb-bench-soak-'));
@@ -95,12 +100,21 @@ function startSoak(args, want) {
   let output = '';
   let resolveUp;
   const up = new Promise((resolve) => { resolveUp = resolve; });
+  const latest = { sessions: 0, errors: 0, since: Date.now() };
+  let pending = '';
   const onData = (d) => {
     output += d;
-    const lines = output.split('\n');
+    pending += d;
+    const lines = pending.split('\n');
+    pending = lines.pop();
     for (const line of lines) {
-      const m = /sessions (\d+)\//.exec(line);
-      if (m && Number(m[1]) >= want) resolveUp();
+      const m = /sessions (\d+)\/.*errors (\d+)/.exec(line);
+      if (!m) continue;
+      const sessions = Number(m[1]);
+      if (sessions !== latest.sessions) latest.since = Date.now();
+      latest.sessions = sessions;
+      latest.errors = Number(m[2]);
+      if (sessions >= want || (sessions + latest.errors >= want && Date.now() - latest.since > 5000)) resolveUp();
     }
     if (output.length > 1e6) output = output.slice(-200000);
   };
@@ -117,8 +131,13 @@ function startSoak(args, want) {
   });
   const handle = {
     child, up, done,
-    async stop() {
+    online: () => latest.sessions,
+    errors: () => latest.errors,
+    kill() {
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    },
+    async stop() {
+      handle.kill();
       await done;
     },
   };
@@ -181,10 +200,13 @@ async function measure(kind, serverKind, opts, log) {
       '--msg-rate', '0', '--drain', '0', '--connect-timeout', '30000'], n);
     await idle.up;
     r.loginSeconds = (Date.now() - started) / 1000;
+    r.loginErrors = idle.errors();
     if (idle.child.exitCode !== null) throw new Error(`${name}: the idle soak ended early:\n${(await idle.done).output.slice(-3000)}`);
     log(`${name}: ${n} up in ${r.loginSeconds.toFixed(1)} s; settling ${opts.settle} s`);
     await sleep(opts.settle * 1000);
     r.loaded = take();
+    r.online = idle.online();
+    if (r.online < n) r.notes.push(`${n - r.online} of ${n} logins failed (${r.loginErrors} errors); figures are per online session`);
 
     const chat = startSoak([...login(url, WARMUP + n + 1, opts.chat), '--rate', String(Math.max(opts.chat, 10)),
       '--duration', String(opts['chat-seconds']), '--msg-rate', String(opts['chat-rate']), '--drain', '5'], opts.chat);
@@ -221,15 +243,16 @@ function report(results, opts) {
   for (const r of results.filter((x) => x.binary)) out(`${r.name}: binary ${r.binary}`);
   out();
   row('', results.map((r) => r.name));
+  row('online at the reading', results.map((r) => r.online));
   row('login time for all (s)', results.map((r) => r.loginSeconds.toFixed(1)));
   row('endpoint RSS 0 / N sessions', results.map((r) => `${MiB(r.zero.endpoint.rss)} / ${MiB(r.loaded.endpoint.rss)}`));
-  row('endpoint RSS per session (bytes)', results.map((r) => per(r.loaded.endpoint.rss, r.zero.endpoint.rss, n)));
-  row('  of which anonymous (bytes)', results.map((r) => per(r.loaded.endpoint.anon, r.zero.endpoint.anon, n)));
+  row('endpoint RSS per session (bytes)', results.map((r) => per(r.loaded.endpoint.rss, r.zero.endpoint.rss, r.online)));
+  row('  of which anonymous (bytes)', results.map((r) => per(r.loaded.endpoint.anon, r.zero.endpoint.anon, r.online)));
   row('endpoint processes / fds at N', results.map((r) => `${r.loaded.endpoint.processes} / ${r.loaded.endpoint.fds}`));
-  row('server c2s behind it, per session', results.map((r) => (r.kind === 'direct' ? '-' : per(r.loaded.server.rss, r.zero.server.rss, n))));
+  row('server c2s behind it, per session', results.map((r) => (r.kind === 'direct' ? '-' : per(r.loaded.server.rss, r.zero.server.rss, r.online))));
   row('whole stack per session (bytes)', results.map((r) => (r.kind === 'direct'
-    ? per(r.loaded.endpoint.rss, r.zero.endpoint.rss, n)
-    : per(r.loaded.endpoint.rss, r.zero.endpoint.rss, n) + per(r.loaded.server.rss, r.zero.server.rss, n))));
+    ? per(r.loaded.endpoint.rss, r.zero.endpoint.rss, r.online)
+    : per(r.loaded.endpoint.rss, r.zero.endpoint.rss, r.online) + per(r.loaded.server.rss, r.zero.server.rss, r.online))));
   row('endpoint RSS after all left', results.map((r) => MiB(r.after.endpoint.rss)));
   row('chat: sent / received / lost', results.map((r) => `${r.chat.messages_sent} / ${r.chat.messages_received} / ${r.chat.messages_lost}`));
   row('chat latency p50 / p99 / max (ms)', results.map((r) => `${r.chat.latency_ms.p50.toFixed(2)} / ${r.chat.latency_ms.p99.toFixed(2)} / ${r.chat.latency_ms.max.toFixed(1)}`));
@@ -240,16 +263,16 @@ function report(results, opts) {
     const direct = results.find((r) => r.kind === 'direct' && r.serverKind === serverKind);
     const base = results.find((r) => r.kind === 'baseline' && r.serverKind === serverKind);
     if (!sb) continue;
-    const sbPer = per(sb.loaded.endpoint.rss, sb.zero.endpoint.rss, n);
-    const c2s = per(sb.loaded.server.rss, sb.zero.server.rss, n);
+    const sbPer = per(sb.loaded.endpoint.rss, sb.zero.endpoint.rss, sb.online);
+    const c2s = per(sb.loaded.server.rss, sb.zero.server.rss, sb.online);
     if (direct) {
-      const own = per(direct.loaded.endpoint.rss, direct.zero.endpoint.rss, n);
+      const own = per(direct.loaded.endpoint.rss, direct.zero.endpoint.rss, direct.online);
       out(`ratio switchboard / ${serverKind}'s own WebSocket, bytes per idle session: ${sbPer} / ${own} = ${(sbPer / own).toFixed(3)}`);
       out(`whole stack (switchboard + ${serverKind} c2s) / ${serverKind}'s own WebSocket: ${sbPer + c2s} / ${own} = ${((sbPer + c2s) / own).toFixed(3)}`);
       out(`ratio of chat latency p50, switchboard / ${serverKind}'s own: ${sb.chat.latency_ms.p50.toFixed(2)} / ${direct.chat.latency_ms.p50.toFixed(2)} = ${(sb.chat.latency_ms.p50 / direct.chat.latency_ms.p50).toFixed(2)}; p99: ${(sb.chat.latency_ms.p99 / direct.chat.latency_ms.p99).toFixed(2)}`);
     }
     if (base) {
-      const before = per(base.loaded.endpoint.rss, base.zero.endpoint.rss, n);
+      const before = per(base.loaded.endpoint.rss, base.zero.endpoint.rss, base.online);
       out(`ratio switchboard / baseline binary (${serverKind}), bytes per idle session: ${sbPer} / ${before} = ${(sbPer / before).toFixed(3)}`);
     }
   }
@@ -265,8 +288,11 @@ async function main() {
     await stopAll();
     process.exit(2);
   }, opts.timeout * 1000);
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, async () => {
+      if (stopping) return;
+      stopping = true;
       log(`${signal}: stopping everything`);
       await stopAll();
       process.exit(130);

@@ -33,6 +33,7 @@ struct Env {
   // next requests are cut at once instead, so the cut fraction is the one asked for.
   std::uint64_t cut_debt = 0;
   bool stopping = false;          // the run is over: no new traffic, no resends after end
+  std::uint64_t run_end_ms = 0;   // when the run phase ends (loop time), for --drop over WebSocket
 
   std::uint64_t now_ms() const { return uv_now(loop); }
   double uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }

@@ -61,6 +61,7 @@ int Runner::run() {
   next_tick_ns_ = t0_ns_ + kTickNs;
   next_second_ns_ = t0_ns_ + kSecondNs;
   phase_end_ns_ = t0_ns_ + static_cast<std::uint64_t>(options_.duration_s * 1e9);
+  env_.run_end_ms = uv_now(&loop_) + static_cast<std::uint64_t>(options_.duration_s * 1000);
   env_.interval.index = 1;
   uv_timer_start(&tick_, on_tick, 0, 1);
   uv_run(&loop_, UV_RUN_DEFAULT);

@@ -124,11 +124,6 @@ void WsTransport::open() {
   ++env_.interval.tally.login_attempts;
   ++env_.interval.tally.connections;
   const Options& o = *env_.options;
-  if (o.drop > 0 && env_.uniform() < o.drop) {
-    // A moment between one second in and the end of the run phase.
-    const double span_ms = o.duration_s * 1000.0 > 1000.0 ? o.duration_s * 1000.0 - 1000.0 : 0.0;
-    cut_at_ms_ = env_.now_ms() + 1000 + static_cast<std::uint64_t>(env_.uniform() * span_ms);
-  }
   stream_ = net::TcpStream::create(env_.loop, this);
   int rc = 0;
   if (!env_.sources.empty()) {
@@ -314,6 +309,18 @@ void WsTransport::on_ws_close(std::uint16_t code) {
   } else {
     end("ws_close:" + std::to_string(code));
   }
+}
+
+// --drop: the cut is planned once the session is online, at a random moment of
+// what is left of the run phase, so every planned cut happens and none breaks a
+// login (which would read as a failed login, not as a flaky link).
+void WsTransport::on_online() {
+  const double drop = env_.options->drop;
+  if (drop <= 0 || cut_at_ms_ != 0 || env_.uniform() >= drop) return;
+  const std::uint64_t now = env_.now_ms();
+  if (env_.run_end_ms <= now + 1) return;
+  cut_at_ms_ = now + 1 + static_cast<std::uint64_t>(env_.uniform() * static_cast<double>(env_.run_end_ms - now - 1));
+  if (state_ == State::kOpen) arm(cut_at_ms_);
 }
 
 void WsTransport::send(std::string stanza) {

@@ -12,7 +12,7 @@
 //
 // --drop P: WebSocket has no resume (nothing like BOSH's rid replay), so a cut is
 // the end of that session. Each session is cut with probability P, once, at a
-// random moment of the run, abruptly (no close frame; what a dead mobile link
+// random moment between its login and the end of the run phase, abruptly (no close frame; what a dead mobile link
 // does), and reported as ended by "drop": not an error, counted in
 // sessions_ended, and the messages still in flight to or from it are counted as
 // cut off (the Runner writes them off in the Ledger) rather than lost.
@@ -51,6 +51,7 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   void send(std::string stanza) override;
   void restart() override;
   void close(std::string last) override;
+  void on_online() override;
   unsigned outstanding() const override { return 0; }
   std::string debug_state() const override;
 

@@ -214,6 +214,7 @@ void XmppClient::on_iq(const pugi::xml_node& iq) {
     go_online();
   } else if (id == "roster_1" && state_ == State::kRoster) {
     state_ = State::kOnline;
+    transport_->on_online();
     observer_->on_online(*this);
   }
 }
