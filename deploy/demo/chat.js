@@ -1,10 +1,13 @@
-// The Switchboard demo chat: log in over BOSH with Strophe.js, show the roster
-// with who is online, send and receive one-to-one chat messages.
+// The Switchboard demo chat: log in over BOSH or WebSocket with Strophe.js, show
+// the roster with who is online, send and receive one-to-one chat messages.
 //
 // The BOSH endpoint is /http-bind on the page's own origin (Switchboard serves
-// this page and BOSH on one port), or the `bosh` query parameter, which the
-// integration tests use to log in cross-origin. Everything the server sends is
-// shown with textContent, never as HTML.
+// this page, BOSH and WebSocket on one port), or the `bosh` query parameter; the
+// WebSocket endpoint is ws(s)://<the page's host>/xmpp-websocket, or the `ws`
+// parameter. The integration tests use both parameters to log in cross-origin.
+// `transport=websocket` selects WebSocket at load. Strophe picks its protocol
+// from the URL's scheme. Everything the server sends is shown with textContent,
+// never as HTML.
 (function () {
   'use strict';
 
@@ -13,13 +16,26 @@
   Strophe.setLogLevel(Strophe.LogLevel.WARN);
   const params = new URLSearchParams(location.search);
   const boshUrl = params.get('bosh') || location.origin + '/http-bind';
+  const wsUrl = params.get('ws') ||
+    (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/xmpp-websocket';
   const $ = (id) => document.getElementById(id);
 
   let connection = null;
   let recipient = null; // bare JID the next message goes to
   const contacts = new Map(); // bare JID -> { name, resources: Set, element }
 
-  $('bosh-url').textContent = boshUrl;
+  function chosenUrl() {
+    return $('transport-websocket').checked ? wsUrl : boshUrl;
+  }
+
+  function showEndpoint() {
+    $('endpoint-kind').textContent = $('transport-websocket').checked ? 'WebSocket' : 'BOSH';
+    $('endpoint-url').textContent = chosenUrl();
+  }
+
+  if (params.get('transport') === 'websocket') $('transport-websocket').checked = true;
+  for (const id of ['transport-bosh', 'transport-websocket']) $(id).addEventListener('change', showEndpoint);
+  showEndpoint();
 
   function setStatus(text, state) {
     $('status').textContent = text;
@@ -110,8 +126,9 @@
       connection.sendIQ($iq({ type: 'get' }).c('query', { xmlns: Strophe.NS.ROSTER }), onRoster);
     } else if (status === S.AUTHFAIL) {
       failed('Wrong JID or password' + saslCondition(element) + '.');
-      // Strophe leaves the BOSH session open after a refused login; end it now
-      // (a terminate request) rather than let it wait for the inactivity timeout.
+      // Strophe leaves the session open after a refused login; end it now (a BOSH
+      // terminate, or <close/> over WebSocket) rather than let it wait for the
+      // inactivity timeout.
       if (connection) connection.disconnect('login refused');
     } else if (status === S.CONNFAIL || status === S.ERROR || status === S.CONNTIMEOUT) {
       failed('Could not connect: ' + (condition || 'connection failed') + '.');
@@ -148,7 +165,7 @@
     event.preventDefault();
     $('login-button').disabled = true;
     $('login-error').hidden = true;
-    connection = new Strophe.Connection(boshUrl);
+    connection = new Strophe.Connection(chosenUrl());
     connection.connect($('jid').value.trim(), $('password').value, onStatus);
   });
 
@@ -164,6 +181,7 @@
   $('logout').addEventListener('click', () => {
     if (connection) connection.disconnect('user logged out');
   });
-  // A tab that is closed without logging out simply stops polling: the
-  // connection manager ends its session after `inactivity` seconds.
+  // A tab that is closed without logging out simply stops polling (BOSH: the
+  // connection manager ends its session after `inactivity` seconds) or drops its
+  // WebSocket (the session ends with the connection).
 }());

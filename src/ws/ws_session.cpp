@@ -76,25 +76,24 @@ void WsSession::client_open(bosh::UpstreamTarget&& requested) {
   }
   if (state_ == State::kOpen) {
     // A stream restart (RFC 7395 §3.7), after SASL success: same server, same domain.
-    if (requested.to != to_) {
+    if (requested.to != to()) {
       end_stream(stream_error("host-unknown"), "restart to another domain");
       return;
     }
-    std::optional<bosh::UpstreamTarget> target = context_.route(to_);
+    std::optional<bosh::UpstreamTarget> target = context_.route(to());
     if (!target || !upstream_) {
       end_stream(stream_error("host-unknown"), "no route on restart");
       return;
     }
     target->lang = requested.lang;
     target->version = "1.0";
-    lang_ = std::move(requested.lang);
+    set_names(requested.to, requested.lang);
     state_ = State::kRestarting;
     upstream_->restart(*target);
     return;
   }
   // kAwaitingOpen: the stream's first <open/>.
-  to_ = requested.to;
-  lang_ = requested.lang;
+  set_names(requested.to, requested.lang);
   if (refuse_streams_) {
     end_stream(stream_error("policy-violation"), "max_sessions_per_ip reached");
     return;
@@ -139,7 +138,7 @@ void WsSession::upstream_opened(const bosh::StreamHeader& header) {
   if (state_ != State::kUpstreamOpening && state_ != State::kRestarting) return;
   state_ = State::kOpen;
   open_sent_ = true;
-  send_text(server_open(header, lang_));
+  send_text(server_open(header, lang()));
 }
 
 void WsSession::upstream_stanza(std::string&& stanza) {
@@ -198,9 +197,9 @@ void WsSession::end_stream(std::string_view error_element, std::string_view reas
     // RFC 7395 §3.5: an error while opening follows our <open/>.
     open_sent_ = true;
     bosh::StreamHeader header;
-    header.from = to_;
+    header.from = std::string(to());
     header.version = "1.0";
-    send_text(server_open(header, lang_));
+    send_text(server_open(header, lang()));
   }
   if (!error_element.empty()) send_text(error_element);
   send_text(close_element());
@@ -224,6 +223,19 @@ void WsSession::finish(CloseCode code, std::string_view reason) {
   parser_.stop();
   state_ = State::kClosed;
   output_.close();
+}
+
+std::string_view WsSession::lang() const {
+  const std::size_t nul = names_.find('\0');
+  return nul == std::string::npos ? std::string_view() : std::string_view(names_).substr(nul + 1);
+}
+
+void WsSession::set_names(std::string_view to, std::string_view lang) {
+  std::string names;
+  names.reserve(to.size() + 1 + lang.size());
+  names.append(to).push_back('\0');
+  names.append(lang);
+  names_ = std::move(names);
 }
 
 void WsSession::close_upstream() {

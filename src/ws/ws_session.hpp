@@ -107,7 +107,7 @@ class WsSession final : public bosh::UpstreamEvents, private FrameSink {
   State state() const { return state_; }
   WsContext& context() const { return context_; }
   // The domain the client's <open/> named ("" before it).
-  std::string_view to() const { return to_; }
+  std::string_view to() const { return std::string_view(names_).substr(0, names_.find('\0')); }
   // Why the session ended ("" while it lives), and the close code we sent.
   std::string_view end_reason() const { return end_reason_; }
   CloseCode close_code() const { return close_code_; }
@@ -137,12 +137,16 @@ class WsSession final : public bosh::UpstreamEvents, private FrameSink {
   // Close frame (if none sent yet), then WsOutput::close().
   void finish(CloseCode code, std::string_view reason);
   void close_upstream();
+  std::string_view lang() const;
+  void set_names(std::string_view to, std::string_view lang);
 
   WsContext& context_;
   WsOutput& output_;
   std::unique_ptr<bosh::Upstream> upstream_;
-  std::string to_;    // the client's `to`, kept for a restart
-  std::string lang_;  // the client's xml:lang, echoed in our <open/>
+  // The client's `to` (kept for a restart), a NUL, then its xml:lang (echoed in our
+  // <open/>): one string, not two, saves 32 bytes per session (neither may hold a
+  // NUL: XML cannot).
+  std::string names_;
   std::string_view end_reason_;
   FrameParser parser_;
   CloseCode close_code_ = CloseCode::kNone;

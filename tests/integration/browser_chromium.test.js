@@ -6,7 +6,9 @@
 // configuration: any origin may use BOSH, as with the servers' own BOSH. A wrong
 // password first shows its reason next to the form and ends its BOSH session;
 // then alice chats from the page with bob, a Strophe.js client in Node, both
-// ways, against a private Prosody.
+// ways, against a private Prosody. Then she picks WebSocket on the same page and
+// does it all again over XMPP over WebSocket (RFC 7395), cross-origin too (the
+// handshake carries the page's Origin).
 //
 // On failure a screenshot and the page's console go to artifacts/.
 
@@ -42,7 +44,7 @@ function preflight(url, origin) {
   });
 }
 
-describe('headless Chromium chats through BOSH cross-origin', { timeout: 120000 }, () => {
+describe('headless Chromium chats through BOSH and WebSocket cross-origin', { timeout: 120000 }, () => {
   let stack;
   let site;
   let profileDir;
@@ -52,6 +54,7 @@ describe('headless Chromium chats through BOSH cross-origin', { timeout: 120000 
   let earlierStepFailed = false;
   const consoleLines = [];
   const boshBodies = []; // every POST body the page sent
+  const sockets = []; // every WebSocket the page opened: { url, sent: [], received: [] }
 
   const step = (name, fn) => it(name, async (t) => {
     if (earlierStepFailed || !page) return t.skip('an earlier step failed');
@@ -89,6 +92,12 @@ describe('headless Chromium chats through BOSH cross-origin', { timeout: 120000 
     page.on('pageerror', (err) => consoleLines.push(`[pageerror] ${err.message}`));
     page.on('request', (request) => {
       if (request.method() === 'POST') boshBodies.push(request.postData() || '');
+    });
+    page.on('websocket', (ws) => {
+      const record = { url: ws.url(), sent: [], received: [] };
+      sockets.push(record);
+      ws.on('framesent', (frame) => record.sent.push(String(frame.payload)));
+      ws.on('framereceived', (frame) => record.received.push(String(frame.payload)));
     });
     bob = new XmppClient(stack.boshUrl, { name: 'bob' });
   });
@@ -166,5 +175,45 @@ describe('headless Chromium chats through BOSH cross-origin', { timeout: 120000 
     await page.click('#logout');
     await page.waitForSelector('#login-form:not([hidden])');
     await bob.waitForPresence({ from: 'alice@localhost', type: 'unavailable', after: since });
+  });
+
+  step('alice picks WebSocket and logs in again: the page speaks RFC 7395 to switchboard', async () => {
+    await page.goto(`${site.url}?bosh=${encodeURIComponent(stack.boshUrl)}&ws=${encodeURIComponent(stack.wsUrl)}`);
+    await page.check('#transport-websocket');
+    assert.equal(await page.textContent('#endpoint-url'), stack.wsUrl);
+    const postsBefore = boshBodies.length;
+    await page.fill('#password', 'alice');
+    await page.click('#login-button');
+    await page.waitForSelector('#status[data-state="online"]');
+    await page.waitForSelector('#roster li[data-jid="bob@localhost"].online');
+    assert.equal(sockets.length, 1, 'one WebSocket opened');
+    assert.equal(sockets[0].url, stack.wsUrl);
+    assert.ok(sockets[0].sent.some((f) => /^<open /.test(f)), `an RFC 7395 <open/> went out: ${sockets[0].sent[0]}`);
+    assert.ok(sockets[0].received.some((f) => /^<open /.test(f)), 'and one came back');
+    assert.equal(boshBodies.length, postsBefore, 'no BOSH request this time');
+    assert.match(stack.logs(), /session ws\d+\.\.\. created for localhost/);
+  });
+
+  step('over WebSocket: alice and bob chat both ways', async () => {
+    const text = `over websocket <&> ü ${Date.now()}`;
+    await page.fill('#text', text);
+    await page.press('#text', 'Enter');
+    await bob.waitForMessage({ from: 'alice@localhost', body: text });
+    const reply = `websocket reply <i>plain</i> ${Date.now()}`;
+    bob.sendMessage('alice@localhost', reply);
+    await page.locator('#log li.theirs .body', { hasText: reply }).waitFor();
+  });
+
+  step('over WebSocket: alice logs out; bob sees her go, switchboard ends the session', async () => {
+    const since = Date.now();
+    await page.click('#logout');
+    await page.waitForSelector('#login-form:not([hidden])');
+    await bob.waitForPresence({ from: 'alice@localhost', type: 'unavailable', after: since });
+    assert.ok(sockets[0].sent.some((f) => /^<close /.test(f)), 'the page sent <close/>');
+    const deadline = Date.now() + UI_TIMEOUT;
+    while (!/session ws\d+\.\.\. ended/.test(stack.logs()) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(stack.logs(), /session ws\d+\.\.\. ended/);
   });
 });

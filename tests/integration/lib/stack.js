@@ -59,6 +59,7 @@ async function startStack({ server, users, friends = [], settings = {} }) {
     throw err;
   }
   stack.boshUrl = direct ? stack.server.boshUrl : stack.switchboard.boshUrl;
+  stack.wsUrl = direct ? null : stack.switchboard.wsUrl;  // the servers' own WebSocket is not set up
   stack.via = direct ? `${server}'s own BOSH` : 'switchboard';
   return stack;
 }

@@ -1,5 +1,7 @@
 'use strict';
-// A real XMPP client for the tests: Strophe.js 5 over BOSH, running in Node.
+// A real XMPP client for the tests: Strophe.js 5 over BOSH or WebSocket (a ws://
+// URL: RFC 7395, through the `ws` package Strophe's Node build installs as the
+// global WebSocket), running in Node.
 //
 // Node has no XMLHttpRequest, so we use the `xhr2` package. Strophe reads only
 // `xhr.responseXML`, which xhr2 lacks: without it Strophe silently drops every
@@ -49,7 +51,7 @@ function withTimeout(promise, ms, what) {
 
 class XmppClient {
   /**
-   * @param boshUrl  the connection manager's BOSH URL
+   * @param boshUrl  the connection manager's BOSH URL, or its ws:// WebSocket URL
    * @param opts.wait  BOSH `wait` in seconds (short, so a frozen client's
    *                   held request ends soon and inactivity can start)
    */
@@ -62,7 +64,13 @@ class XmppClient {
     this.statuses = [];
     this.waiters = [];
     this.conn = new Strophe.Connection(boshUrl);
+    this.websocket = /^wss?:/.test(boshUrl);
     this.agent = new http.Agent({ keepAlive: true });
+    if (process.env.SB_DEBUG) {
+      this.conn.rawInput = (data) => console.error(`[${name} <<] ${data}`);
+      this.conn.rawOutput = (data) => console.error(`[${name} >>] ${data}`);
+    }
+    if (this.websocket) return;  // one socket of its own: no XHR agents to route
     const bosh = this.conn._proto;
     const processRequest = bosh._processRequest.bind(bosh);
     bosh._processRequest = (i) => {
@@ -75,10 +83,6 @@ class XmppClient {
         for (const request of bosh._requests) request.xhr.nodejsHttpAgent = this.agent;
       }
     };
-    if (process.env.SB_DEBUG) {
-      this.conn.rawInput = (data) => console.error(`[${name} <<] ${data}`);
-      this.conn.rawOutput = (data) => console.error(`[${name} >>] ${data}`);
-    }
   }
 
   /** The full JID the server bound for us. */
@@ -216,6 +220,20 @@ class XmppClient {
   freeze() {
     this.conn._onIdle = () => {};
     clearTimeout(this.conn._idleTimeout);
+    if (this.websocket) {
+      // Over WebSocket: the TCP connection dies with no close frame (terminate()
+      // destroys the socket), as when a laptop's network goes.
+      const socket = this.conn._proto.socket;
+      if (socket) {
+        socket.onclose = null;
+        socket.onerror = null;
+        socket.onmessage = null;
+        socket.terminate();
+      }
+      this.agent.destroy();
+      this.frozen = true;
+      return;
+    }
     for (const request of this.conn._proto._requests || []) {
       request.xhr.onreadystatechange = null;
       request.xhr.abort();

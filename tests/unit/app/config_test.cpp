@@ -34,6 +34,11 @@ TEST_CASE("defaults are the documented ones") {
   const Config c;
   CHECK(c.listen == HostPort{"127.0.0.1", 5280});
   CHECK(c.bosh_path == "/http-bind");
+  CHECK(c.websocket_path == "/xmpp-websocket");
+  CHECK(c.public_bosh_url.empty());
+  CHECK(c.public_websocket_url.empty());
+  CHECK(c.websocket_ping_interval == 60);
+  CHECK(c.websocket_pong_timeout == 30);
   CHECK(c.workers == 1);
   CHECK_FALSE(c.upstream.has_value());
   CHECK(c.domain_upstreams.empty());
@@ -174,6 +179,29 @@ TEST_CASE("strings: bosh_path, node_id, log_level, demo_root") {
   CHECK(c.demo_root == "/srv/switch board");
 }
 
+TEST_CASE("WebSocket keys: websocket_path (empty = off), the public URLs, keep-alive") {
+  Config c;
+  CHECK_FALSE(apply_setting(c, "websocket_path", "/ws"));
+  CHECK(c.websocket_path == "/ws");
+  CHECK_FALSE(apply_setting(c, "websocket_path", ""));
+  CHECK(c.websocket_path.empty());
+  CHECK(error_of("websocket_path", "ws").find("empty (off) or a URL path") != std::string::npos);
+  CHECK_FALSE(apply_setting(c, "public_bosh_url", "https://chat.example/http-bind"));
+  CHECK_FALSE(apply_setting(c, "public_websocket_url", "wss://chat.example/xmpp-websocket"));
+  CHECK(c.public_websocket_url == "wss://chat.example/xmpp-websocket");
+  CHECK(error_of("public_bosh_url", "ws://x/y").find("http:// or https://") != std::string::npos);
+  CHECK(error_of("public_websocket_url", "https://x/y").find("ws:// or wss://") != std::string::npos);
+  CHECK(error_of("public_websocket_url", "ws://x/a'b\"").find("got") != std::string::npos);
+  CHECK(error_of("websocket_ping_interval", "0").find("from 1 to 3600") != std::string::npos);
+  CHECK_FALSE(apply_setting(c, "websocket_pong_timeout", "5"));
+  CHECK(c.websocket_pong_timeout == 5);
+  Config same = runnable();
+  same.websocket_path = same.bosh_path;
+  const auto problems = sb::app::validate_config(same);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("'websocket_path' and 'bosh_path' must differ") != std::string::npos);
+}
+
 TEST_CASE("unknown keys are refused") {
   CHECK(error_of("wait", "60") == "unknown key 'wait'");
   CHECK(error_of("Max_Wait", "60") == "unknown key 'Max_Wait'");
@@ -183,6 +211,11 @@ TEST_CASE("format_config round-trips every key") {
   Config c;
   c.listen = {"::", 443};
   c.bosh_path = "/b";
+  c.websocket_path = "/w";
+  c.public_bosh_url = "https://chat.example/b";
+  c.public_websocket_url = "wss://chat.example/w";
+  c.websocket_ping_interval = 5;
+  c.websocket_pong_timeout = 6;
   c.workers = 0;
   c.upstream = HostPort{"x.example", 5222};
   c.domain_upstreams.emplace("a.example", HostPort{"10.0.0.1", 5222});

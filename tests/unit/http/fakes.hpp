@@ -49,6 +49,12 @@ class FakeTransport final : public Transport {
     ++resume_calls;
   }
   std::size_t queued_bytes() const override { return queued; }
+  void switch_protocols(std::string head, std::string& first_bytes) override {
+    if (closed || switched) wrote_after_close = true;
+    switched = true;
+    switch_head = std::move(head);
+    switch_bytes = first_bytes;
+  }
 
   // Everything written, as the peer would read it.
   std::string wire() const {
@@ -69,6 +75,9 @@ class FakeTransport final : public Transport {
   bool closed = false;
   bool paused = false;
   bool wrote_after_close = false;
+  bool switched = false;     // switch_protocols() was called
+  std::string switch_head;   // the 101 it was given
+  std::string switch_bytes;  // the bytes after the upgrade request
 };
 
 class FakeHandler final : public Handler {
