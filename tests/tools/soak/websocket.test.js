@@ -190,6 +190,10 @@ test('idle generator memory: at most 2 KB of RSS and one socket per WebSocket se
   assert.ok(g, run.output);
   assert.equal(run.report.sessions_established, 2000, `${run.output}\n${switchboard.logs()}`);
   assert.equal(g.sessions_measured, 2000, run.output);
-  assert.ok(g.bytes_per_session > 0 && g.bytes_per_session <= 2048, `bytes per session ${g.bytes_per_session}\n${run.output}`);
+  // Under the sanitizers (scripts/sanitize.sh) RSS holds ASan's shadow and
+  // quarantine: the byte figure means nothing there, the socket count still does.
+  if (process.env.SB_SANITIZED !== '1') {
+    assert.ok(g.bytes_per_session > 0 && g.bytes_per_session <= 2048, `bytes per session ${g.bytes_per_session}\n${run.output}`);
+  }
   assert.ok(Math.abs(g.fds_per_session - 1) < 0.01, `fds per session ${g.fds_per_session}`);
 });
