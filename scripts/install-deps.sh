@@ -4,7 +4,7 @@
 # when everything is already there.
 #
 #   build:      cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev
-#               doctest-dev node-llhttp
+#               doctest-dev node-llhttp libtomlplusplus-dev (the TOML config file)
 #   checks:     clang libclang-rt-14-dev llvm (libFuzzer targets, symbolized
 #               sanitizer reports)
 #   test peers: ejabberd prosody chromium, and Node.js (+ npm) only when no
@@ -28,6 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev node-llhttp
+          libtomlplusplus-dev  # the config file reader (TOML)
           libjs-chart.js  # Chart.js for the soak tool's HTML report
           ejabberd prosody chromium
           clang libclang-rt-14-dev llvm)  # fuzzing (libFuzzer) and sanitizer stacks
