@@ -12,6 +12,12 @@
 // its share of new connections to the other workers by closing its listener
 // (admission.hpp); it opens it again once sessions have ended.
 //
+// Reload (SIGHUP when alone; a "config" control message from the supervisor when
+// supervised, config_reload.hpp): the live keys take effect at once for what
+// happens next (new sessions, new requests, new upstream links); established
+// sessions keep what they negotiated. SIGUSR1 reopens the log file (logrotate).
+// A supervised worker ignores a SIGHUP of its own: the supervisor reloads.
+//
 // Shutdown (SIGTERM or SIGINT, or the supervisor's pipe closing): stop accepting,
 // end every session with system-shutdown (held requests are answered, upstream
 // streams are closed with </stream:stream>), give responses and stream closes a
@@ -25,8 +31,11 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "app/admission.hpp"
+#include "app/cli.hpp"
 #include "app/config.hpp"
 #include "app/engine_log.hpp"
 #include "app/handover.hpp"
@@ -55,17 +64,30 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
   ~Worker();
 
+  // Alone (no supervisor): SIGHUP re-reads `path` and lays `overrides` over it,
+  // as the start did. Without a call, SIGHUP re-checks the command line only.
+  void set_reload_source(std::string path, std::vector<Override> overrides);
+
   // Listens and runs the loop until shutdown. Returns the process exit code.
   int run();
 
+  // Runs `next` from now on (its live keys; see config_reload.hpp). `next` must be
+  // valid and agree with the running configuration on every restart-only key.
+  void apply_config(const Config& next);
+
  private:
+  void reload_from_file();
+  void on_control(const ControlMessage& message);
   void begin_shutdown();
   void finish_shutdown();
   static void on_signal(uv_signal_t* handle, int signum);
+  static void on_reload_signal(uv_signal_t* handle, int signum);
   static void on_check(uv_check_t* handle);
   static void on_shutdown_timer(uv_timer_t* handle);
 
-  const Config& config_;
+  Config config_;  // what runs now; changed by reloads
+  std::string reload_path_;
+  std::vector<Override> reload_overrides_;
   uv_loop_t loop_{};
   std::unique_ptr<net::LoopContext> context_;
   bosh::EngineSettings settings_;
@@ -90,6 +112,8 @@ class Worker {
   uv_check_t collector_{};
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
+  uv_signal_t sighup_{};
+  uv_signal_t sigusr1_{};
   uv_timer_t shutdown_timer_{};
   int shutdown_phase_ = 0;  // 0 running, 1 draining, 2 closing sockets
 };
