@@ -5,6 +5,8 @@
 #
 #   build:      cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev
 #               doctest-dev node-llhttp libtomlplusplus-dev (the TOML config file)
+#               libsystemd-dev (sd_notify)
+#   checks:     systemd (systemd-analyze verify of deploy/switchboard.service)
 #   checks:     clang libclang-rt-14-dev llvm (libFuzzer targets, symbolized
 #               sanitizer reports)
 #   test peers: ejabberd prosody chromium, and Node.js (+ npm) only when no
@@ -29,6 +31,7 @@ fi
 
 packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev node-llhttp
           libtomlplusplus-dev  # the config file reader (TOML)
+          libsystemd-dev systemd  # sd_notify; systemd-analyze verify of the unit
           libjs-chart.js  # Chart.js for the soak tool's HTML report
           ejabberd prosody chromium
           clang libclang-rt-14-dev llvm)  # fuzzing (libFuzzer) and sanitizer stacks

@@ -89,6 +89,7 @@ int Supervisor::run() {
     uv_timer_init(&loop_, &slot->restart_timer);
     slot->restart_timer.data = slot.get();
   }
+  watchdog_.start(&loop_);
   SB_LOG_INFO("starting %u workers on http://%s%s", config_.workers,
               listen_address(config_).c_str(), config_.bosh_path.c_str());
   for (auto& slot : slots_) spawn(*slot);
@@ -233,6 +234,7 @@ void Supervisor::on_signal(uv_signal_t* handle, int signum) {
 }
 
 void Supervisor::begin_stop(int signum) {
+  notify_stopping();
   stopping_ = true;
   reloading_ = false;
   uv_timer_stop(&reload_timer_);
@@ -269,6 +271,7 @@ void Supervisor::finish_if_done() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&reload_timer_), nullptr);
+  watchdog_.stop();
   for (auto& slot : slots_) uv_close(reinterpret_cast<uv_handle_t*>(&slot->restart_timer), nullptr);
 }
 
@@ -299,6 +302,7 @@ void Supervisor::reopen_logs() {
 }
 
 void Supervisor::reload() {
+  notify_reloading();
   SB_LOG_INFO("SIGHUP: reloading %s", config_path_.empty() ? "the command-line configuration"
                                                            : config_path_.c_str());
   std::vector<std::string> errors;
@@ -307,6 +311,7 @@ void Supervisor::reload() {
     for (const std::string& problem : errors) SB_LOG_ERROR("reload refused: %s", problem.c_str());
     SB_LOG_ERROR("reload refused (%zu problem%s): the running configuration stays", errors.size(),
                  errors.size() == 1 ? "" : "s");
+    notify_ready(ready_status());
     return;
   }
   // `workers` as the start resolved it, so that "auto" is not a change.
@@ -349,6 +354,7 @@ void Supervisor::on_control(std::uint32_t index, const ControlMessage& message) 
     if (all && !all_listening_logged_) {
       all_listening_logged_ = true;
       SB_LOG_INFO("all %u workers listening", running_);
+      notify_ready(ready_status());
     }
     return;
   }
@@ -387,6 +393,11 @@ void Supervisor::finish_reload_if_done(bool timed_out) {
                 static_cast<unsigned long long>(generation_), late.c_str(),
                 static_cast<unsigned long long>(kReloadTimeoutMs));
   }
+  notify_ready(ready_status());
+}
+
+std::string Supervisor::ready_status() const {
+  return std::to_string(config_.workers) + " workers listening on " + listen_address(config_);
 }
 
 }  // namespace sb::app

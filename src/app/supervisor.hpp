@@ -50,6 +50,7 @@
 #include "app/config.hpp"
 #include "app/handover_relay.hpp"
 #include "app/listen_board.hpp"
+#include "app/notify.hpp"
 
 namespace sb::app {
 
@@ -96,6 +97,7 @@ class Supervisor {
   void reload();
   void finish_reload_if_done(bool timed_out);
   void reopen_logs();
+  std::string ready_status() const;
 
   Config config_;  // what workers run (and start with); changed by reloads
   std::string config_path_;
@@ -114,6 +116,7 @@ class Supervisor {
   uv_signal_t sigusr1_{};
   uv_timer_t stop_timer_{};
   uv_timer_t reload_timer_{};
+  Watchdog watchdog_;
   std::uint32_t running_ = 0;  // worker processes started and not yet exited
   bool stopping_ = false;
   bool killed_ = false;  // SIGKILL was sent

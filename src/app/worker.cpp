@@ -151,7 +151,12 @@ int Worker::run() {
                      std::to_string(settings_.default_upstream.port)).c_str());
   // The supervisor forwards SIGUSR1 only to workers that said this (before main()
   // ignored it, its default action would have ended the process).
-  if (handover_) handover_->send_control("listening", "");
+  if (handover_) {
+    handover_->send_control("listening", "");
+  } else {
+    notify_ready("listening on " + address);
+    watchdog_.start(&loop_);
+  }
   uv_run(&loop_, UV_RUN_DEFAULT);
 
   // The loop is out of work: close what is left and let the close callbacks run.
@@ -193,6 +198,12 @@ void Worker::on_reload_signal(uv_signal_t* handle, int signum) {
 
 // Alone, the worker is the daemon: it reads the file itself.
 void Worker::reload_from_file() {
+  notify_reloading();
+  reload_file();
+  notify_ready("listening on " + listen_address(config_));
+}
+
+void Worker::reload_file() {
   SB_LOG_INFO("SIGHUP: reloading %s", reload_path_.empty() ? "the command-line configuration"
                                                             : reload_path_.c_str());
   std::vector<std::string> errors;
@@ -263,6 +274,7 @@ void Worker::apply_config(const Config& next) {
 
 void Worker::begin_shutdown() {
   shutdown_phase_ = 1;
+  if (!handover_) notify_stopping();
   if (admission_) admission_->stop();
   if (board_) board_->forget(static_cast<std::uint32_t>(index_));
   listener_->close();
@@ -298,6 +310,7 @@ void Worker::finish_shutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
+  watchdog_.stop();
   uv_timer_start(&shutdown_timer_, &Worker::on_shutdown_timer, kCloseMs, 0);
   uv_unref(reinterpret_cast<uv_handle_t*>(&shutdown_timer_));
 }

@@ -41,6 +41,7 @@
 #include "app/handover.hpp"
 #include "app/http_socket.hpp"
 #include "app/listen_board.hpp"
+#include "app/notify.hpp"
 #include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/settings.hpp"
@@ -77,6 +78,7 @@ class Worker {
 
  private:
   void reload_from_file();
+  void reload_file();
   void on_control(const ControlMessage& message);
   void begin_shutdown();
   void finish_shutdown();
@@ -115,6 +117,7 @@ class Worker {
   uv_signal_t sighup_{};
   uv_signal_t sigusr1_{};
   uv_timer_t shutdown_timer_{};
+  Watchdog watchdog_;  // alone only: the supervisor pings for its workers
   int shutdown_phase_ = 0;  // 0 running, 1 draining, 2 closing sockets
 };
 

@@ -14,6 +14,7 @@
 #include "app/cli.hpp"
 #include "app/fd_budget.hpp"
 #include "app/log.hpp"
+#include "app/notify.hpp"
 #include "app/supervisor.hpp"
 #include "app/worker.hpp"
 #include "app/worker_launch.hpp"
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "switchboard: %s\n", launch_error.c_str());
       return 1;
     }
+    forget_service_manager();  // the supervisor speaks to systemd, not its workers
     return run_supervised_worker(*launch);
   }
 
