@@ -211,7 +211,9 @@ std::string_view trim(std::string_view text) {
 // If `line` reads like the format before TOML, `key = bare text` (a value that
 // is not quoted and not a list), the same setting as a TOML line, to show the
 // operator what to write. The old format's comments began with '#' after a space.
-std::optional<std::string> old_format_fix(std::string_view line) {
+// `domains`: the old file also has upstream.<domain> lines, so the default server
+// must become upstream."*" (TOML cannot have both a string and a table upstream).
+std::optional<std::string> old_format_fix(std::string_view line, bool domains) {
   const std::size_t equals = line.find('=');
   if (equals == std::string_view::npos) return std::nullopt;
   const std::string_view key = trim(line.substr(0, equals));
@@ -227,7 +229,7 @@ std::optional<std::string> old_format_fix(std::string_view line) {
   if (!value.empty() && std::string_view("\"'[{").find(value.front()) != std::string_view::npos) {
     return std::nullopt;
   }
-  const std::string name(key);
+  const std::string name = key == "upstream" && domains ? "upstream.*" : std::string(key);
   return format_entry({name, std::string(value), key_shape(name), Reload::kRestart});
 }
 
@@ -239,6 +241,14 @@ bool parse_config_text(std::string_view text, std::string_view file_name, Config
   std::string work(text);
   std::optional<toml::table> doc;
   bool hinted = false;
+  // An old-format file with per-domain lines (they are not TOML: unquoted values).
+  bool old_domains = false;
+  for (std::size_t line = 1;; ++line) {
+    const auto span = line_span(text, line);
+    if (!span) break;
+    const std::string_view content = trim(text.substr(span->first, span->second - span->first));
+    if (content.starts_with("upstream.") && old_format_fix(content, false)) old_domains = true;
+  }
   for (std::size_t attempt = 0; attempt < kMaxSyntaxErrors && !doc; ++attempt) {
     try {
       doc = toml::parse(std::string_view(work), std::string_view(file_name));
@@ -254,8 +264,7 @@ bool parse_config_text(std::string_view text, std::string_view file_name, Config
         message += " (with per-domain servers, `upstream` is a table: write the default server as "
                    "upstream.\"*\" = \"host:port\")";
       }
-      if (const auto fix = span ? old_format_fix(text.substr(span->first, span->second - span->first))
-                                : std::nullopt) {
+      if (const auto fix = span ? old_format_fix(bad_line, old_domains) : std::nullopt) {
         message = "not TOML; write: " + *fix;
         if (!hinted) {
           message += " (the config file is TOML since switchboard 0.2: strings are quoted, lists "

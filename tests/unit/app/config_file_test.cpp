@@ -216,7 +216,8 @@ TEST_CASE("a file in the old key = value format is answered with the TOML line t
   CHECK(errors[0].starts_with("sb.conf:2:"));
   CHECK(errors[0].find("write: listen = \"0.0.0.0:5280\" (the config file is TOML") !=
         std::string::npos);
-  CHECK(errors[1].ends_with("write: upstream = \"localhost:5222\""));
+  // With per-domain lines in the file, the default server goes under "*".
+  CHECK(errors[1].ends_with("write: upstream.\"*\" = \"localhost:5222\""));
   CHECK(errors[2].ends_with("write: cors_origins = [\"https://a.example\", \"https://b.example\"]"));
   CHECK(errors[3].ends_with("write: demo_root = \"\""));
   CHECK(errors[4].starts_with("sb.conf:7:"));
