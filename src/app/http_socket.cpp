@@ -1,14 +1,23 @@
 // HttpSocket and HttpSocketList; see http_socket.hpp.
 #include "app/http_socket.hpp"
 
+#include "app/log.hpp"
+
 namespace sb::app {
 namespace {
 // How long a closing connection may take to flush its last response.
 constexpr std::uint64_t kLingerMs = 5000;
 }  // namespace
 
-void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes) {
+void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes,
+                       std::string_view peer) {
   auto* socket = new HttpSocket(stream, shared);  // owns itself until on_closed()
+  if (shared.metrics != nullptr) shared.metrics->slot().add(metric::kHttpConnections);
+  if (!peer.empty()) {
+    socket->connection_.set_peer(std::string(peer));
+  } else if (shared.proxy_protocol) {
+    socket->proxy_ = std::make_unique<net::ProxyHeaderReader>();
+  }
   if (stream.start_reading() != 0) {
     stream.close();
     return;
@@ -37,6 +46,10 @@ void HttpSocket::close_now() {
 }
 
 void HttpSocket::handle(http::Request& request, http::Exchange& exchange) {
+  if (shared_.trusted != nullptr && (!request.forwarded_for.empty() || !request.forwarded.empty())) {
+    request.peer =
+        client_address(request.peer, request.forwarded_for, request.forwarded, *shared_.trusted);
+  }
   HttpSocket* const outer = shared_.dispatching;
   shared_.dispatching = this;
   shared_.handler.handle(request, exchange);
@@ -65,6 +78,26 @@ void HttpSocket::end_handover() {
 
 void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) {
   if (lingering_) return;  // the connection is done: what still comes is dropped
+  if (proxy_) {
+    std::size_t used = 0;
+    switch (proxy_->feed(bytes, used)) {
+      case net::ProxyHeaderReader::Status::kNeedMore:
+        return;
+      case net::ProxyHeaderReader::Status::kInvalid:
+        SB_LOG_DEBUG("connection from %s closed: %s", connection_.peer().c_str(),
+                     proxy_->error().c_str());
+        if (shared_.metrics != nullptr) shared_.metrics->slot().add(metric::kProxyHeadersRefused);
+        proxy_.reset();
+        lingering_ = true;  // nothing more is read from it
+        stream_.close();
+        return;
+      case net::ProxyHeaderReader::Status::kDone:
+        if (!proxy_->header().local) connection_.set_peer(proxy_->header().source_ip);
+        proxy_.reset();
+        bytes.remove_prefix(used);
+        break;
+    }
+  }
   connection_.feed(bytes);
 }
 
@@ -83,6 +116,10 @@ void HttpSocket::on_closed(net::TcpStream&) { delete this; }
 
 void HttpSocket::write(std::string head, std::shared_ptr<const std::string> body) {
   if (handing_over_) return;  // the answer is the receiving worker's to give
+  // "HTTP/1.1 200 OK": the status is always at the same place.
+  if (shared_.metrics != nullptr && head.size() > 12) {
+    shared_.metrics->response((head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0'));
+  }
   if (body) {
     stream_.write(std::move(head), std::move(body));
   } else {

@@ -14,14 +14,26 @@
 // over is inert (reads stopped, writes and closes ignored) until the IPC send
 // completes; then only this process's handle is closed, and the connection lives
 // on in the process that received it.
+//
+// The client's address. With `proxy_protocol` on, a connection's first bytes are
+// a PROXY protocol header (net/proxy_protocol.hpp), read here before HTTP sees a
+// byte; the address it names becomes the connection's peer, and a connection
+// whose header is missing or malformed is closed at once. The wait for it is
+// bounded by the connection's header timeout, its size by the reader. With
+// `trusted_proxies`, a request from a trusted peer that carries X-Forwarded-For
+// or Forwarded gets the client those name (client_address.hpp) as its peer. A
+// connection handed over to another worker takes its peer along (handover.hpp).
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "app/client_address.hpp"
+#include "app/metrics_recorder.hpp"
 #include "http/connection.hpp"
 #include "http/transport.hpp"
 #include "net/object_pool.hpp"
+#include "net/proxy_protocol.hpp"
 #include "net/tcp_stream.hpp"
 #include "net/timer_wheel.hpp"
 
@@ -41,10 +53,16 @@ class HttpSocket final : private net::StreamHandler,
     net::TimerWheel& wheel;
     HttpSocketList& list;
     HttpSocket* dispatching = nullptr;  // the socket whose request is being handled
+    MetricsRecorder* metrics = nullptr;      // responses and connections counted; may be null
+    bool proxy_protocol = false;             // connections start with a PROXY header
+    const TrustedProxies* trusted = nullptr;  // whose forwarding headers count; may be null
   };
   // Takes over an accepted stream and starts reading. `first_bytes` (a request
-  // handed over by another worker) are parsed before anything read from the socket.
-  static void adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes = {});
+  // handed over by another worker) are parsed before anything read from the socket;
+  // `peer` (the client address the handing worker had) replaces the socket's own,
+  // and no PROXY header is expected then: the first worker read it.
+  static void adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes = {},
+                    std::string_view peer = {});
   // Closes the socket now (shutdown). Ignored while the socket is being handed over.
   void close_now();
 
@@ -53,6 +71,8 @@ class HttpSocket final : private net::StreamHandler,
   // request alone (nothing else in flight, read or waiting to be written).
   bool can_hand_over() const;
   bool current_request_http10() const { return connection_.current_request_http10(); }
+  // The connection's client address (the PROXY header's, or the socket's).
+  const std::string& connection_peer() const { return connection_.peer(); }
   // Stops reading and makes the socket inert; returns the stream to send.
   net::TcpStream& begin_handover();
   // The send completed or failed: closes this process's handle of the socket.
@@ -85,6 +105,7 @@ class HttpSocket final : private net::StreamHandler,
   // Embedded: one allocation per accepted socket. Its timer node also bounds our
   // lingering close (Connection::linger), so the socket has no node of its own.
   http::Connection connection_;
+  std::unique_ptr<net::ProxyHeaderReader> proxy_;  // until the PROXY header is read
   bool lingering_ = false;  // closing: answers flushed, then FIN, then wait for EOF
   bool handing_over_ = false;
 };

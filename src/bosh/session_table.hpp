@@ -49,6 +49,9 @@ class SessionTable {
   void end_all(Condition condition);
 
   std::size_t size() const { return size_; }
+  // Requests held by all live sessions: a walk over every session, for a
+  // once-a-second metrics sample, not for hot paths.
+  std::size_t held_requests() const;
   // Live sessions created from one client address.
   std::size_t sessions_from(std::string_view peer) const;
   std::size_t retired_count() const { return retired_.size(); }

@@ -14,7 +14,15 @@ namespace {
 
 // The request headers we look at. Everything else is only counted against the
 // header size limit.
-enum class Header : std::uint8_t { kOther, kOrigin, kContentType, kExpect, kTransferEncoding };
+enum class Header : std::uint8_t {
+  kOther,
+  kOrigin,
+  kContentType,
+  kExpect,
+  kTransferEncoding,
+  kForwardedFor,
+  kForwarded,
+};
 
 constexpr std::size_t kMaxNameLength = 17;   // strlen("transfer-encoding")
 constexpr std::size_t kMaxValueLength = 64;  // Expect and Transfer-Encoding values
@@ -158,11 +166,20 @@ struct RequestParser::Callbacks {
         if (name == "content-type") message.header = Header::kContentType;
         if (name == "expect") message.header = Header::kExpect;
         if (name == "transfer-encoding") message.header = Header::kTransferEncoding;
+        if (name == "x-forwarded-for") message.header = Header::kForwardedFor;
+        if (name == "forwarded") message.header = Header::kForwarded;
       }
       message.name_length = 0;
       // A repeated header replaces the earlier one rather than being glued to it.
       if (message.header == Header::kOrigin) message.request.origin.clear();
       if (message.header == Header::kContentType) message.request.content_type.clear();
+      // Repeated forwarding headers form one list (RFC 9110 §5.3).
+      if (message.header == Header::kForwardedFor && !message.request.forwarded_for.empty()) {
+        message.request.forwarded_for.push_back(',');
+      }
+      if (message.header == Header::kForwarded && !message.request.forwarded.empty()) {
+        message.request.forwarded.push_back(',');
+      }
       message.value.clear();
       return count_head(self, kHeaderLineOverhead);
     });
@@ -175,6 +192,8 @@ struct RequestParser::Callbacks {
       switch (message.header) {
         case Header::kOrigin: message.request.origin.append(at, length); break;
         case Header::kContentType: message.request.content_type.append(at, length); break;
+        case Header::kForwardedFor: message.request.forwarded_for.append(at, length); break;
+        case Header::kForwarded: message.request.forwarded.append(at, length); break;
         case Header::kExpect:
         case Header::kTransferEncoding:
           message.value.append(at, std::min(length, kMaxValueLength + 1 - message.value.size()));
