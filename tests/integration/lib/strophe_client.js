@@ -52,8 +52,10 @@ class XmppClient {
    * @param boshUrl  the connection manager's BOSH URL
    * @param opts.wait  BOSH `wait` in seconds (short, so a frozen client's
    *                   held request ends soon and inactivity can start)
+   * @param opts.localAddress  the source address of its TCP connections
+   *                   (127.0.0.x: several "machines" on one host)
    */
-  constructor(boshUrl, { name = 'client', wait = 10 } = {}) {
+  constructor(boshUrl, { name = 'client', wait = 10, localAddress } = {}) {
     this.boshUrl = boshUrl;
     this.name = name;
     this.wait = wait;
@@ -62,7 +64,7 @@ class XmppClient {
     this.statuses = [];
     this.waiters = [];
     this.conn = new Strophe.Connection(boshUrl);
-    this.agent = new http.Agent({ keepAlive: true });
+    this.agent = new http.Agent({ keepAlive: true, ...(localAddress ? { localAddress } : {}) });
     const bosh = this.conn._proto;
     const processRequest = bosh._processRequest.bind(bosh);
     bosh._processRequest = (i) => {
