@@ -59,7 +59,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Stop the services of servers installed just now, should one have started
   # anyway (a server that was installed before is the user's own business).
   for service in ejabberd prosody prometheus haproxy nginx; do
-    case " ${missing[*]} " in *" $service "*) ;; *) continue ;; esac
+    case " ${missing[*]} " in *" $service "*|*" $service-light "*) ;; *) continue ;; esac
     if [ -d /run/systemd/system ]; then
       if systemctl is-active --quiet "$service"; then
         echo "install-deps.sh: stopping the $service system service (tests run their own)"
