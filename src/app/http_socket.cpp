@@ -16,7 +16,8 @@ void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view 
   if (!peer.empty()) {
     socket->connection_.set_peer(std::string(peer));
   } else if (shared.proxy_protocol) {
-    socket->proxy_ = std::make_unique<net::ProxyHeaderReader>();
+    shared.proxy_readers.emplace(socket, std::make_unique<net::ProxyHeaderReader>());
+    socket->awaiting_proxy_ = true;
   }
   if (stream.start_reading() != 0) {
     stream.close();
@@ -37,7 +38,10 @@ HttpSocket::HttpSocket(net::TcpStream& stream, Shared& shared)
   shared_.list.insert(*this);
 }
 
-HttpSocket::~HttpSocket() { shared_.list.remove(*this); }
+HttpSocket::~HttpSocket() {
+  if (awaiting_proxy_) shared_.proxy_readers.erase(this);
+  shared_.list.remove(*this);
+}
 
 void HttpSocket::close_now() {
   // A socket on its way to another process closes when the send completes: libuv
@@ -78,25 +82,32 @@ void HttpSocket::end_handover() {
 
 void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) {
   if (lingering_) return;  // the connection is done: what still comes is dropped
-  if (proxy_) {
-    std::size_t used = 0;
-    switch (proxy_->feed(bytes, used)) {
-      case net::ProxyHeaderReader::Status::kNeedMore:
-        return;
-      case net::ProxyHeaderReader::Status::kInvalid:
-        SB_LOG_DEBUG("connection from %s closed: %s", connection_.peer().c_str(),
-                     proxy_->error().c_str());
-        if (shared_.metrics != nullptr) shared_.metrics->slot().add(metric::kProxyHeadersRefused);
-        proxy_.reset();
-        lingering_ = true;  // nothing more is read from it
-        stream_.close();
-        return;
-      case net::ProxyHeaderReader::Status::kDone:
-        if (!proxy_->header().local) connection_.set_peer(proxy_->header().source_ip);
-        proxy_.reset();
-        bytes.remove_prefix(used);
-        break;
+  if (awaiting_proxy_) {
+    const auto entry = shared_.proxy_readers.find(this);
+    if (entry == shared_.proxy_readers.end() || !entry->second) {  // cannot happen: refuse
+      lingering_ = true;
+      stream_.close();
+      return;
     }
+    net::ProxyHeaderReader& reader = *entry->second;
+    std::size_t used = 0;
+    const auto status = reader.feed(bytes, used);
+    if (status == net::ProxyHeaderReader::Status::kNeedMore) return;
+    if (status == net::ProxyHeaderReader::Status::kInvalid) {
+      SB_LOG_DEBUG("connection from %s closed: %s", connection_.peer().c_str(),
+                   reader.error().c_str());
+      if (shared_.metrics != nullptr) shared_.metrics->slot().add(metric::kProxyHeadersRefused);
+    } else if (!reader.header().local) {
+      connection_.set_peer(reader.header().source_ip);
+    }
+    shared_.proxy_readers.erase(entry);
+    awaiting_proxy_ = false;
+    if (status == net::ProxyHeaderReader::Status::kInvalid) {
+      lingering_ = true;  // nothing more is read from it
+      stream_.close();
+      return;
+    }
+    bytes.remove_prefix(used);
   }
   connection_.feed(bytes);
 }

@@ -27,6 +27,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "app/client_address.hpp"
 #include "app/metrics_recorder.hpp"
@@ -56,6 +57,9 @@ class HttpSocket final : private net::StreamHandler,
     MetricsRecorder* metrics = nullptr;      // responses and connections counted; may be null
     bool proxy_protocol = false;             // connections start with a PROXY header
     const TrustedProxies* trusted = nullptr;  // whose forwarding headers count; may be null
+    // The PROXY headers being read, by socket: a reader exists only for the first
+    // moments of a connection, so it is kept here rather than in every socket.
+    std::unordered_map<const HttpSocket*, std::unique_ptr<net::ProxyHeaderReader>> proxy_readers{};
   };
   // Takes over an accepted stream and starts reading. `first_bytes` (a request
   // handed over by another worker) are parsed before anything read from the socket;
@@ -105,9 +109,9 @@ class HttpSocket final : private net::StreamHandler,
   // Embedded: one allocation per accepted socket. Its timer node also bounds our
   // lingering close (Connection::linger), so the socket has no node of its own.
   http::Connection connection_;
-  std::unique_ptr<net::ProxyHeaderReader> proxy_;  // until the PROXY header is read
   bool lingering_ = false;  // closing: answers flushed, then FIN, then wait for EOF
   bool handing_over_ = false;
+  bool awaiting_proxy_ = false;  // its reader is in Shared::proxy_readers
 };
 
 // The live sockets of a worker.

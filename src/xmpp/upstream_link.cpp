@@ -57,9 +57,10 @@ UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
   // One deadline for the whole opening: connect, TLS, and the header of the stream
   // the session will use. (The connector's own timeout, the same, covers the connect.)
   net::context_of(loop).timers().arm(timer_, settings().connect_timeout_ms);
-  if (settings().observer != nullptr) opened_ns_ = uv_hrtime();
   attempt_ = net::connect_tcp(loop, target.host, target.port, settings().connect_timeout_ms, this,
-                              [this](int status, net::TcpStream* stream) { connected(status, stream); },
+                              [this, opened = uv_hrtime()](int status, net::TcpStream* stream) {
+                                connected(status, stream, opened);
+                              },
                               settings().sources);
   connector_.attach(*this);
 }
@@ -155,7 +156,7 @@ const net::TlsContext* UpstreamConnector::tls_context(std::string& error) {
 // ---------------------------------------------------------------------------
 // Towards the server
 
-void UpstreamLink::connected(int status, net::TcpStream* stream) {
+void UpstreamLink::connected(int status, net::TcpStream* stream, std::uint64_t opened_ns) {
   attempt_ = nullptr;
   LinkObserver* observer = settings().observer;
   if (status != 0 || stream == nullptr) {
@@ -163,7 +164,7 @@ void UpstreamLink::connected(int status, net::TcpStream* stream) {
     report_end(bosh::Condition::kRemoteConnectionFailed, {});
     return;
   }
-  if (observer != nullptr) observer->link_connected((uv_hrtime() - opened_ns_) / 1000);
+  if (observer != nullptr) observer->link_connected((uv_hrtime() - opened_ns) / 1000);
   stream_ = stream;
   state_ = State::kOpen;
   if (settings().proxy_protocol != 0) send_proxy_header();

@@ -114,7 +114,9 @@ class UpstreamLink final : public bosh::Upstream,
   const LinkSettings& settings() const;
   const xml::StreamNamespaces& namespaces() const;
   std::string take_pending();  // the bytes in pending_ (empty if none); frees it
-  void connected(int status, net::TcpStream* stream);
+  // `opened_ns`: uv_hrtime() when the link was opened (it rides in the connect
+  // callback, so an established link keeps no clock of its own).
+  void connected(int status, net::TcpStream* stream, std::uint64_t opened_ns);
   bool begin_tls();
   bool accept_features(std::string& features);
   void tell_opened(const bosh::StreamHeader& header);
@@ -161,7 +163,6 @@ class UpstreamLink final : public bosh::Upstream,
   bool owns_itself_ = false;  // close() was called: we free ourselves
   bool same_host_;            // the server is on loopback (see accept_features)
   bool backlog_full_ = false;  // the server stopped reading: ending
-  std::uint64_t opened_ns_ = 0;  // uv_hrtime() when opened, for the connect time
 };
 
 // Opens links; one per worker. It owns what the worker's links share: their
