@@ -13,9 +13,10 @@ void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view 
                        std::string_view peer) {
   auto* socket = new HttpSocket(stream, shared);  // owns itself until on_closed()
   if (shared.metrics != nullptr) shared.metrics->slot().add(metric::kHttpConnections);
-  if (!peer.empty()) {
-    socket->connection_.set_peer(std::string(peer));
-  } else if (shared.proxy_protocol) {
+  if (!peer.empty()) socket->connection_.set_peer(std::string(peer));
+  // A socket handed over (it comes with its request) had its header read by the
+  // worker that accepted it.
+  if (shared.proxy_protocol && first_bytes.empty()) {
     shared.proxy_readers.emplace(socket, std::make_unique<net::ProxyHeaderReader>());
     socket->awaiting_proxy_ = true;
   }

@@ -196,6 +196,7 @@ describe('metrics: /metrics over two workers, checked by promtool and by Prometh
       await waitForPort(port, { child, timeoutMs: 20000, what: 'prometheus' });
       const query = async (expr) => {
         const res = await get(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`);
+        if (res.status !== 200) return null;  // 503 while it starts up
         const body = JSON.parse(res.text);
         return body.status === 'success' && body.data.result.length > 0 ? Number(body.data.result[0].value[1]) : null;
       };
