@@ -25,11 +25,13 @@ Session::Session(SessionTable& table, std::string sid, SessionParams params,
       sid_(sid),
       params_(std::move(params)),
       target_(std::move(target)),
-      content_type_(content_type.empty() ? nullptr
-                                         : std::make_unique<std::string>(std::move(content_type))),
       creation_rid_(creation_rid),
       last_rid_(creation_rid),
-      timer_(&Session::on_timer, this) {}
+      timer_(&Session::on_timer, this) {
+  // Strophe.js, Converse.js and most clients send exactly the default: that costs
+  // nothing; only an unusual `content` is kept.
+  if (!content_type.empty() && content_type != kDefaultContentType) rare().content_type = std::move(content_type);
+}
 
 Session::~Session() {
   // Whatever still waits gets an answer: nobody may be left hanging, and no
@@ -85,7 +87,7 @@ void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
   if (rid > last_rid_ + 1) {
     // Early: keep it until the rids below it have arrived.
     exchange.watch(this);
-    early_.push_back(Early{&exchange, std::move(request)});
+    rare().early.push_back(Early{&exchange, std::move(request)});
     return;
   }
   process(std::move(request), exchange);
@@ -98,7 +100,7 @@ bool Session::overactive(const ClientRequest& request) const {
   // outstanding from the client's point of view: it failed.
   const std::size_t live_held = static_cast<std::size_t>(std::count_if(
       held_.begin(), held_.end(), [](const Held& h) { return h.exchange != nullptr; }));
-  const std::size_t outstanding = live_held + early_.size() + 1;
+  const std::size_t outstanding = live_held + early_count() + 1;
   const std::size_t allowed = params_.requests() + ((request.pause || request.terminate) ? 1 : 0);
   if (outstanding > allowed) return true;
   // Too frequent: two empty polls closer than `polling` seconds, while the
@@ -133,8 +135,8 @@ void Session::take_acks(const ClientRequest& request) {
   if (request.ack) {
     for (const auto& cached : cache_) {
       if (cached.rid == acked + 1 && timers().now_ms() >= cached.sent_ms + kReportAfterMs) {
-        report_rid_ = cached.rid;
-        report_ms_ = timers().now_ms() - cached.sent_ms;
+        rare().report_rid = cached.rid;
+        rare_->report_ms = timers().now_ms() - cached.sent_ms;
         break;
       }
     }
@@ -142,7 +144,8 @@ void Session::take_acks(const ClientRequest& request) {
 }
 
 bool Session::replace_early(ClientRequest&& request, http::Exchange& exchange) {
-  for (auto& early : early_) {
+  if (!rare_) return false;
+  for (auto& early : rare_->early) {
     if (early.request.rid == request.rid) {
       // A resend of a request that still waits for a gap to fill: the older copy
       // gets the recoverable binding error, the newer one takes its place (R14).
@@ -159,19 +162,20 @@ bool Session::replace_early(ClientRequest&& request, http::Exchange& exchange) {
 }
 
 void Session::process_early() {
-  while (state_ != State::kEnded && !early_.empty()) {
-    auto next = std::find_if(early_.begin(), early_.end(),
+  while (state_ != State::kEnded && has_early()) {
+    std::vector<Early>& waiting = rare_->early;
+    auto next = std::find_if(waiting.begin(), waiting.end(),
                              [&](const Early& e) { return e.request.rid == last_rid_ + 1; });
-    if (next == early_.end()) return;
+    if (next == waiting.end()) return;
     Early early = std::move(*next);
-    early_.erase(next);
+    waiting.erase(next);
     process(std::move(early.request), *early.exchange);
   }
 }
 
 void Session::process(ClientRequest&& request, http::Exchange& exchange) {
-  if (!keys_ && request.newkey) keys_ = std::make_unique<KeyChain>();
-  if (keys_ && !keys_->accept(request.key ? &*request.key : nullptr,
+  if (keys() == nullptr && request.newkey) rare().keys = std::make_unique<KeyChain>();
+  if (keys() != nullptr && !keys()->accept(request.key ? &*request.key : nullptr,
                               request.newkey ? &*request.newkey : nullptr)) {
     // §15.3: a wrong or missing key: not processed, the session ends.
     send_terminal(exchange, Condition::kItemNotFound);
@@ -206,7 +210,7 @@ void Session::process(ClientRequest&& request, http::Exchange& exchange) {
     rearm_timer();
     return;
   }
-  if (report_rid_ != 0) {
+  if (report_rid() != 0) {
     // The report goes out at once, on this request's response.
     while (!held_.empty()) answer_oldest(true);
     rearm_timer();
@@ -274,7 +278,7 @@ void Session::end(Condition condition) { finish(condition, {}, "ended by the ser
 // Answering
 
 std::string_view Session::content_type() const {
-  return content_type_ ? std::string_view(*content_type_) : kDefaultContentType;
+  return rare_ && !rare_->content_type.empty() ? std::string_view(rare_->content_type) : kDefaultContentType;
 }
 
 std::string Session::take_response(std::uint64_t rid, bool with_payload) {
@@ -303,9 +307,9 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
     // §9.1: the highest rid received with none missing below it.
     body.attr("ack", last_rid_);
   }
-  if (report_rid_ != 0 && rid == last_rid_) {
-    body.attr("report", report_rid_).attr("time", report_ms_);
-    report_rid_ = 0;
+  if (report_rid() != 0 && rid == last_rid_) {
+    body.attr("report", rare_->report_rid).attr("time", rare_->report_ms);
+    rare_->report_rid = 0;
   }
   last_response_empty_ = payload.empty();
   if (rid == creation_rid_) server_.reset();
@@ -394,9 +398,9 @@ void Session::release_exchanges(Condition condition) {
     held_.erase(held_.begin());
     if (held.exchange != nullptr) send_terminal(*held.exchange, condition);
   }
-  while (!early_.empty()) {
-    Early early = std::move(early_.front());
-    early_.erase(early_.begin());
+  while (has_early()) {
+    Early early = std::move(rare_->early.front());
+    rare_->early.erase(rare_->early.begin());
     send_terminal(*early.exchange, condition);
   }
 }
@@ -469,7 +473,7 @@ void Session::close_upstream() {
 void Session::rearm_timer() {
   if (!held_.empty()) {
     timers().arm_at(timer_, held_.front().deadline_ms);
-  } else if (!early_.empty()) {
+  } else if (has_early()) {
     // Requests wait for a missing rid: give the gap the same wait, then give up.
     timers().arm_at(timer_, timers().now_ms() + params_.wait * kMsPerSecond);
   } else {
@@ -493,7 +497,7 @@ void Session::on_timer(net::TimerNode& node) {
       return;
     }
   }
-  if (!self.early_.empty()) {
+  if (self.has_early()) {
     // The missing rid never came: the client is broken beyond repair.
     self.abort(Condition::kItemNotFound, "a missing rid never came");
     return;
@@ -520,9 +524,12 @@ void Session::exchange_lost(http::Exchange& exchange) {
     held->lost_ms = now;
     held->deadline_ms = std::min(held->deadline_ms, now + params_.inactivity * kMsPerSecond);
   }
-  auto early = std::find_if(early_.begin(), early_.end(),
-                            [&](const Early& e) { return e.exchange == &exchange; });
-  if (early != early_.end()) early_.erase(early);
+  if (rare_) {
+    std::vector<Early>& waiting = rare_->early;
+    auto early = std::find_if(waiting.begin(), waiting.end(),
+                              [&](const Early& e) { return e.exchange == &exchange; });
+    if (early != waiting.end()) waiting.erase(early);
+  }
   if (state_ != State::kEnded) rearm_timer();
 }
 

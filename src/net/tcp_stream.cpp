@@ -129,6 +129,12 @@ void TcpStream::write(std::string head, std::shared_ptr<const std::string> body)
     // reports it through the write callback, from the loop rather than from here.
   }
 
+  if (total - written > UINT32_MAX - queued_bytes_) {
+    // A 4 GiB backlog: the peer has not read for a long time and every writer
+    // bounds its queue long before this. Dropping is what a dead peer gets.
+    write_failed_ = true;
+    return;
+  }
   auto* request = new WriteRequest;
   request->head = std::move(head);  // move before taking pointers: SSO moves the bytes
   request->body = std::move(body);
@@ -145,13 +151,13 @@ void TcpStream::write(std::string head, std::shared_ptr<const std::string> body)
     write_failed_ = true;
     return;
   }
-  queued_bytes_ += request->bytes;
+  queued_bytes_ += static_cast<std::uint32_t>(request->bytes);
 }
 
 void TcpStream::on_write_cb(uv_write_t* req, int status) {
   auto* request = static_cast<WriteRequest*>(req->data);
   auto* self = from(req->handle);
-  self->queued_bytes_ -= request->bytes;
+  self->queued_bytes_ -= static_cast<std::uint32_t>(request->bytes);
   delete request;
   // Once closing, UV_ECANCELED and everything else is nobody's business.
   if (self->closing_ || self->handler() == nullptr) return;

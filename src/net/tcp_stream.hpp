@@ -105,12 +105,16 @@ class TcpStream : public Pooled<TcpStream> {
   static TcpStream* from(void* handle);  // the stream whose tcp_ this is
 
   uv_tcp_t tcp_{};  // first member: see from()
-  std::size_t queued_bytes_ = 0;
-  bool reading_ = false;
-  bool read_ended_ = false;  // EOF or a read error was reported
-  bool write_failed_ = false;  // on_write_error was reported
-  bool closing_ = false;
-  bool shutdown_requested_ = false;
+  // 32 bits and one byte of flags keep the stream at 256 bytes (uv_tcp_t is 248):
+  // every session has two. Writers bound their backlogs far below 4 GiB
+  // (max_unsent_bytes and the upstream backlog), and write() refuses a
+  // queue that would pass it.
+  std::uint32_t queued_bytes_ = 0;
+  bool reading_ : 1 = false;
+  bool read_ended_ : 1 = false;  // EOF or a read error was reported
+  bool write_failed_ : 1 = false;  // on_write_error was reported
+  bool closing_ : 1 = false;
+  bool shutdown_requested_ : 1 = false;
 };
 
 }  // namespace sb::net

@@ -1,6 +1,54 @@
 #include "net/timer_wheel.hpp"
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
 namespace sb::net {
+
+namespace {
+
+// The callbacks of every TimerNode in the process, found by a linear search at
+// node construction (a few entries: sessions, links, connections, tests' lambdas).
+// Entries are only ever added, under the mutex, and read without it.
+constexpr std::size_t kMaxCallbacks = 256;
+std::array<std::atomic<TimerNode::Callback>, kMaxCallbacks> g_callbacks{};
+std::atomic<std::size_t> g_callback_count{1};  // slot 0 means "no callback"
+std::mutex g_callback_mutex;
+
+std::uint8_t find_callback(TimerNode::Callback cb, std::size_t count) {
+  for (std::size_t i = 1; i < count; ++i) {
+    if (g_callbacks[i].load(std::memory_order_acquire) == cb) return static_cast<std::uint8_t>(i);
+  }
+  return 0;
+}
+
+// Signed distance from `b` to `a` on the 32-bit ms clock.
+std::int32_t ms_after(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b); }
+
+}  // namespace
+
+std::uint8_t TimerNode::callback_index(Callback cb) {
+  if (cb == nullptr) return 0;
+  if (std::uint8_t found = find_callback(cb, g_callback_count.load(std::memory_order_acquire))) return found;
+  std::lock_guard<std::mutex> lock(g_callback_mutex);
+  const std::size_t count = g_callback_count.load(std::memory_order_relaxed);
+  if (std::uint8_t found = find_callback(cb, count)) return found;
+  if (count >= kMaxCallbacks) {
+    std::fprintf(stderr, "TimerNode: more than %zu distinct callbacks\n", kMaxCallbacks - 1);
+    std::abort();
+  }
+  g_callbacks[count].store(cb, std::memory_order_release);
+  g_callback_count.store(count + 1, std::memory_order_release);
+  return static_cast<std::uint8_t>(count);
+}
+
+void TimerNode::fire() {
+  if (callback_ != 0) g_callbacks[callback_].load(std::memory_order_acquire)(*this);
+}
 
 TimerNode::~TimerNode() { TimerWheel::disarm(*this); }
 
@@ -25,7 +73,12 @@ void TimerWheel::arm(TimerNode& node, std::uint64_t delay_ms) {
 void TimerWheel::arm_at(TimerNode& node, std::uint64_t deadline_ms) {
   disarm(node);
   notify_arming();
-  node.deadline_ms = deadline_ms;
+  // Kept within [now, now + 2^31) ms so that its low 32 bits compare correctly: a
+  // deadline already past is due now, one beyond 24 days is brought in to 24 days.
+  constexpr std::uint64_t kMaxAheadMs = (std::uint64_t{1} << 31) - 1;
+  if (deadline_ms < now_ms_) deadline_ms = now_ms_;
+  if (deadline_ms - now_ms_ > kMaxAheadMs) deadline_ms = now_ms_ + kMaxAheadMs;
+  node.deadline_low_ = static_cast<std::uint32_t>(deadline_ms);
   link(node);
 }
 
@@ -57,7 +110,10 @@ void TimerWheel::insert_after(TimerLink& anchor, TimerLink& link) {
 
 void TimerWheel::link(TimerNode& node) {
   // A deadline already due goes to the next slot to be processed, never behind it.
-  std::uint64_t tick = (node.deadline_ms + kTickMs - 1) / kTickMs;
+  // arm_at keeps the deadline at or after now_ms_ (see there).
+  const std::uint64_t deadline_ms =
+      now_ms_ + static_cast<std::uint32_t>(std::max(0, ms_after(node.deadline_low_, static_cast<std::uint32_t>(now_ms_))));
+  std::uint64_t tick = (deadline_ms + kTickMs - 1) / kTickMs;
   if (tick < next_tick_) tick = next_tick_;
   insert_after(slots_[tick % kSlots], node);
 }
@@ -96,9 +152,9 @@ void TimerWheel::run_slot(std::size_t index) {
 
   while (pending.next != &pending) {
     auto& node = *static_cast<TimerNode*>(pending.next);
-    if (node.deadline_ms <= now_ms_) {
+    if (ms_after(node.deadline_low_, static_cast<std::uint32_t>(now_ms_)) <= 0) {
       unlink(node);
-      if (node.fire != nullptr) node.fire(node);
+      node.fire();
     } else {
       // Not due in this revolution: back to its slot.
       node.prev->next = node.next;

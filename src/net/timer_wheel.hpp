@@ -2,13 +2,13 @@
 //
 // A million sessions each need a "wait" deadline for their held request and an
 // inactivity deadline. A uv_timer_t per session per purpose costs ~150 bytes and a
-// heap operation per re-arm; a TimerNode embedded in its owner costs 40 bytes and
+// heap operation per re-arm; a TimerNode embedded in its owner costs 32 bytes and
 // arming/disarming is O(1) list surgery. One uv_timer_t (LoopContext's ticker in
 // net/loop_context.hpp) advances the wheel; tests advance it by hand, so nothing
 // here touches libuv.
 //
-// Resolution is one tick (kTickMs). A node never fires early; it fires within one
-// tick after its deadline. Nodes whose deadline lies more than one revolution away
+// Resolution is one tick (kTickMs). A node never fires early (deadlines beyond 24
+// days are brought in to 24 days); it fires within one tick after its deadline. Nodes whose deadline lies more than one revolution away
 // simply stay in their slot and are skipped until their time comes.
 #pragma once
 
@@ -26,27 +26,43 @@ struct TimerLink {
   TimerLink* next = nullptr;
 };
 
-// Embed one of these in the object that owns the deadline. `fire` is called with the
-// node when it expires; recover the owner from `owner`.
+// Embed one of these in the object that owns the deadline. Its callback is called
+// with the node when it expires; recover the owner from `owner`.
+//
+// 32 bytes: the two links, the owner, the low 32 bits of the deadline and a one-byte
+// index of the callback. A session has three nodes (its own, its upstream link's and
+// its connection's), so the callback pointer and the high half of the deadline
+// would cost 24 bytes a session. Callbacks are a handful of functions, registered on
+// first use in a small table (TimerNode::callback_index); the deadline is compared
+// modulo 2^32 ms against the wheel's clock, which is exact while deadlines lie
+// within 24 days of now (the longest here are maxpause and inactivity: minutes).
 struct TimerNode : TimerLink {
   using Callback = void (*)(TimerNode& node);
 
   TimerNode() = default;
-  TimerNode(Callback cb, void* owner_ptr) : fire(cb), owner(owner_ptr) {}
+  TimerNode(Callback cb, void* owner_ptr) : owner(owner_ptr), callback_(callback_index(cb)) {}
   TimerNode(const TimerNode&) = delete;
   TimerNode& operator=(const TimerNode&) = delete;
   ~TimerNode();  // disarms
 
   // Armed nodes are linked into a slot (or a slot being run); disarmed ones not.
   bool armed() const { return prev != nullptr; }
+  // Calls the callback, if there is one.
+  void fire();
 
-  Callback fire = nullptr;
   void* owner = nullptr;
+
+ private:
+  friend class TimerWheel;
+  // The callback's slot in the process-wide table (0 = none); aborts past 255.
+  static std::uint8_t callback_index(Callback cb);
+
   // Bookkeeping owned by the wheel (the links are in TimerLink). A node does not
-  // point back at its wheel: unlinking needs only the links, and 8 bytes in each
-  // of a session's four nodes matter at a million sessions.
-  std::uint64_t deadline_ms = 0;
+  // point back at its wheel: unlinking needs only the links.
+  std::uint32_t deadline_low_ = 0;
+  std::uint8_t callback_ = 0;
 };
+static_assert(sizeof(void*) != 8 || sizeof(TimerNode) == 32, "a node is 32 bytes on 64-bit targets");
 
 class TimerWheel {
  public:

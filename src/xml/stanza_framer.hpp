@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -56,7 +57,7 @@ class StanzaFramer {
 
   // Bytes held for an element split across reads (0 between stanzas): for memory
   // accounting and tests.
-  std::size_t buffered_bytes() const { return partial_.size(); }
+  std::size_t buffered_bytes() const { return partial_size(); }
 
  private:
   enum class State : std::uint8_t;  // what the lexer is in the middle of (see .cpp)
@@ -75,8 +76,15 @@ class StanzaFramer {
   bool finish_tag(Scan& scan, std::size_t end, FramerSink& sink);
   void resume_content();
 
-  std::string partial_;     // leftover bytes of an unfinished kept unit, else empty
-  std::string close_name_;  // qualified name of the stream element, e.g. "stream:stream"
+  static constexpr std::string_view kStandardStreamName = "stream:stream";
+  std::size_t partial_size() const { return partial_ ? partial_->size() : 0; }
+  void append_partial(const char* begin, const char* end);
+  std::string_view close_name() const;
+
+  // Leftover bytes of an unfinished kept unit; null (no memory) between units.
+  std::unique_ptr<std::string> partial_;
+  // Qualified name of the stream element; null means "stream:stream".
+  std::unique_ptr<std::string> close_name_;
   std::size_t max_stanza_bytes_;
   std::uint32_t depth_ = 0;  // 0: before the header, 1: between stanzas, 2+: inside one
   State state_;

@@ -2,7 +2,7 @@
 //
 // It starts its share of the sessions on the open-loop login schedule (--rate),
 // sends chat messages on the open-loop message schedule (--msg-rate) between its
-// own online sessions, measures its loop's lag with a 1 ms tick, hands a
+// own online sessions, measures its loop's lag with a tick set for the next thing due, hands a
 // figures-of-the-second Interval to `on_interval` once a second, and at the end
 // (duration, then --drain for messages in flight, then closing every session)
 // a Final to `on_final`. With --procs each child runs one Runner and the two
@@ -44,6 +44,7 @@ class Runner final : private ClientObserver {
   enum class Phase { kRun, kDrain, kClosing, kDone };
   static void on_tick(uv_timer_t* timer);
   void tick();
+  void schedule_tick(std::uint64_t now_ns);
   void start_logins(std::uint64_t now_ns);
   void send_messages(std::uint64_t now_ns);
   void emit_interval();

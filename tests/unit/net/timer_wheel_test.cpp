@@ -104,3 +104,56 @@ TEST_CASE("disarm, re-arm and destruction are safe, also from inside a callback"
   wheel.advance(1800);
   CHECK(again.fired == 3);
 }
+
+// Nodes keep only the low 32 bits of their deadline (32-byte nodes): these pin
+// down that the wheel's clock may pass 2^32 ms (49.7 days of uptime) and that
+// deadlines of zero or far ahead are handled as the header says.
+TEST_CASE("the 32-bit deadline: across 2^32 ms, past deadlines, far deadlines") {
+  constexpr std::uint64_t kWrap = std::uint64_t{1} << 32;
+  SUBCASE("a node armed just before the 32-bit wrap fires just after it, not before") {
+    TimerWheel wheel(kWrap - 1000);
+    Counter c;
+    c.wheel = &wheel;
+    wheel.arm(c.node, 3000);
+    wheel.advance(kWrap - 10);
+    CHECK(c.fired == 0);
+    wheel.advance(kWrap + 1999);
+    CHECK(c.fired == 0);
+    wheel.advance(kWrap + 2000 + TimerWheel::kTickMs);
+    CHECK(c.fired == 1);
+    CHECK(c.at >= kWrap + 2000);
+  }
+  SUBCASE("a deadline in the past (here 0, 60 days ago) is due at the next tick") {
+    const std::uint64_t now = 60ull * 24 * 3600 * 1000;
+    TimerWheel wheel(now);
+    Counter c;
+    c.wheel = &wheel;
+    wheel.arm_at(c.node, 0);
+    wheel.advance(now + TimerWheel::kTickMs);
+    CHECK(c.fired == 1);
+  }
+  SUBCASE("a deadline beyond 24 days is brought in to 24 days, never lost") {
+    const std::uint64_t now = 5 * kWrap + 12345;
+    TimerWheel wheel(now);
+    Counter c;
+    c.wheel = &wheel;
+    wheel.arm(c.node, 40ull * 24 * 3600 * 1000);
+    const std::uint64_t limit = (std::uint64_t{1} << 31) - 1;
+    for (std::uint64_t t = now; t < now + limit - 60000; t += 3'600'000) wheel.advance(t);
+    CHECK(c.fired == 0);
+    wheel.advance(now + limit + TimerWheel::kTickMs);
+    CHECK(c.fired == 1);
+  }
+  SUBCASE("nodes with different callbacks each call their own") {
+    TimerWheel wheel(100);
+    Counter a;
+    a.wheel = &wheel;
+    int other = 0;
+    TimerNode b{[](TimerNode& n) { *static_cast<int*>(n.owner) += 7; }, &other};
+    wheel.arm(a.node, 10);
+    wheel.arm(b, 10);
+    wheel.advance(200);
+    CHECK(a.fired == 1);
+    CHECK(other == 7);
+  }
+}

@@ -325,3 +325,23 @@ TEST_CASE("reset from a callback reads the rest of the bytes as a new stream") {
     CHECK(sink.events == expected);
   }
 }
+
+TEST_CASE("an idle framer is small: no strings inline, nothing held between stanzas") {
+  // Every upstream link embeds one; the partial unit and an unusual stream prefix
+  // live out of line (see stanza_framer.cpp).
+  static_assert(sizeof(void*) != 8 || sizeof(StanzaFramer) <= 40);
+  StanzaFramer framer;
+  RecordingSink sink;
+  const std::string header =
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='1' "
+      "from='example.com' version='1.0'>";
+  framer.feed(header, sink);
+  framer.feed("<message to='a@b'><body>hal", sink);
+  CHECK(framer.buffered_bytes() > 0);
+  framer.feed("lo</body></message>", sink);
+  CHECK(framer.buffered_bytes() == 0);
+  framer.feed("</stream:stream>", sink);
+  REQUIRE(sink.events.size() == 3);
+  CHECK(sink.events[1] == "stanza:<message to='a@b'><body>hallo</body></message>");
+  CHECK(sink.events[2] == "close");
+}
