@@ -19,44 +19,22 @@
 // Switchboard logs.
 
 const assert = require('node:assert/strict');
-const { describe, it, before, after } = require('node:test');
+const { describe, before, after } = require('node:test');
 const { startStack } = require('./stack');
 const { XmppClient } = require('./strophe_client');
-const { sleep } = require('./proc');
+const { dependentSteps, expectGone, expectNotListed, exchangeMessages } = require('./chat_checks');
 
 const INACTIVITY = 5; // seconds; Switchboard's `--set inactivity=5`
 const WAIT = 10; // BOSH wait the clients ask for, in seconds
 
-/** Pings `fullJid` until the server answers with an error (its resource is gone). */
-async function expectGone(client, fullJid, { timeoutMs = 10000 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await client.ping(fullJid, { timeoutMs: 3000 }).catch((err) => err.message);
-    if (last === 'error') return;
-    await sleep(250);
-  }
-  assert.fail(`the server still routes to ${fullJid} (last ping: ${last})`);
-}
-
 function defineChatScenario(serverKind) {
   describe(`chat over BOSH with ${serverKind}`, { timeout: 150000 }, () => {
     let stack;
-    let earlierStepFailed = false;
     const jid = (user) => `${user}@localhost`;
     const clients = {};
 
     // Each step fails with the logs attached, and is skipped after a failure.
-    const step = (name, fn) => it(name, async (t) => {
-      if (earlierStepFailed || !stack) return t.skip('an earlier step failed');
-      try {
-        await fn(t);
-      } catch (err) {
-        earlierStepFailed = true;
-        err.message += `\n(BOSH via ${stack.via} at ${stack.boshUrl})\n${stack.logs()}`;
-        throw err;
-      }
-    });
+    const step = dependentSteps(() => stack, (s) => `BOSH via ${s.via} at ${s.boshUrl}`);
 
     before(async () => {
       stack = await startStack({
@@ -94,20 +72,7 @@ function defineChatScenario(serverKind) {
 
     step('messages go both ways, text intact', async () => {
       const { alice, bob } = clients;
-      const toBob = `hello bob <b>&amp; "friends"</b> ' ü → 😀 ${Date.now()}`;
-      const toAlice = `hi alice ]]> & <![CDATA[ x ]]> ${Date.now()}`;
-      alice.sendMessage(jid('bob'), toBob);
-      const atBob = await bob.waitForMessage({ from: jid('alice'), body: toBob });
-      assert.equal(atBob.from, alice.jid, 'stamped with alice\'s full JID');
-      bob.sendMessage(jid('alice'), toAlice);
-      await alice.waitForMessage({ from: jid('bob'), body: toAlice });
-
-      // A burst in one direction arrives complete and in order.
-      const burst = Array.from({ length: 20 }, (_, i) => `burst ${i}`);
-      for (const body of burst) alice.sendMessage(jid('bob'), body);
-      await bob.waitForMessage({ from: jid('alice'), body: burst[burst.length - 1] });
-      const received = bob.messages.filter((m) => m.body && m.body.startsWith('burst ')).map((m) => m.body);
-      assert.deepEqual(received, burst);
+      await exchangeMessages(alice, bob, jid);
     });
 
     step('IQ round trip between full JIDs (ping)', async () => {
@@ -135,10 +100,7 @@ function defineChatScenario(serverKind) {
       await alice.disconnect();
       await bob.waitForPresence({ from: jid('alice'), type: 'unavailable', after: since });
       await expectGone(bob, aliceJid);
-      if (stack.server.connectedUsers) {
-        const online = await stack.server.connectedUsers();
-        assert.ok(!online.includes(aliceJid), `server still lists ${aliceJid}: ${online}`);
-      }
+      await expectNotListed(stack.server, aliceJid);
       t.diagnostic(`alice gone ${Date.now() - since} ms after logout`);
     });
 
@@ -156,10 +118,7 @@ function defineChatScenario(serverKind) {
       // dropped (clients lose connections; that alone must not end a session).
       assert.ok(seconds >= INACTIVITY - 1, `session ended after only ${seconds} s`);
       await expectGone(carol, bobJid);
-      if (stack.server.connectedUsers) {
-        const online = await stack.server.connectedUsers();
-        assert.ok(!online.includes(bobJid), `server still lists ${bobJid}: ${online}`);
-      }
+      await expectNotListed(stack.server, bobJid);
     });
 
     step('carol logs out cleanly', async () => {

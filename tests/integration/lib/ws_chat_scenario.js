@@ -19,40 +19,19 @@
 // failing step's error carries the server's and switchboard's logs.
 
 const assert = require('node:assert/strict');
-const { describe, it, before, after } = require('node:test');
+const { describe, before, after } = require('node:test');
 const { startStack, direct } = require('./stack');
 const { XmppClient } = require('./strophe_client');
 const { sleep } = require('./proc');
-
-/** Pings `fullJid` until the server answers with an error (its resource is gone). */
-async function expectGone(client, fullJid, { timeoutMs = 10000 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await client.ping(fullJid, { timeoutMs: 3000 }).catch((err) => err.message);
-    if (last === 'error') return;
-    await sleep(250);
-  }
-  assert.fail(`the server still routes to ${fullJid} (last ping: ${last})`);
-}
+const { dependentSteps, expectGone, expectNotListed, exchangeMessages } = require('./chat_checks');
 
 function defineWsChatScenario(serverKind) {
   describe(`chat over WebSocket with ${serverKind}`, { timeout: 120000, skip: direct && 'switchboard only' }, () => {
     let stack;
-    let earlierStepFailed = false;
     const jid = (user) => `${user}@localhost`;
     const clients = {};
 
-    const step = (name, fn) => it(name, async (t) => {
-      if (earlierStepFailed || !stack) return t.skip('an earlier step failed');
-      try {
-        await fn(t);
-      } catch (err) {
-        earlierStepFailed = true;
-        err.message += `\n(WebSocket at ${stack.wsUrl}, BOSH at ${stack.boshUrl})\n${stack.logs()}`;
-        throw err;
-      }
-    });
+    const step = dependentSteps(() => stack, (s) => `WebSocket at ${s.wsUrl}, BOSH at ${s.boshUrl}`);
 
     before(async () => {
       stack = await startStack({
@@ -98,19 +77,7 @@ function defineWsChatScenario(serverKind) {
 
     step('messages go both ways, text intact, across both transports', async () => {
       const { alice, bob, carol } = clients;
-      const toBob = `hello bob <b>&amp; "friends"</b> ' ü → 😀 ${Date.now()}`;
-      const toAlice = `hi alice ]]> & <![CDATA[ x ]]> ${Date.now()}`;
-      alice.sendMessage(jid('bob'), toBob);
-      const atBob = await bob.waitForMessage({ from: jid('alice'), body: toBob });
-      assert.equal(atBob.from, alice.jid, 'stamped with alice\'s full JID');
-      bob.sendMessage(jid('alice'), toAlice);
-      await alice.waitForMessage({ from: jid('bob'), body: toAlice });
-
-      const burst = Array.from({ length: 20 }, (_, i) => `burst ${i}`);
-      for (const body of burst) alice.sendMessage(jid('bob'), body);
-      await bob.waitForMessage({ from: jid('alice'), body: burst[burst.length - 1] });
-      const received = bob.messages.filter((m) => m.body && m.body.startsWith('burst ')).map((m) => m.body);
-      assert.deepEqual(received, burst);
+      await exchangeMessages(alice, bob, jid);
 
       alice.sendMessage(jid('carol'), 'websocket to bosh');
       await carol.waitForMessage({ from: jid('alice'), body: 'websocket to bosh' });
@@ -132,10 +99,7 @@ function defineWsChatScenario(serverKind) {
       await alice.disconnect();
       await bob.waitForPresence({ from: jid('alice'), type: 'unavailable', after: since });
       await expectGone(bob, aliceJid);
-      if (stack.server.connectedUsers) {
-        const online = await stack.server.connectedUsers();
-        assert.ok(!online.includes(aliceJid), `server still lists ${aliceJid}: ${online}`);
-      }
+      await expectNotListed(stack.server, aliceJid);
       await sleep(200);
       assert.match(stack.switchboard.logs(), /session ws\d+\.\.\. ended: client (close|close frame)/);
       t.diagnostic(`alice gone ${Date.now() - since} ms after logout`);
@@ -148,10 +112,7 @@ function defineWsChatScenario(serverKind) {
       bob.freeze();
       await carol.waitForPresence({ from: jid('bob'), type: 'unavailable', after: since });
       await expectGone(carol, bobJid);
-      if (stack.server.connectedUsers) {
-        const online = await stack.server.connectedUsers();
-        assert.ok(!online.includes(bobJid), `server still lists ${bobJid}: ${online}`);
-      }
+      await expectNotListed(stack.server, bobJid);
       assert.match(stack.switchboard.logs(), /session ws\d+\.\.\. ended: client connection lost/);
       t.diagnostic(`bob gone ${Date.now() - since} ms after his connection died`);
     });
