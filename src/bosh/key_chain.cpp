@@ -2,19 +2,11 @@
 
 #include <openssl/evp.h>
 
-#include <algorithm>
 #include <array>
-#include <cctype>
+
+#include "bosh/lowercase.hpp"
 
 namespace sb::bosh {
-namespace {
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-}  // namespace
 
 std::string sha1_hex(std::string_view text) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};

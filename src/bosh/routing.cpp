@@ -1,25 +1,14 @@
 // See routing.hpp.
 #include "bosh/routing.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "bosh/lowercase.hpp"
 
 namespace sb::bosh {
-namespace {
-
-// The configuration holds domain names in lowercase.
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-}  // namespace
 
 std::optional<UpstreamAddress> route_upstream(const EngineSettings& settings,
                                               std::string_view to_as_sent,
                                               const std::string* route) {
+  // The configuration holds domain names in lowercase.
   const std::string to = lowercase(to_as_sent);
   if (route != nullptr && route->rfind("xmpp:", 0) == 0) {
     std::string_view rest = std::string_view(*route).substr(5);
