@@ -73,7 +73,7 @@ test('WS-L2 max_sessions_per_ip: the <open/> over the cap gets policy-violation,
 
 test('WS-L3 keep-alive: a silent client is pinged; one that answers stays', async () => {
   const { c, conn } = await openStream(keepAlive, 'answers');
-  c.listeners.add(() => {
+  c.waiters.listeners.add(() => {
     for (const f of c.frames) {
       if (f.opcode === OP.ping && !f.answered) {
         f.answered = true;

@@ -12,6 +12,7 @@
 
 const net = require('node:net');
 const { StreamReader, escapeAttr } = require('./xml_bits');
+const { Waiters } = require('./waiters');
 
 const STREAM_NS = 'http://etherx.jabber.org/streams';
 const DEFAULT_FEATURES =
@@ -119,7 +120,7 @@ class UpstreamConn {
     this.ended = false;        // TCP: switchboard closed its side
     this.to = null;
     this.plan = {};
-    this.listeners = new Set();
+    this.waiters = new Waiters();
     this.closed = new Promise((resolve) => socket.once('close', resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
@@ -205,29 +206,13 @@ class UpstreamConn {
   }
 
   notify() {
-    for (const listener of [...this.listeners]) listener();
+    this.waiters.notify();
   }
 
   /** Resolves once `predicate()` holds, rejects after `timeoutMs` naming `what`. */
   waitFor(predicate, what, timeoutMs = 5000) {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const listener = () => {
-        if (!predicate()) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`upstream ${this.to}: ${what} did not happen within ${timeoutMs} ms; ` +
-          `received so far: ${JSON.stringify(this.received.slice(-600))}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.listeners.delete(listener);
-      };
-      this.listeners.add(listener);
-    });
+    return this.waiters.waitFor(predicate, `upstream ${this.to}: ${what}`, timeoutMs,
+      () => `received so far: ${JSON.stringify(this.received.slice(-600))}`);
   }
 
   waitStanzas(count, timeoutMs) {

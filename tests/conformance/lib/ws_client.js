@@ -12,6 +12,7 @@
 
 const crypto = require('node:crypto');
 const net = require('node:net');
+const { Waiters } = require('./waiters');
 
 const OP = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -114,7 +115,7 @@ class WsClient {
     this.status = undefined;
     this.headers = {};
     this.tcpEnded = false;   // the server closed its side (FIN) or the socket closed
-    this.listeners = new Set();
+    this.waiters = new Waiters();
     const timeoutMs = options.timeoutMs || 5000;
     this.ready = new Promise((resolve, reject) => {
       const socket = net.connect({ host: '127.0.0.1', port });
@@ -195,28 +196,12 @@ class WsClient {
   }
 
   notify() {
-    for (const listener of [...this.listeners]) listener();
+    this.waiters.notify();
   }
 
   waitFor(predicate, what, timeoutMs = 5000) {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const listener = () => {
-        if (!predicate()) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`${what} did not happen within ${timeoutMs} ms; frames so far: ` +
-          this.frames.map((f) => f.describe()).join(' | ')));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.listeners.delete(listener);
-      };
-      this.listeners.add(listener);
-    });
+    return this.waiters.waitFor(predicate, what, timeoutMs,
+      () => `frames so far: ${this.frames.map((f) => f.describe()).join(' | ')}`);
   }
 
   /** The `index`-th server frame (waits for it). */
