@@ -7,14 +7,31 @@
 
 const fs = require('node:fs');
 
-/** Memory figures of `pid` in bytes: { rss, anon, file, peak }. */
+/**
+ * Memory figures of `pid` in bytes: { rss, anon, file, peak, pss, pssAnon }.
+ * PSS (proportional set size, /proc/PID/smaps_rollup) charges each shared page to
+ * the processes sharing it in equal parts, so PSS summed over a supervisor and its
+ * workers counts the code and library pages they share once, where summed RSS
+ * counts them once per process.
+ */
 function memory(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field) => {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
     return match ? Number(match[1]) * 1024 : NaN;
   };
-  return { rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile'), peak: kib('VmHWM') };
+  let pss = NaN;
+  let pssAnon = NaN;
+  try {
+    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name) => {
+      const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup);
+      return match ? Number(match[1]) * 1024 : NaN;
+    };
+    pss = field('Pss');
+    pssAnon = field('Pss_Anon');
+  } catch { /* no smaps_rollup (kernel before 4.14) */ }
+  return { rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile'), peak: kib('VmHWM'), pss, pssAnon };
 }
 
 /** Open file descriptors of `pid`. */
@@ -56,12 +73,12 @@ function processTree(pid) {
  * worker processes (today, with workers = 1, it is a single process).
  */
 function snapshot(pid) {
-  const total = { rss: 0, anon: 0, file: 0, peak: 0, fds: 0, cpu: 0, processes: 0 };
+  const total = { rss: 0, anon: 0, file: 0, peak: 0, pss: 0, pssAnon: 0, fds: 0, cpu: 0, processes: 0 };
   for (const p of processTree(pid)) {
     try {
       const m = memory(p);
       const one = { ...m, fds: fdCount(p), cpu: cpuSeconds(p) };
-      for (const key of ['rss', 'anon', 'file', 'peak', 'fds', 'cpu']) total[key] += one[key];
+      for (const key of ['rss', 'anon', 'file', 'peak', 'pss', 'pssAnon', 'fds', 'cpu']) total[key] += one[key];
       total.processes++;
     } catch { /* exited meanwhile */ }
   }

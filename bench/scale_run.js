@@ -20,7 +20,8 @@
 // empty poll answers (wait 60) and the workers have trimmed their heaps.
 // Memory is read by this script 5 s before the soak's run phase ends: RSS and its
 // anonymous part (RssAnon: without the code and library pages, which a run
-// touches once per process and which are shared between the workers anyway).
+// touches once per process and which are shared between the workers anyway), and
+// PSS, which charges each shared page once across all the processes.
 //
 // Binaries: SWITCHBOARD_BIN, STUB_BIN, SOAK_BIN, else build/ (scripts/demo.sh
 // builds switchboard there; `cmake --build build` builds the tools too).
@@ -105,6 +106,12 @@ function figures(report, baseline, loaded, sessions) {
     steadySeconds: first && last ? last.t - first.t : 0,
     rssPerSession: loaded ? (loaded.rss - baseline.rss) / sessions : NaN,
     anonPerSession: loaded ? (loaded.anon - baseline.anon) / sessions : NaN,
+    pssPerSession: loaded ? (loaded.pss - baseline.pss) / sessions : NaN,
+    // The whole of the loaded switchboard's memory, nothing subtracted: PSS counts
+    // the pages its processes share once.
+    pssTotalPerSession: loaded ? loaded.pss / sessions : NaN,
+    rssTotal: loaded ? loaded.rss : NaN,
+    pssTotal: loaded ? loaded.pss : NaN,
     workers: loaded ? loaded.processes - 1 : NaN,
     rss: last && sb(last) ? sb(last).rss_bytes : NaN,
     fds: last && sb(last) ? sb(last).open_fds : NaN,
@@ -163,13 +170,13 @@ async function runOne(n, args) {
 
 function printTable(rows) {
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  console.log('\n| sessions | held | steady s | switchboard RSS (anon) / session | fds | CPU s/1000 msgs | ' +
+  console.log('\n| sessions | held | steady s | switchboard RSS (anon) / session | PSS / session (all of it) | fds | CPU s/1000 msgs | ' +
     'latency p50 / p90 / p99 / p99.9 / max ms | login p50 / p99 ms | errors | lost | dup | generator |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     const l = r.latency || {};
     const g = r.login || {};
-    console.log(`| ${r.n} | ${r.sessions} | ${f(r.steadySeconds)} | ${f(r.rssPerSession)} (${f(r.anonPerSession)}) B | ${f(r.fds)} | ` +
+    console.log(`| ${r.n} | ${r.sessions} | ${f(r.steadySeconds)} | ${f(r.rssPerSession)} (${f(r.anonPerSession)}) B | ${f(r.pssPerSession)} (${f(r.pssTotalPerSession)}) B | ${f(r.fds)} | ` +
       `${f(r.cpuPer1000, 3)} | ${f(l.p50, 1)} / ${f(l.p90, 1)} / ${f(l.p99, 1)} / ${f(l.p999, 1)} / ${f(l.max, 1)} | ` +
       `${f(g.p50, 1)} / ${f(g.p99, 1)} | ${r.errors}${r.errors ? ` ${JSON.stringify(r.errorsByKind)}` : ''} | ` +
       `${r.lost} | ${r.duplicated} | ${r.generator && r.generator.overloaded ? 'OVERLOADED' : 'kept up'} |`);
