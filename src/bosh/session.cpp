@@ -19,7 +19,7 @@ constexpr std::size_t kMaxCachedSlack = 32;
 }  // namespace
 
 Session::Session(SessionTable& table, std::string sid, SessionParams params,
-                 std::shared_ptr<const UpstreamTarget> target, std::uint64_t creation_rid,
+                 net::LocalShared<UpstreamTarget> target, std::uint64_t creation_rid,
                  std::string content_type)
     : table_(table),
       sid_(sid),
@@ -119,7 +119,7 @@ void Session::take_acks(const ClientRequest& request) {
     // be asked for again and need not be kept.
     const std::uint64_t floor = request.rid > params_.requests() ? request.rid - params_.requests() : 0;
     while (!cache_.empty() && cache_.front().rid <= floor) {
-      cache_bytes_ -= cache_.front().body->size();
+      cache_bytes_ -= static_cast<std::uint32_t>(cache_.front().body->size());
       cache_.erase(cache_.begin());
     }
     return;
@@ -128,7 +128,7 @@ void Session::take_acks(const ClientRequest& request) {
   // below this request (§9.2: the absence of ack is meaningful).
   const std::uint64_t acked = request.ack.value_or(request.rid - 1);
   while (!cache_.empty() && cache_.front().rid <= acked) {
-    cache_bytes_ -= cache_.front().body->size();
+    cache_bytes_ -= static_cast<std::uint32_t>(cache_.front().body->size());
     cache_.erase(cache_.begin());
   }
   // A response sent a while ago that the client still lacks: tell it (§9.3).
@@ -364,11 +364,11 @@ http::SharedBody Session::cache_response(std::uint64_t rid, std::string body) {
   // Without acks the last `requests` responses are enough for a resend after a
   // broken connection (§14); with acks every unacknowledged one is kept.
   if (!params_.acks && cache_.size() >= params_.requests()) {
-    cache_bytes_ -= cache_.front().body->size();
+    cache_bytes_ -= static_cast<std::uint32_t>(cache_.front().body->size());
     cache_.erase(cache_.begin());
   }
   cache_.push_back(Cached{rid, shared, timers().now_ms()});
-  cache_bytes_ += shared->size();
+  cache_bytes_ += static_cast<std::uint32_t>(shared->size());
   return shared;
 }
 

@@ -26,6 +26,7 @@
 #include "bosh/small_vector.hpp"
 #include "bosh/upstream.hpp"
 #include "http/exchange.hpp"
+#include "net/local_shared.hpp"
 #include "net/object_pool.hpp"
 #include "net/timer_wheel.hpp"
 
@@ -41,12 +42,12 @@ struct SessionParams {
   std::uint32_t inactivity = 60;
   std::uint32_t polling = 2;
   std::uint32_t maxpause = 120;
+  bool acks = false;  // the client sent ack='1': acknowledgements both ways (§9)
   // The negotiated version, shared by the sessions that agreed on the same one
   // (SessionTable::share_version). Null: a legacy client, errors go out as HTTP
   // status codes.
-  std::shared_ptr<const std::string> ver;
+  net::LocalShared<std::string> ver;
   bool legacy() const { return ver == nullptr; }
-  bool acks = false;  // the client sent ack='1': acknowledgements both ways (§9)
   std::uint32_t requests() const { return hold + 1; }
 };
 
@@ -63,7 +64,7 @@ class Session final : public UpstreamEvents,
   // `target` is shared: sessions for the same server and domain hold one copy
   // (SessionTable::share_target).
   Session(SessionTable& table, std::string sid, SessionParams params,
-          std::shared_ptr<const UpstreamTarget> target, std::uint64_t creation_rid,
+          net::LocalShared<UpstreamTarget> target, std::uint64_t creation_rid,
           std::string content_type);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -182,7 +183,7 @@ class Session final : public UpstreamEvents,
   InlineText sid_;
   const std::string* peer_ = nullptr;  // a key of SessionTable::per_peer_, or null
   SessionParams params_;
-  std::shared_ptr<const UpstreamTarget> target_;  // never null
+  net::LocalShared<UpstreamTarget> target_;  // never null
   std::unique_ptr<Upstream> upstream_;
   // The server's stream header (authid, from, version), needed only for the
   // creation response: freed once that is sent.
@@ -197,16 +198,18 @@ class Session final : public UpstreamEvents,
   // The last `requests` responses, oldest first; with acks, every response the
   // client has not acknowledged.
   SmallVector<Cached, 2> cache_;  // requests = 2 (hold=1) inline
-  std::size_t cache_bytes_ = 0;
   std::unique_ptr<Rare> rare_;
   std::uint64_t last_arrival_ms_ = 0;  // of the last new request (overactivity)
   // Server bytes waiting for a request; once State::kEnded, the terminal body the
   // next request gets.
   std::string outbox_;
   net::TimerNode timer_;
+  const char* end_reason_ = "";  // a static string, for the log
+  // The bytes in cache_ (bounded by max_session_queue_bytes), beside the flags
+  // below so that they share one 8-byte word.
+  std::uint32_t cache_bytes_ = 0;
   State state_ = State::kOpening;
   Condition end_condition_ = Condition::kNone;
-  const char* end_reason_ = "";  // a static string, for the log
   bool data_ready_ = false;     // stanzas arrived since the last batch end
   bool last_was_empty_poll_ = false;     // the previous new request was an empty poll
   bool last_response_empty_ = false;     // the previous response carried nothing

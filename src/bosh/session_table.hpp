@@ -21,6 +21,7 @@
 #include "bosh/engine_events.hpp"
 #include "bosh/settings.hpp"
 #include "bosh/upstream.hpp"
+#include "net/local_shared.hpp"
 
 namespace sb::net {
 class TimerWheel;
@@ -65,9 +66,9 @@ class SessionTable {
   // One shared copy of `target` for the sessions that name the same server and
   // stream attributes (nearly all of them): a target is ~170 bytes of strings.
   // Consecutive equal targets share; the copy lives as long as a session uses it.
-  std::shared_ptr<const UpstreamTarget> share_target(UpstreamTarget&& target);
+  net::LocalShared<UpstreamTarget> share_target(UpstreamTarget&& target);
   // The same for the negotiated BOSH version ("1.6", "1.11", ...).
-  std::shared_ptr<const std::string> share_version(std::string&& ver);
+  net::LocalShared<std::string> share_version(std::string&& ver);
   const EngineSettings& settings() const { return settings_; }
   // Who hears about sessions created and ended (may be null).
   void set_events(EngineEvents* events) { events_ = events; }
@@ -91,8 +92,8 @@ class SessionTable {
   // keys are the sessions' peer(): node keys do not move while the entry lives.
   std::unordered_map<std::string, std::size_t> per_peer_;
   std::vector<std::unique_ptr<Session>> retired_;
-  std::shared_ptr<const UpstreamTarget> last_target_;
-  std::shared_ptr<const std::string> last_version_;
+  net::LocalShared<UpstreamTarget> last_target_;
+  net::LocalShared<std::string> last_version_;
 };
 
 }  // namespace sb::bosh

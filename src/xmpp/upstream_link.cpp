@@ -128,14 +128,14 @@ std::unique_ptr<bosh::Upstream> UpstreamConnector::open(const bosh::UpstreamTarg
   return std::make_unique<UpstreamLink>(loop_, *this, target, events);
 }
 
-std::shared_ptr<const xml::StreamNamespaces> UpstreamConnector::share_namespaces(
+net::LocalShared<xml::StreamNamespaces> UpstreamConnector::share_namespaces(
     xml::StreamNamespaces&& namespaces) {
   const auto same = [&](const xml::StreamNamespaces& n) {
     return n.default_ns == namespaces.default_ns && n.stream_prefix == namespaces.stream_prefix &&
            n.other_prefixes == namespaces.other_prefixes;
   };
   if (!last_namespaces_ || !same(*last_namespaces_)) {
-    last_namespaces_ = std::make_shared<const xml::StreamNamespaces>(std::move(namespaces));
+    last_namespaces_ = net::LocalShared<xml::StreamNamespaces>::make(std::move(namespaces));
   }
   return last_namespaces_;
 }

@@ -36,6 +36,7 @@
 #include <string_view>
 
 #include "bosh/upstream.hpp"
+#include "net/local_shared.hpp"
 #include "net/tcp_stream.hpp"
 #include "net/object_pool.hpp"
 #include "net/timer_wheel.hpp"
@@ -145,7 +146,7 @@ class UpstreamLink final : public bosh::Upstream,
   xml::StanzaFramer framer_;
   // The server's stream declarations, shared with the other links to the same
   // server (UpstreamConnector::share_namespaces); null before its header.
-  std::shared_ptr<const xml::StreamNamespaces> namespaces_;
+  net::LocalShared<xml::StreamNamespaces> namespaces_;
   // Bytes sent before the connection (or TLS) was up; null once settled.
   std::unique_ptr<std::string> pending_;
   net::TimerNode timer_;  // the opening deadline, later the close timeout
@@ -179,14 +180,14 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
   const net::TlsContext* tls_context(std::string& error);
   // One shared copy of a server's stream declarations for the links that read the
   // same ones (all links to one server, in practice): ~90 bytes each otherwise.
-  std::shared_ptr<const xml::StreamNamespaces> share_namespaces(xml::StreamNamespaces&& namespaces);
+  net::LocalShared<xml::StreamNamespaces> share_namespaces(xml::StreamNamespaces&& namespaces);
 
  private:
   uv_loop_t* loop_;
   LinkSettings settings_;
   std::unique_ptr<net::TlsContext> tls_context_;
   std::string tls_error_;
-  std::shared_ptr<const xml::StreamNamespaces> last_namespaces_;
+  net::LocalShared<xml::StreamNamespaces> last_namespaces_;
   UpstreamLink* live_ = nullptr;  // intrusive list through prev_live/next_live
 };
 
