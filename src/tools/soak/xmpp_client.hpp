@@ -62,6 +62,7 @@ class XmppClient final : private TransportEvents {
   void on_features(const pugi::xml_node& features);
   void on_iq(const pugi::xml_node& iq);
   void go_online();
+  void become_online();
   void fail(std::string_view kind);
 
   Env& env_;
