@@ -286,6 +286,10 @@ function report(results, opts) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  // The harness starts switchboard in a temp folder: a relative path would not resolve there.
+  for (const key of ['SWITCHBOARD_BIN', 'SOAK_BIN']) {
+    if (process.env[key]) process.env[key] = path.resolve(process.env[key]);
+  }
   const log = (msg) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
   const deadline = setTimeout(async () => {
     log(`overall timeout (${opts.timeout} s): stopping everything`);
