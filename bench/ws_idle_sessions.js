@@ -2,184 +2,320 @@
 'use strict';
 // Memory cost of idle XMPP-over-WebSocket sessions (RFC 7395): how much
 // user-space memory (RSS) an endpoint grows by for each logged-in WebSocket
-// session that just sits there, measured for switchboard and, in the same
-// invocation, for Prosody's own mod_websocket as the baseline. The sibling of
-// bench/idle_sessions.js (BOSH), with the same method.
+// session that just sits there, measured in ONE invocation for
+//   - switchboard's /xmpp-websocket in front of a real Prosody and in front of a
+//     real ejabberd: every switchboard process (the tree of its PID), and the
+//     server's plain c2s sessions behind it;
+//   - Prosody's own mod_websocket and ejabberd's own ejabberd_http_ws;
+// plus the message latency of a few chatting sessions while the N idle ones are
+// held. Figures are printed as ratios against the servers' own WebSocket (and
+// against --baseline-bin, another switchboard build, if given). The BOSH
+// sibling is bench/idle_sessions.js.
 //
-//   node bench/ws_idle_sessions.js [--sessions 1000] [--concurrency 50]
-//       [--settle 5] [--warmup 10] [--timeout 180] [--skip-direct]
+//   node bench/ws_idle_sessions.js [--sessions 2000] [--rate 100] [--settle 5]
+//       [--chat 100] [--chat-rate 100] [--chat-seconds 10] [--skip-ejabberd]
+//       [--skip-direct] [--baseline-bin PATH] [--timeout 900]
 //
-// For each endpoint: a fresh private Prosody with N accounts (switchboard in
-// front of its plain c2s port, --log-level warn, or Prosody's mod_websocket
-// itself), a few warm-up sessions logged in and out, RSS and fds read with 0
-// sessions, N sessions logged in over WebSocket (<open/>, SASL PLAIN, restart,
-// bind, session, presence; a bounded number at a time), a settle time, RSS and
-// fds again, then every session closed (<close/> and the closing handshake) and
-// a last reading (memory and fds should go back).
+// --skip-ejabberd leaves ejabberd out (Prosody only), --skip-direct the servers'
+// own WebSocket (switchboard only, no ratios).
 //
-// Per-session figures are (RSS with N - RSS with 0, warm) / N: for switchboard
-// that is both of its connections (the client's WebSocket and the upstream c2s
-// stream) with their user-space state and allocator slack. Kernel socket
-// buffers are not in RSS. The switchboard run also shows Prosody's own cost of
-// the N plain c2s sessions behind it.
+// The clients are switchboard-soak --transport websocket (SOAK_BIN, else
+// build/src/tools/soak/switchboard-soak), which logs each session in (SASL
+// PLAIN, restart, bind, presence) and then holds it on one connection, idle.
+// For each endpoint: fresh servers with N + chat + warm-up accounts; a warm-up
+// run of 20 sessions logged in and out (first-use costs are not per-session
+// costs); the reading with 0 sessions; N idle sessions logged in at --rate; once
+// all are up (read from the soak's progress lines), --settle seconds, the
+// loaded reading; then --chat sessions chat in pairs at --chat-rate messages/s
+// for --chat-seconds beside the idle ones (latency from the intended send time,
+// no coordinated omission); then everything stops and a last reading shows
+// whether memory goes back. Per-session figure = (RSS loaded - RSS at 0) / N.
 //
 // Everything runs on 127.0.0.1 in private temp folders, bounded by --timeout,
-// and every process started is stopped by PID at the end, also on failure.
+// and every process started is stopped by PID (the soak by its process group)
+// at the end, also on failure, timeout or Ctrl-C.
 
 const fs = require('node:fs');
-const { LightWsSession } = require('./ws_light_client');
-const { inPool, percentile } = require('./pool');
-const { startProsody, startSwitchboard, stop, stopAll, userName, PASSWORD } = require('./bench_stack');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const harness = path.join(__dirname, '..', 'tests', 'integration', 'lib');
+const { ProsodyServer } = require(path.join(harness, 'prosody'));
+const { EjabberdServer } = require(path.join(harness, 'ejabberd'));
+const { Switchboard } = require(path.join(harness, 'switchboard'));
 const { snapshot, MiB } = require('./proc_stats');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const repoRoot = path.join(__dirname, '..');
+const WARMUP = 20;
 
 function parseArgs(argv) {
-  const opts = { sessions: 1000, concurrency: 50, settle: 5, warmup: 10, timeout: 180, direct: true };
+  const opts = { sessions: 2000, rate: 100, settle: 5, chat: 100, 'chat-rate': 100, 'chat-seconds': 10, timeout: 900,
+    ejabberd: true, direct: true, baselineBin: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const key = arg.replace(/^--/, '');
     if (arg === '--skip-direct') opts.direct = false;
-    else if (arg.startsWith('--') && key in opts && typeof opts[key] === 'number') {
+    else if (arg === '--skip-ejabberd') opts.ejabberd = false;
+    else if (arg === '--baseline-bin') {
+      opts.baselineBin = argv[++i] && path.resolve(argv[i]);
+      if (!opts.baselineBin || !fs.existsSync(opts.baselineBin)) throw new Error('--baseline-bin needs an existing binary');
+    } else if (arg.startsWith('--') && key in opts && typeof opts[key] === 'number') {
       const value = Number(argv[++i]);
-      if (!Number.isInteger(value) || value < 0) throw new Error(`${arg} needs a whole number`);
+      if (!(value >= 0)) throw new Error(`${arg} needs a number`);
       opts[key] = value;
     } else throw new Error(`unknown argument ${arg} (see the comment at the top of this file)`);
   }
+  if (opts.chat % 2) opts.chat += 1;  // pairs
   return opts;
 }
 
-async function logIn(url, first, count, opts) {
-  const sessions = Array.from({ length: count }, () => new LightWsSession(url));
-  const errors = await inPool(sessions.map((s, i) => [s, first + i]), opts.concurrency, async ([session, index]) => {
-    const started = Date.now();
-    try {
-      await session.login(userName(index), PASSWORD);
-    } catch (err) {
-      session.destroy();
-      session.loginError = err;
-      throw err;
-    }
-    session.loginMs = Date.now() - started;
-  });
-  return { sessions, errors };
-}
-
-async function logOutAll(sessions, opts) {
-  const live = sessions.filter((s) => !s.loginError);
-  const errors = await inPool(live, opts.concurrency, (s) => s.logout());
-  for (const s of sessions) s.destroy();
-  return errors;
-}
-
-async function measureEndpoint(kind, opts, log) {
-  const viaSwitchboard = kind === 'switchboard';
-  const prosody = await startProsody({ users: opts.sessions + opts.warmup, bosh: !viaSwitchboard });
-  const switchboard = viaSwitchboard ? await startSwitchboard(prosody, { log_level: 'warn' }) : null;
-  const url = viaSwitchboard ? switchboard.wsUrl : prosody.wsUrl;
-  const endpointPid = viaSwitchboard ? switchboard.child.pid : prosody.child.pid;
-  const result = { kind, url, notes: [], binary: switchboard && switchboard.binary };
-  const take = () => ({ endpoint: snapshot(endpointPid), prosody: snapshot(prosody.child.pid) });
-  let sessions = [];
-  try {
-    await sleep(1000);
-    const warm = await logIn(url, opts.sessions, opts.warmup, opts);
-    if (warm.errors.length) throw new Error(`warm-up login failed: ${warm.errors[0].message}`);
-    await logOutAll(warm.sessions, opts);
-    await sleep(2000);
-    result.zero = take();
-    log(`${kind}: 0 sessions: RSS ${MiB(result.zero.endpoint.rss)}, ${result.zero.endpoint.fds} fds; logging ${opts.sessions} in...`);
-    const started = Date.now();
-    const login = await logIn(url, 0, opts.sessions, opts);
-    sessions = login.sessions;
-    result.loginSeconds = (Date.now() - started) / 1000;
-    result.loginErrors = login.errors;
-    const loginMs = sessions.filter((s) => s.loginMs).map((s) => s.loginMs);
-    result.loginLatency = { p50: percentile(loginMs, 50), p99: percentile(loginMs, 99) };
-    log(`${kind}: ${loginMs.length} logged in in ${result.loginSeconds.toFixed(1)} s (${login.errors.length} failed); settling ${opts.settle} s`);
-    await sleep(opts.settle * 1000);
-    result.loaded = take();
-    result.open = sessions.filter((s) => s.client && !s.client.tcpEnded).length;
-    const logoutErrors = await logOutAll(sessions, opts);
-    if (logoutErrors.length) result.notes.push(`${logoutErrors.length} logouts failed, first: ${logoutErrors[0].message}`);
-    await sleep(2000);
-    result.after = take();
-  } finally {
-    for (const s of sessions) s.destroy();
-    if (switchboard) {
-      result.switchboardLog = fs.readFileSync(switchboard.logFile, 'utf8');
-      await stop(switchboard);
-    }
-    await stop(prosody);
-    log(`${kind}: stopped`);
+function soakBinary() {
+  if (process.env.SOAK_BIN) return process.env.SOAK_BIN;
+  for (const dir of ['build', 'build-test']) {
+    const file = path.join(repoRoot, dir, 'src', 'tools', 'soak', 'switchboard-soak');
+    if (fs.existsSync(file)) return file;
   }
-  return result;
+  throw new Error('switchboard-soak not found: set SOAK_BIN');
 }
 
-const perSession = (loaded, zero, n) => Math.round((loaded - zero) / n);
+const running = new Set();  // things with stop(), stopped front ends first
+
+async function stopAll() {
+  // Soaks first (by process group), then front ends, then servers.
+  for (const thing of [...running]) if (thing.child && thing.online) thing.kill();
+  const all = [...running].sort((a, b) => (b.front ? 1 : 0) - (a.front ? 1 : 0));
+  for (const thing of all) {
+    running.delete(thing);
+    await thing.stop().catch((err) => console.error(`stopping: ${err.message}`));
+  }
+}
+
+/**
+ * Starts a soak in its own process group. Resolves `up` once its progress line
+ * shows `want` sessions online, or once every login has either succeeded or
+ * failed (online + errors >= want) and the count has not moved for 5 s (a busy
+ * server may fail a few logins: the figures then divide by those online, which
+ * `online()` tells); `done` with { status, report, output } at exit.
+ */
+function startSoak(args, want) {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'sb-bench-soak-'));
+  const json = path.join(dir, 'report.json');
+  const child = spawn(soakBinary(), [...args, '--json', json], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  let resolveUp;
+  const up = new Promise((resolve) => { resolveUp = resolve; });
+  const latest = { sessions: 0, errors: 0, since: Date.now() };
+  let pending = '';
+  const onData = (d) => {
+    output += d;
+    pending += d;
+    const lines = pending.split('\n');
+    pending = lines.pop();
+    for (const line of lines) {
+      const m = /sessions (\d+)\/.*errors (\d+)/.exec(line);
+      if (!m) continue;
+      const sessions = Number(m[1]);
+      if (sessions !== latest.sessions) latest.since = Date.now();
+      latest.sessions = sessions;
+      latest.errors = Number(m[2]);
+      if (sessions >= want || (sessions + latest.errors >= want && Date.now() - latest.since > 5000)) resolveUp();
+    }
+    if (output.length > 1e6) output = output.slice(-200000);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', (d) => { output += d; });
+  const done = new Promise((resolve) => {
+    child.on('exit', (status) => {
+      let report = null;
+      try { report = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* killed, or failed */ }
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolveUp();
+      resolve({ status, report, output });
+    });
+  });
+  const handle = {
+    child, up, done,
+    online: () => latest.sessions,
+    errors: () => latest.errors,
+    kill() {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    },
+    async stop() {
+      handle.kill();
+      await done;
+    },
+  };
+  running.add(handle);
+  done.then(() => running.delete(handle));
+  return handle;
+}
+
+const login = (url, first, count) => ['--url', url, '--transport', 'websocket', '--domain', 'localhost',
+  '--user-pattern', 'w%d', '--password', 'p%d', '--first-user', String(first), '--sessions', String(count)];
+
+async function startServer(kind, users) {
+  const server = kind === 'ejabberd' ? new EjabberdServer({}) : new ProsodyServer({ websocket: true });
+  running.add(server);
+  await server.start();
+  const accounts = {};
+  for (let i = 1; i <= users; i++) accounts[`w${i}`] = `p${i}`;
+  await server.addUsers(accounts);
+  return server;
+}
+
+/**
+ * One endpoint, start to stop. `kind`: 'switchboard' (or 'baseline', the same
+ * with --baseline-bin) in front of `serverKind`, or 'direct' (the server's own
+ * WebSocket).
+ */
+async function measure(kind, serverKind, opts, log) {
+  const n = opts.sessions;
+  const server = await startServer(serverKind, WARMUP + n + opts.chat);
+  let switchboard = null;
+  if (kind !== 'direct') {
+    const saved = process.env.SWITCHBOARD_BIN;
+    if (kind === 'baseline') process.env.SWITCHBOARD_BIN = opts.baselineBin;
+    try {
+      switchboard = new Switchboard({ upstreamPort: server.c2sPort, settings: { log_level: 'warn' } });
+      switchboard.front = true;
+      running.add(switchboard);
+      await switchboard.start();
+    } finally {
+      if (saved === undefined) delete process.env.SWITCHBOARD_BIN;
+      else process.env.SWITCHBOARD_BIN = saved;
+    }
+  }
+  const url = switchboard ? switchboard.wsUrl : server.wsUrl;
+  const endpointPid = switchboard ? switchboard.child.pid : server.child.pid;
+  const take = () => ({ endpoint: snapshot(endpointPid), server: snapshot(server.child.pid) });
+  const name = `${kind === 'direct' ? `${serverKind}'s own` : `${kind} -> ${serverKind}`}`;
+  const r = { kind, serverKind, name, url, binary: switchboard && switchboard.binary, notes: [] };
+  try {
+    const warm = startSoak([...login(url, 1, WARMUP), '--rate', '20', '--duration', '3', '--drain', '0'], WARMUP);
+    const w = await warm.done;
+    if (!w.report || w.report.sessions_established !== WARMUP) throw new Error(`${name}: warm-up failed:\n${w.output.slice(-2000)}`);
+    await sleep(2000);
+    r.zero = take();
+    log(`${name}: 0 sessions: RSS ${MiB(r.zero.endpoint.rss)}; logging ${n} in at ${opts.rate}/s`);
+
+    const started = Date.now();
+    const idleDuration = n / opts.rate + 120 + opts.settle + opts['chat-seconds'];
+    const idle = startSoak([...login(url, WARMUP + 1, n), '--rate', String(opts.rate), '--duration', String(idleDuration),
+      '--msg-rate', '0', '--drain', '0', '--connect-timeout', '30000'], n);
+    await idle.up;
+    r.loginSeconds = (Date.now() - started) / 1000;
+    r.loginErrors = idle.errors();
+    if (idle.child.exitCode !== null) throw new Error(`${name}: the idle soak ended early:\n${(await idle.done).output.slice(-3000)}`);
+    log(`${name}: ${n} up in ${r.loginSeconds.toFixed(1)} s; settling ${opts.settle} s`);
+    await sleep(opts.settle * 1000);
+    r.loaded = take();
+    r.online = idle.online();
+    if (r.online < n) r.notes.push(`${n - r.online} of ${n} logins failed (${r.loginErrors} errors); figures are per online session`);
+
+    const chat = startSoak([...login(url, WARMUP + n + 1, opts.chat), '--rate', String(Math.max(opts.chat, 10)),
+      '--duration', String(opts['chat-seconds']), '--msg-rate', String(opts['chat-rate']), '--drain', '5'], opts.chat);
+    const c = await chat.done;
+    if (!c.report) throw new Error(`${name}: the chat soak wrote no report:\n${c.output.slice(-3000)}`);
+    r.chat = c.report;
+    if (idle.child.exitCode !== null) r.notes.push('the idle soak ended before the chat run did');
+    await idle.stop();
+    await sleep(3000);
+    r.after = take();
+  } finally {
+    if (switchboard) {
+      running.delete(switchboard);
+      const problem = await switchboard.stop();
+      if (problem) r.notes.push(problem.split('\n')[0]);
+    }
+    running.delete(server);
+    await server.stop();
+    log(`${name}: stopped`);
+  }
+  return r;
+}
+
+const per = (loaded, zero, n) => Math.round((loaded - zero) / n);
 
 function report(results, opts) {
+  const n = opts.sessions;
   const lines = [];
   const out = (s = '') => lines.push(s);
-  const names = { switchboard: 'switchboard', prosody: 'Prosody mod_websocket' };
-  const row = (label, values) => out(`${label.padEnd(40)}${values.map((v) => String(v).padStart(22)).join('')}`);
-  out(`idle WebSocket sessions: ${opts.sessions} logged in, ${opts.concurrency} logins at a time`);
-  out(`date ${new Date().toISOString()}, node ${process.version}, ${require('node:os').cpus().length} cores`);
-  for (const r of results.filter((x) => x.binary)) out(`switchboard binary ${r.binary}, built ${fs.statSync(r.binary).mtime.toISOString()}`);
+  const row = (label, values) => out(`${label.padEnd(36)}${values.map((v) => String(v).padStart(26)).join('')}`);
+  out(`idle WebSocket sessions (RFC 7395): ${n} logged in at ${opts.rate}/s and held idle, one connection each;`);
+  out(`then ${opts.chat} more chat in pairs at ${opts['chat-rate']} msg/s for ${opts['chat-seconds']} s beside them`);
+  out(`date ${new Date().toISOString()}, node ${process.version}, ${require('node:os').cpus().length} cores, load ${require('node:os').loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  for (const r of results.filter((x) => x.binary)) out(`${r.name}: binary ${r.binary}`);
   out();
-  row('', results.map((r) => names[r.kind]));
-  row('logged in / open after settle', results.map((r) => `${opts.sessions - r.loginErrors.length} / ${r.open}`));
+  row('', results.map((r) => r.name));
+  row('online at the reading', results.map((r) => r.online));
   row('login time for all (s)', results.map((r) => r.loginSeconds.toFixed(1)));
-  row('one login p50 / p99 (ms)', results.map((r) => `${r.loginLatency.p50}/${r.loginLatency.p99}`));
-  row('endpoint RSS, 0 sessions (after warm-up)', results.map((r) => MiB(r.zero.endpoint.rss)));
-  row(`endpoint RSS, ${opts.sessions} sessions`, results.map((r) => MiB(r.loaded.endpoint.rss)));
-  row('endpoint RSS delta per session (bytes)', results.map((r) => perSession(r.loaded.endpoint.rss, r.zero.endpoint.rss, opts.sessions)));
-  row('  of which anonymous (bytes)', results.map((r) => perSession(r.loaded.endpoint.anon, r.zero.endpoint.anon, opts.sessions)));
-  row('endpoint fds, 0 / N sessions', results.map((r) => `${r.zero.endpoint.fds} / ${r.loaded.endpoint.fds}`));
-  row('endpoint RSS / fds after closing all', results.map((r) => `${MiB(r.after.endpoint.rss)} / ${r.after.endpoint.fds}`));
-  const sb = results.find((r) => r.kind === 'switchboard');
-  const direct = results.find((r) => r.kind === 'prosody');
-  if (sb) {
-    row('Prosody behind switchboard: RSS 0 / N', [`${MiB(sb.zero.prosody.rss)} / ${MiB(sb.loaded.prosody.rss)}`]);
-    row('  delta per c2s session (bytes)', [perSession(sb.loaded.prosody.rss, sb.zero.prosody.rss, opts.sessions)]);
+  row('endpoint RSS 0 / N sessions', results.map((r) => `${MiB(r.zero.endpoint.rss)} / ${MiB(r.loaded.endpoint.rss)}`));
+  row('endpoint RSS per session (bytes)', results.map((r) => per(r.loaded.endpoint.rss, r.zero.endpoint.rss, r.online)));
+  row('  of which anonymous (bytes)', results.map((r) => per(r.loaded.endpoint.anon, r.zero.endpoint.anon, r.online)));
+  row('endpoint processes / fds at N', results.map((r) => `${r.loaded.endpoint.processes} / ${r.loaded.endpoint.fds}`));
+  row('server c2s behind it, per session', results.map((r) => (r.kind === 'direct' ? '-' : per(r.loaded.server.rss, r.zero.server.rss, r.online))));
+  row('whole stack per session (bytes)', results.map((r) => (r.kind === 'direct'
+    ? per(r.loaded.endpoint.rss, r.zero.endpoint.rss, r.online)
+    : per(r.loaded.endpoint.rss, r.zero.endpoint.rss, r.online) + per(r.loaded.server.rss, r.zero.server.rss, r.online))));
+  row('endpoint RSS after all left', results.map((r) => MiB(r.after.endpoint.rss)));
+  row('chat: sent / received / lost', results.map((r) => `${r.chat.messages_sent} / ${r.chat.messages_received} / ${r.chat.messages_lost}`));
+  row('chat latency p50 / p99 / max (ms)', results.map((r) => `${r.chat.latency_ms.p50.toFixed(2)} / ${r.chat.latency_ms.p99.toFixed(2)} / ${r.chat.latency_ms.max.toFixed(1)}`));
+  row('chat errors', results.map((r) => `${r.chat.errors}${r.chat.generator.overloaded ? ' (gen. overloaded)' : ''}`));
+  out();
+  for (const serverKind of ['prosody', 'ejabberd']) {
+    const sb = results.find((r) => r.kind === 'switchboard' && r.serverKind === serverKind);
+    const direct = results.find((r) => r.kind === 'direct' && r.serverKind === serverKind);
+    const base = results.find((r) => r.kind === 'baseline' && r.serverKind === serverKind);
+    if (!sb) continue;
+    const sbPer = per(sb.loaded.endpoint.rss, sb.zero.endpoint.rss, sb.online);
+    const c2s = per(sb.loaded.server.rss, sb.zero.server.rss, sb.online);
+    if (direct) {
+      const own = per(direct.loaded.endpoint.rss, direct.zero.endpoint.rss, direct.online);
+      out(`ratio switchboard / ${serverKind}'s own WebSocket, bytes per idle session: ${sbPer} / ${own} = ${(sbPer / own).toFixed(3)}`);
+      out(`whole stack (switchboard + ${serverKind} c2s) / ${serverKind}'s own WebSocket: ${sbPer + c2s} / ${own} = ${((sbPer + c2s) / own).toFixed(3)}`);
+      out(`ratio of chat latency p50, switchboard / ${serverKind}'s own: ${sb.chat.latency_ms.p50.toFixed(2)} / ${direct.chat.latency_ms.p50.toFixed(2)} = ${(sb.chat.latency_ms.p50 / direct.chat.latency_ms.p50).toFixed(2)}; p99: ${(sb.chat.latency_ms.p99 / direct.chat.latency_ms.p99).toFixed(2)}`);
+    }
+    if (base) {
+      const before = per(base.loaded.endpoint.rss, base.zero.endpoint.rss, base.online);
+      out(`ratio switchboard / baseline binary (${serverKind}), bytes per idle session: ${sbPer} / ${before} = ${(sbPer / before).toFixed(3)}`);
+    }
   }
-  if (sb && direct) {
-    const sbPer = perSession(sb.loaded.endpoint.rss, sb.zero.endpoint.rss, opts.sessions);
-    const prosodyC2s = perSession(sb.loaded.prosody.rss, sb.zero.prosody.rss, opts.sessions);
-    const directPer = perSession(direct.loaded.endpoint.rss, direct.zero.endpoint.rss, opts.sessions);
-    out();
-    out(`ratio switchboard / Prosody mod_websocket, bytes per idle session: ${sbPer} / ${directPer} = ${(sbPer / directPer).toFixed(3)}`);
-    out(`whole stack (switchboard + Prosody c2s) / Prosody mod_websocket: ${sbPer + prosodyC2s} / ${directPer} = ${((sbPer + prosodyC2s) / directPer).toFixed(3)}`);
-  }
-  for (const r of results) {
-    if (r.loginErrors.length) out(`${r.kind}: ${r.loginErrors.length} logins failed, first: ${r.loginErrors[0].message}`);
-    for (const note of r.notes) out(`${r.kind}: ${note}`);
-  }
-  if (sb) {
-    const logLines = sb.switchboardLog.split('\n').filter((l) => l && !l.startsWith('[harness]'));
-    out(`switchboard stderr (log level warn): ${logLines.length} lines`);
-    for (const l of logLines.slice(0, 10)) out(`  ${l}`);
-  }
+  for (const r of results) for (const note of r.notes) out(`${r.name}: ${note}`);
   return lines.join('\n');
 }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  // The harness starts switchboard in a temp folder: a relative path would not resolve there.
+  for (const key of ['SWITCHBOARD_BIN', 'SOAK_BIN']) {
+    if (process.env[key]) process.env[key] = path.resolve(process.env[key]);
+  }
   const log = (msg) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
   const deadline = setTimeout(async () => {
     log(`overall timeout (${opts.timeout} s): stopping everything`);
     await stopAll();
     process.exit(2);
   }, opts.timeout * 1000);
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, async () => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: stopping everything`);
       await stopAll();
       process.exit(130);
     });
   }
+  const plan = [['switchboard', 'prosody']];
+  if (opts.baselineBin) plan.push(['baseline', 'prosody']);
+  if (opts.direct) plan.push(['direct', 'prosody']);
+  if (opts.ejabberd) {
+    plan.push(['switchboard', 'ejabberd']);
+    if (opts.direct) plan.push(['direct', 'ejabberd']);
+  }
   const results = [];
   try {
-    for (const kind of ['switchboard', ...(opts.direct ? ['prosody'] : [])]) results.push(await measureEndpoint(kind, opts, log));
+    for (const [kind, serverKind] of plan) results.push(await measure(kind, serverKind, opts, log));
     console.log(report(results, opts));
   } catch (err) {
     console.error(`ws_idle_sessions failed: ${err.stack || err.message}`);

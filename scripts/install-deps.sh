@@ -7,10 +7,11 @@
 #               doctest-dev node-llhttp
 #   checks:     clang libclang-rt-14-dev llvm (libFuzzer targets, symbolized
 #               sanitizer reports)
-#   test peers: ejabberd prosody chromium, and Node.js (+ npm) only when no
+#   test peers: ejabberd prosody chromium, openssl (the command, for a test's
+#               throw-away certificate), and Node.js (+ npm) only when no
 #               `node` is installed (an existing Node is never replaced)
 #   then:       `npm ci` in tests/integration (pinned Strophe.js, xmldom, ws,
-#               saxes, xhr2, playwright-core)
+#               saxes, xhr2, playwright-core, converse.js)
 #
 # The ejabberd and Prosody packages come with system services; the tests and
 # the demo run private instances instead, so those services must not run: we
@@ -30,6 +31,7 @@ fi
 packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev node-llhttp
           libjs-chart.js  # Chart.js for the soak tool's HTML report
           ejabberd prosody chromium
+          openssl  # the command: a self-signed certificate for the Converse.js discovery test
           clang libclang-rt-14-dev llvm)  # fuzzing (libFuzzer) and sanitizer stacks
 command -v node >/dev/null || packages+=(nodejs npm)
 

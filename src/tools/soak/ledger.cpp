@@ -69,6 +69,20 @@ Ledger::Outcome Ledger::receive(std::uint32_t receiver, std::string_view body, s
   return Outcome::kReordered;
 }
 
+std::uint64_t Ledger::write_off(std::uint32_t session) {
+  std::uint64_t n = 0;
+  for (auto& [k, p] : pairs_) {
+    if ((k >> 32) != session && (k & 0xffffffffu) != session) continue;
+    // Everything not yet seen: the gaps, and what was sent beyond the highest.
+    // Marked as seen so that a late copy counts as a duplicate, not twice.
+    n += p.missing.size() + (p.sent - p.highest);
+    p.missing.clear();
+    p.highest = p.sent;
+  }
+  written_off_ += n;
+  return n;
+}
+
 std::string Ledger::describe_losses(std::size_t max) const {
   std::string out;
   for (const auto& [k, p] : pairs_) {

@@ -35,7 +35,12 @@ class Ledger {
   std::uint64_t sent() const { return sent_; }
   std::uint64_t unique_received() const { return unique_; }
   // Sent and not (yet) received: in flight during the run, lost at its end.
-  std::uint64_t outstanding() const { return sent_ - unique_; }
+  std::uint64_t outstanding() const { return sent_ - unique_ - written_off_; }
+  // `session` was cut for good (--drop over WebSocket): the messages in flight
+  // to or from it will never be accounted for; returns how many, which no longer
+  // count as outstanding. Walks every pair: a rare event.
+  std::uint64_t write_off(std::uint32_t session);
+  std::uint64_t written_off() const { return written_off_; }
   // "from->to: sent S, highest H, missing [..]" for up to `max` pairs with a loss.
   std::string describe_losses(std::size_t max) const;
 
@@ -51,6 +56,7 @@ class Ledger {
   std::unordered_map<std::uint64_t, Pair> pairs_;
   std::uint64_t sent_ = 0;
   std::uint64_t unique_ = 0;
+  std::uint64_t written_off_ = 0;
 };
 
 }  // namespace sb::soak

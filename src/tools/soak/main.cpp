@@ -1,4 +1,4 @@
-// switchboard-soak: the BOSH load generator (docs/soak.md is its manual).
+// switchboard-soak: the BOSH and WebSocket load generator (docs/soak.md is its manual).
 // main() only wires the parts: options, the target's address, the source
 // addresses, the run (one process or --procs children), and the reports.
 #include <netdb.h>
@@ -15,6 +15,7 @@
 #include "tools/soak/options.hpp"
 #include "tools/soak/procs.hpp"
 #include "tools/soak/report.hpp"
+#include "tools/soak/ws_transport.hpp"
 
 #ifdef SB_SOAK_HAVE_REPORT
 #include "tools/soak/report/html_report.hpp"
@@ -122,8 +123,16 @@ int main(int argc, char** argv) {
   }
   if (!choose_sources(o, proto.target, proto.sources)) return 2;
   std::string host_header = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
-  proto.request_head = "POST " + o.path + " HTTP/1.1\r\nHost: " + host_header + ":" + std::to_string(o.port) +
-                       "\r\nContent-Type: text/xml; charset=utf-8\r\n";
+  const std::string host = host_header + ":" + std::to_string(o.port);
+  if (o.transport == TransportKind::kWebSocket) {
+    // RFC 6455 §4.1 and RFC 7395 §3.1; each session adds its Sec-WebSocket-Key.
+    proto.request_head = "GET " + o.path + " HTTP/1.1\r\nHost: " + host +
+                         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                         "Sec-WebSocket-Protocol: xmpp\r\n";
+  } else {
+    proto.request_head = "POST " + o.path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: text/xml; charset=utf-8\r\n";
+  }
+  if (o.transport == TransportKind::kWebSocket) WsTransport::warm_up();
   const std::vector<Share> shares = make_shares(o);
   o.procs = static_cast<unsigned>(shares.size());
   raise_fd_limit(o, static_cast<std::size_t>(shares.front().count));

@@ -25,15 +25,25 @@ bool to_double(const std::string& text, double& out) {
   return end != nullptr && *end == '\0';
 }
 
-// http://host[:port][/path]. https is refused: the generator speaks plain HTTP
-// (loopback targets; a TLS terminator in front is the target's business).
-bool parse_url(const std::string& url, Options& o, std::string& error) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.compare(0, kScheme.size(), kScheme) != 0) {
-    error = "--url must start with http:// (got '" + url + "')";
+// http://host[:port][/path] or ws://... (the same endpoint address either way;
+// ws:// also picks --transport websocket unless it is given). https and wss are
+// refused: the generator speaks plain HTTP (loopback targets; a TLS terminator in
+// front is the target's business).
+bool parse_url(const std::string& url, Options& o, bool& ws_scheme, std::string& error) {
+  constexpr std::string_view kHttp = "http://";
+  constexpr std::string_view kWs = "ws://";
+  std::size_t scheme = 0;
+  ws_scheme = false;
+  if (url.compare(0, kHttp.size(), kHttp) == 0) {
+    scheme = kHttp.size();
+  } else if (url.compare(0, kWs.size(), kWs) == 0) {
+    scheme = kWs.size();
+    ws_scheme = true;
+  } else {
+    error = "--url must start with http:// or ws:// (got '" + url + "')";
     return false;
   }
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
+  std::string_view rest = std::string_view(url).substr(scheme);
   const std::size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   o.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
@@ -88,12 +98,15 @@ std::string expand_pattern(const std::string& pattern, std::uint64_t n) {
 }
 
 const char* help_text() {
-  return R"(switchboard-soak: a BOSH (XEP-0124/XEP-0206) load generator for XMPP web chat
+  return R"(switchboard-soak: a BOSH (XEP-0124/XEP-0206) and WebSocket (RFC 7395) load generator for XMPP web chat
 
 usage: switchboard-soak --url http://HOST:PORT/PATH [options]
 
 target and accounts
   --url URL            BOSH endpoint (switchboard /http-bind, ejabberd /bosh, Prosody /http-bind)
+                       or WebSocket endpoint (ws://...: switchboard /xmpp-websocket,
+                       ejabberd /ws, Prosody /xmpp-websocket)
+  --transport bosh|websocket   (default bosh; websocket with a ws:// URL)
   --domain D           XMPP domain, the session request's to= (default localhost)
   --user-pattern P     user name, %d = session number (default u%d)
   --password P         password pattern (%d as above); implies --sasl plain
@@ -108,11 +121,12 @@ load
   --msg-rate R         chat messages per second, in all (default 0)
   --msg-size B         bytes of message body (default 64, at least 40)
   --peers pairs|random who talks to whom (default pairs: 1<->2, 3<->4, ...)
-  --hold N  --wait S   the session request's hold (default 1) and wait (default 60)
-  --ack                ask for acks (ack='1') in the session request
+  --hold N  --wait S   BOSH: the session request's hold (default 1) and wait (default 60)
+  --ack                BOSH: ask for acks (ack='1') in the session request
 flaky link
-  --drop P             fraction of requests whose connection is cut before the answer
-  --delay MS           delay before each request is written
+  --drop P             BOSH: fraction of requests whose connection is cut before the answer;
+                       websocket: fraction of sessions cut once (they end: no resume)
+  --delay MS           BOSH: delay before each request is written
 generator
   --procs N            processes, each with its share of the sessions (default 1)
   --source A-B         spread connections over source addresses 127.0.1.1-127.0.1.250
@@ -138,6 +152,8 @@ lost or duplicated; 1 otherwise; 2 on a bad command line. See docs/soak.md.
 bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& error) {
   help = false;
   bool sasl_given = false;
+  bool transport_given = false;
+  bool ws_scheme = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     std::string value;
@@ -181,7 +197,18 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
     } else if (flag == "--url") {
       if (!need()) return false;
       o.url = value;
-      if (!parse_url(value, o, error)) return false;
+      if (!parse_url(value, o, ws_scheme, error)) return false;
+    } else if (flag == "--transport") {
+      if (!need()) return false;
+      transport_given = true;
+      if (value == "bosh") {
+        o.transport = TransportKind::kBosh;
+      } else if (value == "websocket" || value == "ws") {
+        o.transport = TransportKind::kWebSocket;
+      } else {
+        error = "--transport: bosh or websocket, got '" + value + "'";
+        return false;
+      }
     } else if (flag == "--domain") {
       if (!need()) return false;
       o.domain = value;
@@ -286,6 +313,11 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
   }
   if (o.url.empty()) {
     error = "--url is required (see --help)";
+    return false;
+  }
+  if (!transport_given && ws_scheme) o.transport = TransportKind::kWebSocket;
+  if (o.transport == TransportKind::kWebSocket && o.delay_ms > 0) {
+    error = "--delay is for BOSH requests; a WebSocket session has no requests to delay";
     return false;
   }
   if (!sasl_given) o.sasl = o.password_given ? SaslMech::kPlain : SaslMech::kAnonymous;

@@ -13,10 +13,12 @@ namespace sb::soak {
 
 enum class SaslMech { kPlain, kAnonymous };
 enum class PeerMode { kPairs, kRandom };
+enum class TransportKind { kBosh, kWebSocket };
 
 struct Options {
   // Target.
-  std::string url;              // http://host:port/path of the BOSH endpoint
+  TransportKind transport = TransportKind::kBosh;
+  std::string url;              // http:// or ws://host:port/path of the endpoint
   std::string host;             // parsed from url
   std::uint16_t port = 80;
   std::string path = "/";

@@ -60,7 +60,8 @@ std::string options_json(const Options& o) {
   std::string pids = "[";
   for (std::size_t i = 0; i < o.watch_pids.size(); ++i) pids += (i ? ", " : "") + std::to_string(o.watch_pids[i]);
   pids += "]";
-  return std::string("{") + "\"url\": " + quote(o.url) + ", \"domain\": " + quote(o.domain) +
+  return std::string("{") + "\"transport\": " + quote(o.transport == TransportKind::kWebSocket ? "websocket" : "bosh") +
+         ", \"url\": " + quote(o.url) + ", \"domain\": " + quote(o.domain) +
          ", \"user_pattern\": " + quote(o.user_pattern) + ", \"password\": " + quote(o.password_given ? "***" : "") +
          ", \"first_user\": " + std::to_string(o.first_user) +
          ", \"sasl\": " + quote(o.sasl == SaslMech::kPlain ? "plain" : "anonymous") + ", \"resource\": " +
@@ -114,7 +115,8 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   const Tally& t = f.tally;
   const Verdict v = judge_generator(o, f, info.duration_s);
   std::string j = "{\n";
-  j += "  \"tool\": \"switchboard-soak\",\n  \"version\": \"0.1.0\",\n  \"transport\": \"bosh\",\n";
+  j += "  \"tool\": \"switchboard-soak\",\n  \"version\": \"0.1.0\",\n  \"transport\": ";
+  j += o.transport == TransportKind::kWebSocket ? "\"websocket\",\n" : "\"bosh\",\n";
   j += "  \"target\": " + quote(o.url) + ",\n";
   j += "  \"options\": " + options_json(o) + ",\n";
   j += "  \"started_at\": " + quote(info.started_at) + ",\n";
@@ -130,6 +132,7 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   j += "  \"messages_lost\": " + std::to_string(f.messages_lost) + ",\n";
   j += "  \"messages_duplicated\": " + std::to_string(t.messages_duplicated) + ",\n";
   j += "  \"messages_reordered\": " + std::to_string(t.messages_reordered) + ",\n";
+  j += "  \"messages_cut_off\": " + std::to_string(t.messages_cut_off) + ",\n";
   j += "  \"requests\": " + std::to_string(t.requests) + ",\n";
   j += "  \"connections\": " + std::to_string(t.connections) + ",\n";
   j += "  \"drops\": " + std::to_string(t.drops) + ",\n";
@@ -195,9 +198,15 @@ void print_summary(const Options& o, const Collector& c, const RunInfo& info) {
               static_cast<unsigned long long>(t.messages_reordered));
   line("latency", f.latency);
   line("login latency", f.login);
-  std::printf("  requests        %llu (%llu connections, %llu cut by --drop, %llu resent)\n",
-              static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
-              static_cast<unsigned long long>(t.drops), static_cast<unsigned long long>(t.resends));
+  if (o.transport == TransportKind::kWebSocket) {
+    std::printf("  frames          %llu sent (%llu connections, %llu cut by --drop: %llu messages cut off)\n",
+                static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
+                static_cast<unsigned long long>(t.drops), static_cast<unsigned long long>(t.messages_cut_off));
+  } else {
+    std::printf("  requests        %llu (%llu connections, %llu cut by --drop, %llu resent)\n",
+                static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
+                static_cast<unsigned long long>(t.drops), static_cast<unsigned long long>(t.resends));
+  }
   std::printf("  errors          %llu", static_cast<unsigned long long>(t.errors));
   for (const auto& [kind, n] : t.errors_by_kind) std::printf("  %s %llu", kind.c_str(), static_cast<unsigned long long>(n));
   std::printf("\n");

@@ -69,6 +69,7 @@ int Runner::run() {
   next_tick_ns_ = t0_ns_ + kTickNs;
   next_second_ns_ = t0_ns_ + kSecondNs;
   phase_end_ns_ = t0_ns_ + static_cast<std::uint64_t>(options_.duration_s * 1e9);
+  env_.run_end_ms = uv_now(&loop_) + static_cast<std::uint64_t>(options_.duration_s * 1000);
   env_.interval.index = 1;
   uv_timer_start(&tick_, on_tick, 0, 0);
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -241,6 +242,7 @@ void Runner::on_client_ended(XmppClient& client, std::string_view error) {
   ++ended_;
   set_online(client.index(), false);
   if (!error.empty()) ++env_.interval.tally.sessions_ended;
+  if (error == kDropEnd) env_.interval.tally.messages_cut_off += ledger_.write_off(client.index());
 }
 
 void Runner::set_online(std::uint32_t index, bool online) {

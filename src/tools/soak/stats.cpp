@@ -56,6 +56,7 @@ void each_counter(T& t, F&& f) {
   f("received", t.messages_received);
   f("dup", t.messages_duplicated);
   f("reordered", t.messages_reordered);
+  f("cutoff", t.messages_cut_off);
   f("requests", t.requests);
   f("drops", t.drops);
   f("resends", t.resends);
@@ -82,6 +83,7 @@ void Tally::add(const Tally& o) {
   messages_received += o.messages_received;
   messages_duplicated += o.messages_duplicated;
   messages_reordered += o.messages_reordered;
+  messages_cut_off += o.messages_cut_off;
   requests += o.requests;
   drops += o.drops;
   resends += o.resends;

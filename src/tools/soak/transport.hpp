@@ -36,6 +36,8 @@ class Transport {
   virtual void restart() = 0;
   // Ends the stream, `last` (e.g. unavailable presence) sent with the close.
   virtual void close(std::string last) = 0;
+  // The client has logged in (bound, presence sent): the session is online.
+  virtual void on_online() {}
   // Requests written and not yet answered (for the report and tests).
   virtual unsigned outstanding() const = 0;
   // One line on the requests in flight, for SOAK_DEBUG.

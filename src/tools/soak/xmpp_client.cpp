@@ -10,6 +10,7 @@
 
 #include "tools/soak/bosh_transport.hpp"
 #include "tools/soak/env.hpp"
+#include "tools/soak/ws_transport.hpp"
 #include "xml/escape.hpp"
 
 namespace sb::soak {
@@ -79,7 +80,11 @@ XmppClient::~XmppClient() = default;
 void XmppClient::start(std::uint64_t intended_ns) {
   login_started_ns_ = intended_ns;
   state_ = State::kOpening;
-  transport_ = std::make_unique<BoshTransport>(env_, static_cast<TransportEvents*>(this));
+  if (env_.options->transport == TransportKind::kWebSocket) {
+    transport_ = std::make_unique<WsTransport>(env_, static_cast<TransportEvents*>(this));
+  } else {
+    transport_ = std::make_unique<BoshTransport>(env_, static_cast<TransportEvents*>(this));
+  }
   transport_->open();
 }
 
@@ -208,20 +213,28 @@ void XmppClient::on_iq(const pugi::xml_node& iq) {
   } else if (id == "sess_1" && state_ == State::kSession) {
     go_online();
   } else if (id == "roster_1" && state_ == State::kRoster) {
-    state_ = State::kOnline;
-    observer_->on_online(*this);
+    become_online();
   }
 }
 
 void XmppClient::go_online() {
   if (env_.options->roster) {
     state_ = State::kRoster;
-    transport_->send("<iq type='get' id='roster_1' xmlns='jabber:client'><query xmlns='jabber:iq:roster'/></iq>"
-                     "<presence xmlns='jabber:client'/>");
+    // Two sends: over WebSocket each element is a message of its own (RFC 7395
+    // §3.3.3); over BOSH they leave together in the next request.
+    transport_->send("<iq type='get' id='roster_1' xmlns='jabber:client'><query xmlns='jabber:iq:roster'/></iq>");
+    transport_->send("<presence xmlns='jabber:client'/>");
     return;
   }
-  state_ = State::kOnline;
   transport_->send("<presence xmlns='jabber:client'/>");
+  become_online();
+}
+
+// The one way into kOnline, with or without --roster: the transport hears it
+// first (WsTransport plans its --drop cut then), then the Runner counts it.
+void XmppClient::become_online() {
+  state_ = State::kOnline;
+  transport_->on_online();
   observer_->on_online(*this);
 }
 
@@ -251,8 +264,9 @@ void XmppClient::fail(std::string_view kind) {
 void XmppClient::on_ended(std::string_view error) {
   const bool was_closing = state_ == State::kClosing;
   state_ = State::kEnded;
-  // Errors while we close (our own or after fail()) are not news.
-  if (!error.empty() && !was_closing) env_.interval.tally.error(error);
+  // Errors while we close (our own or after fail()) are not news. A --drop cut
+  // of a WebSocket session is the run's own doing: counted as ended, not as an error.
+  if (!error.empty() && !was_closing && error != kDropEnd) env_.interval.tally.error(error);
   if (was_closing) error = failed_ ? std::string_view("failed") : std::string_view();
   observer_->on_client_ended(*this, error);
 }

@@ -2,7 +2,7 @@
 // XEP-0206 login (SASL PLAIN or ANONYMOUS, stream restart, resource bind, the
 // legacy session if the server offers it as required, initial presence, the
 // roster with --roster), then chat messages out and in. It speaks through a
-// Transport (BOSH today) and tells its observer (the Runner) when it is online,
+// Transport (BOSH or WebSocket) and tells its observer (the Runner) when it is online,
 // when a chat message arrives and when it has ended.
 #pragma once
 
@@ -17,6 +17,9 @@ namespace sb::soak {
 
 struct Env;
 class XmppClient;
+
+// The end reason of a session that --drop cut for good (WebSocket has no resume).
+inline constexpr std::string_view kDropEnd = "drop";
 
 class ClientObserver {
  public:
@@ -59,6 +62,7 @@ class XmppClient final : private TransportEvents {
   void on_features(const pugi::xml_node& features);
   void on_iq(const pugi::xml_node& iq);
   void go_online();
+  void become_online();
   void fail(std::string_view kind);
 
   Env& env_;

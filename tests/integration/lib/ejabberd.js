@@ -14,7 +14,9 @@
 // - Users and rosters go through ejabberd's HTTP API on loopback (/api), which
 //   is much faster than one `ejabberdctl register` per user.
 // - `bosh: true` also serves ejabberd's own mod_bosh at /bosh, used when
-//   SB_DIRECT=1 to check the harness without Switchboard.
+//   SB_DIRECT=1 to check the harness without Switchboard; its own WebSocket
+//   (ejabberd_http_ws, RFC 7395) is served at /ws of the same port (`wsUrl`),
+//   which the load generator and benchmarks compare with.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -52,6 +54,7 @@ listen:
     request_handlers:
       /api: mod_http_api
       /bosh: mod_bosh
+      /ws: ejabberd_http_ws
 
 acl:
   local:
@@ -201,6 +204,11 @@ class EjabberdServer {
   /** ejabberd's own BOSH endpoint (only with `bosh: true`). */
   get boshUrl() {
     return this.bosh ? `http://127.0.0.1:${this.httpPort}/bosh` : null;
+  }
+
+  /** ejabberd's own WebSocket endpoint (RFC 7395). */
+  get wsUrl() {
+    return `ws://127.0.0.1:${this.httpPort}/ws`;
   }
 
   logs() {

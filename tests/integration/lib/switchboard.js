@@ -50,9 +50,9 @@ class Switchboard {
     return `http://127.0.0.1:${this.port}/http-bind`;
   }
 
-  /** XMPP over WebSocket (RFC 7395) on the same port (the default websocket_path). */
+  /** XMPP over WebSocket (RFC 7395) on the same listener, at the default websocket_path. */
   get wsUrl() {
-    return `ws://127.0.0.1:${this.port}/xmpp-websocket`;
+    return `ws://127.0.0.1:${this.port}${this.settings.websocket_path || '/xmpp-websocket'}`;
   }
 
   logs() {

@@ -1,0 +1,184 @@
+'use strict';
+// One scenario, two servers (converse_prosody.test.js, converse_ejabberd.test.js):
+// Converse.js, the real web client (npm `converse.js`, its release build), runs
+// in headless Chromium and speaks XMPP over WebSocket (RFC 7395) to switchboard,
+// which speaks plain c2s to a real Prosody or ejabberd. Its contact is bob, a
+// Strophe.js client in Node over BOSH through the same switchboard.
+//
+//   alice logs in (Converse, WebSocket) -> bob logs in and sees her presence ->
+//   alice types a message in Converse's chat box, bob gets it -> bob replies, the
+//   page shows it -> alice logs out, bob sees her unavailable presence and the
+//   server no longer has her session.
+//
+// `discover: true` gives Converse only the domain (`localhost`) and
+// `discover_connection_methods: true`: it must find switchboard through XEP-0156.
+// Converse asks https://localhost/.well-known/host-meta and takes only wss://
+// URLs, so switchboard is put behind a TLS front (lib/converse_site.js) and
+// Chromium resolves localhost:443 to that front (--host-resolver-rules);
+// switchboard advertises wss://localhost/xmpp-websocket (public_websocket_url),
+// as a deployment behind an HTTPS proxy does.
+//
+// On failure a screenshot and the page's console go to artifacts/.
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { it, before, after } = require('node:test');
+const { chromium } = require('playwright-core');
+const { startStack } = require('./stack');
+const { XmppClient } = require('./strophe_client');
+const { startConverseSite, startTlsFront } = require('./converse_site');
+const { expectGone, expectNotListed } = require('./chat_checks');
+
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const UI_TIMEOUT = 20000;
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what, fn, timeoutMs = UI_TIMEOUT) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * @param opts.server    'prosody' or 'ejabberd'
+ * @param opts.discover  Converse gets only the domain and finds switchboard by XEP-0156
+ */
+function converseScenario({ server, discover = false }) {
+  let stack;
+  let site;
+  let front;
+  let profileDir;
+  let context;
+  let page;
+  let bob;
+  let aliceJid;
+  let earlierStepFailed = false;
+  const consoleLines = [];
+  const sockets = [];  // WebSocket URLs the page opened
+  const hostMeta = [];  // the page's XEP-0156 look-ups: "STATUS URL"
+
+  const step = (name, fn) => it(name, async (t) => {
+    if (stack && stack.direct) return t.skip('SB_DIRECT=1: these tests are about switchboard');
+    if (earlierStepFailed || !page) return t.skip('an earlier step failed');
+    try {
+      await fn(t);
+    } catch (err) {
+      earlierStepFailed = true;
+      const dir = path.join(__dirname, '..', 'artifacts');
+      fs.mkdirSync(dir, { recursive: true });
+      const shot = path.join(dir, `converse-${server}-${Date.now()}.png`);
+      await page.screenshot({ path: shot }).catch(() => {});
+      err.message += `\n(screenshot: ${shot})\n--- page console ---\n${consoleLines.slice(-60).join('\n')}\n${stack.logs()}`;
+      throw err;
+    }
+  });
+
+  before(async () => {
+    stack = await startStack({ server, users: { alice: 'alice', bob: 'bob' }, friends: ['alice', 'bob'],
+      settings: discover ? {
+        public_websocket_url: 'wss://localhost/xmpp-websocket',
+        public_bosh_url: 'https://localhost/http-bind',
+      } : {} });
+    if (stack.direct) return;
+    site = await startConverseSite();
+    const args = [...FLAGS];
+    if (discover) {
+      front = await startTlsFront(stack.switchboard.port);
+      // Only https://localhost (port 443) goes to the front; the page's own origin
+      // (127.0.0.1) is untouched.
+      args.push(`--host-resolver-rules=MAP localhost:443 127.0.0.1:${front.port}`, '--ignore-certificate-errors');
+    }
+    profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-converse-'));
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM, headless: true, args, timeout: 30000, ignoreHTTPSErrors: true,
+    });
+    page = context.pages()[0] || (await context.newPage());
+    page.setDefaultTimeout(UI_TIMEOUT);
+    page.on('console', (msg) => consoleLines.push(`[${msg.type()}] ${msg.text()}`));
+    page.on('pageerror', (err) => consoleLines.push(`[pageerror] ${err.message}`));
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    page.on('requestfailed', (r) => consoleLines.push(`[requestfailed] ${r.url()} ${r.failure()?.errorText}`));
+    page.on('response', (r) => {
+      if (r.url().includes('/.well-known/host-meta')) hostMeta.push(`${r.status()} ${r.url()}`);
+    });
+    bob = new XmppClient(stack.boshUrl, { name: 'bob' });
+  });
+
+  after(async () => {
+    if (bob) await bob.close();
+    if (context) await context.close().catch(() => {});
+    if (site) await site.close();
+    if (front) await front.close();
+    if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
+    if (stack) await stack.stop();
+  });
+
+  const settings = discover
+    ? { jid: 'alice@localhost', password: 'alice', discover_connection_methods: true }
+    : { jid: 'alice@localhost', password: 'alice', websocket_url: null, discover_connection_methods: false };
+
+  step(`alice logs in with Converse.js over WebSocket${discover ? ', found through XEP-0156 host-meta' : ''}`, async () => {
+    if (!discover) settings.websocket_url = stack.switchboard.wsUrl;
+    await page.goto(site.pageUrl(settings));
+    await until('Converse to connect', () => page.evaluate(() => window.sbTest.events.includes('connected')));
+    const connection = await page.evaluate(() => {
+      const c = window.sbTest.api.connection.get();
+      return { websocket: window.sbTest.api.connection.isType('websocket'), service: c.service, jid: c.jid };
+    });
+    assert.equal(connection.websocket, true, `Converse uses WebSocket: ${JSON.stringify(connection)}`);
+    const expected = discover ? 'wss://localhost/xmpp-websocket' : stack.switchboard.wsUrl;
+    assert.equal(connection.service, expected);
+    assert.deepEqual(sockets, [expected], 'one WebSocket, to switchboard');
+    // With discovery the URL came from switchboard's host-meta, fetched by the page.
+    assert.deepEqual(hostMeta, discover ? ['200 https://localhost/.well-known/host-meta'] : []);
+    assert.match(connection.jid, /^alice@localhost\//);
+    aliceJid = connection.jid;
+  });
+
+  step('bob (Strophe.js in Node) comes online; each sees the other present', async () => {
+    await bob.connect('bob@localhost', 'bob');
+    bob.sendPresence();
+    await bob.waitForPresence({ from: 'alice@localhost' });
+    await until("bob online in alice's Converse roster", () => page.evaluate(async () => {
+      const contact = await window.sbTest.api.contacts.get('bob@localhost');
+      return Boolean(contact) && contact.getStatus() === 'online';
+    }));
+  });
+
+  step("alice types a message in Converse's chat box; bob receives it", async () => {
+    const text = `hello bob from Converse <&> ü ${Date.now()}`;
+    await page.evaluate(() => window.sbTest.api.chats.open('bob@localhost', {}, true));
+    const box = page.locator('converse-chat textarea.chat-textarea');
+    await box.waitFor();
+    await box.fill(text);
+    await box.press('Enter');
+    await bob.waitForMessage({ from: 'alice@localhost', body: text });
+  });
+
+  step('bob replies; Converse shows the reply', async () => {
+    const text = `hi alice, bob here <b>not bold</b> ${Date.now()}`;
+    bob.sendMessage('alice@localhost', text);
+    await page.locator('.chat-msg__text', { hasText: text }).waitFor();
+  });
+
+  step('alice logs out; bob sees her go and the server no longer holds her session', async () => {
+    const since = Date.now();
+    await page.evaluate(() => window.sbTest.api.user.logout());
+    await bob.waitForPresence({ from: 'alice@localhost', type: 'unavailable', after: since });
+    // The server itself answers for a full JID it no longer holds (RFC 6120
+    // §10.5.3.2: an error), and its own session list where it has one (ejabberd).
+    await expectGone(bob, aliceJid);
+    await expectNotListed(stack.server, aliceJid);
+  });
+}
+
+module.exports = { converseScenario };
