@@ -4,7 +4,7 @@
 // process on one core. Run by hand:
 //
 //   node bench/tls_front.js [--bin build/src/switchboard] [--idle 2000] [--seconds 10]
-//                           [--clients 3] [--tls 1.3|1.2]
+//                           [--clients 3] [--tls 1.3|1.2] [--rounds 3]
 //
 // 1. Memory per idle TLS connection: N clients (Node tls.connect, ALPN http/1.1)
 //    complete their handshake and stay idle; the server's RSS and PSS before and
@@ -15,7 +15,8 @@
 //    by the CPU seconds the server process used meanwhile (/proc). Dividing by the
 //    server's own CPU time makes the figure per core even on a shared machine; the
 //    server's CPU use over wall time is printed too: near 1.0 means the server, not
-//    the clients, was the limit.
+//    the clients, was the limit. The two servers take turns, `rounds` times, and
+//    the medians are compared: on a shared machine one round says little.
 //
 // Both servers are private: a free loopback port each, nginx with its own prefix
 // and config in a temp dir, stopped by PID.
@@ -29,7 +30,7 @@ const tls = require('node:tls');
 const { memory, cpuSeconds } = require('./proc_stats');
 
 function parseArgs(argv) {
-  const opts = { bin: path.resolve(__dirname, '..', 'build', 'src', 'switchboard'), idle: 2000, seconds: 10, clients: 3, tls: '1.3' };
+  const opts = { bin: path.resolve(__dirname, '..', 'build', 'src', 'switchboard'), idle: 2000, seconds: 10, clients: 3, tls: '1.3', rounds: 3 };
   for (let i = 2; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '');
     if (!(key in opts)) throw new Error(`unknown option ${argv[i]}`);
@@ -213,15 +214,22 @@ async function main() {
     const results = {};
     for (const server of servers) {
       const idle = await idleMemory(opts, server);
-      const rate = await handshakeRate(opts, server);
-      results[server.name] = { idle, rate };
+      results[server.name] = { idle, rates: [] };
       out(`${server.name.padEnd(11)} idle TLS connection: RSS ${Math.round(idle.rss)} B, PSS ${Math.round(idle.pss)} B (${idle.protocols.join('; ')})`);
-      out(`${server.name.padEnd(11)} full handshakes: ${rate.handshakes} in ${rate.wall.toFixed(1)} s, server CPU ${rate.cpu.toFixed(2)} s ` +
-        `(${(rate.cpu / rate.wall).toFixed(2)} of a core): ${Math.round(rate.perCore)}/s per core, ${Math.round(rate.perWall)}/s wall`);
     }
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const server of servers) {
+        const rate = await handshakeRate(opts, server);
+        results[server.name].rates.push(rate.perCore);
+        out(`round ${round} ${server.name.padEnd(11)} full handshakes: ${rate.handshakes} in ${rate.wall.toFixed(1)} s, server CPU ${rate.cpu.toFixed(2)} s ` +
+          `(${(rate.cpu / rate.wall).toFixed(2)} of a core): ${Math.round(rate.perCore)}/s per core, ${Math.round(rate.perWall)}/s wall`);
+      }
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const sb = results.switchboard;
     const ng = results.nginx;
-    out(`ratio switchboard/nginx: handshakes per core ${(sb.rate.perCore / ng.rate.perCore).toFixed(2)}, ` +
+    out(`median full handshakes per core: switchboard ${Math.round(median(sb.rates))}/s, nginx ${Math.round(median(ng.rates))}/s`);
+    out(`ratio switchboard/nginx: handshakes per core ${(median(sb.rates) / median(ng.rates)).toFixed(2)}, ` +
       `idle RSS per connection ${(sb.idle.rss / ng.idle.rss).toFixed(2)}, PSS ${(sb.idle.pss / ng.idle.pss).toFixed(2)}`);
   } finally {
     for (const server of servers) await stopChild(server.child);
