@@ -17,6 +17,7 @@
 #include <initializer_list>
 
 #include "net/source_pool.hpp"
+#include "net/tls_server_context.hpp"
 
 namespace sb::app {
 namespace {
@@ -166,6 +167,31 @@ Error set_listen(Config& config, std::string_view key, std::string_view value) {
   return std::nullopt;
 }
 std::string show_listen(const Config& config) { return config.listen.to_string(); }
+
+Error set_tls_listen(Config& config, std::string_view key, std::string_view value) {
+  if (value.empty()) {
+    config.tls_listen.reset();
+    return std::nullopt;
+  }
+  Config probe;
+  if (auto error = set_listen(probe, key, value)) return error;
+  config.tls_listen = std::move(probe.listen);
+  return std::nullopt;
+}
+std::string show_tls_listen(const Config& config) {
+  return config.tls_listen ? config.tls_listen->to_string() : std::string();
+}
+
+// Whether the files load is checked by validate_config, after overrides.
+template <std::string Config::*Field>
+Error set_path(Config& config, std::string_view, std::string_view value) {
+  config.*Field = std::string(value);
+  return std::nullopt;
+}
+template <std::string Config::*Field>
+std::string show_path(const Config& config) {
+  return config.*Field;
+}
 
 Error set_upstream(Config& config, std::string_view key, std::string_view value) {
   if (value.empty()) {
@@ -396,6 +422,9 @@ constexpr std::uint32_t kDay = 86400;
 
 const std::array kKeys{
     KeySpec{"listen", set_listen, show_listen},
+    KeySpec{"tls_listen", set_tls_listen, show_tls_listen},
+    KeySpec{"tls_cert_file", set_path<&Config::tls_cert_file>, show_path<&Config::tls_cert_file>},
+    KeySpec{"tls_key_file", set_path<&Config::tls_key_file>, show_path<&Config::tls_key_file>},
     KeySpec{"bosh_path", set_bosh_path, show_bosh_path},
     KeySpec{"websocket_path", set_websocket_path, show_websocket_path},
     KeySpec{"public_bosh_url", set_public_url<&Config::public_bosh_url>,
@@ -506,6 +535,46 @@ std::string format_config(const Config& config) {
   return out;
 }
 
+namespace {
+
+// tls_listen needs both files, readable and matching; they are loaded here, so a
+// wrong path or a key for another certificate stops the start (and --check-config).
+void check_tls_listener(const Config& config, std::vector<std::string>& problems) {
+  if (!config.tls_listen) {
+    if (!config.tls_cert_file.empty() || !config.tls_key_file.empty()) {
+      problems.push_back("'tls_cert_file' and 'tls_key_file' need 'tls_listen'");
+    }
+    return;
+  }
+  if (*config.tls_listen == config.listen) {
+    problems.push_back("'tls_listen' and 'listen' must differ (both are " +
+                       quoted(config.listen.to_string()) + ")");
+  }
+  bool files_ok = true;
+  for (const auto& [key, file] : {std::pair{"tls_cert_file", &config.tls_cert_file},
+                                  std::pair{"tls_key_file", &config.tls_key_file}}) {
+    if (file->empty()) {
+      problems.push_back(quoted(key) + " is required with 'tls_listen'");
+      files_ok = false;
+      continue;
+    }
+    struct stat info {};
+    if (::stat(file->c_str(), &info) != 0 || ::access(file->c_str(), R_OK) != 0) {
+      problems.push_back(quoted(key) + " " + quoted(*file) + ": " + std::strerror(errno));
+      files_ok = false;
+    } else if (!S_ISREG(info.st_mode)) {
+      problems.push_back(quoted(key) + " " + quoted(*file) + " is not a file");
+      files_ok = false;
+    }
+  }
+  if (!files_ok) return;
+  if (auto error = net::TlsServerContext::check_files(config.tls_cert_file, config.tls_key_file)) {
+    problems.push_back("'tls_listen': " + *error);
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> validate_config(const Config& config) {
   std::vector<std::string> problems;
   if (config.default_wait > config.max_wait) {
@@ -551,6 +620,7 @@ std::vector<std::string> validate_config(const Config& config) {
                          " is not a file");
     }
   }
+  check_tls_listener(config, problems);
   return problems;
 }
 

@@ -33,6 +33,11 @@ struct Config {
   std::string websocket_path = "/xmpp-websocket";  // URL path of XMPP over WebSocket (RFC 7395); empty = off
   std::string public_bosh_url;             // BOSH URL host-meta advertises; empty = from the request's Host
   std::string public_websocket_url;        // WebSocket URL host-meta advertises; empty = from the request's Host
+  // HTTPS: the same endpoints over TLS on a second address (empty = none), with
+  // the PEM certificate chain and private key it presents.
+  std::optional<HostPort> tls_listen;
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::uint32_t workers = 1;               // worker processes; 0 = auto (cores, fds, max_sessions)
   std::optional<HostPort> upstream;        // default XMPP server; empty = none configured
   // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.

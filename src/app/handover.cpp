@@ -2,6 +2,8 @@
 // the ones sent here. See handover.hpp.
 #include "app/handover.hpp"
 
+#include "app/tls_relay.hpp"
+
 #include <netinet/in.h>
 
 #include <utility>
@@ -18,7 +20,8 @@ namespace sb::app {
 struct Handover::Outgoing {
   uv_write_t req{};
   std::string frame;
-  HttpSocket* socket = nullptr;
+  HttpSocket* socket = nullptr;     // a plain connection leaving, or
+  net::TcpStream* stream = nullptr;  // the far end of a TLS relay's socketpair
 };
 
 Handover::Handover(uv_loop_t* loop, Identity identity, HttpSocket::Shared& sockets,
@@ -62,7 +65,7 @@ void Handover::close() {
 bool Handover::route(std::string_view sid, http::Request& request, http::Exchange& exchange) {
   const auto owner = sid_owner_worker(sid, identity_.node_id);
   if (!owner || *owner == identity_.self || *owner >= identity_.workers) return false;
-  if (!pass_on(*owner, request)) {
+  if (!move(*owner, request, true)) {
     // Only a connection with nothing else on it can move; a client that pipelines
     // requests of several sessions on one connection is asked to retry.
     ++counters_.busy;
@@ -78,6 +81,12 @@ bool Handover::route(std::string_view sid, http::Request& request, http::Exchang
 }
 
 bool Handover::pass_on(std::uint32_t target, http::Request& request) {
+  // A session creation is passed on only with its own connection: relayed, the
+  // receiver would not see the client's address for max_sessions_per_ip.
+  return move(target, request, false);
+}
+
+bool Handover::move(std::uint32_t target, http::Request& request, bool relay_tls) {
   if (target == identity_.self || target >= identity_.workers) return false;
   HttpSocket* socket = sockets_.dispatching;
   std::optional<std::string> bytes;
@@ -85,22 +94,40 @@ bool Handover::pass_on(std::uint32_t target, http::Request& request) {
     bytes = serialize_request(request, socket->current_request_http10());
   }
   if (!bytes) return false;
-  send(target, *socket, std::move(*bytes));
+  if (!socket->tls()) {
+    send(target, socket, socket->begin_handover(), std::move(*bytes));
+    return true;
+  }
+  if (!relay_tls) return false;
+  std::string error;
+  net::TcpStream* far = TlsRelay::start(loop_, *socket, error);
+  if (far == nullptr) {
+    SB_LOG_WARN("cannot relay a TLS connection to worker %u: %s", target, error.c_str());
+    return false;
+  }
+  ++counters_.relayed;
+  SB_LOG_DEBUG("TLS connection from %s relayed to worker %u", request.peer.c_str(), target);
+  send(target, nullptr, *far, std::move(*bytes));
   return true;
 }
 
-void Handover::send(std::uint32_t target, HttpSocket& socket, std::string request_bytes) {
+void Handover::send(std::uint32_t target, HttpSocket* socket, net::TcpStream& stream,
+                    std::string request_bytes) {
   auto* out = new Outgoing;
   out->frame = encode_frame(target, request_bytes);
-  out->socket = &socket;
+  out->socket = socket;
+  out->stream = &stream;
   out->req.data = out;
-  net::TcpStream& stream = socket.begin_handover();
   uv_buf_t buf = uv_buf_init(out->frame.data(), static_cast<unsigned int>(out->frame.size()));
   const int rc = uv_write2(&out->req, reinterpret_cast<uv_stream_t*>(&pipe_), &buf, 1,
                            stream.stream(), &Handover::on_sent);
   if (rc != 0) {
     SB_LOG_WARN("hand-over to worker %u failed: %s", target, uv_strerror(rc));
-    socket.end_handover();
+    if (socket != nullptr) {
+      socket->end_handover();
+    } else {
+      stream.close();
+    }
     delete out;
     return;
   }
@@ -116,7 +143,7 @@ void Handover::send(std::uint32_t target, HttpSocket& socket, std::string reques
         const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
         uv_ip6_name(v6, name, sizeof name);
         port = ntohs(v6->sin6_port);
-      } else {
+      } else if (peer.ss_family == AF_INET) {  // not a relay's socketpair
         const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
         uv_ip4_name(v4, name, sizeof name);
         port = ntohs(v4->sin_port);
@@ -133,7 +160,11 @@ void Handover::on_sent(uv_write_t* req, int status) {
   }
   // Sent or not, this process is done with the socket: the receiver has its own
   // descriptor, or the connection is lost and the client will retry.
-  out->socket->end_handover();
+  if (out->socket != nullptr) {
+    out->socket->end_handover();
+  } else {
+    out->stream->close();
+  }
   delete out;
 }
 
@@ -176,9 +207,10 @@ void Handover::take_pending_sockets() {
     // Accepting into a TCP handle is the only way to take a pending descriptor off
     // libuv's queue; something else than a TCP socket is refused after that.
     const int rc = uv_accept(reinterpret_cast<uv_stream_t*>(pipe), stream->stream());
-    if (rc != 0 || type != UV_TCP) {
+    // A socketpair's end (UV_NAMED_PIPE) comes from a TLS relay (tls_relay.hpp).
+    if (rc != 0 || (type != UV_TCP && type != UV_NAMED_PIPE)) {
       SB_LOG_WARN("could not take a handed-over socket: %s",
-                  rc != 0 ? uv_strerror(rc) : "not a TCP socket");
+                  rc != 0 ? uv_strerror(rc) : "not a stream socket");
       stream->close();
       stream = nullptr;
     } else {

@@ -11,6 +11,10 @@
 // directly. Here the socket is forgotten without being closed for the peer: only
 // this process's descriptor is closed, once the send has completed.
 //
+// A TLS connection (the HTTPS listener's) cannot leave the process that holds its
+// TLS state: its plaintext goes over a socketpair instead, whose far end is what
+// is handed over (tls_relay.hpp). The owner cannot tell it from a plain one.
+//
 // A connection moves only with nothing else on it: no other request in flight,
 // no byte read beyond this request, no answer still being written. Otherwise the
 // request is answered 503 (retry on another connection). A prefix naming this
@@ -41,6 +45,7 @@ struct HandoverCounters {
   std::uint64_t handed_over = 0;  // connections sent to their owner
   std::uint64_t adopted = 0;      // connections received from other workers
   std::uint64_t busy = 0;         // requests answered 503: their connection could not move
+  std::uint64_t relayed = 0;      // TLS connections relayed to their owner (tls_relay.hpp)
 };
 
 class Handover final : public bosh::ForeignSidRouter {
@@ -82,7 +87,9 @@ class Handover final : public bosh::ForeignSidRouter {
   struct Outgoing;
   enum class State { kIdle, kOpen, kClosed };
 
-  void send(std::uint32_t target, HttpSocket& socket, std::string request_bytes);
+  bool move(std::uint32_t target, http::Request& request, bool relay_tls);
+  void send(std::uint32_t target, HttpSocket* socket, net::TcpStream& stream,
+            std::string request_bytes);
   void take_pending_sockets();
   void lose(const char* why);
   static void on_sent(uv_write_t* req, int status);

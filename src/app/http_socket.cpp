@@ -65,6 +65,14 @@ void HttpSocket::end_handover() {
   stream_.close();
 }
 
+net::TcpStream& HttpSocket::begin_relay() {
+  handing_over_ = true;  // the Connection's answers and closes are ignored from now on
+  connection_.cancel_linger();
+  switched_ = true;
+  shared_.list.retire(*this);
+  return stream_;
+}
+
 void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) {
   if (lingering_) return;  // the connection is done: what still comes is dropped
   connection_.feed(bytes);
@@ -105,13 +113,17 @@ void HttpSocket::close() {
   connection_.linger(kLingerMs);
 }
 
-void HttpSocket::pause_reading() { stream_.stop_reading(); }
+void HttpSocket::pause_reading() {
+  if (!handing_over_) stream_.stop_reading();
+}
 void HttpSocket::resume_reading() {
   if (!stream_.closing() && !handing_over_) stream_.start_reading();
 }
 std::size_t HttpSocket::queued_bytes() const { return stream_.queued_bytes(); }
 
-void HttpSocket::linger_expired() { stream_.close(); }
+void HttpSocket::linger_expired() {
+  if (!handing_over_) stream_.close();
+}
 
 void HttpSocket::switch_protocols(std::string head, std::string& first_bytes) {
   if (handing_over_) return;

@@ -74,6 +74,12 @@ class HttpSocket final : private net::StreamHandler,
   net::TcpStream& begin_handover();
   // The send completed or failed: closes this process's handle of the socket.
   void end_handover();
+  // Whether the connection is TLS (the HTTPS listener's): it cannot move to
+  // another process, its plaintext is relayed instead (tls_relay.hpp).
+  bool tls() const { return stream_.filtered(); }
+  // For the relay: the socket is retired (as after a 101) and inert, and its
+  // stream, still reading, is returned to get a new handler.
+  net::TcpStream& begin_relay();
 
   HttpSocket* prev = nullptr;  // HttpSocketList links
   HttpSocket* next = nullptr;

@@ -56,6 +56,10 @@ Supervisor::~Supervisor() {
 
 int Supervisor::run() {
   if (!probe_listen_address()) return 1;
+  if (config_.tls_listen && !share_ticket_keys()) {
+    SB_LOG_ERROR("cannot make the TLS session-ticket keys: the random generator failed");
+    return 1;
+  }
   for (auto* sig : {&sigterm_, &sigint_}) {
     uv_signal_init(&loop_, sig);
     sig->data = this;

@@ -8,6 +8,7 @@
 #include "app/engine_settings.hpp"
 #include "app/log.hpp"
 #include "app/worker_launch.hpp"
+#include "net/tls_server_stream.hpp"
 
 namespace sb::app {
 namespace {
@@ -77,6 +78,20 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
     HttpSocket::adopt(stream, *shared_);
     admission_->check();  // may close the listener: it stops accepting at once
   });
+  if (config.tls_listen) {
+    if (auto keys = ticket_keys_from_environment()) {
+      tls_context_ = net::TlsServerContext::create(config.tls_cert_file, config.tls_key_file,
+                                                   *keys, tls_error_);
+    } else {
+      tls_error_ = std::string("malformed ") + kTicketKeysEnv + " in the environment";
+    }
+    tls_listener_ = std::make_unique<net::Listener>(&loop_, [this](net::TcpStream& stream) {
+      // TLS first, so that the HTTP socket is the filter's handler (tcp_stream.hpp).
+      net::TlsServerStream::attach(stream, tls_context_->native());
+      HttpSocket::adopt(stream, *shared_);
+      admission_->check();
+    });
+  }
   if (board_fd >= 0) {
     std::string error;
     board_ = ListenBoard::attach(board_fd, error);
@@ -103,6 +118,7 @@ Worker::~Worker() {
   trimmer_.reset();
   admission_.reset();
   listener_.reset();
+  tls_listener_.reset();
   handover_.reset();
   sessions_.reset();
   context_.reset();
@@ -119,6 +135,22 @@ int Worker::run() {
     if (handover_) handover_->close();
     uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks
     return 1;
+  }
+  if (tls_listener_) {
+    const std::string tls_address = tls_listen_address(config_);
+    if (!tls_context_ || tls_listener_->listen(tls_address, 4096, error) != 0) {
+      if (tls_context_) {
+        error = "cannot listen on " + tls_address + ": " + error;
+      } else {
+        error = "tls_listen: " + tls_error_;
+      }
+      SB_LOG_ERROR("%s", error.c_str());
+      listener_->close();
+      tls_listener_->close();
+      if (handover_) handover_->close();
+      uv_run(&loop_, UV_RUN_NOWAIT);
+      return 1;
+    }
   }
   Admission::Setup setup;
   setup.budget = fd_budget(raise_fd_limit());
@@ -155,6 +187,10 @@ int Worker::run() {
   if (!config_.websocket_path.empty()) {
     SB_LOG_INFO("XMPP over WebSocket on ws://%s%s", address.c_str(), config_.websocket_path.c_str());
   }
+  if (tls_listener_) {
+    SB_LOG_INFO("listening on https://%s%s (and wss://), TLS 1.2 and 1.3",
+                tls_listen_address(config_).c_str(), config_.bosh_path.c_str());
+  }
   SB_LOG_INFO("listening on http://%s%s, upstream %s", address.c_str(), config_.bosh_path.c_str(),
               settings_.default_upstream.host.empty()
                   ? "per domain only"
@@ -167,6 +203,18 @@ int Worker::run() {
   sockets_.collect();
   SB_LOG_INFO("stopped");
   return 0;
+}
+
+std::optional<std::string> Worker::reload_tls_certificate(const std::string& cert_file,
+                                                         const std::string& key_file) {
+  if (!tls_context_) return std::string("no tls_listen in this worker");
+  auto error = tls_context_->reload(cert_file, key_file);
+  if (error) {
+    SB_LOG_WARN("TLS certificate not reloaded, the old one stays: %s", error->c_str());
+  } else {
+    SB_LOG_INFO("TLS certificate reloaded from %s", cert_file.c_str());
+  }
+  return error;
 }
 
 void Worker::on_signal(uv_signal_t* handle, int signum) {
@@ -185,6 +233,7 @@ void Worker::begin_shutdown() {
   if (admission_) admission_->stop();
   if (board_) board_->forget(static_cast<std::uint32_t>(index_));
   listener_->close();
+  if (tls_listener_) tls_listener_->close();
   endpoint_->refuse_new_sessions();
   sessions_->end_all(bosh::Condition::kSystemShutdown);
   sessions_->collect();

@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <string>
 #include <optional>
 
 #include "app/admission.hpp"
@@ -45,6 +46,7 @@
 #include "net/listener.hpp"
 #include "net/loop_context.hpp"
 #include "net/source_pool.hpp"
+#include "net/tls_server_context.hpp"
 #include "xmpp/upstream_link.hpp"
 
 namespace sb::app {
@@ -60,6 +62,11 @@ class Worker {
 
   // Listens and runs the loop until shutdown. Returns the process exit code.
   int run();
+
+  // Loads new HTTPS certificate and key files for connections accepted from now
+  // on; open ones keep theirs. The reason on failure (nothing changes then).
+  std::optional<std::string> reload_tls_certificate(const std::string& cert_file,
+                                                    const std::string& key_file);
 
  private:
   void begin_shutdown();
@@ -87,6 +94,10 @@ class Worker {
   HttpSocketList sockets_;
   std::unique_ptr<HttpSocket::Shared> shared_;
   std::unique_ptr<net::Listener> listener_;
+  // tls_listen: the HTTPS listener and its context (null without tls_listen).
+  std::unique_ptr<net::TlsServerContext> tls_context_;
+  std::unique_ptr<net::Listener> tls_listener_;
+  std::string tls_error_;  // why tls_context_ could not be made; run() reports it
   std::unique_ptr<Handover> handover_;  // supervised only
   std::unique_ptr<ListenBoard> board_;  // supervised only, if the supervisor made one
   std::unique_ptr<Admission> admission_;

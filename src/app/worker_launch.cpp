@@ -1,6 +1,8 @@
 // Worker command lines; see worker_launch.hpp.
 #include "app/worker_launch.hpp"
 
+#include <cstdlib>
+
 #include <uv.h>
 
 #include <algorithm>
@@ -62,10 +64,29 @@ std::optional<WorkerLaunch> worker_launch_from(int argc, char** argv, std::strin
   return launch;
 }
 
-std::string listen_address(const Config& config) {
-  const std::string port = std::to_string(config.listen.port);
-  if (config.listen.host.find(':') != std::string::npos) return "[" + config.listen.host + "]:" + port;
-  return config.listen.host + ":" + port;
+namespace {
+std::string address_text(const HostPort& address) {
+  const std::string port = std::to_string(address.port);
+  if (address.host.find(':') != std::string::npos) return "[" + address.host + "]:" + port;
+  return address.host + ":" + port;
+}
+}  // namespace
+
+std::string listen_address(const Config& config) { return address_text(config.listen); }
+
+std::string tls_listen_address(const Config& config) {
+  return config.tls_listen ? address_text(*config.tls_listen) : std::string();
+}
+
+bool share_ticket_keys() {
+  const auto keys = net::TicketKeys::generate();
+  return keys && ::setenv(kTicketKeysEnv, keys->to_hex().c_str(), 1) == 0;
+}
+
+std::optional<net::TicketKeys> ticket_keys_from_environment() {
+  const char* hex = std::getenv(kTicketKeysEnv);
+  if (hex == nullptr) return net::TicketKeys::generate();
+  return net::TicketKeys::from_hex(hex);
 }
 
 }  // namespace sb::app

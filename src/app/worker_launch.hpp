@@ -10,6 +10,11 @@
 // to the supervisor is the worker's file descriptor kWorkerIpcFd; a second hidden
 // argument, `--worker-board`, says that the supervisor's ListenBoard
 // (listen_board.hpp) is file descriptor kWorkerBoardFd.
+//
+// The HTTPS listener's session-ticket keys must be the same in every worker (a
+// client resumes on whichever worker the kernel gives it), so the supervisor makes
+// them once and passes them in the environment variable kTicketKeysEnv, not on
+// the command line: another user can read a process's argv, not its environment.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +24,7 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "net/tls_server_context.hpp"
 
 namespace sb::app {
 
@@ -48,7 +54,18 @@ struct WorkerLaunch {
 // this is not one; when it is one but malformed, `error` says why (check it first).
 std::optional<WorkerLaunch> worker_launch_from(int argc, char** argv, std::string& error);
 
+inline constexpr const char* kTicketKeysEnv = "SWITCHBOARD_TLS_TICKET_KEYS";
+
+// Supervisor: makes fresh ticket keys and puts them in its environment, which
+// every worker it starts inherits. False if the RNG fails.
+bool share_ticket_keys();
+// Worker: the keys from the environment; fresh ones when there are none (a lone
+// worker). nullopt if the variable is malformed or the RNG fails.
+std::optional<net::TicketKeys> ticket_keys_from_environment();
+
 // The configured listen address as the listener takes it: "ip:port" or "[ip6]:port".
 std::string listen_address(const Config& config);
+// The same for tls_listen (empty when there is none).
+std::string tls_listen_address(const Config& config);
 
 }  // namespace sb::app

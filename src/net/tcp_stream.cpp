@@ -95,8 +95,9 @@ void TcpStream::stop_reading() {
 void TcpStream::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = from(s);
   if (nread > 0) {
-    if (self->handler() != nullptr) {
-      self->handler()->on_read(*self, std::string_view(buf->base, static_cast<std::size_t>(nread)));
+    if (self->socket_handler() != nullptr) {
+      self->socket_handler()->on_read(*self,
+                                      std::string_view(buf->base, static_cast<std::size_t>(nread)));
     }
     return;
   }
@@ -106,12 +107,30 @@ void TcpStream::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   self->stop_reading();
   if (self->read_ended_ || self->closing_) return;
   self->read_ended_ = true;
-  if (self->handler() != nullptr) self->handler()->on_read_end(*self, static_cast<int>(nread));
+  if (self->socket_handler() != nullptr) {
+    self->socket_handler()->on_read_end(*self, static_cast<int>(nread));
+  }
+}
+
+void TcpStream::attach_filter(StreamFilter* filter) {
+  if (filtered_ || filter == nullptr) return;
+  filter->set_inner(socket_handler());
+  tcp_.data = filter;
+  filtered_ = true;
 }
 
 void TcpStream::write(std::string bytes) { write(std::move(bytes), nullptr); }
 
 void TcpStream::write(std::string head, std::shared_ptr<const std::string> body) {
+  if (filtered_) {
+    if (closing_ || shutdown_requested_ || write_failed_) return;
+    filter()->filter_write(head, body ? std::string_view(*body) : std::string_view());
+    return;
+  }
+  write_socket(std::move(head), std::move(body));
+}
+
+void TcpStream::write_socket(std::string head, std::shared_ptr<const std::string> body) {
   if (closing_ || shutdown_requested_ || write_failed_) return;
   const std::size_t total = head.size() + (body ? body->size() : 0);
   if (total == 0) return;
@@ -156,6 +175,10 @@ void TcpStream::write(std::string head, std::shared_ptr<const std::string> body)
 
 void TcpStream::write_copy(std::string_view first, std::string_view second) {
   if (closing_ || shutdown_requested_ || write_failed_) return;
+  if (filtered_) {
+    filter()->filter_write(first, second);
+    return;
+  }
   const std::size_t total = first.size() + second.size();
   if (total == 0) return;
   std::size_t written = 0;
@@ -175,9 +198,9 @@ void TcpStream::write_copy(std::string_view first, std::string_view second) {
   } else {
     rest.append(second.substr(written - first.size()));
   }
-  // write() would try the kernel again first only with nothing queued; the kernel
-  // just refused, so that try is cheap and keeps the ordering logic in one place.
-  write(std::move(rest), nullptr);
+  // write_socket() would try the kernel again first only with nothing queued; the
+  // kernel just refused, so that try is cheap and keeps the ordering logic in one place.
+  write_socket(std::move(rest), nullptr);
 }
 
 void TcpStream::on_write_cb(uv_write_t* req, int status) {
@@ -186,19 +209,21 @@ void TcpStream::on_write_cb(uv_write_t* req, int status) {
   self->queued_bytes_ -= static_cast<std::uint32_t>(request->bytes);
   delete request;
   // Once closing, UV_ECANCELED and everything else is nobody's business.
-  if (self->closing_ || self->handler() == nullptr) return;
+  StreamHandler* handler = self->socket_handler();
+  if (self->closing_ || handler == nullptr) return;
   if (status < 0) {
     if (!self->write_failed_) {
       self->write_failed_ = true;
-      self->handler()->on_write_error(*self, status);
+      handler->on_write_error(*self, status);
     }
     return;
   }
-  if (self->queued_bytes_ == 0 && !self->write_failed_) self->handler()->on_drained(*self);
+  if (self->queued_bytes_ == 0 && !self->write_failed_) handler->on_drained(*self);
 }
 
 void TcpStream::shutdown_after_writes() {
   if (closing_ || shutdown_requested_) return;
+  if (filtered_ && !write_failed_) filter()->filter_shutdown();  // e.g. TLS close_notify
   shutdown_requested_ = true;
   // Rare enough to allocate: keeps every stream a uv_shutdown_t smaller.
   auto* req = new uv_shutdown_t;
@@ -222,7 +247,7 @@ void TcpStream::close() {
 void TcpStream::on_close_cb(uv_handle_t* h) {
   auto* self = from(h);
   // libuv has already run every write and shutdown callback (with UV_ECANCELED).
-  if (self->handler() != nullptr) self->handler()->on_closed(*self);
+  if (self->socket_handler() != nullptr) self->socket_handler()->on_closed(*self);
   --g_live_streams;
   delete self;
 }

@@ -10,6 +10,14 @@
 // called once and the TcpStream deletes itself. The handler must not use the stream
 // after on_closed(). Errors and EOF are reported once through on_read_end(); the
 // stream is not closed for you.
+//
+// A StreamFilter (the HTTPS listener's TLS, tls_server_stream.hpp) may sit between
+// the socket and the handler: it sees the socket's bytes first and hands the
+// handler what it makes of them, and the stream's write calls go through it on
+// the way out. The handler cannot tell: handler(), set_handler(), write() and
+// shutdown_after_writes() speak of and to the handler's side of the filter, so
+// the HTTP and WebSocket code serves both kinds of connection unchanged. A plain
+// stream pays one flag bit for this.
 #pragma once
 
 #include <uv.h>
@@ -41,6 +49,23 @@ class StreamHandler {
   ~StreamHandler() = default;
 };
 
+// Sits between a stream's socket and its handler (see the top of this file). It
+// is the socket's handler; the stream's own handler becomes the filter's inner
+// one. The filter owns itself and goes with the stream (its on_closed()).
+class StreamFilter : public StreamHandler {
+ public:
+  virtual StreamHandler* inner() const = 0;
+  virtual void set_inner(StreamHandler* handler) = 0;
+  // The handler's bytes on their way out (`second` may be empty): what the filter
+  // makes of them goes to the socket through TcpStream::write_filtered().
+  virtual void filter_write(std::string_view first, std::string_view second) = 0;
+  // The handler asked for a half-close: the filter's last words before the FIN.
+  virtual void filter_shutdown() = 0;
+
+ protected:
+  ~StreamFilter() = default;
+};
+
 class TcpStream : public Pooled<TcpStream> {
  public:
   // Wraps an accepted or to-be-connected uv_tcp_t that this object owns. The loop
@@ -52,8 +77,22 @@ class TcpStream : public Pooled<TcpStream> {
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
   // The handler lives in the handle's `data` slot (libuv's own spare pointer),
   // which saves a member: this class is 264 bytes, 248 of them uv_tcp_t.
-  void set_handler(StreamHandler* handler) { tcp_.data = handler; }
-  StreamHandler* handler() const { return static_cast<StreamHandler*>(tcp_.data); }
+  void set_handler(StreamHandler* handler) {
+    if (filtered_) {
+      filter()->set_inner(handler);
+    } else {
+      tcp_.data = handler;
+    }
+  }
+  StreamHandler* handler() const { return filtered_ ? filter()->inner() : socket_handler(); }
+
+  // Puts `filter` between the socket and the current handler, which becomes the
+  // filter's inner handler. Once, before reading starts.
+  void attach_filter(StreamFilter* filter);
+  bool filtered() const { return filtered_; }
+  const StreamFilter* attached_filter() const { return filtered_ ? filter() : nullptr; }
+  // The filter's output, straight to the socket (as write() on a plain stream).
+  void write_filtered(std::string bytes) { write_socket(std::move(bytes), nullptr); }
 
   // Starts delivering bytes to on_read(). Returns 0, UV_EINVAL once closing, UV_EOF
   // once the read side has ended, or libuv's error.
@@ -106,6 +145,10 @@ class TcpStream : public Pooled<TcpStream> {
   static void on_shutdown_cb(uv_shutdown_t* req, int status);
 
   static TcpStream* from(void* handle);  // the stream whose tcp_ this is
+  // Who hears the socket: the filter if there is one, else the handler.
+  StreamHandler* socket_handler() const { return static_cast<StreamHandler*>(tcp_.data); }
+  StreamFilter* filter() const { return static_cast<StreamFilter*>(socket_handler()); }
+  void write_socket(std::string head, std::shared_ptr<const std::string> body);
 
   uv_tcp_t tcp_{};  // first member: see from()
   // 32 bits and one byte of flags keep the stream at 256 bytes (uv_tcp_t is 248):
@@ -118,6 +161,7 @@ class TcpStream : public Pooled<TcpStream> {
   bool write_failed_ : 1 = false;  // on_write_error was reported
   bool closing_ : 1 = false;
   bool shutdown_requested_ : 1 = false;
+  bool filtered_ : 1 = false;  // tcp_.data is a StreamFilter
 };
 
 }  // namespace sb::net

@@ -109,10 +109,13 @@ const BIO_METHOD* bio_method() {
 
 }  // namespace
 
-TlsSession::TlsSession(const TlsContext& context, TlsSessionSink& sink) : sink_(sink) {
+TlsSession::TlsSession(const TlsContext& context, TlsSessionSink& sink)
+    : TlsSession(context.native(), sink, Role::kClient) {}
+
+TlsSession::TlsSession(SSL_CTX* context, TlsSessionSink& sink, Role role) : sink_(sink) {
   ++g_live_sessions;
   ERR_clear_error();
-  ssl_ = SSL_new(context.native());
+  ssl_ = context == nullptr ? nullptr : SSL_new(context);
   if (ssl_ == nullptr) return;  // start() reports it
   BIO* bio = bio_method() == nullptr ? nullptr : BIO_new(bio_method());
   if (bio == nullptr) {
@@ -122,7 +125,11 @@ TlsSession::TlsSession(const TlsContext& context, TlsSessionSink& sink) : sink_(
   }
   TlsBioAccess::attach(bio, this);
   SSL_set_bio(ssl_, bio, bio);  // one BIO both ways: SSL_set_bio takes one reference
-  SSL_set_connect_state(ssl_);
+  if (role == Role::kServer) {
+    SSL_set_accept_state(ssl_);
+  } else {
+    SSL_set_connect_state(ssl_);
+  }
 }
 
 TlsSession::~TlsSession() {
@@ -161,6 +168,15 @@ void TlsSession::start(std::string_view host_name) {
   state_ = State::kHandshaking;
   drive_handshake();
   flush();
+}
+
+void TlsSession::accept() {
+  if (state_ != State::kIdle) return;
+  if (ssl_ == nullptr) {
+    fail("cannot create a TLS connection", SSL_ERROR_SSL);
+    return;
+  }
+  state_ = State::kHandshaking;
 }
 
 void TlsSession::feed(std::string_view ciphertext) {
@@ -206,6 +222,16 @@ std::string_view TlsSession::cipher() const {
   const char* name = SSL_get_cipher_name(ssl_);
   return name == nullptr ? "" : name;
 }
+
+std::string_view TlsSession::alpn() const {
+  if (ssl_ == nullptr) return "";
+  const unsigned char* data = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl_, &data, &length);
+  return data == nullptr ? "" : std::string_view(reinterpret_cast<const char*>(data), length);
+}
+
+bool TlsSession::resumed() const { return ssl_ != nullptr && SSL_session_reused(ssl_) == 1; }
 
 void TlsSession::drive_handshake() {
   ERR_clear_error();

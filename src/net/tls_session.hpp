@@ -1,4 +1,4 @@
-// TlsSession: the client side of one TLS connection, as a pure byte transformer
+// TlsSession: one side of one TLS connection, as a pure byte transformer
 // with no socket of its own. Whoever owns the socket feeds it what the peer sent
 // (feed), hands it what the application wants to send (write), and forwards the
 // ciphertext it produces (TlsSessionSink::tls_send) to the socket. That is what lets
@@ -15,7 +15,9 @@
 // (SSL_ERROR_WANT_WRITE cannot happen); WANT_READ means "feed me more".
 //
 // Calls and callbacks:
-// - start(host) sends the ClientHello; the handshake then progresses inside feed().
+// - A client session's start(host) sends the ClientHello; a server session's
+//   accept() waits for one (the HTTPS listener, tls_server_stream.hpp). The
+//   handshake then progresses inside feed().
 //   When it completes, tls_established() is called once, then whatever was write()n
 //   during the handshake is sent, in order.
 // - feed() delivers decrypted application data through tls_received(), in record
@@ -64,7 +66,10 @@ class TlsSession {
  public:
   enum class State : std::uint8_t { kIdle, kHandshaking, kOpen, kClosed, kFailed };
 
+  enum class Role : std::uint8_t { kClient, kServer };
   TlsSession(const TlsContext& context, TlsSessionSink& sink);
+  // A session on any SSL_CTX; a server's (TlsServerContext::native()) for kServer.
+  TlsSession(SSL_CTX* context, TlsSessionSink& sink, Role role);
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
   ~TlsSession();
@@ -74,6 +79,8 @@ class TlsSession {
   // Reports failure through tls_failed (even from here, e.g. out of memory).
   void start(std::string_view host_name);
 
+  // Server side: expect the peer's ClientHello from the next feed().
+  void accept();
   // Ciphertext from the peer, split anywhere: everything is consumed.
   void feed(std::string_view ciphertext);
 
@@ -90,6 +97,10 @@ class TlsSession {
   // "TLSv1.3" and the cipher's name, once open; for logs and tests.
   std::string_view protocol() const;
   std::string_view cipher() const;
+  // The ALPN protocol agreed ("http/1.1"), empty if none was.
+  std::string_view alpn() const;
+  // Whether the handshake resumed an earlier session (a ticket).
+  bool resumed() const;
 
   // TlsSession objects alive in this process: for tests and metrics.
   static std::size_t live_count();

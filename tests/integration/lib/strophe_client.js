@@ -14,6 +14,7 @@
 // stanzas that arrived before it began.
 
 const http = require('node:http');
+const https = require('node:https');
 const { Strophe, $msg, $pres, $iq } = require('strophe.js');
 const XHR2 = require('xhr2');
 
@@ -25,7 +26,7 @@ let agentOfSendingClient = null;
 
 class XMLHttpRequestWithXml extends XHR2 {
   send(data) {
-    if (agentOfSendingClient) this.nodejsHttpAgent = agentOfSendingClient;
+    if (agentOfSendingClient) this.nodejsHttpAgent = this.nodejsHttpsAgent = agentOfSendingClient;
     return super.send(data);
   }
 
@@ -54,8 +55,10 @@ class XmppClient {
    * @param boshUrl  the connection manager's BOSH URL, or its ws:// WebSocket URL
    * @param opts.wait  BOSH `wait` in seconds (short, so a frozen client's
    *                   held request ends soon and inactivity can start)
+   * @param opts.ca    for an https:// URL: the PEM certificate(s) to trust
+   * @param opts.keepAlive  false: a new connection for every request
    */
-  constructor(boshUrl, { name = 'client', wait = 10 } = {}) {
+  constructor(boshUrl, { name = 'client', wait = 10, ca = undefined, keepAlive = true } = {}) {
     this.boshUrl = boshUrl;
     this.name = name;
     this.wait = wait;
@@ -65,7 +68,7 @@ class XmppClient {
     this.waiters = [];
     this.conn = new Strophe.Connection(boshUrl);
     this.websocket = /^wss?:/.test(boshUrl);
-    this.agent = new http.Agent({ keepAlive: true });
+    this.agent = /^https:/.test(boshUrl) ? new https.Agent({ keepAlive, ca }) : new http.Agent({ keepAlive });
     if (process.env.SB_DEBUG) {
       this.conn.rawInput = (data) => console.error(`[${name} <<] ${data}`);
       this.conn.rawOutput = (data) => console.error(`[${name} >>] ${data}`);
@@ -80,7 +83,7 @@ class XmppClient {
       } finally {
         agentOfSendingClient = null;
         // A retry may be sent later from a timer: give its XHR our agent now.
-        for (const request of bosh._requests) request.xhr.nodejsHttpAgent = this.agent;
+        for (const request of bosh._requests) request.xhr.nodejsHttpAgent = request.xhr.nodejsHttpsAgent = this.agent;
       }
     };
   }

@@ -24,6 +24,8 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace sb::net::test {
 
@@ -88,11 +90,39 @@ class TestPki {
   TestPki& operator=(const TestPki&) = delete;
   ~TestPki() {
     std::remove(ca_file_.c_str());
+    for (const std::string& path : extra_files_) std::remove(path.c_str());
     for (X509* cert : {ca_, server_, rogue_}) X509_free(cert);
     for (EVP_PKEY* key : {ca_key_, server_key_, rogue_key_}) EVP_PKEY_free(key);
   }
 
   const std::string& ca_file() const { return ca_file_; }
+
+  // The CA-signed server certificate (or the self-signed one) and its key as PEM
+  // files, for code that loads them by name; removed with the TestPki.
+  std::pair<std::string, std::string> server_files(bool rogue = false) {
+    std::string cert = temp_file("cert");
+    std::string key = temp_file("key");
+    FILE* file = std::fopen(cert.c_str(), "w");
+    REQUIRE(file != nullptr);
+    PEM_write_X509(file, rogue ? rogue_ : server_);
+    std::fclose(file);
+    file = std::fopen(key.c_str(), "w");
+    REQUIRE(file != nullptr);
+    PEM_write_PrivateKey(file, rogue ? rogue_key_ : server_key_, nullptr, nullptr, 0, nullptr,
+                         nullptr);
+    std::fclose(file);
+    return {cert, key};
+  }
+
+  // An empty temp file named after `what`, removed with the TestPki.
+  std::string temp_file(const char* what) {
+    std::string path = std::string("/tmp/sb-tls-") + what + "-XXXXXX";
+    const int fd = mkstemp(path.data());
+    REQUIRE(fd >= 0);
+    close(fd);
+    extra_files_.push_back(path);
+    return path;
+  }
 
   // A server context presenting the CA-signed certificate (or the self-signed one).
   SSL_CTX* server_context(bool rogue = false, int max_version = 0) const {
@@ -112,6 +142,7 @@ class TestPki {
   EVP_PKEY* rogue_key_;
   X509* rogue_;
   std::string ca_file_;
+  std::vector<std::string> extra_files_;
 };
 
 // Owns an SSL_CTX for the length of a test.
