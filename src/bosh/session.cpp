@@ -60,7 +60,7 @@ void Session::handle(ClientRequest&& request, http::Exchange& exchange) {
   if (state_ == State::kEnded) {
     // The session ended while no request was waiting: this one learns why.
     // (An ended session keeps its terminal body in the outbox.)
-    send_end(exchange, request.rid, std::exchange(outbox_, {}));
+    send_end(exchange, request.rid, take_outbox());
     table_.retire(*this);
     return;
   }
@@ -266,7 +266,7 @@ void Session::end_by_client(http::Exchange& exchange, std::uint64_t rid) {
   while (!held_.empty()) answer_oldest(true);
   close_upstream();
   state_ = State::kEnded;
-  send(exchange, rid, BodyWriter(outbox_.size()).terminate(Condition::kNone).finish(outbox_), true);
+  send(exchange, rid, BodyWriter(outbox_bytes()).terminate(Condition::kNone).finish(outbox()), true);
   release_exchanges(Condition::kNone);
   end_reason_ = "client terminate";
   table_.retire(*this);
@@ -277,12 +277,19 @@ void Session::end(Condition condition) { finish(condition, {}, "ended by the ser
 // ---------------------------------------------------------------------------
 // Answering
 
+std::string Session::take_outbox() {
+  if (!outbox_) return {};
+  std::string bytes = std::move(*outbox_);
+  outbox_.reset();
+  return bytes;
+}
+
 std::string_view Session::content_type() const {
   return rare_ && !rare_->content_type.empty() ? std::string_view(rare_->content_type) : kDefaultContentType;
 }
 
 std::string Session::take_response(std::uint64_t rid, bool with_payload) {
-  std::string_view payload = with_payload ? std::string_view(outbox_) : std::string_view();
+  std::string_view payload = with_payload ? outbox() : std::string_view();
   BodyWriter body(payload.size());
   if (rid == creation_rid_) {
     static const StreamHeader kUnknown;
@@ -314,7 +321,7 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
   last_response_empty_ = payload.empty();
   if (rid == creation_rid_) server_.reset();
   std::string out = body.finish(payload);
-  if (with_payload) std::string().swap(outbox_);  // an idle session keeps no buffer
+  if (with_payload) outbox_.reset();  // an idle session keeps no buffer
   return out;
 }
 
@@ -338,7 +345,7 @@ void Session::answer_oldest(bool with_payload) {
 }
 
 void Session::deliver() {
-  if (outbox_.empty() || state_ != State::kOpen) return;
+  if (outbox_bytes() == 0 || state_ != State::kOpen) return;
   const bool someone_listens = std::any_of(held_.begin(), held_.end(),
                                            [](const Held& h) { return h.exchange != nullptr; });
   if (!someone_listens) return;
@@ -415,7 +422,7 @@ void Session::finish(Condition condition, std::string&& detail, const char* reas
   end_reason_ = reason;
   close_upstream();
   // Stanzas still queued go out before the end, and a stream error inside it.
-  std::string payload = std::exchange(outbox_, {});
+  std::string payload = take_outbox();
   payload.append(detail);
   std::string terminal = terminate_body(condition, payload);
   // Requests whose connection dropped cannot be told; the next one will be.
@@ -424,7 +431,7 @@ void Session::finish(Condition condition, std::string&& detail, const char* reas
               held_.end());
   if (held_.empty()) {
     // Nobody to tell now: keep the news for the next request, for a while.
-    outbox_ = std::move(terminal);
+    outbox_ = std::make_unique<std::string>(std::move(terminal));
     inactivity_deadline_ms_ = timers().now_ms() + params_.inactivity * kMsPerSecond;
     release_exchanges(condition);
     rearm_timer();
@@ -544,13 +551,14 @@ void Session::upstream_opened(const StreamHeader& header) {
 
 void Session::upstream_stanza(std::string&& stanza) {
   if (state_ == State::kEnded) return;
-  if (outbox_.size() + stanza.size() > table_.settings().max_session_queue_bytes) {
+  if (outbox_bytes() + stanza.size() > table_.settings().max_session_queue_bytes) {
     // The client does not collect what the server sends: end the session rather
     // than grow without bound.
     finish(Condition::kPolicyViolation, {}, "server data over the queue cap");
     return;
   }
-  outbox_.append(stanza);
+  if (!outbox_) outbox_ = std::make_unique<std::string>();
+  outbox_->append(stanza);
   data_ready_ = true;
 }
 
