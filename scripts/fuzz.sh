@@ -24,7 +24,7 @@ cd "$repo"
 
 seconds="${1:-60}"
 build="${BUILD_DIR:-build-fuzz}"
-targets=(${TARGETS:-http_bosh framer body_parser ws_frames})
+targets=(${TARGETS:-http_bosh framer body_parser ws_frames proxy_header})
 
 # --- tools ------------------------------------------------------------------
 packages=(clang libclang-rt-14-dev llvm)

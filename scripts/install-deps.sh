@@ -7,7 +7,9 @@
 #               doctest-dev node-llhttp
 #   checks:     clang libclang-rt-14-dev llvm (libFuzzer targets, symbolized
 #               sanitizer reports)
-#   test peers: ejabberd prosody chromium, and Node.js (+ npm) only when no
+#   test peers: ejabberd prosody chromium, prometheus (promtool and a real
+#               scraper), haproxy and nginx-light (front proxies sending the PROXY
+#               protocol and X-Forwarded-For), and Node.js (+ npm) only when no
 #               `node` is installed (an existing Node is never replaced)
 #   then:       `npm ci` in tests/integration (pinned Strophe.js, xmldom, ws,
 #               saxes, xhr2, playwright-core)
@@ -30,6 +32,7 @@ fi
 packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev node-llhttp
           libjs-chart.js  # Chart.js for the soak tool's HTML report
           ejabberd prosody chromium
+          prometheus haproxy nginx-light  # metrics checks, front proxies in tests
           clang libclang-rt-14-dev llvm)  # fuzzing (libFuzzer) and sanitizer stacks
 command -v node >/dev/null || packages+=(nodejs npm)
 
@@ -55,8 +58,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 
   # Stop the services of servers installed just now, should one have started
   # anyway (a server that was installed before is the user's own business).
-  for service in ejabberd prosody; do
-    case " ${missing[*]} " in *" $service "*) ;; *) continue ;; esac
+  for service in ejabberd prosody prometheus haproxy nginx; do
+    case " ${missing[*]} " in *" $service "*|*" $service-light "*) ;; *) continue ;; esac
     if [ -d /run/systemd/system ]; then
       if systemctl is-active --quiet "$service"; then
         echo "install-deps.sh: stopping the $service system service (tests run their own)"

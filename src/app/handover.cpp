@@ -91,7 +91,9 @@ bool Handover::pass_on(std::uint32_t target, http::Request& request) {
 
 void Handover::send(std::uint32_t target, HttpSocket& socket, std::string request_bytes) {
   auto* out = new Outgoing;
-  out->frame = encode_frame(target, request_bytes);
+  // The connection's client address travels along: a PROXY header named it, and
+  // the receiver cannot read that off the socket.
+  out->frame = encode_frame(target, request_bytes, socket.connection_peer());
   out->socket = &socket;
   out->req.data = out;
   net::TcpStream& stream = socket.begin_handover();
@@ -163,7 +165,7 @@ void Handover::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) 
     ++self.counters_.adopted;
     SB_LOG_DEBUG("connection adopted from another worker (%zu bytes of request)",
                  frame.request.size());
-    self.adopt_(*socket, frame.request);
+    self.adopt_(*socket, frame.request, frame.peer);
     if (self.state_ != State::kOpen) return;
   }
 }

@@ -45,7 +45,10 @@ struct HandoverCounters {
 
 class Handover final : public bosh::ForeignSidRouter {
  public:
-  using AdoptFn = std::function<void(net::TcpStream& stream, std::string_view request_bytes)>;
+  // `peer`: the client address the sending worker had for the connection (empty:
+  // the socket's own).
+  using AdoptFn = std::function<void(net::TcpStream& stream, std::string_view request_bytes,
+                                     std::string_view peer)>;
   using LostFn = std::function<void()>;
 
   struct Identity {

@@ -54,8 +54,10 @@ class XmppClient {
    * @param boshUrl  the connection manager's BOSH URL, or its ws:// WebSocket URL
    * @param opts.wait  BOSH `wait` in seconds (short, so a frozen client's
    *                   held request ends soon and inactivity can start)
+   * @param opts.localAddress  the source address of its TCP connections
+   *                   (127.0.0.x: several "machines" on one host)
    */
-  constructor(boshUrl, { name = 'client', wait = 10 } = {}) {
+  constructor(boshUrl, { name = 'client', wait = 10, localAddress } = {}) {
     this.boshUrl = boshUrl;
     this.name = name;
     this.wait = wait;
@@ -65,7 +67,7 @@ class XmppClient {
     this.waiters = [];
     this.conn = new Strophe.Connection(boshUrl);
     this.websocket = /^wss?:/.test(boshUrl);
-    this.agent = new http.Agent({ keepAlive: true });
+    this.agent = new http.Agent({ keepAlive: true, ...(localAddress ? { localAddress } : {}) });
     if (process.env.SB_DEBUG) {
       this.conn.rawInput = (data) => console.error(`[${name} <<] ${data}`);
       this.conn.rawOutput = (data) => console.error(`[${name} >>] ${data}`);
