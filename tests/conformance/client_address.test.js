@@ -86,10 +86,12 @@ test('WebSocket: X-Forwarded-For of the upgrade names the client towards the ser
   const s = await wsStream('ws-xff', '6.6.6.6, 198.51.100.8');
   assert.ok(s.conn.proxyHeader.subarray(0, 12).equals(V2_SIGNATURE), 'a v2 header first');
   assert.equal(s.conn.proxySource, '198.51.100.8');
-  const plain = await wsStream('ws-plain');
-  assert.equal(plain.conn.proxySource, '127.0.0.1', 'without the header: the peer itself');
+  // An IPv6 client: the header's address family follows the client's.
+  const six = await wsStream('ws-xff6', '2001:db8::9');
+  assert.equal(six.conn.proxyHeader[13], 0x21, 'TCP over IPv6');
+  assert.equal(six.conn.proxySource, '2001:db8:0:0:0:0:0:9');
   s.c.destroy();
-  plain.c.destroy();
+  six.c.destroy();
 });
 
 test('WebSocket: max_sessions_per_ip counts the forwarded client, with its BOSH sessions', async () => {
