@@ -87,6 +87,13 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
   recorder.link_bytes_received(250);
   recorder.link_stanza_received();
   board->slot(0).set(board->slot(0).held_requests, 7);
+  // What WsSocket counts: a session, its messages, and a refused upgrade.
+  board->slot(0).add(sb::app::metric::kWsSessionsCreated);
+  board->slot(0).add(sb::app::metric::kWsMessages + sb::app::metric::kToServer, 4);
+  board->slot(0).add(sb::app::metric::kWsMessages + sb::app::metric::kFromServer, 6);
+  board->slot(0).set(board->slot(0).websocket_connections, 1);
+  recorder.request_refused("127.0.0.1", sb::bosh::Refusal::kWsHandshake, "bad key");
+  recorder.response(101);
 
   ProcessTotals process;
   process.cpu_seconds = 1.25;
@@ -107,6 +114,13 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
   CHECK(has_line(text, "switchboard_requests_total{kind=\"payload\"} 1"));
   CHECK(has_line(text, "switchboard_refused_requests_total{reason=\"unknown_sid\"} 1"));
   CHECK(has_line(text, "switchboard_held_requests 7"));
+  CHECK(has_line(text, "switchboard_websocket_connections 1"));
+  CHECK(has_line(text, "switchboard_websocket_sessions_created_total 1"));
+  CHECK(has_line(text, "switchboard_websocket_messages_total{direction=\"to_server\"} 4"));
+  CHECK(has_line(text, "switchboard_websocket_messages_total{direction=\"from_server\"} 6"));
+  CHECK(has_line(text, "switchboard_refused_requests_total{reason=\"websocket_handshake\"} 1"));
+  CHECK(has_line(text, "switchboard_refused_requests_total{reason=\"websocket_open\"} 0"));
+  CHECK(has_line(text, "switchboard_http_responses_total{code=\"101\"} 1"));
   CHECK(has_line(text, "switchboard_http_responses_total{code=\"200\"} 2"));
   CHECK(has_line(text, "switchboard_http_responses_total{code=\"404\"} 1"));
   CHECK(text.find("code=\"500\"") == std::string::npos);  // codes never sent are left out
