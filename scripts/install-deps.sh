@@ -8,7 +8,10 @@
 #   checks:     clang libclang-rt-14-dev llvm (libFuzzer targets, symbolized
 #               sanitizer reports)
 #   test peers: ejabberd prosody chromium, openssl (the command, for a test's
-#               throw-away certificate), and Node.js (+ npm) only when no
+#               throw-away certificate), prometheus (promtool and a real
+#               scraper), haproxy and nginx-light (front proxies sending the PROXY
+#               protocol and X-Forwarded-For; nginx also as the TLS benchmark's
+#               baseline), and Node.js (+ npm) only when no
 #               `node` is installed (an existing Node is never replaced)
 #   then:       `npm ci` in tests/integration (pinned Strophe.js, xmldom, ws,
 #               saxes, xhr2, playwright-core, converse.js)
@@ -32,6 +35,7 @@ packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev 
           libjs-chart.js  # Chart.js for the soak tool's HTML report
           ejabberd prosody chromium
           openssl  # the command: a self-signed certificate for the Converse.js discovery test
+          prometheus haproxy nginx-light  # metrics checks, front proxies in tests
           clang libclang-rt-14-dev llvm)  # fuzzing (libFuzzer) and sanitizer stacks
 command -v node >/dev/null || packages+=(nodejs npm)
 
@@ -57,8 +61,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 
   # Stop the services of servers installed just now, should one have started
   # anyway (a server that was installed before is the user's own business).
-  for service in ejabberd prosody; do
-    case " ${missing[*]} " in *" $service "*) ;; *) continue ;; esac
+  for service in ejabberd prosody prometheus haproxy nginx; do
+    case " ${missing[*]} " in *" $service "*|*" $service-light "*) ;; *) continue ;; esac
     if [ -d /run/systemd/system ]; then
       if systemctl is-active --quiet "$service"; then
         echo "install-deps.sh: stopping the $service system service (tests run their own)"

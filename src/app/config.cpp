@@ -16,6 +16,7 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "app/client_address.hpp"
 #include "net/source_pool.hpp"
 #include "net/tls_server_context.hpp"
 
@@ -410,6 +411,74 @@ Error set_upstream_tls_ca_file(Config& config, std::string_view, std::string_vie
 }
 std::string show_upstream_tls_ca_file(const Config& config) { return config.upstream_tls_ca_file; }
 
+// ---- front proxies and metrics -------------------------------------------------
+
+template <bool Config::*Member>
+Error set_flag(Config& config, std::string_view key, std::string_view value) {
+  if (value != "true" && value != "false") {
+    return quoted(key) + " must be true or false, got " + quoted(value);
+  }
+  config.*Member = value == "true";
+  return std::nullopt;
+}
+template <bool Config::*Member>
+std::string show_flag(const Config& config) {
+  return config.*Member ? "true" : "false";
+}
+
+// Checked by parsing it as the workers will; stored as space-separated words.
+Error set_trusted_proxies(Config& config, std::string_view key, std::string_view value) {
+  std::string reason;
+  if (!TrustedProxies::parse(value, reason)) {
+    return quoted(key) + " must be IP addresses and CIDR blocks like 10.0.0.0/8 or ::1, " +
+           "separated by spaces: " + reason;
+  }
+  std::vector<std::string> words;
+  for (std::string_view word : split_words(value)) words.emplace_back(word);
+  config.trusted_proxies = join(words);
+  return std::nullopt;
+}
+std::string show_trusted_proxies(const Config& config) { return config.trusted_proxies; }
+
+// true means version 2, the binary header, which every server that reads one
+// (ejabberd, Prosody's mod_net_proxy) accepts.
+Error set_upstream_proxy_protocol(Config& config, std::string_view key, std::string_view value) {
+  if (value == "false") {
+    config.upstream_proxy_protocol = 0;
+  } else if (value == "v1") {
+    config.upstream_proxy_protocol = 1;
+  } else if (value == "true" || value == "v2") {
+    config.upstream_proxy_protocol = 2;
+  } else {
+    return quoted(key) + " must be one of false, true (= v2), v1, v2, got " + quoted(value);
+  }
+  return std::nullopt;
+}
+std::string show_upstream_proxy_protocol(const Config& config) {
+  return config.upstream_proxy_protocol == 0   ? "false"
+         : config.upstream_proxy_protocol == 1 ? "v1"
+                                               : "v2";
+}
+
+Error set_metrics_listen(Config& config, std::string_view key, std::string_view value) {
+  if (value.empty()) {
+    config.metrics_listen.reset();
+    return std::nullopt;
+  }
+  std::string reason;
+  auto address = parse_host_port(value, &reason);
+  if (!address) return address_error(key, value, reason);
+  if (!is_ip_literal(address->host)) {
+    return quoted(key) + " must be an IP address and port, like 127.0.0.1:9280 " +
+           "(no host names), got " + quoted(value);
+  }
+  config.metrics_listen = std::move(*address);
+  return std::nullopt;
+}
+std::string show_metrics_listen(const Config& config) {
+  return config.metrics_listen ? config.metrics_listen->to_string() : std::string();
+}
+
 // ---- the table -------------------------------------------------------------------
 
 struct KeySpec {
@@ -484,6 +553,10 @@ const std::array kKeys{
     KeySpec{"max_sessions", set_number<&Config::max_sessions, 0, UINT32_MAX, Unit::kCount>,
             show_number<&Config::max_sessions>},
     KeySpec{"log_level", set_log_level_key, show_log_level},
+    KeySpec{"metrics_listen", set_metrics_listen, show_metrics_listen},
+    KeySpec{"proxy_protocol", set_flag<&Config::proxy_protocol>, show_flag<&Config::proxy_protocol>},
+    KeySpec{"trusted_proxies", set_trusted_proxies, show_trusted_proxies},
+    KeySpec{"upstream_proxy_protocol", set_upstream_proxy_protocol, show_upstream_proxy_protocol},
 };
 
 constexpr std::string_view kDomainUpstreamPrefix = "upstream.";
@@ -599,6 +672,11 @@ std::vector<std::string> validate_config(const Config& config) {
   if (!config.upstream && config.domain_upstreams.empty() && config.allowed_routes.empty()) {
     problems.push_back(
         "no XMPP server configured: set 'upstream', an 'upstream.<domain>' or 'allowed_routes'");
+  }
+  if (config.metrics_listen && config.metrics_listen->port != 0 &&
+      *config.metrics_listen == config.listen) {
+    problems.push_back("'metrics_listen' must not be the 'listen' address (" +
+                       config.listen.to_string() + ")");
   }
   if (!config.demo_root.empty()) {
     struct stat info {};

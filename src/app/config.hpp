@@ -79,8 +79,14 @@ struct Config {
   bool upstream_tls_loopback = false;      // auto: use an optional STARTTLS offer on loopback too
   std::string upstream_tls_ca_file;        // PEM CAs to trust; empty = the system store
 
+  // --- the real client address behind front proxies ------------------------------
+  bool proxy_protocol = false;             // every accepted connection starts with a PROXY v1/v2 header
+  std::string trusted_proxies;             // addresses/CIDR blocks whose X-Forwarded-For / Forwarded is believed
+  std::uint8_t upstream_proxy_protocol = 0;  // PROXY header towards the XMPP server: 0 none, 1 v1, 2 v2
+
   // --- operations ---------------------------------------------------------------
   LogLevel log_level = LogLevel::kInfo;    // error | warn | info | debug
+  std::optional<HostPort> metrics_listen;  // Prometheus /metrics listener; empty = off
 
   bool operator==(const Config&) const = default;
 };

@@ -31,7 +31,7 @@ void EngineLog::session_ended(std::string_view full_sid, bosh::Condition conditi
               reason.data(), name.empty() ? "" : ", condition ", length(name), name.data());
 }
 
-void EngineLog::request_refused(std::string_view peer, std::string_view reason) {
+void EngineLog::request_refused(std::string_view peer, bosh::Refusal, std::string_view reason) {
   SB_LOG_INFO("request from %.*s refused: %.*s", length(peer), peer.data(), length(reason),
               reason.data());
 }

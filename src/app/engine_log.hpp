@@ -12,7 +12,7 @@ class EngineLog final : public bosh::EngineEvents {
  public:
   void session_created(std::string_view sid, std::string_view peer, std::string_view to) override;
   void session_ended(std::string_view sid, bosh::Condition condition, std::string_view reason) override;
-  void request_refused(std::string_view peer, std::string_view reason) override;
+  void request_refused(std::string_view peer, bosh::Refusal refusal, std::string_view reason) override;
 };
 
 }  // namespace sb::app

@@ -29,6 +29,7 @@ bosh::EngineSettings engine_settings(const Config& config, int worker_index) {
   // max_sessions is for the whole daemon: each worker holds its share.
   s.max_sessions = worker_max_sessions(config.max_sessions, config.workers);
   s.max_sessions_per_ip = config.max_sessions_per_ip;
+  s.track_peers = config.upstream_proxy_protocol != 0;  // the PROXY header names the client
   if (config.upstream) s.default_upstream = to_address(*config.upstream);
   for (const auto& [domain, hp] : config.domain_upstreams) s.domains[domain] = to_address(hp);
   for (const auto& hp : config.allowed_routes) s.allowed_routes.push_back(to_address(hp));
@@ -65,6 +66,7 @@ xmpp::LinkSettings link_settings(const Config& config) {
   link.max_unsent_bytes = config.max_session_queue_bytes;
   link.tls_client.ca_file = config.upstream_tls_ca_file;
   link.report = log_link_failure;
+  link.proxy_protocol = config.upstream_proxy_protocol;
   return link;
 }
 

@@ -95,10 +95,11 @@ bool Handover::move(std::uint32_t target, http::Request& request, bool relay_tls
   }
   if (!bytes) return false;
   if (!socket->tls()) {
-    send(target, socket, socket->begin_handover(), std::move(*bytes));
+    send(target, socket, socket->begin_handover(), std::move(*bytes), socket->connection_peer());
     return true;
   }
   if (!relay_tls) return false;
+  const std::string peer = socket->connection_peer();  // copied before the relay takes over
   std::string error;
   net::TcpStream* far = TlsRelay::start(loop_, *socket, error);
   if (far == nullptr) {
@@ -107,14 +108,16 @@ bool Handover::move(std::uint32_t target, http::Request& request, bool relay_tls
   }
   ++counters_.relayed;
   SB_LOG_DEBUG("TLS connection from %s relayed to worker %u", request.peer.c_str(), target);
-  send(target, nullptr, *far, std::move(*bytes));
+  send(target, nullptr, *far, std::move(*bytes), peer);
   return true;
 }
 
 void Handover::send(std::uint32_t target, HttpSocket* socket, net::TcpStream& stream,
-                    std::string request_bytes) {
+                    std::string request_bytes, std::string_view client_address) {
   auto* out = new Outgoing;
-  out->frame = encode_frame(target, request_bytes);
+  // The connection's client address travels along: a PROXY header or a trusted
+  // proxy may have named it, and the receiver cannot read that off the socket.
+  out->frame = encode_frame(target, request_bytes, client_address);
   out->socket = socket;
   out->stream = &stream;
   out->req.data = out;
@@ -194,7 +197,7 @@ void Handover::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) 
     ++self.counters_.adopted;
     SB_LOG_DEBUG("connection adopted from another worker (%zu bytes of request)",
                  frame.request.size());
-    self.adopt_(*socket, frame.request);
+    self.adopt_(*socket, frame.request, frame.peer);
     if (self.state_ != State::kOpen) return;
   }
 }

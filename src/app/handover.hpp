@@ -50,7 +50,10 @@ struct HandoverCounters {
 
 class Handover final : public bosh::ForeignSidRouter {
  public:
-  using AdoptFn = std::function<void(net::TcpStream& stream, std::string_view request_bytes)>;
+  // `peer`: the client address the sending worker had for the connection (empty:
+  // the socket's own).
+  using AdoptFn = std::function<void(net::TcpStream& stream, std::string_view request_bytes,
+                                     std::string_view peer)>;
   using LostFn = std::function<void()>;
 
   struct Identity {
@@ -88,8 +91,9 @@ class Handover final : public bosh::ForeignSidRouter {
   enum class State { kIdle, kOpen, kClosed };
 
   bool move(std::uint32_t target, http::Request& request, bool relay_tls);
+  // `client_address`: the client as this worker knows it, sent with the frame.
   void send(std::uint32_t target, HttpSocket* socket, net::TcpStream& stream,
-            std::string request_bytes);
+            std::string request_bytes, std::string_view client_address);
   void take_pending_sockets();
   void lose(const char* why);
   static void on_sent(uv_write_t* req, int status);

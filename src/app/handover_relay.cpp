@@ -121,7 +121,7 @@ void HandoverRelay::on_bytes(Channel& channel, const char* data, std::size_t siz
     channel.arrived.pop_front();
     if (relay == nullptr) continue;
     relay->target = frame.target;
-    relay->frame = encode_frame(frame.target, frame.request);
+    relay->frame = encode_frame(frame.target, frame.request, frame.peer);
     deliver(relay);
   }
 }

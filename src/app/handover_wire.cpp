@@ -29,12 +29,14 @@ std::optional<std::string_view> method_name(http::Method method) {
 
 }  // namespace
 
-std::string encode_frame(std::uint32_t target, std::string_view payload) {
+std::string encode_frame(std::uint32_t target, std::string_view request, std::string_view peer) {
+  peer = peer.substr(0, 255);
   std::string frame;
-  frame.reserve(kFrameHeaderBytes + payload.size());
+  frame.reserve(kFrameHeaderBytes + 1 + peer.size() + request.size());
   put_u32(frame, target);
-  put_u32(frame, static_cast<std::uint32_t>(payload.size()));
-  frame.append(payload);
+  put_u32(frame, static_cast<std::uint32_t>(1 + peer.size() + request.size()));
+  frame.push_back(static_cast<char>(peer.size()));
+  frame.append(peer).append(request);
   return frame;
 }
 
@@ -46,7 +48,11 @@ bool FrameReader::feed(std::string_view bytes, std::vector<HandoverFrame>& out) 
     const std::uint32_t length = get_u32(rest.substr(4));
     if (length > kMaxFramePayload) return false;
     if (rest.size() < kFrameHeaderBytes + length) break;
-    out.push_back({get_u32(rest), std::string(rest.substr(kFrameHeaderBytes, length))});
+    const std::string_view payload = rest.substr(kFrameHeaderBytes, length);
+    const std::size_t peer_length = payload.empty() ? 0 : static_cast<unsigned char>(payload[0]);
+    if (payload.empty() || 1 + peer_length > payload.size()) return false;
+    out.push_back({get_u32(rest), std::string(payload.substr(1 + peer_length)),
+                   std::string(payload.substr(1, peer_length))});
     offset += kFrameHeaderBytes + length;
   }
   partial_.erase(0, offset);
@@ -66,6 +72,10 @@ std::optional<std::string> serialize_request(const http::Request& request, bool 
   if (!request.content_type.empty()) {
     out.append("Content-Type: ").append(request.content_type).append("\r\n");
   }
+  if (!request.forwarded_for.empty()) {
+    out.append("X-Forwarded-For: ").append(request.forwarded_for).append("\r\n");
+  }
+  if (!request.forwarded.empty()) out.append("Forwarded: ").append(request.forwarded).append("\r\n");
   if (!request.body.empty() || request.method == http::Method::kPost) {
     out.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
   }

@@ -4,8 +4,11 @@
 //
 // Each hand-over is one frame, and exactly one socket travels with it (SCM_RIGHTS,
 // libuv's uv_write2). A frame is an 8-byte header, the target worker's index and
-// the payload's length as little-endian 32-bit numbers, then the payload: the
-// request re-serialized as HTTP/1.x bytes. The owner feeds those bytes to a fresh
+// the payload's length as little-endian 32-bit numbers, then the payload: one
+// byte giving the length of the client's address, that address as text (the
+// connection's peer: what a PROXY protocol header named, or empty for the
+// socket's own, which the receiver can read itself), and the request
+// re-serialized as HTTP/1.x bytes. The owner feeds those bytes to a fresh
 // HTTP connection on the adopted socket as if it had read them itself, so nothing
 // of the sender's parser state has to travel.
 //
@@ -41,10 +44,12 @@ inline constexpr std::uint32_t kMaxFramePayload = 32u * 1024 * 1024;
 struct HandoverFrame {
   std::uint32_t target = 0;  // the worker that owns the request's session
   std::string request;       // the request as HTTP bytes
+  std::string peer;          // the client's address; empty = the socket's own
 };
 
-// Header and payload in one string, ready for uv_write2.
-std::string encode_frame(std::uint32_t target, std::string_view payload);
+// Header and payload in one string, ready for uv_write2. `peer` is cut to 255
+// bytes (an address is at most 45).
+std::string encode_frame(std::uint32_t target, std::string_view request, std::string_view peer = {});
 
 class FrameReader {
  public:
@@ -59,7 +64,8 @@ class FrameReader {
 };
 
 // `request` as HTTP/1.1 bytes (HTTP/1.0 if `http10`), with the headers the
-// receiving connection looks at. nullopt for a method we cannot name
+// receiving connection looks at (X-Forwarded-For and Forwarded too: the receiver
+// judges them against trusted_proxies as the sender did). nullopt for a method we cannot name
 // (Method::kOther never reaches a handler, so never happens in practice).
 std::optional<std::string> serialize_request(const http::Request& request, bool http10);
 

@@ -1,14 +1,25 @@
 // HttpSocket and HttpSocketList; see http_socket.hpp.
 #include "app/http_socket.hpp"
 
+#include "app/log.hpp"
+
 namespace sb::app {
 namespace {
 // How long a closing connection may take to flush its last response.
 constexpr std::uint64_t kLingerMs = 5000;
 }  // namespace
 
-void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes) {
+void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes,
+                       std::string_view peer) {
   auto* socket = new HttpSocket(stream, shared);  // owns itself until on_closed()
+  if (shared.metrics != nullptr) shared.metrics->slot().add(metric::kHttpConnections);
+  if (!peer.empty()) socket->connection_.set_peer(std::string(peer));
+  // A socket handed over (it comes with its request) had its header read by the
+  // worker that accepted it.
+  if (shared.proxy_protocol && first_bytes.empty()) {
+    shared.proxy_readers.emplace(socket, std::make_unique<net::ProxyHeaderReader>());
+    socket->awaiting_proxy_ = true;
+  }
   if (stream.start_reading() != 0) {
     stream.close();
     return;
@@ -29,6 +40,8 @@ HttpSocket::HttpSocket(net::TcpStream& stream, Shared& shared)
 }
 
 HttpSocket::~HttpSocket() {
+  if (awaiting_proxy_) shared_.proxy_readers.erase(this);
+  if (forwarded_upgrade_) shared_.upgrade_peers.erase(this);
   if (!switched_) shared_.list.remove(*this);
 }
 
@@ -39,6 +52,14 @@ void HttpSocket::close_now() {
 }
 
 void HttpSocket::handle(http::Request& request, http::Exchange& exchange) {
+  if (shared_.trusted != nullptr && (!request.forwarded_for.empty() || !request.forwarded.empty())) {
+    request.peer =
+        client_address(request.peer, request.forwarded_for, request.forwarded, *shared_.trusted);
+    if (request.upgrade && request.peer != connection_.peer()) {
+      shared_.upgrade_peers[this] = request.peer;
+      forwarded_upgrade_ = true;
+    }
+  }
   HttpSocket* const outer = shared_.dispatching;
   shared_.dispatching = this;
   shared_.handler.handle(request, exchange);
@@ -75,6 +96,33 @@ net::TcpStream& HttpSocket::begin_relay() {
 
 void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) {
   if (lingering_) return;  // the connection is done: what still comes is dropped
+  if (awaiting_proxy_) {
+    const auto entry = shared_.proxy_readers.find(this);
+    if (entry == shared_.proxy_readers.end() || !entry->second) {  // cannot happen: refuse
+      lingering_ = true;
+      stream_.close();
+      return;
+    }
+    net::ProxyHeaderReader& reader = *entry->second;
+    std::size_t used = 0;
+    const auto status = reader.feed(bytes, used);
+    if (status == net::ProxyHeaderReader::Status::kNeedMore) return;
+    if (status == net::ProxyHeaderReader::Status::kInvalid) {
+      SB_LOG_DEBUG("connection from %s closed: %s", connection_.peer().c_str(),
+                   reader.error().c_str());
+      if (shared_.metrics != nullptr) shared_.metrics->slot().add(metric::kProxyHeadersRefused);
+    } else if (!reader.header().local) {
+      connection_.set_peer(reader.header().source_ip);
+    }
+    shared_.proxy_readers.erase(entry);
+    awaiting_proxy_ = false;
+    if (status == net::ProxyHeaderReader::Status::kInvalid) {
+      lingering_ = true;  // nothing more is read from it
+      stream_.close();
+      return;
+    }
+    bytes.remove_prefix(used);
+  }
   connection_.feed(bytes);
 }
 
@@ -93,6 +141,10 @@ void HttpSocket::on_closed(net::TcpStream&) { delete this; }
 
 void HttpSocket::write(std::string head, std::shared_ptr<const std::string> body) {
   if (handing_over_) return;  // the answer is the receiving worker's to give
+  // "HTTP/1.1 200 OK": the status is always at the same place.
+  if (shared_.metrics != nullptr && head.size() > 12) {
+    shared_.metrics->response((head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0'));
+  }
   if (body) {
     stream_.write(std::move(head), std::move(body));
   } else {
@@ -132,9 +184,18 @@ void HttpSocket::switch_protocols(std::string head, std::string& first_bytes) {
     close();
     return;
   }
+  if (shared_.metrics != nullptr) shared_.metrics->response(101);
+  std::string peer = connection_.peer();
+  if (forwarded_upgrade_) {
+    if (auto entry = shared_.upgrade_peers.find(this); entry != shared_.upgrade_peers.end()) {
+      peer = std::move(entry->second);
+      shared_.upgrade_peers.erase(entry);
+    }
+    forwarded_upgrade_ = false;
+  }
   switched_ = true;
   shared_.list.retire(*this);
-  shared_.upgrades->take_over(stream_, first_bytes, connection_.peer_ip());
+  shared_.upgrades->take_over(stream_, first_bytes, peer);
 }
 
 void HttpSocketList::insert(HttpSocket& socket) {

@@ -17,17 +17,31 @@
 //
 // After "101 Switching Protocols" (Transport::switch_protocols) the stream goes to
 // the worker's UpgradeTarget (the WebSocket glue, ws_socket.hpp), which becomes the
-// stream's handler. This object and its Connection are then retired: off the live
-// list at once, freed by HttpSocketList::collect() from the worker's check handle,
-// outside the Connection's frames that are still on the stack at the switch.
+// stream's handler, with the client's address as the upgrade request had it. This
+// object and its Connection are then retired: off the live list at once, freed by
+// HttpSocketList::collect() from the worker's check handle, outside the
+// Connection's frames that are still on the stack at the switch.
+//
+// The client's address. With `proxy_protocol` on, a connection's first bytes are
+// a PROXY protocol header (net/proxy_protocol.hpp), read here before HTTP sees a
+// byte; the address it names becomes the connection's peer, and a connection
+// whose header is missing or malformed is closed at once. The wait for it is
+// bounded by the connection's header timeout, its size by the reader. With
+// `trusted_proxies`, a request from a trusted peer that carries X-Forwarded-For
+// or Forwarded gets the client those name (client_address.hpp) as its peer. A
+// connection handed over to another worker takes its peer along (handover.hpp).
 #pragma once
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 
+#include "app/client_address.hpp"
+#include "app/metrics_recorder.hpp"
 #include "http/connection.hpp"
 #include "http/transport.hpp"
 #include "net/object_pool.hpp"
+#include "net/proxy_protocol.hpp"
 #include "net/tcp_stream.hpp"
 #include "net/timer_wheel.hpp"
 
@@ -58,10 +72,23 @@ class HttpSocket final : private net::StreamHandler,
     HttpSocketList& list;
     HttpSocket* dispatching = nullptr;  // the socket whose request is being handled
     UpgradeTarget* upgrades = nullptr;  // null: a 101 just closes the socket
+    MetricsRecorder* metrics = nullptr;      // responses and connections counted; may be null
+    bool proxy_protocol = false;             // connections start with a PROXY header
+    const TrustedProxies* trusted = nullptr;  // whose forwarding headers count; may be null
+    // The PROXY headers being read, by socket: a reader exists only for the first
+    // moments of a connection, so it is kept here rather than in every socket.
+    std::unordered_map<const HttpSocket*, std::unique_ptr<net::ProxyHeaderReader>> proxy_readers{};
+    // The client a trusted proxy named (X-Forwarded-For, Forwarded) in an upgrade
+    // request, kept from the request until its 101 hands the stream over: the
+    // WebSocket connection belongs to that client, not to the proxy.
+    std::unordered_map<const HttpSocket*, std::string> upgrade_peers{};
   };
   // Takes over an accepted stream and starts reading. `first_bytes` (a request
-  // handed over by another worker) are parsed before anything read from the socket.
-  static void adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes = {});
+  // handed over by another worker) are parsed before anything read from the socket;
+  // `peer` (the client address the handing worker had) replaces the socket's own,
+  // and no PROXY header is expected then: the first worker read it.
+  static void adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes = {},
+                    std::string_view peer = {});
   // Closes the socket now (shutdown). Ignored while the socket is being handed over.
   void close_now();
 
@@ -70,6 +97,8 @@ class HttpSocket final : private net::StreamHandler,
   // request alone (nothing else in flight, read or waiting to be written).
   bool can_hand_over() const;
   bool current_request_http10() const { return connection_.current_request_http10(); }
+  // The connection's client address (the PROXY header's, or the socket's).
+  const std::string& connection_peer() const { return connection_.peer(); }
   // Stops reading and makes the socket inert; returns the stream to send.
   net::TcpStream& begin_handover();
   // The send completed or failed: closes this process's handle of the socket.
@@ -112,7 +141,9 @@ class HttpSocket final : private net::StreamHandler,
   http::Connection connection_;
   bool lingering_ = false;  // closing: answers flushed, then FIN, then wait for EOF
   bool handing_over_ = false;
-  bool switched_ = false;  // the stream went to the UpgradeTarget; retired
+  bool switched_ = false;          // the stream went to the UpgradeTarget; retired
+  bool awaiting_proxy_ = false;    // its reader is in Shared::proxy_readers
+  bool forwarded_upgrade_ = false;  // its upgrade's client is in Shared::upgrade_peers
 };
 
 // The live sockets of a worker.

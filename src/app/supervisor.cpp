@@ -6,6 +6,7 @@
 #include <csignal>
 #include <utility>
 
+#include "app/engine_settings.hpp"
 #include "app/log.hpp"
 #include "app/worker_launch.hpp"
 #include "net/listener.hpp"
@@ -41,6 +42,26 @@ Supervisor::Supervisor(const Config& config, std::string program)
   std::string error;
   board_ = ListenBoard::create(error);
   if (!board_) SB_LOG_WARN("%s: full workers will keep their listeners open", error.c_str());
+  if (config.metrics_listen) {
+    metrics_board_ = MetricsBoard::create(config.workers, error);
+    if (!metrics_board_) {
+      SB_LOG_WARN("%s: no metrics", error.c_str());
+    } else {
+      context_ = std::make_unique<net::LoopContext>(&loop_);  // the scrapers' connections need it
+      metrics_server_ = std::make_unique<MetricsServer>(
+          &loop_, context_->timers(), *metrics_board_, connection_limits(config),
+          [this] {
+            DaemonFigures figures;
+            figures.workers_configured = config_.workers;
+            figures.workers_running = running_;
+            figures.worker_restarts = restarts_;
+            figures.handovers_relayed = relay_->counters().relayed;
+            figures.handovers_dropped = relay_->counters().dropped;
+            return figures;
+          },
+          false);
+    }
+  }
   for (std::uint32_t i = 0; i < config.workers; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->owner = this;
@@ -50,6 +71,8 @@ Supervisor::Supervisor(const Config& config, std::string program)
 }
 
 Supervisor::~Supervisor() {
+  metrics_server_.reset();
+  context_.reset();
   relay_.reset();
   uv_loop_close(&loop_);
 }
@@ -59,6 +82,18 @@ int Supervisor::run() {
   if (config_.tls_listen && !share_ticket_keys()) {
     SB_LOG_ERROR("cannot make the TLS session-ticket keys: the random generator failed");
     return 1;
+  }
+  if (metrics_server_) {
+    std::string error;
+    const std::string address = listen_address(*config_.metrics_listen);
+    if (metrics_server_->listen(address, error) != 0) {
+      SB_LOG_ERROR("cannot listen for metrics on %s: %s", address.c_str(), error.c_str());
+      metrics_server_->close();
+      uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks
+      return 1;
+    }
+    context_->start_ticking();
+    SB_LOG_INFO("metrics on http://%s/metrics", address.c_str());
   }
   for (auto* sig : {&sigterm_, &sigint_}) {
     uv_signal_init(&loop_, sig);
@@ -111,12 +146,12 @@ void Supervisor::spawn(Slot& slot) {
   incarnation->process.data = incarnation;
 
   const std::vector<std::string> args =
-      worker_arguments(program_, config_, slot.index, board_ != nullptr);
+      worker_arguments(program_, config_, slot.index, board_ != nullptr, metrics_board_ != nullptr);
   std::vector<char*> argv;
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
-  uv_stdio_container_t stdio[1 + kWorkerBoardFd];
+  uv_stdio_container_t stdio[1 + kWorkerMetricsFd];
   for (int fd = 0; fd < kWorkerIpcFd; ++fd) {  // stdin, stdout, stderr: ours
     stdio[fd].flags = UV_INHERIT_FD;
     stdio[fd].data.fd = fd;
@@ -126,6 +161,8 @@ void Supervisor::spawn(Slot& slot) {
   stdio[kWorkerIpcFd].data.stream = reinterpret_cast<uv_stream_t*>(&incarnation->pipe);
   stdio[kWorkerBoardFd].flags = board_ ? UV_INHERIT_FD : UV_IGNORE;
   stdio[kWorkerBoardFd].data.fd = board_ ? board_->fd() : -1;
+  stdio[kWorkerMetricsFd].flags = metrics_board_ ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[kWorkerMetricsFd].data.fd = metrics_board_ ? metrics_board_->fd() : -1;
 
   uv_process_options_t options{};
   options.exit_cb = &Supervisor::on_exit;
@@ -133,7 +170,7 @@ void Supervisor::spawn(Slot& slot) {
   options.file = "/proc/self/exe";
   options.args = argv.data();
   options.stdio = stdio;
-  options.stdio_count = 1 + kWorkerBoardFd;
+  options.stdio_count = 1 + kWorkerMetricsFd;
 
   const int rc = uv_spawn(&loop_, &incarnation->process, &options);
   incarnation->open_handles = 2;  // on Unix the process handle is initialized even on failure
@@ -174,6 +211,9 @@ void Supervisor::on_exit(uv_process_t* process, std::int64_t exit_status, int te
   }
   self.relay_->detach(slot.index);
   if (self.board_) self.board_->forget(slot.index);
+  // Before the index can start again: its counters stay in the sums.
+  if (self.metrics_board_) self.metrics_board_->retire(slot.index);
+  if (!self.stopping_) ++self.restarts_;
   close_incarnation(incarnation);
   slot.current = nullptr;
   --self.running_;
@@ -213,6 +253,7 @@ void Supervisor::on_signal(uv_signal_t* handle, int signum) {
 
 void Supervisor::begin_stop(int signum) {
   stopping_ = true;
+  if (metrics_server_) metrics_server_->close();
   relay_->close_all();
   for (auto& slot : slots_) uv_timer_stop(&slot->restart_timer);
   kill_all(signum);
@@ -240,6 +281,7 @@ void Supervisor::finish_if_done() {
   if (running_ > 0 || finished_) return;
   finished_ = true;
   relay_->close_all();
+  if (context_) context_->stop_ticking();
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_timer_), nullptr);

@@ -26,6 +26,11 @@
 // timer that runs only while that worker is down): nothing it does per request or
 // per hand-over looks at the other workers.
 //
+// With metrics_listen set it also owns the MetricsBoard (metrics_board.hpp),
+// handed to each worker as fd 5, and serves /metrics from it (metrics_server.hpp):
+// a worker that exits has its counters folded into the board's retired slot
+// before its index starts again, so the sums never go down.
+//
 // Workers also shut down by themselves when the supervisor's end of their pipe
 // closes, so even a supervisor killed with SIGKILL leaves no worker behind.
 #pragma once
@@ -40,6 +45,9 @@
 #include "app/config.hpp"
 #include "app/handover_relay.hpp"
 #include "app/listen_board.hpp"
+#include "app/metrics_board.hpp"
+#include "app/metrics_server.hpp"
+#include "net/loop_context.hpp"
 
 namespace sb::app {
 
@@ -83,6 +91,10 @@ class Supervisor {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<HandoverRelay> relay_;
   std::unique_ptr<ListenBoard> board_;  // null if it could not be made
+  std::unique_ptr<MetricsBoard> metrics_board_;    // metrics_listen only
+  std::unique_ptr<net::LoopContext> context_;      // for the metrics connections
+  std::unique_ptr<MetricsServer> metrics_server_;  // metrics_listen only
+  std::uint64_t restarts_ = 0;
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
   uv_timer_t stop_timer_{};

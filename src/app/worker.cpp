@@ -14,16 +14,44 @@ namespace sb::app {
 namespace {
 constexpr std::uint64_t kDrainMs = 1000;     // for answers and </stream:stream> to flush
 constexpr std::uint64_t kCloseMs = 3000;     // then for sockets to close, at most
+constexpr std::uint64_t kSampleMs = 1000;    // gauges into the metrics slot
+
+// The supervisor's board on `fd`, or (alone, with metrics_listen) our own.
+std::unique_ptr<MetricsBoard> open_metrics_board(const Config& config, int fd) {
+  std::string error;
+  std::unique_ptr<MetricsBoard> board;
+  if (fd >= 0) {
+    board = MetricsBoard::attach(fd, config.workers, error);
+  } else if (config.metrics_listen && config.workers == 1) {
+    board = MetricsBoard::create(1, error);
+  }
+  if (!board && !error.empty()) SB_LOG_WARN("%s: this worker's metrics are not shown", error.c_str());
+  return board;
+}
+
+MetricsSlot* slot_of(const std::unique_ptr<MetricsBoard>& board, int index) {
+  if (!board || index < 0 || static_cast<std::uint32_t>(index) >= board->workers()) return nullptr;
+  return &board->slot(static_cast<std::uint32_t>(index));
+}
 }  // namespace
 
-Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
+Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int metrics_fd)
     : config_(config),
       settings_(engine_settings(config, index)),
       limits_(connection_limits(config)),
       cors_(config.cors_origins),
       link_settings_(link_settings(config)),
+      metrics_board_(open_metrics_board(config, metrics_fd)),
+      recorder_(slot_of(metrics_board_, index)),
       index_(index),
       ipc_fd_(ipc_fd) {
+  link_settings_.observer = &recorder_;
+  if (!config.trusted_proxies.empty()) {
+    std::string error;  // the config was checked: parsing cannot fail here
+    if (auto trusted = TrustedProxies::parse(config.trusted_proxies, error)) {
+      trusted_ = std::make_unique<TrustedProxies>(std::move(*trusted));
+    }
+  }
   cors_.set_refusal_hook([](std::string_view origin) {
     SB_LOG_WARN("refused cross-origin requests from %.*s: not in cors_origins (add it there, "
                 "or set cors_origins = * to allow any origin)",
@@ -43,7 +71,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
   }
   upstreams_ = std::make_unique<xmpp::UpstreamConnector>(&loop_, link_settings_);
   sessions_ = std::make_unique<bosh::SessionTable>(settings_, context_->timers());
-  sessions_->set_events(&engine_log_);
+  sessions_->set_events(&recorder_);
   endpoint_ = std::make_unique<bosh::Endpoint>(*sessions_, *upstreams_);
   router_ = std::make_unique<http::Router>(cors_);
   router_->add(config.bosh_path, {http::Method::kPost, http::Method::kGet, http::Method::kHead},
@@ -55,6 +83,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
     timeouts.pong_timeout_ms = std::uint64_t{config.websocket_pong_timeout} * 1000;
     websocket_ = std::make_unique<WsEndpoint>(&loop_, *sessions_, *upstreams_, cors_,
                                               config.max_stanza_bytes, timeouts);
+    websocket_->set_metrics(&recorder_.slot());
     router_->add(config.websocket_path, {http::Method::kGet}, *websocket_);
   }
   host_meta_ = std::make_unique<HostMeta>(HostMetaUrls{config.bosh_path, config.websocket_path,
@@ -74,6 +103,9 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
   shared_ = std::make_unique<HttpSocket::Shared>(
       HttpSocket::Shared{*router_, limits_, cors_, context_->timers(), sockets_});
   shared_->upgrades = websocket_.get();
+  shared_->metrics = &recorder_;
+  shared_->proxy_protocol = config.proxy_protocol;
+  shared_->trusted = trusted_.get();
   listener_ = std::make_unique<net::Listener>(&loop_, [this](net::TcpStream& stream) {
     HttpSocket::adopt(stream, *shared_);
     admission_->check();  // may close the listener: it stops accepting at once
@@ -101,8 +133,8 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
     Handover::Identity identity{static_cast<std::uint32_t>(index), config.workers, config.node_id};
     handover_ = std::make_unique<Handover>(
         &loop_, std::move(identity), *shared_,
-        [this](net::TcpStream& stream, std::string_view request) {
-          HttpSocket::adopt(stream, *shared_, request);
+        [this](net::TcpStream& stream, std::string_view request, std::string_view peer) {
+          HttpSocket::adopt(stream, *shared_, request, peer);
         },
         [this] {
           if (shutdown_phase_ > 0) return;
@@ -116,6 +148,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd)
 Worker::~Worker() {
   // Everything below was closed by run(); free in reverse order of creation.
   trimmer_.reset();
+  metrics_server_.reset();
   admission_.reset();
   listener_.reset();
   tls_listener_.reset();
@@ -129,8 +162,23 @@ int Worker::run() {
   std::string error;
   const std::string address = listen_address(config_);
   const bool pipe_ok = !handover_ || handover_->open(ipc_fd_, error) == 0;
-  if (!pipe_ok || listener_->listen(address, 4096, error) != 0) {
-    if (pipe_ok) error = "cannot listen on " + address + ": " + error;
+  if (metrics_board_ && config_.metrics_listen && !handover_) {
+    metrics_server_ = std::make_unique<MetricsServer>(
+        &loop_, context_->timers(), *metrics_board_, limits_,
+        [] { return DaemonFigures{}; }, true);
+  }
+  const std::string metrics_address =
+      config_.metrics_listen ? listen_address(*config_.metrics_listen) : std::string();
+  bool listening = pipe_ok && listener_->listen(address, 4096, error) == 0;
+  if (listening && metrics_server_ && metrics_server_->listen(metrics_address, error) != 0) {
+    error = "cannot listen for metrics on " + metrics_address + ": " + error;
+    listener_->close();
+    metrics_server_->close();
+    listening = false;
+  } else if (pipe_ok && !listening) {
+    error = "cannot listen on " + address + ": " + error;
+  }
+  if (!listening) {
     SB_LOG_ERROR("%s", error.c_str());
     if (handover_) handover_->close();
     uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks
@@ -153,7 +201,8 @@ int Worker::run() {
     }
   }
   Admission::Setup setup;
-  setup.budget = fd_budget(raise_fd_limit());
+  fd_limit_ = raise_fd_limit();
+  setup.budget = fd_budget(fd_limit_);
   setup.baseline_fds = count_open_fds();
   setup.max_sessions = worker_max_sessions(config_.max_sessions, config_.workers);
   setup.index = static_cast<std::uint32_t>(index_);
@@ -183,6 +232,12 @@ int Worker::run() {
   uv_signal_start(&sigint_, &Worker::on_signal, SIGINT);
   uv_timer_init(&loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
+  uv_timer_init(&loop_, &sample_timer_);
+  sample_timer_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&sample_timer_));
+  sample_metrics();
+  uv_timer_start(&sample_timer_, &Worker::on_sample_timer, kSampleMs, kSampleMs);
+  if (metrics_server_) SB_LOG_INFO("metrics on http://%s/metrics", metrics_address.c_str());
 
   if (!config_.websocket_path.empty()) {
     SB_LOG_INFO("XMPP over WebSocket on ws://%s%s", address.c_str(), config_.websocket_path.c_str());
@@ -234,6 +289,7 @@ void Worker::begin_shutdown() {
   if (board_) board_->forget(static_cast<std::uint32_t>(index_));
   listener_->close();
   if (tls_listener_) tls_listener_->close();
+  if (metrics_server_) metrics_server_->close();
   endpoint_->refuse_new_sessions();
   sessions_->end_all(bosh::Condition::kSystemShutdown);
   sessions_->collect();
@@ -266,6 +322,7 @@ void Worker::finish_shutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&collector_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sample_timer_), nullptr);
   uv_timer_start(&shutdown_timer_, &Worker::on_shutdown_timer, kCloseMs, 0);
   uv_unref(reinterpret_cast<uv_handle_t*>(&shutdown_timer_));
 }
@@ -275,6 +332,35 @@ void Worker::on_check(uv_check_t* handle) {
   self.sessions_->collect();
   self.sockets_.collect();  // HTTP sockets whose stream switched to WebSocket
   self.admission_->check();
+}
+
+void Worker::on_sample_timer(uv_timer_t* handle) {
+  static_cast<Worker*>(handle->data)->sample_metrics();
+}
+
+// The gauges, and the counters other objects keep, into our slot. Summing the
+// held requests walks the sessions: about a microsecond per thousand, once a
+// second, cheaper than tracking every change of every session's queue.
+void Worker::sample_metrics() {
+  MetricsSlot& slot = recorder_.slot();
+  const auto held = static_cast<std::int64_t>(sessions_->held_requests());
+  slot.set(slot.pid, static_cast<std::int64_t>(getpid()));
+  slot.set(slot.sessions, static_cast<std::int64_t>(sessions_->live_sessions()));
+  slot.set(slot.websocket_connections,
+           static_cast<std::int64_t>(websocket_ ? websocket_->live() : 0));
+  slot.set(slot.held_requests, held);
+  slot.set(slot.upstream_links, static_cast<std::int64_t>(upstreams_->live_count()));
+  slot.set(slot.http_connections, static_cast<std::int64_t>(sockets_.size()));
+  if (admission_) slot.set(slot.open_fds, static_cast<std::int64_t>(admission_->live_fds()));
+  slot.set(slot.max_fds, static_cast<std::int64_t>(fd_limit_));
+  if (handover_) {
+    // Only this sampler writes these: plain stores of the handover's own counts.
+    const HandoverCounters& h = handover_->counters();
+    slot.counters[metric::kHandoversSent].store(h.handed_over, std::memory_order_relaxed);
+    slot.counters[metric::kHandoversAdopted].store(h.adopted, std::memory_order_relaxed);
+    slot.counters[metric::kRefused + metric::kConnectionBusy].store(h.busy,
+                                                                   std::memory_order_relaxed);
+  }
 }
 
 }  // namespace sb::app

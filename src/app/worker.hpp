@@ -12,6 +12,11 @@
 // its share of new connections to the other workers by closing its listener
 // (admission.hpp); it opens it again once sessions have ended.
 //
+// Metrics: the worker counts into its slot of the MetricsBoard the supervisor
+// shares (metrics_board.hpp), and samples its gauges into it once a second. A
+// worker running alone with metrics_listen set makes the board itself and serves
+// /metrics too (metrics_server.hpp).
+//
 // Shutdown (SIGTERM or SIGINT, or the supervisor's pipe closing): stop accepting,
 // end every session with system-shutdown (held requests are answered, upstream
 // streams are closed with </stream:stream>), give responses and stream closes a
@@ -29,7 +34,10 @@
 
 #include "app/admission.hpp"
 #include "app/config.hpp"
-#include "app/engine_log.hpp"
+#include "app/client_address.hpp"
+#include "app/metrics_board.hpp"
+#include "app/metrics_recorder.hpp"
+#include "app/metrics_server.hpp"
 #include "app/handover.hpp"
 #include "app/heap_trim.hpp"
 #include "app/host_meta.hpp"
@@ -54,8 +62,10 @@ namespace sb::app {
 class Worker {
  public:
   // `ipc_fd` >= 0: supervised, with the IPC pipe to the supervisor on that fd;
-  // `board_fd` >= 0: the supervisor's ListenBoard is on that fd.
-  Worker(const Config& config, int index, int ipc_fd = -1, int board_fd = -1);
+  // `board_fd` >= 0: the supervisor's ListenBoard is on that fd; `metrics_fd` >= 0:
+  // the supervisor's MetricsBoard is.
+  Worker(const Config& config, int index, int ipc_fd = -1, int board_fd = -1,
+         int metrics_fd = -1);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   ~Worker();
@@ -74,6 +84,8 @@ class Worker {
   static void on_signal(uv_signal_t* handle, int signum);
   static void on_check(uv_check_t* handle);
   static void on_shutdown_timer(uv_timer_t* handle);
+  static void on_sample_timer(uv_timer_t* handle);
+  void sample_metrics();
 
   const Config& config_;
   uv_loop_t loop_{};
@@ -83,8 +95,10 @@ class Worker {
   http::CorsPolicy cors_;
   std::unique_ptr<net::SourcePool> sources_;  // upstream_source_addresses, if any
   xmpp::LinkSettings link_settings_;
+  std::unique_ptr<MetricsBoard> metrics_board_;  // the supervisor's, or our own when alone
+  MetricsRecorder recorder_;  // counts into our slot; session events also go to the log
+  std::unique_ptr<TrustedProxies> trusted_;  // trusted_proxies, if set
   std::unique_ptr<xmpp::UpstreamConnector> upstreams_;
-  EngineLog engine_log_;  // session starts and ends, refused requests -> the log
   std::unique_ptr<bosh::SessionTable> sessions_;
   std::unique_ptr<bosh::Endpoint> endpoint_;
   std::unique_ptr<WsEndpoint> websocket_;  // null when websocket_path is empty
@@ -102,12 +116,15 @@ class Worker {
   std::unique_ptr<ListenBoard> board_;  // supervised only, if the supervisor made one
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<HeapTrimmer> trimmer_;  // malloc_trim once a burst of sessions settles
+  std::unique_ptr<MetricsServer> metrics_server_;  // alone with metrics_listen only
+  std::uint64_t fd_limit_ = 0;
   int index_;
   int ipc_fd_;
   uv_check_t collector_{};
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
   uv_timer_t shutdown_timer_{};
+  uv_timer_t sample_timer_{};
   int shutdown_phase_ = 0;  // 0 running, 1 draining, 2 closing sockets
 };
 

@@ -22,10 +22,11 @@ std::uint32_t resolve_worker_count(std::uint32_t configured, std::uint32_t max_s
 }
 
 std::vector<std::string> worker_arguments(std::string_view program, const Config& config,
-                                          std::uint32_t index, bool board) {
+                                          std::uint32_t index, bool board, bool metrics) {
   std::vector<std::string> args{std::string(program), std::string(kWorkerIndexOption),
                                 std::to_string(index)};
   if (board) args.emplace_back(kWorkerBoardOption);
+  if (metrics) args.emplace_back(kWorkerMetricsOption);
   // format_config() writes "key = value" or "key =" per line.
   const std::string text = format_config(config);
   std::size_t start = 0;
@@ -59,23 +60,25 @@ std::optional<WorkerLaunch> worker_launch_from(int argc, char** argv, std::strin
     launch.board = true;
     ++first;
   }
+  if (argc > first && std::string_view(argv[first]) == kWorkerMetricsOption) {
+    launch.metrics = true;
+    ++first;
+  }
   launch.cli_args.emplace_back(argv[0]);
   for (int i = first; i < argc; ++i) launch.cli_args.emplace_back(argv[i]);
   return launch;
 }
 
-namespace {
-std::string address_text(const HostPort& address) {
+std::string listen_address(const Config& config) { return listen_address(config.listen); }
+
+std::string listen_address(const HostPort& address) {
   const std::string port = std::to_string(address.port);
   if (address.host.find(':') != std::string::npos) return "[" + address.host + "]:" + port;
   return address.host + ":" + port;
 }
-}  // namespace
-
-std::string listen_address(const Config& config) { return address_text(config.listen); }
 
 std::string tls_listen_address(const Config& config) {
-  return config.tls_listen ? address_text(*config.tls_listen) : std::string();
+  return config.tls_listen ? listen_address(*config.tls_listen) : std::string();
 }
 
 bool share_ticket_keys() {

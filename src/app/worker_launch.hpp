@@ -9,7 +9,9 @@
 // already resolved (never 0), so all processes agree on the count. The IPC pipe
 // to the supervisor is the worker's file descriptor kWorkerIpcFd; a second hidden
 // argument, `--worker-board`, says that the supervisor's ListenBoard
-// (listen_board.hpp) is file descriptor kWorkerBoardFd.
+// (listen_board.hpp) is file descriptor kWorkerBoardFd, and a third,
+// `--worker-metrics` (after it, if both), that the MetricsBoard
+// (metrics_board.hpp) is file descriptor kWorkerMetricsFd.
 //
 // The HTTPS listener's session-ticket keys must be the same in every worker (a
 // client resumes on whichever worker the kernel gives it), so the supervisor makes
@@ -30,8 +32,10 @@ namespace sb::app {
 
 inline constexpr int kWorkerIpcFd = 3;
 inline constexpr int kWorkerBoardFd = 4;
+inline constexpr int kWorkerMetricsFd = 5;
 inline constexpr std::string_view kWorkerIndexOption = "--worker-index";
 inline constexpr std::string_view kWorkerBoardOption = "--worker-board";
+inline constexpr std::string_view kWorkerMetricsOption = "--worker-metrics";
 
 // `workers` as configured, with 0 (auto) meaning one per CPU core the process may
 // use; `max_sessions` and `fd_limit` may ask for more (fd_budget.hpp). `why` (if
@@ -40,13 +44,15 @@ std::uint32_t resolve_worker_count(std::uint32_t configured, std::uint32_t max_s
                                    std::uint64_t fd_limit = 0, std::string* why = nullptr);
 
 // The argv of worker `index` (program name first); `board`: it gets the
-// ListenBoard on kWorkerBoardFd.
+// ListenBoard on kWorkerBoardFd; `metrics`: the MetricsBoard on kWorkerMetricsFd.
 std::vector<std::string> worker_arguments(std::string_view program, const Config& config,
-                                          std::uint32_t index, bool board = false);
+                                          std::uint32_t index, bool board = false,
+                                          bool metrics = false);
 
 struct WorkerLaunch {
   std::uint32_t index = 0;
-  bool board = false;  // the ListenBoard is on kWorkerBoardFd
+  bool board = false;    // the ListenBoard is on kWorkerBoardFd
+  bool metrics = false;  // the MetricsBoard is on kWorkerMetricsFd
   std::vector<std::string> cli_args;  // the rest, program name first, for parse_command_line
 };
 
@@ -65,6 +71,8 @@ std::optional<net::TicketKeys> ticket_keys_from_environment();
 
 // The configured listen address as the listener takes it: "ip:port" or "[ip6]:port".
 std::string listen_address(const Config& config);
+// The same for any HostPort (metrics_listen).
+std::string listen_address(const HostPort& address);
 // The same for tls_listen (empty when there is none).
 std::string tls_listen_address(const Config& config);
 

@@ -34,12 +34,13 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (request.head == nullptr) {  // the parser keeps a head for this path: cannot happen
     refuse(exchange, request,
            http::Response::text(500, "text/plain; charset=utf-8", "no request head\n"),
-           "websocket request without head");
+           bosh::Refusal::kWsHandshake, "websocket request without head");
     return;
   }
   ws::HandshakeDecision decision = ws::decide_handshake(*request.head, cors_);
   if (!decision.accepted) {
-    refuse(exchange, request, std::move(decision.refusal), decision.reason);
+    refuse(exchange, request, std::move(decision.refusal), bosh::Refusal::kWsHandshake,
+           decision.reason);
     return;
   }
   const bosh::EngineSettings& settings = shared_.sessions.settings();
@@ -51,7 +52,10 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
         shutting_down_ ? "shutting down, retry later\n" : "too many sessions, retry later\n");
     busy.extra_headers.emplace_back("Retry-After", "1");
     busy.close = true;
-    refuse(exchange, request, std::move(busy),
+    const bosh::Refusal refusal = shutting_down_ ? bosh::Refusal::kShuttingDown
+                                  : no_room      ? bosh::Refusal::kNoRoom
+                                                 : bosh::Refusal::kMaxSessions;
+    refuse(exchange, request, std::move(busy), refusal,
            shutting_down_ ? "WebSocket while shutting down"
                           : (no_room ? "no room for new sessions" : "max_sessions reached"));
     return;
@@ -60,8 +64,9 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
 }
 
 void WsEndpoint::refuse(http::Exchange& exchange, const http::Request& request,
-                        http::Response response, std::string_view reason) {
-  if (shared_.events != nullptr) shared_.events->request_refused(request.peer, reason);
+                        http::Response response, bosh::Refusal refusal,
+                        std::string_view reason) {
+  if (shared_.events != nullptr) shared_.events->request_refused(request.peer, refusal, reason);
   exchange.send(std::move(response));
 }
 

@@ -43,6 +43,8 @@ class WsEndpoint final : public http::Handler, public UpgradeTarget {
 
   // Asked before each accepted handshake; null (the default) = always room.
   void set_creation_gate(bosh::CreationGate* gate) { gate_ = gate; }
+  // Where WebSocket sessions and messages are counted (the worker's metrics slot).
+  void set_metrics(MetricsSlot* slot) { shared_.metrics = slot; }
 
   // http::Handler: the handshake.
   void handle(http::Request& request, http::Exchange& exchange) override;
@@ -57,7 +59,7 @@ class WsEndpoint final : public http::Handler, public UpgradeTarget {
 
  private:
   void refuse(http::Exchange& exchange, const http::Request& request, http::Response response,
-              std::string_view reason);
+              bosh::Refusal refusal, std::string_view reason);
 
   uv_loop_t* loop_;
   const http::CorsPolicy& cors_;

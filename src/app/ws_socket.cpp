@@ -30,6 +30,10 @@ void WsSocket::start(net::TcpStream& stream, WsShared& shared, std::string& firs
     socket->peer_key_ = shared.sessions.count_other(peer);
     socket->counted_ = true;
   }
+  if (socket->peer_key_ == nullptr && peer != stream.peer_ip()) {
+    shared.peers[socket] = std::string(peer);
+    socket->peer_stored_ = true;
+  }
   socket->arm(Wait::kOpening, shared.open_timeout_ms);
   if (stream.start_reading() != 0) {
     socket->lose("client connection lost");
@@ -73,15 +77,22 @@ void WsSocket::feed(char* data, std::size_t size) {
   if (!announced_ && session_.state() != State::kAwaitingOpen) {
     announced_ = true;
     const std::string id = shared().id_prefix + "ws" + std::to_string(id_);
-    const std::string peer = stream_.peer_ip();
+    const std::string peer = log_address();
+    if (peer_stored_) {  // the log was what it was kept for
+      shared().peers.erase(this);
+      peer_stored_ = false;
+    }
     if (streaming(session_.state())) {
       created_ = true;
+      if (shared().metrics != nullptr) shared().metrics->add(metric::kWsSessionsCreated);
       if (shared().events != nullptr) shared().events->session_created(id, peer, session_.to());
       arm(Wait::kKeepAlive, shared().ping_interval_ms);
     } else if (shared().events != nullptr) {
       // The first message was refused (no route, a bad frame, over a cap): as for
       // BOSH, a refused request rather than a session.
-      shared().events->request_refused(peer, session_.end_reason());
+      shared().events->request_refused(
+          peer, counted_ ? bosh::Refusal::kWsOpen : bosh::Refusal::kPerAddressCap,
+          session_.end_reason());
     }
   }
 }
@@ -154,6 +165,7 @@ void WsSocket::on_closed(net::TcpStream&) {
                                  bosh::Condition::kNone, session_.end_reason());
   }
   if (counted_) shared.sessions.forget_other(peer_key_);
+  if (peer_stored_) shared.peers.erase(this);
   --shared.live;
   delete this;
 }
@@ -172,5 +184,26 @@ void WsSocket::close() {
 }
 
 void WsSocket::awaiting_close() { arm(Wait::kClosing, kClosingMs); }
+
+void WsSocket::message_in() {
+  if (shared().metrics != nullptr) shared().metrics->add(metric::kWsMessages + metric::kToServer);
+}
+
+void WsSocket::message_out() {
+  if (shared().metrics != nullptr) shared().metrics->add(metric::kWsMessages + metric::kFromServer);
+}
+
+std::string_view WsSocket::client_address() const {
+  if (peer_key_ != nullptr) return *peer_key_;
+  if (peer_stored_) {
+    if (auto entry = shared().peers.find(this); entry != shared().peers.end()) return entry->second;
+  }
+  return {};  // kept nowhere: upstream_proxy_protocol keeps a key for every session
+}
+
+std::string WsSocket::log_address() const {
+  const std::string_view kept = client_address();
+  return kept.empty() ? stream_.peer_ip() : std::string(kept);
+}
 
 }  // namespace sb::app

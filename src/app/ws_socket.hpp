@@ -21,7 +21,10 @@
 // Memory: this object is what a WebSocket session costs besides its two TcpStreams
 // and its UpstreamLink: the session (its frame parser holds no heap while idle), the
 // timer node, the stream pointer, the per-address count key, a small id for the
-// log. No list links: the worker finds its WebSocket sockets by walking the loop's
+// log. The client's address is the per-address key when the table keeps one
+// (max_sessions_per_ip, upstream_proxy_protocol); otherwise it is the socket's
+// peer, or, for a proxied client, an entry in WsShared::peers until the log has
+// it. No list links: the worker finds its WebSocket sockets by walking the loop's
 // handles (for_each), which it does only at shutdown. The shared state (WsShared)
 // is the session's WsContext, reached through it rather than a pointer of our own.
 #pragma once
@@ -33,7 +36,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
+#include "app/metrics_board.hpp"
 #include "bosh/engine_events.hpp"
 #include "bosh/session_table.hpp"
 #include "net/object_pool.hpp"
@@ -53,8 +58,14 @@ struct WsShared : ws::WsContext {
   std::uint64_t open_timeout_ms;    // for the first <open/>
   std::uint64_t ping_interval_ms;
   std::uint64_t pong_timeout_ms;
+  MetricsSlot* metrics = nullptr;   // the worker's slot; null: nothing counted
   std::uint32_t next_id = 0;
   std::size_t live = 0;             // WsSockets alive now
+  // The client's address of connections whose client is not the socket's peer
+  // (a PROXY header or a trusted proxy's X-Forwarded-For named it) and that keep
+  // no per-address key: held only until the session is announced in the log, so
+  // an idle session pays nothing for it.
+  std::unordered_map<const void*, std::string> peers{};
 };
 
 class WsSocket final : public net::StreamHandler,
@@ -99,6 +110,11 @@ class WsSocket final : public net::StreamHandler,
   void close() override;
   std::size_t queued_bytes() const override { return stream_.queued_bytes(); }
   void awaiting_close() override;
+  void message_in() override;
+  void message_out() override;
+  std::string_view client_address() const override;
+  // The client's address for the log (see client_address()).
+  std::string log_address() const;
 
   net::TcpStream& stream_;
   net::TimerNode timer_;
@@ -111,6 +127,7 @@ class WsSocket final : public net::StreamHandler,
   bool announced_ = false;  // session_created (or a refusal) was reported
   bool created_ = false;    // session_created was reported: session_ended is owed
   bool output_closed_ = false;
+  bool peer_stored_ = false;  // its client's address is in WsShared::peers
 };
 
 }  // namespace sb::app

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "bosh/body_writer.hpp"
+#include "bosh/engine_events.hpp"
 #include "bosh/routing.hpp"
 #include "bosh/session.hpp"
 #include "bosh/session_table.hpp"
@@ -80,7 +81,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (auto error = xml::parse_body(request.body, body); error != xml::BodyError::kNone) {
     // Nothing can be trusted, not even a sid: an HTTP error, and no session touched.
     ++counters_.bad_requests;
-    refused(request.peer, xml::body_error_text(error));
+    refused(request.peer, Refusal::kBadBody, xml::body_error_text(error));
     exchange.send(http::Response::text(
         400, "text/plain; charset=utf-8",
         "bad request: " + std::string(xml::body_error_text(error)) + "\n"));
@@ -98,7 +99,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (!rid) {
     // A request without a usable rid cannot take a place in any session's order.
     ++counters_.bad_requests;
-    refused(request.peer, "missing or invalid rid");
+    refused(request.peer, Refusal::kBadRid, "missing or invalid rid");
     send_terminal(exchange, Condition::kBadRequest, legacy);
     return;
   }
@@ -109,7 +110,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (session == nullptr) {
     if (foreign_sids_ != nullptr && foreign_sids_->route(*sid, request, exchange)) return;
     ++counters_.unknown_sids;
-    refused(request.peer, "unknown sid");
+    refused(request.peer, Refusal::kUnknownSid, "unknown sid");
     send_terminal(exchange, Condition::kItemNotFound, legacy);
     return;
   }
@@ -124,11 +125,24 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (const std::string* newkey = body.attribute("newkey")) client.newkey = *newkey;
   client.payload = std::move(body.payload);
   client.payload_elements = body.payload_elements;
+  if (EngineEvents* events = table_.events()) {
+    RequestKind kind = RequestKind::kEmpty;
+    if (client.terminate) {
+      kind = RequestKind::kTerminate;
+    } else if (client.restart) {
+      kind = RequestKind::kRestart;
+    } else if (client.pause) {
+      kind = RequestKind::kPause;
+    } else if (client.payload_elements > 0) {
+      kind = RequestKind::kPayload;
+    }
+    events->request_received(kind, client.payload_elements);
+  }
   session->handle(std::move(client), exchange);
 }
 
-void Endpoint::refused(std::string_view peer, std::string_view reason) const {
-  if (table_.events() != nullptr) table_.events()->request_refused(peer, reason);
+void Endpoint::refused(std::string_view peer, Refusal refusal, std::string_view reason) const {
+  if (table_.events() != nullptr) table_.events()->request_refused(peer, refusal, reason);
 }
 
 void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Request& request,
@@ -138,21 +152,21 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
   const bool legacy = body.attribute("ver") == nullptr;
   if (shutting_down_) {
     ++counters_.refused_creations;
-    refused(peer, "new session while shutting down");
+    refused(peer, Refusal::kShuttingDown, "new session while shutting down");
     send_terminal(exchange, Condition::kSystemShutdown, legacy);
     return;
   }
   const std::string* to = body.attribute("to");
   if (to == nullptr || to->empty()) {
     ++counters_.refused_creations;
-    refused(peer, "new session without 'to'");
+    refused(peer, Refusal::kMissingTo, "new session without 'to'");
     send_terminal(exchange, Condition::kImproperAddressing, legacy);
     return;
   }
   auto address = route_upstream(settings, *to, body.attribute("route"));
   if (!address) {
     ++counters_.refused_creations;
-    refused(peer, "new session for a domain with no upstream");
+    refused(peer, Refusal::kHostUnknown, "new session for a domain with no upstream");
     send_terminal(exchange, Condition::kHostUnknown, legacy);
     return;
   }
@@ -165,7 +179,8 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     // Genuine overload: 503 makes clients retry later rather than give up.
     ++counters_.refused_creations;
     if (no_room) ++counters_.refused_no_room;
-    refused(peer, no_room ? "no room for new sessions" : "max_sessions reached");
+    refused(peer, no_room ? Refusal::kNoRoom : Refusal::kMaxSessions,
+            no_room ? "no room for new sessions" : "max_sessions reached");
     http::Response busy =
         http::Response::text(503, "text/plain; charset=utf-8", "too many sessions, retry later\n");
     busy.extra_headers.emplace_back("Retry-After", "1");
@@ -176,7 +191,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
       table_.sessions_from(peer) >= settings.max_sessions_per_ip) {
     // One address may not take the whole table (a configurable cap).
     ++counters_.refused_creations;
-    refused(peer, "max_sessions_per_ip reached");
+    refused(peer, Refusal::kPerAddressCap, "max_sessions_per_ip reached");
     send_terminal(exchange, Condition::kPolicyViolation, legacy);
     return;
   }
@@ -221,7 +236,10 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
   session->start_key_chain(value_or(body.attribute("newkey"), {}));
   ++counters_.sessions_created;
   Session& added = table_.add(std::move(session), peer);
-  if (table_.events() != nullptr) table_.events()->session_created(added.sid(), peer, *to);
+  if (EngineEvents* events = table_.events()) {
+    events->session_created(added.sid(), peer, *to);
+    events->request_received(RequestKind::kCreate, 0);
+  }
   added.start(upstreams_, exchange);
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "bosh/condition.hpp"
+#include "bosh/engine_events.hpp"
 #include "bosh/settings.hpp"
 #include "http/exchange.hpp"
 
@@ -76,7 +77,7 @@ class Endpoint final : public http::Handler {
  private:
   void create_session(xml::BoshBody& body, std::uint64_t rid, http::Request& request,
                       http::Exchange& exchange);
-  void refused(std::string_view peer, std::string_view reason) const;
+  void refused(std::string_view peer, Refusal refusal, std::string_view reason) const;
 
   SessionTable& table_;
   UpstreamFactory& upstreams_;

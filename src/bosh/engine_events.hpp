@@ -1,14 +1,48 @@
-// EngineEvents: what the BOSH engine tells the outside world about sessions and
-// refused requests, so app/ can log them (and later count them for metrics)
-// without bosh/ knowing about logging. All calls are optional: SessionTable holds
-// a null pointer until the owner sets one.
+// EngineEvents: what the BOSH engine tells the outside world about sessions,
+// requests and refused requests, so app/ can log and count them (the log, the
+// Prometheus metrics) without bosh/ knowing about either. All calls are optional:
+// SessionTable holds a null pointer until the owner sets one.
+//
+// Refusals and requests come with a small enum as well as words: the enum is what
+// metrics count by (a label with a handful of values), the words are for people.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "bosh/condition.hpp"
 
 namespace sb::bosh {
+
+// Why a request was answered with an error before any session took it.
+enum class Refusal : std::uint8_t {
+  kBadBody,        // not XML, not a BOSH <body/>
+  kBadRid,         // missing or invalid rid
+  kUnknownSid,     // no such session (here or at another worker)
+  kShuttingDown,   // a creation while the daemon stops
+  kMissingTo,      // a creation without 'to'
+  kHostUnknown,    // a creation for a domain with no upstream
+  kNoRoom,         // a creation this worker has no descriptors for (503)
+  kMaxSessions,    // a creation over max_sessions (503)
+  kPerAddressCap,  // a creation over max_sessions_per_ip
+  kWsHandshake,    // a WebSocket upgrade request that is not a valid handshake
+  kWsOpen,         // a WebSocket connection whose first message got no stream
+  kCount_,
+};
+std::string_view refusal_label(Refusal refusal);  // "bad_body", ... for a metric label
+
+// What a request that reached a session (or created one) asked for.
+enum class RequestKind : std::uint8_t {
+  kCreate,
+  kPayload,    // carries stanzas
+  kEmpty,      // a poll or a held empty request
+  kRestart,    // xmpp:restart='true'
+  kTerminate,  // type='terminate'
+  kPause,      // pause='N'
+  kCount_,
+};
+std::string_view request_kind_label(RequestKind kind);  // "create", "payload", ...
 
 class EngineEvents {
  public:
@@ -17,7 +51,10 @@ class EngineEvents {
   // `reason` says why in a few words ("inactivity", "client terminate", ...).
   virtual void session_ended(std::string_view sid, Condition condition, std::string_view reason) = 0;
   // A request answered with an error where no session could be named or created.
-  virtual void request_refused(std::string_view peer, std::string_view reason) = 0;
+  virtual void request_refused(std::string_view peer, Refusal refusal, std::string_view reason) = 0;
+  // A request with a valid rid for a live session, or a creation that passed the
+  // checks; `stanzas` is how many top-level elements it carries for the server.
+  virtual void request_received(RequestKind /*kind*/, std::size_t /*stanzas*/) {}
 
  protected:
   ~EngineEvents() = default;

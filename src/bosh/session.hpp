@@ -105,6 +105,9 @@ class Session final : public UpstreamEvents,
   void upstream_stanza(std::string&& stanza) override;
   void upstream_batch_end() override;
   void upstream_closed(Condition condition, std::string&& detail) override;
+  // The creating client's address; known when the table keeps per-address counts
+  // (EngineSettings::track_peers).
+  std::string_view client_address() const override { return peer(); }
   // http::ExchangeWatcher
   void exchange_lost(http::Exchange& exchange) override;
 

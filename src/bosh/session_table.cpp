@@ -65,7 +65,7 @@ Session& SessionTable::add(std::unique_ptr<Session> session, std::string_view pe
   raw->index_next_ = *bucket;
   *bucket = raw;
   ++size_;
-  if (settings_.max_sessions_per_ip != 0) {
+  if (settings_.max_sessions_per_ip != 0 || settings_.track_peers) {
     auto entry = per_peer_.try_emplace(std::string(peer), 0).first;
     ++entry->second;
     raw->set_peer_key(&entry->first);
@@ -93,7 +93,7 @@ net::LocalShared<std::string> SessionTable::share_version(std::string&& ver) {
 
 const std::string* SessionTable::count_other(std::string_view peer) {
   ++others_;
-  if (settings_.max_sessions_per_ip == 0) return nullptr;
+  if (settings_.max_sessions_per_ip == 0 && !settings_.track_peers) return nullptr;
   auto entry = per_peer_.try_emplace(std::string(peer), 0).first;
   ++entry->second;
   return &entry->first;
@@ -143,6 +143,12 @@ void SessionTable::end_all(Condition condition) {
   all.reserve(size_);
   for_each_live([&](Session* s) { all.push_back(s); });
   for (Session* session : all) session->end(condition);
+}
+
+std::size_t SessionTable::held_requests() const {
+  std::size_t held = 0;
+  for_each_live([&held](const Session* s) { held += s->held_count(); });
+  return held;
 }
 
 }  // namespace sb::bosh

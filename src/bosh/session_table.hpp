@@ -55,11 +55,14 @@ class SessionTable {
   // (nothing finds them by sid), but counted with these for max_sessions,
   // max_sessions_per_ip and the admission control, so both transports share one
   // cap. count_other returns the per-address key to hand back to forget_other
-  // (null when no per-address cap is set).
+  // (null when neither a per-address cap nor EngineSettings::track_peers is set).
   const std::string* count_other(std::string_view peer);
   void forget_other(const std::string* peer_key);
   // Every live session of this worker, both transports.
   std::size_t live_sessions() const { return size_ + others_; }
+  // Requests held by all live BOSH sessions: a walk over every session, for a
+  // once-a-second metrics sample, not for hot paths.
+  std::size_t held_requests() const;
   // Live sessions (both transports) created from one client address.
   std::size_t sessions_from(std::string_view peer) const;
   std::size_t retired_count() const { return retired_.size(); }

@@ -28,6 +28,9 @@ struct EngineSettings {
   std::size_t max_session_queue_bytes = 1 << 20;  // server bytes waiting for a request
   std::size_t max_sessions = 0;                   // 0 = unlimited
   std::size_t max_sessions_per_ip = 0;            // per client address; 0 = unlimited
+  // Keep each session's client address even without a per-address cap (Session::
+  // client_address(), for a PROXY header towards the server).
+  bool track_peers = false;
 
   // Where sessions go. A domain with an entry in `domains` goes there, any other
   // domain to `default_upstream` (if its host is empty, unknown domains end with

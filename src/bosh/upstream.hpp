@@ -46,6 +46,9 @@ class UpstreamEvents {
   // server sent a stream error: `detail` holds the <stream:error/> element), or
   // kNone when the server closed its stream cleanly.
   virtual void upstream_closed(Condition condition, std::string&& detail) = 0;
+  // The address of the client this stream serves ("192.0.2.7"), for a PROXY
+  // protocol header towards the server (upstream_proxy_protocol); empty if unknown.
+  virtual std::string_view client_address() const { return {}; }
 
  protected:
   ~UpstreamEvents() = default;

@@ -75,8 +75,12 @@ class Connection {
   void linger(std::uint64_t delay_ms);
   void cancel_linger();
 
-  // The client's address, as given at construction.
-  const std::string& peer_ip() const { return peer_ip_; }
+  // The client's address as requests report it (Request::peer). The owner may
+  // replace the socket's own peer with the one a PROXY protocol header named,
+  // before the first request.
+  const std::string& peer() const { return peer_ip_; }
+  void set_peer(std::string ip) { peer_ip_ = std::move(ip); }
+
   // Requests dispatched or refused whose answer has not been written yet.
   std::size_t in_flight() const { return in_flight_; }
 

@@ -26,6 +26,8 @@ struct Request {
   std::string content_type;  // the Content-Type header, empty if absent
   std::string body;          // the whole body, de-chunked
   std::string peer;          // "ip" of the client, for logs and per-address caps
+  std::string forwarded_for;  // X-Forwarded-For, repeated headers joined by ","; empty if absent
+  std::string forwarded;      // Forwarded (RFC 7239), likewise
   // Only for ConnectionLimits::head_paths: the values a handshake or host-meta
   // needs (request_head.hpp). Null for every other request.
   std::shared_ptr<RequestHead> head;  // shared: a Request stays copyable

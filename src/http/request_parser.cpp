@@ -16,7 +16,7 @@ namespace {
 // header size limit. Those from kHost on are kept only in a RequestHead, for the
 // paths that ask for one.
 enum class Header : std::uint8_t {
-  kOther, kOrigin, kContentType, kExpect, kTransferEncoding,
+  kOther, kOrigin, kContentType, kExpect, kTransferEncoding, kForwardedFor, kForwarded,
   kHost, kUpgrade, kConnection, kSecKey, kSecVersion, kSecProtocol,
 };
 
@@ -183,6 +183,10 @@ struct RequestParser::Callbacks {
         if (name == "content-type") message.header = Header::kContentType;
         if (name == "expect") message.header = Header::kExpect;
         if (name == "transfer-encoding") message.header = Header::kTransferEncoding;
+        // Forwarding headers are kept for every request: the WebSocket handshake
+        // and BOSH both take the client's address from them (trusted_proxies).
+        if (name == "x-forwarded-for") message.header = Header::kForwardedFor;
+        if (name == "forwarded") message.header = Header::kForwarded;
         if (message.request.head != nullptr) {
           if (name == "host") message.header = Header::kHost;
           if (name == "upgrade") message.header = Header::kUpgrade;
@@ -200,6 +204,13 @@ struct RequestParser::Callbacks {
       if (std::string* kept = head_value(message); kept != nullptr && !kept->empty()) {
         kept->append(", ");
       }
+      // Repeated forwarding headers form one list as well.
+      if (message.header == Header::kForwardedFor && !message.request.forwarded_for.empty()) {
+        message.request.forwarded_for.push_back(',');
+      }
+      if (message.header == Header::kForwarded && !message.request.forwarded.empty()) {
+        message.request.forwarded.push_back(',');
+      }
       message.value.clear();
       return count_head(self, kHeaderLineOverhead);
     });
@@ -212,6 +223,8 @@ struct RequestParser::Callbacks {
       switch (message.header) {
         case Header::kOrigin: message.request.origin.append(at, length); break;
         case Header::kContentType: message.request.content_type.append(at, length); break;
+        case Header::kForwardedFor: message.request.forwarded_for.append(at, length); break;
+        case Header::kForwarded: message.request.forwarded.append(at, length); break;
         case Header::kExpect:
         case Header::kTransferEncoding:
           message.value.append(at, std::min(length, kMaxValueLength + 1 - message.value.size()));

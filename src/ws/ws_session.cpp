@@ -37,6 +37,7 @@ void WsSession::shutdown() {
 
 void WsSession::text_message(std::string_view message) {
   if (state_ == State::kClosing || state_ == State::kClosed) return;  // after our <close/>
+  output_.message_in();
   ClientMessage m = read_client_message(message);
   switch (m.kind) {
     case ClientMessage::Kind::kBlank:
@@ -180,6 +181,7 @@ void WsSession::send_text(std::string_view payload) {
   if (close_frame_sent_ || state_ == State::kClosed) return;
   const FrameHeader header = frame_header(Opcode::kText, payload.size());
   output_.write(header.view(), payload);
+  output_.message_out();
 }
 
 void WsSession::send_control(Opcode opcode, std::string_view payload) {

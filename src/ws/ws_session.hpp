@@ -58,6 +58,12 @@ class WsOutput {
   // Our close frame is out and the client's is awaited (kClosing): the glue bounds
   // that wait. Not called when the session closes at once (close()).
   virtual void awaiting_close() {}
+  // A text message from the client was read, or one went to it: for counting.
+  virtual void message_in() {}
+  virtual void message_out() {}
+  // The client's address ("192.0.2.7"), for a PROXY protocol header towards the
+  // server (upstream_proxy_protocol); empty if the glue does not keep it.
+  virtual std::string_view client_address() const { return {}; }
 
  protected:
   ~WsOutput() = default;
@@ -119,6 +125,7 @@ class WsSession final : public bosh::UpstreamEvents, private FrameSink {
   void upstream_stanza(std::string&& stanza) override;
   void upstream_batch_end() override {}
   void upstream_closed(bosh::Condition condition, std::string&& detail) override;
+  std::string_view client_address() const override { return output_.client_address(); }
 
  private:
   // FrameSink

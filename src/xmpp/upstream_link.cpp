@@ -6,6 +6,7 @@
 
 #include "net/connector.hpp"
 #include "net/loop_context.hpp"
+#include "net/proxy_protocol.hpp"
 #include "xml/open_tag.hpp"
 #include "xmpp/starttls.hpp"
 #include "xmpp/stream_header.hpp"
@@ -57,7 +58,9 @@ UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
   // the session will use. (The connector's own timeout, the same, covers the connect.)
   net::context_of(loop).timers().arm(timer_, settings().connect_timeout_ms);
   attempt_ = net::connect_tcp(loop, target.host, target.port, settings().connect_timeout_ms, this,
-                              [this](int status, net::TcpStream* stream) { connected(status, stream); },
+                              [this, opened = uv_hrtime()](int status, net::TcpStream* stream) {
+                                connected(status, stream, opened);
+                              },
                               settings().sources);
   connector_.attach(*this);
 }
@@ -104,6 +107,7 @@ void UpstreamConnector::attach(UpstreamLink& link) {
   link.next_live = live_;
   if (live_ != nullptr) live_->prev_live = &link;
   live_ = &link;
+  ++live_count_;
 }
 
 void UpstreamConnector::detach(UpstreamLink& link) {
@@ -111,6 +115,7 @@ void UpstreamConnector::detach(UpstreamLink& link) {
   if (link.next_live != nullptr) link.next_live->prev_live = link.prev_live;
   if (live_ == &link) live_ = link.next_live;
   link.prev_live = link.next_live = nullptr;
+  --live_count_;
 }
 
 void UpstreamConnector::close_all() {
@@ -151,14 +156,18 @@ const net::TlsContext* UpstreamConnector::tls_context(std::string& error) {
 // ---------------------------------------------------------------------------
 // Towards the server
 
-void UpstreamLink::connected(int status, net::TcpStream* stream) {
+void UpstreamLink::connected(int status, net::TcpStream* stream, std::uint64_t opened_ns) {
   attempt_ = nullptr;
+  LinkObserver* observer = settings().observer;
   if (status != 0 || stream == nullptr) {
+    if (observer != nullptr) observer->link_connect_failed();
     report_end(bosh::Condition::kRemoteConnectionFailed, {});
     return;
   }
+  if (observer != nullptr) observer->link_connected((uv_hrtime() - opened_ns) / 1000);
   stream_ = stream;
   state_ = State::kOpen;
+  if (settings().proxy_protocol != 0) send_proxy_header();
   if (!negotiation_) {
     write_raw(take_pending());
   } else if (settings().tls == TlsMode::kDirect) {
@@ -187,7 +196,22 @@ bool UpstreamLink::begin_tls() {
 }
 
 void UpstreamLink::write_raw(std::string bytes) {
-  if (stream_ != nullptr && !bytes.empty()) stream_->write(std::move(bytes));
+  if (stream_ == nullptr || bytes.empty()) return;
+  if (settings().observer != nullptr) settings().observer->link_bytes_sent(bytes.size());
+  stream_->write(std::move(bytes));
+}
+
+// Before anything else on the connection, TLS included: the server reads it off
+// the socket before its XMPP parser (or its TLS) sees a byte. The destination is
+// the server's own address as we connected to it.
+void UpstreamLink::send_proxy_header() {
+  sockaddr_storage server{};
+  int length = sizeof server;
+  const bool known =
+      uv_tcp_getpeername(stream_->handle(), reinterpret_cast<sockaddr*>(&server), &length) == 0;
+  const std::string_view client = events_ != nullptr ? events_->client_address() : std::string_view();
+  write_raw(net::encode_proxy_header(settings().proxy_protocol, client, 0,
+                                     known ? reinterpret_cast<const sockaddr*>(&server) : nullptr));
 }
 
 void UpstreamLink::transmit(std::string_view bytes) {
@@ -282,6 +306,7 @@ void UpstreamLink::on_timer(net::TimerNode& node) {
     case State::kConnecting:
       // The connector's timeout, armed at the same moment, has not fired yet.
       net::cancel_connect(std::exchange(self.attempt_, nullptr));
+      if (self.settings().observer != nullptr) self.settings().observer->link_connect_failed();
       self.report_end(bosh::Condition::kRemoteConnectionFailed, {});
       return;
     case State::kOpen:  // armed in the open state: the opening deadline, or a full backlog
@@ -398,6 +423,7 @@ void UpstreamLink::tls_failed(std::string_view reason) {
 // From the server
 
 void UpstreamLink::on_read(net::TcpStream&, std::string_view bytes) {
+  if (settings().observer != nullptr) settings().observer->link_bytes_received(bytes.size());
   if (tls_state_ == Tls::kHandshaking || tls_state_ == Tls::kOn) {
     tls_->feed(bytes);
   } else {
@@ -458,6 +484,7 @@ void UpstreamLink::stanza(std::string&& bytes) {
     return;
   }
   if (name == "stream:features" && !accept_features(element)) return;
+  if (settings().observer != nullptr) settings().observer->link_stanza_received();
   events_->upstream_stanza(std::move(element));
 }
 

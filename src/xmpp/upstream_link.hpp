@@ -44,6 +44,7 @@
 #include "net/tls_session.hpp"
 #include "xml/namespace_fixup.hpp"
 #include "xml/stanza_framer.hpp"
+#include "xmpp/link_observer.hpp"
 #include "xmpp/tls_mode.hpp"
 
 namespace sb::net {
@@ -72,6 +73,11 @@ struct LinkSettings {
   // Told why a link ended where the BOSH client only learns remote-connection-failed
   // (TLS refused or rejected, ...), for the log. May be null.
   void (*report)(std::string_view message) = nullptr;
+  // Told of connects, bytes and stanzas, for metrics. May be null.
+  LinkObserver* observer = nullptr;
+  // 1 or 2: every connection starts with a PROXY protocol header of that version
+  // naming the session's client (upstream_proxy_protocol); 0: none.
+  int proxy_protocol = 0;
 };
 
 class UpstreamConnector;
@@ -109,7 +115,9 @@ class UpstreamLink final : public bosh::Upstream,
   const LinkSettings& settings() const;
   const xml::StreamNamespaces& namespaces() const;
   std::string take_pending();  // the bytes in pending_ (empty if none); frees it
-  void connected(int status, net::TcpStream* stream);
+  // `opened_ns`: uv_hrtime() when the link was opened (it rides in the connect
+  // callback, so an established link keeps no clock of its own).
+  void connected(int status, net::TcpStream* stream, std::uint64_t opened_ns);
   bool begin_tls();
   bool accept_features(std::string& features);
   void tell_opened(const bosh::StreamHeader& header);
@@ -118,6 +126,7 @@ class UpstreamLink final : public bosh::Upstream,
   void report_end(bosh::Condition condition, std::string&& detail);
   void transmit(std::string_view bytes);  // application bytes, through TLS when on
   void write_raw(std::string bytes);      // bytes on the wire
+  void send_proxy_header();
   static void on_timer(net::TimerNode& node);
 
   // net::StreamHandler
@@ -175,6 +184,8 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
   void close_all();
   void attach(UpstreamLink& link);
   void detach(UpstreamLink& link);
+  // Links alive: connecting, open, or finishing their close.
+  std::size_t live_count() const { return live_count_; }
   // Null, with the reason in `error`, if OpenSSL refused to build the context
   // (remembered: a bad CA file is not reloaded for every session).
   const net::TlsContext* tls_context(std::string& error);
@@ -189,6 +200,7 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
   std::string tls_error_;
   net::LocalShared<xml::StreamNamespaces> last_namespaces_;
   UpstreamLink* live_ = nullptr;  // intrusive list through prev_live/next_live
+  std::size_t live_count_ = 0;
 };
 
 }  // namespace sb::xmpp

@@ -36,7 +36,7 @@ int run_supervised_worker(const WorkerLaunch& launch) {
   }
   set_log_level(cli.config.log_level);
   Worker worker(cli.config, static_cast<int>(launch.index), kWorkerIpcFd,
-                launch.board ? kWorkerBoardFd : -1);
+                launch.board ? kWorkerBoardFd : -1, launch.metrics ? kWorkerMetricsFd : -1);
   return worker.run();
 }
 

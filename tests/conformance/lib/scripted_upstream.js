@@ -37,7 +37,14 @@ let streamCounter = 0;
  * - echo: send every stanza received straight back
  */
 class ScriptedUpstream {
-  constructor() {
+  /**
+   * @param opts.proxyProtocol  every connection starts with a PROXY protocol
+   *   header (v1 or v2), as switchboard sends with upstream_proxy_protocol; it
+   *   is taken off first and kept as conn.proxyHeader (Buffer) and
+   *   conn.proxySource (the address it names, or null for UNKNOWN/LOCAL)
+   */
+  constructor({ proxyProtocol = false } = {}) {
+    this.proxyProtocol = proxyProtocol;
     this.plans = new Map();
     this.byDomain = new Map();     // to -> [UpstreamConn]
     this.waiters = [];             // { to, resolve }
@@ -123,10 +130,55 @@ class UpstreamConn {
     this.waiters = new Waiters();
     this.closed = new Promise((resolve) => socket.once('close', resolve));
     socket.setNoDelay(true);
-    socket.on('data', (chunk) => this.onData(chunk));
+    this.proxyPending = upstream.proxyProtocol ? Buffer.alloc(0) : null;
+    this.proxyHeader = null;
+    this.proxySource = null;
+    socket.on('data', (chunk) => {
+      if (this.proxyPending) {
+        chunk = this.takeProxyHeader(chunk);
+        if (!chunk) return;
+      }
+      this.onData(chunk);
+    });
     socket.on('end', () => { this.ended = true; this.notify(); });
     socket.on('close', () => { this.ended = true; this.notify(); });
     socket.on('error', () => { /* surfaces as 'close' */ });
+  }
+
+  // Buffers until the PROXY header is complete; returns the bytes after it, or
+  // null while it is not. A connection without a valid header is destroyed.
+  takeProxyHeader(chunk) {
+    const bytes = Buffer.concat([this.proxyPending, chunk]);
+    const sig = Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'binary');
+    let length = 0;
+    if (bytes.subarray(0, 6).toString('latin1') === 'PROXY ') {
+      const end = bytes.indexOf('\r\n');
+      if (end < 0) { this.proxyPending = bytes; return null; }
+      length = end + 2;
+      const fields = bytes.subarray(0, end).toString('latin1').split(' ');
+      this.proxySource = fields[1] === 'UNKNOWN' ? null : fields[2];
+    } else if (bytes.length >= 16 && bytes.subarray(0, 12).equals(sig)) {
+      length = 16 + bytes.readUInt16BE(14);
+      if (bytes.length < length) { this.proxyPending = bytes; return null; }
+      const family = bytes[13] >> 4;
+      if ((bytes[12] & 0x0f) === 1 && family === 1) {
+        this.proxySource = Array.from(bytes.subarray(16, 20)).join('.');
+      } else if ((bytes[12] & 0x0f) === 1 && family === 2) {
+        const words = [];
+        for (let i = 0; i < 16; i += 2) words.push(bytes.readUInt16BE(16 + i).toString(16));
+        this.proxySource = words.join(':');
+      }
+    } else if (bytes.length < 16) {
+      this.proxyPending = bytes;
+      return null;
+    } else {
+      this.socket.destroy();
+      return null;
+    }
+    this.proxyHeader = bytes.subarray(0, length);
+    this.proxyPending = null;
+    const rest = bytes.subarray(length);
+    return rest.length ? rest : null;
   }
 
   onData(chunk) {

@@ -29,12 +29,13 @@ function uniqueDomain(label = 's') {
 /**
  * Starts the stack for this test file. `settings` are switchboard `--set`
  * pairs; a function gets the upstream (to name its port) and returns them.
+ * `upstream` are the ScriptedUpstream's options.
  * Returns an object whose fields (port, upstream, sb) are filled in before().
  */
-function useStack(settings = {}) {
+function useStack(settings = {}, { upstream = {} } = {}) {
   const stack = { port: 0, upstream: null, sb: null };
   before(async () => {
-    stack.upstream = await new ScriptedUpstream().start();
+    stack.upstream = await new ScriptedUpstream(upstream).start();
     const extra = typeof settings === 'function' ? await settings(stack.upstream) : settings;
     stack.sb = new Switchboard({ upstreamPort: stack.upstream.port, settings: extra });
     try {

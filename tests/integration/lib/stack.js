@@ -21,8 +21,9 @@ const debug = Boolean(process.env.SB_DEBUG);
  * @param opts.friends   user names that get each other in their rosters
  * @param opts.settings  Switchboard `--set` pairs; `inactivity` also sets the
  *                       server's own BOSH inactivity in direct mode
+ * @param opts.metrics   Switchboard also serves /metrics (stack.switchboard.metricsUrl)
  */
-async function startStack({ server, users, friends = [], settings = {} }) {
+async function startStack({ server, users, friends = [], settings = {}, metrics = false }) {
   const inactivity = Number(settings.inactivity || 30);
   const Server = { prosody: ProsodyServer, ejabberd: EjabberdServer }[server];
   if (!Server) throw new Error(`unknown server ${server}`);
@@ -49,7 +50,7 @@ async function startStack({ server, users, friends = [], settings = {} }) {
     await stack.server.addUsers(users);
     if (friends.length) await stack.server.befriend(friends);
     if (!direct) {
-      stack.switchboard = new Switchboard({ upstreamPort: stack.server.c2sPort, settings });
+      stack.switchboard = new Switchboard({ upstreamPort: stack.server.c2sPort, settings, metrics });
       await stack.switchboard.start();
     }
   } catch (err) {

@@ -57,8 +57,10 @@ class XmppClient {
    *                   held request ends soon and inactivity can start)
    * @param opts.ca    for an https:// URL: the PEM certificate(s) to trust
    * @param opts.keepAlive  false: a new connection for every request
+   * @param opts.localAddress  the source address of its TCP connections
+   *                   (127.0.0.x: several "machines" on one host)
    */
-  constructor(boshUrl, { name = 'client', wait = 10, ca = undefined, keepAlive = true } = {}) {
+  constructor(boshUrl, { name = 'client', wait = 10, ca = undefined, keepAlive = true, localAddress } = {}) {
     this.boshUrl = boshUrl;
     this.name = name;
     this.wait = wait;
@@ -68,7 +70,8 @@ class XmppClient {
     this.waiters = [];
     this.conn = new Strophe.Connection(boshUrl);
     this.websocket = /^wss?:/.test(boshUrl);
-    this.agent = /^https:/.test(boshUrl) ? new https.Agent({ keepAlive, ca }) : new http.Agent({ keepAlive });
+    const agentOptions = { keepAlive, ...(localAddress ? { localAddress } : {}) };
+    this.agent = /^https:/.test(boshUrl) ? new https.Agent({ ...agentOptions, ca }) : new http.Agent(agentOptions);
     if (process.env.SB_DEBUG) {
       this.conn.rawInput = (data) => console.error(`[${name} <<] ${data}`);
       this.conn.rawOutput = (data) => console.error(`[${name} >>] ${data}`);

@@ -27,10 +27,12 @@ class Switchboard {
   /**
    * @param opts.upstreamPort  the XMPP server's c2s port on 127.0.0.1
    * @param opts.settings      extra `--set key=value` pairs, e.g. { inactivity: 5 }
+   * @param opts.metrics       also serve /metrics on a free port (metricsPort, metricsUrl)
    */
-  constructor({ upstreamPort, settings = {} }) {
+  constructor({ upstreamPort, settings = {}, metrics = false }) {
     this.upstreamPort = upstreamPort;
     this.settings = settings;
+    this.metrics = metrics;
   }
 
   async start({ timeoutMs = 10000 } = {}) {
@@ -39,11 +41,19 @@ class Switchboard {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-switchboard-'));
     this.logFile = path.join(this.dir, 'switchboard.log');
     const args = ['--listen', `127.0.0.1:${this.port}`, '--upstream', `127.0.0.1:${this.upstreamPort}`];
+    if (this.metrics) {
+      this.metricsPort = await freePort();
+      args.push('--set', `metrics_listen=127.0.0.1:${this.metricsPort}`);
+    }
     for (const [key, value] of Object.entries(this.settings)) args.push('--set', `${key}=${value}`);
     fs.writeFileSync(this.logFile, `[harness] ${this.binary} ${args.join(' ')}\n`);
     this.child = startLogged(this.binary, args, { logFile: this.logFile, cwd: this.dir });
     await waitForPort(this.port, { child: this.child, timeoutMs, what: 'switchboard' });
     return this;
+  }
+
+  get metricsUrl() {
+    return `http://127.0.0.1:${this.metricsPort}/metrics`;
   }
 
   get boshUrl() {

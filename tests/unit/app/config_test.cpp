@@ -241,6 +241,10 @@ TEST_CASE("format_config round-trips every key") {
   c.max_sessions_per_ip = 7;
   c.max_sessions = 20000;
   c.log_level = LogLevel::kDebug;
+  c.metrics_listen = HostPort{"127.0.0.1", 9280};
+  c.proxy_protocol = true;
+  c.trusted_proxies = "127.0.0.1 10.0.0.0/8 fd00::/8";
+  c.upstream_proxy_protocol = 1;
 
   const std::string text = sb::app::format_config(c);
   CHECK(text.find("max_body_bytes = 2000\n") != std::string::npos);
@@ -326,4 +330,38 @@ TEST_CASE("workers takes auto, and upstream_source_addresses takes addresses and
   CHECK(backwards.find("range '127.0.0.9-127.0.0.2' runs backwards") != std::string::npos);
   CHECK(error_of("upstream_source_addresses", "example.org").find("'example.org' is not an IP address") !=
         std::string::npos);
+}
+
+TEST_CASE("front-proxy and metrics keys: flags, versions, CIDR lists, a numeric metrics address") {
+  Config c;
+  CHECK_FALSE(apply_setting(c, "proxy_protocol", "true"));
+  CHECK(c.proxy_protocol);
+  CHECK(error_of("proxy_protocol", "yes") == "'proxy_protocol' must be true or false, got 'yes'");
+
+  CHECK_FALSE(apply_setting(c, "upstream_proxy_protocol", "true"));
+  CHECK(c.upstream_proxy_protocol == 2);
+  CHECK_FALSE(apply_setting(c, "upstream_proxy_protocol", "v1"));
+  CHECK(c.upstream_proxy_protocol == 1);
+  CHECK_FALSE(apply_setting(c, "upstream_proxy_protocol", "false"));
+  CHECK(c.upstream_proxy_protocol == 0);
+  CHECK(error_of("upstream_proxy_protocol", "3") ==
+        "'upstream_proxy_protocol' must be one of false, true (= v2), v1, v2, got '3'");
+
+  CHECK_FALSE(apply_setting(c, "trusted_proxies", "127.0.0.1   10.0.0.0/8 ::1"));
+  CHECK(c.trusted_proxies == "127.0.0.1 10.0.0.0/8 ::1");
+  const std::string bad = error_of("trusted_proxies", "10.0.0.0/40");
+  CHECK(bad.find("'trusted_proxies' must be IP addresses and CIDR blocks") == 0);
+  CHECK(bad.find("'10.0.0.0/40'") != std::string::npos);
+
+  CHECK_FALSE(apply_setting(c, "metrics_listen", "127.0.0.1:9280"));
+  CHECK(c.metrics_listen == HostPort{"127.0.0.1", 9280});
+  CHECK(error_of("metrics_listen", "localhost:9280").find("must be an IP address and port") !=
+        std::string::npos);
+  CHECK_FALSE(apply_setting(c, "metrics_listen", ""));
+  CHECK_FALSE(c.metrics_listen.has_value());
+
+  c.upstream = HostPort{"x.example", 5222};
+  c.metrics_listen = c.listen;
+  CHECK(sb::app::validate_config(c) ==
+        std::vector<std::string>{"'metrics_listen' must not be the 'listen' address (127.0.0.1:5280)"});
 }

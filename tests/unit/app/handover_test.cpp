@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
 #include <string>
 
@@ -34,15 +35,18 @@ class TestWorker final : public sb::http::Handler {
       : index_(index),
         shared_{*this, limits_, cors_, fixture.context().timers(), list_},
         handover_(fixture.loop(), Handover::Identity{index, 2, ""}, shared_,
-                  [this](sb::net::TcpStream& stream, std::string_view bytes) {
-                    HttpSocket::adopt(stream, shared_, bytes);
+                  [this](sb::net::TcpStream& stream, std::string_view bytes,
+                         std::string_view peer) {
+                    last_peer = std::string(peer);
+                    HttpSocket::adopt(stream, shared_, bytes, peer);
                   },
                   [this] { ++lost; }) {}
 
   void handle(sb::http::Request& request, sb::http::Exchange& exchange) override {
     if (handover_.route(request.body, request, exchange)) return;
     exchange.send(sb::http::Response::text(200, "text/plain",
-                                           "worker " + std::to_string(index_) + " got: " + request.body));
+                                           "worker " + std::to_string(index_) + " got: " + request.body +
+                                               " from " + request.peer));
   }
 
   Handover& handover() { return handover_; }
@@ -52,6 +56,7 @@ class TestWorker final : public sb::http::Handler {
     list_.close_all();
   }
   int lost = 0;
+  std::string last_peer;  // the client address of the last adopted connection
 
  private:
   std::uint32_t index_;
@@ -62,9 +67,9 @@ class TestWorker final : public sb::http::Handler {
   Handover handover_;
 };
 
-std::string post(const std::string& sid) {
-  return "POST /http-bind HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(sid.size()) +
-         "\r\n\r\n" + sid;
+std::string post(const std::string& sid, const std::string& headers = "") {
+  return "POST /http-bind HTTP/1.1\r\nHost: t\r\n" + headers +
+         "Content-Length: " + std::to_string(sid.size()) + "\r\n\r\n" + sid;
 }
 
 // Worker 0 listening, worker 1 behind the pipe, and a connected client socket.
@@ -170,4 +175,46 @@ TEST_CASE_FIXTURE(TwoWorkers, "the supervisor's end closing is reported once; re
   REQUIRE(receive("HTTP/1.1 503 "));
   CHECK(zero.lost == 1);
   sb::app::set_log_level(level);
+}
+
+TEST_CASE_FIXTURE(TwoWorkers, "the client address of a PROXY header moves with the connection") {
+  zero.shared().proxy_protocol = true;
+  send_text("PROXY TCP4 203.0.113.9 127.0.0.1 40000 5280\r\n" + post("w1.abc"));
+  REQUIRE(receive("worker 1 got: w1.abc from 203.0.113.9"));
+  CHECK(one.last_peer == "203.0.113.9");
+  // The connection lives in worker 1 now, which expects no header of its own.
+  received.clear();
+  send_text(post("w1.def"));
+  REQUIRE(receive("worker 1 got: w1.def from 203.0.113.9"));
+  send_text(post("w0.ghi"));
+  REQUIRE(receive("worker 0 got: w0.ghi from 203.0.113.9"));
+}
+
+TEST_CASE_FIXTURE(TwoWorkers, "without its PROXY header a connection is closed unanswered") {
+  zero.shared().proxy_protocol = true;
+  send_text(post("w0.abc"));
+  bool closed = false;
+  REQUIRE(run_until([&] {
+    char buf[256];
+    const ssize_t n = ::recv(client, buf, sizeof buf, 0);
+    if (n > 0) received.append(buf, static_cast<std::size_t>(n));
+    closed = n == 0 || (n < 0 && errno == ECONNRESET);
+    return closed;
+  }));
+  CHECK(received.empty());
+}
+
+TEST_CASE_FIXTURE(TwoWorkers, "X-Forwarded-For from a trusted peer names the client, in both workers") {
+  std::string error;
+  const auto trusted = sb::app::TrustedProxies::parse("127.0.0.0/8", error);
+  REQUIRE(trusted.has_value());
+  zero.shared().trusted = &*trusted;
+  one.shared().trusted = &*trusted;
+  send_text(post("w0.abc", "X-Forwarded-For: 198.51.100.4, 127.0.0.5\r\n"));
+  REQUIRE(receive("worker 0 got: w0.abc from 198.51.100.4"));
+  send_text(post("w1.abc", "X-Forwarded-For: 198.51.100.5\r\n"));
+  REQUIRE(receive("worker 1 got: w1.abc from 198.51.100.5"));
+  // A request without the header is the proxy's own.
+  send_text(post("w1.def"));
+  REQUIRE(receive("worker 1 got: w1.def from 127.0.0.1"));
 }

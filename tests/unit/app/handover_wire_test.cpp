@@ -56,6 +56,26 @@ TEST_CASE("frames come out whole whatever the pieces the pipe delivers") {
   }
 }
 
+TEST_CASE("the client's address travels in the frame, apart from the request") {
+  const std::string stream = encode_frame(1, "GET / HTTP/1.1\r\n\r\n", "203.0.113.9") +
+                             encode_frame(2, "x", "2001:db8::7") + encode_frame(3, "y");
+  FrameReader reader;
+  std::vector<HandoverFrame> frames;
+  REQUIRE(reader.feed(stream, frames));
+  REQUIRE(frames.size() == 3);
+  CHECK(frames[0].peer == "203.0.113.9");
+  CHECK(frames[0].request == "GET / HTTP/1.1\r\n\r\n");
+  CHECK(frames[1].peer == "2001:db8::7");
+  CHECK(frames[1].request == "x");
+  CHECK(frames[2].peer.empty());
+  CHECK(frames[2].request == "y");
+
+  std::string lying = encode_frame(1, "");
+  lying[8] = '\x09';  // an address longer than the payload
+  FrameReader other;
+  CHECK_FALSE(other.feed(lying, frames));
+}
+
 TEST_CASE("a partial frame waits; a length beyond the cap is corruption") {
   FrameReader reader;
   std::vector<HandoverFrame> frames;
@@ -114,6 +134,14 @@ TEST_CASE("a request re-serialized for its owner parses back the same") {
     CHECK(bytes.find("Content-Type") == std::string::npos);
     bool http10 = false;
     CHECK(parse_one(bytes, http10).body == request.body);
+  }
+  SUBCASE("forwarding headers travel, for the owner to judge") {
+    request.forwarded_for = "198.51.100.1, 10.0.0.2";
+    request.forwarded = "for=198.51.100.1";
+    bool http10 = false;
+    const auto back = parse_one(*serialize_request(request, false), http10);
+    CHECK(back.forwarded_for == request.forwarded_for);
+    CHECK(back.forwarded == request.forwarded);
   }
   SUBCASE("a method the parser could not name is not serialized") {
     request.method = sb::http::Method::kOther;

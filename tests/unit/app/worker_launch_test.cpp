@@ -107,3 +107,19 @@ TEST_CASE("--worker-board after the index says the ListenBoard is on fd 4") {
   REQUIRE(launch.has_value());
   CHECK_FALSE(launch->board);
 }
+
+TEST_CASE("--worker-metrics says the MetricsBoard is on fd 5, with or without the board") {
+  Config config;
+  config.workers = 2;
+  for (bool board : {true, false}) {
+    std::vector<std::string> args = worker_arguments("switchboard", config, 1, board, true);
+    std::vector<char*> argv = argv_of(args);
+    std::string error;
+    auto launch = worker_launch_from(static_cast<int>(args.size()), argv.data(), error);
+    REQUIRE(launch.has_value());
+    CHECK(error.empty());
+    CHECK(launch->board == board);
+    CHECK(launch->metrics);
+    CHECK(launch->cli_args.at(1) == "--set");
+  }
+}

@@ -1,0 +1,179 @@
+// Trusted proxies and the client address; see client_address.hpp.
+#include "app/client_address.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace sb::app {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// `text` as 16 bytes (IPv4 mapped); false if it is not a numeric address.
+bool to_bytes(std::string_view text, std::array<std::uint8_t, 16>& out, bool* v4 = nullptr) {
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return false;
+  char buffer[INET6_ADDRSTRLEN];
+  std::memcpy(buffer, text.data(), text.size());
+  buffer[text.size()] = '\0';
+  out.fill(0);
+  std::uint8_t v4_bytes[4];
+  if (inet_pton(AF_INET, buffer, v4_bytes) == 1) {
+    out[10] = out[11] = 0xff;
+    std::memcpy(&out[12], v4_bytes, 4);
+    if (v4 != nullptr) *v4 = true;
+    return true;
+  }
+  if (v4 != nullptr) *v4 = false;
+  return inet_pton(AF_INET6, buffer, out.data()) == 1;
+}
+
+bool is_ip(std::string_view text) {
+  std::array<std::uint8_t, 16> bytes;
+  return to_bytes(text, bytes);
+}
+
+// One spelling per address ("2001:DB8::1" and "2001:db8:0::1" are one client for
+// the per-address cap); IPv4-mapped IPv6 as IPv4.
+std::string normal_ip(std::string_view text) {
+  std::array<std::uint8_t, 16> bytes;
+  bool v4 = false;
+  if (!to_bytes(text, bytes, &v4)) return std::string(text);
+  const bool mapped = bytes[10] == 0xff && bytes[11] == 0xff &&
+                      std::all_of(bytes.begin(), bytes.begin() + 10, [](std::uint8_t b) { return b == 0; });
+  char out[INET6_ADDRSTRLEN] = {};
+  if (v4 || mapped) {
+    inet_ntop(AF_INET, &bytes[12], out, sizeof out);
+  } else {
+    inet_ntop(AF_INET6, bytes.data(), out, sizeof out);
+  }
+  return out;
+}
+
+// One list element of X-Forwarded-For: an address, maybe with a port
+// ("192.0.2.1:8080", "[2001:db8::1]:8080") which some proxies add.
+std::string strip_port(std::string_view entry) {
+  entry = trim(entry);
+  if (entry.size() >= 2 && entry.front() == '"' && entry.back() == '"') {
+    entry = entry.substr(1, entry.size() - 2);
+  }
+  if (!entry.empty() && entry.front() == '[') {
+    const std::size_t close = entry.find(']');
+    return close == std::string_view::npos ? std::string() : std::string(entry.substr(1, close - 1));
+  }
+  const std::size_t colon = entry.find(':');
+  if (colon != std::string_view::npos && entry.find(':', colon + 1) == std::string_view::npos) {
+    return std::string(entry.substr(0, colon));  // IPv4 with a port
+  }
+  return std::string(entry);
+}
+
+std::vector<std::string> split_list(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    out.push_back(strip_port(list.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<TrustedProxies> TrustedProxies::parse(std::string_view list, std::string& error) {
+  TrustedProxies proxies;
+  while (!list.empty()) {
+    const std::size_t space = list.find_first_of(" \t,");
+    const std::string_view word = list.substr(0, space);
+    list.remove_prefix(space == std::string_view::npos ? list.size() : space + 1);
+    if (word.empty()) continue;
+    Block block;
+    const std::size_t slash = word.find('/');
+    bool v4 = false;
+    if (!to_bytes(word.substr(0, slash), block.bytes, &v4)) {
+      error = "'" + std::string(word) + "' is not an IP address or CIDR block";
+      return std::nullopt;
+    }
+    const unsigned max = v4 ? 32 : 128;
+    unsigned bits = max;
+    if (slash != std::string_view::npos) {
+      const std::string_view digits = word.substr(slash + 1);
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), bits);
+      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || bits > max) {
+        error = "'" + std::string(word) + "' has a prefix length outside 0-" + std::to_string(max);
+        return std::nullopt;
+      }
+    }
+    block.prefix = v4 ? bits + 96 : bits;
+    proxies.blocks_.push_back(block);
+  }
+  return proxies;
+}
+
+bool TrustedProxies::contains(std::string_view ip) const {
+  std::array<std::uint8_t, 16> bytes;
+  if (blocks_.empty() || !to_bytes(ip, bytes)) return false;
+  for (const Block& block : blocks_) {
+    const unsigned whole = block.prefix / 8;
+    const unsigned rest = block.prefix % 8;
+    if (std::memcmp(bytes.data(), block.bytes.data(), whole) != 0) continue;
+    if (rest != 0) {
+      const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
+      if ((bytes[whole] & mask) != (block.bytes[whole] & mask)) continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+std::vector<std::string> forwarded_for_addresses(std::string_view forwarded) {
+  std::vector<std::string> out;
+  // Elements are separated by commas, parameters by semicolons; a quoted value
+  // may hold neither that matters here (addresses, ports), so a plain split is
+  // enough for what we look for, and anything odd just yields no address.
+  while (!forwarded.empty()) {
+    const std::size_t comma = forwarded.find(',');
+    std::string_view element = forwarded.substr(0, comma);
+    forwarded.remove_prefix(comma == std::string_view::npos ? forwarded.size() : comma + 1);
+    std::string address;
+    while (!element.empty()) {
+      const std::size_t semicolon = element.find(';');
+      const std::string_view pair = trim(element.substr(0, semicolon));
+      element.remove_prefix(semicolon == std::string_view::npos ? element.size() : semicolon + 1);
+      if (pair.size() > 4 && (pair[0] == 'f' || pair[0] == 'F') &&
+          (pair[1] == 'o' || pair[1] == 'O') && (pair[2] == 'r' || pair[2] == 'R') &&
+          pair[3] == '=') {
+        address = strip_port(pair.substr(4));
+      }
+    }
+    out.push_back(is_ip(address) ? address : std::string());
+  }
+  return out;
+}
+
+std::string client_address(std::string_view peer, std::string_view x_forwarded_for,
+                           std::string_view forwarded, const TrustedProxies& trusted) {
+  if (!trusted.contains(peer)) return std::string(peer);
+  std::vector<std::string> hops;
+  if (!trim(x_forwarded_for).empty()) {
+    hops = split_list(x_forwarded_for);
+  } else if (!trim(forwarded).empty()) {
+    hops = forwarded_for_addresses(forwarded);
+  }
+  std::string client(peer);
+  for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
+    if (!is_ip(*hop)) break;  // "unknown", garbage: nothing beyond can be vouched for
+    client = normal_ip(*hop);
+    if (!trusted.contains(*hop)) break;
+  }
+  return client;
+}
+
+}  // namespace sb::app

@@ -1,0 +1,56 @@
+// The real client address of a request behind front proxies.
+//
+// Behind nginx or a load balancer every connection comes from the proxy: per-
+// address caps, logs and metrics would all name the proxy. A proxy says whom it
+// serves in X-Forwarded-For (a comma-separated list, one address appended per
+// hop) or Forwarded (RFC 7239: `for=` parameters, in the same order). Anyone can
+// send those headers, so they are believed only from `trusted_proxies`, and only
+// as far as the chain of trusted hops goes: reading the list from the right (the
+// hop nearest to us), each address that is itself a trusted proxy passes the
+// question on to the one before it; the first address that is not trusted is the
+// client. An entry that is not an address (RFC 7239's "unknown" or an obfuscated
+// "_name") stops the walk, and the last trusted hop stays the answer: nothing
+// beyond it can be vouched for. X-Forwarded-For is used when both are sent.
+//
+// TrustedProxies is the parsed `trusted_proxies` list: IPv4 and IPv6 addresses and
+// CIDR blocks ("10.0.0.0/8 ::1 fd00::/8"). An IPv4-mapped IPv6 address matches the
+// IPv4 blocks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sb::app {
+
+class TrustedProxies {
+ public:
+  // nullopt with `error` set for a word that is no address or block.
+  static std::optional<TrustedProxies> parse(std::string_view list, std::string& error);
+  bool empty() const { return blocks_.empty(); }
+  // `ip` as text ("192.0.2.1", "2001:db8::1"); false for anything that is not an IP.
+  bool contains(std::string_view ip) const;
+
+ private:
+  struct Block {
+    std::array<std::uint8_t, 16> bytes{};  // IPv4 as IPv4-mapped IPv6
+    unsigned prefix = 128;                 // bits, counted on the 128-bit form
+  };
+  std::vector<Block> blocks_;
+};
+
+// The client of a request that came from `peer` with these header values (empty
+// if absent; repeated headers joined with ","): the rightmost untrusted address,
+// or `peer` itself when it is not a trusted proxy or names nobody.
+std::string client_address(std::string_view peer, std::string_view x_forwarded_for,
+                           std::string_view forwarded, const TrustedProxies& trusted);
+
+// The addresses of a Forwarded header's `for=` parameters, in order; an element
+// without `for=` or with a non-address value gives an empty entry. Ports and
+// brackets are removed ("[2001:db8::1]:80" -> "2001:db8::1").
+std::vector<std::string> forwarded_for_addresses(std::string_view forwarded);
+
+}  // namespace sb::app

@@ -1,0 +1,53 @@
+// MetricsRecorder: a worker's counting of what happens, into its MetricsSlot
+// (metrics_board.hpp). It is the engine's EngineEvents (and passes every event on
+// to the EngineLog, so the log is unchanged) and the upstream links' LinkObserver;
+// the HTTP sockets and the hand-over bump the slot directly through slot().
+//
+// Every call is one or two relaxed stores into this worker's own slot. Gauges
+// (sessions, held requests, links, connections, descriptors) are not tracked
+// event by event but sampled by the worker once a second (Worker::sample_metrics).
+//
+// A worker without a shared board (metrics_listen unset) still records, into a
+// slot of its own that nobody reads: the hot paths stay free of "is anyone
+// counting?" tests, and the cost is the same few stores.
+#pragma once
+
+#include <memory>
+
+#include "app/engine_log.hpp"
+#include "app/metrics_board.hpp"
+#include "xmpp/link_observer.hpp"
+
+namespace sb::app {
+
+class MetricsRecorder final : public bosh::EngineEvents, public xmpp::LinkObserver {
+ public:
+  // `slot` null: a private slot (nobody scrapes this worker).
+  explicit MetricsRecorder(MetricsSlot* slot);
+  MetricsSlot& slot() { return *slot_; }
+
+  // bosh::EngineEvents
+  void session_created(std::string_view sid, std::string_view peer, std::string_view to) override;
+  void session_ended(std::string_view sid, bosh::Condition condition, std::string_view reason) override;
+  void request_refused(std::string_view peer, bosh::Refusal refusal, std::string_view reason) override;
+  void request_received(bosh::RequestKind kind, std::size_t stanzas) override;
+  // xmpp::LinkObserver
+  void link_connected(std::uint64_t micros) override;
+  void link_connect_failed() override;
+  void link_bytes_sent(std::size_t bytes) override;
+  void link_bytes_received(std::size_t bytes) override;
+  void link_stanza_received() override;
+
+  // An HTTP response with this status went out (HttpSocket).
+  void response(int status);
+
+ private:
+  std::unique_ptr<MetricsSlot> own_;  // when there is no board
+  MetricsSlot* slot_;
+  EngineLog log_;
+};
+
+// The index of the connect-time bucket for `micros` (metric::kConnectBounds).
+std::size_t connect_bucket(std::uint64_t micros);
+
+}  // namespace sb::app
