@@ -25,9 +25,8 @@
 // --settle seconds, then the loaded reading: memory per session is (loaded -
 // baseline) / online, switchboard and server summed. CPU seconds per 1,000
 // messages come from the soak's own once-a-second samples of both process
-// trees (--watch-pid): over the seconds with every session online inside the
-// run phase (logins and logouts excluded), divided by the messages received
-// in those seconds. The soak runs in ceil(N / 5,000) processes (the fd limit).
+// trees (--watch-pid): over the run phase after the logins (logins and
+// logouts excluded), divided by the messages received in those seconds. The soak runs in ceil(N / 5,000) processes (the fd limit).
 //
 // Printed: a markdown table, one column per endpoint, and the ratios of
 // switchboard's figures against the same server's own BOSH measured in this
@@ -86,13 +85,14 @@ function reading(switchboard, server) {
 }
 
 /**
- * CPU seconds per 1,000 messages from the soak's timeline: the points with
- * every established session online and t within the run phase, CPU of every
- * watched tree summed, over the messages received after the first such point.
+ * CPU seconds per 1,000 messages from the soak's timeline: the points of the
+ * run phase after the logins (from a second after the last login was due, or
+ * after all were online if that came later, to the end of the run phase), CPU
+ * of every watched tree summed, over the messages received after the first
+ * such point. Sessions that ended early do not void the figure.
  */
-function steadyCpu(report, runSeconds) {
-  const points = report.timeline.filter((p) => p.sessions >= report.sessions_established && p.t <= runSeconds
-    && p.watched.every((w) => w.alive));
+function steadyCpu(report, fromSeconds, runSeconds) {
+  const points = report.timeline.filter((p) => p.t >= fromSeconds && p.t <= runSeconds && p.watched.every((w) => w.alive));
   if (points.length < 3) return null;
   const cpu = (p) => p.watched.reduce((sum, w) => sum + w.cpu_seconds, 0);
   const first = points[0];
@@ -157,8 +157,8 @@ async function measure(front, serverKind, opts, log) {
     r.status = result.status;
     r.failure = (/FAILED: .*/.exec(result.output) || [''])[0];
     fs.writeFileSync(path.join(opts.out, `${slug}.json`), JSON.stringify(result.report, null, 1));
-    r.cpu = steadyCpu(result.report, r.runSeconds);
-    if (!r.cpu) r.notes.push('fewer than 3 seconds with every session online in the run phase: no CPU-per-message figure');
+    r.cpu = steadyCpu(result.report, Math.max(rampSeconds, r.allUpSeconds) + 1, r.runSeconds);
+    if (!r.cpu) r.notes.push('fewer than 3 seconds of run phase after the logins: no CPU-per-message figure');
     r.loadAfter = loadavg();
   } finally {
     if (switchboard) {
