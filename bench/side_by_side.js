@@ -197,7 +197,8 @@ function table(results, opts) {
   row('---', results.map(() => '---:'));
   row('load average before / after', results.map((r) => `${r.loadBefore} / ${r.loadAfter || '-'}`));
   row('sessions established / target', results.map((r) => `${r.report.sessions_established} / ${r.report.sessions_target}`));
-  row('all online after (s)', results.map((r) => (r.online >= opts.sessions ? fixed(r.allUpSeconds, 1) : `never (${r.online} at most)`)));
+  row('all online after (s)', results.map((r) => (r.online >= opts.sessions ? fixed(r.allUpSeconds, 1)
+    : `never (${Math.max(0, ...r.report.timeline.map((p) => p.sessions))} at most)`)));
   row('sessions ended early', results.map((r) => r.report.sessions_ended));
   row('errors', results.map((r) => r.report.errors));
   row('errors by kind', results.map(errorsByKind));
@@ -232,8 +233,8 @@ function table(results, opts) {
       // A growth at or below zero (a garbage-collected heap shrinking at small
       // counts) gives no meaningful ratio.
       if (!Number.isFinite(a) || !Number.isFinite(b) || a <= 0 || b <= 0) return '-';
-      if (needsGenerator && (overloaded(pair[0]) || overloaded(pair[1]))) return `${fixed(a / b)} (gen. overloaded)`;
-      return fixed(a / b);
+      const text = a / b >= 0.1 ? fixed(a / b) : (a / b).toPrecision(2);
+      return needsGenerator && (overloaded(pair[0]) || overloaded(pair[1])) ? `${text} (gen. overloaded)` : text;
     };
     const figure = (label, get, needsGenerator) => out(`| ${label} | ${ratios.map((pair) => ratio(get(pair[0]), get(pair[1]), needsGenerator, pair)).join(' | ')} |`);
     figure('latency p50', (r) => r.report.latency_ms.p50, true);
