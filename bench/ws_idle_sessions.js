@@ -37,15 +37,12 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const harness = path.join(__dirname, '..', 'tests', 'integration', 'lib');
-const { ProsodyServer } = require(path.join(harness, 'prosody'));
-const { EjabberdServer } = require(path.join(harness, 'ejabberd'));
 const { Switchboard } = require(path.join(harness, 'switchboard'));
 const { snapshot, MiB } = require('./proc_stats');
+const { startSoak, startServer: startFreshServer, track, stopOne, stopAll, stopOnTimeoutOrSignal } = require('./soak_run');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const repoRoot = path.join(__dirname, '..');
 const WARMUP = 20;
 
 function parseArgs(argv) {
@@ -69,99 +66,11 @@ function parseArgs(argv) {
   return opts;
 }
 
-function soakBinary() {
-  if (process.env.SOAK_BIN) return process.env.SOAK_BIN;
-  for (const dir of ['build', 'build-test']) {
-    const file = path.join(repoRoot, dir, 'src', 'tools', 'soak', 'switchboard-soak');
-    if (fs.existsSync(file)) return file;
-  }
-  throw new Error('switchboard-soak not found: set SOAK_BIN');
-}
-
-const running = new Set();  // things with stop(), stopped front ends first
-
-async function stopAll() {
-  // Soaks first (by process group), then front ends, then servers.
-  for (const thing of [...running]) if (thing.child && thing.online) thing.kill();
-  const all = [...running].sort((a, b) => (b.front ? 1 : 0) - (a.front ? 1 : 0));
-  for (const thing of all) {
-    running.delete(thing);
-    await thing.stop().catch((err) => console.error(`stopping: ${err.message}`));
-  }
-}
-
-/**
- * Starts a soak in its own process group. Resolves `up` once its progress line
- * shows `want` sessions online, or once every login has either succeeded or
- * failed (online + errors >= want) and the count has not moved for 5 s (a busy
- * server may fail a few logins: the figures then divide by those online, which
- * `online()` tells); `done` with { status, report, output } at exit.
- */
-function startSoak(args, want) {
-  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'sb-bench-soak-'));
-  const json = path.join(dir, 'report.json');
-  const child = spawn(soakBinary(), [...args, '--json', json], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  let resolveUp;
-  const up = new Promise((resolve) => { resolveUp = resolve; });
-  const latest = { sessions: 0, errors: 0, since: Date.now() };
-  let pending = '';
-  const onData = (d) => {
-    output += d;
-    pending += d;
-    const lines = pending.split('\n');
-    pending = lines.pop();
-    for (const line of lines) {
-      const m = /sessions (\d+)\/.*errors (\d+)/.exec(line);
-      if (!m) continue;
-      const sessions = Number(m[1]);
-      if (sessions !== latest.sessions) latest.since = Date.now();
-      latest.sessions = sessions;
-      latest.errors = Number(m[2]);
-      if (sessions >= want || (sessions + latest.errors >= want && Date.now() - latest.since > 5000)) resolveUp();
-    }
-    if (output.length > 1e6) output = output.slice(-200000);
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', (d) => { output += d; });
-  const done = new Promise((resolve) => {
-    child.on('exit', (status) => {
-      let report = null;
-      try { report = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* killed, or failed */ }
-      fs.rmSync(dir, { recursive: true, force: true });
-      resolveUp();
-      resolve({ status, report, output });
-    });
-  });
-  const handle = {
-    child, up, done,
-    online: () => latest.sessions,
-    errors: () => latest.errors,
-    kill() {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-    },
-    async stop() {
-      handle.kill();
-      await done;
-    },
-  };
-  running.add(handle);
-  done.then(() => running.delete(handle));
-  return handle;
-}
-
 const login = (url, first, count) => ['--url', url, '--transport', 'websocket', '--domain', 'localhost',
   '--user-pattern', 'w%d', '--password', 'p%d', '--first-user', String(first), '--sessions', String(count)];
 
-async function startServer(kind, users) {
-  const server = kind === 'ejabberd' ? new EjabberdServer({}) : new ProsodyServer({ websocket: true });
-  running.add(server);
-  await server.start();
-  const accounts = {};
-  for (let i = 1; i <= users; i++) accounts[`w${i}`] = `p${i}`;
-  await server.addUsers(accounts);
-  return server;
-}
+const startServer = (kind, users) => startFreshServer(kind, users, {
+  user: (i) => `w${i}`, password: (i) => `p${i}`, options: kind === 'ejabberd' ? {} : { websocket: true } });
 
 /**
  * One endpoint, start to stop. `kind`: 'switchboard' (or 'baseline', the same
@@ -178,7 +87,7 @@ async function measure(kind, serverKind, opts, log) {
     try {
       switchboard = new Switchboard({ upstreamPort: server.c2sPort, settings: { log_level: 'warn' } });
       switchboard.front = true;
-      running.add(switchboard);
+      track(switchboard);
       await switchboard.start();
     } finally {
       if (saved === undefined) delete process.env.SWITCHBOARD_BIN;
@@ -223,12 +132,10 @@ async function measure(kind, serverKind, opts, log) {
     r.after = take();
   } finally {
     if (switchboard) {
-      running.delete(switchboard);
-      const problem = await switchboard.stop();
+      const problem = await stopOne(switchboard);
       if (problem) r.notes.push(problem.split('\n')[0]);
     }
-    running.delete(server);
-    await server.stop();
+    await stopOne(server);
     log(`${name}: stopped`);
   }
   return r;
@@ -291,21 +198,7 @@ async function main() {
     if (process.env[key]) process.env[key] = path.resolve(process.env[key]);
   }
   const log = (msg) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
-  const deadline = setTimeout(async () => {
-    log(`overall timeout (${opts.timeout} s): stopping everything`);
-    await stopAll();
-    process.exit(2);
-  }, opts.timeout * 1000);
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.on(signal, async () => {
-      if (stopping) return;
-      stopping = true;
-      log(`${signal}: stopping everything`);
-      await stopAll();
-      process.exit(130);
-    });
-  }
+  const cancelTimeout = stopOnTimeoutOrSignal(opts.timeout, log);
   const plan = [['switchboard', 'prosody']];
   if (opts.baselineBin) plan.push(['baseline', 'prosody']);
   if (opts.direct) plan.push(['direct', 'prosody']);
@@ -322,7 +215,7 @@ async function main() {
     process.exitCode = 1;
   } finally {
     await stopAll();
-    clearTimeout(deadline);
+    cancelTimeout();
   }
 }
 
