@@ -71,12 +71,12 @@ function post(agent, port, xml) {
       host: '127.0.0.1', port, path: '/http-bind', method: 'POST', agent, rejectUnauthorized: false,
       headers: { 'Content-Type': 'text/xml; charset=utf-8' }, timeout: 15000,
     }, (res) => {
+      // Read now: the agent takes the socket back once the body has ended.
+      const name = res.socket.getPeerCertificate().subject.CN;
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => { text += chunk; });
-      res.on('end', () => resolve({
-        status: res.statusCode, text, name: res.socket.getPeerCertificate().subject.CN, reused: req.reusedSocket,
-      }));
+      res.on('end', () => resolve({ status: res.statusCode, text, name, reused: req.reusedSocket }));
     });
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
