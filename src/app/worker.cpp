@@ -65,7 +65,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
   }
   cors_.set_refusal_hook([](std::string_view origin) {
     SB_LOG_WARN("refused cross-origin requests from %.*s: not in cors_origins (add it there, "
-                "or set cors_origins = * to allow any origin)",
+                "or set cors_origins = [\"*\"] to allow any origin)",
                 static_cast<int>(origin.size()), origin.data());
   });
   uv_loop_init(&loop_);
