@@ -4,7 +4,9 @@
 # when everything is already there.
 #
 #   build:      cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev
-#               doctest-dev node-llhttp
+#               doctest-dev node-llhttp libtomlplusplus-dev (the TOML config file)
+#               libsystemd-dev (sd_notify)
+#   checks:     systemd (systemd-analyze verify of deploy/switchboard.service)
 #   checks:     clang libclang-rt-14-dev llvm (libFuzzer targets, symbolized
 #               sanitizer reports)
 #   test peers: ejabberd prosody chromium, openssl (the command, for a test's
@@ -32,6 +34,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev node-llhttp
+          libtomlplusplus-dev  # the config file reader (TOML)
+          libsystemd-dev systemd  # sd_notify; systemd-analyze verify of the unit
           libjs-chart.js  # Chart.js for the soak tool's HTML report
           ejabberd prosody chromium
           openssl  # the command: a self-signed certificate for the Converse.js discovery test

@@ -70,6 +70,9 @@ class Admission final : public bosh::CreationGate {
   void check();
   // Shutdown: leave the listener alone from now on.
   void stop() { stopped_ = true; }
+  // A reload changed max_sessions: this worker's new share (0 = no cap), judged
+  // from the next check() on.
+  void set_max_sessions(std::uint32_t share) { setup_.max_sessions = share; }
   // A worker that may pass creations on (supervised): `handover` and the count.
   void set_handover(Handover* handover, std::uint32_t workers) {
     handover_ = handover;

@@ -155,15 +155,18 @@ ParsedArgs scan_argv(int argc, char** argv) {
 Config load_config(const std::string& config_path, const std::vector<Override>& overrides,
                    std::vector<std::string>& errors) {
   Config config;
-  const bool file_read = config_path.empty() ||
-                         load_config_file(config_path, config, errors) != FileLoad::kUnreadable;
+  bool file_read = true;
+  if (!config_path.empty()) {
+    const FileLoad load = load_config_file(config_path, config, errors);
+    file_read = load != FileLoad::kUnreadable && load != FileLoad::kBadSyntax;
+  }
   for (const Override& value : overrides) {
     if (auto problem = apply_setting(config, value.key, value.value)) {
       errors.push_back(value.origin + ": " + *problem);
     }
   }
   // Whole-configuration checks ("no XMPP server configured") would only blame
-  // settings that the unread file may well hold.
+  // settings that the unread (or not wholly parsed) file may well hold.
   if (file_read) {
     for (std::string& problem : validate_config(config)) errors.push_back(std::move(problem));
   }
@@ -203,13 +206,14 @@ std::string help_text(std::string_view program_name) {
       "It runs in the foreground; logs go to stderr.\n"
       "\n"
       "Options:\n"
-      "  -c, --config FILE        read settings from FILE (key = value lines)\n"
+      "  -c, --config FILE        read settings from FILE (TOML)\n"
       "      --listen ADDR:PORT   address to listen on (default 127.0.0.1:5280)\n"
       "      --upstream HOST:PORT default XMPP server\n"
       "      --workers N|auto     worker processes; auto = one per core, more if the\n"
       "                           fd limit needs them for max_sessions (default 1)\n"
       "      --log-level LEVEL    error, warn, info or debug (default info)\n"
-      "      --set KEY=VALUE      set any config file key; may be repeated\n"
+      "      --set KEY=VALUE      set any config file key (VALUE unquoted; lists\n"
+      "                           space-separated); may be repeated\n"
       "  -t, --check-config       check the configuration, print every problem, exit\n"
       "  -h, --help               show this help and exit\n"
       "      --version            show the version and exit\n"

@@ -23,7 +23,7 @@
 
 namespace sb::app {
 
-inline constexpr std::string_view kSwitchboardVersion = "0.1.0";
+inline constexpr std::string_view kSwitchboardVersion = "0.2.0";
 
 // One command-line value for a config key. `origin` names the option it came
 // from ("--set", "--listen", ...) and prefixes its error messages.

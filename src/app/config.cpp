@@ -7,6 +7,7 @@
 // 'abc'") states the range automatically.
 #include "app/config.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -370,6 +371,13 @@ std::string show_log_level(const Config& config) {
   return std::string(log_level_name(config.log_level));
 }
 
+// Whether the file can be opened for appending is checked by validate_config.
+Error set_log_file(Config& config, std::string_view, std::string_view value) {
+  config.log_file = std::string(value);
+  return std::nullopt;
+}
+std::string show_log_file(const Config& config) { return config.log_file; }
+
 // ---- TLS towards the XMPP server -----------------------------------------------
 
 Error set_upstream_tls(Config& config, std::string_view key, std::string_view value) {
@@ -485,84 +493,104 @@ struct KeySpec {
   std::string_view name;
   Error (*apply)(Config& config, std::string_view key, std::string_view value);
   std::string (*show)(const Config& config);
+  // What a SIGHUP may change: a key the worker cannot apply while running stays
+  // kRestart, the safe default for a new key until its worker side is written.
+  Reload reload = Reload::kRestart;
+  Shape shape = Shape::kScalar;
 };
+
+constexpr Reload kLive = Reload::kLive;
+constexpr Reload kRestart = Reload::kRestart;
 
 constexpr std::uint32_t kDay = 86400;
 
 const std::array kKeys{
-    KeySpec{"listen", set_listen, show_listen},
-    KeySpec{"tls_listen", set_tls_listen, show_tls_listen},
-    KeySpec{"tls_cert_file", set_path<&Config::tls_cert_file>, show_path<&Config::tls_cert_file>},
-    KeySpec{"tls_key_file", set_path<&Config::tls_key_file>, show_path<&Config::tls_key_file>},
-    KeySpec{"bosh_path", set_bosh_path, show_bosh_path},
-    KeySpec{"websocket_path", set_websocket_path, show_websocket_path},
+    KeySpec{"listen", set_listen, show_listen, kRestart},
+    KeySpec{"tls_listen", set_tls_listen, show_tls_listen, kRestart},
+    // Live: a SIGHUP loads the new pair for TLS connections accepted from then on.
+    KeySpec{"tls_cert_file", set_path<&Config::tls_cert_file>, show_path<&Config::tls_cert_file>,
+            kLive},
+    KeySpec{"tls_key_file", set_path<&Config::tls_key_file>, show_path<&Config::tls_key_file>,
+            kLive},
+    KeySpec{"bosh_path", set_bosh_path, show_bosh_path, kRestart},
+    KeySpec{"websocket_path", set_websocket_path, show_websocket_path, kRestart},
     KeySpec{"public_bosh_url", set_public_url<&Config::public_bosh_url>,
-            show_public_url<&Config::public_bosh_url>},
+            show_public_url<&Config::public_bosh_url>, kRestart},
     KeySpec{"public_websocket_url", set_public_url<&Config::public_websocket_url>,
-            show_public_url<&Config::public_websocket_url>},
-    KeySpec{"workers", set_workers, show_workers},
-    KeySpec{"upstream", set_upstream, show_upstream},
-    KeySpec{"allowed_routes", set_allowed_routes, show_allowed_routes},
-    KeySpec{"cors_origins", set_cors_origins, show_cors_origins},
-    KeySpec{"demo_root", set_demo_root, show_demo_root},
-    KeySpec{"node_id", set_node_id, show_node_id},
+            show_public_url<&Config::public_websocket_url>, kRestart},
+    KeySpec{"workers", set_workers, show_workers, kRestart},
+    KeySpec{"upstream", set_upstream, show_upstream, kLive},
+    KeySpec{"allowed_routes", set_allowed_routes, show_allowed_routes, kLive, Shape::kList},
+    KeySpec{"cors_origins", set_cors_origins, show_cors_origins, kLive, Shape::kList},
+    KeySpec{"demo_root", set_demo_root, show_demo_root, kRestart},
+    KeySpec{"node_id", set_node_id, show_node_id, kRestart},
     KeySpec{"max_wait", set_number<&Config::max_wait, 1, 3600, Unit::kSeconds>,
-            show_number<&Config::max_wait>},
+            show_number<&Config::max_wait>, kLive},
     KeySpec{"default_wait", set_number<&Config::default_wait, 1, 3600, Unit::kSeconds>,
-            show_number<&Config::default_wait>},
+            show_number<&Config::default_wait>, kLive},
     KeySpec{"max_hold", set_number<&Config::max_hold, 1, 16, Unit::kCount>,
-            show_number<&Config::max_hold>},
+            show_number<&Config::max_hold>, kLive},
     KeySpec{"inactivity", set_number<&Config::inactivity, 1, kDay, Unit::kSeconds>,
-            show_number<&Config::inactivity>},
+            show_number<&Config::inactivity>, kLive},
     KeySpec{"polling", set_number<&Config::polling, 0, 3600, Unit::kSeconds>,
-            show_number<&Config::polling>},
+            show_number<&Config::polling>, kLive},
     KeySpec{"maxpause", set_number<&Config::maxpause, 0, kDay, Unit::kSeconds>,
-            show_number<&Config::maxpause>},
+            show_number<&Config::maxpause>, kLive},
     KeySpec{"websocket_ping_interval",
             set_number<&Config::websocket_ping_interval, 1, 3600, Unit::kSeconds>,
-            show_number<&Config::websocket_ping_interval>},
+            show_number<&Config::websocket_ping_interval>, kLive},
     KeySpec{"websocket_pong_timeout",
             set_number<&Config::websocket_pong_timeout, 1, 3600, Unit::kSeconds>,
-            show_number<&Config::websocket_pong_timeout>},
+            show_number<&Config::websocket_pong_timeout>, kLive},
     KeySpec{"max_body_bytes", set_size<&Config::max_body_bytes, kKiB, 16 * kMiB>,
-            show_size<&Config::max_body_bytes>},
+            show_size<&Config::max_body_bytes>, kLive},
     KeySpec{"max_header_bytes", set_size<&Config::max_header_bytes, kKiB, kMiB>,
-            show_size<&Config::max_header_bytes>},
+            show_size<&Config::max_header_bytes>, kLive},
     KeySpec{"max_stanza_bytes", set_size<&Config::max_stanza_bytes, kKiB, 64 * kMiB>,
-            show_size<&Config::max_stanza_bytes>},
+            show_size<&Config::max_stanza_bytes>, kLive},
     KeySpec{"max_session_queue_bytes",
             set_size<&Config::max_session_queue_bytes, kKiB, 1024 * kMiB>,
-            show_size<&Config::max_session_queue_bytes>},
+            show_size<&Config::max_session_queue_bytes>, kLive},
     KeySpec{"upstream_connect_timeout",
             set_number<&Config::upstream_connect_timeout, 1, 300, Unit::kSeconds>,
-            show_number<&Config::upstream_connect_timeout>},
+            show_number<&Config::upstream_connect_timeout>, kLive},
     KeySpec{"upstream_source_addresses", set_upstream_source_addresses,
-            show_upstream_source_addresses},
-    KeySpec{"upstream_tls", set_upstream_tls, show_upstream_tls},
-    KeySpec{"upstream_tls_verify", set_upstream_tls_verify, show_upstream_tls_verify},
-    KeySpec{"upstream_tls_loopback", set_upstream_tls_loopback, show_upstream_tls_loopback},
-    KeySpec{"upstream_tls_ca_file", set_upstream_tls_ca_file, show_upstream_tls_ca_file},
+            show_upstream_source_addresses, kRestart, Shape::kList},
+    KeySpec{"upstream_tls", set_upstream_tls, show_upstream_tls, kRestart},
+    KeySpec{"upstream_tls_verify", set_upstream_tls_verify, show_upstream_tls_verify, kRestart},
+    KeySpec{"upstream_tls_loopback", set_upstream_tls_loopback, show_upstream_tls_loopback, kRestart},
+    KeySpec{"upstream_tls_ca_file", set_upstream_tls_ca_file, show_upstream_tls_ca_file, kRestart},
     KeySpec{"http_idle_timeout", set_number<&Config::http_idle_timeout, 1, 3600, Unit::kSeconds>,
-            show_number<&Config::http_idle_timeout>},
+            show_number<&Config::http_idle_timeout>, kLive},
     KeySpec{"http_header_timeout",
             set_number<&Config::http_header_timeout, 1, 300, Unit::kSeconds>,
-            show_number<&Config::http_header_timeout>},
+            show_number<&Config::http_header_timeout>, kLive},
     KeySpec{"max_sessions_per_ip",
             set_number<&Config::max_sessions_per_ip, 0, UINT32_MAX, Unit::kCount>,
-            show_number<&Config::max_sessions_per_ip>},
+            show_number<&Config::max_sessions_per_ip>, kLive},
     KeySpec{"max_sessions", set_number<&Config::max_sessions, 0, UINT32_MAX, Unit::kCount>,
-            show_number<&Config::max_sessions>},
-    KeySpec{"log_level", set_log_level_key, show_log_level},
-    KeySpec{"metrics_listen", set_metrics_listen, show_metrics_listen},
-    KeySpec{"proxy_protocol", set_flag<&Config::proxy_protocol>, show_flag<&Config::proxy_protocol>},
-    KeySpec{"trusted_proxies", set_trusted_proxies, show_trusted_proxies},
-    KeySpec{"upstream_proxy_protocol", set_upstream_proxy_protocol, show_upstream_proxy_protocol},
+            show_number<&Config::max_sessions>, kLive},
+    KeySpec{"log_level", set_log_level_key, show_log_level, kLive},
+    KeySpec{"log_file", set_log_file, show_log_file, kLive},
+    KeySpec{"metrics_listen", set_metrics_listen, show_metrics_listen, kRestart},
+    KeySpec{"proxy_protocol", set_flag<&Config::proxy_protocol>, show_flag<&Config::proxy_protocol>,
+            kRestart},
+    KeySpec{"trusted_proxies", set_trusted_proxies, show_trusted_proxies, kRestart,
+            Shape::kList},
+    KeySpec{"upstream_proxy_protocol", set_upstream_proxy_protocol, show_upstream_proxy_protocol,
+            kRestart},
 };
 
 constexpr std::string_view kDomainUpstreamPrefix = "upstream.";
 
+// "upstream.*" names the default server: in a TOML file, a [upstream] table that
+// lists domains cannot sit next to a plain `upstream = "..."`, so the default goes
+// into the table under "*".
+constexpr std::string_view kDefaultDomain = "*";
+
 Error set_domain_upstream(Config& config, std::string_view key, std::string_view value) {
   const std::string domain = lower(key.substr(kDomainUpstreamPrefix.size()));
+  if (domain == kDefaultDomain) return set_upstream(config, key, value);
   if (!is_valid_host_name(domain)) {
     return quoted(key) + ": " + quoted(domain) + " is not a valid domain name";
   }
@@ -594,18 +622,31 @@ std::vector<std::string_view> config_key_names() {
   return names;
 }
 
-std::string format_config(const Config& config) {
-  std::string out;
-  auto line = [&out](std::string_view key, const std::string& value) {
-    out.append(key).append(" =");
-    if (!value.empty()) out.append(" ").append(value);
-    out.push_back('\n');
-  };
-  for (const KeySpec& spec : kKeys) line(spec.name, spec.show(config));
-  for (const auto& [domain, address] : config.domain_upstreams) {
-    line(std::string(kDomainUpstreamPrefix) + domain, address.to_string());
+std::vector<ConfigEntry> config_entries(const Config& config) {
+  std::vector<ConfigEntry> entries;
+  entries.reserve(kKeys.size() + config.domain_upstreams.size());
+  for (const KeySpec& spec : kKeys) {
+    entries.push_back({std::string(spec.name), spec.show(config), spec.shape, spec.reload});
   }
-  return out;
+  for (const auto& [domain, address] : config.domain_upstreams) {
+    entries.push_back({std::string(kDomainUpstreamPrefix) + domain, address.to_string(),
+                       Shape::kScalar, Reload::kLive});
+  }
+  return entries;
+}
+
+Shape key_shape(std::string_view key) {
+  for (const KeySpec& spec : kKeys) {
+    if (spec.name == key) return spec.shape;
+  }
+  return Shape::kScalar;
+}
+
+Reload key_reload(std::string_view key) {
+  for (const KeySpec& spec : kKeys) {
+    if (spec.name == key) return spec.reload;
+  }
+  return key.starts_with(kDomainUpstreamPrefix) ? Reload::kLive : Reload::kRestart;
 }
 
 namespace {
@@ -696,6 +737,16 @@ std::vector<std::string> validate_config(const Config& config) {
     } else if (!S_ISREG(info.st_mode)) {
       problems.push_back("'upstream_tls_ca_file' " + quoted(config.upstream_tls_ca_file) +
                          " is not a file");
+    }
+  }
+  if (!config.log_file.empty()) {
+    // Opened (and created) here as it will be at start, so that a directory that
+    // does not exist or is not writable stops the start, or refuses a reload.
+    const int fd = ::open(config.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      problems.push_back("'log_file' " + quoted(config.log_file) + ": " + std::strerror(errno));
+    } else {
+      ::close(fd);
     }
   }
   check_tls_listener(config, problems);

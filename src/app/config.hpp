@@ -1,9 +1,10 @@
 // Config: every setting of the switchboard daemon, with its default, and the one
 // table that knows each key's name, type and allowed range.
 //
-// A setting reaches Config three ways: a line of the config file
+// A setting reaches Config three ways: a key of the TOML config file
 // (config_file.hpp), a command-line option or --set (cli.hpp). All three go
-// through apply_setting(), so a key is spelled, checked and reported the same way
+// through apply_setting() with the value's text (a TOML value is read as the text
+// --set would give), so a key is spelled, checked and reported the same way
 // wherever it comes from. Rules that tie two keys together (default_wait may not
 // exceed max_wait, ...) can only be judged once every source has been applied:
 // validate_config() does that last.
@@ -87,6 +88,7 @@ struct Config {
   // --- operations ---------------------------------------------------------------
   LogLevel log_level = LogLevel::kInfo;    // error | warn | info | debug
   std::optional<HostPort> metrics_listen;  // Prometheus /metrics listener; empty = off
+  std::string log_file;                    // file the log is appended to; empty = stderr
 
   bool operator==(const Config&) const = default;
 };
@@ -103,8 +105,38 @@ struct Config {
 // are not listed).
 std::vector<std::string_view> config_key_names();
 
-// The whole configuration in config-file form, one `key = value` per line; parsing
-// the result gives back an equal Config. Handy for tests and for debugging what a
+// Whether a running daemon can take a key's new value on SIGHUP (kLive), or only a
+// restart can (kRestart: listen addresses, the worker count, ...). See
+// config_reload.hpp.
+enum class Reload : std::uint8_t { kRestart, kLive };
+// A list key's text is space-separated items; the TOML file writes it as an array.
+enum class Shape : std::uint8_t { kScalar, kList };
+
+// One key of a configuration with its value's text, as apply_setting() takes it.
+struct ConfigEntry {
+  std::string key;
+  std::string value;
+  Shape shape = Shape::kScalar;
+  Reload reload = Reload::kRestart;
+};
+
+// Every key of `config`: the fixed ones in table order, then one
+// "upstream.<domain>" per domain. Applying them all to a default Config gives back
+// an equal Config (this is how workers receive theirs, worker_launch.hpp).
+std::vector<ConfigEntry> config_entries(const Config& config);
+
+// What a key may do on reload; "upstream.<domain>" keys are live; unknown keys
+// are kRestart.
+Reload key_reload(std::string_view key);
+
+// The shape of a key (kScalar for "upstream.<domain>" and unknown keys).
+Shape key_shape(std::string_view key);
+
+// One `key = value` line of a TOML config file for `entry` (no newline).
+std::string format_entry(const ConfigEntry& entry);
+
+// The whole configuration as a TOML config file (config_toml.cpp); parsing the
+// result gives back an equal Config. Handy for tests and for debugging what a
 // daemon actually runs with.
 std::string format_config(const Config& config);
 

@@ -187,6 +187,11 @@ void Handover::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) 
     return;
   }
   for (HandoverFrame& frame : frames) {
+    if (frame.target == kControlTarget) {  // no socket comes with it
+      if (self.control_) self.control_(parse_control(frame.request));
+      if (self.state_ != State::kOpen) return;
+      continue;
+    }
     if (self.arrived_.empty()) {
       self.lose("a hand-over frame came without its socket");
       return;
@@ -199,6 +204,25 @@ void Handover::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) 
                  frame.request.size());
     self.adopt_(*socket, frame.request, frame.peer);
     if (self.state_ != State::kOpen) return;
+  }
+}
+
+void Handover::send_control(std::string_view kind, std::string_view body) {
+  if (state_ != State::kOpen) return;
+  struct Message {
+    uv_write_t req{};
+    std::string frame;
+  };
+  auto* message = new Message;
+  message->frame = encode_control(kind, body);
+  message->req.data = message;
+  uv_buf_t buf = uv_buf_init(message->frame.data(), static_cast<unsigned int>(message->frame.size()));
+  const int rc = uv_write(&message->req, reinterpret_cast<uv_stream_t*>(&pipe_), &buf, 1,
+                          [](uv_write_t* req, int) { delete static_cast<Message*>(req->data); });
+  if (rc != 0) {
+    SB_LOG_WARN("cannot send '%.*s' to the supervisor: %s", static_cast<int>(kind.size()), kind.data(),
+                uv_strerror(rc));
+    delete message;
   }
 }
 

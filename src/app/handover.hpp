@@ -23,7 +23,9 @@
 //
 // The same pipe brings the sockets other workers hand to this one; they are
 // passed to the AdoptFn with their request bytes. When the pipe ends (the
-// supervisor is gone) LostFn is called: the worker should shut down.
+// supervisor is gone) LostFn is called: the worker should shut down. Control
+// messages (handover_wire.hpp) go both ways on it too: send_control() and the
+// ControlFn.
 #pragma once
 
 #include <uv.h>
@@ -55,6 +57,7 @@ class Handover final : public bosh::ForeignSidRouter {
   using AdoptFn = std::function<void(net::TcpStream& stream, std::string_view request_bytes,
                                      std::string_view peer)>;
   using LostFn = std::function<void()>;
+  using ControlFn = std::function<void(const ControlMessage& message)>;
 
   struct Identity {
     std::uint32_t self = 0;     // this worker's index
@@ -86,6 +89,11 @@ class Handover final : public bosh::ForeignSidRouter {
 
   const HandoverCounters& counters() const { return counters_; }
 
+  // Control messages from the supervisor go to `handler`.
+  void set_control_handler(ControlFn handler) { control_ = std::move(handler); }
+  // Sends a control message to the supervisor; dropped if the pipe is not open.
+  void send_control(std::string_view kind, std::string_view body);
+
  private:
   struct Outgoing;
   enum class State { kIdle, kOpen, kClosed };
@@ -104,6 +112,7 @@ class Handover final : public bosh::ForeignSidRouter {
   HttpSocket::Shared& sockets_;
   AdoptFn adopt_;
   LostFn lost_;
+  ControlFn control_;
   uv_pipe_t pipe_{};
   State state_ = State::kIdle;
   FrameReader reader_;

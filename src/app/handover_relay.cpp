@@ -111,6 +111,10 @@ void HandoverRelay::on_bytes(Channel& channel, const char* data, std::size_t siz
     return;
   }
   for (HandoverFrame& frame : frames) {
+    if (frame.target == kControlTarget) {  // no socket comes with it
+      if (control_) control_(channel.index, parse_control(frame.request));
+      continue;
+    }
     if (channel.arrived.empty()) {
       SB_LOG_ERROR("worker %u: hand-over frame without a socket; no longer reading its pipe",
                    channel.index);
@@ -124,6 +128,28 @@ void HandoverRelay::on_bytes(Channel& channel, const char* data, std::size_t siz
     relay->frame = encode_frame(frame.target, frame.request, frame.peer);
     deliver(relay);
   }
+}
+
+bool HandoverRelay::send_control(std::uint32_t index, std::string_view kind,
+                                 std::string_view body) {
+  if (index >= channels_.size()) return false;
+  Channel& channel = *channels_[index];
+  if (channel.pipe == nullptr || !channel.writable) return false;
+  struct Message {
+    uv_write_t req{};
+    std::string frame;
+  };
+  auto* message = new Message;
+  message->frame = encode_control(kind, body);
+  message->req.data = message;
+  uv_buf_t buf = uv_buf_init(message->frame.data(), static_cast<unsigned int>(message->frame.size()));
+  const int rc = uv_write(&message->req, reinterpret_cast<uv_stream_t*>(channel.pipe), &buf, 1,
+                          [](uv_write_t* req, int) { delete static_cast<Message*>(req->data); });
+  if (rc != 0) {
+    delete message;
+    return false;
+  }
+  return true;
 }
 
 void HandoverRelay::take_pending_sockets(Channel& channel) {

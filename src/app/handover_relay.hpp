@@ -13,6 +13,9 @@
 // process when it is attached. Its sessions are gone, so it answers them
 // item-not-found, which is what tells the client. Waiting hand-overs beyond the
 // cap, and all of them at shutdown, are dropped: the connection is closed.
+//
+// Control messages (handover_wire.hpp) share the pipes: send_control() writes one
+// to a worker, and those a worker sends go to the ControlFn.
 #pragma once
 
 #include <uv.h>
@@ -21,7 +24,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "app/handover_wire.hpp"
@@ -52,6 +57,12 @@ class HandoverRelay {
   // Shutdown: drop every waiting hand-over, and every one that arrives from now on.
   void close_all();
 
+  using ControlFn = std::function<void(std::uint32_t worker, const ControlMessage& message)>;
+  void set_control_handler(ControlFn handler) { control_ = std::move(handler); }
+  // Sends a control message to worker `index`. False if its pipe cannot take it
+  // (the worker is down or going): then it is not sent at all.
+  bool send_control(std::uint32_t index, std::string_view kind, std::string_view body);
+
   const RelayCounters& counters() const { return counters_; }
 
  private:
@@ -73,6 +84,7 @@ class HandoverRelay {
   std::vector<std::unique_ptr<Channel>> channels_;
   bool closed_ = false;
   RelayCounters counters_;
+  ControlFn control_;
   // Reads are consumed synchronously, so every pipe shares this buffer.
   std::array<char, 64 * 1024> read_buffer_{};
 };

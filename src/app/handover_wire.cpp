@@ -40,6 +40,19 @@ std::string encode_frame(std::uint32_t target, std::string_view request, std::st
   return frame;
 }
 
+std::string encode_control(std::string_view kind, std::string_view body) {
+  std::string payload(kind);
+  payload.push_back('\n');
+  payload.append(body);
+  return encode_frame(kControlTarget, payload);
+}
+
+ControlMessage parse_control(std::string_view payload) {
+  const std::size_t newline = payload.find('\n');
+  if (newline == std::string_view::npos) return {std::string(payload), {}};
+  return {std::string(payload.substr(0, newline)), std::string(payload.substr(newline + 1))};
+}
+
 bool FrameReader::feed(std::string_view bytes, std::vector<HandoverFrame>& out) {
   partial_.append(bytes);
   std::size_t offset = 0;

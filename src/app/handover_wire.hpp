@@ -19,6 +19,13 @@
 // Content-Type, body, keep-alive), so the owner answers exactly as if the request
 // had reached it directly.
 //
+// The same pipes carry control messages between the supervisor and a worker: a
+// frame whose target is kControlTarget, with no socket, whose payload is a word
+// naming the message, a newline and the message's body (ControlMessage). Today:
+// "config" (supervisor -> worker: run this configuration, config_reload.hpp),
+// "applied"/"refused" (the worker's answer) and "listening" (worker ->
+// supervisor: its listener is open, for the readiness notification).
+//
 // A pipe is a byte stream: a frame may arrive in pieces, several may arrive in
 // one read. FrameReader reassembles them. The socket of a frame arrives with the
 // read that carries the frame's first byte, never later, so the receiver queues
@@ -40,6 +47,17 @@ inline constexpr std::size_t kFrameHeaderBytes = 8;
 // Far above any request the HTTP layer accepts (1 MiB head + 16 MiB body): a
 // bigger length means the stream is corrupt.
 inline constexpr std::uint32_t kMaxFramePayload = 32u * 1024 * 1024;
+
+// The target of a control frame; no worker has this index (at most 1024).
+inline constexpr std::uint32_t kControlTarget = 0xffffffffu;
+
+struct ControlMessage {
+  std::string kind;  // "config", "applied", ...
+  std::string body;
+};
+// A whole control frame, ready to write (no socket goes with it).
+std::string encode_control(std::string_view kind, std::string_view body);
+ControlMessage parse_control(std::string_view payload);
 
 struct HandoverFrame {
   std::uint32_t target = 0;  // the worker that owns the request's session

@@ -1,9 +1,11 @@
 // Log line formatting and the single write(2) per line; see log.hpp.
 #include "app/log.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
@@ -14,6 +16,8 @@ namespace {
 
 int g_worker_index = -1;
 int g_log_fd = STDERR_FILENO;
+int g_file_fd = -1;  // the log file's descriptor, ours to close; -1 when none
+std::string g_file_path;
 
 // A message longer than this is cut and marked; a log line is not the place for a
 // whole stanza, and an unbounded line could be a client-controlled allocation.
@@ -96,6 +100,28 @@ void set_log_level(LogLevel level) { detail::g_log_level = level; }
 LogLevel log_level() { return detail::g_log_level; }
 void set_worker_index(int index) { g_worker_index = index; }
 void set_log_fd(int fd) { g_log_fd = fd; }
+
+std::string set_log_file(const std::string& path) {
+  int fd = STDERR_FILENO;
+  if (!path.empty()) {
+    fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) return path + ": " + std::strerror(errno);
+  }
+  const int old = g_file_fd;
+  g_log_fd = fd;
+  g_file_fd = path.empty() ? -1 : fd;
+  g_file_path = path;
+  if (old >= 0) ::close(old);
+  return {};
+}
+
+std::string reopen_log_file() {
+  if (g_file_path.empty()) return {};
+  const std::string path = g_file_path;  // set_log_file assigns it
+  return set_log_file(path);
+}
+
+const std::string& log_file_path() { return g_file_path; }
 
 void log_write(LogLevel level, const char* format, ...) {
   const int saved_errno = errno;

@@ -1,4 +1,4 @@
-// Logging: one line per event on stderr, shaped
+// Logging: one line per event on stderr (or the log_file), shaped
 //
 //   2026-11-22T21:41:00.123Z INFO [worker 3] session abc created
 //
@@ -42,6 +42,18 @@ LogLevel log_level();
 void set_worker_index(int index);
 // Where lines go; stderr (2) by default. Tests point it at a pipe.
 void set_log_fd(int fd);
+
+// log_file: lines are appended to `path` (opened O_APPEND, created with mode
+// 0640), by every process on its own descriptor: each line is one write(2) at the
+// end of the file, so processes never overwrite or split each other's lines. An
+// empty path sends lines back to stderr. Returns "" or why the file cannot be
+// opened; the destination is unchanged then.
+std::string set_log_file(const std::string& path);
+// SIGUSR1 (logrotate): opens the log file again by its name, so that lines go to
+// a new file once the old one was renamed. Nothing to do without a log file.
+// Returns "" or why the file cannot be opened (lines keep going to the old one).
+std::string reopen_log_file();
+const std::string& log_file_path();
 
 // Formats and writes one line unconditionally; prefer the macros. errno is
 // preserved, so a call site may log and then still inspect errno.

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <utility>
 
 #include "app/engine_settings.hpp"
+#include "app/config_reload.hpp"
+#include "app/fd_budget.hpp"
 #include "app/log.hpp"
 #include "app/worker_launch.hpp"
 #include "net/listener.hpp"
@@ -22,6 +25,8 @@ struct Supervisor::Slot {
   uv_timer_t restart_timer{};
   std::uint64_t backoff_ms = kFirstBackoffMs;
   std::uint64_t started_ms = 0;
+  bool listening = false;             // its process said so: it handles SIGUSR1 now
+  std::uint64_t generation = 0;       // the configuration its process runs
 };
 
 // One process of a slot with its IPC pipe. Both handles are closed when the
@@ -35,10 +40,17 @@ struct Supervisor::Incarnation {
   int open_handles = 0;
 };
 
+void Supervisor::set_reload_source(std::string path, std::vector<Override> overrides) {
+  config_path_ = std::move(path);
+  overrides_ = std::move(overrides);
+}
+
 Supervisor::Supervisor(const Config& config, std::string program)
     : config_(config), program_(std::move(program)) {
   uv_loop_init(&loop_);
   relay_ = std::make_unique<HandoverRelay>(&loop_, config.workers);
+  relay_->set_control_handler(
+      [this](std::uint32_t index, const ControlMessage& message) { on_control(index, message); });
   std::string error;
   board_ = ListenBoard::create(error);
   if (!board_) SB_LOG_WARN("%s: full workers will keep their listeners open", error.c_str());
@@ -101,12 +113,22 @@ int Supervisor::run() {
   }
   uv_signal_start(&sigterm_, &Supervisor::on_signal, SIGTERM);
   uv_signal_start(&sigint_, &Supervisor::on_signal, SIGINT);
+  for (auto* sig : {&sighup_, &sigusr1_}) {
+    uv_signal_init(&loop_, sig);
+    sig->data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(sig));
+  }
+  uv_signal_start(&sighup_, &Supervisor::on_reload_signal, SIGHUP);
+  uv_signal_start(&sigusr1_, &Supervisor::on_reload_signal, SIGUSR1);
   uv_timer_init(&loop_, &stop_timer_);
   stop_timer_.data = this;
+  uv_timer_init(&loop_, &reload_timer_);
+  reload_timer_.data = this;
   for (auto& slot : slots_) {
     uv_timer_init(&loop_, &slot->restart_timer);
     slot->restart_timer.data = slot.get();
   }
+  watchdog_.start(&loop_);
   SB_LOG_INFO("starting %u workers on http://%s%s", config_.workers,
               listen_address(config_).c_str(), config_.bosh_path.c_str());
   for (auto& slot : slots_) spawn(*slot);
@@ -182,6 +204,8 @@ void Supervisor::spawn(Slot& slot) {
   }
   incarnation->pid = incarnation->process.pid;
   slot.current = incarnation;
+  slot.listening = false;
+  slot.generation = generation_;  // its arguments carry the configuration of now
   ++running_;
   SB_LOG_INFO("worker %u started (pid %d)", slot.index, incarnation->pid);
   relay_->attach(slot.index, &incarnation->pipe);
@@ -216,7 +240,9 @@ void Supervisor::on_exit(uv_process_t* process, std::int64_t exit_status, int te
   if (!self.stopping_) ++self.restarts_;
   close_incarnation(incarnation);
   slot.current = nullptr;
+  slot.listening = false;
   --self.running_;
+  if (self.reloading_) self.finish_reload_if_done(false);  // one worker less to wait for
   if (self.stopping_) {
     self.finish_if_done();
   } else {
@@ -252,8 +278,11 @@ void Supervisor::on_signal(uv_signal_t* handle, int signum) {
 }
 
 void Supervisor::begin_stop(int signum) {
+  notify_stopping();
   stopping_ = true;
   if (metrics_server_) metrics_server_->close();
+  reloading_ = false;
+  uv_timer_stop(&reload_timer_);
   relay_->close_all();
   for (auto& slot : slots_) uv_timer_stop(&slot->restart_timer);
   kill_all(signum);
@@ -284,8 +313,137 @@ void Supervisor::finish_if_done() {
   if (context_) context_->stop_ticking();
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&reload_timer_), nullptr);
+  watchdog_.stop();
   for (auto& slot : slots_) uv_close(reinterpret_cast<uv_handle_t*>(&slot->restart_timer), nullptr);
+}
+
+}  // namespace sb::app
+
+namespace sb::app {
+
+// ---- reload and log reopening ----------------------------------------------------
+
+void Supervisor::on_reload_signal(uv_signal_t* handle, int signum) {
+  auto& self = *static_cast<Supervisor*>(handle->data);
+  if (self.stopping_) return;
+  if (signum == SIGUSR1) {
+    self.reopen_logs();
+  } else {
+    self.reload();
+  }
+}
+
+void Supervisor::reopen_logs() {
+  const std::string error = reopen_log_file();
+  if (!error.empty()) SB_LOG_ERROR("cannot reopen the log file %s; still logging to the old one", error.c_str());
+  // A worker that has not said "listening" yet may not handle SIGUSR1 yet (its
+  // default action ends the process); it opens the file by name when it starts.
+  for (auto& slot : slots_) {
+    if (slot->current != nullptr && slot->listening) uv_process_kill(&slot->current->process, SIGUSR1);
+  }
+}
+
+void Supervisor::reload() {
+  notify_reloading();
+  SB_LOG_INFO("SIGHUP: reloading %s", config_path_.empty() ? "the command-line configuration"
+                                                           : config_path_.c_str());
+  std::vector<std::string> errors;
+  Config loaded = load_config(config_path_, overrides_, errors);
+  if (!errors.empty()) {
+    for (const std::string& problem : errors) SB_LOG_ERROR("reload refused: %s", problem.c_str());
+    SB_LOG_ERROR("reload refused (%zu problem%s): the running configuration stays", errors.size(),
+                 errors.size() == 1 ? "" : "s");
+    notify_ready(ready_status());
+    return;
+  }
+  // `workers` as the start resolved it, so that "auto" is not a change.
+  loaded.workers = resolve_worker_count(loaded.workers, loaded.max_sessions, raise_fd_limit());
+  const ReloadPlan plan = plan_reload(config_, loaded);
+  if (!plan.restart.empty()) {
+    SB_LOG_WARN("reload: %s changed, which takes a restart: the running value stays",
+                join_keys(plan.restart).c_str());
+  }
+  config_ = plan.next;
+  ++generation_;
+  set_log_level(config_.log_level);
+  if (config_.log_file != log_file_path()) {
+    const std::string error = set_log_file(config_.log_file);
+    if (!error.empty()) SB_LOG_ERROR("cannot open the new log file %s; logging goes on as before", error.c_str());
+  }
+  SB_LOG_INFO("reload %llu: %s; sending it to %u workers",
+              static_cast<unsigned long long>(generation_),
+              plan.changed.empty() ? "nothing changed" : ("changed " + join_keys(plan.changed)).c_str(),
+              running_);
+  const std::string body = std::to_string(generation_) + "\n" + encode_config(config_);
+  for (auto& slot : slots_) {
+    if (slot->current == nullptr || slot->generation == generation_) continue;
+    // A pipe that cannot take it belongs to a worker on its way out; its next
+    // process starts with this configuration anyway.
+    if (!relay_->send_control(slot->index, "config", body)) slot->generation = generation_;
+  }
+  reloading_ = true;
+  uv_timer_start(&reload_timer_, &Supervisor::on_reload_timeout, kReloadTimeoutMs, 0);
+  finish_reload_if_done(false);
+}
+
+void Supervisor::on_control(std::uint32_t index, const ControlMessage& message) {
+  if (index >= slots_.size()) return;
+  Slot& slot = *slots_[index];
+  if (message.kind == "listening") {
+    slot.listening = true;
+    const bool all = std::all_of(slots_.begin(), slots_.end(),
+                                 [](const auto& s) { return s->current == nullptr || s->listening; });
+    if (all && !all_listening_logged_) {
+      all_listening_logged_ = true;
+      SB_LOG_INFO("all %u workers listening", running_);
+      notify_ready(ready_status());
+    }
+    return;
+  }
+  if (message.kind == "applied" || message.kind == "refused") {
+    const std::uint64_t generation = std::strtoull(message.body.c_str(), nullptr, 10);
+    if (message.kind == "refused") {
+      SB_LOG_ERROR("worker %u refused configuration %llu (see its log); it keeps its own", index,
+                   static_cast<unsigned long long>(generation));
+    }
+    slot.generation = std::max(slot.generation, generation);
+    if (reloading_) finish_reload_if_done(false);
+    return;
+  }
+  SB_LOG_WARN("worker %u: unknown control message '%s'", index, message.kind.c_str());
+}
+
+void Supervisor::on_reload_timeout(uv_timer_t* timer) {
+  static_cast<Supervisor*>(timer->data)->finish_reload_if_done(true);
+}
+
+void Supervisor::finish_reload_if_done(bool timed_out) {
+  if (!reloading_) return;
+  std::string late;
+  for (const auto& slot : slots_) {
+    if (slot->current != nullptr && slot->generation < generation_) {
+      late += (late.empty() ? "" : ", ") + std::to_string(slot->index);
+    }
+  }
+  if (!late.empty() && !timed_out) return;
+  reloading_ = false;
+  uv_timer_stop(&reload_timer_);
+  if (late.empty()) {
+    SB_LOG_INFO("reload %llu done: every worker runs it", static_cast<unsigned long long>(generation_));
+  } else {
+    SB_LOG_WARN("reload %llu: workers %s did not answer within %llu ms",
+                static_cast<unsigned long long>(generation_), late.c_str(),
+                static_cast<unsigned long long>(kReloadTimeoutMs));
+  }
+  notify_ready(ready_status());
+}
+
+std::string Supervisor::ready_status() const {
+  return std::to_string(config_.workers) + " workers listening on " + listen_address(config_);
 }
 
 }  // namespace sb::app

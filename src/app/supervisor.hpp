@@ -33,6 +33,15 @@
 //
 // Workers also shut down by themselves when the supervisor's end of their pipe
 // closes, so even a supervisor killed with SIGKILL leaves no worker behind.
+//
+// SIGHUP reloads (config_reload.hpp): the supervisor re-reads the file, lays the
+// command-line values over it and checks it as a start would. A bad file is
+// refused, with every problem logged, and nothing changes. A good one becomes the
+// configuration (restart-only keys keep their running values) and goes to every
+// running worker as a "config" control message on its pipe; each applies it and
+// answers "applied". The reload is done when every worker has answered (or after
+// kReloadTimeoutMs); a worker restarted later starts with it. SIGUSR1 reopens
+// the log file here and in every worker that is up (logrotate).
 #pragma once
 
 #include <uv.h>
@@ -42,12 +51,14 @@
 #include <string>
 #include <vector>
 
+#include "app/cli.hpp"
 #include "app/config.hpp"
 #include "app/handover_relay.hpp"
 #include "app/listen_board.hpp"
 #include "app/metrics_board.hpp"
 #include "app/metrics_server.hpp"
 #include "net/loop_context.hpp"
+#include "app/notify.hpp"
 
 namespace sb::app {
 
@@ -57,6 +68,7 @@ class Supervisor {
   static constexpr std::uint64_t kMaxBackoffMs = 10000;
   static constexpr std::uint64_t kStableMs = 10000;       // a worker this old died of age, not of birth
   static constexpr std::uint64_t kStopTimeoutMs = 10000;  // graceful shutdown, then SIGKILL
+  static constexpr std::uint64_t kReloadTimeoutMs = 10000;  // for every worker to apply a reload
 
   // `config.workers` must be resolved (not 0). `program` becomes the workers'
   // argv[0], for ps and logs.
@@ -64,6 +76,9 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
   ~Supervisor();
+
+  // SIGHUP re-reads `path` and lays `overrides` over it, as the start did.
+  void set_reload_source(std::string path, std::vector<Override> overrides);
 
   // Starts the workers and runs until they are all gone after a signal. Returns the
   // process exit code: 1 if the listen address is unusable, else 0.
@@ -84,8 +99,20 @@ class Supervisor {
   static void on_restart_timer(uv_timer_t* timer);
   static void on_signal(uv_signal_t* handle, int signum);
   static void on_stop_timeout(uv_timer_t* timer);
+  static void on_reload_signal(uv_signal_t* handle, int signum);
+  static void on_reload_timeout(uv_timer_t* timer);
+  void on_control(std::uint32_t index, const ControlMessage& message);
+  void reload();
+  void finish_reload_if_done(bool timed_out);
+  void reopen_logs();
+  std::string ready_status() const;
 
-  const Config& config_;
+  Config config_;  // what workers run (and start with); changed by reloads
+  std::string config_path_;
+  std::vector<Override> overrides_;
+  std::uint64_t generation_ = 0;  // counts accepted reloads
+  bool reloading_ = false;        // waiting for workers to apply generation_
+  bool all_listening_logged_ = false;
   std::string program_;
   uv_loop_t loop_{};
   std::vector<std::unique_ptr<Slot>> slots_;
@@ -97,7 +124,11 @@ class Supervisor {
   std::uint64_t restarts_ = 0;
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
+  uv_signal_t sighup_{};
+  uv_signal_t sigusr1_{};
   uv_timer_t stop_timer_{};
+  uv_timer_t reload_timer_{};
+  Watchdog watchdog_;
   std::uint32_t running_ = 0;  // worker processes started and not yet exited
   bool stopping_ = false;
   bool killed_ = false;  // SIGKILL was sent

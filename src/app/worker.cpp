@@ -1,3 +1,5 @@
+// The worker process: construction of its layers from the Config, its signals,
+// reloads and its orderly shutdown. See worker.hpp.
 #include "app/worker.hpp"
 
 #include <algorithm>
@@ -5,6 +7,7 @@
 #include <cstdlib>
 #include <unistd.h>
 
+#include "app/config_reload.hpp"
 #include "app/engine_settings.hpp"
 #include "app/log.hpp"
 #include "app/worker_launch.hpp"
@@ -27,6 +30,14 @@ std::unique_ptr<MetricsBoard> open_metrics_board(const Config& config, int fd) {
   }
   if (!board && !error.empty()) SB_LOG_WARN("%s: this worker's metrics are not shown", error.c_str());
   return board;
+}
+
+WsTimeouts ws_timeouts(const Config& config) {
+  WsTimeouts timeouts;
+  timeouts.open_ms = connection_limits(config).header_timeout_ms;
+  timeouts.ping_interval_ms = std::uint64_t{config.websocket_ping_interval} * 1000;
+  timeouts.pong_timeout_ms = std::uint64_t{config.websocket_pong_timeout} * 1000;
+  return timeouts;
 }
 
 MetricsSlot* slot_of(const std::unique_ptr<MetricsBoard>& board, int index) {
@@ -54,7 +65,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
   }
   cors_.set_refusal_hook([](std::string_view origin) {
     SB_LOG_WARN("refused cross-origin requests from %.*s: not in cors_origins (add it there, "
-                "or set cors_origins = * to allow any origin)",
+                "or set cors_origins = [\"*\"] to allow any origin)",
                 static_cast<int>(origin.size()), origin.data());
   });
   uv_loop_init(&loop_);
@@ -77,12 +88,8 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
   router_->add(config.bosh_path, {http::Method::kPost, http::Method::kGet, http::Method::kHead},
                *endpoint_);
   if (!config.websocket_path.empty()) {
-    WsTimeouts timeouts;
-    timeouts.open_ms = limits_.header_timeout_ms;
-    timeouts.ping_interval_ms = std::uint64_t{config.websocket_ping_interval} * 1000;
-    timeouts.pong_timeout_ms = std::uint64_t{config.websocket_pong_timeout} * 1000;
     websocket_ = std::make_unique<WsEndpoint>(&loop_, *sessions_, *upstreams_, cors_,
-                                              config.max_stanza_bytes, timeouts);
+                                              config.max_stanza_bytes, ws_timeouts(config));
     websocket_->set_metrics(&recorder_.slot());
     router_->add(config.websocket_path, {http::Method::kGet}, *websocket_);
   }
@@ -141,6 +148,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
           SB_LOG_WARN("supervisor gone: shutting down %zu sessions", sessions_->size());
           begin_shutdown();
         });
+    handover_->set_control_handler([this](const ControlMessage& message) { on_control(message); });
     endpoint_->set_foreign_sid_router(handover_.get());
   }
 }
@@ -230,6 +238,13 @@ int Worker::run() {
   }
   uv_signal_start(&sigterm_, &Worker::on_signal, SIGTERM);
   uv_signal_start(&sigint_, &Worker::on_signal, SIGINT);
+  for (auto* sig : {&sighup_, &sigusr1_}) {
+    uv_signal_init(&loop_, sig);
+    sig->data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(sig));  // no reason to keep the loop alive
+  }
+  uv_signal_start(&sighup_, &Worker::on_reload_signal, SIGHUP);
+  uv_signal_start(&sigusr1_, &Worker::on_reload_signal, SIGUSR1);
   uv_timer_init(&loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
   uv_timer_init(&loop_, &sample_timer_);
@@ -251,6 +266,14 @@ int Worker::run() {
                   ? "per domain only"
                   : (settings_.default_upstream.host + ":" +
                      std::to_string(settings_.default_upstream.port)).c_str());
+  // The supervisor forwards SIGUSR1 only to workers that said this (before main()
+  // ignored it, its default action would have ended the process).
+  if (handover_) {
+    handover_->send_control("listening", "");
+  } else {
+    notify_ready("listening on " + address);
+    watchdog_.start(&loop_);
+  }
   uv_run(&loop_, UV_RUN_DEFAULT);
 
   // The loop is out of work: close what is left and let the close callbacks run.
@@ -283,8 +306,114 @@ void Worker::on_signal(uv_signal_t* handle, int signum) {
   self.begin_shutdown();
 }
 
+void Worker::set_reload_source(std::string path, std::vector<Override> overrides) {
+  reload_path_ = std::move(path);
+  reload_overrides_ = std::move(overrides);
+}
+
+void Worker::on_reload_signal(uv_signal_t* handle, int signum) {
+  auto& self = *static_cast<Worker*>(handle->data);
+  if (self.shutdown_phase_ > 0) return;
+  if (signum == SIGUSR1) {
+    const std::string error = reopen_log_file();
+    if (!error.empty()) SB_LOG_ERROR("cannot reopen the log file %s; still logging to the old one", error.c_str());
+    return;
+  }
+  if (self.handover_) {
+    SB_LOG_DEBUG("SIGHUP ignored: the supervisor reloads the configuration");
+    return;
+  }
+  self.reload_from_file();
+}
+
+// Alone, the worker is the daemon: it reads the file itself.
+void Worker::reload_from_file() {
+  notify_reloading();
+  reload_file();
+  notify_ready("listening on " + listen_address(config_));
+}
+
+void Worker::reload_file() {
+  SB_LOG_INFO("SIGHUP: reloading %s", reload_path_.empty() ? "the command-line configuration"
+                                                            : reload_path_.c_str());
+  std::vector<std::string> errors;
+  Config loaded = load_config(reload_path_, reload_overrides_, errors);
+  if (!errors.empty()) {
+    for (const std::string& problem : errors) SB_LOG_ERROR("reload refused: %s", problem.c_str());
+    SB_LOG_ERROR("reload refused (%zu problem%s): the running configuration stays", errors.size(),
+                 errors.size() == 1 ? "" : "s");
+    return;
+  }
+  loaded.workers = config_.workers;  // resolved at start; never live
+  const ReloadPlan plan = plan_reload(config_, loaded);
+  if (!plan.restart.empty()) {
+    SB_LOG_WARN("reload: %s changed, which takes a restart: the running value stays",
+                join_keys(plan.restart).c_str());
+  }
+  apply_config(plan.next);
+  SB_LOG_INFO("reload done: %s", plan.changed.empty() ? "nothing changed"
+                                                      : ("changed " + join_keys(plan.changed)).c_str());
+}
+
+void Worker::on_control(const ControlMessage& message) {
+  if (message.kind != "config") {
+    SB_LOG_WARN("unknown control message '%s' from the supervisor", message.kind.c_str());
+    return;
+  }
+  // The body: a generation number, a newline, the encoded configuration.
+  const std::size_t newline = message.body.find('\n');
+  const std::string generation = message.body.substr(0, newline);
+  std::vector<std::string> errors;
+  const auto next = newline == std::string::npos
+                        ? std::nullopt
+                        : decode_config(std::string_view(message.body).substr(newline + 1), errors);
+  if (!next) {
+    // The supervisor checked this very configuration: only a mismatched binary
+    // (or a file that vanished since, say a demo_root) gets here.
+    for (const std::string& problem : errors) SB_LOG_ERROR("reload refused: %s", problem.c_str());
+    handover_->send_control("refused", generation);
+    return;
+  }
+  const ReloadPlan plan = plan_reload(config_, *next);
+  apply_config(plan.next);
+  SB_LOG_INFO("configuration %s applied: %s", generation.c_str(),
+              plan.changed.empty() ? "nothing changed" : ("changed " + join_keys(plan.changed)).c_str());
+  handover_->send_control("applied", generation);
+}
+
+void Worker::apply_config(const Config& next) {
+  // Each layer reads its settings at the moment it uses them (the session table,
+  // the endpoint and the HTTP parsers hold references to these members), so
+  // replacing them in place changes what happens from the next request on.
+  settings_ = engine_settings(next, index_);
+  limits_ = connection_limits(next);
+  cors_.set_origins(next.cors_origins);
+  upstreams_->update_limits(link_settings(next));
+  if (websocket_) websocket_->update_limits(next.max_stanza_bytes, ws_timeouts(next));
+  if (admission_) admission_->set_max_sessions(worker_max_sessions(next.max_sessions, next.workers));
+  set_log_level(next.log_level);
+  if (next.log_file != log_file_path()) {
+    const std::string error = set_log_file(next.log_file);
+    if (!error.empty()) SB_LOG_ERROR("cannot open the new log file %s; logging goes on as before", error.c_str());
+  }
+  Config applied = next;
+  if (tls_context_) {
+    // Loaded on every reload, changed paths or not: a renewed certificate usually
+    // replaces the old files in place. TLS connections accepted from now on get
+    // the new context; open ones keep theirs (tls_server_context.hpp), so no
+    // session drops. A pair that fails to load leaves the old one serving, and
+    // the running paths stay what they were, so a later reload tries again.
+    if (reload_tls_certificate(next.tls_cert_file, next.tls_key_file)) {
+      applied.tls_cert_file = config_.tls_cert_file;
+      applied.tls_key_file = config_.tls_key_file;
+    }
+  }
+  config_ = std::move(applied);
+}
+
 void Worker::begin_shutdown() {
   shutdown_phase_ = 1;
+  if (!handover_) notify_stopping();
   if (admission_) admission_->stop();
   if (board_) board_->forget(static_cast<std::uint32_t>(index_));
   listener_->close();
@@ -323,6 +452,9 @@ void Worker::finish_shutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sample_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
+  watchdog_.stop();
   uv_timer_start(&shutdown_timer_, &Worker::on_shutdown_timer, kCloseMs, 0);
   uv_unref(reinterpret_cast<uv_handle_t*>(&shutdown_timer_));
 }

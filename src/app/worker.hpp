@@ -17,6 +17,12 @@
 // worker running alone with metrics_listen set makes the board itself and serves
 // /metrics too (metrics_server.hpp).
 //
+// Reload (SIGHUP when alone; a "config" control message from the supervisor when
+// supervised, config_reload.hpp): the live keys take effect at once for what
+// happens next (new sessions, new requests, new upstream links); established
+// sessions keep what they negotiated. SIGUSR1 reopens the log file (logrotate).
+// A supervised worker ignores a SIGHUP of its own: the supervisor reloads.
+//
 // Shutdown (SIGTERM or SIGINT, or the supervisor's pipe closing): stop accepting,
 // end every session with system-shutdown (held requests are answered, upstream
 // streams are closed with </stream:stream>), give responses and stream closes a
@@ -31,8 +37,11 @@
 #include <memory>
 #include <string>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "app/admission.hpp"
+#include "app/cli.hpp"
 #include "app/config.hpp"
 #include "app/client_address.hpp"
 #include "app/metrics_board.hpp"
@@ -44,6 +53,7 @@
 #include "app/http_socket.hpp"
 #include "app/listen_board.hpp"
 #include "app/ws_endpoint.hpp"
+#include "app/notify.hpp"
 #include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/settings.hpp"
@@ -70,6 +80,10 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
   ~Worker();
 
+  // Alone (no supervisor): SIGHUP re-reads `path` and lays `overrides` over it,
+  // as the start did. Without a call, SIGHUP re-checks the command line only.
+  void set_reload_source(std::string path, std::vector<Override> overrides);
+
   // Listens and runs the loop until shutdown. Returns the process exit code.
   int run();
 
@@ -77,17 +91,26 @@ class Worker {
   // on; open ones keep theirs. The reason on failure (nothing changes then).
   std::optional<std::string> reload_tls_certificate(const std::string& cert_file,
                                                     const std::string& key_file);
+  // Runs `next` from now on (its live keys; see config_reload.hpp). `next` must be
+  // valid and agree with the running configuration on every restart-only key.
+  void apply_config(const Config& next);
 
  private:
+  void reload_from_file();
+  void reload_file();
+  void on_control(const ControlMessage& message);
   void begin_shutdown();
   void finish_shutdown();
   static void on_signal(uv_signal_t* handle, int signum);
+  static void on_reload_signal(uv_signal_t* handle, int signum);
   static void on_check(uv_check_t* handle);
   static void on_shutdown_timer(uv_timer_t* handle);
   static void on_sample_timer(uv_timer_t* handle);
   void sample_metrics();
 
-  const Config& config_;
+  Config config_;  // what runs now; changed by reloads
+  std::string reload_path_;
+  std::vector<Override> reload_overrides_;
   uv_loop_t loop_{};
   std::unique_ptr<net::LoopContext> context_;
   bosh::EngineSettings settings_;
@@ -123,8 +146,11 @@ class Worker {
   uv_check_t collector_{};
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
+  uv_signal_t sighup_{};
+  uv_signal_t sigusr1_{};
   uv_timer_t shutdown_timer_{};
   uv_timer_t sample_timer_{};
+  Watchdog watchdog_;  // alone only: the supervisor pings for its workers
   int shutdown_phase_ = 0;  // 0 running, 1 draining, 2 closing sockets
 };
 

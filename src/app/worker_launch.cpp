@@ -27,20 +27,9 @@ std::vector<std::string> worker_arguments(std::string_view program, const Config
                                 std::to_string(index)};
   if (board) args.emplace_back(kWorkerBoardOption);
   if (metrics) args.emplace_back(kWorkerMetricsOption);
-  // format_config() writes "key = value" or "key =" per line.
-  const std::string text = format_config(config);
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string_view line(text.data() + start, end - start);
-    start = end + 1;
-    const std::size_t equals = line.find(" =");
-    if (equals == std::string_view::npos) continue;
-    std::string_view value = line.substr(equals + 2);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  for (const ConfigEntry& entry : config_entries(config)) {
     args.emplace_back("--set");
-    args.push_back(std::string(line.substr(0, equals)) + "=" + std::string(value));
+    args.push_back(entry.key + "=" + entry.value);
   }
   return args;
 }

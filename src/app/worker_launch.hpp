@@ -3,7 +3,7 @@
 //
 // A worker is the same binary (/proc/self/exe) started with a hidden first
 // argument, `--worker-index I`, followed by the supervisor's whole configuration
-// as `--set key=value` options (format_config()). So every worker runs exactly
+// as `--set key=value` options (config_entries()). So every worker runs exactly
 // the configuration the supervisor validated, even if the config file changed
 // since, and a worker restarted an hour later runs it too. `workers` arrives
 // already resolved (never 0), so all processes agree on the count. The IPC pipe

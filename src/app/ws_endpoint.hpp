@@ -45,6 +45,15 @@ class WsEndpoint final : public http::Handler, public UpgradeTarget {
   void set_creation_gate(bosh::CreationGate* gate) { gate_ = gate; }
   // Where WebSocket sessions and messages are counted (the worker's metrics slot).
   void set_metrics(MetricsSlot* slot) { shared_.metrics = slot; }
+  // A reload: the message limit and the timeouts for what happens from now on.
+  // Each socket reads them from shared_ when it arms a timer or starts a session,
+  // so open sockets take the new timeouts at their next wait.
+  void update_limits(std::size_t max_message_bytes, const WsTimeouts& timeouts) {
+    shared_.max_message_bytes = max_message_bytes;
+    shared_.open_timeout_ms = timeouts.open_ms;
+    shared_.ping_interval_ms = timeouts.ping_interval_ms;
+    shared_.pong_timeout_ms = timeouts.pong_timeout_ms;
+  }
 
   // http::Handler: the handshake.
   void handle(http::Request& request, http::Exchange& exchange) override;

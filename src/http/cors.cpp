@@ -7,21 +7,34 @@
 
 namespace sb::http {
 
-CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins) {
-  for (auto& origin : allowed_origins) {
+CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins) { set_origins(allowed_origins); }
+
+void CorsPolicy::set_origins(const std::vector<std::string>& allowed_origins) {
+  any_ = false;
+  for (Entry& entry : origins_) entry.allowed = false;
+  for (const std::string& origin : allowed_origins) {
     if (origin == "*") {
       any_ = true;
-    } else if (!origin.empty() &&
-               origins_.size() < std::numeric_limits<Match>::max() - kFirstOrigin) {
-      origins_.push_back(std::move(origin));
+      continue;
+    }
+    if (origin.empty()) continue;
+    const auto it = std::find_if(origins_.begin(), origins_.end(),
+                                 [&](const Entry& entry) { return entry.origin == origin; });
+    if (it != origins_.end()) {
+      it->allowed = true;
+    } else if (origins_.size() < std::numeric_limits<Match>::max() - kFirstOrigin) {
+      origins_.push_back({origin, true});
     }
   }
+  reported_.clear();
 }
 
 CorsPolicy::Match CorsPolicy::match(std::string_view origin) const {
   if (origin.empty()) return kNone;
   if (any_) return kAny;
-  const auto it = std::find(origins_.begin(), origins_.end(), origin);
+  const auto it = std::find_if(origins_.begin(), origins_.end(), [&](const Entry& entry) {
+    return entry.allowed && entry.origin == origin;
+  });
   if (it == origins_.end()) {
     report_refusal(origin);
     return kNone;
@@ -43,7 +56,7 @@ void CorsPolicy::append_headers(Match match, std::string& head) const {
   const std::size_t index = match - kFirstOrigin;
   if (index >= origins_.size()) return;
   head += "Access-Control-Allow-Origin: ";
-  head += origins_[index];
+  head += origins_[index].origin;
   head += "\r\nVary: Origin\r\n";
 }
 

@@ -17,6 +17,13 @@
 // The decision is taken once per request (match()) and kept as a two-byte Match in
 // the connection's pending-exchange slot, so a held request does not keep a copy of
 // its Origin string alive for the whole long poll.
+//
+// The list can change while requests are held (a reload, set_origins()). A Match
+// is an index into origins_, so entries never move: an origin taken off the list
+// stays as a withdrawn entry, still echoed in the answer to a request admitted
+// before (that request was allowed), but matched by no new request; an origin put
+// back takes its old entry again. The list thus grows only by origins that were
+// never configured before.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +55,10 @@ class CorsPolicy {
 
   void set_refusal_hook(RefusalHook hook) { refusal_hook_ = std::move(hook); }
 
+  // Replaces the allowed origins (a reload); requests already matched keep their
+  // answer's headers (see above). The refusals are reported afresh.
+  void set_origins(const std::vector<std::string>& allowed_origins);
+
   // The decision for a request carrying this Origin header ("" when absent). A
   // refusal is reported to the hook once per origin.
   Match match(std::string_view origin) const;
@@ -65,7 +76,11 @@ class CorsPolicy {
  private:
   void report_refusal(std::string_view origin) const;
 
-  std::vector<std::string> origins_;
+  struct Entry {
+    std::string origin;
+    bool allowed = true;  // false: withdrawn by set_origins(), kept for held requests
+  };
+  std::vector<Entry> origins_;
   bool any_ = false;
   RefusalHook refusal_hook_;
   // Which refused origins were reported; the policy's decisions stay const.

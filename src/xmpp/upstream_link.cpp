@@ -102,6 +102,13 @@ UpstreamConnector::UpstreamConnector(uv_loop_t* loop, LinkSettings settings)
 
 UpstreamConnector::~UpstreamConnector() = default;
 
+void UpstreamConnector::update_limits(const LinkSettings& next) {
+  settings_.connect_timeout_ms = next.connect_timeout_ms;
+  settings_.close_timeout_ms = next.close_timeout_ms;
+  settings_.max_stanza_bytes = next.max_stanza_bytes;
+  settings_.max_unsent_bytes = next.max_unsent_bytes;
+}
+
 void UpstreamConnector::attach(UpstreamLink& link) {
   link.prev_live = nullptr;
   link.next_live = live_;

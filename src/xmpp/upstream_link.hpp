@@ -177,6 +177,10 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
                                        bosh::UpstreamEvents& events) override;
 
   const LinkSettings& settings() const { return settings_; }
+  // A reload: new limits (connect timeout, stanza and backlog bounds) for what
+  // links do from now on. TLS settings, the source pool and the report hook stay:
+  // links in the middle of a negotiation read them, and the TLS context is shared.
+  void update_limits(const LinkSettings& next);
   uv_loop_t* loop() const { return loop_; }
   // At shutdown: closes the sockets of every live link, including links still
   // waiting for a server's </stream:stream>, so that each frees itself before

@@ -34,7 +34,7 @@ test('upstream links come from the configured source addresses, round robin', as
 test('--check-config reports a bad source range with file and line', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-src-'));
   const file = path.join(dir, 'bad.conf');
-  fs.writeFileSync(file, 'upstream = 127.0.0.1:5222\n\nupstream_source_addresses = 127.0.0.9-127.0.0.2\n');
+  fs.writeFileSync(file, 'upstream = "127.0.0.1:5222"\n\nupstream_source_addresses = ["127.0.0.9-127.0.0.2"]\n');
   let out = '';
   let status = 0;
   try {

@@ -19,6 +19,7 @@
 // Steps depend on each other: after a failure the rest are skipped.
 
 const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -97,7 +98,9 @@ describe('metrics: /metrics over two workers, checked by promtool and by Prometh
     assert.ok(lint.ok, `promtool check metrics:\n${lint.output}\n${text}`);
     assert.equal(samples.switchboard_sessions, 0);
     assert.equal(samples.switchboard_sessions_created_total, 0);
-    assert.equal(samples['switchboard_build_info{version="0.1.0"}'], 1);
+    // The version the binary reports (`switchboard 0.2.0`) is the label's.
+    const version = execFileSync(stack.switchboard.binary, ['--version'], { encoding: 'utf8' }).trim().split(' ')[1];
+    assert.equal(samples[`switchboard_build_info{version="${version}"}`], 1);
     assert.ok(samples.process_resident_memory_bytes > 0);
     assert.ok(samples.process_open_fds > 0 && samples.process_max_fds > samples.process_open_fds);
     const res = await get(stack.switchboard.metricsUrl.replace('/metrics', '/other'));

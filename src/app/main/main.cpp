@@ -14,6 +14,7 @@
 #include "app/cli.hpp"
 #include "app/fd_budget.hpp"
 #include "app/log.hpp"
+#include "app/notify.hpp"
 #include "app/supervisor.hpp"
 #include "app/worker.hpp"
 #include "app/worker_launch.hpp"
@@ -35,6 +36,10 @@ int run_supervised_worker(const WorkerLaunch& launch) {
     return 1;
   }
   set_log_level(cli.config.log_level);
+  if (const std::string error = set_log_file(cli.config.log_file); !error.empty()) {
+    SB_LOG_ERROR("log_file %s", error.c_str());
+    return 1;
+  }
   Worker worker(cli.config, static_cast<int>(launch.index), kWorkerIpcFd,
                 launch.board ? kWorkerBoardFd : -1, launch.metrics ? kWorkerMetricsFd : -1);
   return worker.run();
@@ -45,6 +50,10 @@ int run_supervised_worker(const WorkerLaunch& launch) {
 int main(int argc, char** argv) {
   // A peer that vanishes must cost an EPIPE on write, not the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGHUP (reload) and SIGUSR1 (reopen the log) get their handlers once the loop
+  // runs; until then their default action, ending the process, must not apply.
+  std::signal(SIGHUP, SIG_IGN);
+  std::signal(SIGUSR1, SIG_IGN);
 
   std::string launch_error;
   if (const auto launch = worker_launch_from(argc, argv, launch_error)) {
@@ -52,12 +61,17 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "switchboard: %s\n", launch_error.c_str());
       return 1;
     }
+    forget_service_manager();  // the supervisor speaks to systemd, not its workers
     return run_supervised_worker(*launch);
   }
 
   CliResult cli = parse_command_line(argc, argv);
   if (cli.action != CliResult::kRun) return report_cli_outcome(cli, "switchboard", stdout, stderr);
   set_log_level(cli.config.log_level);
+  if (const std::string error = set_log_file(cli.config.log_file); !error.empty()) {
+    std::fprintf(stderr, "switchboard: log_file %s\n", error.c_str());
+    return 1;
+  }
   // Workers inherit the raised limit; `workers = auto` sizes itself by it.
   const std::uint64_t fd_limit = raise_fd_limit();
   std::string why;
@@ -73,9 +87,11 @@ int main(int argc, char** argv) {
   if (cli.config.workers == 1) {
     set_worker_index(0);
     Worker worker(cli.config, 0);
+    worker.set_reload_source(cli.config_path, cli.overrides);
     return worker.run();
   }
   set_worker_index(-1);  // "[supervisor]"
   Supervisor supervisor(cli.config, argv[0]);
+  supervisor.set_reload_source(cli.config_path, cli.overrides);
   return supervisor.run();
 }

@@ -3,6 +3,11 @@
 // the XMPP server's c2s port, stderr captured to a file that a failing test
 // prints. Stopped by PID (SIGTERM, then SIGKILL).
 //
+// With `config` (an object of config keys), the settings go into a TOML config
+// file in the daemon's folder instead (listen and upstream included, so that a
+// reload can change them too), given with --config; writeConfig() rewrites it
+// and reload() sends SIGHUP. tomlConfig() renders such an object.
+//
 // The binary comes from SWITCHBOARD_BIN (ctest sets it to the built target).
 // Run by hand, we fall back to the usual build folders of the repository.
 
@@ -23,16 +28,38 @@ function findBinary() {
   throw new Error('switchboard binary not found: set SWITCHBOARD_BIN (or SB_DIRECT=1 to test against the server\'s own BOSH)');
 }
 
+/**
+ * A TOML config file for `config`: strings quoted, numbers and booleans bare,
+ * arrays as arrays; an object value is a table (only `upstream` may be one), put
+ * last. JSON's string escapes are valid TOML basic-string escapes.
+ */
+function tomlConfig(config) {
+  const lines = [];
+  const tables = [];
+  const value = (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+  for (const [key, v] of Object.entries(config)) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      tables.push(`[${key}]`);
+      for (const [k, item] of Object.entries(v)) tables.push(`${JSON.stringify(k)} = ${value(item)}`);
+    } else {
+      lines.push(`${key} = ${Array.isArray(v) ? `[${v.map(value).join(', ')}]` : value(v)}`);
+    }
+  }
+  return `${[...lines, ...tables].join('\n')}\n`;
+}
+
 class Switchboard {
   /**
    * @param opts.upstreamPort  the XMPP server's c2s port on 127.0.0.1
    * @param opts.settings      extra `--set key=value` pairs, e.g. { inactivity: 5 }
    * @param opts.metrics       also serve /metrics on a free port (metricsPort, metricsUrl)
+   * @param opts.config        config keys for a TOML file given with --config
    */
-  constructor({ upstreamPort, settings = {}, metrics = false }) {
+  constructor({ upstreamPort, settings = {}, metrics = false, config = null }) {
     this.upstreamPort = upstreamPort;
     this.settings = settings;
     this.metrics = metrics;
+    this.config = config;
   }
 
   async start({ timeoutMs = 10000 } = {}) {
@@ -40,7 +67,14 @@ class Switchboard {
     this.port = await freePort();
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-switchboard-'));
     this.logFile = path.join(this.dir, 'switchboard.log');
-    const args = ['--listen', `127.0.0.1:${this.port}`, '--upstream', `127.0.0.1:${this.upstreamPort}`];
+    let args;
+    if (this.config) {
+      this.configFile = path.join(this.dir, 'switchboard.toml');
+      this.writeConfig(this.config);
+      args = ['--config', this.configFile];
+    } else {
+      args = ['--listen', `127.0.0.1:${this.port}`, '--upstream', `127.0.0.1:${this.upstreamPort}`];
+    }
     if (this.metrics) {
       this.metricsPort = await freePort();
       args.push('--set', `metrics_listen=127.0.0.1:${this.metricsPort}`);
@@ -54,6 +88,41 @@ class Switchboard {
 
   get metricsUrl() {
     return `http://127.0.0.1:${this.metricsPort}/metrics`;
+  }
+
+  /** Writes the config file: `config`'s keys over the listen and upstream of this daemon. */
+  writeConfig(config) {
+    this.config = config;
+    const all = { listen: `127.0.0.1:${this.port}`, ...config };
+    if (!('upstream' in config) && !('allowed_routes' in config)) all.upstream = `127.0.0.1:${this.upstreamPort}`;
+    fs.writeFileSync(this.configFile, tomlConfig(all));
+  }
+
+  /** SIGHUP: re-read the config file. */
+  reload() { process.kill(this.child.pid, 'SIGHUP'); }
+
+  /** SIGUSR1: reopen the log file. */
+  reopenLogs() { process.kill(this.child.pid, 'SIGUSR1'); }
+
+  /** The captured stderr so far. */
+  stderr() { return fs.readFileSync(this.logFile, 'utf8'); }
+
+  /**
+   * Resolves once `pattern` has matched `count` lines of `file` (the captured
+   * stderr by default); rejects with the file's end after `timeoutMs`.
+   */
+  async waitForLog(pattern, { count = 1, file = this.logFile, timeoutMs = 10000 } = {}) {
+    const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let text = '';
+      try { text = fs.readFileSync(file, 'utf8'); } catch { /* not there yet */ }
+      if ((text.match(global) || []).length >= count) return text;
+      if (Date.now() > deadline) {
+        throw new Error(`no ${count}x ${pattern} in ${file} after ${timeoutMs} ms:\n${tail(file, 40)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   get boshUrl() {
@@ -95,4 +164,4 @@ class Switchboard {
   }
 }
 
-module.exports = { Switchboard, findBinary, repoRoot };
+module.exports = { Switchboard, findBinary, repoRoot, tomlConfig };

@@ -82,7 +82,7 @@ TEST_CASE("shortcut options set their keys, in both --opt v and --opt=v forms") 
 }
 
 TEST_CASE("command-line values beat the file, whatever their order") {
-  TempConfig file("upstream = file.example:5222\nmax_wait = 100\nlog_level = debug\n");
+  TempConfig file("upstream = \"file.example:5222\"\nmax_wait = 100\nlog_level = \"debug\"\n");
   for (const auto& r : {run({"--log-level", "warn", "-c", file.path, "--set", "max_wait=90"}),
                         run({"--config", file.path, "--log-level", "warn", "--set=max_wait = 90"}),
                         run({std::string("-c") + file.path, "--set", "max_wait=90", "--log-level=warn"})}) {
@@ -168,11 +168,11 @@ TEST_CASE("help and version win and load nothing") {
   CHECK(r.action == CliResult::kVersion);
   out = report(r);
   CHECK(out.code == 0);
-  CHECK(out.out == "switchboard 0.1.0\n");
+  CHECK(out.out == "switchboard 0.2.0\n");
 }
 
 TEST_CASE("--check-config: every problem, one per line, exit 1") {
-  TempConfig file("max_wait = 0\nlisten = x\nmax_hold = 99\n");
+  TempConfig file("max_wait = 0\nlisten = \"x\"\nmax_hold = 99\n");
   const auto r = run({"-t", "-c", file.path, "--set", "polling=1000000"});
   CHECK(r.action == CliResult::kCheckOnly);
   REQUIRE(r.errors.size() == 5);
@@ -190,7 +190,7 @@ TEST_CASE("--check-config: every problem, one per line, exit 1") {
 }
 
 TEST_CASE("--check-config on a good configuration: 'configuration ok', exit 0") {
-  TempConfig file("upstream = xmpp.example.com:5222\n");
+  TempConfig file("upstream = \"xmpp.example.com:5222\"\n");
   const auto r = run({"--check-config", "--config", file.path});
   CHECK(r.action == CliResult::kCheckOnly);
   CHECK(r.errors.empty());
@@ -223,8 +223,26 @@ TEST_CASE("a missing config file is an error, and cross-key rules see the overri
   CHECK(out.err == "'default_wait' (200) must not exceed 'max_wait' (120)\n");
 }
 
-TEST_CASE("load_config replays the same overrides over a re-read file (reload)") {
+TEST_CASE("a file that is not TOML: its syntax errors, no cross-key rules") {
   TempConfig file("upstream = a:1\nmax_hold = 4\n");
+  const auto r = run({"-t", "-c", file.path});
+  CHECK(r.action == CliResult::kCheckOnly);
+  REQUIRE(r.errors.size() == 1);  // not also "no XMPP server configured"
+  CHECK(r.errors[0].starts_with(std::string(file.path) + ":1:"));
+  CHECK(r.errors[0].find("write: upstream = \"a:1\"") != std::string::npos);
+}
+
+TEST_CASE("--set takes unquoted text, lists space-separated, and upstream.* for the default") {
+  const auto r = run({"--set", "cors_origins=https://a.example https://b.example", "--set",
+                      "upstream.*=d.example:5222", "--set", "upstream.x.org=c:3"});
+  CHECK(r.errors == std::vector<std::string>{});
+  CHECK(r.config.cors_origins == std::vector<std::string>{"https://a.example", "https://b.example"});
+  CHECK(r.config.upstream == HostPort{"d.example", 5222});
+  CHECK(r.config.domain_upstreams.at("x.org") == HostPort{"c", 3});
+}
+
+TEST_CASE("load_config replays the same overrides over a re-read file (reload)") {
+  TempConfig file("upstream = \"a:1\"\nmax_hold = 4\n");
   const auto r = run({"-c", file.path, "--set", "max_hold=2"});
   REQUIRE(r.errors.empty());
   std::vector<std::string> errors;

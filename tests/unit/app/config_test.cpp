@@ -245,23 +245,40 @@ TEST_CASE("format_config round-trips every key") {
   c.proxy_protocol = true;
   c.trusted_proxies = "127.0.0.1 10.0.0.0/8 fd00::/8";
   c.upstream_proxy_protocol = 1;
+  c.log_file = "/var/log/sb \"x\".log";
 
   const std::string text = sb::app::format_config(c);
   CHECK(text.find("max_body_bytes = 2000\n") != std::string::npos);
-  CHECK(text.find("max_stanza_bytes = 3m\n") != std::string::npos);
-  CHECK(text.find("workers = auto\n") != std::string::npos);
-  CHECK(text.find("upstream.b.example = [::1]:5222\n") != std::string::npos);
+  CHECK(text.find("max_stanza_bytes = \"3m\"\n") != std::string::npos);
+  CHECK(text.find("workers = \"auto\"\n") != std::string::npos);
+  CHECK(text.find("cors_origins = [\"https://a.example\", \"http://b.example:81\"]\n") !=
+        std::string::npos);
+  CHECK(text.find("log_file = \"/var/log/sb \\\"x\\\".log\"\n") != std::string::npos);
+  // Per-domain servers make `upstream` a table, the default under "*", at the end.
+  CHECK(text.find("\n[upstream]\n\"*\" = \"x.example:5222\"\n\"a.example\" = \"10.0.0.1:5222\"\n"
+                  "\"b.example\" = \"[::1]:5222\"\n") != std::string::npos);
   Config back;
   std::vector<std::string> errors;
   CHECK(sb::app::parse_config_text(text, "formatted", back, errors));
   CHECK(errors.empty());
   CHECK(back == c);
 
-  // and the defaults too (empty values written as "key =")
+  // and the defaults too (empty values written as "")
   const Config defaults;
   Config defaults_back;
   CHECK(sb::app::parse_config_text(sb::app::format_config(defaults), "d", defaults_back, errors));
   CHECK(defaults_back == defaults);
+  CHECK(errors.empty());
+  // Without domains, upstream stays a plain key.
+  Config plain;
+  plain.upstream = HostPort{"x.example", 5222};
+  plain.node_id = "007";  // a string, not the integer 7
+  const std::string plain_text = sb::app::format_config(plain);
+  CHECK(plain_text.find("upstream = \"x.example:5222\"\n") != std::string::npos);
+  CHECK(plain_text.find("[upstream]") == std::string::npos);
+  Config plain_back;
+  CHECK(sb::app::parse_config_text(plain_text, "p", plain_back, errors));
+  CHECK(plain_back == plain);
 }
 
 TEST_CASE("validate_config: a runnable default needs only an upstream") {

@@ -148,3 +148,22 @@ TEST_CASE("a request re-serialized for its owner parses back the same") {
     CHECK_FALSE(serialize_request(request, false).has_value());
   }
 }
+
+TEST_CASE("control frames travel between hand-overs and parse back") {
+  using sb::app::kControlTarget;
+  std::string bytes = encode_frame(2, "GET / HTTP/1.1\r\n\r\n");
+  bytes += sb::app::encode_control("config", std::string("7\nmax_wait=60") + '\0' + "x=y");
+  bytes += sb::app::encode_control("listening", "");
+  FrameReader reader;
+  std::vector<HandoverFrame> frames;
+  REQUIRE(reader.feed(bytes, frames));
+  REQUIRE(frames.size() == 3);
+  CHECK(frames[0].target == 2);
+  CHECK(frames[1].target == kControlTarget);
+  const auto config = sb::app::parse_control(frames[1].request);
+  CHECK(config.kind == "config");
+  CHECK(config.body == std::string("7\nmax_wait=60") + '\0' + "x=y");
+  const auto listening = sb::app::parse_control(frames[2].request);
+  CHECK(listening.kind == "listening");
+  CHECK(listening.body.empty());
+}

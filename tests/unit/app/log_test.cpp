@@ -123,3 +123,49 @@ TEST_CASE("level names") {
   CHECK_FALSE(sb::app::log_level_from_name("DEBUG").has_value());
   CHECK_FALSE(sb::app::log_level_from_name("").has_value());
 }
+
+TEST_CASE("log_file: lines are appended to the file; reopening follows a rename") {
+  char dir_template[] = "/tmp/sb-log-test-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  const std::string file = dir + "/sb.log";
+  const auto read_file = [](const std::string& path) {
+    std::string text;
+    const int fd = open(path.c_str(), O_RDONLY);
+    if (fd < 0) return text;
+    char buffer[4096];
+    for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+    close(fd);
+    return text;
+  };
+
+  CHECK(sb::app::set_log_file(file) == "");
+  CHECK(sb::app::log_file_path() == file);
+  SB_LOG_INFO("first line");
+  CHECK(read_file(file).find("INFO [supervisor] first line\n") != std::string::npos);
+
+  // logrotate: rename, then SIGUSR1 -> reopen_log_file(); new lines go to a new file.
+  REQUIRE(rename(file.c_str(), (file + ".1").c_str()) == 0);
+  SB_LOG_INFO("still the old file");
+  CHECK(sb::app::reopen_log_file() == "");
+  SB_LOG_INFO("a new file");
+  const std::string old_text = read_file(file + ".1");
+  const std::string new_text = read_file(file);
+  CHECK(old_text.find("still the old file") != std::string::npos);
+  CHECK(old_text.find("a new file") == std::string::npos);
+  CHECK(new_text.find("a new file") != std::string::npos);
+  CHECK(new_text.find("first line") == std::string::npos);
+
+  // A file that cannot be opened leaves the destination alone.
+  const std::string error = sb::app::set_log_file(dir + "/missing/sb.log");
+  CHECK(error == dir + "/missing/sb.log: No such file or directory");
+  SB_LOG_INFO("after the failed switch");
+  CHECK(read_file(file).find("after the failed switch") != std::string::npos);
+
+  CHECK(sb::app::set_log_file("") == "");  // back to stderr
+  CHECK(sb::app::log_file_path().empty());
+  CHECK(sb::app::reopen_log_file() == "");  // nothing to reopen
+  unlink(file.c_str());
+  unlink((file + ".1").c_str());
+  rmdir(dir.c_str());
+}

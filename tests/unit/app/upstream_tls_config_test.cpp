@@ -77,9 +77,9 @@ TEST_CASE("the TLS keys survive format_config and reach the link settings") {
   REQUIRE(apply_setting(c, "upstream_tls_verify", "false") == std::nullopt);
   REQUIRE(apply_setting(c, "upstream_tls_ca_file", "/etc/ssl/private-ca.pem") == std::nullopt);
   const std::string text = sb::app::format_config(c);
-  CHECK(text.find("upstream_tls = direct\n") != std::string::npos);
+  CHECK(text.find("upstream_tls = \"direct\"\n") != std::string::npos);
   CHECK(text.find("upstream_tls_verify = false\n") != std::string::npos);
-  CHECK(text.find("upstream_tls_ca_file = /etc/ssl/private-ca.pem\n") != std::string::npos);
+  CHECK(text.find("upstream_tls_ca_file = \"/etc/ssl/private-ca.pem\"\n") != std::string::npos);
 
   const sb::xmpp::LinkSettings link = sb::app::link_settings(c);
   CHECK(link.tls == TlsMode::kDirect);

@@ -53,3 +53,34 @@ TEST_CASE("a preflight from a refused origin is 403 and is reported") {
   CHECK(policy.preflight(request, "POST").status == 200);
   CHECK(calls == 1);
 }
+
+TEST_CASE("set_origins: new requests see the new list, held answers keep their origin") {
+  CorsPolicy policy({"https://a.example", "https://b.example"});
+  std::vector<std::string> reported;
+  policy.set_refusal_hook([&](std::string_view origin) { reported.emplace_back(origin); });
+  const CorsPolicy::Match held_b = policy.match("https://b.example");  // admitted before
+  CHECK_FALSE(policy.allows("https://c.example"));
+
+  policy.set_origins({"https://c.example", "https://a.example"});
+  CHECK(policy.allows("https://c.example"));
+  CHECK(policy.allows("https://a.example"));
+  CHECK_FALSE(policy.allows("https://b.example"));
+  // The answer to the request admitted before still names its origin.
+  std::string head;
+  policy.append_headers(held_b, head);
+  CHECK(head == "Access-Control-Allow-Origin: https://b.example\r\nVary: Origin\r\n");
+  // a.example kept its entry; c.example got a new one; b.example is reported
+  // (refusals are reported afresh after a change).
+  CHECK(policy.match("https://a.example") == CorsPolicy::kFirstOrigin);
+  CHECK(policy.match("https://c.example") == CorsPolicy::kFirstOrigin + 2);
+  CHECK(reported == std::vector<std::string>{"https://c.example", "https://b.example"});
+
+  // Put back, b.example takes its old entry; "*" allows any; an empty list none.
+  policy.set_origins({"https://b.example"});
+  CHECK(policy.match("https://b.example") == held_b);
+  policy.set_origins({"*"});
+  CHECK(policy.match("https://z.example") == CorsPolicy::kAny);
+  policy.set_origins({});
+  CHECK_FALSE(policy.allows("https://a.example"));
+  CHECK_FALSE(policy.allows("https://z.example"));
+}

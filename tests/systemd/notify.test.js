@@ -1,0 +1,119 @@
+'use strict';
+// systemd Type=notify (docs/operations.md, "systemd"): switchboard started with
+// NOTIFY_SOCKET pointing at a datagram socket this test owns (notify_probe) and
+// WATCHDOG_USEC set, alone and with two workers. Checked, in order: READY=1 once
+// listening (with two workers: only after both listen), WATCHDOG=1 pings at half
+// the interval, RELOADING=1 with MONOTONIC_USEC then READY=1 on SIGHUP (also when
+// the new file is refused), STOPPING=1 on SIGTERM. Only the main process
+// notifies: every datagram comes from switchboard's own PID.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const { findBinary, tomlConfig } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
+const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
+const { startLogged, stopProcess } = require(path.join(__dirname, '..', 'integration', 'lib', 'proc.js'));
+
+const probeBinary = process.env.NOTIFY_PROBE_BIN;
+
+// The probe's lines, as they come, with a way to wait for the next one matching.
+class Probe {
+  constructor(socketPath) {
+    this.lines = [];
+    this.waiters = [];
+    this.child = spawn(probeBinary, [socketPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child.exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.exited.then(() => { this.child.hasExited = true; });
+    let buffered = '';
+    this.child.stdout.on('data', (chunk) => {
+      buffered += chunk.toString('utf8');
+      let newline;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        this.lines.push(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+      }
+      for (const waiter of [...this.waiters]) waiter();
+    });
+  }
+
+  /** Resolves with the first line at index >= `from` matching `pattern`. */
+  next(pattern, { from = 0, timeoutMs = 10000 } = {}) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        for (let i = from; i < this.lines.length; i += 1) {
+          if (pattern.test(this.lines[i])) {
+            this.waiters = this.waiters.filter((w) => w !== check);
+            clearTimeout(timer);
+            resolve({ line: this.lines[i], index: i });
+            return;
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== check);
+        reject(new Error(`no ${pattern} after line ${from} in ${timeoutMs} ms; got:\n${this.lines.join('\n')}`));
+      }, timeoutMs);
+      this.waiters.push(check);
+      check();
+    });
+  }
+
+  stop() { this.child.stdin.end(); return stopProcess(this.child, { timeoutMs: 2000 }); }
+}
+
+for (const workers of [1, 2]) {
+  test(`sd_notify with ${workers} worker(s): READY, WATCHDOG, RELOADING/READY, STOPPING`, async (t) => {
+    assert.ok(probeBinary, 'NOTIFY_PROBE_BIN must name the notify_probe binary (ctest sets it)');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-notify-'));
+    const socketPath = path.join(dir, 'notify.sock');
+    const probe = new Probe(socketPath);
+    await probe.next(/^ready$/);
+    const port = await freePort();
+    const configFile = path.join(dir, 'sb.toml');
+    const config = { listen: `127.0.0.1:${port}`, upstream: '127.0.0.1:5222', workers };
+    fs.writeFileSync(configFile, tomlConfig(config));
+    const logFile = path.join(dir, 'stderr.log');
+    const env = { ...process.env, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '400000' };
+    delete env.WATCHDOG_PID;
+    const sb = startLogged(findBinary(), ['--config', configFile], { logFile, env });
+    t.after(async () => {
+      await stopProcess(sb, { timeoutMs: 5000 });
+      await probe.stop();
+      if (!process.env.SB_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const logs = () => fs.readFileSync(logFile, 'utf8');
+
+    const ready = await probe.next(/READY=1/);
+    assert.match(ready.line, /STATUS=/);
+    if (workers > 1) assert.match(logs(), /all 2 workers listening/, `READY=1 only once both listen:\n${logs()}`);
+    // Pings every 200 ms: at least two within a second.
+    const ping = await probe.next(/^WATCHDOG=1$/, { from: ready.index + 1 });
+    await probe.next(/^WATCHDOG=1$/, { from: ping.index + 1, timeoutMs: 1000 });
+
+    // A good reload: RELOADING=1 with MONOTONIC_USEC, then READY=1 when done.
+    fs.writeFileSync(configFile, tomlConfig({ ...config, max_wait: 90 }));
+    let mark = probe.lines.length;
+    sb.kill('SIGHUP');
+    const reloading = await probe.next(/RELOADING=1/, { from: mark });
+    assert.match(reloading.line, /MONOTONIC_USEC=\d+/);
+    await probe.next(/READY=1/, { from: reloading.index + 1 });
+    assert.match(logs(), /changed max_wait/);
+
+    // A refused reload still ends with READY=1 (the old configuration serves).
+    fs.writeFileSync(configFile, `${tomlConfig(config)}max_wait = 0\n`);
+    mark = probe.lines.length;
+    sb.kill('SIGHUP');
+    const refused = await probe.next(/RELOADING=1/, { from: mark });
+    await probe.next(/READY=1/, { from: refused.index + 1 });
+    assert.match(logs(), /reload refused \(1 problem\)/);
+
+    mark = probe.lines.length;
+    sb.kill('SIGTERM');
+    await probe.next(/STOPPING=1/, { from: mark });
+    assert.equal(await sb.exited, 0, logs());
+  });
+}
