@@ -30,19 +30,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { freePort } = require('../tests/integration/lib/ports');
-const { waitForPort, sleep } = require('../tests/integration/lib/proc');
 const { snapshot, MiB } = require('./proc_stats');
 
-const repo = path.resolve(__dirname, '..');
-const bin = (env, rel) => process.env[env] || path.join(repo, 'build', rel);
-const SWITCHBOARD = bin('SWITCHBOARD_BIN', 'src/switchboard');
-const STUB = bin('STUB_BIN', 'src/tools/stub/switchboard-stub');
-const SOAK = bin('SOAK_BIN', 'src/tools/soak/switchboard-soak');
-const SESSIONS_PER_PROCESS = 15000;  // the stub: one fd per session, well under the 20,000-fd limit
-// The soak: one fd per idle session, two while a message goes out on a second
-// connection; 9,000 leaves room for every session to have both at once.
-const SOAK_SESSIONS_PER_PROCESS = 9000;
+const { SOAK, stubProcs, SOAK_SESSIONS_PER_PROCESS, startStubAndSwitchboard, stop } = require('./scale_stack');
 
 function parseArgs(argv) {
   const args = { sessions: [10000, 50000, 100000], holdSeconds: 300, rate: 500, idle: false, out: 'bench-out/scale' };
@@ -56,39 +46,6 @@ function parseArgs(argv) {
     else throw new Error(`unknown option ${flag}`);
   }
   return args;
-}
-
-/** Starts `command`; resolves once `ready` matches its output (stdout+stderr), or at once without `ready`. */
-function start(command, args, { ready, logFile, timeoutMs = 30000 }) {
-  const log = fs.openSync(logFile, 'w');
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let seen = '';
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
-  const onData = (chunk) => {
-    fs.writeSync(log, chunk);
-    if (seen.length < 65536) seen += chunk;
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  child.exited = exited;
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + timeoutMs;
-    const poll = setInterval(() => {
-      if (!ready || ready.test(seen)) { clearInterval(poll); resolve(child); }
-      else if (child.exitCode !== null || Date.now() > deadline) {
-        clearInterval(poll);
-        child.kill('SIGKILL');
-        reject(new Error(`${path.basename(command)} did not start:\n${seen.slice(-2000)}`));
-      }
-    }, 100);
-  });
-}
-
-async function stop(child, ms = 15000) {
-  if (!child || child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  const done = await Promise.race([child.exited.then(() => true), sleep(ms).then(() => false)]);
-  if (!done) child.kill('SIGKILL');
 }
 
 /** The figures of one count from the soak's report and the baseline RSS. */
@@ -130,26 +87,16 @@ function figures(report, baseline, loaded, sessions) {
 async function runOne(n, args) {
   const dir = path.resolve(args.out, `n${n}`);
   fs.mkdirSync(dir, { recursive: true });
-  const procs = Math.max(1, Math.ceil(n / SESSIONS_PER_PROCESS));
   const soakProcs = Math.max(1, Math.ceil(n / SOAK_SESSIONS_PER_PROCESS));
-  const stubPort = await freePort();
-  const sbPort = await freePort();
   let stub = null;
   let sb = null;
+  let sbPort = 0;
   try {
-    stub = await start(STUB, ['--listen', `127.0.0.1:${stubPort}`, '--procs', String(procs), '--log-level', 'warn'],
-      { ready: /listening on/, logFile: path.join(dir, 'stub.log') });
-    // Past ~25,000 links to one server address the ephemeral ports run short.
-    const sources = n > 25000 ? ['--set', 'upstream_source_addresses=127.0.0.2-127.0.0.17'] : [];
-    sb = await start(SWITCHBOARD, ['--listen', `127.0.0.1:${sbPort}`, '--upstream', `127.0.0.1:${stubPort}`,
-      '--workers', 'auto', '--set', `max_sessions=${Math.ceil(n * 1.1)}`, '--log-level', 'warn', ...sources],
-    { ready: null, logFile: path.join(dir, 'switchboard.log') });
-    await waitForPort(sbPort);  // at log level warn it prints nothing when all is well
-    await sleep(1000);
+    ({ stub, sb, sbPort } = await startStubAndSwitchboard(n, dir));
     const baseline = snapshot(sb.pid);
     const duration = Math.ceil(n / args.rate) + args.holdSeconds;
     const json = path.join(dir, 'report.json');
-    console.log(`-- ${n} sessions: stub ${procs} procs, switchboard ${baseline.processes} processes ` +
+    console.log(`-- ${n} sessions: stub ${stubProcs(n)} procs, switchboard ${baseline.processes} processes ` +
       `(${MiB(baseline.rss)} before logins), soak ${soakProcs} procs, ${duration} s${args.idle ? ', idle' : ''}`);
     const soak = spawn(SOAK, ['--url', `http://127.0.0.1:${sbPort}/http-bind`, '--sessions', String(n),
       '--rate', String(args.rate), '--duration', String(duration), '--msg-rate', String(args.idle ? 0 : Math.max(1, n / 100)),

@@ -63,21 +63,36 @@ Ledger::Outcome Ledger::receive(std::uint32_t receiver, std::string_view body, s
     return Outcome::kFirst;
   }
   auto gap = std::find(p.missing.begin(), p.missing.end(), s);
-  if (gap == p.missing.end()) return Outcome::kDuplicate;
-  p.missing.erase(gap);
+  if (gap != p.missing.end()) {
+    p.missing.erase(gap);
+    ++unique_;
+    return Outcome::kReordered;
+  }
+  auto doubt = std::find(p.in_doubt.begin(), p.in_doubt.end(), s);
+  if (doubt == p.in_doubt.end()) return Outcome::kDuplicate;
+  // Sent before its sender was cut, and it made it after all.
+  p.in_doubt.erase(doubt);
+  --in_doubt_;
   ++unique_;
-  return Outcome::kReordered;
+  return Outcome::kFirst;
 }
 
 std::uint64_t Ledger::write_off(std::uint32_t session) {
   std::uint64_t n = 0;
   for (auto& [k, p] : pairs_) {
-    if ((k >> 32) != session && (k & 0xffffffffu) != session) continue;
+    const bool to_it = (k & 0xffffffffu) == session;
+    if (!to_it && (k >> 32) != session) continue;
     // Everything not yet seen: the gaps, and what was sent beyond the highest.
-    // Marked as seen so that a late copy counts as a duplicate, not twice.
-    n += p.missing.size() + (p.sent - p.highest);
+    std::vector<std::uint32_t> unseen = std::move(p.missing);
     p.missing.clear();
+    for (std::uint32_t m = p.highest + 1; m <= p.sent; ++m) unseen.push_back(m);
     p.highest = p.sent;
+    if (to_it) {
+      n += unseen.size();  // its receiver is gone: a later copy is a duplicate
+    } else {
+      in_doubt_ += unseen.size();
+      p.in_doubt.insert(p.in_doubt.end(), unseen.begin(), unseen.end());
+    }
   }
   written_off_ += n;
   return n;
@@ -87,7 +102,7 @@ std::string Ledger::describe_losses(std::size_t max) const {
   std::string out;
   for (const auto& [k, p] : pairs_) {
     if (max == 0) break;
-    if (p.highest == p.sent && p.missing.empty()) continue;
+    if (p.highest == p.sent && p.missing.empty()) continue;  // in doubt is not lost
     --max;
     out += std::to_string(k >> 32) + "->" + std::to_string(k & 0xffffffffu) + ": sent " + std::to_string(p.sent) +
            ", highest " + std::to_string(p.highest) + ", missing";

@@ -35,12 +35,17 @@ class Ledger {
   std::uint64_t sent() const { return sent_; }
   std::uint64_t unique_received() const { return unique_; }
   // Sent and not (yet) received: in flight during the run, lost at its end.
-  std::uint64_t outstanding() const { return sent_ - unique_ - written_off_; }
-  // `session` was cut for good (--drop over WebSocket): the messages in flight
-  // to or from it will never be accounted for; returns how many, which no longer
-  // count as outstanding. Walks every pair: a rare event.
+  std::uint64_t outstanding() const { return sent_ - unique_ - written_off_ - in_doubt_; }
+  // `session` was cut for good (--drop over WebSocket). The messages in flight
+  // TO it can never arrive: they are written off, and their count returned. The
+  // ones it sent that have not arrived yet may still be on their way through
+  // the server (the frame left before the cut) or may have died with the
+  // connection: they are "in doubt", no longer outstanding, and one that does
+  // arrive later is a first copy, not a duplicate. Walks every pair: a rare event.
   std::uint64_t write_off(std::uint32_t session);
   std::uint64_t written_off() const { return written_off_; }
+  // Sent by a cut session and never seen: cut off with it, counted at the end.
+  std::uint64_t in_doubt() const { return in_doubt_; }
   // "from->to: sent S, highest H, missing [..]" for up to `max` pairs with a loss.
   std::string describe_losses(std::size_t max) const;
 
@@ -49,6 +54,7 @@ class Ledger {
     std::uint32_t sent = 0;
     std::uint32_t highest = 0;
     std::vector<std::uint32_t> missing;  // sequence numbers below `highest` not yet seen
+    std::vector<std::uint32_t> in_doubt;  // not yet seen when the sender was cut
   };
   static std::uint64_t key(std::uint32_t sender, std::uint32_t receiver) {
     return static_cast<std::uint64_t>(sender) << 32 | receiver;
@@ -57,6 +63,7 @@ class Ledger {
   std::uint64_t sent_ = 0;
   std::uint64_t unique_ = 0;
   std::uint64_t written_off_ = 0;
+  std::uint64_t in_doubt_ = 0;
 };
 
 }  // namespace sb::soak

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <string>
 
+#include "tools/soak/stop_request.hpp"
+
 namespace sb::soak {
 
 std::vector<Share> make_shares(const Options& o) {
@@ -137,7 +139,11 @@ bool run_shares(const Options& o, const Env& prototype, const std::vector<Share>
   bool ok = true;
   std::size_t open = children.size();
   std::vector<pollfd> polls;
+  std::vector<pid_t> pids;
+  for (const Child& c : children) pids.push_back(c.pid);
+  catch_parent_signals();
   while (open > 0) {
+    forward_requests(pids);
     polls.clear();
     for (const Child& c : children) {
       if (c.fd >= 0) polls.push_back({c.fd, POLLIN, 0});
@@ -165,6 +171,7 @@ bool run_shares(const Options& o, const Env& prototype, const std::vector<Share>
       }
     }
   }
+  restore_parent_signals();
   for (Child& c : children) {
     int status = 0;
     ::waitpid(c.pid, &status, 0);

@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "tools/soak/stop_request.hpp"
+
 namespace sb::soak {
 
 namespace {
@@ -123,6 +125,10 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   j += "  \"duration_s\": " + num(info.duration_s) + ",\n";
   j += "  \"sessions_target\": " + std::to_string(o.sessions) + ",\n";
   j += "  \"sessions_established\": " + std::to_string(f.sessions_established) + ",\n";
+  // SIGINT/SIGTERM ended the run phase before --duration (stop_request.hpp).
+  j += std::string("  \"stopped_early\": ") + (stop_requested() ? "true" : "false") + ",\n";
+  // SIGUSR1 stopped the login ramp (or SIGTERM did, with the rest).
+  j += std::string("  \"ramp_stopped\": ") + (ramp_stopped() ? "true" : "false") + ",\n";
   j += "  \"sessions_ended\": " + std::to_string(t.sessions_ended) + ",\n";
   j += "  \"login_attempts\": " + std::to_string(t.login_attempts) + ",\n";
   j += "  \"errors\": " + std::to_string(t.errors) + ",\n";
@@ -188,7 +194,8 @@ void print_summary(const Options& o, const Collector& c, const RunInfo& info) {
                 static_cast<double>(h.quantile(0.99)) / 1000, static_cast<double>(h.quantile(0.999)) / 1000,
                 static_cast<double>(h.max()) / 1000, static_cast<unsigned long long>(h.count()));
   };
-  std::printf("switchboard-soak: %s, %.1f s\n", o.url.c_str(), info.duration_s);
+  std::printf("switchboard-soak: %s, %.1f s%s\n", o.url.c_str(), info.duration_s,
+              stop_requested() ? " (stopped early by a signal)" : ramp_stopped() ? " (login ramp stopped by SIGUSR1)" : "");
   std::printf("  sessions        %llu/%llu established, %llu ended early\n",
               static_cast<unsigned long long>(f.sessions_established), static_cast<unsigned long long>(o.sessions),
               static_cast<unsigned long long>(t.sessions_ended));
@@ -221,7 +228,9 @@ void print_summary(const Options& o, const Collector& c, const RunInfo& info) {
 
 int exit_status(const Options& o, const Final& f, std::string& why) {
   const Tally& t = f.tally;
-  if (f.sessions_established < o.sessions) {
+  // After SIGUSR1 or SIGTERM only the sessions started had to log in.
+  const std::uint64_t expected = ramp_stopped() ? t.login_attempts : o.sessions;
+  if (f.sessions_established < expected) {
     why = "not every session logged in";
   } else if (static_cast<std::int64_t>(t.errors) > o.max_errors) {
     why = "errors above --max-errors";

@@ -15,9 +15,12 @@
 #include "tools/soak/runner.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#include "tools/soak/stop_request.hpp"
 
 namespace sb::soak {
 
@@ -72,11 +75,33 @@ int Runner::run() {
   env_.run_end_ms = uv_now(&loop_) + static_cast<std::uint64_t>(options_.duration_s * 1000);
   env_.interval.index = 1;
   uv_timer_start(&tick_, on_tick, 0, 0);
+  const int signals[3] = {SIGINT, SIGTERM, SIGUSR1};
+  for (int i = 0; i < 3; ++i) {
+    uv_signal_init(&loop_, &signals_[i]);
+    signals_[i].data = this;
+    uv_signal_start(&signals_[i], on_signal, signals[i]);
+  }
+  if (stop_requested()) stop_early();  // asked for before the handlers were in place
   uv_run(&loop_, UV_RUN_DEFAULT);
   return 0;
 }
 
 void Runner::on_tick(uv_timer_t* timer) { static_cast<Runner*>(timer->data)->tick(); }
+
+void Runner::on_signal(uv_signal_t* handle, int signum) {
+  if (signum == SIGUSR1) {
+    note_ramp_stop();  // start_logins() looks at it
+    return;
+  }
+  note_stop_request();
+  static_cast<Runner*>(handle->data)->stop_early();
+}
+
+void Runner::stop_early() {
+  if (phase_ != Phase::kRun) return;  // already draining or closing
+  phase_end_ns_ = mono_ns();
+  uv_timer_start(&tick_, on_tick, 0, 0);
+}
 
 void Runner::tick() {
   const std::uint64_t now = mono_ns();
@@ -89,8 +114,8 @@ void Runner::tick() {
   }
   switch (phase_) {
     case Phase::kRun:
-      start_logins(now);
-      send_messages(now);
+      if (!ramp_stopped()) start_logins(now);
+      if (!stop_requested()) send_messages(now);
       if (now >= phase_end_ns_) {
         phase_ = Phase::kDrain;
         env_.stopping = true;
@@ -141,7 +166,7 @@ void Runner::schedule_tick(std::uint64_t now_ns) {
   std::uint64_t due = now_ns + kTickNs;
   if (phase_ == Phase::kRun) {
     due = std::min({now_ns + kMaxSleepNs, next_second_ns_, phase_end_ns_});
-    if (started_ < share_.count && share_.rate > 0) {
+    if (started_ < share_.count && share_.rate > 0 && !ramp_stopped()) {
       due = std::min(due, t0_ns_ + static_cast<std::uint64_t>(static_cast<double>(started_) * 1e9 / share_.rate));
     }
     if (share_.msg_rate > 0) {
@@ -290,6 +315,8 @@ void Runner::emit_interval() {
 }
 
 void Runner::finish() {
+  // What cut sessions sent and never arrived died with their connections.
+  env_.interval.tally.messages_cut_off += ledger_.in_doubt();
   emit_interval();
   final_.messages_lost = ledger_.outstanding();
   if (final_.messages_lost > 0 && std::getenv("SOAK_DEBUG") != nullptr) {
@@ -298,6 +325,10 @@ void Runner::finish() {
   final_.cpu_seconds = self_cpu_seconds();
   uv_timer_stop(&tick_);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  for (uv_signal_t& handle : signals_) {
+    uv_signal_stop(&handle);
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle), nullptr);
+  }
   on_final_(final_);
   // Sessions still closing after the grace are dropped with their sockets.
   clients_.clear();

@@ -43,6 +43,9 @@ class Runner final : private ClientObserver {
  private:
   enum class Phase { kRun, kDrain, kClosing, kDone };
   static void on_tick(uv_timer_t* timer);
+  static void on_signal(uv_signal_t* handle, int signum);
+  // SIGINT/SIGTERM: the run phase ends now (stop_request.hpp).
+  void stop_early();
   void tick();
   void schedule_tick(std::uint64_t now_ns);
   void start_logins(std::uint64_t now_ns);
@@ -68,6 +71,7 @@ class Runner final : private ClientObserver {
   std::vector<std::uint32_t> online_;      // indices of online clients
   std::vector<std::uint32_t> online_pos_;  // index -> position in online_, or kNone
   uv_timer_t tick_{};
+  uv_signal_t signals_[3]{};  // SIGINT, SIGTERM, SIGUSR1 (stop_request.hpp)
   Phase phase_ = Phase::kRun;
   std::uint64_t t0_ns_ = 0;
   std::uint64_t next_tick_ns_ = 0;

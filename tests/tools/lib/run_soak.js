@@ -3,6 +3,8 @@
 // `--json` into a private folder, killed after `timeoutMs`. Resolves
 // { status, output, report }: the exit status, stdout and stderr together, and the
 // parsed JSON report (null if none was written; the caller asserts on it).
+// `onOutput(text, child)`, if given, sees the output so far at every chunk (to
+// signal the soak at a point of its run).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -18,14 +20,17 @@ function soakBinary() {
   return file;
 }
 
-function runSoak(args, { timeoutMs = 40000, quiet = false } = {}) {
+function runSoak(args, { timeoutMs = 40000, quiet = false, onOutput = null } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-soak-test-'));
   const json = path.join(dir, 'report.json');
   const extra = quiet ? ['--json', json, '--quiet'] : ['--json', json];
   return new Promise((resolve, reject) => {
     const child = spawn(soakBinary(), [...args, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (d) => { output += d; });
+    child.stdout.on('data', (d) => {
+      output += d;
+      if (onOutput) onOutput(output, child);
+    });
     child.stderr.on('data', (d) => { output += d; });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
