@@ -16,9 +16,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 
-const lib = path.resolve(__dirname, '..', '..', 'integration', 'lib');
-const { Switchboard } = require(path.join(lib, 'switchboard'));
-const { startStub } = require(path.join(__dirname, '..', 'lib', 'stub_process'));
+const { useStubAndSwitchboard } = require(path.join(__dirname, '..', 'lib', 'stub_stack'));
 const { runSoak } = require(path.join(__dirname, '..', 'lib', 'run_soak'));
 
 const SESSIONS = 300;
@@ -42,22 +40,11 @@ function assertCommon(run, logs) {
 }
 
 test.describe('--drop 0.1 without --roster through switchboard to the stub', () => {
-  let stub;
-  let switchboard;
-  test.before(async () => {
-    stub = await startStub(['--log-level', 'warn']);
-    switchboard = new Switchboard({ upstreamPort: stub.port, settings: { log_level: 'warn' } });
-    await switchboard.start();
-  });
-  test.after(async () => {
-    const problem = switchboard ? await switchboard.stop() : null;
-    if (stub) await stub.stop();
-    if (problem) throw new Error(problem);
-  });
-  const logs = () => `${switchboard.logs()}\nstub: ${stub.stderr().slice(-2000)}`;
+  const stack = useStubAndSwitchboard();
+  const logs = () => stack.logs();
 
   test('BOSH: every session established, cut requests resent, nothing lost', { timeout: 60000 }, async () => {
-    const run = await runSoak(args(switchboard.boshUrl, 'bosh'), { timeoutMs: 50000, quiet: true });
+    const run = await runSoak(args(stack.switchboard.boshUrl, 'bosh'), { timeoutMs: 50000, quiet: true });
     const { r, why } = assertCommon(run, logs);
     assert.equal(r.transport, 'bosh', why);
     assert.ok(r.drops > 0, `no request was cut${why}`);
@@ -67,7 +54,7 @@ test.describe('--drop 0.1 without --roster through switchboard to the stub', () 
   });
 
   test('WebSocket: every session established, about 10% cut for good, nothing lost', { timeout: 60000 }, async () => {
-    const run = await runSoak(args(switchboard.wsUrl, 'websocket'), { timeoutMs: 50000, quiet: true });
+    const run = await runSoak(args(stack.switchboard.wsUrl, 'websocket'), { timeoutMs: 50000, quiet: true });
     const { r, why } = assertCommon(run, logs);
     assert.equal(r.transport, 'websocket', why);
     // 300 sessions at P = 0.1: 30 expected; 10..60 is far outside chance.

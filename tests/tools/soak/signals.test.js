@@ -11,9 +11,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 
-const lib = path.resolve(__dirname, '..', '..', 'integration', 'lib');
-const { Switchboard } = require(path.join(lib, 'switchboard'));
-const { startStub } = require(path.join(__dirname, '..', 'lib', 'stub_process'));
+const { useStubAndSwitchboard } = require(path.join(__dirname, '..', 'lib', 'stub_stack'));
 const { runSoak } = require(path.join(__dirname, '..', 'lib', 'run_soak'));
 
 const SESSIONS = 600;
@@ -27,19 +25,8 @@ function online(output) {
 }
 
 test.describe('switchboard-soak: SIGUSR1 holds the ramp, SIGTERM and SIGINT end the run with its reports', () => {
-  let stub;
-  let switchboard;
-  test.before(async () => {
-    stub = await startStub(['--log-level', 'warn']);
-    switchboard = new Switchboard({ upstreamPort: stub.port, settings: { log_level: 'warn' } });
-    await switchboard.start();
-  });
-  test.after(async () => {
-    const problem = switchboard ? await switchboard.stop() : null;
-    if (stub) await stub.stop();
-    if (problem) throw new Error(problem);
-  });
-  const logs = () => `${switchboard.logs()}\nstub: ${stub.stderr().slice(-2000)}`;
+  const stack = useStubAndSwitchboard();
+  const logs = () => stack.logs();
 
   test('--procs 2: SIGUSR1 at 100+ sessions holds the count, SIGTERM ends it', { timeout: 60000 }, async () => {
     let held = null;    // sessions online when SIGUSR1 went out
@@ -47,7 +34,7 @@ test.describe('switchboard-soak: SIGUSR1 holds the ramp, SIGTERM and SIGINT end 
     let later = null;   // 4.5 s later: no session started since
     let seen = '';      // the output so far
     const started = Date.now();
-    const run = await runSoak(args(switchboard.boshUrl, 2), {
+    const run = await runSoak(args(stack.switchboard.boshUrl, 2), {
       timeoutMs: 50000,
       onOutput: (output, child) => {
         seen = output;
@@ -82,7 +69,7 @@ test.describe('switchboard-soak: SIGUSR1 holds the ramp, SIGTERM and SIGINT end 
 
   test('one process: SIGINT ends the run with its report', { timeout: 60000 }, async () => {
     let sent = false;
-    const run = await runSoak(args(switchboard.boshUrl, 1), {
+    const run = await runSoak(args(stack.switchboard.boshUrl, 1), {
       timeoutMs: 50000,
       onOutput: (output, child) => {
         if (!sent && online(output) >= 50) {
