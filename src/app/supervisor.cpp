@@ -26,6 +26,9 @@ struct Supervisor::Slot {
   uv_timer_t restart_timer{};
   uv_timer_t hang_timer{};  // runs while the worker is up and the watch is on
   std::uint64_t hang_due_ms = 0;  // when hang_timer should fire (loop time)
+  // The worker_hang_timeout of the configuration its process runs: it beats at
+  // that rate until it has applied a reload.
+  std::uint32_t hang_timeout_s = 0;
   std::uint64_t backoff_ms = kFirstBackoffMs;
   std::uint64_t started_ms = 0;
   bool listening = false;             // its process said so: it handles SIGUSR1 now
@@ -213,6 +216,7 @@ void Supervisor::spawn(Slot& slot) {
   slot.current = incarnation;
   slot.listening = false;
   slot.generation = generation_;  // its arguments carry the configuration of now
+  slot.hang_timeout_s = config_.worker_hang_timeout;
   ++running_;
   SB_LOG_INFO("worker %u started (pid %d)", slot.index, incarnation->pid);
   relay_->attach(slot.index, &incarnation->pipe);
@@ -271,11 +275,11 @@ void Supervisor::schedule_restart(Slot& slot) {
 // (Re)starts the slot's hang timer for a full worker_hang_timeout from now; with
 // the watch off, or while stopping, it only stops it.
 void Supervisor::watch_for_hang(Slot& slot) {
-  if (stopping_ || slot.current == nullptr || config_.worker_hang_timeout == 0) {
+  if (stopping_ || slot.current == nullptr || slot.hang_timeout_s == 0) {
     uv_timer_stop(&slot.hang_timer);
     return;
   }
-  const std::uint64_t timeout_ms = std::uint64_t{config_.worker_hang_timeout} * 1000;
+  const std::uint64_t timeout_ms = std::uint64_t{slot.hang_timeout_s} * 1000;
   slot.hang_due_ms = uv_now(&loop_) + timeout_ms;
   uv_timer_start(&slot.hang_timer, &Supervisor::on_hang_timer, timeout_ms, 0);
 }
@@ -291,14 +295,14 @@ void Supervisor::on_hang_timer(uv_timer_t* timer) {
   // a beat interval late says so: the worker gets a new timeout from now, in
   // which the loop reads what it sent.
   const std::uint64_t late = uv_now(&self.loop_) - std::min(uv_now(&self.loop_), slot.hang_due_ms);
-  if (late > Heartbeat::interval_ms(self.config_.worker_hang_timeout)) {
+  if (late > Heartbeat::interval_ms(slot.hang_timeout_s)) {
     SB_LOG_WARN("worker %u: hang timer ran %llu ms late (the supervisor itself was held up); "
                 "a new timeout from now", slot.index, static_cast<unsigned long long>(late));
     self.watch_for_hang(slot);
     return;
   }
   SB_LOG_ERROR("worker %u (pid %d) hung: no heartbeat for %u s; killing it with SIGKILL",
-               slot.index, incarnation->pid, self.config_.worker_hang_timeout);
+               slot.index, incarnation->pid, slot.hang_timeout_s);
   incarnation->hung = true;
   // Its exit, reaped as any other, restarts it (on_exit). An error here means the
   // process has exited already and is only waiting to be reaped.
@@ -433,8 +437,6 @@ void Supervisor::reload() {
               static_cast<unsigned long long>(generation_),
               plan.changed.empty() ? "nothing changed" : ("changed " + join_keys(plan.changed)).c_str(),
               running_);
-  // A changed worker_hang_timeout counts from now for every running worker.
-  for (auto& slot : slots_) watch_for_hang(*slot);
   const std::string body = std::to_string(generation_) + "\n" + encode_config(config_);
   for (auto& slot : slots_) {
     if (slot->current == nullptr || slot->generation == generation_) continue;
@@ -470,6 +472,13 @@ void Supervisor::on_control(std::uint32_t index, const ControlMessage& message) 
                    static_cast<unsigned long long>(generation));
     }
     slot.generation = std::max(slot.generation, generation);
+    // A new worker_hang_timeout counts once the worker beats at its rate: from
+    // its answer on. One that refused keeps beating as before, and is watched so.
+    if (message.kind == "applied" && generation == generation_ &&
+        slot.hang_timeout_s != config_.worker_hang_timeout) {
+      slot.hang_timeout_s = config_.worker_hang_timeout;
+      watch_for_hang(slot);
+    }
     if (reloading_) finish_reload_if_done(false);
     return;
   }

@@ -39,8 +39,8 @@
 // each message, fires when a worker has been silent for worker_hang_timeout: the
 // supervisor logs it as an error, kills the process with SIGKILL and lets the
 // exit take the ordinary restart path; the restart is counted with reason "hung"
-// (the others "exited"). 0 turns the watch off; a reload changes it for every
-// running worker from that moment. The watch is off while the daemon stops (the
+// (the others "exited"). 0 turns the watch off; a reload changes it for each
+// running worker once that worker has applied it (and beats at the new rate). The watch is off while the daemon stops (the
 // stop has its own deadline, kStopTimeoutMs). A hang timer that fires more than a
 // beat interval late means the supervisor itself was held up, not the worker:
 // the worker then gets a new timeout, in which its waiting heartbeats are read.
