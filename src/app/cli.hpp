@@ -20,10 +20,11 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "switchboard_version.hpp"
 
 namespace sb::app {
 
-inline constexpr std::string_view kSwitchboardVersion = "0.2.0";
+inline constexpr std::string_view kSwitchboardVersion = kProjectVersion;
 
 // One command-line value for a config key. `origin` names the option it came
 // from ("--set", "--listen", ...) and prefixes its error messages.

@@ -519,6 +519,10 @@ const std::array kKeys{
     KeySpec{"public_websocket_url", set_public_url<&Config::public_websocket_url>,
             show_public_url<&Config::public_websocket_url>, kRestart},
     KeySpec{"workers", set_workers, show_workers, kRestart},
+    // Live: the supervisor and the workers take a new value on SIGHUP.
+    KeySpec{"worker_hang_timeout",
+            set_number<&Config::worker_hang_timeout, 0, 3600, Unit::kSeconds>,
+            show_number<&Config::worker_hang_timeout>, kLive},
     KeySpec{"upstream", set_upstream, show_upstream, kLive},
     KeySpec{"allowed_routes", set_allowed_routes, show_allowed_routes, kLive, Shape::kList},
     KeySpec{"cors_origins", set_cors_origins, show_cors_origins, kLive, Shape::kList},

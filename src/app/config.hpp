@@ -40,6 +40,7 @@ struct Config {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::uint32_t workers = 1;               // worker processes; 0 = auto (cores, fds, max_sessions)
+  std::uint32_t worker_hang_timeout = 30;  // seconds without a worker's heartbeat before it is killed; 0 = off
   std::optional<HostPort> upstream;        // default XMPP server; empty = none configured
   // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.
   std::map<std::string, HostPort, std::less<>> domain_upstreams;

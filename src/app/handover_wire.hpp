@@ -23,8 +23,9 @@
 // frame whose target is kControlTarget, with no socket, whose payload is a word
 // naming the message, a newline and the message's body (ControlMessage). Today:
 // "config" (supervisor -> worker: run this configuration, config_reload.hpp),
-// "applied"/"refused" (the worker's answer) and "listening" (worker ->
-// supervisor: its listener is open, for the readiness notification).
+// "applied"/"refused" (the worker's answer), "listening" (worker ->
+// supervisor: its listener is open, for the readiness notification) and "alive"
+// (worker -> supervisor, empty: its heartbeat, heartbeat.hpp).
 //
 // A pipe is a byte stream: a frame may arrive in pieces, several may arrive in
 // one read. FrameReader reassembles them. The socket of a frame arrives with the

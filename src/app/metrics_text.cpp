@@ -74,8 +74,10 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.sample("switchboard_workers", daemon.workers_running);
   w.family("switchboard_workers_configured", "gauge", "Worker processes the daemon runs when all are up.");
   w.sample("switchboard_workers_configured", daemon.workers_configured);
-  w.family("switchboard_worker_restarts_total", "counter", "Worker processes that exited unasked and were started again.");
-  w.sample("switchboard_worker_restarts_total", daemon.worker_restarts);
+  w.family("switchboard_worker_restarts_total", "counter",
+           "Worker processes started again, by reason: exited (unasked) or hung (killed for missing heartbeats).");
+  w.sample("switchboard_worker_restarts_total", daemon.worker_restarts_exited, label("reason", "exited"));
+  w.sample("switchboard_worker_restarts_total", daemon.worker_restarts_hung, label("reason", "hung"));
 
   w.family("switchboard_sessions", "gauge", "Sessions open, BOSH and WebSocket (sampled each second).");
   w.sample_signed("switchboard_sessions", t.sessions);

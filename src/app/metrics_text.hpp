@@ -26,7 +26,10 @@ struct ProcessTotals {
 struct DaemonFigures {
   std::uint32_t workers_configured = 1;
   std::uint32_t workers_running = 1;
-  std::uint64_t worker_restarts = 0;    // worker processes that exited and were started again
+  // Worker processes started again after they exited or died unasked, and after
+  // the supervisor killed them for missing their heartbeats.
+  std::uint64_t worker_restarts_exited = 0;
+  std::uint64_t worker_restarts_hung = 0;
   std::uint64_t handovers_relayed = 0;  // by the supervisor
   std::uint64_t handovers_dropped = 0;
 };

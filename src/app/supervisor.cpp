@@ -10,6 +10,7 @@
 #include "app/engine_settings.hpp"
 #include "app/config_reload.hpp"
 #include "app/fd_budget.hpp"
+#include "app/heartbeat.hpp"
 #include "app/log.hpp"
 #include "app/worker_launch.hpp"
 #include "net/listener.hpp"
@@ -23,6 +24,11 @@ struct Supervisor::Slot {
   std::uint32_t index = 0;
   Incarnation* current = nullptr;  // null while the worker is down
   uv_timer_t restart_timer{};
+  uv_timer_t hang_timer{};  // runs while the worker is up and the watch is on
+  std::uint64_t hang_due_ms = 0;  // when hang_timer should fire (loop time)
+  // The worker_hang_timeout of the configuration its process runs: it beats at
+  // that rate until it has applied a reload.
+  std::uint32_t hang_timeout_s = 0;
   std::uint64_t backoff_ms = kFirstBackoffMs;
   std::uint64_t started_ms = 0;
   bool listening = false;             // its process said so: it handles SIGUSR1 now
@@ -38,6 +44,7 @@ struct Supervisor::Incarnation {
   uv_pipe_t pipe{};
   int pid = 0;
   int open_handles = 0;
+  bool hung = false;  // we killed it for its silence
 };
 
 void Supervisor::set_reload_source(std::string path, std::vector<Override> overrides) {
@@ -66,7 +73,8 @@ Supervisor::Supervisor(const Config& config, std::string program)
             DaemonFigures figures;
             figures.workers_configured = config_.workers;
             figures.workers_running = running_;
-            figures.worker_restarts = restarts_;
+            figures.worker_restarts_exited = restarts_exited_;
+            figures.worker_restarts_hung = restarts_hung_;
             figures.handovers_relayed = relay_->counters().relayed;
             figures.handovers_dropped = relay_->counters().dropped;
             return figures;
@@ -127,6 +135,8 @@ int Supervisor::run() {
   for (auto& slot : slots_) {
     uv_timer_init(&loop_, &slot->restart_timer);
     slot->restart_timer.data = slot.get();
+    uv_timer_init(&loop_, &slot->hang_timer);
+    slot->hang_timer.data = slot.get();
   }
   watchdog_.start(&loop_);
   SB_LOG_INFO("starting %u workers on http://%s%s", config_.workers,
@@ -206,9 +216,11 @@ void Supervisor::spawn(Slot& slot) {
   slot.current = incarnation;
   slot.listening = false;
   slot.generation = generation_;  // its arguments carry the configuration of now
+  slot.hang_timeout_s = config_.worker_hang_timeout;
   ++running_;
   SB_LOG_INFO("worker %u started (pid %d)", slot.index, incarnation->pid);
   relay_->attach(slot.index, &incarnation->pipe);
+  watch_for_hang(slot);  // its first message is due within the timeout, as any other
 }
 
 void Supervisor::close_incarnation(Incarnation* incarnation) {
@@ -233,11 +245,12 @@ void Supervisor::on_exit(uv_process_t* process, std::int64_t exit_status, int te
     SB_LOG(level, "worker %u (pid %d) exited with status %lld", slot.index, incarnation->pid,
            static_cast<long long>(exit_status));
   }
+  uv_timer_stop(&slot.hang_timer);
   self.relay_->detach(slot.index);
   if (self.board_) self.board_->forget(slot.index);
   // Before the index can start again: its counters stay in the sums.
   if (self.metrics_board_) self.metrics_board_->retire(slot.index);
-  if (!self.stopping_) ++self.restarts_;
+  if (!self.stopping_) ++(incarnation->hung ? self.restarts_hung_ : self.restarts_exited_);
   close_incarnation(incarnation);
   slot.current = nullptr;
   slot.listening = false;
@@ -257,6 +270,46 @@ void Supervisor::schedule_restart(Slot& slot) {
   slot.backoff_ms = std::min(slot.backoff_ms * 2, kMaxBackoffMs);
   SB_LOG_INFO("restarting worker %u in %llu ms", slot.index, static_cast<unsigned long long>(delay));
   uv_timer_start(&slot.restart_timer, &Supervisor::on_restart_timer, delay, 0);
+}
+
+// (Re)starts the slot's hang timer for a full worker_hang_timeout from now; with
+// the watch off, or while stopping, it only stops it.
+void Supervisor::watch_for_hang(Slot& slot) {
+  if (stopping_ || slot.current == nullptr || slot.hang_timeout_s == 0) {
+    uv_timer_stop(&slot.hang_timer);
+    return;
+  }
+  const std::uint64_t timeout_ms = std::uint64_t{slot.hang_timeout_s} * 1000;
+  slot.hang_due_ms = uv_now(&loop_) + timeout_ms;
+  uv_timer_start(&slot.hang_timer, &Supervisor::on_hang_timer, timeout_ms, 0);
+}
+
+void Supervisor::on_hang_timer(uv_timer_t* timer) {
+  Slot& slot = *static_cast<Slot*>(timer->data);
+  Supervisor& self = *slot.owner;
+  Incarnation* incarnation = slot.current;
+  if (self.stopping_ || incarnation == nullptr || incarnation->hung) return;
+  // libuv runs expired timers before it reads the pipes: a supervisor that was
+  // itself held up (SIGSTOP, a paused VM) past the timeout finds its hang timers
+  // expired while the heartbeats still wait unread. A timer that fires more than
+  // a beat interval late says so: the worker gets a new timeout from now, in
+  // which the loop reads what it sent.
+  const std::uint64_t late = uv_now(&self.loop_) - std::min(uv_now(&self.loop_), slot.hang_due_ms);
+  if (late > Heartbeat::interval_ms(slot.hang_timeout_s)) {
+    SB_LOG_WARN("worker %u: hang timer ran %llu ms late (the supervisor itself was held up); "
+                "a new timeout from now", slot.index, static_cast<unsigned long long>(late));
+    self.watch_for_hang(slot);
+    return;
+  }
+  SB_LOG_ERROR("worker %u (pid %d) hung: no heartbeat for %u s; killing it with SIGKILL",
+               slot.index, incarnation->pid, slot.hang_timeout_s);
+  incarnation->hung = true;
+  // Its exit, reaped as any other, restarts it (on_exit). An error here means the
+  // process has exited already and is only waiting to be reaped.
+  if (const int rc = uv_process_kill(&incarnation->process, SIGKILL); rc != 0) {
+    SB_LOG_WARN("worker %u (pid %d): SIGKILL failed: %s", slot.index, incarnation->pid,
+                uv_strerror(rc));
+  }
 }
 
 void Supervisor::on_restart_timer(uv_timer_t* timer) {
@@ -284,7 +337,10 @@ void Supervisor::begin_stop(int signum) {
   reloading_ = false;
   uv_timer_stop(&reload_timer_);
   relay_->close_all();
-  for (auto& slot : slots_) uv_timer_stop(&slot->restart_timer);
+  for (auto& slot : slots_) {
+    uv_timer_stop(&slot->restart_timer);
+    uv_timer_stop(&slot->hang_timer);
+  }
   kill_all(signum);
   uv_timer_start(&stop_timer_, &Supervisor::on_stop_timeout, kStopTimeoutMs, 0);
   finish_if_done();
@@ -318,7 +374,10 @@ void Supervisor::finish_if_done() {
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&reload_timer_), nullptr);
   watchdog_.stop();
-  for (auto& slot : slots_) uv_close(reinterpret_cast<uv_handle_t*>(&slot->restart_timer), nullptr);
+  for (auto& slot : slots_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&slot->restart_timer), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&slot->hang_timer), nullptr);
+  }
 }
 
 }  // namespace sb::app
@@ -393,6 +452,8 @@ void Supervisor::reload() {
 void Supervisor::on_control(std::uint32_t index, const ControlMessage& message) {
   if (index >= slots_.size()) return;
   Slot& slot = *slots_[index];
+  watch_for_hang(slot);  // any message is a sign of life
+  if (message.kind == Heartbeat::kKind) return;
   if (message.kind == "listening") {
     slot.listening = true;
     const bool all = std::all_of(slots_.begin(), slots_.end(),
@@ -411,6 +472,13 @@ void Supervisor::on_control(std::uint32_t index, const ControlMessage& message) 
                    static_cast<unsigned long long>(generation));
     }
     slot.generation = std::max(slot.generation, generation);
+    // A new worker_hang_timeout counts once the worker beats at its rate: from
+    // its answer on. One that refused keeps beating as before, and is watched so.
+    if (message.kind == "applied" && generation == generation_ &&
+        slot.hang_timeout_s != config_.worker_hang_timeout) {
+      slot.hang_timeout_s = config_.worker_hang_timeout;
+      watch_for_hang(slot);
+    }
     if (reloading_) finish_reload_if_done(false);
     return;
   }

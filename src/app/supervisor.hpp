@@ -31,6 +31,24 @@
 // a worker that exits has its counters folded into the board's retired slot
 // before its index starts again, so the sums never go down.
 //
+// Hung workers: a worker whose process is there but whose loop no longer turns
+// (an endless loop, a deadlock, SIGSTOP) would hold its sessions stalled forever
+// while its SO_REUSEPORT listener keeps taking connections nobody serves. Each
+// worker sends a heartbeat up its pipe every worker_hang_timeout / 4
+// (heartbeat.hpp); any message from it counts. One timer per slot, pushed back by
+// each message, fires when a worker has been silent for worker_hang_timeout: the
+// supervisor logs it as an error, kills the process with SIGKILL and lets the
+// exit take the ordinary restart path; the restart is counted with reason "hung"
+// (the others "exited"). 0 turns the watch off; a reload changes it for each
+// running worker once that worker has applied it (and beats at the new rate). The watch is off while the daemon stops (the
+// stop has its own deadline, kStopTimeoutMs). A hang timer that fires more than a
+// beat interval late means the supervisor itself was held up, not the worker:
+// the worker then gets a new timeout, in which its waiting heartbeats are read.
+//
+// The systemd watchdog (notify.hpp) is fed from a timer of the supervisor's own
+// loop, so it tells systemd about the supervisor alone; the workers' hangs are
+// this watch's business.
+//
 // Workers also shut down by themselves when the supervisor's end of their pipe
 // closes, so even a supervisor killed with SIGKILL leaves no worker behind.
 //
@@ -91,6 +109,8 @@ class Supervisor {
   bool probe_listen_address();
   void spawn(Slot& slot);
   void schedule_restart(Slot& slot);
+  void watch_for_hang(Slot& slot);
+  static void on_hang_timer(uv_timer_t* timer);
   void begin_stop(int signum);
   void kill_all(int signum);
   void finish_if_done();
@@ -121,7 +141,8 @@ class Supervisor {
   std::unique_ptr<MetricsBoard> metrics_board_;    // metrics_listen only
   std::unique_ptr<net::LoopContext> context_;      // for the metrics connections
   std::unique_ptr<MetricsServer> metrics_server_;  // metrics_listen only
-  std::uint64_t restarts_ = 0;
+  std::uint64_t restarts_exited_ = 0;  // workers that exited or died unasked
+  std::uint64_t restarts_hung_ = 0;    // workers killed for missing their heartbeats
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
   uv_signal_t sighup_{};

@@ -160,6 +160,7 @@ Worker::~Worker() {
   admission_.reset();
   listener_.reset();
   tls_listener_.reset();
+  heartbeat_.reset();
   handover_.reset();
   sessions_.reset();
   context_.reset();
@@ -270,6 +271,9 @@ int Worker::run() {
   // ignored it, its default action would have ended the process).
   if (handover_) {
     handover_->send_control("listening", "");
+    heartbeat_ = std::make_unique<Heartbeat>(
+        &loop_, [this] { handover_->send_control(Heartbeat::kKind, ""); });
+    heartbeat_->set_timeout(config_.worker_hang_timeout);
   } else {
     notify_ready("listening on " + address);
     watchdog_.start(&loop_);
@@ -391,6 +395,7 @@ void Worker::apply_config(const Config& next) {
   upstreams_->update_limits(link_settings(next));
   if (websocket_) websocket_->update_limits(next.max_stanza_bytes, ws_timeouts(next));
   if (admission_) admission_->set_max_sessions(worker_max_sessions(next.max_sessions, next.workers));
+  if (heartbeat_) heartbeat_->set_timeout(next.worker_hang_timeout);
   set_log_level(next.log_level);
   if (next.log_file != log_file_path()) {
     const std::string error = set_log_file(next.log_file);
@@ -440,6 +445,7 @@ void Worker::finish_shutdown() {
   shutdown_phase_ = 2;
   // Closing the pipe first fails the hand-overs still being sent, which closes
   // their sockets too.
+  if (heartbeat_) heartbeat_->close();
   if (handover_) handover_->close();
   sockets_.close_all();
   if (websocket_) websocket_->close_all();

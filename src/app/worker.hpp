@@ -23,6 +23,10 @@
 // sessions keep what they negotiated. SIGUSR1 reopens the log file (logrotate).
 // A supervised worker ignores a SIGHUP of its own: the supervisor reloads.
 //
+// Supervised, it also sends the supervisor a heartbeat from its loop every
+// worker_hang_timeout / 4 (heartbeat.hpp), so that a worker whose loop stopped
+// turning is noticed, killed and started again.
+//
 // Shutdown (SIGTERM or SIGINT, or the supervisor's pipe closing): stop accepting,
 // end every session with system-shutdown (held requests are answered, upstream
 // streams are closed with </stream:stream>), give responses and stream closes a
@@ -48,6 +52,7 @@
 #include "app/metrics_recorder.hpp"
 #include "app/metrics_server.hpp"
 #include "app/handover.hpp"
+#include "app/heartbeat.hpp"
 #include "app/heap_trim.hpp"
 #include "app/host_meta.hpp"
 #include "app/http_socket.hpp"
@@ -136,6 +141,7 @@ class Worker {
   std::unique_ptr<net::Listener> tls_listener_;
   std::string tls_error_;  // why tls_context_ could not be made; run() reports it
   std::unique_ptr<Handover> handover_;  // supervised only
+  std::unique_ptr<Heartbeat> heartbeat_;  // supervised only, from run() on
   std::unique_ptr<ListenBoard> board_;  // supervised only, if the supervisor made one
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<HeapTrimmer> trimmer_;  // malloc_trim once a burst of sessions settles

@@ -156,7 +156,8 @@ describe('metrics: /metrics over two workers, checked by promtool and by Prometh
     assert.ok(samples['switchboard_stanzas_total{direction="from_server"}'] >= 4 * 3);
     assert.ok(samples['switchboard_upstream_bytes_total{direction="to_server"}'] > 1000);
     assert.ok(samples['switchboard_upstream_bytes_total{direction="from_server"}'] > 1000);
-    assert.equal(samples.switchboard_worker_restarts_total, 0);
+    assert.equal(samples['switchboard_worker_restarts_total{reason="exited"}'], 0);
+    assert.equal(samples['switchboard_worker_restarts_total{reason="hung"}'], 0);
   });
 
   step('kill -9 of a worker: counters do not go down, its sessions count as lost', async () => {
@@ -171,9 +172,10 @@ describe('metrics: /metrics over two workers, checked by promtool and by Prometh
     const { samples } = await waitUntil('the worker restarted and its sessions counted as lost', async () => {
       const got = await scrape(stack.switchboard.metricsUrl);
       const s = got.samples;
-      const ok = s.switchboard_worker_restarts_total === 1 && s.switchboard_workers === 2 &&
+      const restarts = s['switchboard_worker_restarts_total{reason="exited"}'];
+      const ok = restarts === 1 && s['switchboard_worker_restarts_total{reason="hung"}'] === 0 && s.switchboard_workers === 2 &&
         s['switchboard_sessions_ended_total{condition="worker-lost"}'] === lost;
-      return { ok, ...got, why: `restarts ${s.switchboard_worker_restarts_total}, workers ${s.switchboard_workers}, lost ${s['switchboard_sessions_ended_total{condition="worker-lost"}']} of ${lost}` };
+      return { ok, ...got, why: `restarts ${restarts}, workers ${s.switchboard_workers}, lost ${s['switchboard_sessions_ended_total{condition="worker-lost"}']} of ${lost}` };
     }, { timeoutMs: 15000 });
     assert.equal(samples.switchboard_sessions_created_total, 4);
     for (const [key, value] of Object.entries(before)) {

@@ -3,9 +3,10 @@
 // NOTIFY_SOCKET pointing at a datagram socket this test owns (notify_probe) and
 // WATCHDOG_USEC set, alone and with two workers. Checked, in order: READY=1 once
 // listening (with two workers: only after both listen), WATCHDOG=1 pings at half
-// the interval, RELOADING=1 with MONOTONIC_USEC then READY=1 on SIGHUP (also when
-// the new file is refused), STOPPING=1 on SIGTERM. Only the main process
-// notifies: every datagram comes from switchboard's own PID.
+// the interval and none while the main process is stopped, RELOADING=1 with
+// MONOTONIC_USEC then READY=1 on SIGHUP (also when the new file is refused),
+// STOPPING=1 on SIGTERM. Only the main process notifies: every datagram comes
+// from switchboard's own PID.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -16,7 +17,7 @@ const { spawn } = require('node:child_process');
 
 const { findBinary, tomlConfig } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
 const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
-const { startLogged, stopProcess } = require(path.join(__dirname, '..', 'integration', 'lib', 'proc.js'));
+const { startLogged, stopProcess, sleep } = require(path.join(__dirname, '..', 'integration', 'lib', 'proc.js'));
 
 const probeBinary = process.env.NOTIFY_PROBE_BIN;
 
@@ -93,6 +94,17 @@ for (const workers of [1, 2]) {
     // Pings every 200 ms: at least two within a second.
     const ping = await probe.next(/^WATCHDOG=1$/, { from: ready.index + 1 });
     await probe.next(/^WATCHDOG=1$/, { from: ping.index + 1, timeoutMs: 1000 });
+
+    // The pings come from the main process's own loop: stopped (SIGSTOP), it
+    // sends none, even with its workers running; continued, it pings again.
+    sb.kill('SIGSTOP');
+    await sleep(100);  // a datagram already sent may still be on its way
+    const stoppedAt = probe.lines.length;
+    await sleep(1000);  // five ping intervals
+    const pingsWhileStopped = probe.lines.slice(stoppedAt).filter((line) => /WATCHDOG=1/.test(line)).length;
+    sb.kill('SIGCONT');
+    assert.equal(pingsWhileStopped, 0, 'WATCHDOG=1 while the main process was stopped');
+    await probe.next(/^WATCHDOG=1$/, { from: stoppedAt, timeoutMs: 1000 });
 
     // A good reload: RELOADING=1 with MONOTONIC_USEC, then READY=1 when done.
     fs.writeFileSync(configFile, tomlConfig({ ...config, max_wait: 90 }));

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "switchboard_version.hpp"
 #include "tools/soak/stop_request.hpp"
 
 namespace sb::soak {
@@ -117,7 +118,7 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   const Tally& t = f.tally;
   const Verdict v = judge_generator(o, f, info.duration_s);
   std::string j = "{\n";
-  j += "  \"tool\": \"switchboard-soak\",\n  \"version\": \"0.1.0\",\n  \"transport\": ";
+  j += "  \"tool\": \"switchboard-soak\",\n  \"version\": " + quote(std::string(kProjectVersion)) + ",\n  \"transport\": ";
   j += o.transport == TransportKind::kWebSocket ? "\"websocket\",\n" : "\"bosh\",\n";
   j += "  \"target\": " + quote(o.url) + ",\n";
   j += "  \"options\": " + options_json(o) + ",\n";

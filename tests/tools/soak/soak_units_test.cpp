@@ -1,6 +1,6 @@
 // Unit tests of switchboard-soak's pure parts: the latency histogram, the message
 // ledger, the option parser, the pipe's text form of the figures, SASL base64,
-// the --procs shares and source address ranges.
+// the --procs shares, source address ranges and the JSON report's header.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include "tools/soak/ledger.hpp"
 #include "tools/soak/options.hpp"
 #include "tools/soak/procs.hpp"
+#include "tools/soak/report.hpp"
 #include "tools/soak/source_addresses.hpp"
 #include "tools/soak/stats.hpp"
 #include "tools/soak/xmpp_client.hpp"
@@ -222,4 +223,18 @@ TEST_CASE("source address ranges") {
   const int fd = open_bound_socket(first);
   CHECK(fd >= 0);
   if (fd >= 0) ::close(fd);
+}
+
+// The report names the version of the build that wrote it: the project's, as
+// project() in the top-level CMakeLists.txt sets it (passed to this test by its
+// CMakeLists.txt), the number switchboard --version prints too.
+TEST_CASE("report: the JSON names the tool and the project's version") {
+  Options o;
+  std::string error;
+  REQUIRE(parse({"--url", "http://127.0.0.1:5280/http-bind", "--sessions", "2"}, o, error));
+  const Collector collector(o, 1);
+  const std::string json = build_json(o, collector, RunInfo{"2026-01-01T00:00:00Z", 1.0});
+  CHECK(json.find("\"tool\": \"switchboard-soak\",\n") != std::string::npos);
+  CHECK(json.find(std::string("\"version\": \"") + SB_EXPECTED_VERSION + "\",\n") != std::string::npos);
+  CHECK(std::string(SB_EXPECTED_VERSION).find('.') != std::string::npos);  // a real x.y.z got here
 }

@@ -90,7 +90,7 @@ TEST_CASE("which keys are live") {
   for (const char* key : {"max_sessions_per_ip", "cors_origins", "upstream", "allowed_routes",
                           "log_level", "log_file", "max_wait", "upstream.any.example",
                           "tls_cert_file", "tls_key_file", "websocket_ping_interval",
-                          "websocket_pong_timeout"}) {
+                          "websocket_pong_timeout", "worker_hang_timeout"}) {
     INFO(key);
     CHECK(key_reload(key) == Reload::kLive);
   }

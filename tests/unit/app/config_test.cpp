@@ -40,6 +40,7 @@ TEST_CASE("defaults are the documented ones") {
   CHECK(c.websocket_ping_interval == 60);
   CHECK(c.websocket_pong_timeout == 30);
   CHECK(c.workers == 1);
+  CHECK(c.worker_hang_timeout == 30);
   CHECK_FALSE(c.upstream.has_value());
   CHECK(c.domain_upstreams.empty());
   CHECK(c.allowed_routes.empty());
@@ -217,6 +218,7 @@ TEST_CASE("format_config round-trips every key") {
   c.websocket_ping_interval = 5;
   c.websocket_pong_timeout = 6;
   c.workers = 0;
+  c.worker_hang_timeout = 0;
   c.upstream = HostPort{"x.example", 5222};
   c.domain_upstreams.emplace("a.example", HostPort{"10.0.0.1", 5222});
   c.domain_upstreams.emplace("b.example", HostPort{"::1", 5222});

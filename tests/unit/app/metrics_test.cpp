@@ -104,6 +104,8 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
   DaemonFigures daemon;
   daemon.workers_configured = 2;
   daemon.workers_running = 2;
+  daemon.worker_restarts_exited = 3;
+  daemon.worker_restarts_hung = 1;
   const std::string text = "\n" + render_metrics(board->totals(), process, daemon);
 
   CHECK(has_line(text, "# TYPE switchboard_sessions gauge"));
@@ -137,6 +139,9 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
   CHECK(has_line(text, "switchboard_upstream_bytes_total{direction=\"to_server\"} 100"));
   CHECK(has_line(text, "switchboard_upstream_bytes_total{direction=\"from_server\"} 250"));
   CHECK(has_line(text, "switchboard_workers 2"));
+  CHECK(has_line(text, "# TYPE switchboard_worker_restarts_total counter"));
+  CHECK(has_line(text, "switchboard_worker_restarts_total{reason=\"exited\"} 3"));
+  CHECK(has_line(text, "switchboard_worker_restarts_total{reason=\"hung\"} 1"));
   CHECK(has_line(text, "process_cpu_seconds_total 1.25"));
   CHECK(has_line(text, "process_resident_memory_bytes 4096"));
   CHECK(has_line(text, "process_open_fds 12"));

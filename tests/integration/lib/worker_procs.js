@@ -1,0 +1,46 @@
+'use strict';
+// The worker processes of a supervising switchboard, read from /proc: which pid
+// runs which worker index (its `--worker-index` argument), and what state a
+// process is in. Tests use it to stop, kill or watch one worker by its pid.
+
+const fs = require('node:fs');
+
+/** The fields of /proc/PID/stat after the command name (which may hold spaces), or null. */
+function statFields(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;  // no such process (any more)
+  }
+}
+
+/** The worker processes of `supervisorPid`: [{ pid, index }] by index, zombies left out. */
+function workerProcesses(supervisorPid) {
+  const found = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(entry);
+    if (!fields || Number(fields[1]) !== supervisorPid || fields[0] === 'Z') continue;
+    try {
+      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const at = args.indexOf('--worker-index');
+      if (at >= 0) found.push({ pid: Number(entry), index: Number(args[at + 1]) });
+    } catch { /* the process ended while we looked */ }
+  }
+  return found.sort((a, b) => a.index - b.index);
+}
+
+/** The state letter of a process (R, S, T for stopped, Z for a zombie...), or null if gone. */
+function processState(pid) {
+  const fields = statFields(pid);
+  return fields ? fields[0] : null;
+}
+
+/** True while a process with this pid exists (zombies count as gone). */
+function processAlive(pid) {
+  const state = processState(pid);
+  return state !== null && state !== 'Z';
+}
+
+module.exports = { workerProcesses, processState, processAlive };
