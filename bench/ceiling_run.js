@@ -108,9 +108,14 @@ function project(n, base, at, idleCpuPerSessionSecond, args) {
     { resource: `CPU (${cores} cores, whole stack idle)`, perSession: `${(idleCpuPerSessionSecond.all * 1e6).toFixed(2)} µs/s`,
       sessions: cores / idleCpuPerSessionSecond.all },
   ];
+  // The kernel's share per open socket, so that a box running switchboard alone
+  // (the generator and the upstream elsewhere) can be sized: 2 sockets a session.
+  const sockets = at.sockets && base.sockets ? at.sockets.inuse - base.sockets.inuse : 0;
+  const slabPerSocket = sockets > 0 ? (at.slab - base.slab) / sockets : 0;
   const at1M = {
     memoryGiB: (base.used + memPerSession * 1e6) / GiB,
     switchboardGiB: (per(at.sb.pss - base.sb.pss) * 1e6) / GiB,
+    switchboardBoxGiB: ((per(at.sb.pss - base.sb.pss) + 2 * slabPerSocket) * 1e6) / GiB,
     switchboardFds: sbFdsPerSession * 1e6,
     switchboardWorkers: Math.ceil((sbFdsPerSession * 1e6) / (FD_LIMIT * 0.98)),
     generatorProcs: Math.ceil(1e6 / SOAK_SESSIONS_PER_PROCESS),
@@ -119,7 +124,7 @@ function project(n, base, at, idleCpuPerSessionSecond, args) {
     cpuCoresIdleSwitchboard: idleCpuPerSessionSecond.sb * 1e6,
   };
   limits.sort((a, b) => a.sessions - b.sessions);
-  return { memPerSession, limits, at1M };
+  return { memPerSession, slabPerSocket, limits, at1M };
 }
 
 function classify(stopReason, report) {
@@ -225,7 +230,8 @@ async function main() {
       ['generator', report && report.generator ? report.generator.verdict || JSON.stringify(report.generator) : '-'],
       ['box memory used / session', per(peak.used, base.used)],
       ['  of it kernel slab / session', per(peak.slab, base.slab)],
-      ['  TCP sockets in use, buffer memory', peak.sockets ? `${peak.sockets.inuse} (${(peak.sockets.inuse / n).toFixed(2)}/session), ${MiB(peak.sockets.memBytes)}` : '-'],
+      ['  TCP sockets in use, in TIME_WAIT, buffer memory', peak.sockets ? `${peak.sockets.inuse} (${(peak.sockets.inuse / n).toFixed(2)}/session), ${peak.sockets.tw}, ${MiB(peak.sockets.memBytes)}` : '-'],
+    ['  kernel slab / open TCP socket', `${proj.slabPerSocket.toFixed(0)} B`],
       ['switchboard RSS / PSS / session', `${per(peak.sb.rss, base.sb.rss)} / ${per(peak.sb.pss, base.sb.pss)} (${peak.sb.processes} processes)`],
       ['generator RSS / session', peak.soak ? `${(peak.soak.rss / n).toFixed(0)} B (${peak.soak.processes} processes)` : '-'],
       ['stub RSS / session', per(peak.stub.rss, base.stub.rss)],
@@ -234,6 +240,7 @@ async function main() {
       ['--- projection to 1,000,000 sessions', ''],
       ['box memory', `${proj.at1M.memoryGiB.toFixed(1)} GiB of ${(meminfo().MemTotal / GiB).toFixed(1)}`],
       ['switchboard memory (PSS)', `${proj.at1M.switchboardGiB.toFixed(2)} GiB`],
+      ['a switchboard-only box (its PSS + the kernel for its 2 sockets a session)', `${proj.at1M.switchboardBoxGiB.toFixed(1)} GiB`],
       ['switchboard fds / workers', `${proj.at1M.switchboardFds.toFixed(0)} / ${proj.at1M.switchboardWorkers} at ${FD_LIMIT} fds each`],
       ['generator / stub processes', `${proj.at1M.generatorProcs} / ${proj.at1M.stubProcs}`],
       ['idle CPU, whole stack (switchboard)', `${proj.at1M.cpuCoresIdle.toFixed(2)} (${proj.at1M.cpuCoresIdleSwitchboard.toFixed(2)}) cores of ${os.cpus().length}`],
@@ -247,7 +254,9 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err.stack || err.message);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err.stack || err.message);
+    process.exit(1);
+  });
+}
