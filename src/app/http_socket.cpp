@@ -2,6 +2,7 @@
 #include "app/http_socket.hpp"
 
 #include "app/log.hpp"
+#include "app/public_origin.hpp"
 
 namespace sb::app {
 namespace {
@@ -52,6 +53,13 @@ void HttpSocket::close_now() {
 }
 
 void HttpSocket::handle(http::Request& request, http::Exchange& exchange) {
+  if (http::RequestHead* head = request.head.get()) {
+    // Before the peer below becomes the forwarded client: trust is the peer's.
+    PublicOrigin origin = public_origin(tls(), connection_.peer(), head->forwarded_proto,
+                                        head->forwarded_host, request.forwarded, shared_.trusted);
+    head->secure = origin.secure;
+    head->public_host = std::move(origin.host);
+  }
   if (shared_.trusted != nullptr && (!request.forwarded_for.empty() || !request.forwarded.empty())) {
     request.peer =
         client_address(request.peer, request.forwarded_for, request.forwarded, *shared_.trusted);

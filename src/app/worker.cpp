@@ -96,7 +96,8 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
   host_meta_ = std::make_unique<HostMeta>(HostMetaUrls{config.bosh_path, config.websocket_path,
                                                        config.public_bosh_url,
                                                        config.public_websocket_url,
-                                                       listen_address(config)});
+                                                       listen_address(config),
+                                                       tls_listen_address(config)});
   router_->add(HostMeta::kXrdPath, {http::Method::kGet}, *host_meta_);
   router_->add(HostMeta::kJrdPath, {http::Method::kGet}, *host_meta_);
   if (!config.demo_root.empty()) {

@@ -1,0 +1,191 @@
+'use strict';
+// The HTTPS listener (tls_listen) as a front door:
+//
+// - XEP-0156 discovery advertises the scheme the client used: host-meta(.json)
+//   fetched over TLS names https:// and wss:// URLs, over the plain port http://
+//   and ws://; a trusted proxy's X-Forwarded-Proto / Forwarded proto= (and host)
+//   are believed, anyone else's ignored; public_*_url still win;
+//
+// The certificate is a throwaway self-signed one made here by `openssl req`.
+
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const tls = require('node:tls');
+
+const { Switchboard } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
+const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
+const { ScriptedUpstream } = require('./lib/scripted_upstream');
+const { BoshSession, bodyXml } = require('./lib/bosh');
+const { request, destroyAllSockets } = require('./lib/raw_http');
+const { uniqueDomain, sleep } = require('./lib/stack');
+
+const XBOSH = 'urn:xmpp:alt-connections:xbosh';
+const WEBSOCKET = 'urn:xmpp:alt-connections:websocket';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-tls-front-'));
+const cert = path.join(dir, 'cert.pem');
+const key = path.join(dir, 'key.pem');
+execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+  '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'pipe' });
+
+after(() => {
+  destroyAllSockets();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A switchboard with tls_listen and `config`, and its scripted upstream. */
+async function startDaemon(t, config) {
+  const upstream = await new ScriptedUpstream().start();
+  const tlsPort = await freePort();
+  const sb = new Switchboard({
+    upstreamPort: upstream.port,
+    config: { tls_listen: `127.0.0.1:${tlsPort}`, tls_cert_file: cert, tls_key_file: key, ...config },
+  });
+  t.after(async () => {
+    destroyAllSockets();
+    const problem = await sb.stop();
+    await upstream.stop();
+    if (problem) throw new Error(problem);
+  });
+  await sb.start();
+  const workers = config.workers || 1;
+  if (workers > 1) await sb.waitForLog(new RegExp(`all ${workers} workers listening`));
+  await sb.waitForLog(/listening on https:\/\//, { count: workers });
+  return { sb, upstream, tlsPort };
+}
+
+/**
+ * One TLS connection to `port` carrying one HTTP/1.1 request (`head` lines,
+ * `body`), closed by the server's answer. Resolves with { reused, protocol,
+ * session (the last ticket the server gave), status, text }.
+ */
+function tlsExchange(port, { version, session, head, body = '' }) {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], session,
+      minVersion: version, maxVersion: version,
+    });
+    let latest = null;
+    let raw = '';
+    let reused = false;
+    let protocol = '';
+    socket.setTimeout(8000, () => socket.destroy(new Error('TLS exchange timed out')));
+    socket.on('session', (s) => { latest = s; });
+    socket.once('secureConnect', () => {
+      reused = socket.isSessionReused();
+      protocol = socket.getProtocol();
+      socket.write(`${head.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => { raw += d; });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const status = Number((/^HTTP\/1\.1 (\d{3})/.exec(raw) || [])[1] || 0);
+      resolve({ reused, protocol, session: latest, status, text: raw.slice(raw.indexOf('\r\n\r\n') + 4) });
+    });
+  });
+}
+
+function hostMeta(port, pathName, extraHead = []) {
+  return tlsExchange(port, { head: [`GET ${pathName} HTTP/1.1`, 'Host: chat.example.test:5281', ...extraHead] });
+}
+
+/** A BOSH session creation over TLS: { reused, worker (from the sid), session, protocol }. */
+async function createOverTls(port, version, session) {
+  const xml = bodyXml(BoshSession.creationAttrs(uniqueDomain('tickets'), { wait: '1' }));
+  const res = await tlsExchange(port, {
+    version, session,
+    head: ['POST /http-bind HTTP/1.1', 'Host: localhost', 'Content-Type: text/xml; charset=utf-8'], body: xml,
+  });
+  assert.equal(res.status, 200, res.text);
+  const sid = /sid=['"]([^'"]+)['"]/.exec(res.text);
+  assert.ok(sid, res.text);
+  const worker = /^w(\d+)\./.exec(sid[1]);
+  return { ...res, worker: worker ? Number(worker[1]) : 0 };
+}
+
+function xrdLinks(xml) {
+  const links = {};
+  for (const m of xml.matchAll(/<Link\s+rel=(['"])([^'"]+)\1\s+href=(['"])([^'"]*)\3\s*\/>/g)) links[m[2]] = m[4];
+  return links;
+}
+
+function jrdLinks(json) {
+  const links = {};
+  for (const link of JSON.parse(json).links) links[link.rel] = link.href;
+  return links;
+}
+
+test('XEP-0156 over the TLS listener: host-meta and host-meta.json advertise https:// and wss://', async (t) => {
+  const { sb, tlsPort } = await startDaemon(t, { trusted_proxies: ['127.0.0.2'] });
+  const xrd = await hostMeta(tlsPort, '/.well-known/host-meta');
+  assert.equal(xrd.status, 200, xrd.text);
+  assert.deepEqual(xrdLinks(xrd.text), {
+    [XBOSH]: 'https://chat.example.test:5281/http-bind',
+    [WEBSOCKET]: 'wss://chat.example.test:5281/xmpp-websocket',
+  });
+  const jrd = await hostMeta(tlsPort, '/.well-known/host-meta.json');
+  assert.equal(jrd.status, 200, jrd.text);
+  assert.deepEqual(jrdLinks(jrd.text), {
+    [XBOSH]: 'https://chat.example.test:5281/http-bind',
+    [WEBSOCKET]: 'wss://chat.example.test:5281/xmpp-websocket',
+  });
+  // Without a usable Host: the TLS listen address, still https.
+  const noHost = await tlsExchange(tlsPort, { head: ['GET /.well-known/host-meta.json HTTP/1.0'] });
+  assert.deepEqual(jrdLinks(noHost.text), {
+    [XBOSH]: `https://127.0.0.1:${tlsPort}/http-bind`,
+    [WEBSOCKET]: `wss://127.0.0.1:${tlsPort}/xmpp-websocket`,
+  });
+  // The plain port of the same daemon says http:// and ws://, and a peer that is
+  // not a trusted proxy (127.0.0.1 here) cannot make it say otherwise.
+  const plain = await request(sb.port, {
+    method: 'GET', path: '/.well-known/host-meta.json',
+    headers: [['Host', 'chat.example.test:5280'], ['X-Forwarded-Proto', 'https'], ['X-Forwarded-Host', 'evil.example'],
+      ['Forwarded', 'proto=https;host=evil.example']],
+  });
+  assert.deepEqual(jrdLinks(plain.body), {
+    [XBOSH]: 'http://chat.example.test:5280/http-bind',
+    [WEBSOCKET]: 'ws://chat.example.test:5280/xmpp-websocket',
+  });
+});
+
+test('XEP-0156 behind a trusted proxy: X-Forwarded-Proto/Host and Forwarded proto=/host= name the URLs', async (t) => {
+  const { sb } = await startDaemon(t, { trusted_proxies: ['127.0.0.1'] });
+  const xfp = await request(sb.port, {
+    method: 'GET', path: '/.well-known/host-meta',
+    headers: [['Host', 'internal:5280'], ['X-Forwarded-Proto', 'https'], ['X-Forwarded-Host', 'chat.example.com']],
+  });
+  assert.deepEqual(xrdLinks(xfp.body), {
+    [XBOSH]: 'https://chat.example.com/http-bind',
+    [WEBSOCKET]: 'wss://chat.example.com/xmpp-websocket',
+  });
+  const forwarded = await request(sb.port, {
+    method: 'GET', path: '/.well-known/host-meta.json',
+    headers: [['Host', 'internal:5280'], ['Forwarded', 'for=192.0.2.7;proto=https;host="chat.example.org:8443"']],
+  });
+  assert.deepEqual(jrdLinks(forwarded.body), {
+    [XBOSH]: 'https://chat.example.org:8443/http-bind',
+    [WEBSOCKET]: 'wss://chat.example.org:8443/xmpp-websocket',
+  });
+  // A host that is not a plain host[:port] is not echoed; the scheme still counts.
+  const bad = await request(sb.port, {
+    method: 'GET', path: '/.well-known/host-meta',
+    headers: [['Host', 'internal:5280'], ['X-Forwarded-Proto', 'https'], ['X-Forwarded-Host', "x'/><Link rel='y"]],
+  });
+  assert.deepEqual(xrdLinks(bad.body), {
+    [XBOSH]: 'https://internal:5280/http-bind',
+    [WEBSOCKET]: 'wss://internal:5280/xmpp-websocket',
+  });
+});
+
+test('XEP-0156 public_bosh_url and public_websocket_url still win over TLS', async (t) => {
+  const { tlsPort } = await startDaemon(t, {
+    public_bosh_url: 'http://configured.example/b', public_websocket_url: 'ws://configured.example/w',
+  });
+  const res = await hostMeta(tlsPort, '/.well-known/host-meta.json');
+  assert.deepEqual(jrdLinks(res.text), { [XBOSH]: 'http://configured.example/b', [WEBSOCKET]: 'ws://configured.example/w' });
+});
