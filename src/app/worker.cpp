@@ -119,11 +119,17 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
     admission_->check();  // may close the listener: it stops accepting at once
   });
   if (config.tls_listen) {
-    if (auto keys = ticket_keys_from_environment()) {
+    // tls_ticket_rotation = 0: no ring, OpenSSL's own keys (this process only).
+    if (config.tls_ticket_rotation > 0) {
+      if (auto secret = ticket_secret_from_environment()) {
+        tickets_ = std::make_unique<net::TicketKeyRing>(*secret, config.tls_ticket_rotation);
+      } else {
+        tls_error_ = std::string("malformed ") + kTicketSecretEnv + " in the environment";
+      }
+    }
+    if (tls_error_.empty()) {
       tls_context_ = net::TlsServerContext::create(config.tls_cert_file, config.tls_key_file,
-                                                   *keys, tls_error_);
-    } else {
-      tls_error_ = std::string("malformed ") + kTicketKeysEnv + " in the environment";
+                                                   tickets_.get(), tls_error_);
     }
     tls_listener_ = std::make_unique<net::Listener>(&loop_, [this](net::TcpStream& stream) {
       // TLS first, so that the HTTP socket is the filter's handler (tcp_stream.hpp).

@@ -5,6 +5,12 @@
 //   fetched over TLS names https:// and wss:// URLs, over the plain port http://
 //   and ws://; a trusted proxy's X-Forwarded-Proto / Forwarded proto= (and host)
 //   are believed, anyone else's ignored; public_*_url still win;
+// - session tickets (tls_ticket_rotation): a ticket issued by one worker resumes
+//   on the other (each TLS connection here carries a BOSH session creation, whose
+//   sid names the worker that accepted it), over TLS 1.2 and 1.3; with a rotation
+//   of 1 s a ticket is no good after two periods: the client gets a full
+//   handshake, then a fresh ticket that resumes again; with 0 each worker has its
+//   own keys.
 //
 // The certificate is a throwaway self-signed one made here by `openssl req`.
 
@@ -188,4 +194,58 @@ test('XEP-0156 public_bosh_url and public_websocket_url still win over TLS', asy
   });
   const res = await hostMeta(tlsPort, '/.well-known/host-meta.json');
   assert.deepEqual(jrdLinks(res.text), { [XBOSH]: 'http://configured.example/b', [WEBSOCKET]: 'ws://configured.example/w' });
+});
+
+test('tickets resume on every worker, TLS 1.2 and 1.3 (tls_ticket_rotation default)', async (t) => {
+  const { sb, tlsPort } = await startDaemon(t, { workers: 2 });
+  for (const version of ['TLSv1.2', 'TLSv1.3']) {
+    const first = await createOverTls(tlsPort, version, undefined);
+    assert.equal(first.protocol, version);
+    assert.equal(first.reused, false);
+    assert.ok(first.session, 'a ticket');
+    const byWorker = { 0: 0, 1: 0 };
+    // The kernel spreads connections over the two workers: until each of them
+    // has resumed the first worker's ticket (or 40 tries).
+    for (let i = 0; i < 40 && (byWorker[0] < 2 || byWorker[1] < 2); i += 1) {
+      const again = await createOverTls(tlsPort, version, first.session);
+      assert.ok(again.reused, `resumption ${i + 1} over ${version} on worker ${again.worker}`);
+      byWorker[again.worker] += 1;
+    }
+    assert.ok(byWorker[0] >= 2 && byWorker[1] >= 2,
+      `both workers resumed worker ${first.worker}'s ticket over ${version}: ${JSON.stringify(byWorker)}\n${sb.logs()}`);
+  }
+});
+
+test('tls_ticket_rotation = 1: a ticket older than two periods gets a full handshake, then a new ticket', async (t) => {
+  const { tlsPort } = await startDaemon(t, { workers: 2, tls_ticket_rotation: 1 });
+  for (const version of ['TLSv1.2', 'TLSv1.3']) {
+    const first = await createOverTls(tlsPort, version, undefined);
+    // Within its own period or the next: it resumes.
+    const soon = await createOverTls(tlsPort, version, first.session);
+    assert.ok(soon.reused, `a fresh ticket resumes over ${version}`);
+    // Issued in period p (at most 1 s ago), refused from period p + 2 on.
+    await sleep(2300);
+    const late = await createOverTls(tlsPort, version, first.session);
+    assert.equal(late.reused, false, `an expired ticket over ${version} is not resumed`);
+    assert.ok(late.session, 'the full handshake gives a new ticket');
+    const renewed = await createOverTls(tlsPort, version, late.session);
+    assert.ok(renewed.reused, `the new ticket resumes over ${version}`);
+  }
+});
+
+test('tls_ticket_rotation = 0: each worker keeps OpenSSL\'s own keys, a ticket resumes only where it was issued', async (t) => {
+  const { tlsPort } = await startDaemon(t, { workers: 2, tls_ticket_rotation: 0 });
+  const first = await createOverTls(tlsPort, 'TLSv1.3', undefined);
+  const seen = { same: 0, other: 0 };
+  for (let i = 0; i < 40 && (seen.same < 1 || seen.other < 1); i += 1) {
+    const again = await createOverTls(tlsPort, 'TLSv1.3', first.session);
+    if (again.worker === first.worker) {
+      assert.ok(again.reused, 'the issuing worker resumes its own ticket');
+      seen.same += 1;
+    } else {
+      assert.equal(again.reused, false, 'another worker cannot open it');
+      seen.other += 1;
+    }
+  }
+  assert.ok(seen.same >= 1 && seen.other >= 1, JSON.stringify(seen));
 });
