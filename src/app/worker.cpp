@@ -221,7 +221,8 @@ int Worker::run() {
   setup.baseline_fds = count_open_fds();
   setup.max_sessions = worker_max_sessions(config_.max_sessions, config_.workers);
   setup.index = static_cast<std::uint32_t>(index_);
-  admission_ = std::make_unique<Admission>(setup, *listener_, *sessions_, board_.get());
+  admission_ = std::make_unique<Admission>(setup, *listener_, *sessions_, board_.get(),
+                                           tls_listener_.get());
   admission_->listening();
   if (handover_) admission_->set_handover(handover_.get(), config_.workers);
   endpoint_->set_creation_gate(admission_.get());

@@ -16,11 +16,9 @@
 
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const tls = require('node:tls');
 
 const { Switchboard } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
 const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
@@ -28,15 +26,13 @@ const { ScriptedUpstream } = require('./lib/scripted_upstream');
 const { BoshSession, bodyXml } = require('./lib/bosh');
 const { request, destroyAllSockets } = require('./lib/raw_http');
 const { uniqueDomain, sleep } = require('./lib/stack');
+const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
 
 const XBOSH = 'urn:xmpp:alt-connections:xbosh';
 const WEBSOCKET = 'urn:xmpp:alt-connections:websocket';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-tls-front-'));
-const cert = path.join(dir, 'cert.pem');
-const key = path.join(dir, 'key.pem');
-execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-  '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'pipe' });
+const { cert, key } = makeCertificate(dir);
 
 after(() => {
   destroyAllSockets();
@@ -64,38 +60,6 @@ async function startDaemon(t, config) {
   return { sb, upstream, tlsPort };
 }
 
-/**
- * One TLS connection to `port` carrying one HTTP/1.1 request (`head` lines,
- * `body`), closed by the server's answer. Resolves with { reused, protocol,
- * session (the last ticket the server gave), status, text }.
- */
-function tlsExchange(port, { version, session, head, body = '' }) {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({
-      host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], session,
-      minVersion: version, maxVersion: version,
-    });
-    let latest = null;
-    let raw = '';
-    let reused = false;
-    let protocol = '';
-    socket.setTimeout(8000, () => socket.destroy(new Error('TLS exchange timed out')));
-    socket.on('session', (s) => { latest = s; });
-    socket.once('secureConnect', () => {
-      reused = socket.isSessionReused();
-      protocol = socket.getProtocol();
-      socket.write(`${head.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    });
-    socket.setEncoding('utf8');
-    socket.on('data', (d) => { raw += d; });
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const status = Number((/^HTTP\/1\.1 (\d{3})/.exec(raw) || [])[1] || 0);
-      resolve({ reused, protocol, session: latest, status, text: raw.slice(raw.indexOf('\r\n\r\n') + 4) });
-    });
-  });
-}
-
 function hostMeta(port, pathName, extraHead = []) {
   return tlsExchange(port, { head: [`GET ${pathName} HTTP/1.1`, 'Host: chat.example.test:5281', ...extraHead] });
 }
@@ -105,7 +69,7 @@ async function createOverTls(port, version, session) {
   const xml = bodyXml(BoshSession.creationAttrs(uniqueDomain('tickets'), { wait: '1' }));
   const res = await tlsExchange(port, {
     version, session,
-    head: ['POST /http-bind HTTP/1.1', 'Host: localhost', 'Content-Type: text/xml; charset=utf-8'], body: xml,
+    head: CREATION_HEAD, body: xml,
   });
   assert.equal(res.status, 200, res.text);
   const sid = /sid=['"]([^'"]+)['"]/.exec(res.text);
