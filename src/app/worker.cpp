@@ -147,8 +147,9 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
     Handover::Identity identity{static_cast<std::uint32_t>(index), config.workers, config.node_id};
     handover_ = std::make_unique<Handover>(
         &loop_, std::move(identity), *shared_,
-        [this](net::TcpStream& stream, std::string_view request, std::string_view peer) {
-          HttpSocket::adopt(stream, *shared_, request, peer);
+        [this](net::TcpStream& stream, std::string_view request, std::string_view peer,
+               bool tls_relayed) {
+          HttpSocket::adopt(stream, *shared_, request, peer, tls_relayed);
         },
         [this] {
           if (shutdown_phase_ > 0) return;

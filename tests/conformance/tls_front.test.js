@@ -19,6 +19,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const tls = require('node:tls');
 
 const { Switchboard } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
 const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
@@ -150,6 +151,75 @@ test('XEP-0156 behind a trusted proxy: X-Forwarded-Proto/Host and Forwarded prot
     [XBOSH]: 'https://internal:5280/http-bind',
     [WEBSOCKET]: 'wss://internal:5280/xmpp-websocket',
   });
+});
+
+/**
+ * A kept-alive TLS connection to `port`: send(headLines, body) resolves with the
+ * next answer { status, text }; close() ends it.
+ */
+async function keptAliveTls(port) {
+  const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+  await new Promise((resolve, reject) => { socket.once('secureConnect', resolve); socket.once('error', reject); });
+  let buffer = '';
+  let waiting = null;
+  const settle = () => {
+    const end = buffer.indexOf('\r\n\r\n');
+    if (!waiting || end < 0) return;
+    const length = Number((/\r\ncontent-length: *(\d+)/i.exec(buffer.slice(0, end)) || [])[1] || 0);
+    if (buffer.length < end + 4 + length) return;
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(buffer)[1]);
+    const text = buffer.slice(end + 4, end + 4 + length);
+    buffer = buffer.slice(end + 4 + length);
+    const { resolve } = waiting;
+    waiting = null;
+    resolve({ status, text });
+  };
+  socket.setEncoding('utf8');
+  socket.on('data', (d) => { buffer += d; settle(); });
+  socket.on('error', () => {});
+  return {
+    send(head, body = '') {
+      const answer = new Promise((resolve, reject) => {
+        waiting = { resolve };
+        setTimeout(() => reject(new Error('no answer')), 8000);
+      });
+      socket.write(`${head.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return answer;
+    },
+    close() { socket.destroy(); },
+  };
+}
+
+test('XEP-0156 on a TLS connection relayed to another worker: still https:// and wss://', async (t) => {
+  // The relay is logged at debug level.
+  const { sb, tlsPort } = await startDaemon(t, { workers: 2, log_level: 'debug' });
+  const to = uniqueDomain('relayed');
+  const rid = 3000000 + Math.floor(Math.random() * 1000000);
+  const created = await tlsExchange(tlsPort, { head: CREATION_HEAD, body: bodyXml(BoshSession.creationAttrs(to, { wait: '1' }, rid)) });
+  assert.equal(created.status, 200, created.text);
+  const sid = /sid=['"]([^'"]+)['"]/.exec(created.text)[1];
+  const relayed = () => (sb.stderr().match(/TLS connection from \S+ relayed to worker/g) || []).length;
+  // New connections land on either worker: on the one that does not own the
+  // session, the empty request is relayed, and the connection with it.
+  let next = rid + 1;
+  let checked = 0;
+  for (let i = 0; i < 16 && checked === 0; i += 1) {
+    const before = relayed();
+    const conn = await keptAliveTls(tlsPort);
+    const poll = await conn.send(CREATION_HEAD, bodyXml({ rid: String(next), sid }));
+    next += 1;
+    assert.equal(poll.status, 200, poll.text);
+    if (relayed() > before) {
+      const meta = await conn.send(['GET /.well-known/host-meta.json HTTP/1.1', 'Host: chat.example.test:5281']);
+      assert.deepEqual(jrdLinks(meta.text), {
+        [XBOSH]: 'https://chat.example.test:5281/http-bind',
+        [WEBSOCKET]: 'wss://chat.example.test:5281/xmpp-websocket',
+      });
+      checked += 1;
+    }
+    conn.close();
+  }
+  assert.equal(checked, 1, `a connection was relayed (16 tries)\n${sb.logs()}`);
 });
 
 test('XEP-0156 public_bosh_url and public_websocket_url still win over TLS', async (t) => {
