@@ -11,15 +11,24 @@
 namespace sb::app {
 
 Admission::Admission(Setup setup, net::Listener& listener, const bosh::SessionTable& sessions,
-                     ListenBoard* board)
-    : setup_(setup), listener_(listener), sessions_(sessions), board_(board) {}
+                     ListenBoard* board, net::Listener* tls_listener)
+    : setup_(setup), sessions_(sessions), board_(board) {
+  listeners_[0].listener = &listener;
+  listeners_[0].name = "listener";
+  listeners_[1].listener = tls_listener;
+  listeners_[1].port = ListenPort::kTls;
+  listeners_[1].name = "TLS listener";
+}
 
 std::uint64_t Admission::live_fds() const {
   return setup_.baseline_fds + net::TcpStream::live_count();
 }
 
 void Admission::listening() {
-  if (board_ != nullptr) board_->opened(setup_.index);
+  if (board_ == nullptr) return;
+  for (const Watched& watched : listeners_) {
+    if (watched.listener != nullptr) board_->opened(setup_.index, watched.port);
+  }
 }
 
 bool Admission::admits_new_session() {
@@ -50,7 +59,7 @@ void Admission::check() {
     const bool fds_full = live >= budget.high;
     if (fds_full || (cap != 0 && sessions >= cap)) {
       full_ = true;
-      kept_open_logged_ = false;
+      for (Watched& watched : listeners_) watched.kept_open_logged = false;
       ++counters_.full;
       SB_LOG_WARN("full, taking no new sessions: %llu of %llu descriptors in use (stop at %llu), "
                   "%llu sessions%s",
@@ -64,38 +73,42 @@ void Admission::check() {
     const std::uint64_t slack = cap / 100;
     if (live < budget.low && (cap == 0 || sessions + slack < cap)) {
       full_ = false;
-      reopen_failed_logged_ = false;
+      for (Watched& watched : listeners_) watched.reopen_failed_logged = false;
       ++counters_.room;
       SB_LOG_INFO("room again, taking new sessions: %llu descriptors in use, %llu sessions",
                   static_cast<unsigned long long>(live), static_cast<unsigned long long>(sessions));
     }
   }
-  update_listener();
+  for (Watched& watched : listeners_) {
+    if (watched.listener != nullptr) update_listener(watched);
+  }
 }
 
-// Full: suspend the listener if another stays open. Room: reopen it. Both are
-// retried on later checks (another worker may open, a reopen may fail for now).
-void Admission::update_listener() {
+// Full: suspend the listener if another of its port stays open. Room: reopen it.
+// Both are retried on later checks (another worker may open, a reopen may fail
+// for now).
+void Admission::update_listener(Watched& watched) {
   if (board_ == nullptr) return;
-  if (full_ && listener_.listening()) {
-    if (board_->try_close(setup_.index)) {
-      listener_.suspend();
+  net::Listener& listener = *watched.listener;
+  if (full_ && listener.listening()) {
+    if (board_->try_close(setup_.index, watched.port)) {
+      listener.suspend();
       ++counters_.suspended;
-      SB_LOG_INFO("listener closed: new connections go to the other workers");
-    } else if (!kept_open_logged_) {
-      kept_open_logged_ = true;
-      SB_LOG_WARN("the last open listener of the port stays open: new sessions get 503 until "
-                  "a worker has room");
+      SB_LOG_INFO("%s closed: new connections go to the other workers", watched.name);
+    } else if (!watched.kept_open_logged) {
+      watched.kept_open_logged = true;
+      SB_LOG_WARN("the last open %s of the port stays open: new sessions get 503 until "
+                  "a worker has room", watched.name);
     }
-  } else if (!full_ && listener_.suspended()) {
+  } else if (!full_ && listener.suspended()) {
     std::string error;
-    if (listener_.reopen(error) == 0) {
-      board_->opened(setup_.index);
+    if (listener.reopen(error) == 0) {
+      board_->opened(setup_.index, watched.port);
       ++counters_.reopened;
-      SB_LOG_INFO("listener open again");
-    } else if (!reopen_failed_logged_) {
-      reopen_failed_logged_ = true;
-      SB_LOG_WARN("cannot reopen the listener (will retry): %s", error.c_str());
+      SB_LOG_INFO("%s open again", watched.name);
+    } else if (!watched.reopen_failed_logged) {
+      watched.reopen_failed_logged = true;
+      SB_LOG_WARN("cannot reopen the %s (will retry): %s", watched.name, error.c_str());
     }
   }
 }

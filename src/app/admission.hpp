@@ -21,11 +21,18 @@
 // listener is never suspended. Room again (live < low, and the share below its
 // cap): the listener is reopened and creations are served. Each change of state is
 // logged once.
+//
+// With tls_listen the HTTPS listener is treated exactly so, beside the plain one:
+// suspended and reopened with it, and the last open one of its port kept
+// (ListenBoard counts the two ports apart). A creation that arrives over TLS on a
+// full worker is not passed on (its connection cannot move, tls_relay.hpp): it
+// gets the 503; closing the TLS listener is what keeps such creations away.
 #pragma once
 
 #include <cstdint>
 
 #include "app/fd_budget.hpp"
+#include "app/listen_board.hpp"
 #include "bosh/endpoint.hpp"
 
 namespace sb::bosh {
@@ -58,13 +65,14 @@ class Admission final : public bosh::CreationGate {
     std::uint32_t index = 0;         // this worker's index on the board
   };
 
-  // `board` may be null (one worker: the listener is never suspended).
+  // `board` may be null (one worker: the listener is never suspended);
+  // `tls_listener` too (no tls_listen).
   Admission(Setup setup, net::Listener& listener, const bosh::SessionTable& sessions,
-            ListenBoard* board);
+            ListenBoard* board, net::Listener* tls_listener = nullptr);
   Admission(const Admission&) = delete;
   Admission& operator=(const Admission&) = delete;
 
-  // The listener has just opened (run() calls it once).
+  // The listeners have just opened (run() calls it once).
   void listening();
   // Re-judges the state and acts on the listener. Cheap; call it often.
   void check();
@@ -87,10 +95,18 @@ class Admission final : public bosh::CreationGate {
   const AdmissionCounters& counters() const { return counters_; }
 
  private:
-  void update_listener();
+  // One listener and what was said about it in the current episode.
+  struct Watched {
+    net::Listener* listener = nullptr;
+    ListenPort port = ListenPort::kPlain;
+    const char* name = "";           // for the log: "listener" or "TLS listener"
+    bool kept_open_logged = false;   // "last listener: kept open" said for this episode
+    bool reopen_failed_logged = false;
+  };
+  void update_listener(Watched& watched);
 
   Setup setup_;
-  net::Listener& listener_;
+  Watched listeners_[2];  // plain, then TLS (its listener null without tls_listen)
   const bosh::SessionTable& sessions_;
   ListenBoard* board_;
   Handover* handover_ = nullptr;
@@ -98,8 +114,6 @@ class Admission final : public bosh::CreationGate {
   std::uint32_t next_target_ = 0;  // where the search for a worker with room starts
   AdmissionCounters counters_;
   bool full_ = false;
-  bool kept_open_logged_ = false;  // "last listener: kept open" said for this episode
-  bool reopen_failed_logged_ = false;
   bool stopped_ = false;
 };
 

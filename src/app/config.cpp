@@ -512,6 +512,10 @@ const std::array kKeys{
             kLive},
     KeySpec{"tls_key_file", set_path<&Config::tls_key_file>, show_path<&Config::tls_key_file>,
             kLive},
+    // At most 3.5 days: a ticket lives two periods, and TLS 1.3 allows 7 days.
+    KeySpec{"tls_ticket_rotation",
+            set_number<&Config::tls_ticket_rotation, 0, 7 * kDay / 2, Unit::kSeconds>,
+            show_number<&Config::tls_ticket_rotation>, kRestart},
     KeySpec{"bosh_path", set_bosh_path, show_bosh_path, kRestart},
     KeySpec{"websocket_path", set_websocket_path, show_websocket_path, kRestart},
     KeySpec{"public_bosh_url", set_public_url<&Config::public_bosh_url>,

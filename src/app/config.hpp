@@ -39,6 +39,9 @@ struct Config {
   std::optional<HostPort> tls_listen;
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Session tickets: a new ticket key every this many seconds, shared by all
+  // workers (net/ticket_keys.hpp); 0 = OpenSSL's own keys, per process.
+  std::uint32_t tls_ticket_rotation = 3600;
   std::uint32_t workers = 1;               // worker processes; 0 = auto (cores, fds, max_sessions)
   std::uint32_t worker_hang_timeout = 30;  // seconds without a worker's heartbeat before it is killed; 0 = off
   std::optional<HostPort> upstream;        // default XMPP server; empty = none configured

@@ -56,8 +56,8 @@ void Handover::close() {
   // libuv fails the writes still queued (UV_ECANCELED) before the pipe is closed;
   // on_sent then closes their sockets.
   uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
-  for (net::TcpStream* stream : arrived_) {
-    if (stream != nullptr) stream->close();
+  for (const Arrival& arrival : arrived_) {
+    if (arrival.stream != nullptr) arrival.stream->close();
   }
   arrived_.clear();
 }
@@ -196,13 +196,14 @@ void Handover::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) 
       self.lose("a hand-over frame came without its socket");
       return;
     }
-    net::TcpStream* socket = self.arrived_.front();
+    const Arrival arrival = self.arrived_.front();
     self.arrived_.pop_front();
+    net::TcpStream* socket = arrival.stream;
     if (socket == nullptr) continue;
     ++self.counters_.adopted;
     SB_LOG_DEBUG("connection adopted from another worker (%zu bytes of request)",
                  frame.request.size());
-    self.adopt_(*socket, frame.request, frame.peer);
+    self.adopt_(*socket, frame.request, frame.peer, arrival.tls_relayed);
     if (self.state_ != State::kOpen) return;
   }
 }
@@ -243,7 +244,7 @@ void Handover::take_pending_sockets() {
     } else {
       uv_tcp_nodelay(stream->handle(), 1);
     }
-    arrived_.push_back(stream);
+    arrived_.push_back(Arrival{stream, type == UV_NAMED_PIPE});
   }
 }
 

@@ -53,9 +53,10 @@ struct HandoverCounters {
 class Handover final : public bosh::ForeignSidRouter {
  public:
   // `peer`: the client address the sending worker had for the connection (empty:
-  // the socket's own).
+  // the socket's own). `tls_relayed`: the socket is the far end of a TLS relay
+  // (tls_relay.hpp): plaintext here, but the client reached us over TLS.
   using AdoptFn = std::function<void(net::TcpStream& stream, std::string_view request_bytes,
-                                     std::string_view peer)>;
+                                     std::string_view peer, bool tls_relayed)>;
   using LostFn = std::function<void()>;
   using ControlFn = std::function<void(const ControlMessage& message)>;
 
@@ -117,8 +118,12 @@ class Handover final : public bosh::ForeignSidRouter {
   State state_ = State::kIdle;
   FrameReader reader_;
   // Sockets received whose frame has not completed yet, in arrival order. A null
-  // entry keeps the order when a socket could not be taken.
-  std::deque<net::TcpStream*> arrived_;
+  // stream keeps the order when a socket could not be taken.
+  struct Arrival {
+    net::TcpStream* stream = nullptr;
+    bool tls_relayed = false;  // a socketpair's end: from a TLS relay
+  };
+  std::deque<Arrival> arrived_;
   HandoverCounters counters_;
 };
 

@@ -30,17 +30,17 @@ bool plain_host(std::string_view host) {
   return true;
 }
 
-std::string HostMeta::bosh_url(std::string_view host) const {
+std::string HostMeta::bosh_url(std::string_view host, bool secure) const {
   if (!urls_.public_bosh_url.empty()) return urls_.public_bosh_url;
-  return "http://" + std::string(host) + urls_.bosh_path;
+  return (secure ? "https://" : "http://") + std::string(host) + urls_.bosh_path;
 }
 
-std::string HostMeta::websocket_url(std::string_view host) const {
+std::string HostMeta::websocket_url(std::string_view host, bool secure) const {
   if (!urls_.public_websocket_url.empty()) return urls_.public_websocket_url;
-  return "ws://" + std::string(host) + urls_.websocket_path;
+  return (secure ? "wss://" : "ws://") + std::string(host) + urls_.websocket_path;
 }
 
-std::string HostMeta::xrd(std::string_view host) const {
+std::string HostMeta::xrd(std::string_view host, bool secure) const {
   std::string out = "<?xml version='1.0' encoding='utf-8'?>\n"
                     "<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n";
   const auto link = [&out](std::string_view rel, const std::string& href) {
@@ -50,13 +50,13 @@ std::string HostMeta::xrd(std::string_view host) const {
     xml::append_escaped_attribute(out, href);
     out += "'/>\n";
   };
-  link(kXbosh, bosh_url(host));
-  if (!urls_.websocket_path.empty()) link(kWebSocket, websocket_url(host));
+  link(kXbosh, bosh_url(host, secure));
+  if (!urls_.websocket_path.empty()) link(kWebSocket, websocket_url(host, secure));
   out += "</XRD>\n";
   return out;
 }
 
-std::string HostMeta::jrd(std::string_view host) const {
+std::string HostMeta::jrd(std::string_view host, bool secure) const {
   std::string out = "{\"links\":[";
   const auto link = [&out](std::string_view rel, const std::string& href, bool first) {
     if (!first) out += ',';
@@ -66,19 +66,24 @@ std::string HostMeta::jrd(std::string_view host) const {
     append_json_string(out, href);
     out += '}';
   };
-  link(kXbosh, bosh_url(host), true);
-  if (!urls_.websocket_path.empty()) link(kWebSocket, websocket_url(host), false);
+  link(kXbosh, bosh_url(host, secure), true);
+  if (!urls_.websocket_path.empty()) link(kWebSocket, websocket_url(host, secure), false);
   out += "]}\n";
   return out;
 }
 
 void HostMeta::handle(http::Request& request, http::Exchange& exchange) {
-  std::string_view host = request.head != nullptr ? std::string_view(request.head->host) : "";
-  if (!plain_host(host)) host = urls_.fallback_host;
+  const http::RequestHead* head = request.head.get();
+  std::string_view host;
+  if (head != nullptr) host = head->public_host.empty() ? head->host : head->public_host;
+  const bool secure = head != nullptr && head->secure;
+  if (!plain_host(host)) {
+    host = secure && !urls_.tls_fallback_host.empty() ? urls_.tls_fallback_host : urls_.fallback_host;
+  }
   if (request.path == kJrdPath) {
-    exchange.send(http::Response::text(200, "application/json", jrd(host)));
+    exchange.send(http::Response::text(200, "application/json", jrd(host, secure)));
   } else {
-    exchange.send(http::Response::text(200, "application/xrd+xml; charset=utf-8", xrd(host)));
+    exchange.send(http::Response::text(200, "application/xrd+xml; charset=utf-8", xrd(host, secure)));
   }
 }
 

@@ -2,6 +2,7 @@
 #include "app/http_socket.hpp"
 
 #include "app/log.hpp"
+#include "app/public_origin.hpp"
 
 namespace sb::app {
 namespace {
@@ -10,8 +11,9 @@ constexpr std::uint64_t kLingerMs = 5000;
 }  // namespace
 
 void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes,
-                       std::string_view peer) {
+                       std::string_view peer, bool tls_relayed) {
   auto* socket = new HttpSocket(stream, shared);  // owns itself until on_closed()
+  socket->tls_relayed_ = tls_relayed;
   if (shared.metrics != nullptr) shared.metrics->slot().add(metric::kHttpConnections);
   if (!peer.empty()) socket->connection_.set_peer(std::string(peer));
   // A socket handed over (it comes with its request) had its header read by the
@@ -52,6 +54,14 @@ void HttpSocket::close_now() {
 }
 
 void HttpSocket::handle(http::Request& request, http::Exchange& exchange) {
+  if (http::RequestHead* head = request.head.get()) {
+    // Before the peer below becomes the forwarded client: trust is the peer's.
+    PublicOrigin origin =
+        public_origin(tls() || tls_relayed_, connection_.peer(), head->forwarded_proto,
+                      head->forwarded_host, request.forwarded, shared_.trusted);
+    head->secure = origin.secure;
+    head->public_host = std::move(origin.host);
+  }
   if (shared_.trusted != nullptr && (!request.forwarded_for.empty() || !request.forwarded.empty())) {
     request.peer =
         client_address(request.peer, request.forwarded_for, request.forwarded, *shared_.trusted);

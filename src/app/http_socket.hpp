@@ -87,8 +87,10 @@ class HttpSocket final : private net::StreamHandler,
   // handed over by another worker) are parsed before anything read from the socket;
   // `peer` (the client address the handing worker had) replaces the socket's own,
   // and no PROXY header is expected then: the first worker read it.
+  // `tls_relayed`: the stream is a TLS relay's far end (tls_relay.hpp), so its
+  // client speaks https even though the bytes arrive in clear (host-meta's URLs).
   static void adopt(net::TcpStream& stream, Shared& shared, std::string_view first_bytes = {},
-                    std::string_view peer = {});
+                    std::string_view peer = {}, bool tls_relayed = false);
   // Closes the socket now (shutdown). Ignored while the socket is being handed over.
   void close_now();
 
@@ -140,6 +142,7 @@ class HttpSocket final : private net::StreamHandler,
   // lingering close (Connection::linger), so the socket has no node of its own.
   http::Connection connection_;
   bool lingering_ = false;  // closing: answers flushed, then FIN, then wait for EOF
+  bool tls_relayed_ = false;  // a TLS relay's far end: the client uses https
   bool handing_over_ = false;
   bool switched_ = false;          // the stream went to the UpgradeTarget; retired
   bool awaiting_proxy_ = false;    // its reader is in Shared::proxy_readers

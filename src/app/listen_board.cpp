@@ -43,17 +43,19 @@ ListenBoard::~ListenBoard() {
   ::close(fd_);
 }
 
-void ListenBoard::opened(std::uint32_t index) {
+void ListenBoard::opened(std::uint32_t index, ListenPort port) {
   if (index >= kMaxWorkers) return;
-  if (page_->listening[index].exchange(1) == 0) page_->open.fetch_add(1);
+  Port& board = port_of(port);
+  if (board.listening[index].exchange(1) == 0) board.open.fetch_add(1);
 }
 
-bool ListenBoard::try_close(std::uint32_t index) {
-  if (index >= kMaxWorkers || page_->listening[index].load() == 0) return true;
-  std::int32_t open = page_->open.load();
+bool ListenBoard::try_close(std::uint32_t index, ListenPort port) {
+  Port& board = port_of(port);
+  if (index >= kMaxWorkers || board.listening[index].load() == 0) return true;
+  std::int32_t open = board.open.load();
   while (open > 1) {
-    if (page_->open.compare_exchange_weak(open, open - 1)) {
-      page_->listening[index].store(0);
+    if (board.open.compare_exchange_weak(open, open - 1)) {
+      board.listening[index].store(0);
       return true;
     }
   }
@@ -62,7 +64,9 @@ bool ListenBoard::try_close(std::uint32_t index) {
 
 void ListenBoard::forget(std::uint32_t index) {
   if (index >= kMaxWorkers) return;
-  if (page_->listening[index].exchange(0) == 1) page_->open.fetch_sub(1);
+  for (Port& board : page_->ports) {
+    if (board.listening[index].exchange(0) == 1) board.open.fetch_sub(1);
+  }
 }
 
 std::optional<std::uint32_t> ListenBoard::find_open(std::uint32_t self, std::uint32_t workers,
@@ -70,11 +74,11 @@ std::optional<std::uint32_t> ListenBoard::find_open(std::uint32_t self, std::uin
   workers = std::min(workers, kMaxWorkers);
   for (std::uint32_t i = 0; i < workers; ++i) {
     const std::uint32_t index = (start + i) % workers;
-    if (index != self && page_->listening[index].load() != 0) return index;
+    if (index != self && port_of(ListenPort::kPlain).listening[index].load() != 0) return index;
   }
   return std::nullopt;
 }
 
-std::int32_t ListenBoard::open_count() const { return page_->open.load(); }
+std::int32_t ListenBoard::open_count(ListenPort port) const { return port_of(port).open.load(); }
 
 }  // namespace sb::app

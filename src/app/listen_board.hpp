@@ -17,6 +17,10 @@
 // count before the flag when closing and the flag before the count when opening:
 // a worker that dies in between leaves the count too low, never too high, and a
 // count too low only keeps a listener open that could have closed.
+//
+// With tls_listen a worker has two listeners, on two ports, and closes both when
+// full: the page keeps a count and flags for each port (ListenPort), so that the
+// last open listener of each port stays open.
 #pragma once
 
 #include <atomic>
@@ -26,6 +30,8 @@
 #include <string>
 
 namespace sb::app {
+
+enum class ListenPort : std::uint8_t { kPlain = 0, kTls = 1 };
 
 class ListenBoard {
  public:
@@ -41,26 +47,30 @@ class ListenBoard {
 
   int fd() const { return fd_; }
 
-  // Worker `index` has opened its listener.
-  void opened(std::uint32_t index);
-  // Worker `index` wants to close its listener: true (and it is no longer counted)
-  // only if another listener stays open.
-  bool try_close(std::uint32_t index);
-  // Supervisor: worker `index` is gone, whatever it had open.
+  // Worker `index` has opened its listener of `port`.
+  void opened(std::uint32_t index, ListenPort port = ListenPort::kPlain);
+  // Worker `index` wants to close its listener of `port`: true (and it is no
+  // longer counted) only if another listener of that port stays open.
+  bool try_close(std::uint32_t index, ListenPort port = ListenPort::kPlain);
+  // Supervisor: worker `index` is gone, whatever it had open, on both ports.
   void forget(std::uint32_t index);
-  // A worker other than `self` among the first `workers` whose listener is open,
-  // looking from `start` on (a full worker passes creations to it); nullopt if
-  // none. O(workers), for the rare moment a worker turns full.
+  // A worker other than `self` among the first `workers` whose plain listener is
+  // open, looking from `start` on (a full worker passes creations to it); nullopt
+  // if none. O(workers), for the rare moment a worker turns full.
   std::optional<std::uint32_t> find_open(std::uint32_t self, std::uint32_t workers,
                                          std::uint32_t start) const;
-  // How many listeners are open (a snapshot).
-  std::int32_t open_count() const;
+  // How many listeners of `port` are open (a snapshot).
+  std::int32_t open_count(ListenPort port = ListenPort::kPlain) const;
 
  private:
-  struct Page {
+  struct Port {
     std::atomic<std::int32_t> open;
     std::atomic<std::uint8_t> listening[kMaxWorkers];
   };
+  struct Page {
+    Port ports[2];  // by ListenPort
+  };
+  Port& port_of(ListenPort port) const { return page_->ports[static_cast<std::uint8_t>(port)]; }
   static_assert(std::atomic<std::int32_t>::is_always_lock_free);
   static_assert(std::atomic<std::uint8_t>::is_always_lock_free);
 

@@ -99,8 +99,8 @@ Supervisor::~Supervisor() {
 
 int Supervisor::run() {
   if (!probe_listen_address()) return 1;
-  if (config_.tls_listen && !share_ticket_keys()) {
-    SB_LOG_ERROR("cannot make the TLS session-ticket keys: the random generator failed");
+  if (config_.tls_listen && config_.tls_ticket_rotation > 0 && !share_ticket_secret()) {
+    SB_LOG_ERROR("cannot make the TLS session-ticket secret: the random generator failed");
     return 1;
   }
   if (metrics_server_) {

@@ -96,7 +96,8 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
   host_meta_ = std::make_unique<HostMeta>(HostMetaUrls{config.bosh_path, config.websocket_path,
                                                        config.public_bosh_url,
                                                        config.public_websocket_url,
-                                                       listen_address(config)});
+                                                       listen_address(config),
+                                                       tls_listen_address(config)});
   router_->add(HostMeta::kXrdPath, {http::Method::kGet}, *host_meta_);
   router_->add(HostMeta::kJrdPath, {http::Method::kGet}, *host_meta_);
   if (!config.demo_root.empty()) {
@@ -118,11 +119,17 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
     admission_->check();  // may close the listener: it stops accepting at once
   });
   if (config.tls_listen) {
-    if (auto keys = ticket_keys_from_environment()) {
+    // tls_ticket_rotation = 0: no ring, OpenSSL's own keys (this process only).
+    if (config.tls_ticket_rotation > 0) {
+      if (auto secret = ticket_secret_from_environment()) {
+        tickets_ = std::make_unique<net::TicketKeyRing>(*secret, config.tls_ticket_rotation);
+      } else {
+        tls_error_ = std::string("malformed ") + kTicketSecretEnv + " in the environment";
+      }
+    }
+    if (tls_error_.empty()) {
       tls_context_ = net::TlsServerContext::create(config.tls_cert_file, config.tls_key_file,
-                                                   *keys, tls_error_);
-    } else {
-      tls_error_ = std::string("malformed ") + kTicketKeysEnv + " in the environment";
+                                                   tickets_.get(), tls_error_);
     }
     tls_listener_ = std::make_unique<net::Listener>(&loop_, [this](net::TcpStream& stream) {
       // TLS first, so that the HTTP socket is the filter's handler (tcp_stream.hpp).
@@ -140,8 +147,9 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
     Handover::Identity identity{static_cast<std::uint32_t>(index), config.workers, config.node_id};
     handover_ = std::make_unique<Handover>(
         &loop_, std::move(identity), *shared_,
-        [this](net::TcpStream& stream, std::string_view request, std::string_view peer) {
-          HttpSocket::adopt(stream, *shared_, request, peer);
+        [this](net::TcpStream& stream, std::string_view request, std::string_view peer,
+               bool tls_relayed) {
+          HttpSocket::adopt(stream, *shared_, request, peer, tls_relayed);
         },
         [this] {
           if (shutdown_phase_ > 0) return;
@@ -215,7 +223,8 @@ int Worker::run() {
   setup.baseline_fds = count_open_fds();
   setup.max_sessions = worker_max_sessions(config_.max_sessions, config_.workers);
   setup.index = static_cast<std::uint32_t>(index_);
-  admission_ = std::make_unique<Admission>(setup, *listener_, *sessions_, board_.get());
+  admission_ = std::make_unique<Admission>(setup, *listener_, *sessions_, board_.get(),
+                                           tls_listener_.get());
   admission_->listening();
   if (handover_) admission_->set_handover(handover_.get(), config_.workers);
   endpoint_->set_creation_gate(admission_.get());

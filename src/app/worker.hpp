@@ -136,7 +136,11 @@ class Worker {
   HttpSocketList sockets_;
   std::unique_ptr<HttpSocket::Shared> shared_;
   std::unique_ptr<net::Listener> listener_;
-  // tls_listen: the HTTPS listener and its context (null without tls_listen).
+  // tls_listen: the HTTPS listener and its context (null without tls_listen), and
+  // the ticket keys its contexts use (null too with tls_ticket_rotation = 0).
+  // Declared first: every context, old ones kept by open connections included,
+  // points to the ring.
+  std::unique_ptr<net::TicketKeyRing> tickets_;
   std::unique_ptr<net::TlsServerContext> tls_context_;
   std::unique_ptr<net::Listener> tls_listener_;
   std::string tls_error_;  // why tls_context_ could not be made; run() reports it

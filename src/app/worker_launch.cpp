@@ -70,15 +70,15 @@ std::string tls_listen_address(const Config& config) {
   return config.tls_listen ? listen_address(*config.tls_listen) : std::string();
 }
 
-bool share_ticket_keys() {
-  const auto keys = net::TicketKeys::generate();
-  return keys && ::setenv(kTicketKeysEnv, keys->to_hex().c_str(), 1) == 0;
+bool share_ticket_secret() {
+  const auto secret = net::TicketSecret::generate();
+  return secret && ::setenv(kTicketSecretEnv, secret->to_hex().c_str(), 1) == 0;
 }
 
-std::optional<net::TicketKeys> ticket_keys_from_environment() {
-  const char* hex = std::getenv(kTicketKeysEnv);
-  if (hex == nullptr) return net::TicketKeys::generate();
-  return net::TicketKeys::from_hex(hex);
+std::optional<net::TicketSecret> ticket_secret_from_environment() {
+  const char* hex = std::getenv(kTicketSecretEnv);
+  if (hex == nullptr) return net::TicketSecret::generate();
+  return net::TicketSecret::from_hex(hex);
 }
 
 }  // namespace sb::app

@@ -15,8 +15,11 @@
 //
 // The HTTPS listener's session-ticket keys must be the same in every worker (a
 // client resumes on whichever worker the kernel gives it), so the supervisor makes
-// them once and passes them in the environment variable kTicketKeysEnv, not on
-// the command line: another user can read a process's argv, not its environment.
+// one secret they are all derived from (net/ticket_keys.hpp) once, at start, and
+// passes it in the environment variable kTicketSecretEnv, not on the command line:
+// another user can read a process's argv, not its environment. It is never
+// written anywhere else, and a reload does not change it: a worker restarted
+// later gets the same one.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +29,7 @@
 #include <vector>
 
 #include "app/config.hpp"
-#include "net/tls_server_context.hpp"
+#include "net/ticket_keys.hpp"
 
 namespace sb::app {
 
@@ -60,14 +63,14 @@ struct WorkerLaunch {
 // this is not one; when it is one but malformed, `error` says why (check it first).
 std::optional<WorkerLaunch> worker_launch_from(int argc, char** argv, std::string& error);
 
-inline constexpr const char* kTicketKeysEnv = "SWITCHBOARD_TLS_TICKET_KEYS";
+inline constexpr const char* kTicketSecretEnv = "SWITCHBOARD_TLS_TICKET_SECRET";
 
-// Supervisor: makes fresh ticket keys and puts them in its environment, which
+// Supervisor: makes a fresh ticket secret and puts it in its environment, which
 // every worker it starts inherits. False if the RNG fails.
-bool share_ticket_keys();
-// Worker: the keys from the environment; fresh ones when there are none (a lone
+bool share_ticket_secret();
+// Worker: the secret from the environment; a fresh one when there is none (a lone
 // worker). nullopt if the variable is malformed or the RNG fails.
-std::optional<net::TicketKeys> ticket_keys_from_environment();
+std::optional<net::TicketSecret> ticket_secret_from_environment();
 
 // The configured listen address as the listener takes it: "ip:port" or "[ip6]:port".
 std::string listen_address(const Config& config);

@@ -3,8 +3,8 @@
 //
 // Every request carries method, path, Origin, Content-Type and body (exchange.hpp).
 // The WebSocket handshake (ws/handshake.hpp) also needs Host, Upgrade, Connection
-// and the Sec-WebSocket-* values, and XEP-0156's host-meta needs Host to name our
-// URLs. Keeping those for every BOSH request would cost strings on the hot path,
+// and the Sec-WebSocket-* values, and XEP-0156's host-meta needs Host (and, from a
+// trusted proxy, X-Forwarded-Proto and X-Forwarded-Host) to name our URLs. Keeping those for every BOSH request would cost strings on the hot path,
 // so they are read only for the configured paths and travel out of line
 // (Request::head, null for every other request).
 #pragma once
@@ -30,6 +30,14 @@ struct RequestHead {
   std::string sec_websocket_key;
   std::string sec_websocket_version;
   std::string sec_websocket_protocol;
+  std::string forwarded_proto;  // X-Forwarded-Proto
+  std::string forwarded_host;   // X-Forwarded-Host
+  // Not from the parser: the socket fills these in before dispatching (it knows
+  // whether the connection is TLS and whose forwarding headers count), see
+  // app/public_origin.hpp. `secure`: the client reached us over https; `public_host`:
+  // the host a trusted proxy says the client asked for (empty: use `host`).
+  bool secure = false;
+  std::string public_host;
 };
 
 }  // namespace sb::http

@@ -17,7 +17,8 @@ namespace {
 // paths that ask for one.
 enum class Header : std::uint8_t {
   kOther, kOrigin, kContentType, kExpect, kTransferEncoding, kForwardedFor, kForwarded,
-  kHost, kUpgrade, kConnection, kSecKey, kSecVersion, kSecProtocol,
+  kHost, kUpgrade, kConnection, kSecKey, kSecVersion, kSecProtocol, kForwardedProto,
+  kForwardedHost,
 };
 
 constexpr std::size_t kMaxNameLength = 22;   // strlen("sec-websocket-protocol")
@@ -157,6 +158,8 @@ struct RequestParser::Callbacks {
       case Header::kSecKey: return &head->sec_websocket_key;
       case Header::kSecVersion: return &head->sec_websocket_version;
       case Header::kSecProtocol: return &head->sec_websocket_protocol;
+      case Header::kForwardedProto: return &head->forwarded_proto;
+      case Header::kForwardedHost: return &head->forwarded_host;
       default: return nullptr;
     }
   }
@@ -194,6 +197,8 @@ struct RequestParser::Callbacks {
           if (name == "sec-websocket-key") message.header = Header::kSecKey;
           if (name == "sec-websocket-version") message.header = Header::kSecVersion;
           if (name == "sec-websocket-protocol") message.header = Header::kSecProtocol;
+          if (name == "x-forwarded-proto") message.header = Header::kForwardedProto;
+          if (name == "x-forwarded-host") message.header = Header::kForwardedHost;
         }
       }
       message.name_length = 0;
@@ -283,7 +288,8 @@ struct RequestParser::Callbacks {
         head->origin = request.origin;
         for (std::string* value : {&head->host, &head->upgrade, &head->connection,
                                    &head->sec_websocket_key, &head->sec_websocket_version,
-                                   &head->sec_websocket_protocol}) {
+                                   &head->sec_websocket_protocol, &head->forwarded_proto,
+                                   &head->forwarded_host}) {
           trim_in_place(*value);
         }
       }

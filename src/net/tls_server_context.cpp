@@ -2,7 +2,6 @@
 #include "net/tls_server_context.hpp"
 
 #include <openssl/err.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include <cstring>
@@ -29,46 +28,10 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
   return SSL_TLSEXT_ERR_OK;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
-std::optional<TicketKeys> TicketKeys::generate() {
-  TicketKeys keys;
-  if (RAND_bytes(keys.bytes.data(), static_cast<int>(keys.bytes.size())) != 1) return std::nullopt;
-  return keys;
-}
-
-std::string TicketKeys::to_hex() const {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(kBytes * 2);
-  for (unsigned char b : bytes) {
-    hex.push_back(kDigits[b >> 4]);
-    hex.push_back(kDigits[b & 15]);
-  }
-  return hex;
-}
-
-std::optional<TicketKeys> TicketKeys::from_hex(std::string_view hex) {
-  if (hex.size() != kBytes * 2) return std::nullopt;
-  TicketKeys keys;
-  for (std::size_t i = 0; i < kBytes; ++i) {
-    const int high = hex_digit(hex[2 * i]);
-    const int low = hex_digit(hex[2 * i + 1]);
-    if (high < 0 || low < 0) return std::nullopt;
-    keys.bytes[i] = static_cast<unsigned char>(high * 16 + low);
-  }
-  return keys;
-}
-
 SSL_CTX* TlsServerContext::build(const std::string& cert_file, const std::string& key_file,
-                                 const TicketKeys* keys, std::string& error) {
+                                 TicketKeyRing* tickets, std::string& error) {
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) {
@@ -101,9 +64,7 @@ SSL_CTX* TlsServerContext::build(const std::string& cert_file, const std::string
   SSL_CTX_set_alpn_select_cb(ctx, &select_alpn, nullptr);
   static constexpr unsigned char kSessionContext[] = "switchboard";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
-  if (keys != nullptr &&
-      SSL_CTX_ctrl(ctx, SSL_CTRL_SET_TLSEXT_TICKET_KEYS, static_cast<long>(keys->bytes.size()),
-                   const_cast<unsigned char*>(keys->bytes.data())) != 1) {
+  if (tickets != nullptr && !tickets->install(ctx)) {
     return fail("cannot set the session ticket keys");
   }
   return ctx;
@@ -111,17 +72,17 @@ SSL_CTX* TlsServerContext::build(const std::string& cert_file, const std::string
 
 std::unique_ptr<TlsServerContext> TlsServerContext::create(const std::string& cert_file,
                                                            const std::string& key_file,
-                                                           const TicketKeys& keys,
+                                                           TicketKeyRing* tickets,
                                                            std::string& error) {
-  SSL_CTX* ctx = build(cert_file, key_file, &keys, error);
+  SSL_CTX* ctx = build(cert_file, key_file, tickets, error);
   if (ctx == nullptr) return nullptr;
-  return std::unique_ptr<TlsServerContext>(new TlsServerContext(ctx, keys));
+  return std::unique_ptr<TlsServerContext>(new TlsServerContext(ctx, tickets));
 }
 
 std::optional<std::string> TlsServerContext::reload(const std::string& cert_file,
                                                     const std::string& key_file) {
   std::string error;
-  SSL_CTX* ctx = build(cert_file, key_file, &keys_, error);
+  SSL_CTX* ctx = build(cert_file, key_file, tickets_, error);
   if (ctx == nullptr) return error;
   // Connections made from the old context hold their own reference on it.
   SSL_CTX_free(ctx_);

@@ -11,8 +11,10 @@
 // - resumption by session tickets only (no server-side cache, nothing per client
 //   kept here), one ticket per handshake rather than OpenSSL's two. Every worker
 //   of the port must encrypt tickets with the same keys, or a client resuming on
-//   another worker gets a full handshake: the keys come from the caller
-//   (TicketKeys, made once by the supervisor and given to every worker).
+//   another worker gets a full handshake: the keys come from the caller's
+//   TicketKeyRing (ticket_keys.hpp: derived per period from one secret the
+//   supervisor gives every worker). Without a ring, OpenSSL's own keys, made per
+//   process (tls_ticket_rotation = 0).
 //
 // reload() swaps in a context built from new certificate and key files; new
 // connections use it, connections already open keep the context they started with
@@ -28,29 +30,18 @@
 #include <string>
 #include <string_view>
 
+#include "net/ticket_keys.hpp"
+
 namespace sb::net {
-
-// The session-ticket keys, as SSL_CTX_set_tlsext_ticket_keys takes them: 80 bytes,
-// a 16-byte key name, a 32-byte HMAC secret and a 32-byte AES key.
-struct TicketKeys {
-  static constexpr std::size_t kBytes = 80;
-  std::array<unsigned char, kBytes> bytes{};
-
-  // Fresh random keys (RAND_bytes). nullopt only if the RNG fails.
-  static std::optional<TicketKeys> generate();
-  // As hex, and back (for handing them to worker processes). from_hex() returns
-  // nullopt for anything but 160 hex digits.
-  std::string to_hex() const;
-  static std::optional<TicketKeys> from_hex(std::string_view hex);
-};
 
 class TlsServerContext {
  public:
   // Loads the PEM certificate chain and the private key and checks they match.
-  // Returns null with the reason in `error`.
+  // Returns null with the reason in `error`. `tickets` (may be null: OpenSSL's
+  // own keys) must outlive this context and every connection made from it.
   static std::unique_ptr<TlsServerContext> create(const std::string& cert_file,
                                                   const std::string& key_file,
-                                                  const TicketKeys& keys, std::string& error);
+                                                  TicketKeyRing* tickets, std::string& error);
   TlsServerContext(const TlsServerContext&) = delete;
   TlsServerContext& operator=(const TlsServerContext&) = delete;
   ~TlsServerContext();
@@ -68,12 +59,12 @@ class TlsServerContext {
                                                 const std::string& key_file);
 
  private:
-  TlsServerContext(SSL_CTX* ctx, const TicketKeys& keys) : ctx_(ctx), keys_(keys) {}
+  TlsServerContext(SSL_CTX* ctx, TicketKeyRing* tickets) : ctx_(ctx), tickets_(tickets) {}
   static SSL_CTX* build(const std::string& cert_file, const std::string& key_file,
-                        const TicketKeys* keys, std::string& error);
+                        TicketKeyRing* tickets, std::string& error);
 
   SSL_CTX* ctx_;
-  TicketKeys keys_;
+  TicketKeyRing* tickets_;
 };
 
 }  // namespace sb::net

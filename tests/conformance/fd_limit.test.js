@@ -18,6 +18,12 @@
 // its own, as here) and puts the old value back; where it cannot, a reset creation
 // is retried on a new connection and counted, and the test says which behaviour it
 // saw.
+//
+// With tls_listen the HTTPS listener follows the same rule: once a worker is
+// full it closes its TLS listener too, so every new TLS connection (a creation
+// over TLS cannot be passed on: its connection cannot move) reaches the worker
+// with room; the last open TLS listener stays open and answers 503; it reopens
+// with room.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -32,6 +38,7 @@ const { ScriptedUpstream } = require('./lib/scripted_upstream');
 const { BoshSession, bodyXml, sendBody, randomRid } = require('./lib/bosh');
 const { destroyAllSockets } = require('./lib/raw_http');
 const { uniqueDomain, attrPattern, sleep } = require('./lib/stack');
+const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
 
 const MIGRATE = '/proc/sys/net/ipv4/tcp_migrate_req';
 const FD_LIMIT = 256;
@@ -218,4 +225,127 @@ test('one worker with no room: 503 for new sessions, its sessions go on, the lis
     if (!failed) fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.equal(child.exitStatus, 0);
+});
+
+/** A creation over a new TLS connection: { status, worker (from the sid, or null), retryAfter }. */
+async function createOverTls(tlsPort) {
+  const xml = bodyXml(BoshSession.creationAttrs(uniqueDomain('fd-tls'), { wait: '60' }));
+  const res = await tlsExchange(tlsPort, { head: CREATION_HEAD, body: xml });
+  const sid = /sid=['"]([^'"]+)['"]/.exec(res.text);
+  const retryAfter = /\r\nRetry-After: *(\S+)/i.exec(res.raw);
+  return { status: res.status, worker: sid ? workerOf(sid[1]) : null, retryAfter: retryAfter && retryAfter[1], text: res.raw };
+}
+
+test('the TLS listener closes with the plain one when its worker is full, the last one stays, both reopen', { timeout: 100000 }, async () => {
+  const previousMigrate = setMigrate(1);
+  const upstream = await new ScriptedUpstream().start();
+  const port = await freePort();
+  const tlsPort = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-fdlimit-tls-'));
+  const { cert, key } = makeCertificate(dir);
+  const logFile = path.join(dir, 'switchboard.log');
+  const args = [`--nofile=${FD_LIMIT}:${FD_LIMIT}`, '--', findBinary(), '--listen', `127.0.0.1:${port}`,
+    '--upstream', `127.0.0.1:${upstream.port}`, '--workers', '2', '--set', 'inactivity=120',
+    '--set', `tls_listen=127.0.0.1:${tlsPort}`, '--set', `tls_cert_file=${cert}`, '--set', `tls_key_file=${key}`];
+  const child = startLogged('prlimit', args, { logFile, cwd: dir });
+  const log = () => fs.readFileSync(logFile, 'utf8');
+  let failed = true;
+  try {
+    await waitForPort(port, { child, what: 'switchboard' });
+    await waitForPort(tlsPort, { child, what: 'switchboard (TLS)' });
+    await sleep(300);  // both workers listening
+    const stats = { transportErrors: 0 };
+    const open = [];
+    // Fill over the plain port, one session at a time, until a worker closes its
+    // TLS listener. The other one is close behind (the kernel spreads sessions
+    // evenly) and may fill up before the log says so: then creation gets 503.
+    const closedTls = /\[worker (\d+)\] [^\n]*TLS listener closed: new connections go to the other workers/;
+    for (let i = 0; i < 400 && !closedTls.test(log()); i += 1) {
+      const to = uniqueDomain('fdtls');
+      const rid = randomRid();
+      const reply = await create(port, to, stats, rid);
+      if (reply.status === 503) break;
+      assert.equal(reply.status, 200, `creation ${i + 1}: ${reply.describe()}`);
+      const session = new BoshSession(port, { sid: reply.attrs.sid, rid, to, creation: reply });
+      open.push({ session, to, worker: workerOf(reply.attrs.sid), poll: session.send({ timeoutMs: 90000 }) });
+    }
+    await sleep(300);  // the log catches up
+    const closed = closedTls.exec(log());
+    assert.ok(closed, `a full worker closed its TLS listener (${open.length} sessions)`);
+    const full = Number(closed[1]);
+    assert.match(log(), new RegExp(`\\[worker ${full}\\] [^\\n]*full, taking no new sessions`));
+    // The other worker is nearly full as well (the kernel spread the sessions):
+    // end some of its sessions to make room. Their upstream links wait up to 5 s
+    // for the server's </stream:stream>, which the scripted server never sends.
+    const other = 1 - full;
+    for (const s of open.filter((x) => x.worker === other).slice(0, 30)) {
+      const reply = await s.session.send({ attrs: { type: 'terminate' } });
+      assert.equal(reply.status, 200, reply.describe());
+      s.ended = true;
+    }
+    await sleep(6000);
+    // Every new TLS connection now reaches the worker with room: all creations
+    // succeed there (on the full worker they would get 503: a TLS connection
+    // cannot be passed on).
+    for (let i = 0; i < 12; i += 1) {
+      const reply = await createOverTls(tlsPort);
+      assert.equal(reply.status, 200, `TLS creation ${i + 1} while worker ${full} is full:\n${reply.text}`);
+      assert.equal(reply.worker, other, `TLS creation ${i + 1} landed on worker ${other}`);
+    }
+
+    // Fill the other worker too: its TLS listener is the last of its port and stays.
+    for (let round = 0; round < 70 && !/the last open TLS listener of the port stays open/.test(log()); round += 1) {
+      const batch = [];
+      for (let j = 0; j < 4; j += 1) {
+        const to = uniqueDomain('fdtls2');
+        const rid = randomRid();
+        batch.push(create(port, to, stats, rid).then((reply) => ({ reply, to, rid })));
+      }
+      for (const { reply, to, rid } of await Promise.all(batch)) {
+        if (reply.status === 503) continue;
+        assert.equal(reply.status, 200, reply.describe());
+        const session = new BoshSession(port, { sid: reply.attrs.sid, rid, to, creation: reply });
+        open.push({ session, to, worker: workerOf(reply.attrs.sid), poll: session.send({ timeoutMs: 90000 }) });
+      }
+      await sleep(50);
+    }
+    assert.match(log(), /the last open TLS listener of the port stays open/);
+    // A TLS creation now is answered (a clear 503), not refused at the TCP level.
+    const busy = await createOverTls(tlsPort);
+    assert.equal(busy.status, 503, busy.text);
+    assert.equal(busy.retryAfter, '1', busy.text);
+
+    // End most sessions of the full worker: it reopens its TLS listener, and new
+    // TLS connections reach it again.
+    const ending = open.filter((s) => s.worker === full && !s.ended).slice(0, 50);
+    for (const s of ending) {
+      const reply = await s.session.send({ attrs: { type: 'terminate' } });
+      assert.equal(reply.status, 200, reply.describe());
+    }
+    const deadline = Date.now() + 20000;
+    while (!new RegExp(`\\[worker ${full}\\] [^\\n]*TLS listener open again`).test(log()) && Date.now() < deadline) {
+      await sleep(200);
+      // Upstream links wait up to 5 s for the server's </stream:stream>; a check
+      // runs on each loop turn of the worker, which a request gives it.
+      await createOverTls(tlsPort).catch(() => {});
+    }
+    assert.match(log(), new RegExp(`\\[worker ${full}\\] [^\\n]*TLS listener open again`));
+    const landed = new Set();
+    for (let i = 0; i < 30 && !landed.has(full); i += 1) {
+      const reply = await createOverTls(tlsPort);
+      if (reply.status === 200) landed.add(reply.worker);
+    }
+    assert.ok(landed.has(full), `TLS creations reach worker ${full} again (got ${[...landed]})`);
+    assert.ok(!/EMFILE|too many open files/i.test(log()), 'no worker ran out of descriptors');
+    failed = false;
+  } finally {
+    destroyAllSockets();
+    await stopProcess(child, { timeoutMs: 8000 });
+    await upstream.stop();
+    if (previousMigrate !== null) setMigrate(previousMigrate);
+    if (failed || process.env.SB_CONFORMANCE_LOGS) process.stderr.write(`${tail(logFile, 60)}\n`);
+    if (failed) process.stderr.write(`log kept: ${logFile}\n`);
+    if (!failed) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(child.exitStatus, 0, `switchboard exited cleanly\n${tail(logFile, 30)}`);
 });

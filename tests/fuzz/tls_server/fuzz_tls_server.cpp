@@ -73,10 +73,11 @@ struct Files {
 TlsServerContext& context() {
   static Files files;
   static std::unique_ptr<TlsServerContext> made = [] {
-    auto keys = sb::net::TicketKeys::generate();
-    FUZZ_CHECK(keys.has_value(), "RAND_bytes");
+    auto secret = sb::net::TicketSecret::generate();
+    FUZZ_CHECK(secret.has_value(), "RAND_bytes");
+    static sb::net::TicketKeyRing tickets(*secret, 3600);
     std::string error;
-    auto ctx = TlsServerContext::create(files.cert, files.key, *keys, error);
+    auto ctx = TlsServerContext::create(files.cert, files.key, &tickets, error);
     FUZZ_CHECK(ctx != nullptr, error);
     return ctx;
   }();

@@ -103,3 +103,33 @@ TEST_CASE("the listen board lets a listener close only while another stays open"
   board->forget(1);
   CHECK(board->open_count() == 0);
 }
+
+TEST_CASE("the listen board counts the TLS port apart: the last TLS listener stays too") {
+  std::string error;
+  auto board = ListenBoard::create(error);
+  REQUIRE(board);
+  using sb::app::ListenPort;
+  board->opened(0);
+  board->opened(1);
+  board->opened(0, ListenPort::kTls);
+  board->opened(1, ListenPort::kTls);
+  CHECK(board->open_count(ListenPort::kTls) == 2);
+  // Worker 1 is full: both its listeners close while worker 0's stay open.
+  CHECK(board->try_close(1));
+  CHECK(board->try_close(1, ListenPort::kTls));
+  CHECK(board->open_count() == 1);
+  CHECK(board->open_count(ListenPort::kTls) == 1);
+  // Worker 0 full as well: neither of its listeners is the other port's, so both
+  // stay (the last of each port).
+  CHECK_FALSE(board->try_close(0));
+  CHECK_FALSE(board->try_close(0, ListenPort::kTls));
+  // Only worker 1's TLS listener reopens: worker 0 may close its TLS one, not its plain one.
+  board->opened(1, ListenPort::kTls);
+  CHECK(board->try_close(0, ListenPort::kTls));
+  CHECK_FALSE(board->try_close(0));
+  CHECK(board->find_open(1, 2, 0) == 0u);  // creations go by the plain port
+  // A worker that dies is forgotten on both ports.
+  board->forget(1);
+  CHECK(board->open_count(ListenPort::kTls) == 0);
+  CHECK(board->open_count() == 1);
+}

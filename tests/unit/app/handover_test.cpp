@@ -36,9 +36,10 @@ class TestWorker final : public sb::http::Handler {
         shared_{*this, limits_, cors_, fixture.context().timers(), list_},
         handover_(fixture.loop(), Handover::Identity{index, 2, ""}, shared_,
                   [this](sb::net::TcpStream& stream, std::string_view bytes,
-                         std::string_view peer) {
+                         std::string_view peer, bool tls_relayed) {
                     last_peer = std::string(peer);
-                    HttpSocket::adopt(stream, shared_, bytes, peer);
+                    last_tls_relayed = tls_relayed;
+                    HttpSocket::adopt(stream, shared_, bytes, peer, tls_relayed);
                   },
                   [this] { ++lost; }) {}
 
@@ -57,6 +58,7 @@ class TestWorker final : public sb::http::Handler {
   }
   int lost = 0;
   std::string last_peer;  // the client address of the last adopted connection
+  bool last_tls_relayed = true;  // whether it came from a TLS relay (a TCP socket: no)
 
  private:
   std::uint32_t index_;
@@ -129,6 +131,7 @@ TEST_CASE_FIXTURE(TwoWorkers, "a request for another worker's session moves with
   REQUIRE(receive("worker 1 got: w1.abc"));
   CHECK(zero.handover().counters().handed_over == 1);
   CHECK(one.handover().counters().adopted == 1);
+  CHECK_FALSE(one.last_tls_relayed);  // a TCP socket, not a TLS relay's end
   CHECK(received.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
 
   // The connection now lives in worker 1: its next request goes straight there,

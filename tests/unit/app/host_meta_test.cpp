@@ -9,7 +9,7 @@ using sb::app::HostMetaUrls;
 using sb::app::plain_host;
 
 namespace {
-HostMetaUrls urls() { return {"/http-bind", "/xmpp-websocket", "", "", "127.0.0.1:5280"}; }
+HostMetaUrls urls() { return {"/http-bind", "/xmpp-websocket", "", "", "127.0.0.1:5280", ""}; }
 }  // namespace
 
 TEST_CASE("host-meta: XRD and JRD name both endpoints from the Host") {
@@ -47,4 +47,21 @@ TEST_CASE("host-meta: only a plain host[:port] is echoed") {
   CHECK_FALSE(plain_host("x'/><y"));
   CHECK_FALSE(plain_host("x\"y"));
   CHECK_FALSE(plain_host(std::string(300, 'a')));
+}
+
+TEST_CASE("host-meta: a request that came over https gets https:// and wss:// URLs") {
+  const HostMeta meta(urls());
+  CHECK(meta.bosh_url("chat.example:5281", true) == "https://chat.example:5281/http-bind");
+  CHECK(meta.websocket_url("chat.example:5281", true) == "wss://chat.example:5281/xmpp-websocket");
+  CHECK(meta.bosh_url("chat.example:5280", false) == "http://chat.example:5280/http-bind");
+  CHECK(meta.websocket_url("chat.example:5280", false) == "ws://chat.example:5280/xmpp-websocket");
+  CHECK(meta.xrd("h", true).find("href='https://h/http-bind'") != std::string::npos);
+  CHECK(meta.jrd("h", true).find("\"wss://h/xmpp-websocket\"") != std::string::npos);
+  // Configured public URLs win over the scheme, either way.
+  HostMetaUrls u = urls();
+  u.public_bosh_url = "http://public.example/b";
+  u.public_websocket_url = "ws://public.example/w";
+  const HostMeta configured(u);
+  CHECK(configured.bosh_url("h", true) == "http://public.example/b");
+  CHECK(configured.websocket_url("h", true) == "ws://public.example/w");
 }

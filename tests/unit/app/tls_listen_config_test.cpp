@@ -7,6 +7,7 @@
 
 #include "app/config.hpp"
 #include "app/config_file.hpp"
+#include "app/config_reload.hpp"
 #include "net/tls_test_peer.hpp"
 
 using sb::app::apply_setting;
@@ -90,4 +91,21 @@ TEST_CASE("validate_config: tls_listen needs a loadable, matching certificate an
   no_listener.tls_cert_file = cert;
   CHECK(mentions(sb::app::validate_config(no_listener), "need 'tls_listen'"));
   (void)other_cert;
+}
+
+TEST_CASE("tls_ticket_rotation: 3600 s by default, 0 to 3.5 days, a restart to change") {
+  Config config = runnable();
+  CHECK(config.tls_ticket_rotation == 3600);
+  CHECK_FALSE(apply_setting(config, "tls_ticket_rotation", "0"));
+  CHECK(config.tls_ticket_rotation == 0);
+  CHECK_FALSE(apply_setting(config, "tls_ticket_rotation", "302400"));
+  CHECK(config.tls_ticket_rotation == 302400);
+  // Two periods must fit into TLS 1.3's seven days.
+  CHECK(apply_setting(config, "tls_ticket_rotation", "302401").has_value());
+  CHECK(apply_setting(config, "tls_ticket_rotation", "-1").has_value());
+  Config loaded = config;
+  loaded.tls_ticket_rotation = 60;
+  const auto plan = sb::app::plan_reload(config, loaded);
+  CHECK(plan.restart == std::vector<std::string>{"tls_ticket_rotation"});
+  CHECK(plan.next.tls_ticket_rotation == 302400);
 }

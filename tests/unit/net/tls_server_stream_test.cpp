@@ -106,10 +106,11 @@ bool hostile_client(std::uint16_t port, std::string bytes) {
 struct TlsServer {
   TlsServer(LoopFixture& fixture, TestPki& pki, Recorder& handler) {
     const auto [cert, key] = pki.server_files();
-    auto keys = sb::net::TicketKeys::generate();
-    REQUIRE(keys.has_value());
+    auto secret = sb::net::TicketSecret::generate();
+    REQUIRE(secret.has_value());
+    tickets = std::make_unique<sb::net::TicketKeyRing>(*secret, 3600);
     std::string error;
-    context = TlsServerContext::create(cert, key, *keys, error);
+    context = TlsServerContext::create(cert, key, tickets.get(), error);
     REQUIRE_MESSAGE(context != nullptr, error);
     listener = std::make_unique<sb::net::Listener>(fixture.loop(), [this, &handler](TcpStream& s) {
       TlsServerStream::attach(s, context->native());
@@ -120,6 +121,7 @@ struct TlsServer {
     REQUIRE(listener->listen("127.0.0.1:0", 16, error) == 0);
     port = static_cast<std::uint16_t>(listener->bound_port());
   }
+  std::unique_ptr<sb::net::TicketKeyRing> tickets;  // before the context: it outlives it
   std::unique_ptr<TlsServerContext> context;
   std::unique_ptr<sb::net::Listener> listener;
   std::uint16_t port = 0;

@@ -2,8 +2,11 @@
 // keys, reload) and a server-side TlsSession, driven through memory BIOs against
 // a client written directly on OpenSSL (below), which shares none of our code.
 // Covers TLS 1.2 and 1.3, ALPN, resumption across two contexts with the same
-// ticket keys (two workers) and not with different ones, garbage before and
-// inside the handshake and a corrupt record after it, and a reload.
+// ticket secret (two workers) and not with different ones, the rotation of ticket
+// keys on an injected clock (a ticket opens in its own and the next period, is
+// renewed in the next, and is refused after), OpenSSL's own per-context keys
+// (tls_ticket_rotation = 0), garbage before and inside the handshake and a
+// corrupt record after it, and a reload.
 #include <doctest/doctest.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -18,7 +21,8 @@
 #include "net/tls_session.hpp"
 #include "net/tls_test_peer.hpp"
 
-using sb::net::TicketKeys;
+using sb::net::TicketKeyRing;
+using sb::net::TicketSecret;
 using sb::net::TlsServerContext;
 using sb::net::TlsSession;
 using sb::net::test::TestPki;
@@ -141,18 +145,48 @@ void pump(RawClient& client, TlsSession& server, ServerSink& sink) {
   FAIL("the peers never went quiet");
 }
 
-TicketKeys keys() {
-  auto generated = TicketKeys::generate();
+TicketSecret secret() {
+  auto generated = TicketSecret::generate();
   REQUIRE(generated.has_value());
   return *generated;
 }
 
-std::unique_ptr<TlsServerContext> context(TestPki& pki, const TicketKeys& ticket_keys) {
+// A ring on a fresh secret that lives as long as the test program (contexts made
+// from it may outlive a test's locals).
+TicketKeyRing* keys() {
+  static std::vector<std::unique_ptr<TicketKeyRing>> rings;
+  rings.push_back(std::make_unique<TicketKeyRing>(secret(), 3600));
+  return rings.back().get();
+}
+
+std::unique_ptr<TlsServerContext> context(TestPki& pki, TicketKeyRing* tickets) {
   const auto [cert, key] = pki.server_files();
   std::string error;
-  auto made = TlsServerContext::create(cert, key, ticket_keys, error);
+  auto made = TlsServerContext::create(cert, key, tickets, error);
   REQUIRE_MESSAGE(made != nullptr, error);
   return made;
+}
+
+// One handshake with `ctx`, resuming `ticket` if not null, closed cleanly. The
+// session it leaves (to resume later; the caller frees it) in `out`, if not null.
+struct Handshake {
+  bool established = false;
+  bool resumed = false;
+};
+Handshake handshake(TlsServerContext& ctx, int version, SSL_SESSION* ticket,
+                    SSL_SESSION** out = nullptr) {
+  RawClient client({version, "http/1.1", ticket});
+  ServerSink sink;
+  TlsSession server(ctx.native(), sink, TlsSession::Role::kServer);
+  server.accept();
+  pump(client, server, sink);
+  Handshake result{client.established(), client.resumed() && server.resumed()};
+  // TLS 1.3: the ticket comes after the handshake; have the client read it.
+  client.write("x");
+  pump(client, server, sink);
+  client.close_notify();
+  if (out != nullptr) *out = client.session();
+  return result;
 }
 
 }  // namespace
@@ -208,9 +242,12 @@ TEST_CASE("a client offering ALPN without http/1.1 is refused; one offering none
 
 TEST_CASE("a ticket from one context resumes on another with the same keys, not with others") {
   TestPki pki;
-  const TicketKeys shared = keys();
-  auto first_worker = context(pki, shared);
-  auto second_worker = context(pki, shared);
+  // Two workers: each its own ring, derived from the one secret.
+  const TicketSecret shared = secret();
+  TicketKeyRing first_ring(shared, 3600);
+  TicketKeyRing second_ring(shared, 3600);
+  auto first_worker = context(pki, &first_ring);
+  auto second_worker = context(pki, &second_ring);
   auto stranger = context(pki, keys());
   for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
     CAPTURE(version);
@@ -341,11 +378,90 @@ TEST_CASE("certificate and key errors are clear; a failed reload keeps the old c
   CHECK(early_sink.received == "still here");
 }
 
-TEST_CASE("ticket keys round-trip as hex; anything else is refused") {
-  const TicketKeys original = keys();
-  const auto back = TicketKeys::from_hex(original.to_hex());
+TEST_CASE("the ticket secret round-trips as hex; anything else is refused") {
+  const TicketSecret original = secret();
+  const auto back = TicketSecret::from_hex(original.to_hex());
   REQUIRE(back.has_value());
   CHECK(back->bytes == original.bytes);
-  CHECK_FALSE(TicketKeys::from_hex("abcd").has_value());
-  CHECK_FALSE(TicketKeys::from_hex(std::string(160, 'g')).has_value());
+  CHECK_FALSE(TicketSecret::from_hex("abcd").has_value());
+  CHECK_FALSE(TicketSecret::from_hex(std::string(64, 'g')).has_value());
+}
+
+TEST_CASE("ticket keys: one per period from the secret alone, name, HMAC and AES keys apart") {
+  const TicketSecret a = secret();
+  const TicketSecret b = secret();
+  const auto k1 = sb::net::derive_ticket_key(a, 1000);
+  CHECK(sb::net::derive_ticket_key(a, 1000).name == k1.name);  // any worker derives the same
+  CHECK(sb::net::derive_ticket_key(a, 1000).aes == k1.aes);
+  CHECK(sb::net::derive_ticket_key(a, 1001).name != k1.name);  // a new period, a new key
+  CHECK(sb::net::derive_ticket_key(b, 1000).name != k1.name);  // another secret, another key
+  CHECK(std::vector<unsigned char>(k1.hmac.begin(), k1.hmac.end()) !=
+        std::vector<unsigned char>(k1.aes.begin(), k1.aes.end()));
+  // The ring: the period is floor(now / rotation).
+  std::uint64_t now = 3600 * 1000 + 5;
+  TicketKeyRing ring(a, 3600, [&now] { return now; });
+  CHECK(ring.current().name == k1.name);
+  now += 3599 - 5;
+  CHECK(ring.current().name == k1.name);
+  now += 1;
+  CHECK(ring.current().name == sb::net::derive_ticket_key(a, 1001).name);
+  const sb::net::TicketKey* found = nullptr;
+  CHECK(ring.find(k1.name.data(), found) == 2);  // the previous period's: renew
+  CHECK(ring.find(sb::net::derive_ticket_key(a, 1001).name.data(), found) == 1);
+  CHECK(ring.find(sb::net::derive_ticket_key(a, 999).name.data(), found) == 0);
+}
+
+TEST_CASE("rotation: a ticket resumes on any worker in its period and the next, renewed, then not") {
+  TestPki pki;
+  const TicketSecret shared = secret();
+  std::uint64_t now = 10'000 * 60;  // period 10,000 of 60 s
+  const auto clock = [&now] { return now; };
+  TicketKeyRing first_ring(shared, 60, clock);
+  TicketKeyRing second_ring(shared, 60, clock);
+  auto first_worker = context(pki, &first_ring);
+  auto second_worker = context(pki, &second_ring);
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    CAPTURE(version);
+    now = 10'000 * 60 + 30;
+    SSL_SESSION* ticket = nullptr;
+    REQUIRE(handshake(*first_worker, version, nullptr, &ticket).established);
+    REQUIRE(ticket != nullptr);
+    // The lifetime the client is told: two periods.
+    CHECK(SSL_SESSION_get_ticket_lifetime_hint(ticket) == 120);
+    // Same period, both workers.
+    CHECK(handshake(*first_worker, version, ticket).resumed);
+    CHECK(handshake(*second_worker, version, ticket).resumed);
+    // The next period: still opened, and the client gets a new ticket.
+    now += 60;
+    SSL_SESSION* renewed = nullptr;
+    const Handshake next = handshake(*second_worker, version, ticket, &renewed);
+    CHECK(next.resumed);
+    REQUIRE(renewed != nullptr);
+    // Two periods on: the old ticket is refused (a full handshake, which works),
+    // the renewed one, sealed a period later, resumes.
+    now += 60;
+    const Handshake old = handshake(*first_worker, version, ticket);
+    CHECK(old.established);
+    CHECK_FALSE(old.resumed);
+    CHECK(handshake(*first_worker, version, renewed).resumed);
+    SSL_SESSION_free(renewed);
+    SSL_SESSION_free(ticket);
+  }
+}
+
+TEST_CASE("tls_ticket_rotation = 0: OpenSSL's own keys, resumed by the same context only") {
+  TestPki pki;
+  auto one = context(pki, nullptr);
+  auto other = context(pki, nullptr);
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    CAPTURE(version);
+    SSL_SESSION* ticket = nullptr;
+    REQUIRE(handshake(*one, version, nullptr, &ticket).established);
+    REQUIRE(ticket != nullptr);
+    CHECK(handshake(*one, version, ticket).resumed);
+    const Handshake elsewhere = handshake(*other, version, ticket);
+    CHECK(elsewhere.established);
+    CHECK_FALSE(elsewhere.resumed);
+    SSL_SESSION_free(ticket);
+  }
 }

@@ -1,0 +1,104 @@
+// The scheme and host the client used; see public_origin.hpp.
+#include "app/public_origin.hpp"
+
+#include <vector>
+
+#include "app/host_meta.hpp"  // plain_host
+
+namespace sb::app {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+std::string_view unquote(std::string_view text) {
+  text = trim(text);
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+  return text;
+}
+
+bool equals_ignoring_case(std::string_view text, std::string_view lowercase) {
+  if (text.size() != lowercase.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = (text[i] >= 'A' && text[i] <= 'Z') ? static_cast<char>(text[i] - 'A' + 'a') : text[i];
+    if (c != lowercase[i]) return false;
+  }
+  return true;
+}
+
+// The last entry of a comma-separated list, trimmed.
+std::string_view last_entry(std::string_view list) {
+  const std::size_t comma = list.rfind(',');
+  return trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
+}
+
+// "https" -> true, "http" -> false, anything else: no opinion (nullptr).
+const bool* scheme_of(std::string_view proto) {
+  static constexpr bool kSecure = true;
+  static constexpr bool kPlain = false;
+  proto = unquote(proto);
+  if (equals_ignoring_case(proto, "https")) return &kSecure;
+  if (equals_ignoring_case(proto, "http")) return &kPlain;
+  return nullptr;
+}
+
+struct ForwardedElement {
+  std::string_view proto;
+  std::string_view host;
+};
+
+// Each element's proto= and host= (parameter names are case-insensitive).
+std::vector<ForwardedElement> forwarded_elements(std::string_view forwarded) {
+  std::vector<ForwardedElement> out;
+  while (!forwarded.empty()) {
+    const std::size_t comma = forwarded.find(',');
+    std::string_view element = forwarded.substr(0, comma);
+    forwarded.remove_prefix(comma == std::string_view::npos ? forwarded.size() : comma + 1);
+    ForwardedElement parsed;
+    while (!element.empty()) {
+      const std::size_t semicolon = element.find(';');
+      const std::string_view pair = trim(element.substr(0, semicolon));
+      element.remove_prefix(semicolon == std::string_view::npos ? element.size() : semicolon + 1);
+      const std::size_t equals = pair.find('=');
+      if (equals == std::string_view::npos) continue;
+      const std::string_view name = pair.substr(0, equals);
+      if (equals_ignoring_case(name, "proto")) parsed.proto = pair.substr(equals + 1);
+      if (equals_ignoring_case(name, "host")) parsed.host = unquote(pair.substr(equals + 1));
+    }
+    out.push_back(parsed);
+  }
+  return out;
+}
+
+void take(PublicOrigin& origin, std::string_view proto, std::string_view host) {
+  if (const bool* secure = scheme_of(proto)) origin.secure = *secure;
+  if (!host.empty() && plain_host(host)) origin.host = std::string(host);
+}
+
+}  // namespace
+
+PublicOrigin public_origin(bool tls, std::string_view peer, std::string_view x_forwarded_proto,
+                           std::string_view x_forwarded_host, std::string_view forwarded,
+                           const TrustedProxies* trusted) {
+  PublicOrigin origin;
+  origin.secure = tls;
+  if (trusted == nullptr || !trusted->contains(peer)) return origin;
+  if (!trim(x_forwarded_proto).empty() || !trim(x_forwarded_host).empty()) {
+    take(origin, last_entry(x_forwarded_proto), last_entry(x_forwarded_host));
+    return origin;
+  }
+  if (trim(forwarded).empty()) return origin;
+  const std::vector<ForwardedElement> elements = forwarded_elements(forwarded);
+  const std::vector<std::string> hops = forwarded_for_addresses(forwarded);
+  // From the element our peer wrote outwards, while its writer is vouched for.
+  for (std::size_t i = elements.size(); i-- > 0;) {
+    take(origin, elements[i].proto, elements[i].host);
+    if (i >= hops.size() || !trusted->contains(hops[i])) break;
+  }
+  return origin;
+}
+
+}  // namespace sb::app
