@@ -43,7 +43,7 @@ const path = require('node:path');
 const harness = path.join(__dirname, '..', 'tests', 'integration', 'lib');
 const { Switchboard } = require(path.join(harness, 'switchboard'));
 const { snapshot, MiB } = require('./proc_stats');
-const { startSoak, startServer, track, stopOne, stopAll, stopOnTimeoutOrSignal, repoRoot } = require('./soak_run');
+const { startSoak, startServer, track, stopFrontAndServer, stopAll, stopOnTimeoutOrSignal, repoRoot } = require('./soak_run');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const WARMUP = 20;
@@ -161,12 +161,7 @@ async function measure(front, serverKind, opts, log) {
     if (!r.cpu) r.notes.push('fewer than 3 seconds of run phase after the logins: no CPU-per-message figure');
     r.loadAfter = loadavg();
   } finally {
-    if (switchboard) {
-      const problem = await stopOne(switchboard);
-      if (problem) r.notes.push(problem.split('\n')[0]);
-    }
-    await stopOne(server);
-    log(`${name}: stopped`);
+    await stopFrontAndServer(switchboard, server, r.notes, log, name);
   }
   return r;
 }

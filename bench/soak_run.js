@@ -50,6 +50,19 @@ async function stopOne(thing) {
   }
 }
 
+/**
+ * Stops a measured pair: switchboard in front (if any; a problem it reports on
+ * stopping goes to `notes`), then the server behind it; logs "<name>: stopped".
+ */
+async function stopFrontAndServer(switchboard, server, notes, log, name) {
+  if (switchboard) {
+    const problem = await stopOne(switchboard);
+    if (problem) notes.push(problem.split('\n')[0]);
+  }
+  await stopOne(server);
+  log(`${name}: stopped`);
+}
+
 /** Stops everything still running: soaks first, then front ends, then servers. */
 async function stopAll() {
   for (const thing of [...running]) if (thing.child && thing.online) thing.kill();
@@ -165,4 +178,4 @@ function stopOnTimeoutOrSignal(timeoutSeconds, log) {
   return () => clearTimeout(deadline);
 }
 
-module.exports = { soakBinary, startSoak, startServer, track, stopOne, stopAll, stopOnTimeoutOrSignal, repoRoot };
+module.exports = { soakBinary, startSoak, startServer, track, stopOne, stopFrontAndServer, stopAll, stopOnTimeoutOrSignal, repoRoot };

@@ -40,7 +40,7 @@ const path = require('node:path');
 const harness = path.join(__dirname, '..', 'tests', 'integration', 'lib');
 const { Switchboard } = require(path.join(harness, 'switchboard'));
 const { snapshot, MiB } = require('./proc_stats');
-const { startSoak, startServer: startFreshServer, track, stopOne, stopAll, stopOnTimeoutOrSignal } = require('./soak_run');
+const { startSoak, startServer: startFreshServer, track, stopFrontAndServer, stopAll, stopOnTimeoutOrSignal } = require('./soak_run');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const WARMUP = 20;
@@ -131,12 +131,7 @@ async function measure(kind, serverKind, opts, log) {
     await sleep(3000);
     r.after = take();
   } finally {
-    if (switchboard) {
-      const problem = await stopOne(switchboard);
-      if (problem) r.notes.push(problem.split('\n')[0]);
-    }
-    await stopOne(server);
-    log(`${name}: stopped`);
+    await stopFrontAndServer(switchboard, server, r.notes, log, name);
   }
   return r;
 }

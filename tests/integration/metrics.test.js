@@ -29,6 +29,7 @@ const { XmppClient, bare } = require('./lib/strophe_client');
 const { scrape, promtoolCheck, total, get } = require('./lib/metrics');
 const { freePort } = require('./lib/ports');
 const { startLogged, waitForPort, stopProcess, tail, sleep } = require('./lib/proc');
+const { workerProcesses } = require('./lib/worker_procs');
 
 const USERS = { alice: 'pw-a', bob: 'pw-b', carol: 'pw-c', dave: 'pw-d' };
 
@@ -43,22 +44,6 @@ async function waitUntil(what, predicate, { timeoutMs = 10000, everyMs = 250 } =
   }
 }
 
-/** The worker processes of `supervisorPid`: [{ pid, index }], from /proc. */
-function workerProcesses(supervisorPid) {
-  const found = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== supervisorPid || fields[0] === 'Z') continue;
-      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const at = args.indexOf('--worker-index');
-      if (at >= 0) found.push({ pid: Number(entry), index: Number(args[at + 1]) });
-    } catch { /* gone while we looked */ }
-  }
-  return found;
-}
 
 const workerOfSid = (sid) => Number((/^w(\d+)\./.exec(sid || '') || [])[1]);
 

@@ -25,6 +25,7 @@ const { describe, it, before, after } = require('node:test');
 const { startStack, direct } = require('./lib/stack');
 const { XmppClient, withTimeout, bare } = require('./lib/strophe_client');
 const { sleep } = require('./lib/proc');
+const { workerProcesses, processAlive } = require('./lib/worker_procs');
 
 const WORKERS = 4;
 const WAIT = 10; // BOSH wait of the Strophe clients, in seconds
@@ -34,35 +35,6 @@ const NS_BOSH = 'http://jabber.org/protocol/httpbind';
 function workerOfSid(sid) {
   const match = /^(?:[A-Za-z0-9]+\.)?w(\d+)\./.exec(sid || '');
   return match ? Number(match[1]) : null;
-}
-
-/** The worker processes of `supervisorPid`: [{ pid, index }], from /proc. */
-function workerProcesses(supervisorPid) {
-  const found = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // The command name is in parentheses and may hold spaces: the ppid is the
-      // second field after the closing one.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== supervisorPid || fields[0] === 'Z') continue;
-      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const at = args.indexOf('--worker-index');
-      if (at >= 0) found.push({ pid: Number(entry), index: Number(args[at + 1]) });
-    } catch { /* the process ended while we looked */ }
-  }
-  return found.sort((a, b) => a.index - b.index);
-}
-
-/** True while a process with this pid exists (zombies count as gone). */
-function processAlive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 async function waitUntil(what, predicate, { timeoutMs = 10000, everyMs = 100 } = {}) {

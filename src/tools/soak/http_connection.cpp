@@ -31,28 +31,14 @@ llhttp_settings_t make_settings(llhttp_data_cb body, llhttp_cb complete) {
 
 }  // namespace
 
-// Owns the uv_connect_t only while a connect is in flight, so an open or idle
-// connection does not carry it. `conn` is cleared when the connection gives up.
-struct HttpConnection::ConnectReq {
-  uv_connect_t req{};
-  HttpConnection* conn = nullptr;
-};
-
 HttpConnection::HttpConnection(Env& env, HttpOwner* owner) : env_(env), owner_(owner) {}
 
 HttpConnection::~HttpConnection() { drop_stream(); }
 
 void HttpConnection::drop_stream() {
   net::TimerWheel::disarm(timer_);
-  if (connecting_ != nullptr) {
-    connecting_->conn = nullptr;  // its callback frees it
-    connecting_ = nullptr;
-  }
-  if (stream_ != nullptr) {
-    stream_->set_handler(nullptr);
-    stream_->close();
-    stream_ = nullptr;
-  }
+  Dial::abandon(connecting_);
+  close_stream(stream_);
   std::string().swap(body_);
 }
 
@@ -94,34 +80,18 @@ void HttpConnection::connect() {
   phase_ = Phase::kConnecting;
   ++env_.interval.tally.connections;
   stream_ = net::TcpStream::create(env_.loop, this);
-  int rc = 0;
-  if (!env_.sources.empty()) {
-    const int fd = open_bound_socket(env_.sources.next());
-    rc = fd < 0 ? fd : uv_tcp_open(stream_->handle(), fd);
-  }
-  auto* req = new ConnectReq;
-  req->conn = this;
-  req->req.data = req;
-  if (rc == 0) {
-    rc = uv_tcp_connect(&req->req, stream_->handle(), reinterpret_cast<const sockaddr*>(&env_.target), on_connect);
-  }
-  if (rc != 0) {
-    delete req;
+  if (Dial::start(env_, *stream_, this, on_connect, connecting_) != 0) {
     // Reported from the loop, like every outcome: a zero-delay timer.
     phase_ = Phase::kConnecting;
     deadline_ms_ = env_.now_ms();
     env_.context->timers().arm_at(timer_, env_.now_ms());
     return;
   }
-  connecting_ = req;
   env_.context->timers().arm_at(timer_, env_.now_ms() + env_.options->connect_timeout_ms);
 }
 
-void HttpConnection::on_connect(uv_connect_t* uvreq, int status) {
-  auto* req = static_cast<ConnectReq*>(uvreq->data);
-  HttpConnection* self = req->conn;
-  delete req;
-  if (self == nullptr) return;  // gave up (closed) meanwhile
+void HttpConnection::on_connect(void* owner, int status) {
+  auto* self = static_cast<HttpConnection*>(owner);
   self->connecting_ = nullptr;
   if (status != 0) {
     self->fail("connect");

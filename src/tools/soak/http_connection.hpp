@@ -23,6 +23,7 @@
 
 #include "net/tcp_stream.hpp"
 #include "net/timer_wheel.hpp"
+#include "tools/soak/dial.hpp"
 
 namespace sb::soak {
 
@@ -68,8 +69,7 @@ class HttpConnection final : public net::StreamHandler {
 
  private:
   enum class Phase : std::uint8_t { kIdle, kDelaying, kConnecting, kWaiting };
-  struct ConnectReq;
-  static void on_connect(uv_connect_t* req, int status);
+  static void on_connect(void* self, int status);
   static void on_timer(net::TimerNode& node);
   static int on_body(llhttp_t* parser, const char* at, std::size_t length);
   static int on_message_complete(llhttp_t* parser);
@@ -83,7 +83,7 @@ class HttpConnection final : public net::StreamHandler {
   Env& env_;
   HttpOwner* owner_;
   net::TcpStream* stream_ = nullptr;
-  ConnectReq* connecting_ = nullptr;
+  Dial* connecting_ = nullptr;
   std::string out_;            // the request in flight (kept until written)
   std::string body_;           // the answer being read
   llhttp_t parser_{};

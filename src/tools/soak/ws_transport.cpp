@@ -54,13 +54,6 @@ std::string expected_accept(const std::string& key) {
 
 }  // namespace
 
-// Owns the uv_connect_t only while a connect is in flight; `transport` is cleared
-// when the transport gives up meanwhile.
-struct WsTransport::ConnectReq {
-  uv_connect_t req{};
-  WsTransport* transport = nullptr;
-};
-
 // The opening handshake's state, freed once the 101 has been read.
 struct WsTransport::Handshake {
   llhttp_t parser{};
@@ -105,15 +98,8 @@ WsTransport::~WsTransport() { drop_stream(); }
 
 void WsTransport::drop_stream() {
   net::TimerWheel::disarm(timer_);
-  if (connecting_ != nullptr) {
-    connecting_->transport = nullptr;  // its callback frees it
-    connecting_ = nullptr;
-  }
-  if (stream_ != nullptr) {
-    stream_->set_handler(nullptr);
-    stream_->close();
-    stream_ = nullptr;
-  }
+  Dial::abandon(connecting_);
+  close_stream(stream_);
   handshake_.reset();
 }
 
@@ -125,31 +111,15 @@ void WsTransport::open() {
   ++env_.interval.tally.connections;
   const Options& o = *env_.options;
   stream_ = net::TcpStream::create(env_.loop, this);
-  int rc = 0;
-  if (!env_.sources.empty()) {
-    const int fd = open_bound_socket(env_.sources.next());
-    rc = fd < 0 ? fd : uv_tcp_open(stream_->handle(), fd);
-  }
-  auto* req = new ConnectReq;
-  req->transport = this;
-  req->req.data = req;
-  if (rc == 0) {
-    rc = uv_tcp_connect(&req->req, stream_->handle(), reinterpret_cast<const sockaddr*>(&env_.target), on_connect);
-  }
-  if (rc != 0) {
-    delete req;
+  if (Dial::start(env_, *stream_, this, on_connect, connecting_) != 0) {
     arm(env_.now_ms());  // reported from the loop: the timer finds no connect in flight
     return;
   }
-  connecting_ = req;
   arm(env_.now_ms() + o.connect_timeout_ms);
 }
 
-void WsTransport::on_connect(uv_connect_t* uvreq, int status) {
-  auto* req = static_cast<ConnectReq*>(uvreq->data);
-  WsTransport* self = req->transport;
-  delete req;
-  if (self == nullptr) return;
+void WsTransport::on_connect(void* owner, int status) {
+  auto* self = static_cast<WsTransport*>(owner);
   self->connecting_ = nullptr;
   if (status != 0) {
     self->end("connect");

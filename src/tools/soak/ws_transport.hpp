@@ -28,6 +28,7 @@
 
 #include "net/tcp_stream.hpp"
 #include "net/timer_wheel.hpp"
+#include "tools/soak/dial.hpp"
 #include "tools/soak/transport.hpp"
 #include "tools/soak/ws_frames.hpp"
 
@@ -57,10 +58,9 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
 
  private:
   enum class State : std::uint8_t { kNew, kConnecting, kHandshake, kOpening, kOpen, kClosing, kEnded };
-  struct ConnectReq;
   struct Handshake;
 
-  static void on_connect(uv_connect_t* req, int status);
+  static void on_connect(void* self, int status);
   static void on_timer(net::TimerNode& node);
 
   // net::StreamHandler
@@ -84,7 +84,7 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   Env& env_;
   TransportEvents* events_;
   net::TcpStream* stream_ = nullptr;
-  ConnectReq* connecting_ = nullptr;
+  Dial* connecting_ = nullptr;
   std::unique_ptr<Handshake> handshake_;  // only until the 101 is read
   std::vector<std::string> queue_;        // stanzas sent before the stream opened
   WsFrameReader reader_;

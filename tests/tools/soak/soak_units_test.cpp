@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "parse_args.hpp"
 #include "tools/soak/histogram.hpp"
 #include "tools/soak/ledger.hpp"
 #include "tools/soak/options.hpp"
@@ -20,19 +21,7 @@
 #include "tools/soak/xmpp_client.hpp"
 
 using namespace sb::soak;
-
-namespace {
-
-bool parse(std::vector<std::string> args, Options& o, std::string& error) {
-  std::vector<char*> argv;
-  static char name[] = "switchboard-soak";
-  argv.push_back(name);
-  for (auto& a : args) argv.push_back(a.data());
-  bool help = false;
-  return parse_options(static_cast<int>(argv.size()), argv.data(), o, help, error);
-}
-
-}  // namespace
+using sb::soak::test::parse;
 
 TEST_CASE("histogram: buckets are within 1.6% of their values and quantiles match a sorted sample") {
   for (std::uint64_t v : {0ull, 1ull, 127ull, 128ull, 129ull, 1000ull, 65535ull, 1234567ull, 1ull << 40}) {

@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "parse_args.hpp"
 #include "tools/soak/ledger.hpp"
 #include "tools/soak/options.hpp"
 #include "tools/soak/ws_frames.hpp"
 
 using namespace sb::soak;
+using sb::soak::test::parse;
 
 namespace {
 
@@ -53,15 +55,6 @@ std::vector<std::string> read_all(const std::string& wire, std::size_t step, std
   }
   if (left != nullptr) *left = reader.buffered_bytes();
   return sink.events;
-}
-
-bool parse(std::vector<std::string> args, Options& o, std::string& error) {
-  std::vector<char*> argv;
-  static char name[] = "switchboard-soak";
-  argv.push_back(name);
-  for (auto& a : args) argv.push_back(a.data());
-  bool help = false;
-  return parse_options(static_cast<int>(argv.size()), argv.data(), o, help, error);
 }
 
 }  // namespace
