@@ -43,94 +43,40 @@ struct ServerSink final : sb::net::TlsSessionSink {
 };
 
 // A TLS client on two standard mem BIOs, with the knobs the tests turn.
-class RawClient {
+class RawClient final : public sb::net::test::MemoryBioPeer {
  public:
   struct Options {
     int version = 0;              // 0 = any, else TLS1_2_VERSION or TLS1_3_VERSION
     std::string alpn = "http/1.1";  // one protocol offered; empty = no ALPN
     SSL_SESSION* session = nullptr;  // to resume
   };
-  explicit RawClient(const Options& options) {
-    ctx_ = SSL_CTX_new(TLS_client_method());
-    REQUIRE(ctx_ != nullptr);
-    if (options.version != 0) {
-      SSL_CTX_set_min_proto_version(ctx_, options.version);
-      SSL_CTX_set_max_proto_version(ctx_, options.version);
-    }
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
-    ssl_ = SSL_new(ctx_);
-    if (!options.alpn.empty()) {
-      std::string wire(1, static_cast<char>(options.alpn.size()));
-      wire += options.alpn;
-      SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>(wire.data()),
-                          static_cast<unsigned int>(wire.size()));
-    }
-    if (options.session != nullptr) SSL_set_session(ssl_, options.session);
-    in_ = BIO_new(BIO_s_mem());
-    out_ = BIO_new(BIO_s_mem());
-    SSL_set_bio(ssl_, in_, out_);
-    SSL_set_connect_state(ssl_);
-    step();
+  explicit RawClient(const Options& options) : MemoryBioPeer(new_client(options), false) {
+    feed({});  // the ClientHello
   }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-  ~RawClient() {
-    SSL_free(ssl_);
-    SSL_CTX_free(ctx_);
-  }
-
-  void feed(std::string_view bytes) {
-    if (!bytes.empty()) BIO_write(in_, bytes.data(), static_cast<int>(bytes.size()));
-    step();
-  }
-  std::string take_output() {
-    std::string out;
-    char buffer[4096];
-    int n = 0;
-    while ((n = BIO_read(out_, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
-    return out;
-  }
-  void write(std::string_view text) {
-    REQUIRE(SSL_write(ssl_, text.data(), static_cast<int>(text.size())) > 0);
-  }
-  // A clean close: OpenSSL marks the session of a connection freed without one
-  // not resumable (it might have been cut off by an attacker).
-  void close_notify() { SSL_shutdown(ssl_); }
-  bool established() const { return SSL_is_init_finished(ssl_) == 1; }
   bool resumed() const { return SSL_session_reused(ssl_) == 1; }
   // The session to resume with (after the server's ticket has been read).
   SSL_SESSION* session() const { return SSL_get1_session(ssl_); }
-  std::string received;
-  bool failed = false;
 
  private:
-  void step() {
-    if (failed) return;
-    ERR_clear_error();
-    if (!established()) {
-      const int rc = SSL_do_handshake(ssl_);
-      if (rc != 1) {
-        if (SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ) failed = true;
-        ERR_clear_error();
-        return;
-      }
+  static SSL* new_client(const Options& options) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    REQUIRE(ctx != nullptr);
+    if (options.version != 0) {
+      SSL_CTX_set_min_proto_version(ctx, options.version);
+      SSL_CTX_set_max_proto_version(ctx, options.version);
     }
-    char buffer[16384];
-    for (;;) {
-      const int n = SSL_read(ssl_, buffer, sizeof buffer);
-      if (n > 0) {
-        received.append(buffer, static_cast<std::size_t>(n));
-        continue;
-      }
-      if (SSL_get_error(ssl_, n) != SSL_ERROR_WANT_READ) failed = true;
-      ERR_clear_error();
-      return;
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    SSL* ssl = SSL_new(ctx);
+    SSL_CTX_free(ctx);  // the SSL holds its own reference
+    if (ssl != nullptr && !options.alpn.empty()) {
+      std::string wire(1, static_cast<char>(options.alpn.size()));
+      wire += options.alpn;
+      SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()),
+                          static_cast<unsigned int>(wire.size()));
     }
+    if (ssl != nullptr && options.session != nullptr) SSL_set_session(ssl, options.session);
+    return ssl;
   }
-  SSL_CTX* ctx_;
-  SSL* ssl_;
-  BIO* in_;
-  BIO* out_;
 };
 
 // Carries bytes both ways until neither side has anything to say.

@@ -154,18 +154,14 @@ struct ServerContext {
   ServerContext& operator=(const ServerContext&) = delete;
 };
 
-class TestTlsServer {
+// One end of a TLS connection on two OpenSSL memory BIOs, written directly on
+// OpenSSL (none of our code): bytes from the other end go in with feed(), bytes
+// for it come out of take_output(). The handshake and reads advance on feed().
+class MemoryBioPeer {
  public:
-  explicit TestTlsServer(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
-    REQUIRE(ssl_ != nullptr);
-    in_ = BIO_new(BIO_s_mem());
-    out_ = BIO_new(BIO_s_mem());
-    SSL_set_bio(ssl_, in_, out_);
-    SSL_set_accept_state(ssl_);
-  }
-  TestTlsServer(const TestTlsServer&) = delete;
-  TestTlsServer& operator=(const TestTlsServer&) = delete;
-  ~TestTlsServer() { SSL_free(ssl_); }
+  MemoryBioPeer(const MemoryBioPeer&) = delete;
+  MemoryBioPeer& operator=(const MemoryBioPeer&) = delete;
+  ~MemoryBioPeer() { SSL_free(ssl_); }
 
   void feed(std::string_view bytes) {
     if (!bytes.empty()) BIO_write(in_, bytes.data(), static_cast<int>(bytes.size()));
@@ -183,14 +179,30 @@ class TestTlsServer {
   void write(std::string_view plaintext) {
     REQUIRE(SSL_write(ssl_, plaintext.data(), static_cast<int>(plaintext.size())) > 0);
   }
+  // A clean close: OpenSSL marks the session of a connection freed without one
+  // not resumable (it might have been cut off by an attacker).
   void close_notify() { SSL_shutdown(ssl_); }
 
   bool established() const { return SSL_is_init_finished(ssl_) == 1; }
-  const char* sni() const { return SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name); }
 
   std::string received;
   bool got_close_notify = false;
-  bool failed = false;
+  bool failed = false;  // an alert was received or sent, or a record was bad
+
+ protected:
+  // Takes `ssl` (SSL_new'd) and gives it the two BIOs, as a server or a client.
+  MemoryBioPeer(SSL* ssl, bool server) : ssl_(ssl) {
+    REQUIRE(ssl_ != nullptr);
+    in_ = BIO_new(BIO_s_mem());
+    out_ = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl_, in_, out_);
+    if (server) {
+      SSL_set_accept_state(ssl_);
+    } else {
+      SSL_set_connect_state(ssl_);
+    }
+  }
+  SSL* ssl_;
 
  private:
   void progress() {
@@ -220,9 +232,15 @@ class TestTlsServer {
     }
   }
 
-  SSL* ssl_;
   BIO* in_;
   BIO* out_;
+};
+
+// The server end, on a context the test made (see TestPki).
+class TestTlsServer final : public MemoryBioPeer {
+ public:
+  explicit TestTlsServer(SSL_CTX* ctx) : MemoryBioPeer(SSL_new(ctx), true) {}
+  const char* sni() const { return SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name); }
 };
 
 }  // namespace sb::net::test
