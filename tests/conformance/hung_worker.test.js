@@ -23,7 +23,8 @@ const path = require('node:path');
 const integrationLib = path.join(__dirname, '..', 'integration', 'lib');
 const { Switchboard } = require(path.join(integrationLib, 'switchboard.js'));
 const { scrape, promtoolCheck } = require(path.join(integrationLib, 'metrics.js'));
-const { workerProcesses, processState, processAlive } = require(path.join(integrationLib, 'worker_procs.js'));
+const { workerProcesses, processState, processAlive, workerOfSid } = require(path.join(integrationLib, 'worker_procs.js'));
+const { waitUntil } = require(path.join(integrationLib, 'proc.js'));
 const { ScriptedUpstream } = require('./lib/scripted_upstream');
 const { BoshSession } = require('./lib/bosh');
 const { destroyAllSockets } = require('./lib/raw_http');
@@ -33,21 +34,6 @@ after(() => destroyAllSockets());
 
 const HANG_TIMEOUT_S = 2;
 
-/** The worker index a sid names ("w1.xyz" -> 1), or null. */
-function workerOfSid(sid) {
-  const match = /^(?:[A-Za-z0-9]+\.)?w(\d+)\./.exec(sid || '');
-  return match ? Number(match[1]) : null;
-}
-
-async function waitUntil(what, predicate, { timeoutMs = 10000, everyMs = 50 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms: ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 /** A scripted upstream and two workers with `config`; stopped by PID when `t` ends. */
 async function startStack(t, config) {

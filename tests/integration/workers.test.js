@@ -24,28 +24,13 @@ const http = require('node:http');
 const { describe, it, before, after } = require('node:test');
 const { startStack, direct } = require('./lib/stack');
 const { XmppClient, withTimeout, bare } = require('./lib/strophe_client');
-const { sleep } = require('./lib/proc');
-const { workerProcesses, processAlive } = require('./lib/worker_procs');
+const { sleep, waitUntil } = require('./lib/proc');
+const { workerProcesses, processAlive, workerOfSid } = require('./lib/worker_procs');
 
 const WORKERS = 4;
 const WAIT = 10; // BOSH wait of the Strophe clients, in seconds
 const NS_BOSH = 'http://jabber.org/protocol/httpbind';
 
-/** The worker index a sid names ("w2.xyz" -> 2), or null. */
-function workerOfSid(sid) {
-  const match = /^(?:[A-Za-z0-9]+\.)?w(\d+)\./.exec(sid || '');
-  return match ? Number(match[1]) : null;
-}
-
-async function waitUntil(what, predicate, { timeoutMs = 10000, everyMs = 100 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms: ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 const xmlEscape = (s) => String(s).replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' }[c]));
 

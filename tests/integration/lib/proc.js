@@ -119,4 +119,15 @@ function tail(file, lines = 60) {
   }
 }
 
-module.exports = { startLogged, waitForPort, stopProcess, tail, sleep };
+/** Polls `predicate` until it returns something truthy (resolved with it); fails the test after `timeoutMs`. */
+async function waitUntil(what, predicate, { timeoutMs = 10000, everyMs = 50 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) require('node:assert/strict').fail(`timed out after ${timeoutMs} ms: ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+module.exports = { startLogged, waitForPort, stopProcess, tail, sleep, waitUntil };

@@ -43,4 +43,10 @@ function processAlive(pid) {
   return state !== null && state !== 'Z';
 }
 
-module.exports = { workerProcesses, processState, processAlive };
+/** The worker index a sid names ("w2.xyz" -> 2), or null. */
+function workerOfSid(sid) {
+  const match = /^(?:[A-Za-z0-9]+\.)?w(\d+)\./.exec(sid || '');
+  return match ? Number(match[1]) : null;
+}
+
+module.exports = { workerProcesses, processState, processAlive, workerOfSid };

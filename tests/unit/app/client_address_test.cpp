@@ -3,19 +3,13 @@
 #include <doctest/doctest.h>
 
 #include "app/client_address.hpp"
+#include "parse_trusted_proxies.hpp"
 
 using sb::app::client_address;
 using sb::app::forwarded_for_addresses;
 using sb::app::TrustedProxies;
 
-namespace {
-TrustedProxies parse(const char* list) {
-  std::string error;
-  auto proxies = TrustedProxies::parse(list, error);
-  REQUIRE_MESSAGE(proxies.has_value(), error);
-  return *proxies;
-}
-}  // namespace
+using sb::app::test::parse;
 
 TEST_CASE("trusted_proxies holds addresses and CIDR blocks of both families") {
   const TrustedProxies trusted = parse("127.0.0.1 10.0.0.0/8 192.168.1.128/25 fd00::/8 ::1");

@@ -4,18 +4,12 @@
 #include <doctest/doctest.h>
 
 #include "app/public_origin.hpp"
+#include "parse_trusted_proxies.hpp"
 
 using sb::app::public_origin;
 using sb::app::TrustedProxies;
 
-namespace {
-TrustedProxies parse(const char* list) {
-  std::string error;
-  auto proxies = TrustedProxies::parse(list, error);
-  REQUIRE_MESSAGE(proxies.has_value(), error);
-  return *proxies;
-}
-}  // namespace
+using sb::app::test::parse;
 
 TEST_CASE("public origin: the TLS listener is https, the plain one http, without proxies") {
   CHECK(public_origin(true, "192.0.2.1", "", "", "", nullptr).secure);
