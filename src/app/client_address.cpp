@@ -7,8 +7,12 @@
 #include <charconv>
 #include <cstring>
 
+#include "bosh/lowercase.hpp"
+
 namespace sb::app {
 namespace {
+
+using bosh::equals_ignoring_case;
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -133,28 +137,41 @@ bool TrustedProxies::contains(std::string_view ip) const {
   return false;
 }
 
-std::vector<std::string> forwarded_for_addresses(std::string_view forwarded) {
-  std::vector<std::string> out;
+std::vector<ForwardedElement> forwarded_elements(std::string_view forwarded) {
+  std::vector<ForwardedElement> out;
   // Elements are separated by commas, parameters by semicolons; a quoted value
-  // may hold neither that matters here (addresses, ports), so a plain split is
-  // enough for what we look for, and anything odd just yields no address.
+  // may hold neither that matters here (addresses, ports, schemes, plain
+  // hosts), so a plain split is enough, and anything odd just yields no value.
   while (!forwarded.empty()) {
     const std::size_t comma = forwarded.find(',');
     std::string_view element = forwarded.substr(0, comma);
     forwarded.remove_prefix(comma == std::string_view::npos ? forwarded.size() : comma + 1);
-    std::string address;
+    ForwardedElement parsed;
     while (!element.empty()) {
       const std::size_t semicolon = element.find(';');
       const std::string_view pair = trim(element.substr(0, semicolon));
       element.remove_prefix(semicolon == std::string_view::npos ? element.size() : semicolon + 1);
-      if (pair.size() > 4 && (pair[0] == 'f' || pair[0] == 'F') &&
-          (pair[1] == 'o' || pair[1] == 'O') && (pair[2] == 'r' || pair[2] == 'R') &&
-          pair[3] == '=') {
-        address = strip_port(pair.substr(4));
-      }
+      const std::size_t equals = pair.find('=');
+      if (equals == std::string_view::npos) continue;
+      const std::string_view name = pair.substr(0, equals);
+      const std::string_view value = pair.substr(equals + 1);
+      if (equals_ignoring_case(name, "for") && !value.empty()) parsed.for_ = value;
+      if (equals_ignoring_case(name, "proto")) parsed.proto = value;
+      if (equals_ignoring_case(name, "host")) parsed.host = value;
     }
-    out.push_back(is_ip(address) ? address : std::string());
+    out.push_back(parsed);
   }
+  return out;
+}
+
+std::string forwarded_address(std::string_view for_value) {
+  std::string address = for_value.empty() ? std::string() : strip_port(for_value);
+  return is_ip(address) ? address : std::string();
+}
+
+std::vector<std::string> forwarded_for_addresses(std::string_view forwarded) {
+  std::vector<std::string> out;
+  for (const ForwardedElement& element : forwarded_elements(forwarded)) out.push_back(forwarded_address(element.for_));
   return out;
 }
 

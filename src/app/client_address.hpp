@@ -48,6 +48,22 @@ class TrustedProxies {
 std::string client_address(std::string_view peer, std::string_view x_forwarded_for,
                            std::string_view forwarded, const TrustedProxies& trusted);
 
+// One element (one hop) of an RFC 7239 Forwarded header: the raw values of its
+// for=, proto= and host= parameters, empty when absent (names are
+// case-insensitive; the last of a name wins). Views into the header.
+struct ForwardedElement {
+  std::string_view for_;
+  std::string_view proto;
+  std::string_view host;
+};
+
+// The elements of a Forwarded header, in order (oldest hop first).
+std::vector<ForwardedElement> forwarded_elements(std::string_view forwarded);
+
+// The address a `for=` value names ("[2001:db8::1]:80" -> "2001:db8::1"), or
+// empty if it names none (absent, "unknown", an obfuscated identifier).
+std::string forwarded_address(std::string_view for_value);
+
 // The addresses of a Forwarded header's `for=` parameters, in order; an element
 // without `for=` or with a non-address value gives an empty entry. Ports and
 // brackets are removed ("[2001:db8::1]:80" -> "2001:db8::1").

@@ -4,9 +4,12 @@
 #include <vector>
 
 #include "app/host_meta.hpp"  // plain_host
+#include "bosh/lowercase.hpp"
 
 namespace sb::app {
 namespace {
+
+using bosh::equals_ignoring_case;
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -18,15 +21,6 @@ std::string_view unquote(std::string_view text) {
   text = trim(text);
   if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
   return text;
-}
-
-bool equals_ignoring_case(std::string_view text, std::string_view lowercase) {
-  if (text.size() != lowercase.size()) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = (text[i] >= 'A' && text[i] <= 'Z') ? static_cast<char>(text[i] - 'A' + 'a') : text[i];
-    if (c != lowercase[i]) return false;
-  }
-  return true;
 }
 
 // The last entry of a comma-separated list, trimmed.
@@ -43,34 +37,6 @@ const bool* scheme_of(std::string_view proto) {
   if (equals_ignoring_case(proto, "https")) return &kSecure;
   if (equals_ignoring_case(proto, "http")) return &kPlain;
   return nullptr;
-}
-
-struct ForwardedElement {
-  std::string_view proto;
-  std::string_view host;
-};
-
-// Each element's proto= and host= (parameter names are case-insensitive).
-std::vector<ForwardedElement> forwarded_elements(std::string_view forwarded) {
-  std::vector<ForwardedElement> out;
-  while (!forwarded.empty()) {
-    const std::size_t comma = forwarded.find(',');
-    std::string_view element = forwarded.substr(0, comma);
-    forwarded.remove_prefix(comma == std::string_view::npos ? forwarded.size() : comma + 1);
-    ForwardedElement parsed;
-    while (!element.empty()) {
-      const std::size_t semicolon = element.find(';');
-      const std::string_view pair = trim(element.substr(0, semicolon));
-      element.remove_prefix(semicolon == std::string_view::npos ? element.size() : semicolon + 1);
-      const std::size_t equals = pair.find('=');
-      if (equals == std::string_view::npos) continue;
-      const std::string_view name = pair.substr(0, equals);
-      if (equals_ignoring_case(name, "proto")) parsed.proto = pair.substr(equals + 1);
-      if (equals_ignoring_case(name, "host")) parsed.host = unquote(pair.substr(equals + 1));
-    }
-    out.push_back(parsed);
-  }
-  return out;
 }
 
 void take(PublicOrigin& origin, std::string_view proto, std::string_view host) {
@@ -92,11 +58,10 @@ PublicOrigin public_origin(bool tls, std::string_view peer, std::string_view x_f
   }
   if (trim(forwarded).empty()) return origin;
   const std::vector<ForwardedElement> elements = forwarded_elements(forwarded);
-  const std::vector<std::string> hops = forwarded_for_addresses(forwarded);
   // From the element our peer wrote outwards, while its writer is vouched for.
   for (std::size_t i = elements.size(); i-- > 0;) {
-    take(origin, elements[i].proto, elements[i].host);
-    if (i >= hops.size() || !trusted->contains(hops[i])) break;
+    take(origin, elements[i].proto, unquote(elements[i].host));
+    if (!trusted->contains(forwarded_address(elements[i].for_))) break;
   }
   return origin;
 }
