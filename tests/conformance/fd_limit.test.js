@@ -72,6 +72,21 @@ async function create(port, to, stats, rid = randomRid()) {
   }
 }
 
+/**
+ * The end of a two-worker run: every socket closed, switchboard stopped by PID,
+ * the upstream stopped, tcp_migrate_req put back; the log printed on failure
+ * (or with SB_CONFORMANCE_LOGS) and kept, else the run's folder removed.
+ */
+async function stopTwoWorkerRun({ child, upstream, previousMigrate, logFile, dir, failed }) {
+  destroyAllSockets();
+  await stopProcess(child, { timeoutMs: 8000 });
+  await upstream.stop();
+  if (previousMigrate !== null) setMigrate(previousMigrate);
+  if (failed || process.env.SB_CONFORMANCE_LOGS) process.stderr.write(`${tail(logFile, 60)}\n`);
+  if (failed) process.stderr.write(`log kept: ${logFile}\n`);
+  if (!failed) fs.rmSync(dir, { recursive: true, force: true });
+}
+
 test('full workers close their listener, the last one answers 503, room comes back', { timeout: 100000 }, async () => {
   // SB_TCP_MIGRATE_REQ=0 runs the test the other way, to see the resets.
   const wanted = process.env.SB_TCP_MIGRATE_REQ === '0' ? 0 : 1;
@@ -167,13 +182,7 @@ test('full workers close their listener, the last one answers 503, room comes ba
     assert.match(log(), /listener open again/);
     failed = false;
   } finally {
-    destroyAllSockets();
-    await stopProcess(child, { timeoutMs: 8000 });
-    await upstream.stop();
-    if (previousMigrate !== null) setMigrate(previousMigrate);
-    if (failed || process.env.SB_CONFORMANCE_LOGS) process.stderr.write(`${tail(logFile, 60)}\n`);
-    if (failed) process.stderr.write(`log kept: ${logFile}\n`);
-    if (!failed) fs.rmSync(dir, { recursive: true, force: true });
+    await stopTwoWorkerRun({ child, upstream, previousMigrate, logFile, dir, failed });
   }
   assert.equal(child.exitStatus, 0, `switchboard exited cleanly\n${tail(logFile, 30)}`);
 });
@@ -339,13 +348,7 @@ test('the TLS listener closes with the plain one when its worker is full, the la
     assert.ok(!/EMFILE|too many open files/i.test(log()), 'no worker ran out of descriptors');
     failed = false;
   } finally {
-    destroyAllSockets();
-    await stopProcess(child, { timeoutMs: 8000 });
-    await upstream.stop();
-    if (previousMigrate !== null) setMigrate(previousMigrate);
-    if (failed || process.env.SB_CONFORMANCE_LOGS) process.stderr.write(`${tail(logFile, 60)}\n`);
-    if (failed) process.stderr.write(`log kept: ${logFile}\n`);
-    if (!failed) fs.rmSync(dir, { recursive: true, force: true });
+    await stopTwoWorkerRun({ child, upstream, previousMigrate, logFile, dir, failed });
   }
   assert.equal(child.exitStatus, 0, `switchboard exited cleanly\n${tail(logFile, 30)}`);
 });

@@ -12,6 +12,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { useStack } = require('./lib/stack');
 const { request } = require('./lib/raw_http');
+const { xrdLinks, jrdLinks } = require('./lib/host_meta_links');
 
 const XBOSH = 'urn:xmpp:alt-connections:xbosh';
 const WEBSOCKET = 'urn:xmpp:alt-connections:websocket';
@@ -22,19 +23,6 @@ const configured = useStack({
   public_websocket_url: 'wss://chat.example.com/xmpp-websocket',
 });
 const noWebSocket = useStack({ websocket_path: '' });
-
-/** The Link elements of an XRD document as { rel: href }. */
-function xrdLinks(xml) {
-  const links = {};
-  for (const m of xml.matchAll(/<Link\s+rel=(['"])([^'"]+)\1\s+href=(['"])([^'"]*)\3\s*\/>/g)) links[m[2]] = m[4];
-  return links;
-}
-
-function jrdLinks(json) {
-  const links = {};
-  for (const link of JSON.parse(json).links) links[link.rel] = link.href;
-  return links;
-}
 
 test('XEP-0156 host-meta: an XRD document naming the BOSH and WebSocket URLs from the request\'s Host', async () => {
   const res = await request(plain.port, {

@@ -13,13 +13,10 @@
 
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const path = require('node:path');
 
-const { Switchboard } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
-const { ScriptedUpstream } = require('./lib/scripted_upstream');
 const { BoshSession, bodyXml } = require('./lib/bosh');
 const { request, destroyAllSockets } = require('./lib/raw_http');
-const { attrPattern, uniqueDomain, stillPending } = require('./lib/stack');
+const { attrPattern, uniqueDomain, stillPending, startStackFor } = require('./lib/stack');
 
 after(() => destroyAllSockets());
 
@@ -47,18 +44,8 @@ async function creation(port, to) {
 
 for (const workers of [1, 2]) {
   test(`SIGHUP with ${workers} worker(s): live keys change, sessions stay, a bad file changes nothing`, async (t) => {
-    const upstream = await new ScriptedUpstream().start();
-    const sb = new Switchboard({
-      upstreamPort: upstream.port,
-      config: { workers, max_sessions_per_ip: 1, cors_origins: ['https://a.example', 'https://b.example'] },
-    });
-    t.after(async () => {
-      destroyAllSockets();
-      const problem = await sb.stop();
-      await upstream.stop();
-      if (problem) throw new Error(problem);
-    });
-    await sb.start();
+    const { sb, upstream } = await startStackFor(t,
+      { workers, max_sessions_per_ip: 1, cors_origins: ['https://a.example', 'https://b.example'] });
     if (workers > 1) await sb.waitForLog(/all 2 workers listening/);
     const done = /reload (\d+ )?done/;
 

@@ -21,12 +21,11 @@ const os = require('node:os');
 const path = require('node:path');
 const tls = require('node:tls');
 
-const { Switchboard } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
 const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
-const { ScriptedUpstream } = require('./lib/scripted_upstream');
 const { BoshSession, bodyXml } = require('./lib/bosh');
 const { request, destroyAllSockets } = require('./lib/raw_http');
-const { uniqueDomain, sleep } = require('./lib/stack');
+const { uniqueDomain, sleep, startStackFor } = require('./lib/stack');
+const { xrdLinks, jrdLinks } = require('./lib/host_meta_links');
 const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
 
 const XBOSH = 'urn:xmpp:alt-connections:xbosh';
@@ -42,19 +41,9 @@ after(() => {
 
 /** A switchboard with tls_listen and `config`, and its scripted upstream. */
 async function startDaemon(t, config) {
-  const upstream = await new ScriptedUpstream().start();
   const tlsPort = await freePort();
-  const sb = new Switchboard({
-    upstreamPort: upstream.port,
-    config: { tls_listen: `127.0.0.1:${tlsPort}`, tls_cert_file: cert, tls_key_file: key, ...config },
-  });
-  t.after(async () => {
-    destroyAllSockets();
-    const problem = await sb.stop();
-    await upstream.stop();
-    if (problem) throw new Error(problem);
-  });
-  await sb.start();
+  const { sb, upstream } = await startStackFor(t,
+    { tls_listen: `127.0.0.1:${tlsPort}`, tls_cert_file: cert, tls_key_file: key, ...config });
   const workers = config.workers || 1;
   if (workers > 1) await sb.waitForLog(new RegExp(`all ${workers} workers listening`));
   await sb.waitForLog(/listening on https:\/\//, { count: workers });
@@ -77,18 +66,6 @@ async function createOverTls(port, version, session) {
   assert.ok(sid, res.text);
   const worker = /^w(\d+)\./.exec(sid[1]);
   return { ...res, worker: worker ? Number(worker[1]) : 0 };
-}
-
-function xrdLinks(xml) {
-  const links = {};
-  for (const m of xml.matchAll(/<Link\s+rel=(['"])([^'"]+)\1\s+href=(['"])([^'"]*)\3\s*\/>/g)) links[m[2]] = m[4];
-  return links;
-}
-
-function jrdLinks(json) {
-  const links = {};
-  for (const link of JSON.parse(json).links) links[link.rel] = link.href;
-  return links;
 }
 
 test('XEP-0156 over the TLS listener: host-meta and host-meta.json advertise https:// and wss://', async (t) => {

@@ -139,6 +139,24 @@ async function assertSessionGone(session) {
   assertTerminate(reply, 'item-not-found');
 }
 
+/**
+ * For one test: a scripted XMPP server and a switchboard in front of it with
+ * `config` (config-file keys), stopped by PID when the test `t` ends (a problem
+ * switchboard reports on stopping fails it). Resolves once switchboard started.
+ */
+async function startStackFor(t, config) {
+  const upstream = await new ScriptedUpstream().start();
+  const sb = new Switchboard({ upstreamPort: upstream.port, config });
+  t.after(async () => {
+    destroyAllSockets();
+    const problem = await sb.stop();
+    await upstream.stop();
+    if (problem) throw new Error(problem);
+  });
+  await sb.start();
+  return { sb, upstream };
+}
+
 /** True if `promise` has not settled after `ms` (a held request stays held). */
 async function stillPending(promise, ms) {
   let settled = false;
@@ -150,6 +168,6 @@ async function stillPending(promise, ms) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 module.exports = {
-  attrPattern, useStack, uniqueDomain, openSession, openBystander, assertAlive, assertWrapper, assertTerminate,
+  attrPattern, useStack, startStackFor, uniqueDomain, openSession, openBystander, assertAlive, assertWrapper, assertTerminate,
   assertEmptyBody, assertHttpError, assertSessionGone, stillPending, sleep,
 };
