@@ -7,18 +7,10 @@
 #include <charconv>
 #include <cstring>
 
-#include "bosh/lowercase.hpp"
+#include "app/header_text.hpp"
 
 namespace sb::app {
 namespace {
-
-using bosh::equals_ignoring_case;
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // `text` as 16 bytes (IPv4 mapped); false if it is not a numeric address.
 bool to_bytes(std::string_view text, std::array<std::uint8_t, 16>& out, bool* v4 = nullptr) {
@@ -63,7 +55,7 @@ std::string normal_ip(std::string_view text) {
 // One list element of X-Forwarded-For: an address, maybe with a port
 // ("192.0.2.1:8080", "[2001:db8::1]:8080") which some proxies add.
 std::string strip_port(std::string_view entry) {
-  entry = trim(entry);
+  entry = trim_ows(entry);
   if (entry.size() >= 2 && entry.front() == '"' && entry.back() == '"') {
     entry = entry.substr(1, entry.size() - 2);
   }
@@ -149,7 +141,7 @@ std::vector<ForwardedElement> forwarded_elements(std::string_view forwarded) {
     ForwardedElement parsed;
     while (!element.empty()) {
       const std::size_t semicolon = element.find(';');
-      const std::string_view pair = trim(element.substr(0, semicolon));
+      const std::string_view pair = trim_ows(element.substr(0, semicolon));
       element.remove_prefix(semicolon == std::string_view::npos ? element.size() : semicolon + 1);
       const std::size_t equals = pair.find('=');
       if (equals == std::string_view::npos) continue;
@@ -179,9 +171,9 @@ std::string client_address(std::string_view peer, std::string_view x_forwarded_f
                            std::string_view forwarded, const TrustedProxies& trusted) {
   if (!trusted.contains(peer)) return std::string(peer);
   std::vector<std::string> hops;
-  if (!trim(x_forwarded_for).empty()) {
+  if (!trim_ows(x_forwarded_for).empty()) {
     hops = split_list(x_forwarded_for);
-  } else if (!trim(forwarded).empty()) {
+  } else if (!trim_ows(forwarded).empty()) {
     hops = forwarded_for_addresses(forwarded);
   }
   std::string client(peer);

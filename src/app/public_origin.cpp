@@ -3,22 +3,14 @@
 
 #include <vector>
 
+#include "app/header_text.hpp"
 #include "app/host_meta.hpp"  // plain_host
-#include "bosh/lowercase.hpp"
 
 namespace sb::app {
 namespace {
 
-using bosh::equals_ignoring_case;
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 std::string_view unquote(std::string_view text) {
-  text = trim(text);
+  text = trim_ows(text);
   if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
   return text;
 }
@@ -26,7 +18,7 @@ std::string_view unquote(std::string_view text) {
 // The last entry of a comma-separated list, trimmed.
 std::string_view last_entry(std::string_view list) {
   const std::size_t comma = list.rfind(',');
-  return trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
+  return trim_ows(comma == std::string_view::npos ? list : list.substr(comma + 1));
 }
 
 // "https" -> true, "http" -> false, anything else: no opinion (nullptr).
@@ -52,11 +44,11 @@ PublicOrigin public_origin(bool tls, std::string_view peer, std::string_view x_f
   PublicOrigin origin;
   origin.secure = tls;
   if (trusted == nullptr || !trusted->contains(peer)) return origin;
-  if (!trim(x_forwarded_proto).empty() || !trim(x_forwarded_host).empty()) {
+  if (!trim_ows(x_forwarded_proto).empty() || !trim_ows(x_forwarded_host).empty()) {
     take(origin, last_entry(x_forwarded_proto), last_entry(x_forwarded_host));
     return origin;
   }
-  if (trim(forwarded).empty()) return origin;
+  if (trim_ows(forwarded).empty()) return origin;
   const std::vector<ForwardedElement> elements = forwarded_elements(forwarded);
   // From the element our peer wrote outwards, while its writer is vouched for.
   for (std::size_t i = elements.size(); i-- > 0;) {
