@@ -37,6 +37,8 @@ HttpSocket::HttpSocket(net::TcpStream& stream, Shared& shared)
       shared_(shared),
       connection_(static_cast<http::Transport&>(*this), static_cast<http::Handler&>(*this),
                   shared.limits, shared.cors, shared.wheel, stream.peer_ip()) {
+  // The held request's socket: one per idle session.
+  static_assert(sizeof(void*) != 8 || sizeof(HttpSocket) <= 200, "an HttpSocket is 200 bytes");
   stream_.set_handler(this);
   shared_.list.insert(*this);
 }

@@ -43,8 +43,8 @@ void WsSocket::start(net::TcpStream& stream, WsShared& shared, std::string& firs
 }
 
 WsSocket::WsSocket(net::TcpStream& stream, WsShared& shared)
-    : stream_(stream),
-      timer_(&WsSocket::on_timer, this),
+    : net::TimerNode(&WsSocket::on_timer),
+      stream_(stream),
       session_(shared, static_cast<ws::WsOutput&>(*this)),
       id_(++shared.next_id) {
   stream_.set_handler(this);
@@ -105,10 +105,10 @@ void WsSocket::lose(std::string_view reason) {
 void WsSocket::arm(Wait wait, std::uint64_t delay_ms) {
   wait_ = wait;
   heard_ = false;
-  shared().wheel.arm(timer_, delay_ms);
+  shared().wheel.arm(timer(), delay_ms);
 }
 
-void WsSocket::on_timer(net::TimerNode& node) { static_cast<WsSocket*>(node.owner)->on_timeout(); }
+void WsSocket::on_timer(net::TimerNode& node) { static_cast<WsSocket&>(node).on_timeout(); }
 
 void WsSocket::on_timeout() {
   const Wait wait = wait_;

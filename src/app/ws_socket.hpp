@@ -70,7 +70,8 @@ struct WsShared : ws::WsContext {
 
 class WsSocket final : public net::StreamHandler,
                        private ws::WsOutput,
-                       public net::Pooled<WsSocket> {
+                       public net::Pooled<WsSocket>,
+                       private net::TimerNode {  // a base: no owner pointer in the node
  public:
   // Takes over `stream` (its 101 is already queued) and parses `first_bytes`, what
   // the client sent after its upgrade request. Counts the session, or, when the
@@ -99,6 +100,7 @@ class WsSocket final : public net::StreamHandler,
   void arm(Wait wait, std::uint64_t delay_ms);
   void on_timeout();
   static void on_timer(net::TimerNode& node);
+  net::TimerNode& timer() { return *this; }
 
   // net::StreamHandler
   void on_read(net::TcpStream& stream, std::string_view bytes) override;
@@ -117,7 +119,6 @@ class WsSocket final : public net::StreamHandler,
   std::string log_address() const;
 
   net::TcpStream& stream_;
-  net::TimerNode timer_;
   ws::WsSession session_;
   const std::string* peer_key_ = nullptr;  // SessionTable's per-address key, if counted so
   std::uint32_t id_;

@@ -51,9 +51,12 @@ struct SessionParams {
   std::uint32_t requests() const { return hold + 1; }
 };
 
+// The Session is its own timer node (a base, not a member: the callback gets the
+// session back with a cast, and the node needs no owner pointer).
 class Session final : public UpstreamEvents,
                       public http::ExchangeWatcher,
-                      public net::Pooled<Session> {
+                      public net::Pooled<Session>,
+                      private net::TimerNode {
  public:
   enum class State : std::uint8_t {
     kOpening,  // upstream connecting; the creation request waits for features
@@ -181,6 +184,7 @@ class Session final : public UpstreamEvents,
   void close_upstream();
   void rearm_timer();
   static void on_timer(net::TimerNode& node);
+  net::TimerNode& timer() { return *this; }
   net::TimerWheel& timers() const;
 
   SessionTable& table_;
@@ -209,17 +213,17 @@ class Session final : public UpstreamEvents,
   // next request gets. Null when empty: most of the time an idle session's
   // outbox is, and a pointer is 24 bytes smaller than an empty std::string.
   std::unique_ptr<std::string> outbox_;
-  net::TimerNode timer_;
   const char* end_reason_ = "";  // a static string, for the log
-  // The bytes in cache_ (bounded by max_session_queue_bytes), beside the flags
-  // below so that they share one 8-byte word.
+  // The bytes in cache_ (bounded by max_session_queue_bytes), beside the state
+  // and the flags below so that they all share one 8-byte word (the flags are
+  // bits: as bytes they made the Session 8 bytes bigger).
   std::uint32_t cache_bytes_ = 0;
   State state_ = State::kOpening;
   Condition end_condition_ = Condition::kNone;
-  bool data_ready_ = false;     // stanzas arrived since the last batch end
-  bool last_was_empty_poll_ = false;     // the previous new request was an empty poll
-  bool last_response_empty_ = false;     // the previous response carried nothing
-  bool upstream_dead_ = false;  // closed, or closing on its own: never call it again
+  bool data_ready_ : 1 = false;           // stanzas arrived since the last batch end
+  bool last_was_empty_poll_ : 1 = false;  // the previous new request was an empty poll
+  bool last_response_empty_ : 1 = false;  // the previous response carried nothing
+  bool upstream_dead_ : 1 = false;  // closed, or closing on its own: never call it again
 };
 
 }  // namespace sb::bosh

@@ -62,13 +62,13 @@ class Connection::Slot final : public Exchange, public net::Pooled<Slot> {
 
 Connection::Connection(Transport& transport, Handler& handler, const ConnectionLimits& limits,
                        const CorsPolicy& cors, net::TimerWheel& wheel, std::string peer_ip)
-    : parser_(limits),
+    : net::TimerNode(&Connection::on_timer),
+      parser_(limits),
       transport_(transport),
       handler_(handler),
       cors_(cors),
       wheel_(wheel),
-      peer_ip_(std::move(peer_ip)),
-      timer_(&Connection::on_timer, this) {
+      peer_ip_(std::move(peer_ip)) {
   // A held long poll keeps its slot for as long as it waits: keep it small.
   static_assert(sizeof(void*) != 8 || sizeof(Slot) <= 48, "a waiting slot is 48 bytes");
   // A client that connects and says nothing gets the header timeout, not the much
@@ -262,7 +262,7 @@ void Connection::switch_protocols(Slot& slot, std::string head) {
 // (the upgrade request was the last one parsed), so no exchange is lost.
 void Connection::hand_over_socket(std::string head) {
   phase_ = Phase::kClosed;
-  net::TimerWheel::disarm(timer_);
+  net::TimerWheel::disarm(timer());
   timer_purpose_ = TimerPurpose::kNone;
   parser_.reset_message();
   paused_ = false;
@@ -321,7 +321,7 @@ void Connection::stop_parsing() {
     transport_.resume_reading();  // only to notice the peer's EOF; bytes are dropped
   }
   if (timer_purpose_ == TimerPurpose::kResume) {
-    net::TimerWheel::disarm(timer_);
+    net::TimerWheel::disarm(timer());
     timer_purpose_ = TimerPurpose::kNone;
   }
 }
@@ -329,7 +329,7 @@ void Connection::stop_parsing() {
 void Connection::close_now() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
-  net::TimerWheel::disarm(timer_);
+  net::TimerWheel::disarm(timer());
   timer_purpose_ = TimerPurpose::kNone;
   parser_.reset_message();
   leftover_.reset();
@@ -379,7 +379,7 @@ bool Connection::backlog_too_big() const {
 
 void Connection::arm_timer(TimerPurpose purpose, std::uint64_t delay_ms) {
   timer_purpose_ = purpose;
-  wheel_.arm(timer_, delay_ms);
+  wheel_.arm(timer(), delay_ms);
 }
 
 // Chooses the deadline for the current state, after a request was dispatched or
@@ -392,7 +392,7 @@ void Connection::settle_timer() {
     arm_timer(TimerPurpose::kIdle, parser_.limits().idle_timeout_ms);
     return;
   }
-  net::TimerWheel::disarm(timer_);
+  net::TimerWheel::disarm(timer());
   timer_purpose_ = TimerPurpose::kNone;
 }
 
@@ -403,11 +403,11 @@ void Connection::linger(std::uint64_t delay_ms) {
 
 void Connection::cancel_linger() {
   if (timer_purpose_ != TimerPurpose::kLinger) return;
-  net::TimerWheel::disarm(timer_);
+  net::TimerWheel::disarm(timer());
   timer_purpose_ = TimerPurpose::kNone;
 }
 
-void Connection::on_timer(net::TimerNode& node) { static_cast<Connection*>(node.owner)->on_timeout(); }
+void Connection::on_timer(net::TimerNode& node) { static_cast<Connection&>(node).on_timeout(); }
 
 void Connection::on_timeout() {
   const TimerPurpose purpose = timer_purpose_;

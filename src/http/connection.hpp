@@ -52,7 +52,8 @@
 
 namespace sb::http {
 
-class Connection {
+// The connection is its own timer node (a base: no owner pointer in the node).
+class Connection : private net::TimerNode {
  public:
   Connection(Transport& transport, Handler& handler, const ConnectionLimits& limits,
              const CorsPolicy& cors, net::TimerWheel& wheel, std::string peer_ip);
@@ -125,6 +126,7 @@ class Connection {
   void settle_timer();
   void on_timeout();
   static void on_timer(net::TimerNode& node);
+  net::TimerNode& timer() { return *this; }
 
   RequestParser parser_;
   Transport& transport_;
@@ -132,7 +134,6 @@ class Connection {
   const CorsPolicy& cors_;
   net::TimerWheel& wheel_;
   std::string peer_ip_;
-  net::TimerNode timer_;
   std::unique_ptr<Slot> head_;  // the oldest request in flight; slots chain by `next`
   Slot* tail_ = nullptr;
   std::unique_ptr<std::string> leftover_;  // unparsed bytes while paused

@@ -81,7 +81,7 @@ class ConnectAttempt final : public StreamHandler {
   uv_getaddrinfo_t resolve_req_{};
   uv_connect_t connect_req_{};
   TcpStream* stream_ = nullptr;  // the try in flight (or closing)
-  TimerNode timeout_{on_timeout, this};
+  OwnedTimerNode timeout_{on_timeout, this};
 
   int last_error_ = UV_EAI_NONAME;  // what to report when no address is left
   bool resolving_ = false;
@@ -255,7 +255,7 @@ void ConnectAttempt::on_closed(TcpStream& /*stream*/) {
 }
 
 void ConnectAttempt::on_timeout(TimerNode& node) {
-  auto* self = static_cast<ConnectAttempt*>(node.owner);
+  auto* self = static_cast<ConnectAttempt*>(OwnedTimerNode::owner_of(node));
   self->timed_out_ = true;
   if (self->resolving_) {
     // The resolver's callback still comes (UV_EAI_CANCELED, or the answer if the

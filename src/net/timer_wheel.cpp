@@ -54,13 +54,13 @@ TimerNode::~TimerNode() { TimerWheel::disarm(*this); }
 
 TimerWheel::TimerWheel(std::uint64_t now_ms)
     : slots_(kSlots), now_ms_(now_ms), next_tick_(now_ms / kTickMs) {
-  for (auto& sentinel : slots_) sentinel.prev = sentinel.next = &sentinel;
+  for (auto& sentinel : slots_) sentinel.timer_prev = sentinel.timer_next = &sentinel;
 }
 
 TimerWheel::~TimerWheel() {
   // Orphan whatever is still armed so that the nodes' destructors do not touch us.
   for (auto& sentinel : slots_) {
-    while (sentinel.next != &sentinel) unlink(*static_cast<TimerNode*>(sentinel.next));
+    while (sentinel.timer_next != &sentinel) unlink(*static_cast<TimerNode*>(sentinel.timer_next));
   }
 }
 
@@ -89,23 +89,23 @@ void TimerWheel::disarm(TimerNode& node) {
 std::size_t TimerWheel::armed_count() const {
   std::size_t count = 0;
   for (const auto& sentinel : slots_) {
-    for (const TimerLink* link = sentinel.next; link != &sentinel; link = link->next) ++count;
+    for (const TimerLink* link = sentinel.timer_next; link != &sentinel; link = link->timer_next) ++count;
   }
   return count;
 }
 
 bool TimerWheel::empty() const {
   for (const auto& sentinel : slots_) {
-    if (sentinel.next != &sentinel) return false;
+    if (sentinel.timer_next != &sentinel) return false;
   }
   return true;
 }
 
 void TimerWheel::insert_after(TimerLink& anchor, TimerLink& link) {
-  link.prev = &anchor;
-  link.next = anchor.next;
-  anchor.next->prev = &link;
-  anchor.next = &link;
+  link.timer_prev = &anchor;
+  link.timer_next = anchor.timer_next;
+  anchor.timer_next->timer_prev = &link;
+  anchor.timer_next = &link;
 }
 
 void TimerWheel::link(TimerNode& node) {
@@ -119,9 +119,9 @@ void TimerWheel::link(TimerNode& node) {
 }
 
 void TimerWheel::unlink(TimerNode& node) {
-  node.prev->next = node.next;
-  node.next->prev = node.prev;
-  node.prev = node.next = nullptr;
+  node.timer_prev->timer_next = node.timer_next;
+  node.timer_next->timer_prev = node.timer_prev;
+  node.timer_prev = node.timer_next = nullptr;
 }
 
 void TimerWheel::advance(std::uint64_t now_ms) {
@@ -143,22 +143,22 @@ void TimerWheel::run_slot(std::size_t index) {
   // private list; nodes a callback re-arms go to their new slot.
   TimerLink pending;
   TimerLink& sentinel = slots_[index];
-  if (sentinel.next == &sentinel) return;
-  pending.next = sentinel.next;
-  pending.prev = sentinel.prev;
-  pending.next->prev = &pending;
-  pending.prev->next = &pending;
-  sentinel.prev = sentinel.next = &sentinel;
+  if (sentinel.timer_next == &sentinel) return;
+  pending.timer_next = sentinel.timer_next;
+  pending.timer_prev = sentinel.timer_prev;
+  pending.timer_next->timer_prev = &pending;
+  pending.timer_prev->timer_next = &pending;
+  sentinel.timer_prev = sentinel.timer_next = &sentinel;
 
-  while (pending.next != &pending) {
-    auto& node = *static_cast<TimerNode*>(pending.next);
+  while (pending.timer_next != &pending) {
+    auto& node = *static_cast<TimerNode*>(pending.timer_next);
     if (ms_after(node.deadline_low_, static_cast<std::uint32_t>(now_ms_)) <= 0) {
       unlink(node);
       node.fire();
     } else {
       // Not due in this revolution: back to its slot.
-      node.prev->next = node.next;
-      node.next->prev = node.prev;
+      node.timer_prev->timer_next = node.timer_next;
+      node.timer_next->timer_prev = node.timer_prev;
       insert_after(sentinel, node);
     }
   }

@@ -2,7 +2,7 @@
 //
 // A million sessions each need a "wait" deadline for their held request and an
 // inactivity deadline. A uv_timer_t per session per purpose costs ~150 bytes and a
-// heap operation per re-arm; a TimerNode embedded in its owner costs 32 bytes and
+// heap operation per re-arm; a TimerNode embedded in its owner costs 24 bytes and
 // arming/disarming is O(1) list surgery. One uv_timer_t (LoopContext's ticker in
 // net/loop_context.hpp) advances the wheel; tests advance it by hand, so nothing
 // here touches libuv.
@@ -22,35 +22,36 @@ class TimerWheel;
 
 // The links of a circular doubly-linked list; each wheel slot is a sentinel link.
 struct TimerLink {
-  TimerLink* prev = nullptr;
-  TimerLink* next = nullptr;
+  TimerLink* timer_prev = nullptr;
+  TimerLink* timer_next = nullptr;
 };
 
-// Embed one of these in the object that owns the deadline. Its callback is called
-// with the node when it expires; recover the owner from `owner`.
+// The deadline an object owns. Derive the owner from TimerNode (privately is
+// enough): its callback is called with the node when it expires and gets the
+// owner back with a static_cast, so the node needs no pointer to it.
+// OwnedTimerNode (below) is for an owner that cannot derive from it.
 //
-// 32 bytes: the two links, the owner, the low 32 bits of the deadline and a one-byte
-// index of the callback. A session has three nodes (its own, its upstream link's and
-// its connection's), so the callback pointer and the high half of the deadline
-// would cost 24 bytes a session. Callbacks are a handful of functions, registered on
-// first use in a small table (TimerNode::callback_index); the deadline is compared
-// modulo 2^32 ms against the wheel's clock, which is exact while deadlines lie
-// within 24 days of now (the longest here are maxpause and inactivity: minutes).
+// 24 bytes: the two links, the low 32 bits of the deadline and a one-byte index of
+// the callback. A session has three nodes (its own, its upstream link's and its
+// connection's), so the callback pointer, the high half of the deadline and an
+// owner pointer would cost 48 bytes a session. Callbacks are a handful of
+// functions, registered on first use in a small table (TimerNode::callback_index);
+// the deadline is compared modulo 2^32 ms against the wheel's clock, which is exact
+// while deadlines lie within 24 days of now (the longest here are maxpause and
+// inactivity: minutes).
 struct TimerNode : TimerLink {
   using Callback = void (*)(TimerNode& node);
 
   TimerNode() = default;
-  TimerNode(Callback cb, void* owner_ptr) : owner(owner_ptr), callback_(callback_index(cb)) {}
+  explicit TimerNode(Callback cb) : callback_(callback_index(cb)) {}
   TimerNode(const TimerNode&) = delete;
   TimerNode& operator=(const TimerNode&) = delete;
   ~TimerNode();  // disarms
 
   // Armed nodes are linked into a slot (or a slot being run); disarmed ones not.
-  bool armed() const { return prev != nullptr; }
+  bool armed() const { return timer_prev != nullptr; }
   // Calls the callback, if there is one.
   void fire();
-
-  void* owner = nullptr;
 
  private:
   friend class TimerWheel;
@@ -62,7 +63,18 @@ struct TimerNode : TimerLink {
   std::uint32_t deadline_low_ = 0;
   std::uint8_t callback_ = 0;
 };
-static_assert(sizeof(void*) != 8 || sizeof(TimerNode) == 32, "a node is 32 bytes on 64-bit targets");
+static_assert(sizeof(void*) != 8 || sizeof(TimerNode) == 24, "a node is 24 bytes on 64-bit targets");
+
+// A node that points at its owner, for owners that are not a TimerNode themselves
+// (short-lived or rare objects, tests): 8 bytes more. Its callback gets the owner
+// with owner_of().
+struct OwnedTimerNode : TimerNode {
+  OwnedTimerNode(Callback cb, void* owner_ptr) : TimerNode(cb), owner(owner_ptr) {}
+  // The owner of a node that is an OwnedTimerNode.
+  static void* owner_of(TimerNode& node) { return static_cast<OwnedTimerNode&>(node).owner; }
+
+  void* owner;
+};
 
 class TimerWheel {
  public:

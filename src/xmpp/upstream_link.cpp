@@ -42,11 +42,12 @@ bool is_loopback_host(std::string_view host) {
 
 UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
                            const bosh::UpstreamTarget& target, bosh::UpstreamEvents& events)
-    : connector_(connector),
+    : net::TimerNode(&UpstreamLink::on_timer),
+      connector_(connector),
       events_(&events),
       framer_(connector.settings().max_stanza_bytes),
-      timer_(&UpstreamLink::on_timer, this),
       same_host_(is_loopback_host(target.host)) {
+  static_assert(sizeof(void*) != 8 || sizeof(UpstreamLink) <= 184, "one per session: 184 bytes");
   std::string header = opening_header(target);
   if (settings().tls == TlsMode::kOff) {
     pending_ = std::make_unique<std::string>(std::move(header));
@@ -56,7 +57,7 @@ UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
   }
   // One deadline for the whole opening: connect, TLS, and the header of the stream
   // the session will use. (The connector's own timeout, the same, covers the connect.)
-  net::context_of(loop).timers().arm(timer_, settings().connect_timeout_ms);
+  net::context_of(loop).timers().arm(timer(), settings().connect_timeout_ms);
   attempt_ = net::connect_tcp(loop, target.host, target.port, settings().connect_timeout_ms, this,
                               [this, opened = uv_hrtime()](int status, net::TcpStream* stream) {
                                 connected(status, stream, opened);
@@ -243,7 +244,7 @@ void UpstreamLink::send(std::string_view bytes) {
       (pending_ ? pending_->size() : 0) + (stream_ != nullptr ? stream_->queued_bytes() : 0);
   if (state_ == State::kOpen && unsent > settings().max_unsent_bytes && !backlog_full_) {
     backlog_full_ = true;
-    net::context_of(connector_.loop()).timers().arm(timer_, 0);
+    net::context_of(connector_.loop()).timers().arm(timer(), 0);
   }
 }
 
@@ -273,7 +274,7 @@ void UpstreamLink::close() {
       transmit(kClosingTag);
       if (tls_) tls_->close_notify();
       stream_->shutdown_after_writes();
-      net::context_of(connector_.loop()).timers().arm(timer_, settings().close_timeout_ms);
+      net::context_of(connector_.loop()).timers().arm(timer(), settings().close_timeout_ms);
       return;
     case State::kClosing:
     case State::kDone:
@@ -308,7 +309,7 @@ void UpstreamLink::report_end(bosh::Condition condition, std::string&& detail) {
 }
 
 void UpstreamLink::on_timer(net::TimerNode& node) {
-  auto& self = *static_cast<UpstreamLink*>(node.owner);
+  auto& self = static_cast<UpstreamLink&>(node);
   switch (self.state_) {
     case State::kConnecting:
       // The connector's timeout, armed at the same moment, has not fired yet.
@@ -451,7 +452,7 @@ void UpstreamLink::on_write_error(net::TcpStream& stream, int status) { on_read_
 
 void UpstreamLink::on_closed(net::TcpStream&) {
   stream_ = nullptr;
-  net::TimerWheel::disarm(timer_);
+  net::TimerWheel::disarm(timer());
   if (owns_itself_) delete this;
 }
 
@@ -470,7 +471,7 @@ void UpstreamLink::stream_opened(std::string_view open_tag) {
 }
 
 void UpstreamLink::tell_opened(const bosh::StreamHeader& header) {
-  if (state_ == State::kOpen) net::TimerWheel::disarm(timer_);  // the opening is over
+  if (state_ == State::kOpen) net::TimerWheel::disarm(timer());  // the opening is over
   if (events_ != nullptr) events_->upstream_opened(header);
 }
 

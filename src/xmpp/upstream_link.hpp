@@ -86,7 +86,8 @@ class UpstreamLink final : public bosh::Upstream,
                            public net::Pooled<UpstreamLink>,
                            private net::StreamHandler,
                            private xml::FramerSink,
-                           private net::TlsSessionSink {
+                           private net::TlsSessionSink,
+                           private net::TimerNode {  // the opening deadline, later the close timeout
  public:
   UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector, const bosh::UpstreamTarget& target,
                bosh::UpstreamEvents& events);
@@ -128,6 +129,7 @@ class UpstreamLink final : public bosh::Upstream,
   void write_raw(std::string bytes);      // bytes on the wire
   void send_proxy_header();
   static void on_timer(net::TimerNode& node);
+  net::TimerNode& timer() { return *this; }  // a base: no owner pointer needed
 
   // net::StreamHandler
   void on_read(net::TcpStream& stream, std::string_view bytes) override;
@@ -158,7 +160,6 @@ class UpstreamLink final : public bosh::Upstream,
   net::LocalShared<xml::StreamNamespaces> namespaces_;
   // Bytes sent before the connection (or TLS) was up; null once settled.
   std::unique_ptr<std::string> pending_;
-  net::TimerNode timer_;  // the opening deadline, later the close timeout
   State state_ = State::kConnecting;
   Tls tls_state_ = Tls::kPlain;
   bool owns_itself_ = false;  // close() was called: we free ourselves

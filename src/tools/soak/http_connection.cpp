@@ -122,7 +122,7 @@ void HttpConnection::write_request() {
 }
 
 void HttpConnection::on_timer(net::TimerNode& node) {
-  auto* self = static_cast<HttpConnection*>(node.owner);
+  auto* self = static_cast<HttpConnection*>(net::OwnedTimerNode::owner_of(node));
   switch (self->phase_) {
     case Phase::kIdle:
       if (self->stream_ == nullptr) return;

@@ -87,7 +87,7 @@ class HttpConnection final : public net::StreamHandler {
   std::string out_;            // the request in flight (kept until written)
   std::string body_;           // the answer being read
   llhttp_t parser_{};
-  net::TimerNode timer_{on_timer, this};
+  net::OwnedTimerNode timer_{on_timer, this};
   std::uint64_t deadline_ms_ = 0;   // response timeout
   std::int64_t cut_after_ms_ = -1;
   Phase phase_ = Phase::kIdle;

@@ -150,7 +150,7 @@ void WsTransport::on_connect(void* owner, int status) {
 }
 
 void WsTransport::on_timer(net::TimerNode& node) {
-  auto* self = static_cast<WsTransport*>(node.owner);
+  auto* self = static_cast<WsTransport*>(net::OwnedTimerNode::owner_of(node));
   switch (self->state_) {
     case State::kConnecting:
       self->end(self->connecting_ == nullptr ? "connect" : "timeout");

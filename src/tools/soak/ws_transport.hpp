@@ -88,7 +88,7 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   std::unique_ptr<Handshake> handshake_;  // only until the 101 is read
   std::vector<std::string> queue_;        // stanzas sent before the stream opened
   WsFrameReader reader_;
-  net::TimerNode timer_{on_timer, this};
+  net::OwnedTimerNode timer_{on_timer, this};
   std::uint64_t cut_at_ms_ = 0;  // --drop: when this session's connection is cut (0: never)
   State state_ = State::kNew;
   bool close_sent_ = false;      // our close frame is out

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -56,4 +57,26 @@ TEST_CASE("InlineText keeps short text inline and long text whole") {
   CHECK(long_sid.view() == long_text);
   const InlineText empty("");
   CHECK(empty.view().empty());
+}
+
+TEST_CASE("SmallVector's header is 8 bytes: a spilled block's address shares the inline bytes") {
+  struct Four {
+    std::uint64_t a, b, c, d;
+  };
+  static_assert(sizeof(SmallVector<Four, 1>) == 8 + sizeof(Four));
+  static_assert(sizeof(SmallVector<Four, 2>) == 8 + 2 * sizeof(Four));
+  static_assert(sizeof(SmallVector<char, 1>) == 16);  // room for the block's address
+  // Spilling to the heap and back keeps every element, at every size.
+  SmallVector<Four, 1> v;
+  for (std::uint64_t i = 0; i < 9; ++i) v.push_back(Four{i, i + 1, i + 2, i + 3});
+  REQUIRE(v.size() == 9);
+  for (std::uint64_t i = 0; i < 9; ++i) CHECK((v.begin() + i)->d == i + 3);
+  v.erase(v.begin(), v.begin() + 8);
+  REQUIRE(v.size() == 1);
+  CHECK(v.front().a == 8);
+  v.push_back(Four{20, 21, 22, 23});
+  CHECK((v.begin() + 1)->b == 21);
+  SmallVector<char, 1> c;
+  for (char ch = 'a'; ch <= 'z'; ++ch) c.push_back(ch);
+  CHECK(std::string(c.begin(), c.end()) == "abcdefghijklmnopqrstuvwxyz");
 }

@@ -7,6 +7,7 @@
 
 using sb::net::context_of;
 using sb::net::LoopContext;
+using sb::net::OwnedTimerNode;
 using sb::net::TimerNode;
 using sb::net::test::LoopFixture;
 
@@ -38,8 +39,8 @@ TEST_CASE_FIXTURE(LoopFixture, "the ticker fires wheel timers but does not keep 
     int fired = 0;
     std::uint64_t at = 0;
     uv_loop_t* loop = nullptr;
-    TimerNode node{[](TimerNode& n) {
-                     auto* self = static_cast<Probe*>(n.owner);
+    OwnedTimerNode node{[](TimerNode& n) {
+                     auto* self = static_cast<Probe*>(OwnedTimerNode::owner_of(n));
                      ++self->fired;
                      self->at = uv_now(self->loop);
                    },
@@ -62,7 +63,7 @@ TEST_CASE_FIXTURE(LoopFixture, "stop_ticking closes the ticker and start_ticking
   context().stop_ticking();
   context().start_ticking();  // the old handle is still closing: restarts after it
   int fired = 0;
-  TimerNode node{[](TimerNode& n) { ++*static_cast<int*>(n.owner); }, &fired};
+  OwnedTimerNode node{[](TimerNode& n) { ++*static_cast<int*>(OwnedTimerNode::owner_of(n)); }, &fired};
   uv_update_time(loop());
   context().timers().arm_at(node, uv_now(loop()) + 10);
   after(200, [] {});
@@ -81,9 +82,9 @@ TEST_CASE_FIXTURE(LoopFixture, "the ticker sleeps while the wheel is empty and w
     uv_loop_t* loop = nullptr;
   } probe;
   probe.loop = loop();
-  TimerNode node(
+  OwnedTimerNode node(
       [](TimerNode& n) {
-        auto* p = static_cast<Probe*>(n.owner);
+        auto* p = static_cast<Probe*>(OwnedTimerNode::owner_of(n));
         ++p->fired;
         p->at = uv_now(p->loop);
       },

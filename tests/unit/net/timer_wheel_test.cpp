@@ -1,10 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "net/timer_wheel.hpp"
 
+using sb::net::OwnedTimerNode;
 using sb::net::TimerNode;
 using sb::net::TimerWheel;
 
@@ -13,8 +15,8 @@ struct Counter {
   int fired = 0;
   std::uint64_t at = 0;
   TimerWheel* wheel = nullptr;
-  TimerNode node{[](TimerNode& n) {
-                   auto* self = static_cast<Counter*>(n.owner);
+  OwnedTimerNode node{[](TimerNode& n) {
+                   auto* self = static_cast<Counter*>(OwnedTimerNode::owner_of(n));
                    ++self->fired;
                    self->at = self->wheel->now_ms();
                  },
@@ -80,7 +82,7 @@ TEST_CASE("disarm, re-arm and destruction are safe, also from inside a callback"
   victim->wheel = &wheel;
   struct Killer {
     std::unique_ptr<Counter>* victim;
-    TimerNode node{[](TimerNode& n) { static_cast<Killer*>(n.owner)->victim->reset(); }, this};
+    OwnedTimerNode node{[](TimerNode& n) { static_cast<Killer*>(OwnedTimerNode::owner_of(n))->victim->reset(); }, this};
   } killer{&victim};
   wheel.arm(victim->node, 1000);
   wheel.arm(killer.node, 1000);
@@ -92,8 +94,8 @@ TEST_CASE("disarm, re-arm and destruction are safe, also from inside a callback"
   struct Again {
     TimerWheel* wheel;
     int fired = 0;
-    TimerNode node{[](TimerNode& n) {
-                     auto* self = static_cast<Again*>(n.owner);
+    OwnedTimerNode node{[](TimerNode& n) {
+                     auto* self = static_cast<Again*>(OwnedTimerNode::owner_of(n));
                      if (++self->fired < 3) self->wheel->arm(n, 0);
                    },
                    this};
@@ -149,11 +151,49 @@ TEST_CASE("the 32-bit deadline: across 2^32 ms, past deadlines, far deadlines") 
     Counter a;
     a.wheel = &wheel;
     int other = 0;
-    TimerNode b{[](TimerNode& n) { *static_cast<int*>(n.owner) += 7; }, &other};
+    OwnedTimerNode b{[](TimerNode& n) { *static_cast<int*>(OwnedTimerNode::owner_of(n)) += 7; }, &other};
     wheel.arm(a.node, 10);
     wheel.arm(b, 10);
     wheel.advance(200);
     CHECK(a.fired == 1);
     CHECK(other == 7);
   }
+}
+
+TEST_CASE("net: an owner derived from TimerNode gets itself back in the callback, with no owner pointer") {
+  // The way Session, UpstreamLink, Connection and WsSocket hold their deadline:
+  // the node is a private base, 24 bytes, and the callback casts back.
+  class Owner : private TimerNode {
+   public:
+    explicit Owner(TimerWheel& wheel) : TimerNode(&Owner::on_timer), wheel_(wheel) {}
+    void arm(std::uint64_t delay_ms) { wheel_.arm(*this, delay_ms); }
+    bool pending() const { return armed(); }
+    int fired = 0;
+    bool rearm_once = false;
+
+   private:
+    static void on_timer(TimerNode& node) {
+      Owner& self = static_cast<Owner&>(node);
+      ++self.fired;
+      if (std::exchange(self.rearm_once, false)) self.arm(100);  // from its own callback
+    }
+    TimerWheel& wheel_;
+  };
+  static_assert(sizeof(void*) != 8 || sizeof(TimerNode) == 24);
+  static_assert(sizeof(OwnedTimerNode) == sizeof(TimerNode) + sizeof(void*));
+  TimerWheel wheel(0);
+  Owner first(wheel);
+  Owner second(wheel);
+  first.rearm_once = true;
+  first.arm(50);
+  second.arm(500);
+  wheel.advance(60);
+  CHECK(first.fired == 1);
+  CHECK(first.pending());  // re-armed
+  CHECK(second.fired == 0);
+  wheel.advance(600);
+  CHECK(first.fired == 2);
+  CHECK(second.fired == 1);
+  CHECK_FALSE(first.pending());
+  CHECK_FALSE(second.pending());
 }
