@@ -100,7 +100,6 @@ class WsSocket final : public net::StreamHandler,
   void arm(Wait wait, std::uint64_t delay_ms);
   void on_timeout();
   static void on_timer(net::TimerNode& node);
-  net::TimerNode& timer() { return *this; }
 
   // net::StreamHandler
   void on_read(net::TcpStream& stream, std::string_view bytes) override;

@@ -184,7 +184,6 @@ class Session final : public UpstreamEvents,
   void close_upstream();
   void rearm_timer();
   static void on_timer(net::TimerNode& node);
-  net::TimerNode& timer() { return *this; }
   net::TimerWheel& timers() const;
 
   SessionTable& table_;

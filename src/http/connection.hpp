@@ -126,7 +126,6 @@ class Connection : private net::TimerNode {
   void settle_timer();
   void on_timeout();
   static void on_timer(net::TimerNode& node);
-  net::TimerNode& timer() { return *this; }
 
   RequestParser parser_;
   Transport& transport_;

@@ -53,6 +53,10 @@ struct TimerNode : TimerLink {
   // Calls the callback, if there is one.
   void fire();
 
+ protected:
+  // For an owner derived from its node: the node, to arm or disarm.
+  TimerNode& timer() { return *this; }
+
  private:
   friend class TimerWheel;
   // The callback's slot in the process-wide table (0 = none); aborts past 255.

@@ -129,7 +129,6 @@ class UpstreamLink final : public bosh::Upstream,
   void write_raw(std::string bytes);      // bytes on the wire
   void send_proxy_header();
   static void on_timer(net::TimerNode& node);
-  net::TimerNode& timer() { return *this; }  // a base: no owner pointer needed
 
   // net::StreamHandler
   void on_read(net::TcpStream& stream, std::string_view bytes) override;
