@@ -31,6 +31,10 @@ for (const workers of [1, 2]) {
     // The folder exists once the daemon is set up; the file goes there.
     sb.config = { workers, log_file: '' };
     await sb.start();
+    // Every worker up before the first reload: the supervisor's "all 2 workers
+    // listening" goes to stderr only while it still logs there (after the reload it
+    // would be in the file, and a slow start, as under ASan, raced the wait below).
+    if (workers > 1) await sb.waitForLog(/all 2 workers listening/);
     const logFile = path.join(sb.dir, 'sb.log');
     sb.writeConfig({ workers, log_file: logFile });
     sb.reload();  // log_file is live: the processes switch to the file
@@ -44,7 +48,6 @@ for (const workers of [1, 2]) {
 
     // logrotate: rename, then SIGUSR1.
     fs.renameSync(logFile, `${logFile}.1`);
-    if (workers > 1) await sb.waitForLog(/all 2 workers listening/);
     sb.reopenLogs();
     // Then a reload, which every process logs: each line must be in the new file.
     await new Promise((resolve) => setTimeout(resolve, 300));
