@@ -5,6 +5,8 @@
 #include "app/tls_relay.hpp"
 
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <utility>
 #include <vector>
@@ -40,8 +42,12 @@ int Handover::open(int fd, std::string& error) {
   state_ = State::kOpen;
   int rc = uv_pipe_open(&pipe_, fd);
   if (rc == 0) {
-    rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&pipe_), net::LoopContext::alloc_shared,
-                       &Handover::on_read);
+    reader_ = new net::IpcReader(loop_);
+    rc = reader_->start(
+        fd, [this](net::IpcReader::Chunk& chunk) { return on_chunk(chunk); },
+        [this](int status) {
+          lose(status == 0 ? "the supervisor closed the IPC pipe" : uv_strerror(status));
+        });
   }
   if (rc != 0) {
     error = "IPC pipe on fd " + std::to_string(fd) + ": " + uv_strerror(rc);
@@ -53,13 +59,14 @@ int Handover::open(int fd, std::string& error) {
 void Handover::close() {
   if (state_ != State::kOpen) return;
   state_ = State::kClosed;
+  if (reader_ != nullptr) reader_->close_and_delete();
+  reader_ = nullptr;
   // libuv fails the writes still queued (UV_ECANCELED) before the pipe is closed;
   // on_sent then closes their sockets.
   uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
-  for (const Arrival& arrival : arrived_) {
+  for (const Arrival& arrival : arrived_.take_all()) {
     if (arrival.stream != nullptr) arrival.stream->close();
   }
-  arrived_.clear();
 }
 
 bool Handover::route(std::string_view sid, http::Request& request, http::Exchange& exchange) {
@@ -171,41 +178,46 @@ void Handover::on_sent(uv_write_t* req, int status) {
   delete out;
 }
 
-void Handover::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-  auto& self = *static_cast<Handover*>(stream->data);
-  if (nread < 0) {
-    self.lose(nread == UV_EOF ? "the supervisor closed the IPC pipe"
-                              : uv_strerror(static_cast<int>(nread)));
-    return;
+bool Handover::on_chunk(net::IpcReader::Chunk& chunk) {
+  const std::uint64_t begin = frames_.fed();
+  for (const int fd : chunk.fds) take_socket(fd, begin, begin + chunk.bytes.size());
+  if (chunk.truncated) {
+    // At the file limit: the kernel closed the socket instead of giving it to us.
+    // Its frame finds no socket below, and only that request is lost.
+    SB_LOG_WARN("a handed-over socket was lost on the way (this worker is at its file limit)");
   }
-  // A frame's socket arrives no later than the frame's first byte: take the
-  // sockets first, then match them with the frames these bytes complete.
-  self.take_pending_sockets();
   std::vector<HandoverFrame> frames;
-  if (!self.reader_.feed(std::string_view(buf->base, static_cast<std::size_t>(nread)), frames)) {
-    self.lose("corrupt frame on the IPC pipe");
-    return;
+  const std::uint64_t resyncs = frames_.resyncs();
+  frames_.feed(chunk.bytes, frames);
+  if (frames_.resyncs() != resyncs) {
+    SB_LOG_ERROR("corrupt bytes on the IPC pipe; skipped to the next frame");
   }
   for (HandoverFrame& frame : frames) {
     if (frame.target == kControlTarget) {  // no socket comes with it
-      if (self.control_) self.control_(parse_control(frame.request));
-      if (self.state_ != State::kOpen) return;
+      if (control_) control_(parse_control(frame.request));
+      if (state_ != State::kOpen) return false;
       continue;
     }
-    if (self.arrived_.empty()) {
-      self.lose("a hand-over frame came without its socket");
-      return;
+    std::vector<Arrival> orphans;
+    const std::optional<Arrival> arrival = arrived_.claim(frame.start, orphans);
+    for (const Arrival& orphan : orphans) {
+      ++counters_.lost;
+      SB_LOG_WARN("a handed-over socket came without its frame; closed");
+      if (orphan.stream != nullptr) orphan.stream->close();
     }
-    const Arrival arrival = self.arrived_.front();
-    self.arrived_.pop_front();
-    net::TcpStream* socket = arrival.stream;
-    if (socket == nullptr) continue;
-    ++self.counters_.adopted;
+    if (!arrival) {
+      ++counters_.lost;
+      SB_LOG_WARN("a hand-over frame came without its socket; that request is dropped");
+      continue;
+    }
+    if (arrival->stream == nullptr) continue;  // a socket we could not take
+    ++counters_.adopted;
     SB_LOG_DEBUG("connection adopted from another worker (%zu bytes of request)",
                  frame.request.size());
-    self.adopt_(*socket, frame.request, frame.peer, arrival.tls_relayed);
-    if (self.state_ != State::kOpen) return;
+    adopt_(*arrival->stream, frame.request, frame.peer, arrival->tls_relayed);
+    if (state_ != State::kOpen) return false;
   }
+  return true;
 }
 
 void Handover::send_control(std::string_view kind, std::string_view body) {
@@ -227,25 +239,28 @@ void Handover::send_control(std::string_view kind, std::string_view body) {
   }
 }
 
-void Handover::take_pending_sockets() {
-  auto* pipe = &pipe_;
-  while (uv_pipe_pending_count(pipe) > 0) {
-    const uv_handle_type type = uv_pipe_pending_type(pipe);
-    net::TcpStream* stream = net::TcpStream::create(loop_, nullptr);
-    // Accepting into a TCP handle is the only way to take a pending descriptor off
-    // libuv's queue; something else than a TCP socket is refused after that.
-    const int rc = uv_accept(reinterpret_cast<uv_stream_t*>(pipe), stream->stream());
-    // A socketpair's end (UV_NAMED_PIPE) comes from a TLS relay (tls_relay.hpp).
-    if (rc != 0 || (type != UV_TCP && type != UV_NAMED_PIPE)) {
-      SB_LOG_WARN("could not take a handed-over socket: %s",
-                  rc != 0 ? uv_strerror(rc) : "not a stream socket");
-      stream->close();
-      stream = nullptr;
-    } else {
-      uv_tcp_nodelay(stream->handle(), 1);
-    }
-    arrived_.push_back(Arrival{stream, type == UV_NAMED_PIPE});
+void Handover::take_socket(int fd, std::uint64_t begin, std::uint64_t end) {
+  // A socketpair's end (AF_UNIX) comes from a TLS relay (tls_relay.hpp); anything
+  // else than a stream socket is refused.
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  int type = 0;
+  socklen_t type_length = sizeof type;
+  const bool stream_socket = ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+                             ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0 &&
+                             type == SOCK_STREAM;
+  const bool relayed = stream_socket && address.ss_family == AF_UNIX;
+  net::TcpStream* stream = net::TcpStream::create(loop_, nullptr);
+  const int rc = stream_socket ? uv_tcp_open(stream->handle(), fd) : UV_ENOTSOCK;
+  if (rc != 0) {
+    SB_LOG_WARN("could not take a handed-over socket: %s", uv_strerror(rc));
+    ::close(fd);
+    stream->close();
+    stream = nullptr;
+  } else if (!relayed) {
+    uv_tcp_nodelay(stream->handle(), 1);
   }
+  arrived_.push(begin, end, Arrival{stream, relayed});
 }
 
 void Handover::lose(const char* why) {

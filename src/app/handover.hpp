@@ -22,7 +22,9 @@
 // item-not-found.
 //
 // The same pipe brings the sockets other workers hand to this one; they are
-// passed to the AdoptFn with their request bytes. When the pipe ends (the
+// passed to the AdoptFn with their request bytes. The pipe is read with
+// net::IpcReader (all that waits, in one wake-up) and sockets are paired with
+// their frames by their place in the stream (handover_wire.hpp). When the pipe ends (the
 // supervisor is gone) LostFn is called: the worker should shut down. Control
 // messages (handover_wire.hpp) go both ways on it too: send_control() and the
 // ControlFn.
@@ -31,7 +33,6 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,7 @@
 #include "app/handover_wire.hpp"
 #include "app/http_socket.hpp"
 #include "bosh/endpoint.hpp"
+#include "net/ipc_reader.hpp"
 #include "net/tcp_stream.hpp"
 
 namespace sb::app {
@@ -48,6 +50,7 @@ struct HandoverCounters {
   std::uint64_t adopted = 0;      // connections received from other workers
   std::uint64_t busy = 0;         // requests answered 503: their connection could not move
   std::uint64_t relayed = 0;      // TLS connections relayed to their owner (tls_relay.hpp)
+  std::uint64_t lost = 0;         // frames that came without their socket, or sockets without a frame
 };
 
 class Handover final : public bosh::ForeignSidRouter {
@@ -103,10 +106,10 @@ class Handover final : public bosh::ForeignSidRouter {
   // `client_address`: the client as this worker knows it, sent with the frame.
   void send(std::uint32_t target, HttpSocket* socket, net::TcpStream& stream,
             std::string request_bytes, std::string_view client_address);
-  void take_pending_sockets();
+  bool on_chunk(net::IpcReader::Chunk& chunk);
+  void take_socket(int fd, std::uint64_t begin, std::uint64_t end);
   void lose(const char* why);
   static void on_sent(uv_write_t* req, int status);
-  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
 
   uv_loop_t* loop_;
   Identity identity_;
@@ -114,16 +117,16 @@ class Handover final : public bosh::ForeignSidRouter {
   AdoptFn adopt_;
   LostFn lost_;
   ControlFn control_;
-  uv_pipe_t pipe_{};
+  uv_pipe_t pipe_{};  // the writes (uv_write2); never read by libuv
+  net::IpcReader* reader_ = nullptr;  // the reads; closes itself after close()
   State state_ = State::kIdle;
-  FrameReader reader_;
-  // Sockets received whose frame has not completed yet, in arrival order. A null
-  // stream keeps the order when a socket could not be taken.
+  FrameReader frames_;
+  // Sockets received, waiting for the frame they came with.
   struct Arrival {
     net::TcpStream* stream = nullptr;
     bool tls_relayed = false;  // a socketpair's end: from a TLS relay
   };
-  std::deque<Arrival> arrived_;
+  SocketQueue<Arrival> arrived_;
   HandoverCounters counters_;
 };
 

@@ -14,13 +14,26 @@
 // item-not-found, which is what tells the client. Waiting hand-overs beyond the
 // cap, and all of them at shutdown, are dropped: the connection is closed.
 //
+// Each pipe is read with net::IpcReader: every frame waiting is read in one
+// wake-up, and sockets are paired with frames by their place in the stream
+// (handover_wire.hpp), so a lost socket costs one request, never the pipe.
+//
+// The relay holds a descriptor for every socket between its arrival and the
+// completed write to the owner, so it bounds them: at most kMaxInFlightPerWorker
+// writes queued to one worker (a worker that does not read its pipe in time), and
+// at most max_held() sockets in all: half of what the file limit leaves besides
+// the pipes and the rest (a process at its limit is handed frames without their
+// sockets). A hand-over
+// beyond either bound is answered at once on its socket with a plain HTTP 503 and
+// Retry-After and closed: the client retries, as it does for any 503, instead of
+// waiting for an answer that would come too late.
+//
 // Control messages (handover_wire.hpp) share the pipes: send_control() writes one
 // to a worker, and those a worker sends go to the ControlFn.
 #pragma once
 
 #include <uv.h>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -30,19 +43,25 @@
 #include <vector>
 
 #include "app/handover_wire.hpp"
+#include "net/ipc_reader.hpp"
 
 namespace sb::app {
 
 struct RelayCounters {
   std::uint64_t relayed = 0;  // sockets written to their owner's pipe
   std::uint64_t dropped = 0;  // sockets closed: no owner, corrupt frame, cap, shutdown
+  std::uint64_t refused = 0;  // of those: answered 503 (the owner or the relay was full)
+  std::uint64_t lost = 0;     // frames whose socket never came (MSG_CTRUNC), or sockets no frame claimed
+  std::uint64_t resyncs = 0;  // corrupt headers skipped
 };
 
 class HandoverRelay {
  public:
   static constexpr std::size_t kMaxWaiting = 1024;
+  static constexpr std::size_t kMaxInFlightPerWorker = 2048;
 
-  HandoverRelay(uv_loop_t* loop, std::uint32_t workers);
+  // `max_held`: sockets the relay may hold at once (0: from the file limit).
+  HandoverRelay(uv_loop_t* loop, std::uint32_t workers, std::size_t max_held = 0);
   HandoverRelay(const HandoverRelay&) = delete;
   HandoverRelay& operator=(const HandoverRelay&) = delete;
   ~HandoverRelay();
@@ -63,20 +82,31 @@ class HandoverRelay {
   // (the worker is down or going): then it is not sent at all.
   bool send_control(std::uint32_t index, std::string_view kind, std::string_view body);
 
+  // Reads what worker `index` has sent and not yet been read, now. False if its
+  // pipe is not being read (the worker is down or its pipe ended).
+  bool read_now(std::uint32_t index);
+  // True if bytes from worker `index` wait unread in its pipe (read_now() reads
+  // a bounded number of chunks): the worker wrote them, so it was not silent.
+  bool has_unread(std::uint32_t index) const;
+
   const RelayCounters& counters() const { return counters_; }
+  // Client sockets this process holds open right now, and the most it will.
+  std::size_t held() const { return held_; }
+  std::size_t max_held() const { return max_held_; }
 
  private:
   struct Relay;
   struct Channel;
 
-  void on_bytes(Channel& channel, const char* data, std::size_t size);
-  void take_pending_sockets(Channel& channel);
+  bool on_chunk(Channel& channel, net::IpcReader::Chunk& chunk);
+  void on_frame(Channel& channel, HandoverFrame& frame);
   void deliver(Relay* relay);
   void write(Channel& channel, Relay* relay);
   void drop(Relay* relay);
+  void refuse(Relay* relay);
+  void release(Relay* relay);
+  void update_budget();
   void stop_reading(Channel& channel);
-  static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
-  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_written(uv_write_t* req, int status);
   static void on_relay_closed(uv_handle_t* handle);
 
@@ -85,8 +115,10 @@ class HandoverRelay {
   bool closed_ = false;
   RelayCounters counters_;
   ControlFn control_;
-  // Reads are consumed synchronously, so every pipe shares this buffer.
-  std::array<char, 64 * 1024> read_buffer_{};
+  std::size_t held_ = 0;  // descriptors of client sockets this process holds open
+  std::size_t fixed_max_held_ = 0;  // given to the constructor; 0: from the file limit
+  std::size_t max_held_ = 0;
+  std::uint64_t baseline_fds_ = 0;  // open besides held_, counted at each attach
 };
 
 }  // namespace sb::app

@@ -1,6 +1,8 @@
 // Frames and request bytes of a hand-over; see handover_wire.hpp.
 #include "app/handover_wire.hpp"
 
+#include <algorithm>
+
 namespace sb::app {
 namespace {
 
@@ -33,6 +35,7 @@ std::string encode_frame(std::uint32_t target, std::string_view request, std::st
   peer = peer.substr(0, 255);
   std::string frame;
   frame.reserve(kFrameHeaderBytes + 1 + peer.size() + request.size());
+  put_u32(frame, kFrameMagic);
   put_u32(frame, target);
   put_u32(frame, static_cast<std::uint32_t>(1 + peer.size() + request.size()));
   frame.push_back(static_cast<char>(peer.size()));
@@ -53,23 +56,31 @@ ControlMessage parse_control(std::string_view payload) {
   return {std::string(payload.substr(0, newline)), std::string(payload.substr(newline + 1))};
 }
 
-bool FrameReader::feed(std::string_view bytes, std::vector<HandoverFrame>& out) {
+void FrameReader::feed(std::string_view bytes, std::vector<HandoverFrame>& out) {
   partial_.append(bytes);
   std::size_t offset = 0;
   while (partial_.size() - offset >= kFrameHeaderBytes) {
     const std::string_view rest = std::string_view(partial_).substr(offset);
-    const std::uint32_t length = get_u32(rest.substr(4));
-    if (length > kMaxFramePayload) return false;
-    if (rest.size() < kFrameHeaderBytes + length) break;
-    const std::string_view payload = rest.substr(kFrameHeaderBytes, length);
-    const std::size_t peer_length = payload.empty() ? 0 : static_cast<unsigned char>(payload[0]);
-    if (payload.empty() || 1 + peer_length > payload.size()) return false;
-    out.push_back({get_u32(rest), std::string(payload.substr(1 + peer_length)),
-                   std::string(payload.substr(1, peer_length))});
+    const std::uint32_t length = get_u32(rest.substr(8));
+    const bool sane = get_u32(rest) == kFrameMagic && length >= 1 && length <= kMaxFramePayload;
+    if (sane && rest.size() < kFrameHeaderBytes + length) break;
+    const std::string_view payload = sane ? rest.substr(kFrameHeaderBytes, length) : std::string_view();
+    const std::size_t peer_length = sane ? static_cast<unsigned char>(payload[0]) : 0;
+    if (!sane || 1 + peer_length > payload.size()) {
+      // Lost our place: skip to the next marker (or keep the last three bytes,
+      // which may be the start of one).
+      ++resyncs_;
+      const std::string_view marker("SBf1", 4);
+      const std::size_t next = partial_.find(marker.data(), offset + 1, marker.size());
+      offset = next == std::string::npos ? std::max(offset + 1, partial_.size() - 3) : next;
+      continue;
+    }
+    out.push_back({get_u32(rest.substr(4)), std::string(payload.substr(1 + peer_length)),
+                   std::string(payload.substr(1, peer_length)), consumed_ + offset});
     offset += kFrameHeaderBytes + length;
   }
   partial_.erase(0, offset);
-  return true;
+  consumed_ += offset;
 }
 
 std::optional<std::string> serialize_request(const http::Request& request, bool http10) {

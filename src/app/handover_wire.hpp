@@ -3,14 +3,14 @@
 // belongs to another worker's session (design.md, "Processes").
 //
 // Each hand-over is one frame, and exactly one socket travels with it (SCM_RIGHTS,
-// libuv's uv_write2). A frame is an 8-byte header, the target worker's index and
-// the payload's length as little-endian 32-bit numbers, then the payload: one
-// byte giving the length of the client's address, that address as text (the
-// connection's peer: what a PROXY protocol header named, or empty for the
-// socket's own, which the receiver can read itself), and the request
-// re-serialized as HTTP/1.x bytes. The owner feeds those bytes to a fresh
-// HTTP connection on the adopted socket as if it had read them itself, so nothing
-// of the sender's parser state has to travel.
+// libuv's uv_write2). A frame is a 12-byte header, a marker (kFrameMagic), the
+// target worker's index and the payload's length as little-endian 32-bit
+// numbers, then the payload: one byte giving the length of the client's address,
+// that address as text (the connection's peer: what a PROXY protocol header
+// named, or empty for the socket's own, which the receiver can read itself), and
+// the request re-serialized as HTTP/1.x bytes. The owner feeds those bytes to a
+// fresh HTTP connection on the adopted socket as if it had read them itself, so
+// nothing of the sender's parser state has to travel.
 //
 // Why re-serialize rather than forward the bytes read: the HTTP connection parses
 // in place out of the loop's shared read buffer and keeps no copy of a request's
@@ -27,14 +27,25 @@
 // supervisor: its listener is open, for the readiness notification) and "alive"
 // (worker -> supervisor, empty: its heartbeat, heartbeat.hpp).
 //
-// A pipe is a byte stream: a frame may arrive in pieces, several may arrive in
-// one read. FrameReader reassembles them. The socket of a frame arrives with the
-// read that carries the frame's first byte, never later, so the receiver queues
-// sockets as they come and gives one to each frame as it completes.
+// Sockets and frames are matched by where they are in the stream, never by
+// counting. A pipe is a byte stream: a frame may arrive in pieces, several may
+// arrive in one read. But the kernel ends every read right after the bytes a
+// descriptor was sent with, and a sender sends a frame and its socket in one
+// sendmsg() whose first bytes are the frame's header; so the socket of a hand-over
+// frame arrives in the very read (chunk) that holds the frame's first byte, and no
+// other hand-over frame begins in that chunk. FrameReader tells where each frame
+// began (its offset in the stream); SocketQueue gives a frame the socket of the
+// chunk it began in. A socket that was lost on the way (the receiver at its file
+// limit: the kernel drops it and says MSG_CTRUNC) costs that one request, which is
+// dropped; a socket no frame claims is closed. Neither can shift the pairing of
+// any later frame, so a pipe cannot lose step. A corrupt header (which only a bug
+// could write) is skipped by searching for the next marker: the reader re-syncs
+// and keeps reading.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,7 +55,10 @@
 
 namespace sb::app {
 
-inline constexpr std::size_t kFrameHeaderBytes = 8;
+inline constexpr std::size_t kFrameHeaderBytes = 12;
+// The first four bytes of every frame, "SBf1" on the wire: where a reader that
+// lost its place (a corrupt header) finds the next frame.
+inline constexpr std::uint32_t kFrameMagic = 0x31664253u;
 // Far above any request the HTTP layer accepts (1 MiB head + 16 MiB body): a
 // bigger length means the stream is corrupt.
 inline constexpr std::uint32_t kMaxFramePayload = 32u * 1024 * 1024;
@@ -64,6 +78,7 @@ struct HandoverFrame {
   std::uint32_t target = 0;  // the worker that owns the request's session
   std::string request;       // the request as HTTP bytes
   std::string peer;          // the client's address; empty = the socket's own
+  std::uint64_t start = 0;   // the offset of its first byte in the pipe's stream
 };
 
 // Header and payload in one string, ready for uv_write2. `peer` is cut to 255
@@ -72,14 +87,60 @@ std::string encode_frame(std::uint32_t target, std::string_view request, std::st
 
 class FrameReader {
  public:
-  // Appends every frame completed by `bytes` to `out`. Returns false if the stream
-  // is corrupt (a length over kMaxFramePayload); the reader is then useless.
-  bool feed(std::string_view bytes, std::vector<HandoverFrame>& out);
+  // Appends every frame completed by `bytes` to `out`. A corrupt header is
+  // skipped up to the next marker (counted in resyncs()); the frames it hid are
+  // lost, the reader goes on.
+  void feed(std::string_view bytes, std::vector<HandoverFrame>& out);
   // True between frames (no partial frame buffered).
   bool between_frames() const { return partial_.empty(); }
+  // Bytes fed so far: the offset at which the next chunk begins.
+  std::uint64_t fed() const { return consumed_ + partial_.size(); }
+  std::uint64_t resyncs() const { return resyncs_; }
 
  private:
-  std::string partial_;  // bytes of the frame not yet complete
+  std::string partial_;         // bytes of the frame not yet complete
+  std::uint64_t consumed_ = 0;  // stream offset of partial_[0]
+  std::uint64_t resyncs_ = 0;
+};
+
+// The sockets received on a pipe, each with the chunk of the stream it came with
+// ([begin, end) offsets), waiting for the hand-over frame that began in that
+// chunk (see the top of this file). `Socket` is the receiver's handle type.
+template <typename Socket>
+class SocketQueue {
+ public:
+  void push(std::uint64_t begin, std::uint64_t end, Socket socket) {
+    entries_.push_back({begin, end, socket});
+  }
+  // The socket of the hand-over frame that begins at `start`, or nullopt if it
+  // never came. Sockets of earlier chunks, which no frame can claim any more, are
+  // moved to `orphans` for the caller to close.
+  std::optional<Socket> claim(std::uint64_t start, std::vector<Socket>& orphans) {
+    while (!entries_.empty() && entries_.front().end <= start) {
+      orphans.push_back(entries_.front().socket);
+      entries_.pop_front();
+    }
+    if (entries_.empty() || entries_.front().begin > start) return std::nullopt;
+    Socket socket = entries_.front().socket;
+    entries_.pop_front();
+    return socket;
+  }
+  // Every socket still waiting (the pipe is gone): the caller closes them.
+  std::vector<Socket> take_all() {
+    std::vector<Socket> all;
+    for (const Entry& entry : entries_) all.push_back(entry.socket);
+    entries_.clear();
+    return all;
+  }
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::uint64_t begin;
+    std::uint64_t end;
+    Socket socket;
+  };
+  std::deque<Entry> entries_;
 };
 
 // `request` as HTTP/1.1 bytes (HTTP/1.0 if `http10`), with the headers the

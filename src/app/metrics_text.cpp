@@ -168,6 +168,14 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.family("switchboard_handovers_dropped_total", "counter",
            "Hand-overs the supervisor dropped (the owner was down too long, or the frame was bad).");
   w.sample("switchboard_handovers_dropped_total", daemon.handovers_dropped);
+  w.family("switchboard_handovers_refused_total", "counter",
+           "Of the dropped hand-overs, those answered 503 at once: the owner was not reading its pipe in time, or the supervisor held too many sockets.");
+  w.sample("switchboard_handovers_refused_total", daemon.handovers_refused);
+  w.family("switchboard_handovers_lost_total", "counter",
+           "Hand-over frames that came without their socket (a process at its file limit), or sockets without a frame.");
+  w.sample("switchboard_handovers_lost_total", daemon.handovers_lost);
+  w.family("switchboard_relay_held_sockets", "gauge", "Client sockets the supervisor holds on their way to their owner.");
+  w.sample("switchboard_relay_held_sockets", daemon.relay_held_sockets);
 
   w.family("process_cpu_seconds_total", "counter", "User and system CPU time of all the daemon's processes, in seconds.");
   w.sample_double("process_cpu_seconds_total", process.cpu_seconds);

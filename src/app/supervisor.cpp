@@ -77,6 +77,9 @@ Supervisor::Supervisor(const Config& config, std::string program)
             figures.worker_restarts_hung = restarts_hung_;
             figures.handovers_relayed = relay_->counters().relayed;
             figures.handovers_dropped = relay_->counters().dropped;
+            figures.handovers_refused = relay_->counters().refused;
+            figures.handovers_lost = relay_->counters().lost;
+            figures.relay_held_sockets = relay_->held();
             return figures;
           },
           false);
@@ -298,6 +301,21 @@ void Supervisor::on_hang_timer(uv_timer_t* timer) {
   if (late > Heartbeat::interval_ms(slot.hang_timeout_s)) {
     SB_LOG_WARN("worker %u: hang timer ran %llu ms late (the supervisor itself was held up); "
                 "a new timeout from now", slot.index, static_cast<unsigned long long>(late));
+    self.watch_for_hang(slot);
+    return;
+  }
+  // Silence counts only once the pipe has been read: the beats may be waiting in
+  // it (this loop was busy with other pipes), and a pipe this process is not
+  // reading proves nothing about the worker. Any message read re-arms the watch.
+  const std::uint64_t due = slot.hang_due_ms;
+  if (!self.relay_->read_now(slot.index)) {
+    SB_LOG_WARN("worker %u: its pipe is not being read, so its silence proves nothing; "
+                "a new timeout from now", slot.index);
+    self.watch_for_hang(slot);
+    return;
+  }
+  if (slot.hang_due_ms != due || slot.current != incarnation) return;  // it had beaten
+  if (self.relay_->has_unread(slot.index)) {  // more than one read's worth waits: not silent
     self.watch_for_hang(slot);
     return;
   }
