@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tools/soak/env.hpp"
+#include "tools/soak/refusal.hpp"
 #include "xml/escape.hpp"
 
 namespace sb::soak {
@@ -135,7 +136,7 @@ HttpConnection* BoshTransport::pick_connection() {
   return nullptr;  // cannot happen: at most requests_ + 1 <= kMaxConnections in flight
 }
 
-void BoshTransport::transmit(Pending& p) {
+void BoshTransport::transmit(Pending& p, std::uint64_t later_ms) {
   HttpConnection* conn = pick_connection();
   if (conn == nullptr) {
     end("internal");
@@ -157,7 +158,7 @@ void BoshTransport::transmit(Pending& p) {
       cut = env_.uniform() < 0.5 ? 0 : 1 + static_cast<std::int64_t>(env_.uniform() * wait_s_ * 1000.0);
     }
   }
-  conn->send(p.body, (static_cast<std::uint64_t>(wait_s_) + 10) * 1000, cut);
+  conn->send(p.body, (static_cast<std::uint64_t>(wait_s_) + 10) * 1000, cut, later_ms);
 }
 
 BoshTransport::Pending* BoshTransport::find(const HttpConnection& conn) {
@@ -170,6 +171,10 @@ BoshTransport::Pending* BoshTransport::find(const HttpConnection& conn) {
 void BoshTransport::on_response(HttpConnection& conn, int status, std::string_view body) {
   Pending* p = find(conn);
   if (p == nullptr) return;
+  if (status >= 500 && status < 600 && p->kind == Kind::kCreate && state_ == State::kCreating) {
+    refused(*p, status, conn.retry_after());
+    return;
+  }
   if (status != 200) {
     if (p->kind == Kind::kTerminate || state_ == State::kClosing) {
       end("");
@@ -184,6 +189,25 @@ void BoshTransport::on_response(HttpConnection& conn, int status, std::string_vi
   process_answers();
   if (state_ == State::kEnded) return;
   pump();
+}
+
+// Strophe answers a 5xx with the same request again (its rid and body), after
+// its backoff; the client --retry-as plays decides when to stop (refusal.hpp).
+void BoshTransport::refused(Pending& p, int status, std::int32_t retry_after_s) {
+  Tally& tally = env_.interval.tally;
+  count_refusal(tally, refusals_ == 0);
+  ++refusals_;
+  if (env_.stopping) {
+    end("");  // the run is over: no new try (counted as unsettled)
+    return;
+  }
+  const RetryPlan plan = plan_retry(*env_.options, refusals_, retry_after_s, env_.uniform());
+  if (plan.give_up) {
+    ++tally.logins_refused_gave_up;
+    end("refused_gave_up:http_" + std::to_string(status));
+    return;
+  }
+  transmit(p, plan.delay_ms);
 }
 
 void BoshTransport::on_failure(HttpConnection& conn, const char* kind) {

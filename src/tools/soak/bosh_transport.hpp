@@ -12,7 +12,10 @@
 //   answer from its buffer of sent answers (XEP-0124 §14.3);
 // - connections: a request takes an idle open connection, else opens one; a
 //   connection left idle beside another closes after --conn-idle ms, so an idle
-//   session holds one socket, as a browser's keep-alive pool does.
+//   session holds one socket, as a browser's keep-alive pool does;
+// - a session creation refused with HTTP 5xx (a login storm's 503) is sent again,
+//   the same rid and body, on the schedule of the client --retry-as plays, until
+//   that client would give up (refusal.hpp).
 #pragma once
 
 #include <array>
@@ -38,6 +41,7 @@ class BoshTransport final : public Transport, private HttpOwner {
   void restart() override;
   void close(std::string last) override;
   unsigned outstanding() const override { return static_cast<unsigned>(pending_.size()); }
+  unsigned refusals() const override { return refusals_; }
 
   std::string debug_state() const override;
   const std::string& sid() const { return sid_; }
@@ -66,7 +70,8 @@ class BoshTransport final : public Transport, private HttpOwner {
 
   void pump();
   void issue(std::string body, Kind kind);
-  void transmit(Pending& p);
+  void transmit(Pending& p, std::uint64_t later_ms = 0);
+  void refused(Pending& p, int status, std::int32_t retry_after_s);
   HttpConnection* pick_connection();
   Pending* find(const HttpConnection& conn);
   void process_answers();
@@ -84,6 +89,7 @@ class BoshTransport final : public Transport, private HttpOwner {
   std::uint64_t next_rid_ = 0;
   std::uint32_t wait_s_ = 60;
   std::uint8_t requests_ = 2;
+  std::uint32_t refusals_ = 0;  // of the session creation (refusal.hpp)
   State state_ = State::kNew;
   bool restart_pending_ = false;
   bool close_pending_ = false;

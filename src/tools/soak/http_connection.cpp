@@ -21,11 +21,15 @@ std::uint64_t mono_ns() {
 
 namespace {
 
-llhttp_settings_t make_settings(llhttp_data_cb body, llhttp_cb complete) {
+llhttp_settings_t make_settings(llhttp_data_cb body, llhttp_cb complete, llhttp_data_cb field, llhttp_data_cb value,
+                                llhttp_cb value_complete) {
   llhttp_settings_t s;
   llhttp_settings_init(&s);
   s.on_body = body;
   s.on_message_complete = complete;
+  s.on_header_field = field;
+  s.on_header_value = value;
+  s.on_header_value_complete = value_complete;
   return s;
 }
 
@@ -49,11 +53,13 @@ void HttpConnection::close() {
   std::string().swap(out_);
 }
 
-void HttpConnection::send(std::string_view body, std::uint64_t timeout_ms, std::int64_t cut_after_ms) {
+void HttpConnection::send(std::string_view body, std::uint64_t timeout_ms, std::int64_t cut_after_ms,
+                          std::uint64_t later_ms) {
   busy_ = true;
   complete_ = false;
   cut_after_ms_ = cut_after_ms;
-  deadline_ms_ = env_.now_ms() + timeout_ms;
+  const std::uint64_t delay = env_.options->delay_ms + later_ms;
+  deadline_ms_ = env_.now_ms() + delay + timeout_ms;
   const std::string& head = env_.request_head;
   out_.clear();
   out_.reserve(head.size() + body.size() + 24);
@@ -63,7 +69,6 @@ void HttpConnection::send(std::string_view body, std::uint64_t timeout_ms, std::
   out_.append("\r\n\r\n");
   out_.append(body);
   phase_ = Phase::kDelaying;
-  const std::uint32_t delay = env_.options->delay_ms;
   if (delay == 0) {
     // Neither path calls the owner back from here: a connect reports from the loop.
     if (stream_ != nullptr) {
@@ -103,9 +108,12 @@ void HttpConnection::on_connect(void* owner, int status) {
 
 void HttpConnection::write_request() {
   llhttp_init(&parser_, HTTP_RESPONSE, nullptr);
-  static const llhttp_settings_t settings = make_settings(on_body, on_message_complete);
+  static const llhttp_settings_t settings =
+      make_settings(on_body, on_message_complete, on_header_field, on_header_value, on_header_value_complete);
   parser_.settings = const_cast<llhttp_settings_t*>(&settings);
   parser_.data = this;
+  retry_after_ = -1;
+  header_ = RetryAfterMatcher{};
   phase_ = Phase::kWaiting;
   ++env_.interval.tally.requests;
   stream_->write(std::move(out_));
@@ -171,12 +179,34 @@ int HttpConnection::on_body(llhttp_t* parser, const char* at, std::size_t length
   return 0;
 }
 
+int HttpConnection::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
+  static_cast<HttpConnection*>(parser->data)->header_.feed(std::string_view(at, length));
+  return 0;
+}
+
+int HttpConnection::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
+  auto* self = static_cast<HttpConnection*>(parser->data);
+  if (self->header_.matched()) feed_retry_after(self->retry_after_, std::string_view(at, length));
+  return 0;
+}
+
+int HttpConnection::on_header_value_complete(llhttp_t* parser) {
+  static_cast<HttpConnection*>(parser->data)->header_ = RetryAfterMatcher{};
+  return 0;
+}
+
 int HttpConnection::on_message_complete(llhttp_t* parser) {
   static_cast<HttpConnection*>(parser->data)->complete_ = true;
   return HPE_PAUSED;
 }
 
 void HttpConnection::on_read(net::TcpStream& /*stream*/, std::string_view bytes) {
+  if (phase_ == Phase::kDelaying) {
+    // Bytes nobody asked for while a request waits for its time: it goes out on
+    // a new connection then (the timer stays armed).
+    close_stream(stream_);
+    return;
+  }
   if (phase_ != Phase::kWaiting) {
     // Bytes nobody asked for: the connection is not usable any more.
     drop_stream();
@@ -208,6 +238,12 @@ void HttpConnection::on_read(net::TcpStream& /*stream*/, std::string_view bytes)
 void HttpConnection::on_read_end(net::TcpStream& /*stream*/, int /*status*/) {
   if (phase_ == Phase::kWaiting) {
     fail("transport");
+    return;
+  }
+  if (phase_ == Phase::kDelaying) {
+    // The server closed the kept-alive connection while a request waits for its
+    // time: it goes out on a new one then (the timer stays armed).
+    close_stream(stream_);
     return;
   }
   drop_stream();

@@ -24,6 +24,7 @@
 #include "net/tcp_stream.hpp"
 #include "net/timer_wheel.hpp"
 #include "tools/soak/dial.hpp"
+#include "tools/soak/refusal.hpp"
 
 namespace sb::soak {
 
@@ -53,11 +54,14 @@ class HttpConnection final : public net::StreamHandler {
   HttpConnection& operator=(const HttpConnection&) = delete;
   ~HttpConnection();  // closes the socket without telling the owner
 
-  // Sends `body` as one POST: connects first if needed, after --delay. The answer
-  // (or a failure) comes within timeout_ms. cut_after_ms >= 0 cuts the connection
-  // that long after the request was written (flaky mode); -1 never.
-  void send(std::string_view body, std::uint64_t timeout_ms, std::int64_t cut_after_ms);
+  // Sends `body` as one POST: connects first if needed, after --delay plus
+  // `later_ms` (a client's backoff). The answer (or a failure) comes within
+  // timeout_ms of the write. cut_after_ms >= 0 cuts the connection that long after
+  // the request was written (flaky mode); -1 never.
+  void send(std::string_view body, std::uint64_t timeout_ms, std::int64_t cut_after_ms, std::uint64_t later_ms = 0);
   bool busy() const { return busy_; }
+  // The last answer's Retry-After in seconds, -1 if it had none (refusal.hpp).
+  std::int32_t retry_after() const { return retry_after_value(retry_after_); }
   bool open() const { return stream_ != nullptr; }
   void close();
 
@@ -72,6 +76,9 @@ class HttpConnection final : public net::StreamHandler {
   static void on_connect(void* self, int status);
   static void on_timer(net::TimerNode& node);
   static int on_body(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_header_field(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_header_value(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_header_value_complete(llhttp_t* parser);
   static int on_message_complete(llhttp_t* parser);
 
   void connect();
@@ -90,6 +97,8 @@ class HttpConnection final : public net::StreamHandler {
   net::OwnedTimerNode timer_{on_timer, this};
   std::uint64_t deadline_ms_ = 0;   // response timeout
   std::int64_t cut_after_ms_ = -1;
+  std::int32_t retry_after_ = -1;   // feed_retry_after()'s accumulator
+  RetryAfterMatcher header_;        // the header name being read
   Phase phase_ = Phase::kIdle;
   bool busy_ = false;
   bool complete_ = false;

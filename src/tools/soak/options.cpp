@@ -123,6 +123,13 @@ load
   --peers pairs|random who talks to whom (default pairs: 1<->2, 3<->4, ...)
   --hold N  --wait S   BOSH: the session request's hold (default 1) and wait (default 60)
   --ack                BOSH: ask for acks (ack='1') in the session request
+refused logins (HTTP 5xx to the session creation or the WebSocket upgrade)
+  --retry-as strophe|converse|none   the real client to play (default: strophe over
+                       BOSH: the same request again at once, after 8, 27, 64 s, give up
+                       at the 5th refusal; converse over WebSocket: again and again, a
+                       burst then every 1-8 s, never giving up); none: the first refusal
+                       ends the login
+  --honour-retry-after wait the answer's Retry-After instead (same number of tries)
 flaky link
   --drop P             BOSH: fraction of requests whose connection is cut before the answer;
                        websocket: fraction of sessions cut once (they end: no resume)
@@ -266,6 +273,20 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
       o.wait = static_cast<unsigned>(n);
     } else if (flag == "--ack") {
       o.ack = true;
+    } else if (flag == "--retry-as") {
+      if (!need()) return false;
+      if (value == "strophe") {
+        o.retry_as = RetryAs::kStrophe;
+      } else if (value == "converse") {
+        o.retry_as = RetryAs::kConverse;
+      } else if (value == "none") {
+        o.retry_as = RetryAs::kNone;
+      } else {
+        error = "--retry-as: strophe, converse or none, got '" + value + "'";
+        return false;
+      }
+    } else if (flag == "--honour-retry-after") {
+      o.honour_retry_after = true;
     } else if (flag == "--drop") {
       if (!real(o.drop, 0, 0.9)) return false;
     } else if (flag == "--delay") {
@@ -306,7 +327,7 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
       error = "unknown option '" + flag + "' (see --help)";
       return false;
     }
-    if (has_value && (flag == "--roster" || flag == "--ack" || flag == "--quiet")) {
+    if (has_value && (flag == "--roster" || flag == "--ack" || flag == "--quiet" || flag == "--honour-retry-after")) {
       error = flag + " takes no value";
       return false;
     }

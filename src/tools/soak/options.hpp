@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tools/soak/refusal.hpp"
+
 namespace sb::soak {
 
 enum class SaslMech { kPlain, kAnonymous };
@@ -43,6 +45,10 @@ struct Options {
   unsigned hold = 1;
   unsigned wait = 60;
   bool ack = false;             // send ack='1' in the session request
+
+  // A refused login (5xx to the session creation or the upgrade; refusal.hpp).
+  RetryAs retry_as = RetryAs::kDefault;  // strophe over BOSH, converse over WebSocket
+  bool honour_retry_after = false;       // wait Retry-After instead of the client's delay
 
   // Flaky link.
   double drop = 0;              // fraction of requests whose connection is cut

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "switchboard_version.hpp"
+#include "tools/soak/refusal.hpp"
 #include "tools/soak/stop_request.hpp"
 
 namespace sb::soak {
@@ -74,11 +75,29 @@ std::string options_json(const Options& o) {
          ", \"msg_size\": " + std::to_string(o.msg_size) +
          ", \"peers\": " + quote(o.peers == PeerMode::kPairs ? "pairs" : "random") +
          ", \"hold\": " + std::to_string(o.hold) + ", \"wait\": " + std::to_string(o.wait) +
-         ", \"ack\": " + (o.ack ? "true" : "false") + ", \"drop\": " + num(o.drop) +
+         ", \"ack\": " + (o.ack ? "true" : "false") + ", \"retry_as\": " + quote(retry_as_name(effective_retry_as(o))) +
+         ", \"honour_retry_after\": " + (o.honour_retry_after ? "true" : "false") + ", \"drop\": " + num(o.drop) +
          ", \"delay\": " + std::to_string(o.delay_ms) + ", \"procs\": " + std::to_string(o.procs) +
          ", \"source\": " + quote(o.source) + ", \"conn_idle\": " + std::to_string(o.conn_idle_ms) +
          ", \"drain\": " + std::to_string(o.drain_s) + ", \"max_lag\": " + num(o.max_lag_ms) +
          ", \"max_errors\": " + std::to_string(o.max_errors) + ", \"watch_pid\": " + pids + "}";
+}
+
+// Logins the server refused (5xx to the creation or the upgrade), apart from
+// errors: retried as the client --retry-as plays would, then in, given up, or
+// neither ("unsettled": the run ended while they waited, or another error came first).
+std::uint64_t unsettled(const Tally& t) {
+  const std::uint64_t settled = t.logins_refused_then_in + t.logins_refused_gave_up;
+  return t.logins_refused > settled ? t.logins_refused - settled : 0;
+}
+
+std::string refused_json(const Options& o, const Tally& t) {
+  return "{\"refusals\": " + std::to_string(t.login_refusals) + ", \"logins\": " + std::to_string(t.logins_refused) +
+         ", \"then_in\": " + std::to_string(t.logins_refused_then_in) +
+         ", \"gave_up\": " + std::to_string(t.logins_refused_gave_up) +
+         ", \"unsettled\": " + std::to_string(unsettled(t)) +
+         ", \"retry_as\": " + quote(retry_as_name(effective_retry_as(o))) +
+         ", \"honour_retry_after\": " + (o.honour_retry_after ? "true" : "false") + "}";
 }
 
 double per_session(std::uint64_t loaded, std::uint64_t baseline, std::uint64_t sessions) {
@@ -132,6 +151,7 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   j += std::string("  \"ramp_stopped\": ") + (ramp_stopped() ? "true" : "false") + ",\n";
   j += "  \"sessions_ended\": " + std::to_string(t.sessions_ended) + ",\n";
   j += "  \"login_attempts\": " + std::to_string(t.login_attempts) + ",\n";
+  j += "  \"refused_logins\": " + refused_json(o, t) + ",\n";
   j += "  \"errors\": " + std::to_string(t.errors) + ",\n";
   j += "  \"errors_by_kind\": " + errors_json(t) + ",\n";
   j += "  \"messages_sent\": " + std::to_string(t.messages_sent) + ",\n";
@@ -167,6 +187,7 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
     first = false;
     j += "{\"t\": " + num(p.t) + ", \"sessions\": " + std::to_string(p.sessions) +
          ", \"logins\": " + std::to_string(p.tally.logins) +
+         ", \"login_refusals\": " + std::to_string(p.tally.login_refusals) +
          ", \"messages_sent\": " + std::to_string(p.tally.messages_sent) +
          ", \"messages_received\": " + std::to_string(p.tally.messages_received) +
          ", \"latency_ms\": {\"p50\": " + ms(p.p50_us) + ", \"p90\": " + ms(p.p90_us) + ", \"p99\": " + ms(p.p99_us) +
@@ -206,6 +227,15 @@ void print_summary(const Options& o, const Collector& c, const RunInfo& info) {
               static_cast<unsigned long long>(t.messages_reordered));
   line("latency", f.latency);
   line("login latency", f.login);
+  if (t.login_refusals > 0) {
+    std::printf("  refused logins  %llu refusals to %llu logins: %llu then in, %llu gave up, %llu unsettled"
+                " (as %s%s)\n",
+                static_cast<unsigned long long>(t.login_refusals), static_cast<unsigned long long>(t.logins_refused),
+                static_cast<unsigned long long>(t.logins_refused_then_in),
+                static_cast<unsigned long long>(t.logins_refused_gave_up),
+                static_cast<unsigned long long>(unsettled(t)), retry_as_name(effective_retry_as(o)),
+                o.honour_retry_after ? ", honouring Retry-After" : "");
+  }
   if (o.transport == TransportKind::kWebSocket) {
     std::printf("  frames          %llu sent (%llu connections, %llu cut by --drop: %llu messages cut off)\n",
                 static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),

@@ -61,6 +61,10 @@ void each_counter(T& t, F&& f) {
   f("drops", t.drops);
   f("resends", t.resends);
   f("connections", t.connections);
+  f("refusals", t.login_refusals);
+  f("refused", t.logins_refused);
+  f("refused_in", t.logins_refused_then_in);
+  f("refused_gave_up", t.logins_refused_gave_up);
   f("errors", t.errors);
 }
 
@@ -88,6 +92,10 @@ void Tally::add(const Tally& o) {
   drops += o.drops;
   resends += o.resends;
   connections += o.connections;
+  login_refusals += o.login_refusals;
+  logins_refused += o.logins_refused;
+  logins_refused_then_in += o.logins_refused_then_in;
+  logins_refused_gave_up += o.logins_refused_gave_up;
   errors += o.errors;
   for (const auto& [kind, n] : o.errors_by_kind) errors_by_kind[kind] += n;
 }

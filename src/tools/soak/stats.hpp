@@ -32,6 +32,10 @@ struct Tally {
   std::uint64_t drops = 0;              // connections cut by --drop
   std::uint64_t resends = 0;            // requests sent again with the same rid
   std::uint64_t connections = 0;        // TCP connections opened
+  std::uint64_t login_refusals = 0;     // 5xx answers to a session creation or upgrade (refusal.hpp)
+  std::uint64_t logins_refused = 0;     // logins refused at least once
+  std::uint64_t logins_refused_then_in = 0;   // of those, logged in after all
+  std::uint64_t logins_refused_gave_up = 0;   // of those, given up as the client would (an error too)
   std::uint64_t errors = 0;
   std::map<std::string, std::uint64_t> errors_by_kind;
 

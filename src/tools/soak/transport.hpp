@@ -38,6 +38,9 @@ class Transport {
   virtual void close(std::string last) = 0;
   // The client has logged in (bound, presence sent): the session is online.
   virtual void on_online() {}
+  // How many times the server refused this login (5xx to the creation or the
+  // upgrade) before it let it in or the client gave up (refusal.hpp).
+  virtual unsigned refusals() const { return 0; }
   // Requests written and not yet answered (for the report and tests).
   virtual unsigned outstanding() const = 0;
   // One line on the requests in flight, for SOAK_DEBUG.

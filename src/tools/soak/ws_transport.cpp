@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "tools/soak/env.hpp"
+#include "tools/soak/refusal.hpp"
 #include "tools/soak/xmpp_client.hpp"
 #include "xml/escape.hpp"
 
@@ -62,12 +63,14 @@ struct WsTransport::Handshake {
   std::string value;
   std::string accept;      // the server's Sec-WebSocket-Accept
   std::string protocol;    // the server's Sec-WebSocket-Protocol
+  std::int32_t retry_after = -1;  // a refusal's Retry-After, seconds
   std::size_t header_bytes = 0;
   bool headers_done = false;
 
   void commit() {
     if (iequals(field, "sec-websocket-accept")) accept = value;
     if (iequals(field, "sec-websocket-protocol")) protocol = value;
+    if (iequals(field, "retry-after")) retry_after = parse_retry_after(value);
     field.clear();
     value.clear();
   }
@@ -106,8 +109,12 @@ void WsTransport::drop_stream() {
 void WsTransport::arm(std::uint64_t at_ms) { env_.context->timers().arm_at(timer_, at_ms); }
 
 void WsTransport::open() {
-  state_ = State::kConnecting;
   ++env_.interval.tally.login_attempts;
+  connect();
+}
+
+void WsTransport::connect() {
+  state_ = State::kConnecting;
   ++env_.interval.tally.connections;
   const Options& o = *env_.options;
   stream_ = net::TcpStream::create(env_.loop, this);
@@ -161,6 +168,9 @@ void WsTransport::on_timer(net::TimerNode& node) {
       // the timer is re-armed for it once the stream is open.)
       self->end("timeout");
       return;
+    case State::kRetrying:
+      self->connect();
+      return;
     case State::kClosing:
       self->end("");  // the server never finished the closing handshake: we are done anyway
       return;
@@ -190,6 +200,10 @@ void WsTransport::read_handshake(std::string_view bytes) {
     return;
   }
   const int status = hs.parser.status_code;
+  if (status >= 500 && status < 600) {
+    refused(status, hs.retry_after);
+    return;
+  }
   if (status != 101) {
     end("http_" + std::to_string(status));
     return;
@@ -208,6 +222,27 @@ void WsTransport::read_handshake(std::string_view bytes) {
   for (std::string& stanza : queue_) write_frame(WsOpcode::kText, stanza);
   std::vector<std::string>().swap(queue_);
   if (used < bytes.size()) read_frames(bytes.substr(used));
+}
+
+// The browser fails the WebSocket; the client --retry-as plays may open a new
+// one later (refusal.hpp). The refused connection is closed at once.
+void WsTransport::refused(int status, std::int32_t retry_after_s) {
+  Tally& tally = env_.interval.tally;
+  count_refusal(tally, refusals_ == 0);
+  ++refusals_;
+  drop_stream();
+  if (env_.stopping) {
+    end("");  // the run is over: no new try (counted as unsettled)
+    return;
+  }
+  const RetryPlan plan = plan_retry(*env_.options, refusals_, retry_after_s, env_.uniform());
+  if (plan.give_up) {
+    ++tally.logins_refused_gave_up;
+    end("refused_gave_up:http_" + std::to_string(status));
+    return;
+  }
+  state_ = State::kRetrying;
+  arm(env_.now_ms() + plan.delay_ms);
 }
 
 void WsTransport::read_frames(std::string_view bytes) {

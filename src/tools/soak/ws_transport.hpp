@@ -17,6 +17,10 @@
 // sessions_ended, and the messages still in flight to or from it are counted as
 // cut off (the Runner writes them off in the Ledger) rather than lost.
 //
+// A refused upgrade (HTTP 5xx: a login storm's 503) is tried again on a new
+// connection on the schedule of the client --retry-as plays (refusal.hpp); the
+// default, Converse in Chromium, never gives up.
+//
 // Memory while idle: this object and its TcpStream; the handshake's parser and
 // the frame reader's buffers exist only while they are in use.
 #pragma once
@@ -54,10 +58,11 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   void close(std::string last) override;
   void on_online() override;
   unsigned outstanding() const override { return 0; }
+  unsigned refusals() const override { return refusals_; }
   std::string debug_state() const override;
 
  private:
-  enum class State : std::uint8_t { kNew, kConnecting, kHandshake, kOpening, kOpen, kClosing, kEnded };
+  enum class State : std::uint8_t { kNew, kConnecting, kHandshake, kRetrying, kOpening, kOpen, kClosing, kEnded };
   struct Handshake;
 
   static void on_connect(void* self, int status);
@@ -73,6 +78,8 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   void on_ws_ping(std::string_view payload) override;
   void on_ws_close(std::uint16_t code) override;
 
+  void connect();
+  void refused(int status, std::int32_t retry_after_s);
   void read_handshake(std::string_view bytes);
   void read_frames(std::string_view bytes);
   void send_open();
@@ -90,6 +97,7 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   WsFrameReader reader_;
   net::OwnedTimerNode timer_{on_timer, this};
   std::uint64_t cut_at_ms_ = 0;  // --drop: when this session's connection is cut (0: never)
+  std::uint32_t refusals_ = 0;   // refused upgrades of this login
   State state_ = State::kNew;
   bool close_sent_ = false;      // our close frame is out
 };

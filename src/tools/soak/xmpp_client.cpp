@@ -234,6 +234,7 @@ void XmppClient::go_online() {
 // first (WsTransport plans its --drop cut then), then the Runner counts it.
 void XmppClient::become_online() {
   state_ = State::kOnline;
+  if (transport_->refusals() > 0) ++env_.interval.tally.logins_refused_then_in;
   transport_->on_online();
   observer_->on_online(*this);
 }
