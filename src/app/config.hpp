@@ -75,6 +75,7 @@ struct Config {
   std::string upstream_source_addresses;             // local addresses/ranges to connect from; empty = the kernel picks
   std::uint32_t http_idle_timeout = 120;             // seconds a keep-alive connection may sit with no request
   std::uint32_t http_header_timeout = 10;            // seconds to receive a complete request head
+  std::uint32_t max_logins_in_progress = 256;  // per worker, overload control (login_pacer.hpp); 0 = off
   std::uint32_t max_sessions_per_ip = 0;             // sessions one client address may hold per worker; 0 = unlimited
   std::uint32_t max_sessions = 0;                    // sessions of the daemon (each worker its share); 0 = unlimited
 

@@ -61,7 +61,8 @@ void MetricsBoard::retire(std::uint32_t index) {
   }
   for (auto& counter : gone.counters) counter.store(0, std::memory_order_relaxed);
   for (auto* gauge : {&gone.pid, &gone.sessions, &gone.websocket_connections, &gone.held_requests, &gone.upstream_links,
-                      &gone.http_connections, &gone.open_fds, &gone.max_fds}) {
+                      &gone.http_connections, &gone.open_fds, &gone.max_fds, &gone.logins_in_progress,
+                      &gone.login_rate}) {
     gauge->store(0, std::memory_order_relaxed);
   }
 }
@@ -77,6 +78,8 @@ MetricsTotals MetricsBoard::totals() const {
     t.http_connections += slot.http_connections.load(std::memory_order_relaxed);
     t.open_fds += slot.open_fds.load(std::memory_order_relaxed);
     t.max_fds += slot.max_fds.load(std::memory_order_relaxed);
+    t.logins_in_progress += slot.logins_in_progress.load(std::memory_order_relaxed);
+    t.login_rate += slot.login_rate.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < metric::kCounters; ++i) t.counters[i] += slot.get(i);
   }
   return t;

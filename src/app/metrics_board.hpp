@@ -72,7 +72,11 @@ inline constexpr std::size_t kProxyHeadersRefused = kHttpConnections + 1;      /
 // series rather than a label on every family.
 inline constexpr std::size_t kWsSessionsCreated = kProxyHeadersRefused + 1;
 inline constexpr std::size_t kWsMessages = kWsSessionsCreated + 1;             // + direction
-inline constexpr std::size_t kCounters = kWsMessages + 2;
+inline constexpr std::size_t kLoginsOpened = kWsMessages + 2;                 // stream header came
+inline constexpr std::size_t kLoginOpeningFailures = kLoginsOpened + 1;        // the server failed it
+inline constexpr std::size_t kLoginBucket = kLoginOpeningFailures + 1;         // + bucket (not cumulative)
+inline constexpr std::size_t kLoginMicros = kLoginBucket + kConnectBuckets;    // sum of times
+inline constexpr std::size_t kCounters = kLoginMicros + 1;
 }  // namespace metric
 
 struct alignas(64) MetricsSlot {
@@ -85,6 +89,8 @@ struct alignas(64) MetricsSlot {
   std::atomic<std::int64_t> http_connections;
   std::atomic<std::int64_t> open_fds;
   std::atomic<std::int64_t> max_fds;
+  std::atomic<std::int64_t> logins_in_progress;  // LoginPacer
+  std::atomic<std::int64_t> login_rate;          // logins a second it admits now
   std::atomic<std::uint64_t> counters[metric::kCounters];
 
   // The single writer's increment: no locked instruction.
@@ -105,6 +111,7 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 struct MetricsTotals {
   std::int64_t sessions = 0, websocket_connections = 0, held_requests = 0, upstream_links = 0, http_connections = 0;
   std::int64_t open_fds = 0, max_fds = 0;
+  std::int64_t logins_in_progress = 0, login_rate = 0;
   std::uint64_t counters[metric::kCounters] = {};
 };
 

@@ -45,6 +45,16 @@ void MetricsRecorder::link_connected(std::uint64_t micros) {
 
 void MetricsRecorder::link_connect_failed() { slot_->add(metric::kUpstreamConnectFailures); }
 
+void MetricsRecorder::link_open_ended(OpenOutcome outcome, std::uint64_t millis) {
+  if (outcome == OpenOutcome::kFailed) {
+    slot_->add(metric::kLoginOpeningFailures);
+  } else if (outcome == OpenOutcome::kOpened) {
+    slot_->add(metric::kLoginsOpened);
+    slot_->add(metric::kLoginBucket + connect_bucket(millis * 1000));
+    slot_->add(metric::kLoginMicros, millis * 1000);
+  }
+}
+
 void MetricsRecorder::link_bytes_sent(std::size_t bytes) {
   slot_->add(metric::kUpstreamBytes + metric::kToServer, bytes);
 }

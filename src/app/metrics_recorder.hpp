@@ -37,6 +37,7 @@ class MetricsRecorder final : public bosh::EngineEvents, public xmpp::LinkObserv
   void link_bytes_sent(std::size_t bytes) override;
   void link_bytes_received(std::size_t bytes) override;
   void link_stanza_received() override;
+  void link_open_ended(OpenOutcome outcome, std::uint64_t millis) override;
 
   // An HTTP response with this status went out (HttpSocket).
   void response(int status);

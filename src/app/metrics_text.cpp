@@ -151,6 +151,28 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.sample_double("switchboard_upstream_connect_seconds_sum",
                   static_cast<double>(c(metric::kConnectMicros)) / 1e6);
   w.sample("switchboard_upstream_connect_seconds_count", cumulative);
+  w.family("switchboard_logins_in_progress", "gauge",
+           "Logins whose XMPP stream is still opening (connect and stream header), all workers (sampled each second).");
+  w.sample_signed("switchboard_logins_in_progress", t.logins_in_progress);
+  w.family("switchboard_login_rate", "gauge",
+           "Logins a second the workers admit now, all together (overload control; sampled each second).");
+  w.sample_signed("switchboard_login_rate", t.login_rate);
+  w.family("switchboard_login_opening_failures_total", "counter",
+           "Logins whose XMPP stream the server did not open (no connection, no stream header in time, closed).");
+  w.sample("switchboard_login_opening_failures_total", c(metric::kLoginOpeningFailures));
+  w.family("switchboard_login_opening_seconds", "histogram",
+           "How long an admitted login waited for its XMPP stream: connect and the server's stream header.");
+  cumulative = 0;
+  for (std::size_t i = 0; i < metric::kConnectBuckets; ++i) {
+    cumulative += c(metric::kLoginBucket + i);
+    const std::string le = i < std::size(metric::kConnectBounds)
+                               ? le_label(metric::kConnectBounds[i])
+                               : label("le", "+Inf");
+    w.sample("switchboard_login_opening_seconds_bucket", cumulative, le);
+  }
+  w.sample_double("switchboard_login_opening_seconds_sum",
+                  static_cast<double>(c(metric::kLoginMicros)) / 1e6);
+  w.sample("switchboard_login_opening_seconds_count", cumulative);
   w.family("switchboard_stanzas_total", "counter", "Top-level XMPP elements relayed, by direction.");
   w.sample("switchboard_stanzas_total", c(metric::kStanzas + metric::kToServer), label("direction", "to_server"));
   w.sample("switchboard_stanzas_total", c(metric::kStanzas + metric::kFromServer), label("direction", "from_server"));

@@ -40,6 +40,12 @@ WsTimeouts ws_timeouts(const Config& config) {
   return timeouts;
 }
 
+LoginPacerSettings login_pacer_settings(const Config& config) {
+  LoginPacerSettings settings;
+  settings.max_in_progress = config.max_logins_in_progress;
+  return settings;
+}
+
 MetricsSlot* slot_of(const std::unique_ptr<MetricsBoard>& board, int index) {
   if (!board || index < 0 || static_cast<std::uint32_t>(index) >= board->workers()) return nullptr;
   return &board->slot(static_cast<std::uint32_t>(index));
@@ -70,6 +76,8 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
   });
   uv_loop_init(&loop_);
   context_ = std::make_unique<net::LoopContext>(&loop_);
+  pacer_ = std::make_unique<LoginPacer>(&loop_, login_pacer_settings(config), &recorder_);
+  link_settings_.observer = pacer_.get();
   if (!config.upstream_source_addresses.empty()) {
     std::string error;  // the config was checked: parsing cannot fail here
     if (auto pool = net::SourcePool::parse(config.upstream_source_addresses, error)) {
@@ -229,6 +237,8 @@ int Worker::run() {
   if (handover_) admission_->set_handover(handover_.get(), config_.workers);
   endpoint_->set_creation_gate(admission_.get());
   if (websocket_) websocket_->set_creation_gate(admission_.get());
+  endpoint_->set_login_gate(pacer_.get());
+  if (websocket_) websocket_->set_login_gate(pacer_.get());
   SB_LOG_INFO("fd limit %llu: no new sessions from %llu descriptors in use (about %llu sessions), "
               "again below %llu",
               static_cast<unsigned long long>(setup.budget.limit),
@@ -405,6 +415,7 @@ void Worker::apply_config(const Config& next) {
   if (websocket_) websocket_->update_limits(next.max_stanza_bytes, ws_timeouts(next));
   if (admission_) admission_->set_max_sessions(worker_max_sessions(next.max_sessions, next.workers));
   if (heartbeat_) heartbeat_->set_timeout(next.worker_hang_timeout);
+  pacer_->update(login_pacer_settings(next));
   set_log_level(next.log_level);
   if (next.log_file != log_file_path()) {
     const std::string error = set_log_file(next.log_file);
@@ -455,6 +466,7 @@ void Worker::finish_shutdown() {
   // Closing the pipe first fails the hand-overs still being sent, which closes
   // their sockets too.
   if (heartbeat_) heartbeat_->close();
+  pacer_->close();
   if (handover_) handover_->close();
   sockets_.close_all();
   if (websocket_) websocket_->close_all();
@@ -500,6 +512,8 @@ void Worker::sample_metrics() {
   slot.set(slot.http_connections, static_cast<std::int64_t>(sockets_.size()));
   if (admission_) slot.set(slot.open_fds, static_cast<std::int64_t>(admission_->live_fds()));
   slot.set(slot.max_fds, static_cast<std::int64_t>(fd_limit_));
+  slot.set(slot.logins_in_progress, static_cast<std::int64_t>(pacer_->in_progress()));
+  slot.set(slot.login_rate, static_cast<std::int64_t>(pacer_->rate()));
   if (handover_) {
     // Only this sampler writes these: plain stores of the handover's own counts.
     const HandoverCounters& h = handover_->counters();

@@ -49,6 +49,7 @@
 #include "app/config.hpp"
 #include "app/client_address.hpp"
 #include "app/metrics_board.hpp"
+#include "app/login_pacer.hpp"
 #include "app/metrics_recorder.hpp"
 #include "app/metrics_server.hpp"
 #include "app/handover.hpp"
@@ -124,7 +125,8 @@ class Worker {
   std::unique_ptr<net::SourcePool> sources_;  // upstream_source_addresses, if any
   xmpp::LinkSettings link_settings_;
   std::unique_ptr<MetricsBoard> metrics_board_;  // the supervisor's, or our own when alone
-  MetricsRecorder recorder_;  // counts into our slot; session events also go to the log
+  MetricsRecorder recorder_;
+  std::unique_ptr<LoginPacer> pacer_;  // overload control; the links' observer, before recorder_  // counts into our slot; session events also go to the log
   std::unique_ptr<TrustedProxies> trusted_;  // trusted_proxies, if set
   std::unique_ptr<xmpp::UpstreamConnector> upstreams_;
   std::unique_ptr<bosh::SessionTable> sessions_;

@@ -60,6 +60,17 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
                           : (no_room ? "no room for new sessions" : "max_sessions reached"));
     return;
   }
+  if (login_gate_ != nullptr) {
+    if (const std::uint32_t retry_after = login_gate_->refuse_login(); retry_after != 0) {
+      http::Response busy =
+          http::Response::text(503, "text/plain; charset=utf-8", "overloaded, retry later\n");
+      busy.extra_headers.emplace_back("Retry-After", std::to_string(retry_after));
+      busy.close = true;
+      refuse(exchange, request, std::move(busy), bosh::Refusal::kOverload,
+             "overload: logins beyond what this worker can finish in time");
+      return;
+    }
+  }
   exchange.switch_protocols(std::move(decision.response_head));
 }
 

@@ -43,6 +43,7 @@ class WsEndpoint final : public http::Handler, public UpgradeTarget {
 
   // Asked before each accepted handshake; null (the default) = always room.
   void set_creation_gate(bosh::CreationGate* gate) { gate_ = gate; }
+  void set_login_gate(bosh::LoginGate* gate) { login_gate_ = gate; }
   // Where WebSocket sessions and messages are counted (the worker's metrics slot).
   void set_metrics(MetricsSlot* slot) { shared_.metrics = slot; }
   // A reload: the message limit and the timeouts for what happens from now on.
@@ -74,6 +75,7 @@ class WsEndpoint final : public http::Handler, public UpgradeTarget {
   const http::CorsPolicy& cors_;
   WsShared shared_;
   bosh::CreationGate* gate_ = nullptr;
+  bosh::LoginGate* login_gate_ = nullptr;
   bool shutting_down_ = false;
 };
 

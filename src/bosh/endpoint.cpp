@@ -187,6 +187,20 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     exchange.send(std::move(busy));
     return;
   }
+  if (login_gate_ != nullptr) {
+    if (const std::uint32_t retry_after = login_gate_->refuse_login(); retry_after != 0) {
+      // Beyond what this worker can finish in time: an answer now, which clients
+      // retry, costs far less than a login that times out after 10 s of work.
+      ++counters_.refused_creations;
+      ++counters_.refused_overload;
+      refused(peer, Refusal::kOverload, "overload: logins beyond what this worker can finish in time");
+      http::Response busy =
+          http::Response::text(503, "text/plain; charset=utf-8", "overloaded, retry later\n");
+      busy.extra_headers.emplace_back("Retry-After", std::to_string(retry_after));
+      exchange.send(std::move(busy));
+      return;
+    }
+  }
   if (settings.max_sessions_per_ip != 0 &&
       table_.sessions_from(peer) >= settings.max_sessions_per_ip) {
     // One address may not take the whole table (a configurable cap).

@@ -30,6 +30,7 @@ struct EndpointCounters {
   std::uint64_t unknown_sids = 0;
   std::uint64_t refused_creations = 0;  // host-unknown, improper-addressing, caps
   std::uint64_t refused_no_room = 0;    // of those: 503 because the gate said no room
+  std::uint64_t refused_overload = 0;   // of those: 503 because the login gate said overload
   std::uint64_t redirected = 0;         // creations the gate took to another worker
 };
 
@@ -62,6 +63,18 @@ class ForeignSidRouter {
   ~ForeignSidRouter() = default;
 };
 
+// Hook for overload control (app/login_pacer.hpp), shared by both transports:
+// asked before each login starts (a BOSH creation, a WebSocket upgrade).
+class LoginGate {
+ public:
+  // 0: start it now. Otherwise the worker cannot finish it in time: refuse it
+  // with HTTP 503 and this many seconds of Retry-After.
+  virtual std::uint32_t refuse_login() = 0;
+
+ protected:
+  ~LoginGate() = default;
+};
+
 class Endpoint final : public http::Handler {
  public:
   Endpoint(SessionTable& table, UpstreamFactory& upstreams);
@@ -71,6 +84,8 @@ class Endpoint final : public http::Handler {
   void set_foreign_sid_router(ForeignSidRouter* router) { foreign_sids_ = router; }
   // Asked before each creation; null (the default) = always room.
   void set_creation_gate(CreationGate* gate) { gate_ = gate; }
+  // Asked before each creation that has room; null (the default) = never overloaded.
+  void set_login_gate(LoginGate* gate) { login_gate_ = gate; }
   // From now on session creation is answered with system-shutdown.
   void refuse_new_sessions() { shutting_down_ = true; }
 
@@ -84,6 +99,7 @@ class Endpoint final : public http::Handler {
   EndpointCounters counters_;
   ForeignSidRouter* foreign_sids_ = nullptr;
   CreationGate* gate_ = nullptr;
+  LoginGate* login_gate_ = nullptr;
   bool shutting_down_ = false;
 };
 

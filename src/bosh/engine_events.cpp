@@ -16,6 +16,7 @@ std::string_view refusal_label(Refusal refusal) {
     case Refusal::kPerAddressCap: return "max_sessions_per_ip";
     case Refusal::kWsHandshake: return "websocket_handshake";
     case Refusal::kWsOpen: return "websocket_open";
+    case Refusal::kOverload: return "overload";
     case Refusal::kCount_: break;
   }
   return "other";

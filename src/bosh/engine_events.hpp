@@ -28,6 +28,7 @@ enum class Refusal : std::uint8_t {
   kPerAddressCap,  // a creation over max_sessions_per_ip
   kWsHandshake,    // a WebSocket upgrade request that is not a valid handshake
   kWsOpen,         // a WebSocket connection whose first message got no stream
+  kOverload,       // a creation or upgrade beyond the logins this worker can finish in time (503)
   kCount_,
 };
 std::string_view refusal_label(Refusal refusal);  // "bad_body", ... for a metric label

@@ -70,6 +70,12 @@ void TimerWheel::arm(TimerNode& node, std::uint64_t delay_ms) {
   arm_at(node, now_ms_ + delay_ms);
 }
 
+std::uint64_t TimerWheel::remaining_ms(const TimerNode& node) const {
+  if (!node.armed()) return 0;
+  return static_cast<std::uint64_t>(
+      std::max(0, ms_after(node.deadline_low_, static_cast<std::uint32_t>(now_ms_))));
+}
+
 void TimerWheel::arm_at(TimerNode& node, std::uint64_t deadline_ms) {
   disarm(node);
   notify_arming();

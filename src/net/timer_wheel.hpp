@@ -100,6 +100,9 @@ class TimerWheel {
   void advance(std::uint64_t now_ms);
 
   std::uint64_t now_ms() const { return now_ms_; }
+  // How long until an armed `node` fires (0 if due, or not armed): its owner can
+  // tell how much of a delay has passed without keeping a clock of its own.
+  std::uint64_t remaining_ms(const TimerNode& node) const;
   // Walks every slot: for tests, not for hot paths.
   std::size_t armed_count() const;
   // True if no node is armed. Stops at the first armed node, so it is cheap on a

@@ -22,6 +22,15 @@ class LinkObserver {
   // One top-level element from the server delivered to its session.
   virtual void link_stanza_received() = 0;
 
+  // A login's opening, for overload control (app/login_pacer.hpp): a link starts
+  // opening when it is made and ends it once, `millis` later: with the server's
+  // first stream header (kOpened), with a failure on the server's side (no
+  // connection, no header in time, the server closed: kFailed), or because its
+  // session went first (kAbandoned).
+  enum class OpenOutcome : std::uint8_t { kOpened, kFailed, kAbandoned };
+  virtual void link_opening() {}
+  virtual void link_open_ended(OpenOutcome /*outcome*/, std::uint64_t /*millis*/) {}
+
  protected:
   ~LinkObserver() = default;
 };

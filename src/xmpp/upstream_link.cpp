@@ -58,6 +58,7 @@ UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
   // One deadline for the whole opening: connect, TLS, and the header of the stream
   // the session will use. (The connector's own timeout, the same, covers the connect.)
   net::context_of(loop).timers().arm(timer(), settings().connect_timeout_ms);
+  if (settings().observer != nullptr) settings().observer->link_opening();
   attempt_ = net::connect_tcp(loop, target.host, target.port, settings().connect_timeout_ms, this,
                               [this, opened = uv_hrtime()](int status, net::TcpStream* stream) {
                                 connected(status, stream, opened);
@@ -67,6 +68,7 @@ UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
 }
 
 UpstreamLink::~UpstreamLink() {
+  end_opening(LinkObserver::OpenOutcome::kAbandoned);
   connector_.detach(*this);
   if (attempt_ != nullptr) net::cancel_connect(attempt_);
   if (stream_ != nullptr) {
@@ -257,6 +259,7 @@ void UpstreamLink::restart(const bosh::UpstreamTarget& target) {
 }
 
 void UpstreamLink::close() {
+  end_opening(LinkObserver::OpenOutcome::kAbandoned);  // its session no longer waits for it
   owns_itself_ = true;
   events_ = nullptr;
   switch (state_) {
@@ -301,6 +304,9 @@ void UpstreamLink::fail(std::string_view reason) {
 
 void UpstreamLink::report_end(bosh::Condition condition, std::string&& detail) {
   if (state_ == State::kDone) return;
+  // Ending while opening is the server's failure, unless we were closing it.
+  end_opening(state_ == State::kClosing ? LinkObserver::OpenOutcome::kAbandoned
+                                         : LinkObserver::OpenOutcome::kFailed);
   const bool was_closing = state_ == State::kClosing;
   state_ = State::kDone;
   if (stream_ != nullptr) stream_->close();
@@ -470,7 +476,20 @@ void UpstreamLink::stream_opened(std::string_view open_tag) {
   tell_opened(read_server_header(open_tag));
 }
 
+void UpstreamLink::end_opening(LinkObserver::OpenOutcome outcome) {
+  if (!opening_) return;
+  opening_ = false;
+  LinkObserver* observer = settings().observer;
+  if (observer == nullptr) return;
+  // The opening deadline is still armed (or has fired: nothing left): how much of
+  // it is left says how long the opening took, with no clock kept per link.
+  const std::uint64_t left = net::context_of(connector_.loop()).timers().remaining_ms(timer());
+  const std::uint64_t limit = settings().connect_timeout_ms;
+  observer->link_open_ended(outcome, limit > left ? limit - left : 0);
+}
+
 void UpstreamLink::tell_opened(const bosh::StreamHeader& header) {
+  end_opening(LinkObserver::OpenOutcome::kOpened);
   if (state_ == State::kOpen) net::TimerWheel::disarm(timer());  // the opening is over
   if (events_ != nullptr) events_->upstream_opened(header);
 }

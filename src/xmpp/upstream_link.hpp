@@ -122,6 +122,8 @@ class UpstreamLink final : public bosh::Upstream,
   bool begin_tls();
   bool accept_features(std::string& features);
   void tell_opened(const bosh::StreamHeader& header);
+  // The opening is over (LinkObserver::link_open_ended); once.
+  void end_opening(LinkObserver::OpenOutcome outcome);
   void answer_to_starttls(std::string&& element);
   void fail(std::string_view reason);
   void report_end(bosh::Condition condition, std::string&& detail);
@@ -164,6 +166,7 @@ class UpstreamLink final : public bosh::Upstream,
   bool owns_itself_ = false;  // close() was called: we free ourselves
   bool same_host_;            // the server is on loopback (see accept_features)
   bool backlog_full_ = false;  // the server stopped reading: ending
+  bool opening_ = true;        // no stream header yet (LinkObserver::link_opening)
 };
 
 // Opens links; one per worker. It owns what the worker's links share: their
