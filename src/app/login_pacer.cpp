@@ -56,23 +56,36 @@ void LoginPacer::update(const LoginPacerSettings& settings) {
   rate_ = LoginRate(rate, settings.max_rate, LoginRate::Targets{kLagTargetMs, kOpeningTargetMs});
 }
 
-std::uint32_t LoginPacer::refuse_login() {
-  if (settings_.max_in_progress == 0) return 0;  // pacing off
-  const bool room = in_progress_ < settings_.max_in_progress &&
-                    oldest_opening_ms() <= kMaxOpeningAgeMs;
-  if (room && tokens_ >= 1) {
-    tokens_ -= 1;
-    ++window_.logins;
-    ++counters_.admitted;
-    ++admitted_in_window_;
-    return 0;
-  }
+bool LoginPacer::room() const {
+  return in_progress_ < settings_.max_in_progress && oldest_opening_ms() <= kMaxOpeningAgeMs;
+}
+
+bool LoginPacer::take_token() {
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  ++counters_.admitted;
+  ++admitted_in_window_;
+  return true;
+}
+
+bosh::LoginGate::Decision LoginPacer::decide(std::size_t waiting, bool can_queue) {
+  if (settings_.max_in_progress == 0) return {};  // pacing off
   ++window_.logins;
-  if (room) window_.starved = true;  // the rate, not the server, said no
+  const bool has_room = room();
+  if (has_room && waiting == 0 && take_token()) return {};
+  if (has_room) window_.starved = true;  // the rate, not the server, said no
+  // Queued, it starts within (waiting + 1) / rate seconds, if the server keeps up.
+  const double wait_ms = 1000.0 * static_cast<double>(waiting + 1) / rate_.rate();
+  if (can_queue && has_room && wait_ms <= static_cast<double>(kMaxQueueWaitMs)) {
+    ++counters_.queued;
+    return {Verdict::kQueue, 0};
+  }
   ++counters_.refused;
   ++refused_in_window_;
-  return retry_after();
+  return {Verdict::kRefuse, retry_after()};
 }
+
+bool LoginPacer::admit_queued() { return room() && take_token(); }
 
 std::uint32_t LoginPacer::retry_after() {
   // Jittered so that refused clients that honour it do not come back as one
@@ -96,6 +109,7 @@ void LoginPacer::on_probe(uv_timer_t* timer) {
   self.tokens_ = std::min(std::max(LoginRate::kMinRate, rate / 4),
                           self.tokens_ + rate * static_cast<double>(kProbeMs + late) / 1000.0);
   if (now - self.window_start_ms_ >= kWindowMs) self.end_window();
+  if (self.on_room_) self.on_room_();  // queued logins whose turn has come
 }
 
 void LoginPacer::end_window() {

@@ -11,6 +11,11 @@
 // the loop, and the client retries (docs/operations.md says when Strophe.js and
 // Converse.js do).
 //
+// A BOSH creation beyond the rate may wait its turn in the endpoint's queue when
+// the current rate reaches it within kMaxQueueWaitMs (bosh::Endpoint holds it,
+// and the pacer's probe timer starts those whose turn has come); beyond that, or
+// for a WebSocket upgrade, it is refused.
+//
 // Three bounds, checked for each login:
 // - logins in progress (upstream connect and stream opening not yet complete):
 //   at most max_logins_in_progress at once, and none older than
@@ -34,6 +39,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <random>
 
 #include "bosh/endpoint.hpp"
@@ -82,6 +88,7 @@ struct LoginPacerSettings {
 struct LoginPacerCounters {
   std::uint64_t admitted = 0;
   std::uint64_t refused = 0;          // 503: overload
+  std::uint64_t queued = 0;           // waited their turn
   std::uint64_t opened = 0;           // openings completed
   std::uint64_t failed = 0;           // openings the server failed
   std::uint64_t opening_ms_sum = 0;   // of the completed openings
@@ -94,6 +101,9 @@ class LoginPacer final : public xmpp::LinkObserver, public bosh::LoginGate {
   static constexpr std::uint64_t kMaxOpeningAgeMs = 5000;
   static constexpr std::uint64_t kLagTargetMs = 50;
   static constexpr std::uint64_t kOpeningTargetMs = 2000;
+  // A login may wait its turn (LoginGate::kQueue) when the current rate starts it
+  // within this long; beyond, it is refused.
+  static constexpr std::uint64_t kMaxQueueWaitMs = 8000;
 
   // `next`: the observer every call is passed on to (may be null).
   LoginPacer(uv_loop_t* loop, LoginPacerSettings settings, xmpp::LinkObserver* next);
@@ -107,7 +117,9 @@ class LoginPacer final : public xmpp::LinkObserver, public bosh::LoginGate {
   void update(const LoginPacerSettings& settings);
 
   // bosh::LoginGate
-  std::uint32_t refuse_login() override;
+  Decision decide(std::size_t waiting, bool can_queue) override;
+  bool admit_queued() override;
+  void on_room(std::function<void()> fn) override { on_room_ = std::move(fn); }
 
   // xmpp::LinkObserver
   void link_connected(std::uint64_t micros) override;
@@ -128,6 +140,8 @@ class LoginPacer final : public xmpp::LinkObserver, public bosh::LoginGate {
   static void on_probe(uv_timer_t* timer);
   void end_window();
   std::uint64_t oldest_opening_ms() const;
+  bool room() const;
+  bool take_token();
   std::uint32_t retry_after();
 
   uv_loop_t* loop_;
@@ -146,6 +160,7 @@ class LoginPacer final : public xmpp::LinkObserver, public bosh::LoginGate {
   std::uint64_t refused_in_window_ = 0;
   std::uint64_t admitted_in_window_ = 0;
   std::minstd_rand jitter_;
+  std::function<void()> on_room_;
   LoginPacerCounters counters_;
 };
 

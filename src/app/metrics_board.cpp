@@ -62,7 +62,7 @@ void MetricsBoard::retire(std::uint32_t index) {
   for (auto& counter : gone.counters) counter.store(0, std::memory_order_relaxed);
   for (auto* gauge : {&gone.pid, &gone.sessions, &gone.websocket_connections, &gone.held_requests, &gone.upstream_links,
                       &gone.http_connections, &gone.open_fds, &gone.max_fds, &gone.logins_in_progress,
-                      &gone.login_rate}) {
+                      &gone.login_rate, &gone.logins_queued}) {
     gauge->store(0, std::memory_order_relaxed);
   }
 }
@@ -80,6 +80,7 @@ MetricsTotals MetricsBoard::totals() const {
     t.max_fds += slot.max_fds.load(std::memory_order_relaxed);
     t.logins_in_progress += slot.logins_in_progress.load(std::memory_order_relaxed);
     t.login_rate += slot.login_rate.load(std::memory_order_relaxed);
+    t.logins_queued += slot.logins_queued.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < metric::kCounters; ++i) t.counters[i] += slot.get(i);
   }
   return t;

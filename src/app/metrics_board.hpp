@@ -91,6 +91,7 @@ struct alignas(64) MetricsSlot {
   std::atomic<std::int64_t> max_fds;
   std::atomic<std::int64_t> logins_in_progress;  // LoginPacer
   std::atomic<std::int64_t> login_rate;          // logins a second it admits now
+  std::atomic<std::int64_t> logins_queued;       // BOSH creations waiting their turn
   std::atomic<std::uint64_t> counters[metric::kCounters];
 
   // The single writer's increment: no locked instruction.
@@ -111,7 +112,7 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 struct MetricsTotals {
   std::int64_t sessions = 0, websocket_connections = 0, held_requests = 0, upstream_links = 0, http_connections = 0;
   std::int64_t open_fds = 0, max_fds = 0;
-  std::int64_t logins_in_progress = 0, login_rate = 0;
+  std::int64_t logins_in_progress = 0, login_rate = 0, logins_queued = 0;
   std::uint64_t counters[metric::kCounters] = {};
 };
 

@@ -154,6 +154,9 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.family("switchboard_logins_in_progress", "gauge",
            "Logins whose XMPP stream is still opening (connect and stream header), all workers (sampled each second).");
   w.sample_signed("switchboard_logins_in_progress", t.logins_in_progress);
+  w.family("switchboard_logins_queued", "gauge",
+           "BOSH session creations waiting their turn (overload control; sampled each second).");
+  w.sample_signed("switchboard_logins_queued", t.logins_queued);
   w.family("switchboard_login_rate", "gauge",
            "Logins a second the workers admit now, all together (overload control; sampled each second).");
   w.sample_signed("switchboard_login_rate", t.login_rate);

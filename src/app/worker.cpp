@@ -514,6 +514,7 @@ void Worker::sample_metrics() {
   slot.set(slot.max_fds, static_cast<std::int64_t>(fd_limit_));
   slot.set(slot.logins_in_progress, static_cast<std::int64_t>(pacer_->in_progress()));
   slot.set(slot.login_rate, static_cast<std::int64_t>(pacer_->rate()));
+  slot.set(slot.logins_queued, static_cast<std::int64_t>(endpoint_->queued()));
   if (handover_) {
     // Only this sampler writes these: plain stores of the handover's own counts.
     const HandoverCounters& h = handover_->counters();

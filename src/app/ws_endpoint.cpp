@@ -61,7 +61,11 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
     return;
   }
   if (login_gate_ != nullptr) {
-    if (const std::uint32_t retry_after = login_gate_->refuse_login(); retry_after != 0) {
+    // An upgrade is not held back: the browser's WebSocket handshake has a short
+    // patience of its own, and Converse.js retries a refused one at once.
+    const bosh::LoginGate::Decision paced = login_gate_->decide(0, false);
+    if (paced.verdict != bosh::LoginGate::Verdict::kAdmit) {
+      const std::uint32_t retry_after = paced.retry_after_s;
       http::Response busy =
           http::Response::text(503, "text/plain; charset=utf-8", "overloaded, retry later\n");
       busy.extra_headers.emplace_back("Retry-After", std::to_string(retry_after));

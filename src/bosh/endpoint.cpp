@@ -187,17 +187,18 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     exchange.send(std::move(busy));
     return;
   }
-  if (login_gate_ != nullptr) {
-    if (const std::uint32_t retry_after = login_gate_->refuse_login(); retry_after != 0) {
-      // Beyond what this worker can finish in time: an answer now, which clients
-      // retry, costs far less than a login that times out after 10 s of work.
-      ++counters_.refused_creations;
-      ++counters_.refused_overload;
-      refused(peer, Refusal::kOverload, "overload: logins beyond what this worker can finish in time");
-      http::Response busy =
-          http::Response::text(503, "text/plain; charset=utf-8", "overloaded, retry later\n");
-      busy.extra_headers.emplace_back("Retry-After", std::to_string(retry_after));
-      exchange.send(std::move(busy));
+  if (login_gate_ != nullptr && !admitting_queued_) {
+    const LoginGate::Decision decision = login_gate_->decide(queue_.size(), true);
+    if (decision.verdict == LoginGate::Verdict::kQueue) {
+      // Its turn comes within kMaxQueuedMs: better than a refusal, which Strophe.js
+      // retries at once and then only 8 s later (docs/operations.md).
+      ++counters_.queued;
+      queue_.push_back(Queued{request, &exchange, table_.timers().now_ms()});
+      exchange.watch(this);
+      return;
+    }
+    if (decision.verdict == LoginGate::Verdict::kRefuse) {
+      refuse_overloaded(peer, exchange, decision.retry_after_s);
       return;
     }
   }
@@ -255,6 +256,69 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     events->request_received(RequestKind::kCreate, 0);
   }
   added.start(upstreams_, exchange);
+}
+
+void Endpoint::refuse_new_sessions() {
+  shutting_down_ = true;
+  std::deque<Queued> queued = std::move(queue_);
+  queue_.clear();
+  for (Queued& waiting : queued) {
+    if (waiting.exchange == nullptr) continue;
+    waiting.exchange->watch(nullptr);
+    ++counters_.refused_creations;
+    refused(waiting.request.peer, Refusal::kShuttingDown, "new session while shutting down");
+    send_terminal(*waiting.exchange, Condition::kSystemShutdown,
+                  waiting.request.body.find("ver=") == std::string::npos);
+  }
+}
+
+void Endpoint::set_login_gate(LoginGate* gate) {
+  login_gate_ = gate;
+  if (gate != nullptr) gate->on_room([this] { drain_queue(); });
+}
+
+void Endpoint::refuse_overloaded(const std::string& peer, http::Exchange& exchange,
+                                 std::uint32_t retry_after_s) {
+  // Beyond what this worker can finish in time: an answer now, which clients
+  // retry, costs far less than a login that times out after 10 s of work.
+  ++counters_.refused_creations;
+  ++counters_.refused_overload;
+  refused(peer, Refusal::kOverload, "overload: logins beyond what this worker can finish in time");
+  http::Response busy =
+      http::Response::text(503, "text/plain; charset=utf-8", "overloaded, retry later\n");
+  busy.extra_headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  exchange.send(std::move(busy));
+}
+
+void Endpoint::drain_queue() {
+  const std::uint64_t now = table_.timers().now_ms();
+  while (!queue_.empty()) {
+    Queued& front = queue_.front();
+    if (front.exchange == nullptr) {  // the client went away while it waited
+      queue_.pop_front();
+      continue;
+    }
+    if (now - front.since_ms > kMaxQueuedMs) {
+      Queued late = std::move(front);
+      queue_.pop_front();
+      late.exchange->watch(nullptr);
+      refuse_overloaded(late.request.peer, *late.exchange, 1);
+      continue;
+    }
+    if (login_gate_ == nullptr || !login_gate_->admit_queued()) return;
+    Queued next = std::move(front);
+    queue_.pop_front();
+    next.exchange->watch(nullptr);
+    admitting_queued_ = true;
+    handle(next.request, *next.exchange);
+    admitting_queued_ = false;
+  }
+}
+
+void Endpoint::exchange_lost(http::Exchange& exchange) {
+  for (Queued& queued : queue_) {
+    if (queued.exchange == &exchange) queued.exchange = nullptr;
+  }
 }
 
 }  // namespace sb::bosh

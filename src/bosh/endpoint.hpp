@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +33,7 @@ struct EndpointCounters {
   std::uint64_t refused_creations = 0;  // host-unknown, improper-addressing, caps
   std::uint64_t refused_no_room = 0;    // of those: 503 because the gate said no room
   std::uint64_t refused_overload = 0;   // of those: 503 because the login gate said overload
+  std::uint64_t queued = 0;             // creations that waited their turn (LoginGate::kQueue)
   std::uint64_t redirected = 0;         // creations the gate took to another worker
 };
 
@@ -67,16 +70,33 @@ class ForeignSidRouter {
 // asked before each login starts (a BOSH creation, a WebSocket upgrade).
 class LoginGate {
  public:
-  // 0: start it now. Otherwise the worker cannot finish it in time: refuse it
-  // with HTTP 503 and this many seconds of Retry-After.
-  virtual std::uint32_t refuse_login() = 0;
+  enum class Verdict : std::uint8_t {
+    kAdmit,   // start it now
+    kQueue,   // let it wait its turn (the caller keeps it; admit_queued() says when)
+    kRefuse,  // the worker cannot finish it in time: HTTP 503 with retry_after_s
+  };
+  struct Decision {
+    Verdict verdict = Verdict::kAdmit;
+    std::uint32_t retry_after_s = 0;
+  };
+  // `waiting`: logins the caller holds in its queue already; `can_queue`: whether
+  // the caller can hold this one.
+  virtual Decision decide(std::size_t waiting, bool can_queue) = 0;
+  // The next queued login's turn: true (it is admitted) if it may start now.
+  virtual bool admit_queued() = 0;
+  // `fn` is called, from a timer and never while a request is being dispatched,
+  // whenever queued logins may start; one listener.
+  virtual void on_room(std::function<void()> fn) = 0;
 
  protected:
   ~LoginGate() = default;
 };
 
-class Endpoint final : public http::Handler {
+class Endpoint final : public http::Handler, private http::ExchangeWatcher {
  public:
+  // A creation waits its turn at most this long (LoginGate::kQueue), then gets 503.
+  static constexpr std::uint64_t kMaxQueuedMs = 10'000;
+
   Endpoint(SessionTable& table, UpstreamFactory& upstreams);
   void handle(http::Request& request, http::Exchange& exchange) override;
   const EndpointCounters& counters() const { return counters_; }
@@ -85,14 +105,31 @@ class Endpoint final : public http::Handler {
   // Asked before each creation; null (the default) = always room.
   void set_creation_gate(CreationGate* gate) { gate_ = gate; }
   // Asked before each creation that has room; null (the default) = never overloaded.
-  void set_login_gate(LoginGate* gate) { login_gate_ = gate; }
+  void set_login_gate(LoginGate* gate);
+  // Creations waiting their turn (LoginGate::kQueue).
+  std::size_t queued() const { return queue_.size(); }
   // From now on session creation is answered with system-shutdown.
-  void refuse_new_sessions() { shutting_down_ = true; }
+  // Creations still queued get system-shutdown now.
+  void refuse_new_sessions();
 
  private:
   void create_session(xml::BoshBody& body, std::uint64_t rid, http::Request& request,
                       http::Exchange& exchange);
   void refused(std::string_view peer, Refusal refusal, std::string_view reason) const;
+  void refuse_overloaded(const std::string& peer, http::Exchange& exchange, std::uint32_t retry_after_s);
+  // Starts the queued creations whose turn has come; answers 503 to those that
+  // waited kMaxQueuedMs.
+  void drain_queue();
+  // http::ExchangeWatcher: a queued creation's connection went away.
+  void exchange_lost(http::Exchange& exchange) override;
+
+  // A creation waiting its turn: the request as it came (re-dispatched when
+  // admitted) and the exchange to answer, null once its connection is gone.
+  struct Queued {
+    http::Request request;
+    http::Exchange* exchange = nullptr;
+    std::uint64_t since_ms = 0;
+  };
 
   SessionTable& table_;
   UpstreamFactory& upstreams_;
@@ -100,6 +137,8 @@ class Endpoint final : public http::Handler {
   ForeignSidRouter* foreign_sids_ = nullptr;
   CreationGate* gate_ = nullptr;
   LoginGate* login_gate_ = nullptr;
+  std::deque<Queued> queue_;
+  bool admitting_queued_ = false;  // a queued creation is being dispatched: admitted already
   bool shutting_down_ = false;
 };
 
