@@ -81,7 +81,7 @@ class LoginRate {
 
 struct LoginPacerSettings {
   std::uint32_t max_in_progress = 256;  // per worker; 0 = pacing off
-  double initial_rate = 1000;           // logins per second per worker
+  double initial_rate = 200;            // logins per second per worker
   double max_rate = 10000;
 };
 
@@ -99,7 +99,7 @@ class LoginPacer final : public xmpp::LinkObserver, public bosh::LoginGate {
   static constexpr std::uint64_t kProbeMs = 100;
   static constexpr std::uint64_t kWindowMs = 1000;
   static constexpr std::uint64_t kMaxOpeningAgeMs = 5000;
-  static constexpr std::uint64_t kLagTargetMs = 50;
+  static constexpr std::uint64_t kLagTargetMs = 25;
   static constexpr std::uint64_t kOpeningTargetMs = 2000;
   // A login may wait its turn (LoginGate::kQueue) when the current rate starts it
   // within this long; beyond, it is refused.
