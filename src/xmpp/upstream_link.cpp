@@ -105,6 +105,28 @@ UpstreamConnector::UpstreamConnector(uv_loop_t* loop, LinkSettings settings)
 
 UpstreamConnector::~UpstreamConnector() = default;
 
+void UpstreamConnector::connect_failed(int status) {
+  ++failures_unlogged_;
+  const std::uint64_t now = uv_now(loop_);
+  if (settings_.report == nullptr ||
+      (last_failure_log_ms_ != 0 && now - last_failure_log_ms_ < kConnectFailureLogMs)) {
+    return;
+  }
+  last_failure_log_ms_ = now;
+  std::string message = std::string("cannot connect to the XMPP server: ") + uv_strerror(status);
+  if (failures_unlogged_ > 1) {
+    message += " (" + std::to_string(failures_unlogged_) + " connects failed since the last such line)";
+  }
+  if (status == UV_EADDRNOTAVAIL) {
+    // One local address reaches one server address from ~28,000 ports (the
+    // kernel's ip_local_port_range): the ceiling of every loopback scale run.
+    message += "; the local ports are used up: set upstream_source_addresses to connect from "
+               "more addresses (docs/configuration.md)";
+  }
+  failures_unlogged_ = 0;
+  settings_.report(message);
+}
+
 void UpstreamConnector::update_limits(const LinkSettings& next) {
   settings_.connect_timeout_ms = next.connect_timeout_ms;
   settings_.close_timeout_ms = next.close_timeout_ms;
@@ -171,6 +193,7 @@ void UpstreamLink::connected(int status, net::TcpStream* stream, std::uint64_t o
   LinkObserver* observer = settings().observer;
   if (status != 0 || stream == nullptr) {
     if (observer != nullptr) observer->link_connect_failed();
+    connector_.connect_failed(status != 0 ? status : UV_ECONNABORTED);
     report_end(bosh::Condition::kRemoteConnectionFailed, {});
     return;
   }
@@ -321,6 +344,7 @@ void UpstreamLink::on_timer(net::TimerNode& node) {
       // The connector's timeout, armed at the same moment, has not fired yet.
       net::cancel_connect(std::exchange(self.attempt_, nullptr));
       if (self.settings().observer != nullptr) self.settings().observer->link_connect_failed();
+      self.connector_.connect_failed(UV_ETIMEDOUT);
       self.report_end(bosh::Condition::kRemoteConnectionFailed, {});
       return;
     case State::kOpen:  // armed in the open state: the opening deadline, or a full backlog

@@ -199,9 +199,16 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
   // One shared copy of a server's stream declarations for the links that read the
   // same ones (all links to one server, in practice): ~90 bytes each otherwise.
   net::LocalShared<xml::StreamNamespaces> share_namespaces(xml::StreamNamespaces&& namespaces);
+  // A connect to an XMPP server failed with `status`: said in the log (through
+  // LinkSettings::report) at most once every kConnectFailureLogMs, with how many
+  // more failed meanwhile, and with the remedy when the local ports ran out.
+  void connect_failed(int status);
+  static constexpr std::uint64_t kConnectFailureLogMs = 10'000;
 
  private:
   uv_loop_t* loop_;
+  std::uint64_t last_failure_log_ms_ = 0;
+  std::uint64_t failures_unlogged_ = 0;
   LinkSettings settings_;
   std::unique_ptr<net::TlsContext> tls_context_;
   std::string tls_error_;
