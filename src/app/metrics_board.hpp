@@ -76,7 +76,10 @@ inline constexpr std::size_t kLoginsOpened = kWsMessages + 2;                 //
 inline constexpr std::size_t kLoginOpeningFailures = kLoginsOpened + 1;        // the server failed it
 inline constexpr std::size_t kLoginBucket = kLoginOpeningFailures + 1;         // + bucket (not cumulative)
 inline constexpr std::size_t kLoginMicros = kLoginBucket + kConnectBuckets;    // sum of times
-inline constexpr std::size_t kCounters = kLoginMicros + 1;
+inline constexpr std::size_t kQueueBucket = kLoginMicros + 1;                 // + bucket (not cumulative)
+inline constexpr std::size_t kQueueMicros = kQueueBucket + kConnectBuckets;    // sum of times
+inline constexpr std::size_t kQueueGaveUp = kQueueMicros + 1;                  // waited 10 s, refused
+inline constexpr std::size_t kCounters = kQueueGaveUp + 1;
 }  // namespace metric
 
 struct alignas(64) MetricsSlot {

@@ -45,6 +45,15 @@ void MetricsRecorder::link_connected(std::uint64_t micros) {
 
 void MetricsRecorder::link_connect_failed() { slot_->add(metric::kUpstreamConnectFailures); }
 
+void MetricsRecorder::creation_waited(std::uint64_t millis, bool started) {
+  if (!started) {
+    slot_->add(metric::kQueueGaveUp);
+    return;
+  }
+  slot_->add(metric::kQueueBucket + connect_bucket(millis * 1000));
+  slot_->add(metric::kQueueMicros, millis * 1000);
+}
+
 void MetricsRecorder::link_open_ended(OpenOutcome outcome, std::uint64_t millis) {
   if (outcome == OpenOutcome::kFailed) {
     slot_->add(metric::kLoginOpeningFailures);

@@ -31,6 +31,7 @@ class MetricsRecorder final : public bosh::EngineEvents, public xmpp::LinkObserv
   void session_ended(std::string_view sid, bosh::Condition condition, std::string_view reason) override;
   void request_refused(std::string_view peer, bosh::Refusal refusal, std::string_view reason) override;
   void request_received(bosh::RequestKind kind, std::size_t stanzas) override;
+  void creation_waited(std::uint64_t millis, bool started) override;
   // xmpp::LinkObserver
   void link_connected(std::uint64_t micros) override;
   void link_connect_failed() override;

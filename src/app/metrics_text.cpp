@@ -176,6 +176,21 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.sample_double("switchboard_login_opening_seconds_sum",
                   static_cast<double>(c(metric::kLoginMicros)) / 1e6);
   w.sample("switchboard_login_opening_seconds_count", cumulative);
+  w.family("switchboard_login_queue_seconds", "histogram",
+           "How long a BOSH session creation waited its turn before it started (overload control); those admitted at once are not counted.");
+  cumulative = 0;
+  for (std::size_t i = 0; i < metric::kConnectBuckets; ++i) {
+    cumulative += c(metric::kQueueBucket + i);
+    const std::string le = i < std::size(metric::kConnectBounds)
+                               ? le_label(metric::kConnectBounds[i])
+                               : label("le", "+Inf");
+    w.sample("switchboard_login_queue_seconds_bucket", cumulative, le);
+  }
+  w.sample_double("switchboard_login_queue_seconds_sum", static_cast<double>(c(metric::kQueueMicros)) / 1e6);
+  w.sample("switchboard_login_queue_seconds_count", cumulative);
+  w.family("switchboard_login_queue_timeouts_total", "counter",
+           "BOSH session creations that waited their turn the longest allowed (10 s) and were then refused with 503.");
+  w.sample("switchboard_login_queue_timeouts_total", c(metric::kQueueGaveUp));
   w.family("switchboard_stanzas_total", "counter", "Top-level XMPP elements relayed, by direction.");
   w.sample("switchboard_stanzas_total", c(metric::kStanzas + metric::kToServer), label("direction", "to_server"));
   w.sample("switchboard_stanzas_total", c(metric::kStanzas + metric::kFromServer), label("direction", "from_server"));

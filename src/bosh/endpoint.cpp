@@ -302,6 +302,7 @@ void Endpoint::drain_queue() {
       Queued late = std::move(front);
       queue_.pop_front();
       late.exchange->watch(nullptr);
+      if (EngineEvents* events = table_.events()) events->creation_waited(now - late.since_ms, false);
       refuse_overloaded(late.request.peer, *late.exchange, 1);
       continue;
     }
@@ -309,6 +310,7 @@ void Endpoint::drain_queue() {
     Queued next = std::move(front);
     queue_.pop_front();
     next.exchange->watch(nullptr);
+    if (EngineEvents* events = table_.events()) events->creation_waited(now - next.since_ms, true);
     admitting_queued_ = true;
     handle(next.request, *next.exchange);
     admitting_queued_ = false;

@@ -56,6 +56,9 @@ class EngineEvents {
   // A request with a valid rid for a live session, or a creation that passed the
   // checks; `stanzas` is how many top-level elements it carries for the server.
   virtual void request_received(RequestKind /*kind*/, std::size_t /*stanzas*/) {}
+  // A session creation that waited its turn (LoginGate::kQueue) `millis` before it
+  // started, or was refused at last (`started` false).
+  virtual void creation_waited(std::uint64_t /*millis*/, bool /*started*/) {}
 
  protected:
   ~EngineEvents() = default;
