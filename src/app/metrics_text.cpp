@@ -59,6 +59,25 @@ std::string le_label(double bound) {
   return label("le", text);
 }
 
+// A histogram in seconds over kConnectBounds, from per-bucket counts (not
+// cumulative) at counters[buckets ...] and the sum of microseconds at
+// counters[micros].
+void histogram_seconds(Writer& w, const std::uint64_t* counters, const char* name,
+                       const char* help, std::size_t buckets, std::size_t micros) {
+  w.family(name, "histogram", help);
+  const std::string base(name);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < metric::kConnectBuckets; ++i) {
+    cumulative += counters[buckets + i];
+    const std::string le = i < std::size(metric::kConnectBounds)
+                               ? le_label(metric::kConnectBounds[i])
+                               : label("le", "+Inf");
+    w.sample((base + "_bucket").c_str(), cumulative, le);
+  }
+  w.sample_double((base + "_sum").c_str(), static_cast<double>(counters[micros]) / 1e6);
+  w.sample((base + "_count").c_str(), cumulative);
+}
+
 }  // namespace
 
 std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
@@ -138,19 +157,9 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.family("switchboard_upstream_connect_failures_total", "counter",
            "Connections to XMPP servers that could not be made (refused, unresolvable, timed out).");
   w.sample("switchboard_upstream_connect_failures_total", c(metric::kUpstreamConnectFailures));
-  w.family("switchboard_upstream_connect_seconds", "histogram",
-           "Time to connect to the XMPP server (name resolution and TCP), for connections made.");
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < metric::kConnectBuckets; ++i) {
-    cumulative += c(metric::kConnectBucket + i);
-    const std::string le = i < std::size(metric::kConnectBounds)
-                               ? le_label(metric::kConnectBounds[i])
-                               : label("le", "+Inf");
-    w.sample("switchboard_upstream_connect_seconds_bucket", cumulative, le);
-  }
-  w.sample_double("switchboard_upstream_connect_seconds_sum",
-                  static_cast<double>(c(metric::kConnectMicros)) / 1e6);
-  w.sample("switchboard_upstream_connect_seconds_count", cumulative);
+  histogram_seconds(w, t.counters, "switchboard_upstream_connect_seconds",
+                    "Time to connect to the XMPP server (name resolution and TCP), for connections made.",
+                    metric::kConnectBucket, metric::kConnectMicros);
   w.family("switchboard_logins_in_progress", "gauge",
            "Logins whose XMPP stream is still opening (connect and stream header), all workers (sampled each second).");
   w.sample_signed("switchboard_logins_in_progress", t.logins_in_progress);
@@ -163,31 +172,13 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.family("switchboard_login_opening_failures_total", "counter",
            "Logins whose XMPP stream the server did not open (no connection, no stream header in time, closed).");
   w.sample("switchboard_login_opening_failures_total", c(metric::kLoginOpeningFailures));
-  w.family("switchboard_login_opening_seconds", "histogram",
-           "How long an admitted login waited for its XMPP stream: connect and the server's stream header.");
-  cumulative = 0;
-  for (std::size_t i = 0; i < metric::kConnectBuckets; ++i) {
-    cumulative += c(metric::kLoginBucket + i);
-    const std::string le = i < std::size(metric::kConnectBounds)
-                               ? le_label(metric::kConnectBounds[i])
-                               : label("le", "+Inf");
-    w.sample("switchboard_login_opening_seconds_bucket", cumulative, le);
-  }
-  w.sample_double("switchboard_login_opening_seconds_sum",
-                  static_cast<double>(c(metric::kLoginMicros)) / 1e6);
-  w.sample("switchboard_login_opening_seconds_count", cumulative);
-  w.family("switchboard_login_queue_seconds", "histogram",
-           "How long a BOSH session creation waited its turn before it started (overload control); those admitted at once are not counted.");
-  cumulative = 0;
-  for (std::size_t i = 0; i < metric::kConnectBuckets; ++i) {
-    cumulative += c(metric::kQueueBucket + i);
-    const std::string le = i < std::size(metric::kConnectBounds)
-                               ? le_label(metric::kConnectBounds[i])
-                               : label("le", "+Inf");
-    w.sample("switchboard_login_queue_seconds_bucket", cumulative, le);
-  }
-  w.sample_double("switchboard_login_queue_seconds_sum", static_cast<double>(c(metric::kQueueMicros)) / 1e6);
-  w.sample("switchboard_login_queue_seconds_count", cumulative);
+  histogram_seconds(w, t.counters, "switchboard_login_opening_seconds",
+                    "How long an admitted login waited for its XMPP stream: connect and the server's stream header.",
+                    metric::kLoginBucket, metric::kLoginMicros);
+  histogram_seconds(w, t.counters, "switchboard_login_queue_seconds",
+                    "How long a BOSH session creation waited its turn before it started (overload control); "
+                    "those admitted at once are not counted.",
+                    metric::kQueueBucket, metric::kQueueMicros);
   w.family("switchboard_login_queue_timeouts_total", "counter",
            "BOSH session creations that waited their turn the longest allowed (10 s) and were then refused with 503.");
   w.sample("switchboard_login_queue_timeouts_total", c(metric::kQueueGaveUp));
