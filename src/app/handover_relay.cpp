@@ -87,7 +87,7 @@ void HandoverRelay::attach(std::uint32_t index, uv_pipe_t* pipe) {
   ++channel.generation;
   channel.in_flight = 0;  // writes to the old process complete against its generation
   channel.frames = FrameReader();
-  channel.reader = new net::IpcReader(loop_);
+  channel.reader = new net::IpcReader(loop_, read_buffer_.data(), read_buffer_.size());
   update_budget();  // the new pipe's descriptors count against it
   uv_os_fd_t fd = -1;
   int rc = uv_fileno(reinterpret_cast<uv_handle_t*>(pipe), &fd);

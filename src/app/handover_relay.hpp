@@ -115,6 +115,8 @@ class HandoverRelay {
   bool closed_ = false;
   RelayCounters counters_;
   ControlFn control_;
+  // Every pipe is read into this one buffer: a chunk is consumed before the next read.
+  std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::size_t held_ = 0;  // descriptors of client sockets this process holds open
   std::size_t fixed_max_held_ = 0;  // given to the constructor; 0: from the file limit
   std::size_t max_held_ = 0;

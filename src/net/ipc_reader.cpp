@@ -16,7 +16,14 @@ constexpr std::size_t kBufferBytes = 64 * 1024;
 
 }  // namespace
 
-IpcReader::IpcReader(uv_loop_t* loop) : loop_(loop) {}
+IpcReader::IpcReader(uv_loop_t* loop, char* buffer, std::size_t size)
+    : loop_(loop), buffer_(buffer), buffer_size_(size) {
+  if (buffer_ == nullptr || buffer_size_ == 0) {
+    own_buffer_.resize(kBufferBytes);
+    buffer_ = own_buffer_.data();
+    buffer_size_ = own_buffer_.size();
+  }
+}
 
 IpcReader::~IpcReader() {
   // Never started, or closed and the loop run: nothing is left open.
@@ -29,7 +36,6 @@ int IpcReader::start(int fd, ChunkFn on_chunk, EndFn on_end) {
   if (fd_ < 0) return uv_translate_sys_error(errno);
   on_chunk_ = std::move(on_chunk);
   on_end_ = std::move(on_end);
-  buffer_.resize(kBufferBytes);
   int rc = uv_poll_init(loop_, &poll_, fd_);
   if (rc != 0) {
     ::close(fd_);
@@ -51,7 +57,7 @@ std::size_t IpcReader::read_now() {
     cmsghdr align;
   } control{};
   while (state_ == State::kReading && chunks < kChunksPerWakeup) {
-    iovec iov{buffer_.data(), buffer_.size()};
+    iovec iov{buffer_, buffer_size_};
     msghdr message{};
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
@@ -69,7 +75,7 @@ std::size_t IpcReader::read_now() {
     }
     ++chunks;
     Chunk chunk;
-    chunk.bytes = std::string_view(buffer_.data(), static_cast<std::size_t>(n));
+    chunk.bytes = std::string_view(buffer_, static_cast<std::size_t>(n));
     for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
          header = CMSG_NXTHDR(&message, header)) {
       if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
@@ -86,7 +92,8 @@ std::size_t IpcReader::read_now() {
     // for. Those descriptors are gone (closed by the kernel).
     chunk.truncated = (message.msg_flags & MSG_CTRUNC) != 0;
     offset_ += static_cast<std::uint64_t>(n);
-    if (!on_chunk_(chunk)) break;
+    const bool drained = chunk.fds.empty() && !chunk.truncated && static_cast<std::size_t>(n) < buffer_size_;
+    if (!on_chunk_(chunk) || drained) break;
   }
   return chunks;
 }

@@ -13,6 +13,9 @@
 // (MSG_CTRUNC), which libuv does not report. Reading here, a wake-up drains up to
 // kChunksPerWakeup chunks, and a chunk whose descriptors were cut off says so.
 //
+// A read shorter than the buffer that brought no descriptor has emptied the
+// pipe: the wake-up ends there without one more recvmsg() to hear EAGAIN.
+//
 // The reader polls a duplicate of the pipe's descriptor (uv_poll_t), so the
 // uv_pipe_t that owns the pipe keeps doing the writes (uv_write2) and is never
 // read by libuv: epoll watches the two descriptors apart. Descriptors received
@@ -49,7 +52,10 @@ class IpcReader {
   // stopped.
   using EndFn = std::function<void(int status)>;
 
-  explicit IpcReader(uv_loop_t* loop);
+  // `buffer` (`size` bytes, at least a few KB): where chunks are read, which
+  // several readers of one loop may share (a chunk is consumed before the next
+  // read); null: a 64 KB buffer of its own.
+  explicit IpcReader(uv_loop_t* loop, char* buffer = nullptr, std::size_t size = 0);
   IpcReader(const IpcReader&) = delete;
   IpcReader& operator=(const IpcReader&) = delete;
   // close() must have been called and the loop run (or start() never succeeded).
@@ -86,7 +92,9 @@ class IpcReader {
   std::uint64_t offset_ = 0;
   ChunkFn on_chunk_;
   EndFn on_end_;
-  std::vector<char> buffer_;
+  std::vector<char> own_buffer_;
+  char* buffer_;
+  std::size_t buffer_size_;
 };
 
 }  // namespace sb::net
