@@ -78,11 +78,8 @@ bool Handover::route(std::string_view sid, http::Request& request, http::Exchang
     ++counters_.busy;
     SB_LOG_DEBUG("request for worker %u's session on a busy connection from %s: 503", *owner,
                  request.peer.c_str());
-    http::Response response = http::Response::text(
-        503, "text/plain; charset=utf-8",
-        "this connection is busy: send the request for this session on another connection\n");
-    response.extra_headers.emplace_back("Retry-After", "0");
-    exchange.send(std::move(response));
+    exchange.send(http::Response::unavailable(
+        "this connection is busy: send the request for this session on another connection\n", 0));
   }
   return true;
 }

@@ -47,10 +47,8 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
   const bool no_room = gate_ != nullptr && !gate_->admits_new_session();
   if (shutting_down_ || no_room ||
       (settings.max_sessions != 0 && shared_.sessions.live_sessions() >= settings.max_sessions)) {
-    http::Response busy = http::Response::text(
-        503, "text/plain; charset=utf-8",
-        shutting_down_ ? "shutting down, retry later\n" : "too many sessions, retry later\n");
-    busy.extra_headers.emplace_back("Retry-After", "1");
+    http::Response busy = http::Response::unavailable(
+        shutting_down_ ? "shutting down, retry later\n" : "too many sessions, retry later\n", 1);
     busy.close = true;
     const bosh::Refusal refusal = shutting_down_ ? bosh::Refusal::kShuttingDown
                                   : no_room      ? bosh::Refusal::kNoRoom
@@ -65,10 +63,8 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
     // patience of its own, and Converse.js retries a refused one at once.
     const bosh::LoginGate::Decision paced = login_gate_->decide(0, false);
     if (paced.verdict != bosh::LoginGate::Verdict::kAdmit) {
-      const std::uint32_t retry_after = paced.retry_after_s;
       http::Response busy =
-          http::Response::text(503, "text/plain; charset=utf-8", "overloaded, retry later\n");
-      busy.extra_headers.emplace_back("Retry-After", std::to_string(retry_after));
+          http::Response::unavailable("overloaded, retry later\n", paced.retry_after_s);
       busy.close = true;
       refuse(exchange, request, std::move(busy), bosh::Refusal::kOverload,
              "overload: logins beyond what this worker can finish in time");

@@ -181,10 +181,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     if (no_room) ++counters_.refused_no_room;
     refused(peer, no_room ? Refusal::kNoRoom : Refusal::kMaxSessions,
             no_room ? "no room for new sessions" : "max_sessions reached");
-    http::Response busy =
-        http::Response::text(503, "text/plain; charset=utf-8", "too many sessions, retry later\n");
-    busy.extra_headers.emplace_back("Retry-After", "1");
-    exchange.send(std::move(busy));
+    exchange.send(http::Response::unavailable("too many sessions, retry later\n", 1));
     return;
   }
   if (login_gate_ != nullptr && !admitting_queued_) {
@@ -284,10 +281,7 @@ void Endpoint::refuse_overloaded(const std::string& peer, http::Exchange& exchan
   ++counters_.refused_creations;
   ++counters_.refused_overload;
   refused(peer, Refusal::kOverload, "overload: logins beyond what this worker can finish in time");
-  http::Response busy =
-      http::Response::text(503, "text/plain; charset=utf-8", "overloaded, retry later\n");
-  busy.extra_headers.emplace_back("Retry-After", std::to_string(retry_after_s));
-  exchange.send(std::move(busy));
+  exchange.send(http::Response::unavailable("overloaded, retry later\n", retry_after_s));
 }
 
 void Endpoint::drain_queue() {

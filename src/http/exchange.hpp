@@ -49,6 +49,8 @@ struct Response {
   bool close = false;  // close the connection after this response
 
   static Response text(int status, std::string content_type, std::string body);
+  // 503 with `Retry-After: retry_after_s` and a text/plain `body`: come back later.
+  static Response unavailable(std::string body, std::uint32_t retry_after_s);
 };
 
 class Exchange;
