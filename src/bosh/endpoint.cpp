@@ -190,7 +190,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
       // Its turn comes within kMaxQueuedMs: better than a refusal, which Strophe.js
       // retries at once and then only 8 s later (docs/operations.md).
       ++counters_.queued;
-      queue_.push_back(Queued{request, &exchange, table_.timers().now_ms()});
+      queue_.push_back(Queued{request, &exchange, table_.timers().now_ms(), legacy});
       exchange.watch(this);
       return;
     }
@@ -264,8 +264,7 @@ void Endpoint::refuse_new_sessions() {
     waiting.exchange->watch(nullptr);
     ++counters_.refused_creations;
     refused(waiting.request.peer, Refusal::kShuttingDown, "new session while shutting down");
-    send_terminal(*waiting.exchange, Condition::kSystemShutdown,
-                  waiting.request.body.find("ver=") == std::string::npos);
+    send_terminal(*waiting.exchange, Condition::kSystemShutdown, waiting.legacy);
   }
 }
 

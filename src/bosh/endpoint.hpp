@@ -129,6 +129,7 @@ class Endpoint final : public http::Handler, private http::ExchangeWatcher {
     http::Request request;
     http::Exchange* exchange = nullptr;
     std::uint64_t since_ms = 0;
+    bool legacy = false;  // no `ver`: told in HTTP error codes (§16)
   };
 
   SessionTable& table_;
