@@ -106,6 +106,7 @@ UpstreamConnector::UpstreamConnector(uv_loop_t* loop, LinkSettings settings)
 UpstreamConnector::~UpstreamConnector() = default;
 
 void UpstreamConnector::connect_failed(int status) {
+  if (settings_.observer != nullptr) settings_.observer->link_connect_failed();
   ++failures_unlogged_;
   const std::uint64_t now = uv_now(loop_);
   if (settings_.report == nullptr ||
@@ -192,7 +193,6 @@ void UpstreamLink::connected(int status, net::TcpStream* stream, std::uint64_t o
   attempt_ = nullptr;
   LinkObserver* observer = settings().observer;
   if (status != 0 || stream == nullptr) {
-    if (observer != nullptr) observer->link_connect_failed();
     connector_.connect_failed(status != 0 ? status : UV_ECONNABORTED);
     report_end(bosh::Condition::kRemoteConnectionFailed, {});
     return;
@@ -343,7 +343,6 @@ void UpstreamLink::on_timer(net::TimerNode& node) {
     case State::kConnecting:
       // The connector's timeout, armed at the same moment, has not fired yet.
       net::cancel_connect(std::exchange(self.attempt_, nullptr));
-      if (self.settings().observer != nullptr) self.settings().observer->link_connect_failed();
       self.connector_.connect_failed(UV_ETIMEDOUT);
       self.report_end(bosh::Condition::kRemoteConnectionFailed, {});
       return;

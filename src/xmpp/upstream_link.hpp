@@ -199,9 +199,10 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
   // One shared copy of a server's stream declarations for the links that read the
   // same ones (all links to one server, in practice): ~90 bytes each otherwise.
   net::LocalShared<xml::StreamNamespaces> share_namespaces(xml::StreamNamespaces&& namespaces);
-  // A connect to an XMPP server failed with `status`: said in the log (through
-  // LinkSettings::report) at most once every kConnectFailureLogMs, with how many
-  // more failed meanwhile, and with the remedy when the local ports ran out.
+  // A connect to an XMPP server failed with `status`: told to the observer, and
+  // said in the log (through LinkSettings::report) at most once every
+  // kConnectFailureLogMs, with how many more failed meanwhile, and with the remedy
+  // when the local ports ran out.
   void connect_failed(int status);
   static constexpr std::uint64_t kConnectFailureLogMs = 10'000;
 
