@@ -64,7 +64,7 @@ void Handover::close() {
   // libuv fails the writes still queued (UV_ECANCELED) before the pipe is closed;
   // on_sent then closes their sockets.
   uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
-  for (const Arrival& arrival : arrived_.take_all()) {
+  for (const Arrival& arrival : inbox_.take_all()) {
     if (arrival.stream != nullptr) arrival.stream->close();
   }
 }
@@ -176,17 +176,15 @@ void Handover::on_sent(uv_write_t* req, int status) {
 }
 
 bool Handover::on_chunk(net::IpcReader::Chunk& chunk) {
-  const std::uint64_t begin = frames_.fed();
-  for (const int fd : chunk.fds) take_socket(fd, begin, begin + chunk.bytes.size());
+  std::vector<Arrival> sockets;
+  for (const int fd : chunk.fds) sockets.push_back(take_socket(fd));
   if (chunk.truncated) {
     // At the file limit: the kernel closed the socket instead of giving it to us.
     // Its frame finds no socket below, and only that request is lost.
     SB_LOG_WARN("a handed-over socket was lost on the way (this worker is at its file limit)");
   }
   std::vector<HandoverFrame> frames;
-  const std::uint64_t resyncs = frames_.resyncs();
-  frames_.feed(chunk.bytes, frames);
-  if (frames_.resyncs() != resyncs) {
+  if (inbox_.take(chunk.bytes, sockets, frames) != 0) {
     SB_LOG_ERROR("corrupt bytes on the IPC pipe; skipped to the next frame");
   }
   for (HandoverFrame& frame : frames) {
@@ -196,7 +194,7 @@ bool Handover::on_chunk(net::IpcReader::Chunk& chunk) {
       continue;
     }
     std::vector<Arrival> orphans;
-    const std::optional<Arrival> arrival = arrived_.claim(frame.start, orphans);
+    const std::optional<Arrival> arrival = inbox_.claim(frame, orphans);
     for (const Arrival& orphan : orphans) {
       ++counters_.lost;
       SB_LOG_WARN("a handed-over socket came without its frame; closed");
@@ -236,7 +234,7 @@ void Handover::send_control(std::string_view kind, std::string_view body) {
   }
 }
 
-void Handover::take_socket(int fd, std::uint64_t begin, std::uint64_t end) {
+Handover::Arrival Handover::take_socket(int fd) {
   // A socketpair's end (AF_UNIX) comes from a TLS relay (tls_relay.hpp); anything
   // else than a stream socket is refused.
   sockaddr_storage address{};
@@ -257,7 +255,7 @@ void Handover::take_socket(int fd, std::uint64_t begin, std::uint64_t end) {
   } else if (!relayed) {
     uv_tcp_nodelay(stream->handle(), 1);
   }
-  arrived_.push(begin, end, Arrival{stream, relayed});
+  return Arrival{stream, relayed};
 }
 
 void Handover::lose(const char* why) {

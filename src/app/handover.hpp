@@ -107,7 +107,13 @@ class Handover final : public bosh::ForeignSidRouter {
   void send(std::uint32_t target, HttpSocket* socket, net::TcpStream& stream,
             std::string request_bytes, std::string_view client_address);
   bool on_chunk(net::IpcReader::Chunk& chunk);
-  void take_socket(int fd, std::uint64_t begin, std::uint64_t end);
+  // A socket received: null if it could not be taken.
+  struct Arrival {
+    net::TcpStream* stream = nullptr;
+    bool tls_relayed = false;  // a socketpair's end: from a TLS relay
+  };
+
+  Arrival take_socket(int fd);
   void lose(const char* why);
   static void on_sent(uv_write_t* req, int status);
 
@@ -120,13 +126,7 @@ class Handover final : public bosh::ForeignSidRouter {
   uv_pipe_t pipe_{};  // the writes (uv_write2); never read by libuv
   net::IpcReader* reader_ = nullptr;  // the reads; closes itself after close()
   State state_ = State::kIdle;
-  FrameReader frames_;
-  // Sockets received, waiting for the frame they came with.
-  struct Arrival {
-    net::TcpStream* stream = nullptr;
-    bool tls_relayed = false;  // a socketpair's end: from a TLS relay
-  };
-  SocketQueue<Arrival> arrived_;
+  PipeInbox<Arrival> inbox_;  // frames, and the sockets waiting for theirs
   HandoverCounters counters_;
 };
 

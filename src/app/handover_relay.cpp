@@ -62,8 +62,7 @@ struct HandoverRelay::Channel {
   bool writable = false;      // false once a write failed: the worker is going away
   std::uint64_t generation = 0;  // counts attaches: which process a write went to
   std::size_t in_flight = 0;     // writes to this pipe not yet completed
-  FrameReader frames;
-  SocketQueue<Relay*> sockets;  // received, waiting for the frame they came with
+  PipeInbox<Relay*> inbox;      // frames, and the sockets waiting for theirs
   std::deque<Relay*> waiting;   // hand-overs for this worker while it is down
 };
 
@@ -86,7 +85,7 @@ void HandoverRelay::attach(std::uint32_t index, uv_pipe_t* pipe) {
   channel.writable = true;
   ++channel.generation;
   channel.in_flight = 0;  // writes to the old process complete against its generation
-  channel.frames = FrameReader();
+  channel.inbox = PipeInbox<Relay*>();
   channel.reader = new net::IpcReader(loop_, read_buffer_.data(), read_buffer_.size());
   update_budget();  // the new pipe's descriptors count against it
   uv_os_fd_t fd = -1;
@@ -136,7 +135,7 @@ bool HandoverRelay::read_now(std::uint32_t index) {
 
 void HandoverRelay::stop_reading(Channel& channel) {
   if (channel.reader != nullptr && channel.reader->reading()) channel.reader->close();
-  for (Relay* relay : channel.sockets.take_all()) drop(relay);
+  for (Relay* relay : channel.inbox.take_all()) drop(relay);
 }
 
 void HandoverRelay::update_budget() {
@@ -150,8 +149,8 @@ void HandoverRelay::update_budget() {
 }
 
 bool HandoverRelay::on_chunk(Channel& channel, net::IpcReader::Chunk& chunk) {
-  const std::uint64_t begin = channel.frames.fed();
   if (!chunk.fds.empty() && fixed_max_held_ == 0) max_held_ = socket_budget(baseline_fds_);
+  std::vector<Relay*> sockets;
   for (const int fd : chunk.fds) {
     auto* relay = new Relay;
     relay->owner = this;
@@ -165,7 +164,7 @@ bool HandoverRelay::on_chunk(Channel& channel, net::IpcReader::Chunk& chunk) {
       drop(relay);
       continue;
     }
-    channel.sockets.push(begin, begin + chunk.bytes.size(), relay);
+    sockets.push_back(relay);
   }
   if (chunk.truncated) {
     // The frame of this chunk comes without its socket: claim() finds none and
@@ -174,10 +173,8 @@ bool HandoverRelay::on_chunk(Channel& channel, net::IpcReader::Chunk& chunk) {
                 "descriptors)", channel.index, held_);
   }
   std::vector<HandoverFrame> frames;
-  const std::uint64_t resyncs = channel.frames.resyncs();
-  channel.frames.feed(chunk.bytes, frames);
-  if (channel.frames.resyncs() != resyncs) {
-    counters_.resyncs += channel.frames.resyncs() - resyncs;
+  if (const std::uint64_t skipped = channel.inbox.take(chunk.bytes, sockets, frames); skipped != 0) {
+    counters_.resyncs += skipped;
     SB_LOG_ERROR("worker %u: corrupt bytes on its IPC pipe; skipped to the next frame",
                  channel.index);
   }
@@ -196,7 +193,7 @@ void HandoverRelay::on_frame(Channel& channel, HandoverFrame& frame) {
     return;
   }
   std::vector<Relay*> orphans;
-  const std::optional<Relay*> socket = channel.sockets.claim(frame.start, orphans);
+  const std::optional<Relay*> socket = channel.inbox.claim(frame, orphans);
   for (Relay* orphan : orphans) {
     ++counters_.lost;
     SB_LOG_WARN("worker %u: a handed-over socket came without a frame; closed", channel.index);

@@ -132,7 +132,6 @@ class SocketQueue {
     entries_.clear();
     return all;
   }
-  std::size_t size() const { return entries_.size(); }
 
  private:
   struct Entry {
@@ -141,6 +140,34 @@ class SocketQueue {
     Socket socket;
   };
   std::deque<Entry> entries_;
+};
+
+// One end of a pipe as its reader sees it (the supervisor's relay per worker, a
+// worker's hand-over): the chunks read, each with the sockets received with it,
+// become frames, and each hand-over frame gets the socket of the chunk it began in.
+template <typename Socket>
+class PipeInbox {
+ public:
+  // One chunk read from the pipe and the sockets that came with it. Appends the
+  // frames it completes to `out`; returns how many corrupt headers it skipped.
+  std::uint64_t take(std::string_view bytes, const std::vector<Socket>& sockets,
+                     std::vector<HandoverFrame>& out) {
+    const std::uint64_t begin = frames_.fed();
+    for (const Socket& socket : sockets) sockets_.push(begin, begin + bytes.size(), socket);
+    const std::uint64_t resyncs = frames_.resyncs();
+    frames_.feed(bytes, out);
+    return frames_.resyncs() - resyncs;
+  }
+  // The socket of hand-over frame `frame` (see SocketQueue::claim).
+  std::optional<Socket> claim(const HandoverFrame& frame, std::vector<Socket>& orphans) {
+    return sockets_.claim(frame.start, orphans);
+  }
+  // Every socket still waiting (the pipe is gone): the caller closes them.
+  std::vector<Socket> take_all() { return sockets_.take_all(); }
+
+ private:
+  FrameReader frames_;
+  SocketQueue<Socket> sockets_;
 };
 
 // `request` as HTTP/1.1 bytes (HTTP/1.0 if `http10`), with the headers the

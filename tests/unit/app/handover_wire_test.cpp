@@ -128,18 +128,17 @@ TEST_CASE("sockets pair with the frame that began in their chunk; a lost one shi
   const std::string control = sb::app::encode_control("alive", "");
   const std::string b = encode_frame(2, "request-b");
   const std::string c = encode_frame(3, "request-c");
-  FrameReader reader;
-  sb::app::SocketQueue<int> sockets;
+  sb::app::PipeInbox<int> inbox;
   std::vector<int> orphans;
   std::vector<std::pair<std::string, std::optional<int>>> paired;
   auto chunk = [&](std::string_view bytes, std::optional<int> socket) {
-    const std::uint64_t begin = reader.fed();
-    if (socket) sockets.push(begin, begin + bytes.size(), *socket);
+    std::vector<int> sockets;
+    if (socket) sockets.push_back(*socket);
     std::vector<HandoverFrame> frames;
-    reader.feed(bytes, frames);
+    CHECK(inbox.take(bytes, sockets, frames) == 0);
     for (const HandoverFrame& frame : frames) {
       if (frame.target == sb::app::kControlTarget) continue;
-      paired.emplace_back(frame.request, sockets.claim(frame.start, orphans));
+      paired.emplace_back(frame.request, inbox.claim(frame, orphans));
     }
   };
   SUBCASE("every socket arrives") {
@@ -173,8 +172,8 @@ TEST_CASE("sockets pair with the frame that began in their chunk; a lost one shi
   SUBCASE("take_all gives back what waits") {
     chunk(a.substr(0, 3), 10);
     CHECK(paired.empty());
-    CHECK(sockets.take_all() == std::vector<int>{10});
-    CHECK(sockets.size() == 0);
+    CHECK(inbox.take_all() == std::vector<int>{10});
+    CHECK(inbox.take_all().empty());
   }
 }
 
