@@ -194,20 +194,12 @@ void BoshTransport::on_response(HttpConnection& conn, int status, std::string_vi
 // Strophe answers a 5xx with the same request again (its rid and body), after
 // its backoff; the client --retry-as plays decides when to stop (refusal.hpp).
 void BoshTransport::refused(Pending& p, int status, std::int32_t retry_after_s) {
-  Tally& tally = env_.interval.tally;
-  count_refusal(tally, refusals_ == 0);
-  ++refusals_;
-  if (env_.stopping) {
-    end("");  // the run is over: no new try (counted as unsettled)
+  const NextTry next = next_try_after_refusal(env_, refusals_, status, retry_after_s);
+  if (!next.retry) {
+    end(next.end_reason);
     return;
   }
-  const RetryPlan plan = plan_retry(*env_.options, refusals_, retry_after_s, env_.uniform());
-  if (plan.give_up) {
-    ++tally.logins_refused_gave_up;
-    end("refused_gave_up:http_" + std::to_string(status));
-    return;
-  }
-  transmit(p, plan.delay_ms);
+  transmit(p, next.delay_ms);
 }
 
 void BoshTransport::on_failure(HttpConnection& conn, const char* kind) {

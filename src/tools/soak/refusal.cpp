@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tools/soak/env.hpp"
 #include "tools/soak/options.hpp"
 #include "tools/soak/stats.hpp"
 
@@ -77,6 +78,20 @@ RetryPlan plan_retry(const Options& o, std::uint32_t n, std::int32_t retry_after
 void count_refusal(Tally& t, bool first) {
   ++t.login_refusals;
   if (first) ++t.logins_refused;
+}
+
+NextTry next_try_after_refusal(Env& env, std::uint32_t& refusals, int status,
+                               std::int32_t retry_after_s) {
+  Tally& tally = env.interval.tally;
+  count_refusal(tally, refusals == 0);
+  ++refusals;
+  if (env.stopping) return {};  // the run is over: no new try (counted as unsettled)
+  const RetryPlan plan = plan_retry(*env.options, refusals, retry_after_s, env.uniform());
+  if (plan.give_up) {
+    ++tally.logins_refused_gave_up;
+    return {false, 0, "refused_gave_up:http_" + std::to_string(status)};
+  }
+  return {true, plan.delay_ms, {}};
 }
 
 void feed_retry_after(std::int32_t& acc, std::string_view piece) {

@@ -20,10 +20,12 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <string_view>
 
 namespace sb::soak {
 
+struct Env;
 struct Options;
 struct Tally;
 
@@ -57,6 +59,19 @@ const char* retry_as_name(RetryAs mode);
 
 // A refusal counted in the tally: `first` when it is this login's first.
 void count_refusal(Tally& tally, bool first);
+
+// What a transport does after its login was refused once more.
+struct NextTry {
+  bool retry = false;
+  std::uint64_t delay_ms = 0;  // before the next try
+  std::string end_reason;      // without a retry: why the login ends ("" = the run is stopping)
+};
+// The login's `refusals` (this one not yet included) become one more, counted in
+// the current second's tally; then the client --retry-as plays answers: a retry
+// after a delay, or the end of the login (given up, counted; or the run is over,
+// unsettled).
+NextTry next_try_after_refusal(Env& env, std::uint32_t& refusals, int status,
+                               std::int32_t retry_after_s);
 
 // Retry-After as whole seconds (RFC 9110 §10.2.3 delay-seconds); -1 for an
 // HTTP-date or anything else. Capped at 86400.

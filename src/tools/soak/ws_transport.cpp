@@ -227,22 +227,14 @@ void WsTransport::read_handshake(std::string_view bytes) {
 // The browser fails the WebSocket; the client --retry-as plays may open a new
 // one later (refusal.hpp). The refused connection is closed at once.
 void WsTransport::refused(int status, std::int32_t retry_after_s) {
-  Tally& tally = env_.interval.tally;
-  count_refusal(tally, refusals_ == 0);
-  ++refusals_;
   drop_stream();
-  if (env_.stopping) {
-    end("");  // the run is over: no new try (counted as unsettled)
-    return;
-  }
-  const RetryPlan plan = plan_retry(*env_.options, refusals_, retry_after_s, env_.uniform());
-  if (plan.give_up) {
-    ++tally.logins_refused_gave_up;
-    end("refused_gave_up:http_" + std::to_string(status));
+  const NextTry next = next_try_after_refusal(env_, refusals_, status, retry_after_s);
+  if (!next.retry) {
+    end(next.end_reason);
     return;
   }
   state_ = State::kRetrying;
-  arm(env_.now_ms() + plan.delay_ms);
+  arm(env_.now_ms() + next.delay_ms);
 }
 
 void WsTransport::read_frames(std::string_view bytes) {
