@@ -68,6 +68,7 @@ async function create(port, to, stats, rid = randomRid()) {
     } catch (err) {
       if (attempt >= 3 || !/ECONNRESET|ECONNREFUSED|closed before/.test(String(err))) throw err;
       stats.transportErrors += 1;
+      stats.errors.push(String(err));
     }
   }
 }
@@ -103,7 +104,7 @@ test('full workers close their listener, the last one answers 503, room comes ba
   try {
     await waitForPort(port, { child, what: 'switchboard' });
     await sleep(300);  // both workers listening
-    const stats = { transportErrors: 0 };
+    const stats = { transportErrors: 0, errors: [] };
     const open = [];   // { session, to, worker, poll }
     let busy = null;
     // Six creations at a time, so that connections are in flight (queued in a
@@ -131,13 +132,21 @@ test('full workers close their listener, the last one answers 503, room comes ba
     const perWorker = [0, 1].map((w) => open.filter((s) => s.worker === w).length);
     process.stdout.write(`# sessions created: ${open.length} (worker 0: ${perWorker[0]}, worker 1: ${perWorker[1]}); ` +
       `tcp_migrate_req ${previousMigrate === null ? 'not settable: resets retried' : `set to ${wanted}`}; ` +
-      `creations retried after a reset or refusal: ${stats.transportErrors}\n`);
+      `creations retried after a reset or refusal: ${stats.transportErrors}${stats.errors.map((e) => `\n#   ${e}`).join('')}\n`);
     // Both filled up; the one that filled first did not stop the other taking sessions.
     assert.ok(perWorker[0] >= 60 && perWorker[1] >= 60, `both workers hold sessions: ${perWorker}`);
     assert.equal((log().match(/full, taking no new sessions/g) || []).length, 2, 'each worker says once that it is full');
     assert.match(log(), /listener closed: new connections go to the other workers/);
     assert.match(log(), /the last open listener of the port stays open/);
-    if (previousMigrate !== null && wanted === 1) assert.equal(stats.transportErrors, 0, 'no connection reset with tcp_migrate_req=1');
+    // Never a refused connection (the last listener stays open), nor one closed
+    // without an answer. With tcp_migrate_req=1 the queued connections move, but the
+    // kernel still resets one whose handshake completes in the very instant its
+    // listener closes (inet_csk_reqsk_queue_add finds it no longer listening): one
+    // such reset is tolerated (seen once in CI under load), a pattern of them is not.
+    for (const error of stats.errors) assert.match(error, /ECONNRESET|EPIPE/, 'a creation failed other than by a reset');
+    if (previousMigrate !== null && wanted === 1) {
+      assert.ok(stats.transportErrors <= 1, `no more than the kernel's one racing reset with tcp_migrate_req=1: ${stats.errors}`);
+    }
     // The answer is a clear, retryable 503.
     assert.equal(busy.res.header('retry-after'), '1', busy.describe());
     for (let i = 0; i < 5; i += 1) {
@@ -198,7 +207,7 @@ test('one worker with no room: 503 for new sessions, its sessions go on, the lis
   let failed = true;
   try {
     await waitForPort(port, { child, what: 'switchboard' });
-    const stats = { transportErrors: 0 };
+    const stats = { transportErrors: 0, errors: [] };
     const open = [];
     let busy = null;
     for (let i = 0; i < 200 && !busy; i += 1) {
@@ -263,7 +272,7 @@ test('the TLS listener closes with the plain one when its worker is full, the la
     await waitForPort(port, { child, what: 'switchboard' });
     await waitForPort(tlsPort, { child, what: 'switchboard (TLS)' });
     await sleep(300);  // both workers listening
-    const stats = { transportErrors: 0 };
+    const stats = { transportErrors: 0, errors: [] };
     const open = [];
     // Fill over the plain port, one session at a time, until a worker closes its
     // TLS listener. The other one is close behind (the kernel spreads sessions

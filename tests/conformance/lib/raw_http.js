@@ -92,7 +92,8 @@ class HttpConnection {
       openSockets.delete(socket);
       this.flushWaiters();
     });
-    socket.on('error', () => { /* surfaces as 'close' */ });
+    // Surfaces as 'close'; the code (ECONNRESET...) is named in the rejection.
+    socket.on('error', (err) => { this.errorCode = err.code || String(err); });
   }
 
   /** Writes raw bytes (string as UTF-8, or a Buffer). `isHead` marks a HEAD request. */
@@ -109,7 +110,7 @@ class HttpConnection {
   /** The next response, or a rejection after `timeoutMs` or when the peer closes. */
   next({ timeoutMs = 5000 } = {}) {
     if (this.responses.length > 0) return Promise.resolve(this.responses.shift());
-    if (this.ended) return Promise.reject(new Error('connection closed before a response'));
+    if (this.ended) return Promise.reject(this.closedError());
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject, timer: null };
       waiter.timer = setTimeout(() => {
@@ -133,9 +134,14 @@ class HttpConnection {
     if (this.ended) {
       for (const waiter of this.waiters.splice(0)) {
         clearTimeout(waiter.timer);
-        waiter.reject(new Error('connection closed before a response'));
+        waiter.reject(this.closedError());
       }
     }
+  }
+
+  /** Why no response will come: the peer closed, or reset (its code named). */
+  closedError() {
+    return new Error(`connection closed before a response${this.errorCode ? ` (${this.errorCode})` : ''}`);
   }
 
   parse() {
