@@ -12,35 +12,19 @@
 // "_name") stops the walk, and the last trusted hop stays the answer: nothing
 // beyond it can be vouched for. X-Forwarded-For is used when both are sent.
 //
-// TrustedProxies is the parsed `trusted_proxies` list: IPv4 and IPv6 addresses and
-// CIDR blocks ("10.0.0.0/8 ::1 fd00::/8"). An IPv4-mapped IPv6 address matches the
-// IPv4 blocks.
+// TrustedProxies is the parsed `trusted_proxies` list (net/address_blocks.hpp).
 #pragma once
 
-#include <array>
-#include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "net/address_blocks.hpp"
+
 namespace sb::app {
 
-class TrustedProxies {
- public:
-  // nullopt with `error` set for a word that is no address or block.
-  static std::optional<TrustedProxies> parse(std::string_view list, std::string& error);
-  bool empty() const { return blocks_.empty(); }
-  // `ip` as text ("192.0.2.1", "2001:db8::1"); false for anything that is not an IP.
-  bool contains(std::string_view ip) const;
-
- private:
-  struct Block {
-    std::array<std::uint8_t, 16> bytes{};  // IPv4 as IPv4-mapped IPv6
-    unsigned prefix = 128;                 // bits, counted on the 128-bit form
-  };
-  std::vector<Block> blocks_;
-};
+// The parsed `trusted_proxies` list.
+using TrustedProxies = net::AddressBlocks;
 
 // The client of a request that came from `peer` with these header values (empty
 // if absent; repeated headers joined with ","): the rightmost untrusted address,

@@ -17,7 +17,7 @@
 #include <cstring>
 #include <initializer_list>
 
-#include "app/client_address.hpp"
+#include "net/address_blocks.hpp"
 #include "net/source_pool.hpp"
 #include "net/tls_server_context.hpp"
 
@@ -437,7 +437,7 @@ std::string show_flag(const Config& config) {
 // Checked by parsing it as the workers will; stored as space-separated words.
 Error set_trusted_proxies(Config& config, std::string_view key, std::string_view value) {
   std::string reason;
-  if (!TrustedProxies::parse(value, reason)) {
+  if (!net::AddressBlocks::parse(value, reason)) {
     return quoted(key) + " must be IP addresses and CIDR blocks like 10.0.0.0/8 or ::1, " +
            "separated by spaces: " + reason;
   }

@@ -1,7 +1,6 @@
 // The fd budget and the choice of the worker count; see fd_budget.hpp.
 #include "app/fd_budget.hpp"
 
-#include <dirent.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -32,17 +31,6 @@ std::uint64_t raise_fd_limit() {
     if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
   }
   return limit.rlim_cur == RLIM_INFINITY ? std::uint64_t{1} << 20 : limit.rlim_cur;
-}
-
-std::uint64_t count_open_fds() {
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return 0;
-  std::uint64_t count = 0;
-  while (const dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  closedir(dir);
-  return count > 0 ? count - 1 : 0;  // not the directory's own descriptor
 }
 
 WorkerChoice choose_workers(std::uint32_t configured, std::uint32_t max_sessions,

@@ -38,9 +38,6 @@ FdBudget fd_budget(std::uint64_t limit);
 // RLIMIT_NOFILE's soft limit, after raising it to the hard limit (what systemd's
 // LimitNOFILE or prlimit allow; raising needs no privilege).
 std::uint64_t raise_fd_limit();
-// The descriptors this process has open now (counts /proc/self/fd; call it at
-// start, not per request).
-std::uint64_t count_open_fds();
 
 // What `workers` comes to. `configured` 0 means auto: one process per core, and
 // with a `max_sessions` more if that many sessions do not fit into one process per

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "app/fd_budget.hpp"
+#include "app/process_stats.hpp"
 #include "app/log.hpp"
 
 namespace sb::app {

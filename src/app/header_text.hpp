@@ -1,6 +1,6 @@
 // Small text helpers for HTTP header values the app layer reads itself
-// (X-Forwarded-*, Forwarded): optional white space trimmed, names compared
-// without regard to ASCII case, without copies.
+// (Host, X-Forwarded-*, Forwarded): optional white space trimmed, names compared
+// without regard to ASCII case, a Host value checked, without copies.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +21,18 @@ inline bool equals_ignoring_case(std::string_view text, std::string_view lower) 
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = (text[i] >= 'A' && text[i] <= 'Z') ? static_cast<char>(text[i] - 'A' + 'a') : text[i];
     if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// Whether a Host header value is a plain host[:port] (name, IPv4 or [IPv6]): safe
+// to echo into a URL, a JSON string or an XML attribute.
+inline bool plain_host(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    if (!ok) return false;
   }
   return true;
 }

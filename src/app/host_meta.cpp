@@ -1,6 +1,7 @@
 // XEP-0156 host-meta documents; see host_meta.hpp.
 #include "app/host_meta.hpp"
 
+#include "app/header_text.hpp"  // plain_host
 #include "xml/escape.hpp"
 
 namespace sb::app {
@@ -19,16 +20,6 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 }  // namespace
-
-bool plain_host(std::string_view host) {
-  if (host.empty() || host.size() > 255) return false;
-  for (char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 std::string HostMeta::bosh_url(std::string_view host, bool secure) const {
   if (!urls_.public_bosh_url.empty()) return urls_.public_bosh_url;

@@ -49,7 +49,4 @@ class HostMeta final : public http::Handler {
   HostMetaUrls urls_;
 };
 
-// Whether a Host header value is a plain host[:port] (name, IPv4 or [IPv6]).
-bool plain_host(std::string_view host);
-
 }  // namespace sb::app

@@ -14,7 +14,7 @@ void HttpSocket::adopt(net::TcpStream& stream, Shared& shared, std::string_view 
                        std::string_view peer, bool tls_relayed) {
   auto* socket = new HttpSocket(stream, shared);  // owns itself until on_closed()
   socket->tls_relayed_ = tls_relayed;
-  if (shared.metrics != nullptr) shared.metrics->slot().add(metric::kHttpConnections);
+  if (shared.events != nullptr) shared.events->http_connection_opened();
   if (!peer.empty()) socket->connection_.set_peer(std::string(peer));
   // A socket handed over (it comes with its request) had its header read by the
   // worker that accepted it.
@@ -122,7 +122,7 @@ void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) {
     if (status == net::ProxyHeaderReader::Status::kInvalid) {
       SB_LOG_DEBUG("connection from %s closed: %s", connection_.peer().c_str(),
                    reader.error().c_str());
-      if (shared_.metrics != nullptr) shared_.metrics->slot().add(metric::kProxyHeadersRefused);
+      if (shared_.events != nullptr) shared_.events->proxy_header_refused();
     } else if (!reader.header().local) {
       connection_.set_peer(reader.header().source_ip);
     }
@@ -154,8 +154,8 @@ void HttpSocket::on_closed(net::TcpStream&) { delete this; }
 void HttpSocket::write(std::string head, std::shared_ptr<const std::string> body) {
   if (handing_over_) return;  // the answer is the receiving worker's to give
   // "HTTP/1.1 200 OK": the status is always at the same place.
-  if (shared_.metrics != nullptr && head.size() > 12) {
-    shared_.metrics->response((head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0'));
+  if (shared_.events != nullptr && head.size() > 12) {
+    shared_.events->http_response((head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0'));
   }
   if (body) {
     stream_.write(std::move(head), std::move(body));
@@ -196,7 +196,7 @@ void HttpSocket::switch_protocols(std::string head, std::string& first_bytes) {
     close();
     return;
   }
-  if (shared_.metrics != nullptr) shared_.metrics->response(101);
+  if (shared_.events != nullptr) shared_.events->http_response(101);
   std::string peer = connection_.peer();
   if (forwarded_upgrade_) {
     if (auto entry = shared_.upgrade_peers.find(this); entry != shared_.upgrade_peers.end()) {

@@ -37,7 +37,7 @@
 #include <unordered_map>
 
 #include "app/client_address.hpp"
-#include "app/metrics_recorder.hpp"
+#include "app/front_events.hpp"
 #include "http/connection.hpp"
 #include "http/transport.hpp"
 #include "net/object_pool.hpp"
@@ -72,7 +72,7 @@ class HttpSocket final : private net::StreamHandler,
     HttpSocketList& list;
     HttpSocket* dispatching = nullptr;  // the socket whose request is being handled
     UpgradeTarget* upgrades = nullptr;  // null: a 101 just closes the socket
-    MetricsRecorder* metrics = nullptr;      // responses and connections counted; may be null
+    FrontEvents* events = nullptr;           // connections and responses counted; may be null
     bool proxy_protocol = false;             // connections start with a PROXY header
     const TrustedProxies* trusted = nullptr;  // whose forwarding headers count; may be null
     // The PROXY headers being read, by socket: a reader exists only for the first

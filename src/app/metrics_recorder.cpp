@@ -76,10 +76,20 @@ void MetricsRecorder::link_stanza_received() {
   slot_->add(metric::kStanzas + metric::kFromServer);
 }
 
-void MetricsRecorder::response(int status) {
+void MetricsRecorder::http_connection_opened() { slot_->add(metric::kHttpConnections); }
+
+void MetricsRecorder::proxy_header_refused() { slot_->add(metric::kProxyHeadersRefused); }
+
+void MetricsRecorder::http_response(int status) {
   if (status >= 100 && status < static_cast<int>(metric::kStatusCodes)) {
     slot_->add(metric::kResponses + static_cast<std::size_t>(status));
   }
+}
+
+void MetricsRecorder::ws_session_created() { slot_->add(metric::kWsSessionsCreated); }
+
+void MetricsRecorder::ws_message(bool to_server) {
+  slot_->add(metric::kWsMessages + (to_server ? metric::kToServer : metric::kFromServer));
 }
 
 }  // namespace sb::app

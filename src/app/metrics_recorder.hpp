@@ -1,7 +1,8 @@
 // MetricsRecorder: a worker's counting of what happens, into its MetricsSlot
 // (metrics_board.hpp). It is the engine's EngineEvents (and passes every event on
-// to the EngineLog, so the log is unchanged) and the upstream links' LinkObserver;
-// the HTTP sockets and the hand-over bump the slot directly through slot().
+// to the EngineLog, so the log is unchanged), the upstream links' LinkObserver and
+// the HTTP and WebSocket sockets' FrontEvents; the hand-over bumps the slot
+// directly through slot().
 //
 // Every call is one or two relaxed stores into this worker's own slot. Gauges
 // (sessions, held requests, links, connections, descriptors) are not tracked
@@ -15,12 +16,13 @@
 #include <memory>
 
 #include "app/engine_log.hpp"
+#include "app/front_events.hpp"
 #include "app/metrics_board.hpp"
 #include "xmpp/link_observer.hpp"
 
 namespace sb::app {
 
-class MetricsRecorder final : public bosh::EngineEvents, public xmpp::LinkObserver {
+class MetricsRecorder final : public bosh::EngineEvents, public xmpp::LinkObserver, public FrontEvents {
  public:
   // `slot` null: a private slot (nobody scrapes this worker).
   explicit MetricsRecorder(MetricsSlot* slot);
@@ -40,8 +42,12 @@ class MetricsRecorder final : public bosh::EngineEvents, public xmpp::LinkObserv
   void link_stanza_received() override;
   void link_open_ended(OpenOutcome outcome, std::uint64_t millis) override;
 
-  // An HTTP response with this status went out (HttpSocket).
-  void response(int status);
+  // FrontEvents
+  void http_connection_opened() override;
+  void proxy_header_refused() override;
+  void http_response(int status) override;
+  void ws_session_created() override;
+  void ws_message(bool to_server) override;
 
  private:
   std::unique_ptr<MetricsSlot> own_;  // when there is no board

@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-#include "app/fd_budget.hpp"
 #include "app/process_stats.hpp"
 
 namespace sb::app {

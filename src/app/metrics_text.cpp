@@ -4,7 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "app/cli.hpp"
+#include "switchboard_version.hpp"
 
 namespace sb::app {
 namespace {
@@ -88,7 +88,7 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   const auto c = [&t](std::size_t index) { return t.counters[index]; };
 
   w.family("switchboard_build_info", "gauge", "Always 1; the version is a label.");
-  w.sample("switchboard_build_info", 1, label("version", kSwitchboardVersion));
+  w.sample("switchboard_build_info", 1, label("version", kProjectVersion));
   w.family("switchboard_workers", "gauge", "Worker processes running.");
   w.sample("switchboard_workers", daemon.workers_running);
   w.family("switchboard_workers_configured", "gauge", "Worker processes the daemon runs when all are up.");

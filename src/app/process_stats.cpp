@@ -1,6 +1,7 @@
 // /proc readings for process_* metrics; see process_stats.hpp.
 #include "app/process_stats.hpp"
 
+#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -70,6 +71,17 @@ std::uint64_t max_fds() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
   return limit.rlim_cur;
+}
+
+std::uint64_t count_open_fds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return 0;
+  std::uint64_t count = 0;
+  while (const dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  closedir(dir);
+  return count > 0 ? count - 1 : 0;  // not the directory's own descriptor
 }
 
 }  // namespace sb::app

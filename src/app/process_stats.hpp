@@ -23,5 +23,8 @@ struct ProcessSample {
 std::optional<ProcessSample> sample_process(int pid);
 // RLIMIT_NOFILE's soft limit of this process.
 std::uint64_t max_fds();
+// The descriptors this process has open now (counts /proc/self/fd; call it at
+// start or per scrape, not per request).
+std::uint64_t count_open_fds();
 
 }  // namespace sb::app

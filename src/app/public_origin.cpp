@@ -3,8 +3,7 @@
 
 #include <vector>
 
-#include "app/header_text.hpp"
-#include "app/host_meta.hpp"  // plain_host
+#include "app/header_text.hpp"  // trim_ows, plain_host
 
 namespace sb::app {
 namespace {

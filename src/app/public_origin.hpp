@@ -15,7 +15,7 @@
 // written by our peer; while an element's `for=` is itself a trusted proxy, the
 // element before it was written by that proxy and is believed too, so the answer
 // is the word of the outermost trusted proxy, the one the client spoke to.
-// A host that is not a plain host[:port] (host_meta.hpp's plain_host) is ignored.
+// A host that is not a plain host[:port] (header_text.hpp's plain_host) is ignored.
 #pragma once
 
 #include <string>

@@ -10,6 +10,7 @@
 #include "app/config_reload.hpp"
 #include "app/engine_settings.hpp"
 #include "app/log.hpp"
+#include "app/process_stats.hpp"  // count_open_fds
 #include "app/worker_launch.hpp"
 #include "net/tls_server_stream.hpp"
 
@@ -98,7 +99,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
   if (!config.websocket_path.empty()) {
     websocket_ = std::make_unique<WsEndpoint>(&loop_, *sessions_, *upstreams_, cors_,
                                               config.max_stanza_bytes, ws_timeouts(config));
-    websocket_->set_metrics(&recorder_.slot());
+    websocket_->set_counted(&recorder_);
     router_->add(config.websocket_path, {http::Method::kGet}, *websocket_);
   }
   host_meta_ = std::make_unique<HostMeta>(HostMetaUrls{config.bosh_path, config.websocket_path,
@@ -119,7 +120,7 @@ Worker::Worker(const Config& config, int index, int ipc_fd, int board_fd, int me
   shared_ = std::make_unique<HttpSocket::Shared>(
       HttpSocket::Shared{*router_, limits_, cors_, context_->timers(), sockets_});
   shared_->upgrades = websocket_.get();
-  shared_->metrics = &recorder_;
+  shared_->events = &recorder_;
   shared_->proxy_protocol = config.proxy_protocol;
   shared_->trusted = trusted_.get();
   listener_ = std::make_unique<net::Listener>(&loop_, [this](net::TcpStream& stream) {

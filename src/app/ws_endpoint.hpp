@@ -44,8 +44,8 @@ class WsEndpoint final : public http::Handler, public UpgradeTarget {
   // Asked before each accepted handshake; null (the default) = always room.
   void set_creation_gate(bosh::CreationGate* gate) { gate_ = gate; }
   void set_login_gate(bosh::LoginGate* gate) { login_gate_ = gate; }
-  // Where WebSocket sessions and messages are counted (the worker's metrics slot).
-  void set_metrics(MetricsSlot* slot) { shared_.metrics = slot; }
+  // Where WebSocket sessions and messages are counted (the worker's metrics recorder).
+  void set_counted(FrontEvents* events) { shared_.counted = events; }
   // A reload: the message limit and the timeouts for what happens from now on.
   // Each socket reads them from shared_ when it arms a timer or starts a session,
   // so open sockets take the new timeouts at their next wait.

@@ -84,7 +84,7 @@ void WsSocket::feed(char* data, std::size_t size) {
     }
     if (streaming(session_.state())) {
       created_ = true;
-      if (shared().metrics != nullptr) shared().metrics->add(metric::kWsSessionsCreated);
+      if (shared().counted != nullptr) shared().counted->ws_session_created();
       if (shared().events != nullptr) shared().events->session_created(id, peer, session_.to());
       arm(Wait::kKeepAlive, shared().ping_interval_ms);
     } else if (shared().events != nullptr) {
@@ -186,11 +186,11 @@ void WsSocket::close() {
 void WsSocket::awaiting_close() { arm(Wait::kClosing, kClosingMs); }
 
 void WsSocket::message_in() {
-  if (shared().metrics != nullptr) shared().metrics->add(metric::kWsMessages + metric::kToServer);
+  if (shared().counted != nullptr) shared().counted->ws_message(true);
 }
 
 void WsSocket::message_out() {
-  if (shared().metrics != nullptr) shared().metrics->add(metric::kWsMessages + metric::kFromServer);
+  if (shared().counted != nullptr) shared().counted->ws_message(false);
 }
 
 std::string_view WsSocket::client_address() const {

@@ -38,7 +38,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "app/metrics_board.hpp"
+#include "app/front_events.hpp"
 #include "bosh/engine_events.hpp"
 #include "bosh/session_table.hpp"
 #include "net/object_pool.hpp"
@@ -58,7 +58,7 @@ struct WsShared : ws::WsContext {
   std::uint64_t open_timeout_ms;    // for the first <open/>
   std::uint64_t ping_interval_ms;
   std::uint64_t pong_timeout_ms;
-  MetricsSlot* metrics = nullptr;   // the worker's slot; null: nothing counted
+  FrontEvents* counted = nullptr;    // sessions and messages counted; may be null
   std::uint32_t next_id = 0;
   std::size_t live = 0;             // WsSockets alive now
   // The client's address of connections whose client is not the socket's peer

@@ -11,31 +11,6 @@ using sb::app::TrustedProxies;
 
 using sb::app::test::parse;
 
-TEST_CASE("trusted_proxies holds addresses and CIDR blocks of both families") {
-  const TrustedProxies trusted = parse("127.0.0.1 10.0.0.0/8 192.168.1.128/25 fd00::/8 ::1");
-  CHECK(trusted.contains("127.0.0.1"));
-  CHECK_FALSE(trusted.contains("127.0.0.2"));
-  CHECK(trusted.contains("10.255.0.3"));
-  CHECK_FALSE(trusted.contains("11.0.0.1"));
-  CHECK(trusted.contains("192.168.1.200"));
-  CHECK_FALSE(trusted.contains("192.168.1.100"));
-  CHECK(trusted.contains("fd12::5"));
-  CHECK_FALSE(trusted.contains("fe80::1"));
-  CHECK(trusted.contains("::1"));
-  CHECK(trusted.contains("::ffff:10.1.2.3"));  // IPv4-mapped
-  CHECK_FALSE(trusted.contains("unknown"));
-  CHECK(parse("0.0.0.0/0").contains("203.0.113.5"));
-  CHECK_FALSE(parse("").contains("127.0.0.1"));
-
-  std::string error;
-  for (const char* bad : {"10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/x", "example.com",
-                          "10.0.0.256"}) {
-    CAPTURE(bad);
-    CHECK_FALSE(TrustedProxies::parse(bad, error).has_value());
-    CHECK(error.find(bad) != std::string::npos);
-  }
-}
-
 TEST_CASE("the client is the rightmost address that is not a trusted proxy") {
   const TrustedProxies trusted = parse("127.0.0.1 10.0.0.0/8");
   // Straight from nginx on loopback.

@@ -2,6 +2,7 @@
 // Host values are echoed.
 #include "app/printing.hpp"
 
+#include "app/header_text.hpp"
 #include "app/host_meta.hpp"
 
 using sb::app::HostMeta;

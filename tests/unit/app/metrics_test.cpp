@@ -77,9 +77,12 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
   recorder.request_received(sb::bosh::RequestKind::kCreate, 0);
   recorder.request_received(sb::bosh::RequestKind::kPayload, 3);
   recorder.request_refused("127.0.0.1", sb::bosh::Refusal::kUnknownSid, "unknown sid");
-  recorder.response(200);
-  recorder.response(200);
-  recorder.response(404);
+  recorder.http_response(200);
+  recorder.http_response(200);
+  recorder.http_response(404);
+  recorder.http_connection_opened();
+  recorder.http_connection_opened();
+  recorder.proxy_header_refused();
   recorder.link_connected(1500);       // 1.5 ms
   recorder.link_connected(2'000'000);  // 2 s
   recorder.link_connect_failed();
@@ -87,13 +90,13 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
   recorder.link_bytes_received(250);
   recorder.link_stanza_received();
   board->slot(0).set(board->slot(0).held_requests, 7);
-  // What WsSocket counts: a session, its messages, and a refused upgrade.
-  board->slot(0).add(sb::app::metric::kWsSessionsCreated);
-  board->slot(0).add(sb::app::metric::kWsMessages + sb::app::metric::kToServer, 4);
-  board->slot(0).add(sb::app::metric::kWsMessages + sb::app::metric::kFromServer, 6);
+  // What WsSocket counts (as FrontEvents): a session, its messages, and a refused upgrade.
+  recorder.ws_session_created();
+  for (int i = 0; i < 4; ++i) recorder.ws_message(true);
+  for (int i = 0; i < 6; ++i) recorder.ws_message(false);
   board->slot(0).set(board->slot(0).websocket_connections, 1);
   recorder.request_refused("127.0.0.1", sb::bosh::Refusal::kWsHandshake, "bad key");
-  recorder.response(101);
+  recorder.http_response(101);
 
   ProcessTotals process;
   process.cpu_seconds = 1.25;
@@ -125,6 +128,8 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
   CHECK(has_line(text, "switchboard_http_responses_total{code=\"101\"} 1"));
   CHECK(has_line(text, "switchboard_http_responses_total{code=\"200\"} 2"));
   CHECK(has_line(text, "switchboard_http_responses_total{code=\"404\"} 1"));
+  CHECK(has_line(text, "switchboard_http_connections_accepted_total 2"));
+  CHECK(has_line(text, "switchboard_proxy_headers_refused_total 1"));
   CHECK(text.find("code=\"500\"") == std::string::npos);  // codes never sent are left out
   CHECK(has_line(text, "# TYPE switchboard_upstream_connect_seconds histogram"));
   CHECK(has_line(text, "switchboard_upstream_connect_seconds_bucket{le=\"0.001\"} 0"));
