@@ -18,9 +18,9 @@
 #include <string>
 #include <unistd.h>
 
-#include "app/metrics_board.hpp"
-#include "app/metrics_text.hpp"
-#include "app/process_stats.hpp"
+#include "app/metrics/metrics_board.hpp"
+#include "app/metrics/metrics_text.hpp"
+#include "app/metrics/process_stats.hpp"
 
 using namespace sb::app;
 using Clock = std::chrono::steady_clock;

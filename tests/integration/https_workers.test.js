@@ -10,7 +10,7 @@
 //   3. Strophe clients log in over https:// BOSH and chat. One of them opens a
 //      new TLS connection for every request, so most of its requests land on a
 //      worker that does not own its session: their plaintext is relayed to the
-//      owner (app/tls_relay.hpp);
+//      owner (app/handover/tls_relay.hpp);
 //   4. a Strophe client over wss:// chats with the BOSH ones;
 //   5. the daemon still answers the plain port, and every process exits
 //      cleanly on SIGTERM (stack.stop()).

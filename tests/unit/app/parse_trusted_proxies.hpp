@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "app/client_address.hpp"
+#include "app/front/client_address.hpp"
 
 namespace sb::app::test {
 

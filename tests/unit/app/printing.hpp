@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "app/address.hpp"
+#include "app/config/address.hpp"
 
 namespace doctest {
 template <>

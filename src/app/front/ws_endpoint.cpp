@@ -1,0 +1,97 @@
+// The WebSocket handshake and the switch to WsSocket; see ws_endpoint.hpp.
+#include "app/front/ws_endpoint.hpp"
+
+#include "bosh/routing.hpp"
+#include "ws/handshake.hpp"
+
+namespace sb::app {
+
+WsEndpoint::WsEndpoint(uv_loop_t* loop, bosh::SessionTable& sessions,
+                       bosh::UpstreamFactory& upstreams, const http::CorsPolicy& cors,
+                       std::size_t max_message_bytes, WsTimeouts timeouts)
+    : loop_(loop),
+      cors_(cors),
+      shared_{ws::WsContext{upstreams,
+                            [&sessions](std::string_view to) -> std::optional<bosh::UpstreamTarget> {
+                              auto address = bosh::route_upstream(sessions.settings(), to, nullptr);
+                              if (!address) return std::nullopt;
+                              bosh::UpstreamTarget target;
+                              target.host = address->host;
+                              target.port = address->port;
+                              target.to = std::string(to);
+                              return target;
+                            },
+                            max_message_bytes, std::size_t{1} << 20},
+              sessions,
+              sessions.events(),
+              sessions.timers(),
+              sessions.settings().sid_prefix,
+              timeouts.open_ms,
+              timeouts.ping_interval_ms,
+              timeouts.pong_timeout_ms} {}
+
+void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
+  if (request.head == nullptr) {  // the parser keeps a head for this path: cannot happen
+    refuse(exchange, request,
+           http::Response::text(500, "text/plain; charset=utf-8", "no request head\n"),
+           bosh::Refusal::kWsHandshake, "websocket request without head");
+    return;
+  }
+  ws::HandshakeDecision decision = ws::decide_handshake(*request.head, cors_);
+  if (!decision.accepted) {
+    refuse(exchange, request, std::move(decision.refusal), bosh::Refusal::kWsHandshake,
+           decision.reason);
+    return;
+  }
+  const bosh::EngineSettings& settings = shared_.sessions.settings();
+  const bool no_room = gate_ != nullptr && !gate_->admits_new_session();
+  if (shutting_down_ || no_room ||
+      (settings.max_sessions != 0 && shared_.sessions.live_sessions() >= settings.max_sessions)) {
+    http::Response busy = http::Response::unavailable(
+        shutting_down_ ? "shutting down, retry later\n" : "too many sessions, retry later\n", 1);
+    busy.close = true;
+    const bosh::Refusal refusal = shutting_down_ ? bosh::Refusal::kShuttingDown
+                                  : no_room      ? bosh::Refusal::kNoRoom
+                                                 : bosh::Refusal::kMaxSessions;
+    refuse(exchange, request, std::move(busy), refusal,
+           shutting_down_ ? "WebSocket while shutting down"
+                          : (no_room ? "no room for new sessions" : "max_sessions reached"));
+    return;
+  }
+  if (login_gate_ != nullptr) {
+    // An upgrade is not held back: the browser's WebSocket handshake has a short
+    // patience of its own, and Converse.js retries a refused one at once.
+    const bosh::LoginGate::Decision paced = login_gate_->decide(0, false);
+    if (paced.verdict != bosh::LoginGate::Verdict::kAdmit) {
+      http::Response busy =
+          http::Response::unavailable("overloaded, retry later\n", paced.retry_after_s);
+      busy.close = true;
+      refuse(exchange, request, std::move(busy), bosh::Refusal::kOverload,
+             "overload: logins beyond what this worker can finish in time");
+      return;
+    }
+  }
+  exchange.switch_protocols(std::move(decision.response_head));
+}
+
+void WsEndpoint::refuse(http::Exchange& exchange, const http::Request& request,
+                        http::Response response, bosh::Refusal refusal,
+                        std::string_view reason) {
+  if (shared_.events != nullptr) shared_.events->request_refused(request.peer, refusal, reason);
+  exchange.send(std::move(response));
+}
+
+void WsEndpoint::take_over(net::TcpStream& stream, std::string& first_bytes, std::string_view peer) {
+  WsSocket::start(stream, shared_, first_bytes, peer);
+}
+
+void WsEndpoint::shut_down() {
+  shutting_down_ = true;
+  WsSocket::for_each(loop_, [](WsSocket& socket) { socket.shut_down(); });
+}
+
+void WsEndpoint::close_all() {
+  WsSocket::for_each(loop_, [](WsSocket& socket) { socket.close_now(); });
+}
+
+}  // namespace sb::app

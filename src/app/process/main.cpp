@@ -1,0 +1,97 @@
+// switchboard: the daemon's entry point. It reads the command line and the
+// configuration, then becomes one of three things:
+//
+// - with workers = 1 (the default), the one worker, in this process
+//   (app/worker.hpp): no supervisor, no IPC;
+// - with more workers (auto = one per core, or more for max_sessions), the supervisor (app/supervisor.hpp),
+//   which starts the worker processes and relays hand-overs between them;
+// - started by a supervisor (hidden first argument --worker-index I, see
+//   app/worker_launch.hpp), one of those workers.
+#include <csignal>
+#include <cstdio>
+#include <vector>
+
+#include "app/config/cli.hpp"
+#include "app/process/fd_budget.hpp"
+#include "app/log/log.hpp"
+#include "app/process/notify.hpp"
+#include "app/process/supervisor.hpp"
+#include "app/process/worker.hpp"
+#include "app/process/worker_launch.hpp"
+
+namespace {
+
+using namespace sb::app;
+
+int run_supervised_worker(const WorkerLaunch& launch) {
+  std::vector<char*> argv;
+  for (const std::string& arg : launch.cli_args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  set_worker_index(static_cast<int>(launch.index));
+  CliResult cli = parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+  if (cli.action != CliResult::kRun) {
+    // The supervisor validated this very configuration; only a mismatched binary
+    // gets here.
+    report_cli_outcome(cli, "switchboard worker", stderr, stderr);
+    return 1;
+  }
+  set_log_level(cli.config.log_level);
+  if (const std::string error = set_log_file(cli.config.log_file); !error.empty()) {
+    SB_LOG_ERROR("log_file %s", error.c_str());
+    return 1;
+  }
+  Worker worker(cli.config, static_cast<int>(launch.index), kWorkerIpcFd,
+                launch.board ? kWorkerBoardFd : -1, launch.metrics ? kWorkerMetricsFd : -1);
+  return worker.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A peer that vanishes must cost an EPIPE on write, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  // SIGHUP (reload) and SIGUSR1 (reopen the log) get their handlers once the loop
+  // runs; until then their default action, ending the process, must not apply.
+  std::signal(SIGHUP, SIG_IGN);
+  std::signal(SIGUSR1, SIG_IGN);
+
+  std::string launch_error;
+  if (const auto launch = worker_launch_from(argc, argv, launch_error)) {
+    if (!launch_error.empty()) {
+      std::fprintf(stderr, "switchboard: %s\n", launch_error.c_str());
+      return 1;
+    }
+    forget_service_manager();  // the supervisor speaks to systemd, not its workers
+    return run_supervised_worker(*launch);
+  }
+
+  CliResult cli = parse_command_line(argc, argv);
+  if (cli.action != CliResult::kRun) return report_cli_outcome(cli, "switchboard", stdout, stderr);
+  set_log_level(cli.config.log_level);
+  if (const std::string error = set_log_file(cli.config.log_file); !error.empty()) {
+    std::fprintf(stderr, "switchboard: log_file %s\n", error.c_str());
+    return 1;
+  }
+  // Workers inherit the raised limit; `workers = auto` sizes itself by it.
+  const std::uint64_t fd_limit = raise_fd_limit();
+  std::string why;
+  const bool automatic = cli.config.workers == 0;
+  cli.config.workers =
+      resolve_worker_count(cli.config.workers, cli.config.max_sessions, fd_limit, &why);
+  set_worker_index(cli.config.workers == 1 ? 0 : -1);
+  if (automatic || cli.config.workers > 1) {
+    SB_LOG_INFO("%u worker%s: %s", cli.config.workers, cli.config.workers == 1 ? "" : "s",
+                why.c_str());
+  }
+
+  if (cli.config.workers == 1) {
+    set_worker_index(0);
+    Worker worker(cli.config, 0);
+    worker.set_reload_source(cli.config_path, cli.overrides);
+    return worker.run();
+  }
+  set_worker_index(-1);  // "[supervisor]"
+  Supervisor supervisor(cli.config, argv[0]);
+  supervisor.set_reload_source(cli.config_path, cli.overrides);
+  return supervisor.run();
+}

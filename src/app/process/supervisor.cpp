@@ -1,0 +1,535 @@
+// The supervisor: starts, restarts and stops the worker processes. See
+// supervisor.hpp.
+#include "app/process/supervisor.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <utility>
+
+#include "app/process/engine_settings.hpp"
+#include "app/config/config_reload.hpp"
+#include "app/process/fd_budget.hpp"
+#include "app/process/heartbeat.hpp"
+#include "app/log/log.hpp"
+#include "app/process/worker_launch.hpp"
+#include "net/listener.hpp"
+#include "net/loop_context.hpp"
+
+namespace sb::app {
+
+// One worker index: its current process (if any) and its restart policy.
+struct Supervisor::Slot {
+  Supervisor* owner = nullptr;
+  std::uint32_t index = 0;
+  Incarnation* current = nullptr;  // null while the worker is down
+  uv_timer_t restart_timer{};
+  uv_timer_t hang_timer{};  // runs while the worker is up and the watch is on
+  std::uint64_t hang_due_ms = 0;  // when hang_timer should fire (loop time)
+  // The worker_hang_timeout of the configuration its process runs: it beats at
+  // that rate until it has applied a reload.
+  std::uint32_t hang_timeout_s = 0;
+  std::uint64_t backoff_ms = kFirstBackoffMs;
+  std::uint64_t started_ms = 0;
+  bool listening = false;             // its process said so: it handles SIGUSR1 now
+  std::uint64_t generation = 0;       // the configuration its process runs
+};
+
+// One process of a slot with its IPC pipe. Both handles are closed when the
+// process has exited (or failed to start); the object is freed after the second
+// close callback.
+struct Supervisor::Incarnation {
+  Slot* slot = nullptr;
+  uv_process_t process{};
+  uv_pipe_t pipe{};
+  int pid = 0;
+  int open_handles = 0;
+  bool hung = false;  // we killed it for its silence
+};
+
+void Supervisor::set_reload_source(std::string path, std::vector<Override> overrides) {
+  config_path_ = std::move(path);
+  overrides_ = std::move(overrides);
+}
+
+Supervisor::Supervisor(const Config& config, std::string program)
+    : config_(config), program_(std::move(program)) {
+  uv_loop_init(&loop_);
+  relay_ = std::make_unique<HandoverRelay>(&loop_, config.workers);
+  relay_->set_control_handler(
+      [this](std::uint32_t index, const ControlMessage& message) { on_control(index, message); });
+  std::string error;
+  board_ = ListenBoard::create(error);
+  if (!board_) SB_LOG_WARN("%s: full workers will keep their listeners open", error.c_str());
+  if (config.metrics_listen) {
+    metrics_board_ = MetricsBoard::create(config.workers, error);
+    if (!metrics_board_) {
+      SB_LOG_WARN("%s: no metrics", error.c_str());
+    } else {
+      context_ = std::make_unique<net::LoopContext>(&loop_);  // the scrapers' connections need it
+      metrics_server_ = std::make_unique<MetricsServer>(
+          &loop_, context_->timers(), *metrics_board_, connection_limits(config),
+          [this] {
+            DaemonFigures figures;
+            figures.workers_configured = config_.workers;
+            figures.workers_running = running_;
+            figures.worker_restarts_exited = restarts_exited_;
+            figures.worker_restarts_hung = restarts_hung_;
+            figures.handovers_relayed = relay_->counters().relayed;
+            figures.handovers_dropped = relay_->counters().dropped;
+            figures.handovers_refused = relay_->counters().refused;
+            figures.handovers_lost = relay_->counters().lost;
+            figures.relay_held_sockets = relay_->held();
+            return figures;
+          },
+          false);
+    }
+  }
+  for (std::uint32_t i = 0; i < config.workers; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->owner = this;
+    slot->index = i;
+    slots_.push_back(std::move(slot));
+  }
+}
+
+Supervisor::~Supervisor() {
+  metrics_server_.reset();
+  context_.reset();
+  relay_.reset();
+  uv_loop_close(&loop_);
+}
+
+int Supervisor::run() {
+  if (!probe_listen_address()) return 1;
+  if (config_.tls_listen && config_.tls_ticket_rotation > 0 && !share_ticket_secret()) {
+    SB_LOG_ERROR("cannot make the TLS session-ticket secret: the random generator failed");
+    return 1;
+  }
+  if (metrics_server_) {
+    std::string error;
+    const std::string address = listen_address(*config_.metrics_listen);
+    if (metrics_server_->listen(address, error) != 0) {
+      SB_LOG_ERROR("cannot listen for metrics on %s: %s", address.c_str(), error.c_str());
+      metrics_server_->close();
+      uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks
+      return 1;
+    }
+    context_->start_ticking();
+    SB_LOG_INFO("metrics on http://%s/metrics", address.c_str());
+  }
+  for (auto* sig : {&sigterm_, &sigint_}) {
+    uv_signal_init(&loop_, sig);
+    sig->data = this;
+  }
+  uv_signal_start(&sigterm_, &Supervisor::on_signal, SIGTERM);
+  uv_signal_start(&sigint_, &Supervisor::on_signal, SIGINT);
+  for (auto* sig : {&sighup_, &sigusr1_}) {
+    uv_signal_init(&loop_, sig);
+    sig->data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(sig));
+  }
+  uv_signal_start(&sighup_, &Supervisor::on_reload_signal, SIGHUP);
+  uv_signal_start(&sigusr1_, &Supervisor::on_reload_signal, SIGUSR1);
+  uv_timer_init(&loop_, &stop_timer_);
+  stop_timer_.data = this;
+  uv_timer_init(&loop_, &reload_timer_);
+  reload_timer_.data = this;
+  for (auto& slot : slots_) {
+    uv_timer_init(&loop_, &slot->restart_timer);
+    slot->restart_timer.data = slot.get();
+    uv_timer_init(&loop_, &slot->hang_timer);
+    slot->hang_timer.data = slot.get();
+  }
+  watchdog_.start(&loop_);
+  SB_LOG_INFO("starting %u workers on http://%s%s", config_.workers,
+              listen_address(config_).c_str(), config_.bosh_path.c_str());
+  for (auto& slot : slots_) spawn(*slot);
+
+  uv_run(&loop_, UV_RUN_DEFAULT);
+
+  // Every worker is gone and our handles are closed; collect any stragglers.
+  net::close_remaining_handles(&loop_);
+  SB_LOG_INFO("all workers stopped (%llu connections relayed, %llu dropped)",
+              static_cast<unsigned long long>(relay_->counters().relayed),
+              static_cast<unsigned long long>(relay_->counters().dropped));
+  return 0;
+}
+
+// Binds the address once before starting anything: a worker that cannot listen
+// would otherwise be restarted forever. This catches a bad address and a port
+// held by another program; it cannot catch one held by another SO_REUSEPORT
+// listener of the same user, which the kernel lets us share.
+bool Supervisor::probe_listen_address() {
+  std::string error;
+  const std::string address = listen_address(config_);
+  net::Listener probe(&loop_, [](net::TcpStream&) {});
+  if (probe.listen(address, 1, error) != 0) {
+    SB_LOG_ERROR("cannot listen on %s: %s", address.c_str(), error.c_str());
+    return false;
+  }
+  probe.close();
+  return true;  // the destructor lets libuv release the probe's handles
+}
+
+void Supervisor::spawn(Slot& slot) {
+  slot.started_ms = uv_now(&loop_);
+  auto* incarnation = new Incarnation;
+  incarnation->slot = &slot;
+  uv_pipe_init(&loop_, &incarnation->pipe, 1);  // ipc: sockets travel on it
+  incarnation->pipe.data = incarnation;
+  incarnation->process.data = incarnation;
+
+  const std::vector<std::string> args =
+      worker_arguments(program_, config_, slot.index, board_ != nullptr, metrics_board_ != nullptr);
+  std::vector<char*> argv;
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+
+  uv_stdio_container_t stdio[1 + kWorkerMetricsFd];
+  for (int fd = 0; fd < kWorkerIpcFd; ++fd) {  // stdin, stdout, stderr: ours
+    stdio[fd].flags = UV_INHERIT_FD;
+    stdio[fd].data.fd = fd;
+  }
+  stdio[kWorkerIpcFd].flags =
+      static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE);
+  stdio[kWorkerIpcFd].data.stream = reinterpret_cast<uv_stream_t*>(&incarnation->pipe);
+  stdio[kWorkerBoardFd].flags = board_ ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[kWorkerBoardFd].data.fd = board_ ? board_->fd() : -1;
+  stdio[kWorkerMetricsFd].flags = metrics_board_ ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[kWorkerMetricsFd].data.fd = metrics_board_ ? metrics_board_->fd() : -1;
+
+  uv_process_options_t options{};
+  options.exit_cb = &Supervisor::on_exit;
+  // The binary we are, even if its file was replaced or removed since we started.
+  options.file = "/proc/self/exe";
+  options.args = argv.data();
+  options.stdio = stdio;
+  options.stdio_count = 1 + kWorkerMetricsFd;
+
+  const int rc = uv_spawn(&loop_, &incarnation->process, &options);
+  incarnation->open_handles = 2;  // on Unix the process handle is initialized even on failure
+  if (rc != 0) {
+    SB_LOG_ERROR("cannot start worker %u: %s", slot.index, uv_strerror(rc));
+    close_incarnation(incarnation);
+    schedule_restart(slot);
+    return;
+  }
+  incarnation->pid = incarnation->process.pid;
+  slot.current = incarnation;
+  slot.listening = false;
+  slot.generation = generation_;  // its arguments carry the configuration of now
+  slot.hang_timeout_s = config_.worker_hang_timeout;
+  ++running_;
+  SB_LOG_INFO("worker %u started (pid %d)", slot.index, incarnation->pid);
+  relay_->attach(slot.index, &incarnation->pipe);
+  watch_for_hang(slot);  // its first message is due within the timeout, as any other
+}
+
+void Supervisor::close_incarnation(Incarnation* incarnation) {
+  auto on_closed = [](uv_handle_t* handle) {
+    auto* self = static_cast<Incarnation*>(handle->data);
+    if (--self->open_handles == 0) delete self;
+  };
+  incarnation->pipe.data = incarnation;  // the relay used it until detach()
+  uv_close(reinterpret_cast<uv_handle_t*>(&incarnation->process), on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&incarnation->pipe), on_closed);
+}
+
+void Supervisor::on_exit(uv_process_t* process, std::int64_t exit_status, int term_signal) {
+  auto* incarnation = static_cast<Incarnation*>(process->data);
+  Slot& slot = *incarnation->slot;
+  Supervisor& self = *slot.owner;
+  const LogLevel level = self.stopping_ ? LogLevel::kInfo : LogLevel::kWarn;
+  if (term_signal != 0) {
+    SB_LOG(level, "worker %u (pid %d) killed by signal %d", slot.index, incarnation->pid,
+           term_signal);
+  } else {
+    SB_LOG(level, "worker %u (pid %d) exited with status %lld", slot.index, incarnation->pid,
+           static_cast<long long>(exit_status));
+  }
+  uv_timer_stop(&slot.hang_timer);
+  self.relay_->detach(slot.index);
+  if (self.board_) self.board_->forget(slot.index);
+  // Before the index can start again: its counters stay in the sums.
+  if (self.metrics_board_) self.metrics_board_->retire(slot.index);
+  if (!self.stopping_) ++(incarnation->hung ? self.restarts_hung_ : self.restarts_exited_);
+  close_incarnation(incarnation);
+  slot.current = nullptr;
+  slot.listening = false;
+  --self.running_;
+  if (self.reloading_) self.finish_reload_if_done(false);  // one worker less to wait for
+  if (self.stopping_) {
+    self.finish_if_done();
+  } else {
+    self.schedule_restart(slot);
+  }
+}
+
+void Supervisor::schedule_restart(Slot& slot) {
+  if (stopping_) return;
+  if (uv_now(&loop_) - slot.started_ms >= kStableMs) slot.backoff_ms = kFirstBackoffMs;
+  const std::uint64_t delay = slot.backoff_ms;
+  slot.backoff_ms = std::min(slot.backoff_ms * 2, kMaxBackoffMs);
+  SB_LOG_INFO("restarting worker %u in %llu ms", slot.index, static_cast<unsigned long long>(delay));
+  uv_timer_start(&slot.restart_timer, &Supervisor::on_restart_timer, delay, 0);
+}
+
+// (Re)starts the slot's hang timer for a full worker_hang_timeout from now; with
+// the watch off, or while stopping, it only stops it.
+void Supervisor::watch_for_hang(Slot& slot) {
+  if (stopping_ || slot.current == nullptr || slot.hang_timeout_s == 0) {
+    uv_timer_stop(&slot.hang_timer);
+    return;
+  }
+  const std::uint64_t timeout_ms = std::uint64_t{slot.hang_timeout_s} * 1000;
+  slot.hang_due_ms = uv_now(&loop_) + timeout_ms;
+  uv_timer_start(&slot.hang_timer, &Supervisor::on_hang_timer, timeout_ms, 0);
+}
+
+void Supervisor::on_hang_timer(uv_timer_t* timer) {
+  Slot& slot = *static_cast<Slot*>(timer->data);
+  Supervisor& self = *slot.owner;
+  Incarnation* incarnation = slot.current;
+  if (self.stopping_ || incarnation == nullptr || incarnation->hung) return;
+  // libuv runs expired timers before it reads the pipes: a supervisor that was
+  // itself held up (SIGSTOP, a paused VM) past the timeout finds its hang timers
+  // expired while the heartbeats still wait unread. A timer that fires more than
+  // a beat interval late says so: the worker gets a new timeout from now, in
+  // which the loop reads what it sent.
+  const std::uint64_t late = uv_now(&self.loop_) - std::min(uv_now(&self.loop_), slot.hang_due_ms);
+  if (late > Heartbeat::interval_ms(slot.hang_timeout_s)) {
+    SB_LOG_WARN("worker %u: hang timer ran %llu ms late (the supervisor itself was held up); "
+                "a new timeout from now", slot.index, static_cast<unsigned long long>(late));
+    self.watch_for_hang(slot);
+    return;
+  }
+  // Silence counts only once the pipe has been read: the beats may be waiting in
+  // it (this loop was busy with other pipes), and a pipe this process is not
+  // reading proves nothing about the worker. Any message read re-arms the watch.
+  const std::uint64_t due = slot.hang_due_ms;
+  if (!self.relay_->read_now(slot.index)) {
+    SB_LOG_WARN("worker %u: its pipe is not being read, so its silence proves nothing; "
+                "a new timeout from now", slot.index);
+    self.watch_for_hang(slot);
+    return;
+  }
+  if (slot.hang_due_ms != due || slot.current != incarnation) return;  // it had beaten
+  if (self.relay_->has_unread(slot.index)) {  // more than one read's worth waits: not silent
+    self.watch_for_hang(slot);
+    return;
+  }
+  SB_LOG_ERROR("worker %u (pid %d) hung: no heartbeat for %u s; killing it with SIGKILL",
+               slot.index, incarnation->pid, slot.hang_timeout_s);
+  incarnation->hung = true;
+  // Its exit, reaped as any other, restarts it (on_exit). An error here means the
+  // process has exited already and is only waiting to be reaped.
+  if (const int rc = uv_process_kill(&incarnation->process, SIGKILL); rc != 0) {
+    SB_LOG_WARN("worker %u (pid %d): SIGKILL failed: %s", slot.index, incarnation->pid,
+                uv_strerror(rc));
+  }
+}
+
+void Supervisor::on_restart_timer(uv_timer_t* timer) {
+  Slot& slot = *static_cast<Slot*>(timer->data);
+  if (!slot.owner->stopping_ && slot.current == nullptr) slot.owner->spawn(slot);
+}
+
+void Supervisor::on_signal(uv_signal_t* handle, int signum) {
+  auto& self = *static_cast<Supervisor*>(handle->data);
+  if (!self.stopping_) {
+    SB_LOG_INFO("signal %d: stopping %u workers", signum, self.running_);
+    self.begin_stop(signum);
+    return;
+  }
+  if (!self.killed_) {
+    SB_LOG_WARN("second signal %d: killing %u workers now", signum, self.running_);
+    self.kill_all(SIGKILL);
+  }
+}
+
+void Supervisor::begin_stop(int signum) {
+  notify_stopping();
+  stopping_ = true;
+  if (metrics_server_) metrics_server_->close();
+  reloading_ = false;
+  uv_timer_stop(&reload_timer_);
+  relay_->close_all();
+  for (auto& slot : slots_) {
+    uv_timer_stop(&slot->restart_timer);
+    uv_timer_stop(&slot->hang_timer);
+  }
+  kill_all(signum);
+  uv_timer_start(&stop_timer_, &Supervisor::on_stop_timeout, kStopTimeoutMs, 0);
+  finish_if_done();
+}
+
+void Supervisor::on_stop_timeout(uv_timer_t* timer) {
+  auto& self = *static_cast<Supervisor*>(timer->data);
+  SB_LOG_WARN("%u workers still running after %llu ms: killing them", self.running_,
+              static_cast<unsigned long long>(kStopTimeoutMs));
+  self.kill_all(SIGKILL);
+}
+
+void Supervisor::kill_all(int signum) {
+  if (signum == SIGKILL) killed_ = true;
+  for (auto& slot : slots_) {
+    // An exited process not yet reaped answers ESRCH; nothing to do then.
+    if (slot->current != nullptr) uv_process_kill(&slot->current->process, signum);
+  }
+}
+
+// Once every worker has exited, closing our own handles lets the loop end.
+void Supervisor::finish_if_done() {
+  if (running_ > 0 || finished_) return;
+  finished_ = true;
+  relay_->close_all();
+  if (context_) context_->stop_ticking();
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&stop_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&reload_timer_), nullptr);
+  watchdog_.stop();
+  for (auto& slot : slots_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&slot->restart_timer), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&slot->hang_timer), nullptr);
+  }
+}
+
+}  // namespace sb::app
+
+namespace sb::app {
+
+// ---- reload and log reopening ----------------------------------------------------
+
+void Supervisor::on_reload_signal(uv_signal_t* handle, int signum) {
+  auto& self = *static_cast<Supervisor*>(handle->data);
+  if (self.stopping_) return;
+  if (signum == SIGUSR1) {
+    self.reopen_logs();
+  } else {
+    self.reload();
+  }
+}
+
+void Supervisor::reopen_logs() {
+  const std::string error = reopen_log_file();
+  if (!error.empty()) SB_LOG_ERROR("cannot reopen the log file %s; still logging to the old one", error.c_str());
+  // A worker that has not said "listening" yet may not handle SIGUSR1 yet (its
+  // default action ends the process); it opens the file by name when it starts.
+  for (auto& slot : slots_) {
+    if (slot->current != nullptr && slot->listening) uv_process_kill(&slot->current->process, SIGUSR1);
+  }
+}
+
+void Supervisor::reload() {
+  notify_reloading();
+  SB_LOG_INFO("SIGHUP: reloading %s", config_path_.empty() ? "the command-line configuration"
+                                                           : config_path_.c_str());
+  std::vector<std::string> errors;
+  Config loaded = load_config(config_path_, overrides_, errors);
+  if (!errors.empty()) {
+    for (const std::string& problem : errors) SB_LOG_ERROR("reload refused: %s", problem.c_str());
+    SB_LOG_ERROR("reload refused (%zu problem%s): the running configuration stays", errors.size(),
+                 errors.size() == 1 ? "" : "s");
+    notify_ready(ready_status());
+    return;
+  }
+  // `workers` as the start resolved it, so that "auto" is not a change.
+  loaded.workers = resolve_worker_count(loaded.workers, loaded.max_sessions, raise_fd_limit());
+  const ReloadPlan plan = plan_reload(config_, loaded);
+  if (!plan.restart.empty()) {
+    SB_LOG_WARN("reload: %s changed, which takes a restart: the running value stays",
+                join_keys(plan.restart).c_str());
+  }
+  config_ = plan.next;
+  ++generation_;
+  set_log_level(config_.log_level);
+  if (config_.log_file != log_file_path()) {
+    const std::string error = set_log_file(config_.log_file);
+    if (!error.empty()) SB_LOG_ERROR("cannot open the new log file %s; logging goes on as before", error.c_str());
+  }
+  SB_LOG_INFO("reload %llu: %s; sending it to %u workers",
+              static_cast<unsigned long long>(generation_),
+              plan.changed.empty() ? "nothing changed" : ("changed " + join_keys(plan.changed)).c_str(),
+              running_);
+  const std::string body = std::to_string(generation_) + "\n" + encode_config(config_);
+  for (auto& slot : slots_) {
+    if (slot->current == nullptr || slot->generation == generation_) continue;
+    // A pipe that cannot take it belongs to a worker on its way out; its next
+    // process starts with this configuration anyway.
+    if (!relay_->send_control(slot->index, "config", body)) slot->generation = generation_;
+  }
+  reloading_ = true;
+  uv_timer_start(&reload_timer_, &Supervisor::on_reload_timeout, kReloadTimeoutMs, 0);
+  finish_reload_if_done(false);
+}
+
+void Supervisor::on_control(std::uint32_t index, const ControlMessage& message) {
+  if (index >= slots_.size()) return;
+  Slot& slot = *slots_[index];
+  watch_for_hang(slot);  // any message is a sign of life
+  if (message.kind == Heartbeat::kKind) return;
+  if (message.kind == "listening") {
+    slot.listening = true;
+    const bool all = std::all_of(slots_.begin(), slots_.end(),
+                                 [](const auto& s) { return s->current == nullptr || s->listening; });
+    if (all && !all_listening_logged_) {
+      all_listening_logged_ = true;
+      SB_LOG_INFO("all %u workers listening", running_);
+      notify_ready(ready_status());
+    }
+    return;
+  }
+  if (message.kind == "applied" || message.kind == "refused") {
+    const std::uint64_t generation = std::strtoull(message.body.c_str(), nullptr, 10);
+    if (message.kind == "refused") {
+      SB_LOG_ERROR("worker %u refused configuration %llu (see its log); it keeps its own", index,
+                   static_cast<unsigned long long>(generation));
+    }
+    slot.generation = std::max(slot.generation, generation);
+    // A new worker_hang_timeout counts once the worker beats at its rate: from
+    // its answer on. One that refused keeps beating as before, and is watched so.
+    if (message.kind == "applied" && generation == generation_ &&
+        slot.hang_timeout_s != config_.worker_hang_timeout) {
+      slot.hang_timeout_s = config_.worker_hang_timeout;
+      watch_for_hang(slot);
+    }
+    if (reloading_) finish_reload_if_done(false);
+    return;
+  }
+  SB_LOG_WARN("worker %u: unknown control message '%s'", index, message.kind.c_str());
+}
+
+void Supervisor::on_reload_timeout(uv_timer_t* timer) {
+  static_cast<Supervisor*>(timer->data)->finish_reload_if_done(true);
+}
+
+void Supervisor::finish_reload_if_done(bool timed_out) {
+  if (!reloading_) return;
+  std::string late;
+  for (const auto& slot : slots_) {
+    if (slot->current != nullptr && slot->generation < generation_) {
+      late += (late.empty() ? "" : ", ") + std::to_string(slot->index);
+    }
+  }
+  if (!late.empty() && !timed_out) return;
+  reloading_ = false;
+  uv_timer_stop(&reload_timer_);
+  if (late.empty()) {
+    SB_LOG_INFO("reload %llu done: every worker runs it", static_cast<unsigned long long>(generation_));
+  } else {
+    SB_LOG_WARN("reload %llu: workers %s did not answer within %llu ms",
+                static_cast<unsigned long long>(generation_), late.c_str(),
+                static_cast<unsigned long long>(kReloadTimeoutMs));
+  }
+  notify_ready(ready_status());
+}
+
+std::string Supervisor::ready_status() const {
+  return std::to_string(config_.workers) + " workers listening on " + listen_address(config_);
+}
+
+}  // namespace sb::app
