@@ -9,8 +9,8 @@
 // --workers, --log-level, --set key=value), the later of two command-line values
 // for one key winning. That is why the file is read only after all of argv has
 // been seen, and why the command-line values are kept (CliResult::overrides):
-// the supervisor hands each worker its checked configuration, and a future reload
-// (SIGHUP, not built yet) would re-read the file with load_config() and lay the
+// the supervisor hands each worker its checked configuration, and a reload
+// (SIGHUP, config_reload.hpp) re-reads the file with load_config() and lays the
 // same command-line values over it again.
 #pragma once
 

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "app/log/log.hpp"
+
 namespace sb::app {
 
 ReloadPlan plan_reload(const Config& running, const Config& loaded) {
@@ -76,6 +78,36 @@ std::optional<Config> decode_config(std::string_view bytes, std::vector<std::str
   for (std::string& problem : validate_config(config)) errors.push_back(std::move(problem));
   if (errors.size() != errors_before) return std::nullopt;
   return config;
+}
+
+std::optional<Config> load_for_reload(const std::string& path, const std::vector<Override>& overrides) {
+  SB_LOG_INFO("SIGHUP: reloading %s", path.empty() ? "the command-line configuration" : path.c_str());
+  std::vector<std::string> errors;
+  Config loaded = load_config(path, overrides, errors);
+  if (errors.empty()) return loaded;
+  for (const std::string& problem : errors) SB_LOG_ERROR("reload refused: %s", problem.c_str());
+  SB_LOG_ERROR("reload refused (%zu problem%s): the running configuration stays", errors.size(),
+               errors.size() == 1 ? "" : "s");
+  return std::nullopt;
+}
+
+ReloadPlan plan_reload_logged(const Config& running, const Config& loaded) {
+  ReloadPlan plan = plan_reload(running, loaded);
+  if (!plan.restart.empty()) {
+    SB_LOG_WARN("reload: %s changed, which takes a restart: the running value stays",
+                join_keys(plan.restart).c_str());
+  }
+  return plan;
+}
+
+void apply_log_settings(const Config& next) {
+  set_log_level(next.log_level);
+  if (next.log_file != log_file_path()) {
+    const std::string error = set_log_file(next.log_file);
+    if (!error.empty()) {
+      SB_LOG_ERROR("cannot open the new log file %s; logging goes on as before", error.c_str());
+    }
+  }
 }
 
 }  // namespace sb::app

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/config/cli.hpp"
 #include "app/config/config.hpp"
 
 namespace sb::app {
@@ -39,6 +40,19 @@ ReloadPlan plan_reload(const Config& running, const Config& loaded);
 
 // One log line's worth: "max_wait, cors_origins" ("" for none).
 std::string join_keys(const std::vector<std::string>& keys);
+
+// The steps of a SIGHUP that a worker running alone and the supervisor take
+// alike (each then hands the plan on in its own way):
+//
+// 1. The file `path` ("" for none) read again with `overrides` laid over it, as
+//    the start did; the reload and, when refused, every problem logged. nullopt
+//    when refused: the running configuration stays.
+std::optional<Config> load_for_reload(const std::string& path, const std::vector<Override>& overrides);
+// 2. plan_reload(), with a warning naming the restart-only keys that changed.
+ReloadPlan plan_reload_logged(const Config& running, const Config& loaded);
+// 3. This process's log level and log file as `next` says (a file that cannot be
+//    opened is logged, and logging goes on to the old one).
+void apply_log_settings(const Config& next);
 
 std::string encode_config(const Config& config);
 // nullopt, with every problem in `errors`, if `bytes` do not make a valid Config.

@@ -1,8 +1,8 @@
 // HttpSocket and HttpSocketList; see http_socket.hpp.
 #include "app/front/http_socket.hpp"
 
-#include "app/log/log.hpp"
 #include "app/front/public_origin.hpp"
+#include "app/log/log.hpp"
 
 namespace sb::app {
 namespace {

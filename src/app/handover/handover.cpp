@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "app/log/log.hpp"
 #include "app/handover/sid_owner.hpp"
+#include "app/log/log.hpp"
 #include "net/loop_context.hpp"
 
 namespace sb::app {

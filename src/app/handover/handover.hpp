@@ -1,4 +1,4 @@
-// Handover: a worker's end of the hand-over (design.md, "Processes").
+// Handover: a worker's end of the hand-over (docs/architecture.md, "Processes").
 //
 // Every worker accepts on the same port, so a request can reach a worker that
 // does not own its session. The sid's prefix names the owner (sid_owner.hpp).
@@ -37,8 +37,8 @@
 #include <string>
 #include <string_view>
 
-#include "app/handover/handover_wire.hpp"
 #include "app/front/http_socket.hpp"
+#include "app/handover/handover_wire.hpp"
 #include "bosh/endpoint.hpp"
 #include "net/ipc_reader.hpp"
 #include "net/tcp_stream.hpp"

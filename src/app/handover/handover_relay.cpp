@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "app/metrics/process_stats.hpp"
 #include "app/log/log.hpp"
+#include "app/metrics/process_stats.hpp"
 
 namespace sb::app {
 namespace {

@@ -1,4 +1,4 @@
-// HandoverRelay: the supervisor's part of the hand-over (design.md, "Processes").
+// HandoverRelay: the supervisor's part of the hand-over (docs/architecture.md, "Processes").
 //
 // Workers do not talk to each other: each has one IPC pipe, to the supervisor. A
 // worker that receives a request for another worker's session sends the socket

@@ -1,6 +1,6 @@
 // The wire format of a hand-over: what travels over the IPC pipes (worker ->
 // supervisor -> owning worker) together with a TCP connection whose request
-// belongs to another worker's session (design.md, "Processes").
+// belongs to another worker's session (docs/architecture.md, "Processes").
 //
 // Each hand-over is one frame, and exactly one socket travels with it (SCM_RIGHTS,
 // libuv's uv_write2). A frame is a 12-byte header, a marker (kFrameMagic), the

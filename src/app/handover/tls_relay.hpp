@@ -1,5 +1,5 @@
 // TlsRelay: how a BOSH request that came over TLS reaches the worker that owns its
-// session (design.md, "Processes"; docs/architecture.md, "HTTPS").
+// session (docs/architecture.md, "Processes" and "HTTPS").
 //
 // A plain connection is handed to the owner with its descriptor (handover.hpp).
 // A TLS connection cannot be: its keys and sequence numbers live in this process's

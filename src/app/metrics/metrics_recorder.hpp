@@ -15,8 +15,8 @@
 
 #include <memory>
 
-#include "app/log/engine_log.hpp"
 #include "app/front/front_events.hpp"
+#include "app/log/engine_log.hpp"
 #include "app/metrics/metrics_board.hpp"
 #include "xmpp/link_observer.hpp"
 

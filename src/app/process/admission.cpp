@@ -2,8 +2,8 @@
 #include "app/process/admission.hpp"
 
 #include "app/handover/handover.hpp"
-#include "app/process/listen_board.hpp"
 #include "app/log/log.hpp"
+#include "app/process/listen_board.hpp"
 #include "bosh/session_table.hpp"
 #include "net/listener.hpp"
 #include "net/tcp_stream.hpp"

@@ -1,8 +1,8 @@
 #include "app/process/engine_settings.hpp"
 
-#include "app/process/fd_budget.hpp"
 #include "app/front/host_meta.hpp"
 #include "app/handover/sid_owner.hpp"
+#include "app/process/fd_budget.hpp"
 
 #include "app/log/log.hpp"
 
@@ -68,6 +68,20 @@ xmpp::LinkSettings link_settings(const Config& config) {
   link.report = log_link_failure;
   link.proxy_protocol = config.upstream_proxy_protocol;
   return link;
+}
+
+WsTimeouts ws_timeouts(const Config& config) {
+  WsTimeouts timeouts;
+  timeouts.open_ms = connection_limits(config).header_timeout_ms;
+  timeouts.ping_interval_ms = std::uint64_t{config.websocket_ping_interval} * 1000;
+  timeouts.pong_timeout_ms = std::uint64_t{config.websocket_pong_timeout} * 1000;
+  return timeouts;
+}
+
+LoginPacerSettings login_pacer_settings(const Config& config) {
+  LoginPacerSettings settings;
+  settings.max_in_progress = config.max_logins_in_progress;
+  return settings;
 }
 
 }  // namespace sb::app

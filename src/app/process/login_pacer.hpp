@@ -1,5 +1,5 @@
-// LoginPacer: overload control for logins, one per worker (design.md, "Beyond
-// capacity"; docs/operations.md, "A login storm").
+// LoginPacer: overload control for logins, one per worker (docs/operations.md,
+// "A login storm").
 //
 // After an outage every client logs in again at once. A worker that accepts them
 // all spends its loop on logins it cannot finish in time: the XMPP server's stream

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "app/config/cli.hpp"
-#include "app/process/fd_budget.hpp"
 #include "app/log/log.hpp"
+#include "app/process/fd_budget.hpp"
 #include "app/process/notify.hpp"
 #include "app/process/supervisor.hpp"
 #include "app/process/worker.hpp"

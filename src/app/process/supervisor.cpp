@@ -1,51 +1,23 @@
 // The supervisor: starts, restarts and stops the worker processes. See
 // supervisor.hpp.
 #include "app/process/supervisor.hpp"
+#include "app/process/supervisor_slot.hpp"
 
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <utility>
 
-#include "app/process/engine_settings.hpp"
 #include "app/config/config_reload.hpp"
+#include "app/log/log.hpp"
+#include "app/process/engine_settings.hpp"
 #include "app/process/fd_budget.hpp"
 #include "app/process/heartbeat.hpp"
-#include "app/log/log.hpp"
 #include "app/process/worker_launch.hpp"
 #include "net/listener.hpp"
 #include "net/loop_context.hpp"
 
 namespace sb::app {
-
-// One worker index: its current process (if any) and its restart policy.
-struct Supervisor::Slot {
-  Supervisor* owner = nullptr;
-  std::uint32_t index = 0;
-  Incarnation* current = nullptr;  // null while the worker is down
-  uv_timer_t restart_timer{};
-  uv_timer_t hang_timer{};  // runs while the worker is up and the watch is on
-  std::uint64_t hang_due_ms = 0;  // when hang_timer should fire (loop time)
-  // The worker_hang_timeout of the configuration its process runs: it beats at
-  // that rate until it has applied a reload.
-  std::uint32_t hang_timeout_s = 0;
-  std::uint64_t backoff_ms = kFirstBackoffMs;
-  std::uint64_t started_ms = 0;
-  bool listening = false;             // its process said so: it handles SIGUSR1 now
-  std::uint64_t generation = 0;       // the configuration its process runs
-};
-
-// One process of a slot with its IPC pipe. Both handles are closed when the
-// process has exited (or failed to start); the object is freed after the second
-// close callback.
-struct Supervisor::Incarnation {
-  Slot* slot = nullptr;
-  uv_process_t process{};
-  uv_pipe_t pipe{};
-  int pid = 0;
-  int open_handles = 0;
-  bool hung = false;  // we killed it for its silence
-};
 
 void Supervisor::set_reload_source(std::string path, std::vector<Override> overrides) {
   config_path_ = std::move(path);
@@ -396,140 +368,6 @@ void Supervisor::finish_if_done() {
     uv_close(reinterpret_cast<uv_handle_t*>(&slot->restart_timer), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&slot->hang_timer), nullptr);
   }
-}
-
-}  // namespace sb::app
-
-namespace sb::app {
-
-// ---- reload and log reopening ----------------------------------------------------
-
-void Supervisor::on_reload_signal(uv_signal_t* handle, int signum) {
-  auto& self = *static_cast<Supervisor*>(handle->data);
-  if (self.stopping_) return;
-  if (signum == SIGUSR1) {
-    self.reopen_logs();
-  } else {
-    self.reload();
-  }
-}
-
-void Supervisor::reopen_logs() {
-  const std::string error = reopen_log_file();
-  if (!error.empty()) SB_LOG_ERROR("cannot reopen the log file %s; still logging to the old one", error.c_str());
-  // A worker that has not said "listening" yet may not handle SIGUSR1 yet (its
-  // default action ends the process); it opens the file by name when it starts.
-  for (auto& slot : slots_) {
-    if (slot->current != nullptr && slot->listening) uv_process_kill(&slot->current->process, SIGUSR1);
-  }
-}
-
-void Supervisor::reload() {
-  notify_reloading();
-  SB_LOG_INFO("SIGHUP: reloading %s", config_path_.empty() ? "the command-line configuration"
-                                                           : config_path_.c_str());
-  std::vector<std::string> errors;
-  Config loaded = load_config(config_path_, overrides_, errors);
-  if (!errors.empty()) {
-    for (const std::string& problem : errors) SB_LOG_ERROR("reload refused: %s", problem.c_str());
-    SB_LOG_ERROR("reload refused (%zu problem%s): the running configuration stays", errors.size(),
-                 errors.size() == 1 ? "" : "s");
-    notify_ready(ready_status());
-    return;
-  }
-  // `workers` as the start resolved it, so that "auto" is not a change.
-  loaded.workers = resolve_worker_count(loaded.workers, loaded.max_sessions, raise_fd_limit());
-  const ReloadPlan plan = plan_reload(config_, loaded);
-  if (!plan.restart.empty()) {
-    SB_LOG_WARN("reload: %s changed, which takes a restart: the running value stays",
-                join_keys(plan.restart).c_str());
-  }
-  config_ = plan.next;
-  ++generation_;
-  set_log_level(config_.log_level);
-  if (config_.log_file != log_file_path()) {
-    const std::string error = set_log_file(config_.log_file);
-    if (!error.empty()) SB_LOG_ERROR("cannot open the new log file %s; logging goes on as before", error.c_str());
-  }
-  SB_LOG_INFO("reload %llu: %s; sending it to %u workers",
-              static_cast<unsigned long long>(generation_),
-              plan.changed.empty() ? "nothing changed" : ("changed " + join_keys(plan.changed)).c_str(),
-              running_);
-  const std::string body = std::to_string(generation_) + "\n" + encode_config(config_);
-  for (auto& slot : slots_) {
-    if (slot->current == nullptr || slot->generation == generation_) continue;
-    // A pipe that cannot take it belongs to a worker on its way out; its next
-    // process starts with this configuration anyway.
-    if (!relay_->send_control(slot->index, "config", body)) slot->generation = generation_;
-  }
-  reloading_ = true;
-  uv_timer_start(&reload_timer_, &Supervisor::on_reload_timeout, kReloadTimeoutMs, 0);
-  finish_reload_if_done(false);
-}
-
-void Supervisor::on_control(std::uint32_t index, const ControlMessage& message) {
-  if (index >= slots_.size()) return;
-  Slot& slot = *slots_[index];
-  watch_for_hang(slot);  // any message is a sign of life
-  if (message.kind == Heartbeat::kKind) return;
-  if (message.kind == "listening") {
-    slot.listening = true;
-    const bool all = std::all_of(slots_.begin(), slots_.end(),
-                                 [](const auto& s) { return s->current == nullptr || s->listening; });
-    if (all && !all_listening_logged_) {
-      all_listening_logged_ = true;
-      SB_LOG_INFO("all %u workers listening", running_);
-      notify_ready(ready_status());
-    }
-    return;
-  }
-  if (message.kind == "applied" || message.kind == "refused") {
-    const std::uint64_t generation = std::strtoull(message.body.c_str(), nullptr, 10);
-    if (message.kind == "refused") {
-      SB_LOG_ERROR("worker %u refused configuration %llu (see its log); it keeps its own", index,
-                   static_cast<unsigned long long>(generation));
-    }
-    slot.generation = std::max(slot.generation, generation);
-    // A new worker_hang_timeout counts once the worker beats at its rate: from
-    // its answer on. One that refused keeps beating as before, and is watched so.
-    if (message.kind == "applied" && generation == generation_ &&
-        slot.hang_timeout_s != config_.worker_hang_timeout) {
-      slot.hang_timeout_s = config_.worker_hang_timeout;
-      watch_for_hang(slot);
-    }
-    if (reloading_) finish_reload_if_done(false);
-    return;
-  }
-  SB_LOG_WARN("worker %u: unknown control message '%s'", index, message.kind.c_str());
-}
-
-void Supervisor::on_reload_timeout(uv_timer_t* timer) {
-  static_cast<Supervisor*>(timer->data)->finish_reload_if_done(true);
-}
-
-void Supervisor::finish_reload_if_done(bool timed_out) {
-  if (!reloading_) return;
-  std::string late;
-  for (const auto& slot : slots_) {
-    if (slot->current != nullptr && slot->generation < generation_) {
-      late += (late.empty() ? "" : ", ") + std::to_string(slot->index);
-    }
-  }
-  if (!late.empty() && !timed_out) return;
-  reloading_ = false;
-  uv_timer_stop(&reload_timer_);
-  if (late.empty()) {
-    SB_LOG_INFO("reload %llu done: every worker runs it", static_cast<unsigned long long>(generation_));
-  } else {
-    SB_LOG_WARN("reload %llu: workers %s did not answer within %llu ms",
-                static_cast<unsigned long long>(generation_), late.c_str(),
-                static_cast<unsigned long long>(kReloadTimeoutMs));
-  }
-  notify_ready(ready_status());
-}
-
-std::string Supervisor::ready_status() const {
-  return std::to_string(config_.workers) + " workers listening on " + listen_address(config_);
 }
 
 }  // namespace sb::app

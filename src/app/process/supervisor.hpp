@@ -1,5 +1,5 @@
-// Supervisor: the parent process when `workers` is more than 1 (design.md,
-// "Processes"). With workers = 1 there is no supervisor: main() runs the one
+// Supervisor: the parent process when `workers` is more than 1
+// (docs/architecture.md, "Processes"). With workers = 1 there is no supervisor: main() runs the one
 // Worker in its own process, as cheap and simple as it gets.
 //
 // It starts N worker processes: this same binary (/proc/self/exe) with a hidden
@@ -72,11 +72,11 @@
 #include "app/config/cli.hpp"
 #include "app/config/config.hpp"
 #include "app/handover/handover_relay.hpp"
-#include "app/process/listen_board.hpp"
 #include "app/metrics/metrics_board.hpp"
 #include "app/metrics/metrics_server.hpp"
-#include "net/loop_context.hpp"
+#include "app/process/listen_board.hpp"
 #include "app/process/notify.hpp"
+#include "net/loop_context.hpp"
 
 namespace sb::app {
 

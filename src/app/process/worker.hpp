@@ -39,26 +39,25 @@
 #include <uv.h>
 
 #include <memory>
-#include <string>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "app/process/admission.hpp"
 #include "app/config/cli.hpp"
 #include "app/config/config.hpp"
 #include "app/front/client_address.hpp"
-#include "app/metrics/metrics_board.hpp"
-#include "app/process/login_pacer.hpp"
-#include "app/metrics/metrics_recorder.hpp"
-#include "app/metrics/metrics_server.hpp"
-#include "app/handover/handover.hpp"
-#include "app/process/heartbeat.hpp"
-#include "app/process/heap_trim.hpp"
 #include "app/front/host_meta.hpp"
 #include "app/front/http_socket.hpp"
-#include "app/process/listen_board.hpp"
 #include "app/front/ws_endpoint.hpp"
+#include "app/handover/handover.hpp"
+#include "app/metrics/metrics_board.hpp"
+#include "app/metrics/metrics_recorder.hpp"
+#include "app/metrics/metrics_server.hpp"
+#include "app/process/admission.hpp"
+#include "app/process/heap_trim.hpp"
+#include "app/process/heartbeat.hpp"
+#include "app/process/listen_board.hpp"
+#include "app/process/login_pacer.hpp"
 #include "app/process/notify.hpp"
 #include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
@@ -102,9 +101,22 @@ class Worker {
   void apply_config(const Config& next);
 
  private:
+  // Construction, in order (worker.cpp).
+  void build_engine(const Config& config);
+  void build_routes(const Config& config);
+  void build_front(const Config& config);
+  void build_handover(const Config& config);
+  // run()'s steps (worker.cpp).
+  bool open_listeners(std::string& error);
+  int stop_before_start(const std::string& error);
+  void start_admission();
+  bool start_handles(std::string& error);
+  void announce();
+  // Reloads (worker_reload.cpp).
   void reload_from_file();
   void reload_file();
   void on_control(const ControlMessage& message);
+  // The orderly end (worker_shutdown.cpp).
   void begin_shutdown();
   void finish_shutdown();
   static void on_signal(uv_signal_t* handle, int signum);
@@ -115,6 +127,8 @@ class Worker {
   void sample_metrics();
 
   Config config_;  // what runs now; changed by reloads
+  std::string start_error_;  // set when the constructor could not make the loop
+  bool loop_ready_ = false;
   std::string reload_path_;
   std::vector<Override> reload_overrides_;
   uv_loop_t loop_{};
@@ -126,7 +140,7 @@ class Worker {
   xmpp::LinkSettings link_settings_;
   std::unique_ptr<MetricsBoard> metrics_board_;  // the supervisor's, or our own when alone
   MetricsRecorder recorder_;
-  std::unique_ptr<LoginPacer> pacer_;  // overload control; the links' observer, before recorder_  // counts into our slot; session events also go to the log
+  std::unique_ptr<LoginPacer> pacer_;  // overload control; the links' observer, passing on to recorder_
   std::unique_ptr<TrustedProxies> trusted_;  // trusted_proxies, if set
   std::unique_ptr<xmpp::UpstreamConnector> upstreams_;
   std::unique_ptr<bosh::SessionTable> sessions_;

@@ -14,8 +14,8 @@
 #include <memory>
 #include <string>
 
-#include "app/handover/handover.hpp"
 #include "app/front/http_socket.hpp"
+#include "app/handover/handover.hpp"
 #include "app/log/log.hpp"
 #include "net/listener.hpp"
 #include "net/loop_fixture.hpp"

@@ -2,8 +2,8 @@
 // settings give each worker's sids.
 #include <doctest/doctest.h>
 
-#include "app/process/engine_settings.hpp"
 #include "app/handover/sid_owner.hpp"
+#include "app/process/engine_settings.hpp"
 
 using sb::app::sid_owner_worker;
 using sb::app::worker_sid_prefix;
