@@ -27,8 +27,8 @@
 #include "bosh/session_table.hpp"
 #include "bosh/upstream.hpp"
 #include "bosh/settings.hpp"
-#include "net/object_pool.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/object_pool.hpp"
+#include "base/timer_wheel.hpp"
 #include "xml/open_tag.hpp"
 
 namespace {
@@ -52,7 +52,7 @@ struct BenchExchange final : sb::http::Exchange {
 
 // Pooled like the daemon's xmpp::UpstreamLink, so that it does not sit between the
 // creation-time temporaries on the general heap, which the daemon's links do not.
-struct NullUpstream final : sb::bosh::Upstream, sb::net::Pooled<NullUpstream> {
+struct NullUpstream final : sb::bosh::Upstream, sb::base::Pooled<NullUpstream> {
   void send(std::string_view) override {}
   void restart(const sb::bosh::UpstreamTarget&) override {}
   void close() override { delete this; }
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   sb::bosh::EngineSettings settings;
   settings.default_upstream = {"127.0.0.1", 5222};
   settings.inactivity = 600;
-  sb::net::TimerWheel wheel(0);
+  sb::base::TimerWheel wheel(0);
   Factory factory;
   factory.events.reserve(n);
   // Two exchanges per session, used in turn; allocated before the baseline, and

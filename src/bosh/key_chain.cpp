@@ -4,7 +4,7 @@
 
 #include <array>
 
-#include "bosh/lowercase.hpp"
+#include "base/ascii_case.hpp"
 
 namespace sb::bosh {
 
@@ -22,21 +22,21 @@ std::string sha1_hex(std::string_view text) {
   return out;
 }
 
-void KeyChain::start(std::string_view newkey) { expected_ = lowercase(newkey); }
+void KeyChain::start(std::string_view newkey) { expected_ = base::lowercase(newkey); }
 
 bool KeyChain::accept(const std::string* key, const std::string* newkey) {
   if (!active()) {
     // A client may start keying on a later request only by rekeying; a lone
     // newkey starts a chain, a lone key is meaningless and ignored.
-    if (newkey != nullptr) expected_ = lowercase(*newkey);
+    if (newkey != nullptr) expected_ = base::lowercase(*newkey);
     return true;
   }
   // Hex digits compare case-insensitively (§15.3), so `expected_` is kept in
   // lowercase. The chain itself may have been hashed over the keys as sent or over
   // their usual lowercase form: accept either.
   if (key == nullptr) return false;
-  if (sha1_hex(*key) != expected_ && sha1_hex(lowercase(*key)) != expected_) return false;
-  expected_ = lowercase(newkey != nullptr ? std::string_view(*newkey) : std::string_view(*key));
+  if (sha1_hex(*key) != expected_ && sha1_hex(base::lowercase(*key)) != expected_) return false;
+  expected_ = base::lowercase(newkey != nullptr ? std::string_view(*newkey) : std::string_view(*key));
   return true;
 }
 

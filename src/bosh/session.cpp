@@ -19,9 +19,9 @@ constexpr std::size_t kMaxCachedSlack = 32;
 }  // namespace
 
 Session::Session(SessionTable& table, std::string sid, SessionParams params,
-                 net::LocalShared<UpstreamTarget> target, std::uint64_t creation_rid,
+                 base::LocalShared<UpstreamTarget> target, std::uint64_t creation_rid,
                  std::string content_type)
-    : net::TimerNode(&Session::on_timer),
+    : base::TimerNode(&Session::on_timer),
       table_(table),
       sid_(sid),
       params_(std::move(params)),
@@ -42,7 +42,7 @@ Session::~Session() {
   if (upstream_ && !upstream_dead_) upstream_.release()->close();
 }
 
-net::TimerWheel& Session::timers() const { return table_.timers(); }
+base::TimerWheel& Session::timers() const { return table_.timers(); }
 
 void Session::start(UpstreamFactory& factory, http::Exchange& creation) {
   hold(creation, creation_rid_);
@@ -490,7 +490,7 @@ void Session::rearm_timer() {
   }
 }
 
-void Session::on_timer(net::TimerNode& node) {
+void Session::on_timer(base::TimerNode& node) {
   auto& self = static_cast<Session&>(node);
   const std::uint64_t now = self.timers().now_ms();
   if (self.state_ == State::kEnded) {

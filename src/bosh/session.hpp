@@ -21,14 +21,14 @@
 
 #include "bosh/client_request.hpp"
 #include "bosh/condition.hpp"
-#include "bosh/inline_text.hpp"
+#include "base/inline_text.hpp"
 #include "bosh/key_chain.hpp"
-#include "bosh/small_vector.hpp"
+#include "base/small_vector.hpp"
 #include "bosh/upstream.hpp"
 #include "http/exchange.hpp"
-#include "net/local_shared.hpp"
-#include "net/object_pool.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/local_shared.hpp"
+#include "base/object_pool.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace sb::bosh {
 
@@ -46,7 +46,7 @@ struct SessionParams {
   // The negotiated version, shared by the sessions that agreed on the same one
   // (SessionTable::share_version). Null: a legacy client, errors go out as HTTP
   // status codes.
-  net::LocalShared<std::string> ver;
+  base::LocalShared<std::string> ver;
   bool legacy() const { return ver == nullptr; }
   std::uint32_t requests() const { return hold + 1; }
 };
@@ -55,8 +55,8 @@ struct SessionParams {
 // session back with a cast, and the node needs no owner pointer).
 class Session final : public UpstreamEvents,
                       public http::ExchangeWatcher,
-                      public net::Pooled<Session>,
-                      private net::TimerNode {
+                      public base::Pooled<Session>,
+                      private base::TimerNode {
  public:
   enum class State : std::uint8_t {
     kOpening,  // upstream connecting; the creation request waits for features
@@ -67,7 +67,7 @@ class Session final : public UpstreamEvents,
   // `target` is shared: sessions for the same server and domain hold one copy
   // (SessionTable::share_target).
   Session(SessionTable& table, std::string sid, SessionParams params,
-          net::LocalShared<UpstreamTarget> target, std::uint64_t creation_rid,
+          base::LocalShared<UpstreamTarget> target, std::uint64_t creation_rid,
           std::string content_type);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -183,15 +183,15 @@ class Session final : public UpstreamEvents,
   void abort(Condition condition, const char* reason);
   void close_upstream();
   void rearm_timer();
-  static void on_timer(net::TimerNode& node);
-  net::TimerWheel& timers() const;
+  static void on_timer(base::TimerNode& node);
+  base::TimerWheel& timers() const;
 
   SessionTable& table_;
   Session* index_next_ = nullptr;  // the next session in its SessionTable bucket
-  InlineText sid_;
+  base::InlineText sid_;
   const std::string* peer_ = nullptr;  // a key of SessionTable::per_peer_, or null
   SessionParams params_;
-  net::LocalShared<UpstreamTarget> target_;  // never null
+  base::LocalShared<UpstreamTarget> target_;  // never null
   std::unique_ptr<Upstream> upstream_;
   // The server's stream header (authid, from, version), needed only for the
   // creation response: freed once that is sent.
@@ -202,10 +202,10 @@ class Session final : public UpstreamEvents,
   std::uint64_t inactivity_deadline_ms_ = 0;  // when a session with nothing held ends
   // An idle session holds one request (hold=1): inline. A second one for a
   // moment (a stanza sent beside the long poll) spills to the heap and back.
-  SmallVector<Held, 1> held_;
+  base::SmallVector<Held, 1> held_;
   // The last `requests` responses, oldest first; with acks, every response the
   // client has not acknowledged.
-  SmallVector<Cached, 2> cache_;  // requests = 2 (hold=1) inline
+  base::SmallVector<Cached, 2> cache_;  // requests = 2 (hold=1) inline
   std::unique_ptr<Rare> rare_;
   std::uint64_t last_arrival_ms_ = 0;  // of the last new request (overactivity)
   // Server bytes waiting for a request; once State::kEnded, the terminal body the

@@ -4,7 +4,7 @@
 
 namespace sb::bosh {
 
-SessionTable::SessionTable(const EngineSettings& settings, net::TimerWheel& timers)
+SessionTable::SessionTable(const EngineSettings& settings, base::TimerWheel& timers)
     : settings_(settings), timers_(timers) {}
 
 SessionTable::~SessionTable() {
@@ -73,20 +73,20 @@ Session& SessionTable::add(std::unique_ptr<Session> session, std::string_view pe
   return *raw;
 }
 
-net::LocalShared<UpstreamTarget> SessionTable::share_target(UpstreamTarget&& target) {
+base::LocalShared<UpstreamTarget> SessionTable::share_target(UpstreamTarget&& target) {
   const auto same = [&](const UpstreamTarget& t) {
     return t.host == target.host && t.port == target.port && t.to == target.to &&
            t.from == target.from && t.lang == target.lang && t.version == target.version;
   };
   if (!last_target_ || !same(*last_target_)) {
-    last_target_ = net::LocalShared<UpstreamTarget>::make(std::move(target));
+    last_target_ = base::LocalShared<UpstreamTarget>::make(std::move(target));
   }
   return last_target_;
 }
 
-net::LocalShared<std::string> SessionTable::share_version(std::string&& ver) {
+base::LocalShared<std::string> SessionTable::share_version(std::string&& ver) {
   if (!last_version_ || *last_version_ != ver) {
-    last_version_ = net::LocalShared<std::string>::make(std::move(ver));
+    last_version_ = base::LocalShared<std::string>::make(std::move(ver));
   }
   return last_version_;
 }

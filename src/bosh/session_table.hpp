@@ -21,9 +21,9 @@
 #include "bosh/engine_events.hpp"
 #include "bosh/settings.hpp"
 #include "bosh/upstream.hpp"
-#include "net/local_shared.hpp"
+#include "base/local_shared.hpp"
 
-namespace sb::net {
+namespace sb::base {
 class TimerWheel;
 }
 
@@ -33,7 +33,7 @@ class Session;
 
 class SessionTable {
  public:
-  SessionTable(const EngineSettings& settings, net::TimerWheel& timers);
+  SessionTable(const EngineSettings& settings, base::TimerWheel& timers);
   SessionTable(const SessionTable&) = delete;
   SessionTable& operator=(const SessionTable&) = delete;
   ~SessionTable();
@@ -69,18 +69,18 @@ class SessionTable {
   // One shared copy of `target` for the sessions that name the same server and
   // stream attributes (nearly all of them): a target is ~170 bytes of strings.
   // Consecutive equal targets share; the copy lives as long as a session uses it.
-  net::LocalShared<UpstreamTarget> share_target(UpstreamTarget&& target);
+  base::LocalShared<UpstreamTarget> share_target(UpstreamTarget&& target);
   // The same for the negotiated BOSH version ("1.6", "1.11", ...).
-  net::LocalShared<std::string> share_version(std::string&& ver);
+  base::LocalShared<std::string> share_version(std::string&& ver);
   const EngineSettings& settings() const { return settings_; }
   // Who hears about sessions created and ended (may be null).
   void set_events(EngineEvents* events) { events_ = events; }
   EngineEvents* events() const { return events_; }
-  net::TimerWheel& timers() const { return timers_; }
+  base::TimerWheel& timers() const { return timers_; }
 
  private:
   const EngineSettings& settings_;
-  net::TimerWheel& timers_;
+  base::TimerWheel& timers_;
   EngineEvents* events_ = nullptr;
   std::size_t bucket_index(std::string_view sid) const;
   Session** bucket_of(std::string_view sid);
@@ -95,8 +95,8 @@ class SessionTable {
   // keys are the sessions' peer(): node keys do not move while the entry lives.
   std::unordered_map<std::string, std::size_t> per_peer_;
   std::vector<std::unique_ptr<Session>> retired_;
-  net::LocalShared<UpstreamTarget> last_target_;
-  net::LocalShared<std::string> last_version_;
+  base::LocalShared<UpstreamTarget> last_target_;
+  base::LocalShared<std::string> last_version_;
 };
 
 }  // namespace sb::bosh

@@ -21,11 +21,11 @@
 #include "http/http_date.hpp"
 #include "http/response_head.hpp"
 #include "http/status_text.hpp"
-#include "net/object_pool.hpp"
+#include "base/object_pool.hpp"
 
 namespace sb::http {
 
-class Connection::Slot final : public Exchange, public net::Pooled<Slot> {
+class Connection::Slot final : public Exchange, public base::Pooled<Slot> {
  public:
   enum class State : std::uint8_t {
     kWaiting,  // the handler (or nobody yet) owes the answer
@@ -61,8 +61,8 @@ class Connection::Slot final : public Exchange, public net::Pooled<Slot> {
 };
 
 Connection::Connection(Transport& transport, Handler& handler, const ConnectionLimits& limits,
-                       const CorsPolicy& cors, net::TimerWheel& wheel, std::string peer_ip)
-    : net::TimerNode(&Connection::on_timer),
+                       const CorsPolicy& cors, base::TimerWheel& wheel, std::string peer_ip)
+    : base::TimerNode(&Connection::on_timer),
       parser_(limits),
       transport_(transport),
       handler_(handler),
@@ -262,7 +262,7 @@ void Connection::switch_protocols(Slot& slot, std::string head) {
 // (the upgrade request was the last one parsed), so no exchange is lost.
 void Connection::hand_over_socket(std::string head) {
   phase_ = Phase::kClosed;
-  net::TimerWheel::disarm(timer());
+  base::TimerWheel::disarm(timer());
   timer_purpose_ = TimerPurpose::kNone;
   parser_.reset_message();
   paused_ = false;
@@ -321,7 +321,7 @@ void Connection::stop_parsing() {
     transport_.resume_reading();  // only to notice the peer's EOF; bytes are dropped
   }
   if (timer_purpose_ == TimerPurpose::kResume) {
-    net::TimerWheel::disarm(timer());
+    base::TimerWheel::disarm(timer());
     timer_purpose_ = TimerPurpose::kNone;
   }
 }
@@ -329,7 +329,7 @@ void Connection::stop_parsing() {
 void Connection::close_now() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
-  net::TimerWheel::disarm(timer());
+  base::TimerWheel::disarm(timer());
   timer_purpose_ = TimerPurpose::kNone;
   parser_.reset_message();
   leftover_.reset();
@@ -392,7 +392,7 @@ void Connection::settle_timer() {
     arm_timer(TimerPurpose::kIdle, parser_.limits().idle_timeout_ms);
     return;
   }
-  net::TimerWheel::disarm(timer());
+  base::TimerWheel::disarm(timer());
   timer_purpose_ = TimerPurpose::kNone;
 }
 
@@ -403,11 +403,11 @@ void Connection::linger(std::uint64_t delay_ms) {
 
 void Connection::cancel_linger() {
   if (timer_purpose_ != TimerPurpose::kLinger) return;
-  net::TimerWheel::disarm(timer());
+  base::TimerWheel::disarm(timer());
   timer_purpose_ = TimerPurpose::kNone;
 }
 
-void Connection::on_timer(net::TimerNode& node) { static_cast<Connection&>(node).on_timeout(); }
+void Connection::on_timer(base::TimerNode& node) { static_cast<Connection&>(node).on_timeout(); }
 
 void Connection::on_timeout() {
   const TimerPurpose purpose = timer_purpose_;

@@ -48,15 +48,15 @@
 #include "http/limits.hpp"
 #include "http/request_parser.hpp"
 #include "http/transport.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace sb::http {
 
 // The connection is its own timer node (a base: no owner pointer in the node).
-class Connection : private net::TimerNode {
+class Connection : private base::TimerNode {
  public:
   Connection(Transport& transport, Handler& handler, const ConnectionLimits& limits,
-             const CorsPolicy& cors, net::TimerWheel& wheel, std::string peer_ip);
+             const CorsPolicy& cors, base::TimerWheel& wheel, std::string peer_ip);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();
@@ -125,13 +125,13 @@ class Connection : private net::TimerNode {
   void arm_timer(TimerPurpose purpose, std::uint64_t delay_ms);
   void settle_timer();
   void on_timeout();
-  static void on_timer(net::TimerNode& node);
+  static void on_timer(base::TimerNode& node);
 
   RequestParser parser_;
   Transport& transport_;
   Handler& handler_;
   const CorsPolicy& cors_;
-  net::TimerWheel& wheel_;
+  base::TimerWheel& wheel_;
   std::string peer_ip_;
   std::unique_ptr<Slot> head_;  // the oldest request in flight; slots chain by `next`
   Slot* tail_ = nullptr;

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include "base/ascii_case.hpp"
+
 namespace sb::http {
 namespace {
 
@@ -25,8 +27,6 @@ constexpr std::size_t kMaxNameLength = 22;   // strlen("sec-websocket-protocol")
 constexpr std::size_t kMaxValueLength = 64;  // Expect and Transfer-Encoding values
 constexpr std::size_t kHeaderLineOverhead = 4;  // ": " and CRLF, not seen by callbacks
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
@@ -36,12 +36,6 @@ std::string_view trim(std::string_view text) {
 void trim_in_place(std::string& text) {
   const std::string_view trimmed = trim(text);
   if (trimmed.size() != text.size()) text = std::string(trimmed);
-}
-
-bool equals_lowercase(std::string_view text, std::string_view lowercase) {
-  return text.size() == lowercase.size() &&
-         std::equal(text.begin(), text.end(), lowercase.begin(),
-                    [](char a, char b) { return lower(a) == b; });
 }
 
 Method method_from(std::uint8_t llhttp_method) {
@@ -168,7 +162,7 @@ struct RequestParser::Callbacks {
     return guarded(p, [=](RequestParser& self) {
       Message& message = *self.message_;
       for (std::size_t i = 0; i < length && message.name_length <= kMaxNameLength; ++i) {
-        if (message.name_length < kMaxNameLength) message.name[message.name_length] = lower(at[i]);
+        if (message.name_length < kMaxNameLength) message.name[message.name_length] = base::ascii_lower(at[i]);
         ++message.name_length;
       }
       return count_head(self, length);
@@ -250,14 +244,14 @@ struct RequestParser::Callbacks {
       int result = 0;
       if (message.header == Header::kExpect) {
         // The only expectation HTTP defines; anything else cannot be met.
-        if (equals_lowercase(value, "100-continue")) {
+        if (base::equals_ignoring_case(value, "100-continue")) {
           message.expect_continue = true;
         } else {
           result = refuse(message, 417);
         }
       } else if (message.header == Header::kTransferEncoding) {
         // We de-chunk but do not decompress: any other coding is unsupported.
-        if (!equals_lowercase(value, "chunked")) result = refuse(message, 501);
+        if (!base::equals_ignoring_case(value, "chunked")) result = refuse(message, 501);
       }
       message.header = Header::kOther;
       message.value.clear();

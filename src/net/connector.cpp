@@ -31,7 +31,7 @@
 #include "net/loop_context.hpp"
 #include "net/source_pool.hpp"
 #include "net/tcp_stream.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace sb::net {
 
@@ -56,7 +56,7 @@ class ConnectAttempt final : public StreamHandler {
  private:
   static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* result);
   static void on_connect(uv_connect_t* req, int status);
-  static void on_timeout(TimerNode& node);
+  static void on_timeout(base::TimerNode& node);
 
   const sockaddr* next_address();
   void try_next();
@@ -81,7 +81,7 @@ class ConnectAttempt final : public StreamHandler {
   uv_getaddrinfo_t resolve_req_{};
   uv_connect_t connect_req_{};
   TcpStream* stream_ = nullptr;  // the try in flight (or closing)
-  OwnedTimerNode timeout_{on_timeout, this};
+  base::OwnedTimerNode timeout_{on_timeout, this};
 
   int last_error_ = UV_EAI_NONAME;  // what to report when no address is left
   bool resolving_ = false;
@@ -254,8 +254,8 @@ void ConnectAttempt::on_closed(TcpStream& /*stream*/) {
   try_next();
 }
 
-void ConnectAttempt::on_timeout(TimerNode& node) {
-  auto* self = static_cast<ConnectAttempt*>(OwnedTimerNode::owner_of(node));
+void ConnectAttempt::on_timeout(base::TimerNode& node) {
+  auto* self = static_cast<ConnectAttempt*>(base::OwnedTimerNode::owner_of(node));
   self->timed_out_ = true;
   if (self->resolving_) {
     // The resolver's callback still comes (UV_EAI_CANCELED, or the answer if the
@@ -278,7 +278,7 @@ void ConnectAttempt::fail_soon(int status) {
 
 void ConnectAttempt::cancel() {
   cancelled_ = true;
-  TimerWheel::disarm(timeout_);
+  base::TimerWheel::disarm(timeout_);
   if (resolving_) {
     uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));  // on_resolved frees us
   } else if (stream_ != nullptr) {

@@ -69,7 +69,7 @@ void LoopContext::stop_ticking() {
 // only again a whole tick later, firing nodes up to two ticks late instead of one.
 void LoopContext::schedule_tick() {
   const std::uint64_t now = uv_now(loop_);
-  uv_timer_start(&ticker_, on_tick, TimerWheel::kTickMs - now % TimerWheel::kTickMs, 0);
+  uv_timer_start(&ticker_, on_tick, base::TimerWheel::kTickMs - now % base::TimerWheel::kTickMs, 0);
 }
 
 void LoopContext::on_tick(uv_timer_t* timer) {

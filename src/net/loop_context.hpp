@@ -5,7 +5,7 @@
 //   buffer out, the read callback consumes it synchronously, so an idle connection
 //   owns no receive buffer at all (a million idle sessions would otherwise pin
 //   gigabytes). Whoever cannot consume all bytes at once copies the leftover out;
-// - the TimerWheel and the single uv_timer_t that advances it.
+// - the TimerWheel (base/) and the single uv_timer_t that advances it.
 //
 // Creating a LoopContext also sets SIGPIPE to ignored for the process: libuv writes
 // with write()/writev(), and a write to a reset peer must fail with EPIPE rather than
@@ -17,7 +17,7 @@
 #include <array>
 #include <cstdint>
 
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace sb::net {
 
@@ -34,7 +34,7 @@ class LoopContext {
   ~LoopContext();
 
   uv_loop_t* loop() const { return loop_; }
-  TimerWheel& timers() { return wheel_; }
+  base::TimerWheel& timers() { return wheel_; }
   std::uint64_t now_ms() const { return uv_now(loop_); }
 
   // libuv alloc callback that hands out the shared read buffer.
@@ -61,7 +61,7 @@ class LoopContext {
   static void on_wheel_wake(void* context);
 
   uv_loop_t* loop_;
-  TimerWheel wheel_;
+  base::TimerWheel wheel_;
   uv_timer_t ticker_{};
   TickerState ticker_state_ = TickerState::kStopped;
   bool restart_after_close_ = false;

@@ -28,7 +28,7 @@
 #include <string>
 #include <string_view>
 
-#include "net/object_pool.hpp"
+#include "base/object_pool.hpp"
 namespace sb::net {
 
 class TcpStream;
@@ -66,7 +66,7 @@ class StreamFilter : public StreamHandler {
   ~StreamFilter() = default;
 };
 
-class TcpStream : public Pooled<TcpStream> {
+class TcpStream : public base::Pooled<TcpStream> {
  public:
   // Wraps an accepted or to-be-connected uv_tcp_t that this object owns. The loop
   // must have a LoopContext (reads use its shared buffer). Until it is open the

@@ -7,6 +7,8 @@
 
 #include <array>
 
+#include "base/ascii_case.hpp"
+
 namespace sb::ws {
 namespace {
 
@@ -17,16 +19,6 @@ std::string_view trim(std::string_view s) {
   if (first == std::string_view::npos) return {};
   const std::size_t last = s.find_last_not_of(kSpaces);
   return s.substr(first, last - first + 1);
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 bool is_base64_char(char c) {
@@ -49,7 +41,7 @@ bool has_token(std::string_view list, std::string_view token, bool ignore_case) 
   while (!list.empty()) {
     const std::size_t comma = list.find(',');
     const std::string_view item = trim(list.substr(0, comma));
-    if (ignore_case ? equal_ignoring_case(item, token) : item == token) return true;
+    if (ignore_case ? base::equals_ignoring_case(item, token) : item == token) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }

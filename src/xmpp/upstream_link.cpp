@@ -42,7 +42,7 @@ bool is_loopback_host(std::string_view host) {
 
 UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
                            const bosh::UpstreamTarget& target, bosh::UpstreamEvents& events)
-    : net::TimerNode(&UpstreamLink::on_timer),
+    : base::TimerNode(&UpstreamLink::on_timer),
       connector_(connector),
       events_(&events),
       framer_(connector.settings().max_stanza_bytes),
@@ -166,14 +166,14 @@ std::unique_ptr<bosh::Upstream> UpstreamConnector::open(const bosh::UpstreamTarg
   return std::make_unique<UpstreamLink>(loop_, *this, target, events);
 }
 
-net::LocalShared<xml::StreamNamespaces> UpstreamConnector::share_namespaces(
+base::LocalShared<xml::StreamNamespaces> UpstreamConnector::share_namespaces(
     xml::StreamNamespaces&& namespaces) {
   const auto same = [&](const xml::StreamNamespaces& n) {
     return n.default_ns == namespaces.default_ns && n.stream_prefix == namespaces.stream_prefix &&
            n.other_prefixes == namespaces.other_prefixes;
   };
   if (!last_namespaces_ || !same(*last_namespaces_)) {
-    last_namespaces_ = net::LocalShared<xml::StreamNamespaces>::make(std::move(namespaces));
+    last_namespaces_ = base::LocalShared<xml::StreamNamespaces>::make(std::move(namespaces));
   }
   return last_namespaces_;
 }
@@ -337,7 +337,7 @@ void UpstreamLink::report_end(bosh::Condition condition, std::string&& detail) {
   if (events != nullptr && !was_closing) events->upstream_closed(condition, std::move(detail));
 }
 
-void UpstreamLink::on_timer(net::TimerNode& node) {
+void UpstreamLink::on_timer(base::TimerNode& node) {
   auto& self = static_cast<UpstreamLink&>(node);
   switch (self.state_) {
     case State::kConnecting:
@@ -481,7 +481,7 @@ void UpstreamLink::on_write_error(net::TcpStream& stream, int status) { on_read_
 
 void UpstreamLink::on_closed(net::TcpStream&) {
   stream_ = nullptr;
-  net::TimerWheel::disarm(timer());
+  base::TimerWheel::disarm(timer());
   if (owns_itself_) delete this;
 }
 
@@ -513,7 +513,7 @@ void UpstreamLink::end_opening(LinkObserver::OpenOutcome outcome) {
 
 void UpstreamLink::tell_opened(const bosh::StreamHeader& header) {
   end_opening(LinkObserver::OpenOutcome::kOpened);
-  if (state_ == State::kOpen) net::TimerWheel::disarm(timer());  // the opening is over
+  if (state_ == State::kOpen) base::TimerWheel::disarm(timer());  // the opening is over
   if (events_ != nullptr) events_->upstream_opened(header);
 }
 

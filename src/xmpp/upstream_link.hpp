@@ -36,10 +36,10 @@
 #include <string_view>
 
 #include "bosh/upstream.hpp"
-#include "net/local_shared.hpp"
+#include "base/local_shared.hpp"
 #include "net/tcp_stream.hpp"
-#include "net/object_pool.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/object_pool.hpp"
+#include "base/timer_wheel.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_session.hpp"
 #include "xml/namespace_fixup.hpp"
@@ -83,11 +83,11 @@ struct LinkSettings {
 class UpstreamConnector;
 
 class UpstreamLink final : public bosh::Upstream,
-                           public net::Pooled<UpstreamLink>,
+                           public base::Pooled<UpstreamLink>,
                            private net::StreamHandler,
                            private xml::FramerSink,
                            private net::TlsSessionSink,
-                           private net::TimerNode {  // the opening deadline, later the close timeout
+                           private base::TimerNode {  // the opening deadline, later the close timeout
  public:
   UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector, const bosh::UpstreamTarget& target,
                bosh::UpstreamEvents& events);
@@ -130,7 +130,7 @@ class UpstreamLink final : public bosh::Upstream,
   void transmit(std::string_view bytes);  // application bytes, through TLS when on
   void write_raw(std::string bytes);      // bytes on the wire
   void send_proxy_header();
-  static void on_timer(net::TimerNode& node);
+  static void on_timer(base::TimerNode& node);
 
   // net::StreamHandler
   void on_read(net::TcpStream& stream, std::string_view bytes) override;
@@ -158,7 +158,7 @@ class UpstreamLink final : public bosh::Upstream,
   xml::StanzaFramer framer_;
   // The server's stream declarations, shared with the other links to the same
   // server (UpstreamConnector::share_namespaces); null before its header.
-  net::LocalShared<xml::StreamNamespaces> namespaces_;
+  base::LocalShared<xml::StreamNamespaces> namespaces_;
   // Bytes sent before the connection (or TLS) was up; null once settled.
   std::unique_ptr<std::string> pending_;
   State state_ = State::kConnecting;
@@ -198,7 +198,7 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
   const net::TlsContext* tls_context(std::string& error);
   // One shared copy of a server's stream declarations for the links that read the
   // same ones (all links to one server, in practice): ~90 bytes each otherwise.
-  net::LocalShared<xml::StreamNamespaces> share_namespaces(xml::StreamNamespaces&& namespaces);
+  base::LocalShared<xml::StreamNamespaces> share_namespaces(xml::StreamNamespaces&& namespaces);
   // A connect to an XMPP server failed with `status`: told to the observer, and
   // said in the log (through LinkSettings::report) at most once every
   // kConnectFailureLogMs, with how many more failed meanwhile, and with the remedy
@@ -213,7 +213,7 @@ class UpstreamConnector final : public bosh::UpstreamFactory {
   LinkSettings settings_;
   std::unique_ptr<net::TlsContext> tls_context_;
   std::string tls_error_;
-  net::LocalShared<xml::StreamNamespaces> last_namespaces_;
+  base::LocalShared<xml::StreamNamespaces> last_namespaces_;
   UpstreamLink* live_ = nullptr;  // intrusive list through prev_live/next_live
   std::size_t live_count_ = 0;
 };

@@ -15,14 +15,15 @@ const path = require('node:path');
 // Who may include whom, below app/. app/ may use every layer; the tools only the
 // generic ones (they are not the daemon).
 const LAYER_USES = {
-  net: [],
-  xml: [],
-  http: ['net'],
-  bosh: ['xml', 'http', 'net'],
-  ws: ['bosh', 'http', 'xml', 'net'],
-  xmpp: ['bosh', 'xml', 'net'],
-  app: ['ws', 'xmpp', 'bosh', 'http', 'xml', 'net'],
-  tools: ['net', 'xml', 'http'],
+  base: [],
+  net: ['base'],
+  xml: ['base'],
+  http: ['base'],
+  bosh: ['xml', 'http', 'base'],
+  ws: ['bosh', 'http', 'xml', 'base'],
+  xmpp: ['bosh', 'xml', 'net', 'base'],
+  app: ['ws', 'xmpp', 'bosh', 'http', 'xml', 'net', 'base'],
+  tools: ['net', 'xml', 'http', 'base'],
 };
 // app/'s rooms, in order: each may include those before it.
 const ROOMS = ['log', 'config', 'front', 'metrics', 'handover', 'process'];

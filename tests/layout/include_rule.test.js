@@ -17,10 +17,16 @@ test('the rule catches an include up a layer, across rooms the wrong way, and a 
 
   const up = breachesOf('net/tcp_stream.cpp', '#include "net/tcp_stream.hpp"\n#include "bosh/session.hpp"\n');
   assert.equal(up.length, 1);
-  assert.match(up[0], /net\/tcp_stream\.cpp:2: includes "bosh\/session\.hpp": net\/ may use nothing/);
+  assert.match(up[0], /net\/tcp_stream\.cpp:2: includes "bosh\/session\.hpp": net\/ may use base/);
 
   const intoApp = breachesOf('xmpp/upstream_link.cpp', '#include "app/log/log.hpp"\n');
   assert.match(intoApp[0], /xmpp\/ may use bosh, xml, net/);
+
+  // base/ is the bottom: every layer may use it, it uses none.
+  assert.deepEqual(breachesOf('xml/x.cpp', '#include "base/ascii_case.hpp"\n'), []);
+  const baseUp = breachesOf('base/timer_wheel.cpp', '#include "net/loop_context.hpp"\n');
+  assert.equal(baseUp.length, 1);
+  assert.match(baseUp[0], /base\/ may use nothing/);
 
   const backwards = breachesOf('app/front/http_socket.hpp', '#include "app/metrics/metrics_recorder.hpp"\n');
   assert.equal(backwards.length, 1);

@@ -6,6 +6,8 @@
 #include <array>
 #include <cctype>
 
+#include "base/ascii_case.hpp"
+
 namespace sb::app {
 namespace {
 
@@ -50,12 +52,6 @@ std::optional<std::uint16_t> parse_port(std::string_view text, std::string* erro
     return std::nullopt;
   }
   return static_cast<std::uint16_t>(value);
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 }  // namespace
@@ -126,12 +122,12 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string* erro
   if (!port) return std::nullopt;
   // Host names are case-insensitive; lower-casing once here lets every later
   // comparison (allowed_routes, per-domain upstreams) be a plain string compare.
-  return HostPort{lower(host), *port};
+  return HostPort{base::lowercase(host), *port};
 }
 
 std::optional<HostPort> parse_bosh_route(std::string_view route, std::string* error) {
   const auto colon = route.find(':');
-  if (colon == std::string_view::npos || lower(route.substr(0, colon)) != "xmpp") {
+  if (colon == std::string_view::npos || !base::equals_ignoring_case(route.substr(0, colon), "xmpp")) {
     set_error(error, "route must look like xmpp:host:port");
     return std::nullopt;
   }

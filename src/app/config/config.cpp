@@ -11,6 +11,7 @@
 #include <cctype>
 
 #include "app/config/config_text.hpp"
+#include "base/ascii_case.hpp"
 #include "net/address_blocks.hpp"
 #include "net/source_pool.hpp"
 
@@ -22,7 +23,7 @@ using config_text::parse_unsigned;
 using config_text::parse_size;
 using config_text::format_size;
 using config_text::split_words;
-using config_text::lower;
+using base::lowercase;
 using config_text::join;
 using config_text::in_range;
 using config_text::valid_origin;
@@ -191,7 +192,7 @@ Error set_cors_origins(Config& config, std::string_view key, std::string_view va
       return quoted(key) + " entries must be * or scheme://host[:port] like " +
              "https://chat.example.com, got " + quoted(word);
     }
-    origins.push_back(lower(word));
+    origins.push_back(lowercase(word));
   }
   config.cors_origins = std::move(origins);
   return std::nullopt;
@@ -503,7 +504,7 @@ constexpr std::string_view kDomainUpstreamPrefix = "upstream.";
 constexpr std::string_view kDefaultDomain = "*";
 
 Error set_domain_upstream(Config& config, std::string_view key, std::string_view value) {
-  const std::string domain = lower(key.substr(kDomainUpstreamPrefix.size()));
+  const std::string domain = lowercase(key.substr(kDomainUpstreamPrefix.size()));
   if (domain == kDefaultDomain) return set_upstream(config, key, value);
   if (!is_valid_host_name(domain)) {
     return quoted(key) + ": " + quoted(domain) + " is not a valid domain name";

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -15,6 +14,8 @@
 #include <sstream>
 
 #include <toml++/toml.h>
+
+#include "base/ascii_case.hpp"
 
 namespace sb::app {
 namespace {
@@ -26,12 +27,6 @@ struct Problem {
 };
 
 std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool is_known_key(std::string_view name) {
   const auto names = config_key_names();
@@ -124,7 +119,7 @@ class Walker {
     for (const auto& [path, node_pointer] : domains) {
       const toml::node& node = *node_pointer;
       // Domains are case-insensitive: "Example.org" repeats "example.org".
-      const auto [seen, inserted] = domain_lines_.try_emplace(lower(path), line_of(node));
+      const auto [seen, inserted] = domain_lines_.try_emplace(base::lowercase(path), line_of(node));
       if (!inserted) {
         problem(node, quoted("upstream." + path) + " is already set on line " +
                           std::to_string(seen->second));

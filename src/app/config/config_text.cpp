@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "base/ascii_case.hpp"
+
 namespace sb::app::config_text {
 
 std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
@@ -20,7 +22,7 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
 std::optional<std::uint64_t> parse_size(std::string_view text) {
   std::uint64_t unit = 1;
   if (!text.empty()) {
-    const char last = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
+    const char last = base::ascii_lower(text.back());
     if (last == 'k') unit = kKiB;
     if (last == 'm') unit = kMiB;
     if (unit != 1) text.remove_suffix(1);
@@ -46,12 +48,6 @@ std::vector<std::string_view> split_words(std::string_view text) {
     if (i > start) words.push_back(text.substr(start, i - start));
   }
   return words;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string join(const std::vector<std::string>& words) {

@@ -25,8 +25,6 @@ std::optional<std::uint64_t> parse_size(std::string_view text);
 std::string format_size(std::uint64_t bytes);
 // The words of a list value, split on spaces and tabs.
 std::vector<std::string_view> split_words(std::string_view text);
-// `text` in ASCII lower case.
-std::string lower(std::string_view text);
 // `words` joined with one space, as a list value is written back.
 std::string join(const std::vector<std::string>& words);
 // min <= value <= max. A function rather than an inline comparison so a minimum of

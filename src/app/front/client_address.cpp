@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "app/front/header_text.hpp"
+#include "base/ascii_case.hpp"
 #include "net/address_blocks.hpp"
 
 namespace sb::app {
@@ -84,9 +85,9 @@ std::vector<ForwardedElement> forwarded_elements(std::string_view forwarded) {
       if (equals == std::string_view::npos) continue;
       const std::string_view name = pair.substr(0, equals);
       const std::string_view value = pair.substr(equals + 1);
-      if (equals_ignoring_case(name, "for") && !value.empty()) parsed.for_ = value;
-      if (equals_ignoring_case(name, "proto")) parsed.proto = value;
-      if (equals_ignoring_case(name, "host")) parsed.host = value;
+      if (base::equals_ignoring_case(name, "for") && !value.empty()) parsed.for_ = value;
+      if (base::equals_ignoring_case(name, "proto")) parsed.proto = value;
+      if (base::equals_ignoring_case(name, "host")) parsed.host = value;
     }
     out.push_back(parsed);
   }

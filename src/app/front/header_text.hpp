@@ -1,6 +1,6 @@
 // Small text helpers for HTTP header values the app layer reads itself
-// (Host, X-Forwarded-*, Forwarded): optional white space trimmed, names compared
-// without regard to ASCII case, a Host value checked, without copies.
+// (Host, X-Forwarded-*, Forwarded): optional white space trimmed, a Host value
+// checked, without copies. Names compare with base::equals_ignoring_case.
 #pragma once
 
 #include <cstddef>
@@ -13,16 +13,6 @@ inline std::string_view trim_ows(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
-}
-
-// `text` equals `lower` (written in lower case) up to ASCII case.
-inline bool equals_ignoring_case(std::string_view text, std::string_view lower) {
-  if (text.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = (text[i] >= 'A' && text[i] <= 'Z') ? static_cast<char>(text[i] - 'A' + 'a') : text[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
 }
 
 // Whether a Host header value is a plain host[:port] (name, IPv4 or [IPv6]): safe

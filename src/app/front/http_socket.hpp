@@ -40,10 +40,10 @@
 #include "app/front/front_events.hpp"
 #include "http/connection.hpp"
 #include "http/transport.hpp"
-#include "net/object_pool.hpp"
+#include "base/object_pool.hpp"
 #include "net/proxy_protocol.hpp"
 #include "net/tcp_stream.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace sb::app {
 
@@ -62,13 +62,13 @@ class UpgradeTarget {
 class HttpSocket final : private net::StreamHandler,
                          private http::Transport,
                          private http::Handler,
-                         public net::Pooled<HttpSocket> {
+                         public base::Pooled<HttpSocket> {
  public:
   struct Shared {  // what all sockets of a worker use
     http::Handler& handler;
     const http::ConnectionLimits& limits;
     const http::CorsPolicy& cors;
-    net::TimerWheel& wheel;
+    base::TimerWheel& wheel;
     HttpSocketList& list;
     HttpSocket* dispatching = nullptr;  // the socket whose request is being handled
     UpgradeTarget* upgrades = nullptr;  // null: a 101 just closes the socket

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "app/front/header_text.hpp"  // trim_ows, plain_host
+#include "base/ascii_case.hpp"
 
 namespace sb::app {
 namespace {
@@ -25,8 +26,8 @@ const bool* scheme_of(std::string_view proto) {
   static constexpr bool kSecure = true;
   static constexpr bool kPlain = false;
   proto = unquote(proto);
-  if (equals_ignoring_case(proto, "https")) return &kSecure;
-  if (equals_ignoring_case(proto, "http")) return &kPlain;
+  if (base::equals_ignoring_case(proto, "https")) return &kSecure;
+  if (base::equals_ignoring_case(proto, "http")) return &kPlain;
   return nullptr;
 }
 

@@ -43,7 +43,7 @@ void WsSocket::start(net::TcpStream& stream, WsShared& shared, std::string& firs
 }
 
 WsSocket::WsSocket(net::TcpStream& stream, WsShared& shared)
-    : net::TimerNode(&WsSocket::on_timer),
+    : base::TimerNode(&WsSocket::on_timer),
       stream_(stream),
       session_(shared, static_cast<ws::WsOutput&>(*this)),
       id_(++shared.next_id) {
@@ -108,7 +108,7 @@ void WsSocket::arm(Wait wait, std::uint64_t delay_ms) {
   shared().wheel.arm(timer(), delay_ms);
 }
 
-void WsSocket::on_timer(net::TimerNode& node) { static_cast<WsSocket&>(node).on_timeout(); }
+void WsSocket::on_timer(base::TimerNode& node) { static_cast<WsSocket&>(node).on_timeout(); }
 
 void WsSocket::on_timeout() {
   const Wait wait = wait_;

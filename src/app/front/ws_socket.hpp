@@ -41,9 +41,9 @@
 #include "app/front/front_events.hpp"
 #include "bosh/engine_events.hpp"
 #include "bosh/session_table.hpp"
-#include "net/object_pool.hpp"
+#include "base/object_pool.hpp"
 #include "net/tcp_stream.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 #include "ws/ws_session.hpp"
 
 namespace sb::app {
@@ -53,7 +53,7 @@ namespace sb::app {
 struct WsShared : ws::WsContext {
   bosh::SessionTable& sessions;     // counts WebSocket sessions for the caps
   bosh::EngineEvents* events;       // created / ended / refused, like BOSH's
-  net::TimerWheel& wheel;
+  base::TimerWheel& wheel;
   std::string id_prefix;            // the worker's sid prefix, in log ids
   std::uint64_t open_timeout_ms;    // for the first <open/>
   std::uint64_t ping_interval_ms;
@@ -70,8 +70,8 @@ struct WsShared : ws::WsContext {
 
 class WsSocket final : public net::StreamHandler,
                        private ws::WsOutput,
-                       public net::Pooled<WsSocket>,
-                       private net::TimerNode {  // a base: no owner pointer in the node
+                       public base::Pooled<WsSocket>,
+                       private base::TimerNode {  // a base: no owner pointer in the node
  public:
   // Takes over `stream` (its 101 is already queued) and parses `first_bytes`, what
   // the client sent after its upgrade request. Counts the session, or, when the
@@ -99,7 +99,7 @@ class WsSocket final : public net::StreamHandler,
   void lose(std::string_view reason);
   void arm(Wait wait, std::uint64_t delay_ms);
   void on_timeout();
-  static void on_timer(net::TimerNode& node);
+  static void on_timer(base::TimerNode& node);
 
   // net::StreamHandler
   void on_read(net::TcpStream& stream, std::string_view bytes) override;

@@ -7,7 +7,7 @@
 
 namespace sb::app {
 
-MetricsServer::MetricsServer(uv_loop_t* loop, net::TimerWheel& wheel, const MetricsBoard& board,
+MetricsServer::MetricsServer(uv_loop_t* loop, base::TimerWheel& wheel, const MetricsBoard& board,
                              const http::ConnectionLimits& limits, FiguresFn figures,
                              bool serving_is_worker)
     : board_(board),

@@ -30,7 +30,7 @@
 #include "http/limits.hpp"
 #include "http/router.hpp"
 #include "net/listener.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace sb::app {
 
@@ -41,7 +41,7 @@ class MetricsServer final : private http::Handler {
 
   // `serving_is_worker`: this process is also the board's worker 0 (one worker),
   // whose figures are already in its slot.
-  MetricsServer(uv_loop_t* loop, net::TimerWheel& wheel, const MetricsBoard& board,
+  MetricsServer(uv_loop_t* loop, base::TimerWheel& wheel, const MetricsBoard& board,
                 const http::ConnectionLimits& limits, FiguresFn figures, bool serving_is_worker);
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

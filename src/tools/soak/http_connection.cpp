@@ -40,7 +40,7 @@ HttpConnection::HttpConnection(Env& env, HttpOwner* owner) : env_(env), owner_(o
 HttpConnection::~HttpConnection() { drop_stream(); }
 
 void HttpConnection::drop_stream() {
-  net::TimerWheel::disarm(timer_);
+  base::TimerWheel::disarm(timer_);
   Dial::abandon(connecting_);
   close_stream(stream_);
   std::string().swap(body_);
@@ -129,8 +129,8 @@ void HttpConnection::write_request() {
   env_.context->timers().arm_at(timer_, at);
 }
 
-void HttpConnection::on_timer(net::TimerNode& node) {
-  auto* self = static_cast<HttpConnection*>(net::OwnedTimerNode::owner_of(node));
+void HttpConnection::on_timer(base::TimerNode& node) {
+  auto* self = static_cast<HttpConnection*>(base::OwnedTimerNode::owner_of(node));
   switch (self->phase_) {
     case Phase::kIdle:
       if (self->stream_ == nullptr) return;
@@ -222,7 +222,7 @@ void HttpConnection::on_read(net::TcpStream& /*stream*/, std::string_view bytes)
   if (cut_after_ms_ > 0) ++env_.cut_debt;  // answered before its planned cut
   const int status = parser_.status_code;
   const bool keep = llhttp_should_keep_alive(&parser_) != 0;
-  net::TimerWheel::disarm(timer_);
+  base::TimerWheel::disarm(timer_);
   phase_ = Phase::kIdle;
   busy_ = false;
   std::string body;

@@ -22,7 +22,7 @@
 #include <string_view>
 
 #include "net/tcp_stream.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 #include "tools/soak/dial.hpp"
 #include "tools/soak/refusal.hpp"
 
@@ -74,7 +74,7 @@ class HttpConnection final : public net::StreamHandler {
  private:
   enum class Phase : std::uint8_t { kIdle, kDelaying, kConnecting, kWaiting };
   static void on_connect(void* self, int status);
-  static void on_timer(net::TimerNode& node);
+  static void on_timer(base::TimerNode& node);
   static int on_body(llhttp_t* parser, const char* at, std::size_t length);
   static int on_header_field(llhttp_t* parser, const char* at, std::size_t length);
   static int on_header_value(llhttp_t* parser, const char* at, std::size_t length);
@@ -94,7 +94,7 @@ class HttpConnection final : public net::StreamHandler {
   std::string out_;            // the request in flight (kept until written)
   std::string body_;           // the answer being read
   llhttp_t parser_{};
-  net::OwnedTimerNode timer_{on_timer, this};
+  base::OwnedTimerNode timer_{on_timer, this};
   std::uint64_t deadline_ms_ = 0;   // response timeout
   std::int64_t cut_after_ms_ = -1;
   std::int32_t retry_after_ = -1;   // feed_retry_after()'s accumulator

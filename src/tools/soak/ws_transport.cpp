@@ -100,7 +100,7 @@ WsTransport::WsTransport(Env& env, TransportEvents* events) : env_(env), events_
 WsTransport::~WsTransport() { drop_stream(); }
 
 void WsTransport::drop_stream() {
-  net::TimerWheel::disarm(timer_);
+  base::TimerWheel::disarm(timer_);
   Dial::abandon(connecting_);
   close_stream(stream_);
   handshake_.reset();
@@ -156,8 +156,8 @@ void WsTransport::on_connect(void* owner, int status) {
   self->arm(self->env_.now_ms() + kHandshakeTimeoutMs);
 }
 
-void WsTransport::on_timer(net::TimerNode& node) {
-  auto* self = static_cast<WsTransport*>(net::OwnedTimerNode::owner_of(node));
+void WsTransport::on_timer(base::TimerNode& node) {
+  auto* self = static_cast<WsTransport*>(base::OwnedTimerNode::owner_of(node));
   switch (self->state_) {
     case State::kConnecting:
       self->end(self->connecting_ == nullptr ? "connect" : "timeout");
@@ -216,7 +216,7 @@ void WsTransport::read_handshake(std::string_view bytes) {
   const std::size_t used = static_cast<std::size_t>(frames_at - bytes.data());
   handshake_.reset();
   state_ = State::kOpening;
-  net::TimerWheel::disarm(timer_);
+  base::TimerWheel::disarm(timer_);
   arm(env_.now_ms() + kHandshakeTimeoutMs);  // for the server's <open/>
   send_open();
   for (std::string& stanza : queue_) write_frame(WsOpcode::kText, stanza);
@@ -270,7 +270,7 @@ void WsTransport::on_ws_text(std::string_view text) {
   if (name == "open" && std::strcmp(element.attribute("xmlns").as_string(), kFramingNs) == 0) {
     if (state_ == State::kOpening) {
       state_ = State::kOpen;
-      net::TimerWheel::disarm(timer_);
+      base::TimerWheel::disarm(timer_);
       if (cut_at_ms_ != 0) arm(cut_at_ms_);
       events_->on_open();
     }

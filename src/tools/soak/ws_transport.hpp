@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "net/tcp_stream.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 #include "tools/soak/dial.hpp"
 #include "tools/soak/transport.hpp"
 #include "tools/soak/ws_frames.hpp"
@@ -66,7 +66,7 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   struct Handshake;
 
   static void on_connect(void* self, int status);
-  static void on_timer(net::TimerNode& node);
+  static void on_timer(base::TimerNode& node);
 
   // net::StreamHandler
   void on_read(net::TcpStream& stream, std::string_view bytes) override;
@@ -95,7 +95,7 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   std::unique_ptr<Handshake> handshake_;  // only until the 101 is read
   std::vector<std::string> queue_;        // stanzas sent before the stream opened
   WsFrameReader reader_;
-  net::OwnedTimerNode timer_{on_timer, this};
+  base::OwnedTimerNode timer_{on_timer, this};
   std::uint64_t cut_at_ms_ = 0;  // --drop: when this session's connection is cut (0: never)
   std::uint32_t refusals_ = 0;   // refused upgrades of this login
   State state_ = State::kNew;

@@ -23,7 +23,7 @@
 
 #include "http/exchange.hpp"
 #include "http/transport.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace sb::fuzz {
 
@@ -70,7 +70,7 @@ class TapExchange final : public http::Exchange, public http::ExchangeWatcher {
 
 class TapHandler final : public http::Handler {
  public:
-  TapHandler(http::Handler& next, const net::TimerWheel& clock) : next_(next), clock_(clock) {}
+  TapHandler(http::Handler& next, const base::TimerWheel& clock) : next_(next), clock_(clock) {}
   void handle(http::Request& request, http::Exchange& exchange) override;
 
   // Every exchange dispatched on this connection, in order; they outlive the
@@ -79,7 +79,7 @@ class TapHandler final : public http::Handler {
 
  private:
   http::Handler& next_;
-  const net::TimerWheel& clock_;
+  const base::TimerWheel& clock_;
   std::deque<std::unique_ptr<TapExchange>> taps_;
 };
 

@@ -46,7 +46,7 @@
 #include "http_bosh/http_side.hpp"
 #include "http_bosh/script.hpp"
 #include "http_bosh/upstreams.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace sb::fuzz {
 
@@ -86,7 +86,7 @@ class World {
   bosh::EngineSettings settings_;
   http::ConnectionLimits limits_;
   http::CorsPolicy cors_;
-  net::TimerWheel wheel_{1'000'000};
+  base::TimerWheel wheel_{1'000'000};
   FakeUpstreams upstreams_;
   std::unique_ptr<bosh::SessionTable> table_;
   std::unique_ptr<bosh::Endpoint> endpoint_;

@@ -11,14 +11,14 @@
 #include "bosh/session_table.hpp"
 #include "bosh/settings.hpp"
 #include "bosh/fakes.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 #include "xml/open_tag.hpp"
 
 namespace sb::test {
 
 struct Engine {
   bosh::EngineSettings settings;
-  net::TimerWheel wheel{1'000'000};
+  base::TimerWheel wheel{1'000'000};
   FakeFactory upstreams;
   // Declared before the table: sessions still holding exchanges answer them when
   // the table is destroyed.

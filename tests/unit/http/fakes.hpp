@@ -14,7 +14,7 @@
 #include "http/exchange.hpp"
 #include "http/limits.hpp"
 #include "http/transport.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace sb::http::test {
 
@@ -128,10 +128,10 @@ struct Harness {
   void feed(std::string_view bytes) { connection->feed(bytes); }
   // Moves the wheel's clock forward by `ms` (plus a tick, so due nodes fire).
   void advance(std::uint64_t ms) {
-    wheel.advance(wheel.now_ms() + ms + net::TimerWheel::kTickMs);
+    wheel.advance(wheel.now_ms() + ms + base::TimerWheel::kTickMs);
   }
 
-  net::TimerWheel wheel{1'000'000};
+  base::TimerWheel wheel{1'000'000};
   FakeTransport transport;
   FakeHandler handler;
   ConnectionLimits limits;

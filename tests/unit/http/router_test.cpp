@@ -114,7 +114,7 @@ TEST_CASE("a preflight through a connection carries Allow-Origin exactly once") 
   Router router(cors);
   FakeHandler bosh;
   router.add("/http-bind", {Method::kPost}, bosh);
-  sb::net::TimerWheel wheel(0);
+  sb::base::TimerWheel wheel(0);
   sb::http::test::FakeTransport transport;
   ConnectionLimits limits;
   Connection connection(transport, router, limits, cors, wheel, "::1");
@@ -134,7 +134,7 @@ TEST_CASE("HEAD through router and connection keeps Content-Length, drops the bo
   Router router(cors);
   FakeHandler page;
   router.add("/status", {Method::kGet}, page);
-  sb::net::TimerWheel wheel(0);
+  sb::base::TimerWheel wheel(0);
   sb::http::test::FakeTransport transport;
   ConnectionLimits limits;
   Connection connection(transport, router, limits, cors, wheel, "::1");

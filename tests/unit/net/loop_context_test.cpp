@@ -3,12 +3,12 @@
 #include <doctest/doctest.h>
 
 #include "net/loop_fixture.hpp"
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 using sb::net::context_of;
 using sb::net::LoopContext;
-using sb::net::OwnedTimerNode;
-using sb::net::TimerNode;
+using sb::base::OwnedTimerNode;
+using sb::base::TimerNode;
 using sb::net::test::LoopFixture;
 
 TEST_CASE_FIXTURE(LoopFixture, "the loop knows its context and hands out one shared read buffer") {
@@ -55,7 +55,7 @@ TEST_CASE_FIXTURE(LoopFixture, "the ticker fires wheel timers but does not keep 
   run();
   CHECK(probe.fired == 1);
   CHECK(probe.at >= start + 120);
-  CHECK(probe.at <= start + 120 + 2 * sb::net::TimerWheel::kTickMs);
+  CHECK(probe.at <= start + 120 + 2 * sb::base::TimerWheel::kTickMs);
   finish();
 }
 
@@ -106,7 +106,7 @@ TEST_CASE_FIXTURE(LoopFixture, "the ticker sleeps while the wheel is empty and w
   CHECK(run_until([&] { return done; }));
   CHECK(probe.fired == 1);
   CHECK(probe.at >= armed_at + 100);
-  CHECK(probe.at <= armed_at + 100 + 2 * sb::net::TimerWheel::kTickMs);
+  CHECK(probe.at <= armed_at + 100 + 2 * sb::base::TimerWheel::kTickMs);
   CHECK_FALSE(context().ticking());  // empty again: asleep
   finish();
 }

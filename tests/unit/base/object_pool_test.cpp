@@ -5,10 +5,10 @@
 #include <set>
 #include <vector>
 
-#include "net/object_pool.hpp"
+#include "base/object_pool.hpp"
 
 namespace {
-struct Thing : sb::net::Pooled<Thing> {
+struct Thing : sb::base::Pooled<Thing> {
   explicit Thing(int v) : value(v) {}
   virtual ~Thing() = default;
   int value;
@@ -18,7 +18,7 @@ struct BiggerThing final : Thing {
   BiggerThing() : Thing(7) {}
   char more[64] = {};
 };
-using Pool = sb::net::ObjectPool<sizeof(Thing), alignof(Thing)>;
+using Pool = sb::base::ObjectPool<sizeof(Thing), alignof(Thing)>;
 }  // namespace
 
 TEST_CASE("pooled objects are distinct while live and their slots are reused after delete") {

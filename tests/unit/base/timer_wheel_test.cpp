@@ -4,11 +4,11 @@
 #include <utility>
 #include <vector>
 
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
-using sb::net::OwnedTimerNode;
-using sb::net::TimerNode;
-using sb::net::TimerWheel;
+using sb::base::OwnedTimerNode;
+using sb::base::TimerNode;
+using sb::base::TimerWheel;
 
 namespace {
 struct Counter {

@@ -24,7 +24,7 @@
 #include <cstddef>
 #include <new>
 
-namespace sb::net {
+namespace sb::base {
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SB_OBJECT_POOL_ENABLED 0
@@ -123,4 +123,4 @@ struct Pooled {
   using PoolOf = ObjectPool<sizeof(U), alignof(U) < alignof(void*) ? alignof(void*) : alignof(U)>;
 };
 
-}  // namespace sb::net
+}  // namespace sb::base

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace sb::net {
+namespace sb::base {
 
 class TimerWheel;
 
@@ -137,4 +137,4 @@ class TimerWheel {
   void* wake_context_ = nullptr;
 };
 
-}  // namespace sb::net
+}  // namespace sb::base

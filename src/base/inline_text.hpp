@@ -15,7 +15,7 @@
 #include <memory>
 #include <string_view>
 
-namespace sb::bosh {
+namespace sb::base {
 
 class InlineText {
  public:
@@ -40,4 +40,4 @@ class InlineText {
   char inline_[kInline] = {};
 };
 
-}  // namespace sb::bosh
+}  // namespace sb::base

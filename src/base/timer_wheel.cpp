@@ -1,4 +1,4 @@
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 
-namespace sb::net {
+namespace sb::base {
 
 namespace {
 
@@ -170,4 +170,4 @@ void TimerWheel::run_slot(std::size_t index) {
   }
 }
 
-}  // namespace sb::net
+}  // namespace sb::base

@@ -21,7 +21,7 @@
 #include <new>
 #include <utility>
 
-namespace sb::bosh {
+namespace sb::base {
 
 template <typename T, std::uint32_t N>
 class SmallVector {
@@ -115,4 +115,4 @@ class SmallVector {
   alignas(T) alignas(T*) unsigned char storage_[kStorage];
 };
 
-}  // namespace sb::bosh
+}  // namespace sb::base

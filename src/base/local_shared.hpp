@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <utility>
 
-namespace sb::net {
+namespace sb::base {
 
 template <typename T>
 class LocalShared {
@@ -71,4 +71,4 @@ class LocalShared {
   Box* box_ = nullptr;
 };
 
-}  // namespace sb::net
+}  // namespace sb::base

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "net/local_shared.hpp"
+#include "base/local_shared.hpp"
 
 namespace {
 struct Counted {
@@ -17,7 +17,7 @@ struct Counted {
 };
 }  // namespace
 
-using sb::net::LocalShared;
+using sb::base::LocalShared;
 
 static_assert(sizeof(LocalShared<std::string>) == sizeof(void*));
 

@@ -1,4 +1,4 @@
-// SmallVector and InlineText, the Session's inline containers.
+// SmallVector, the Session's inline lists (held requests, cached responses).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -6,11 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "bosh/inline_text.hpp"
-#include "bosh/small_vector.hpp"
+#include "base/small_vector.hpp"
 
-using sb::bosh::InlineText;
-using sb::bosh::SmallVector;
+using sb::base::SmallVector;
 
 TEST_CASE("SmallVector keeps order through push_back and erase, spilling and coming back") {
   SmallVector<std::string, 2> v;
@@ -47,16 +45,6 @@ TEST_CASE("SmallVector destroys what it holds") {
     CHECK(counted.use_count() == 4);
   }
   CHECK(counted.use_count() == 1);
-}
-
-TEST_CASE("InlineText keeps short text inline and long text whole") {
-  const InlineText sid("w3.AbCdEfGhIjKlMnOpQrStUv");
-  CHECK(sid.view() == "w3.AbCdEfGhIjKlMnOpQrStUv");
-  const std::string long_text(InlineText::kInline + 20, 'x');
-  const InlineText long_sid(long_text);
-  CHECK(long_sid.view() == long_text);
-  const InlineText empty("");
-  CHECK(empty.view().empty());
 }
 
 TEST_CASE("SmallVector's header is 8 bytes: a spilled block's address shares the inline bytes") {
