@@ -24,7 +24,7 @@ cd "$repo"
 
 stages=0
 build="${BUILD_DIR:-build-test}"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHBOARD_WERROR=ON
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHBOARD_WERROR=ON -DSWITCHBOARD_CHECKS=ON
 cmake --build "$build" -j2
 ctest --test-dir "$build" --output-on-failure -j2 "$@"
 stages=$((stages + 1))

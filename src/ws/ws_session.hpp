@@ -154,6 +154,9 @@ class WsSession final : public bosh::UpstreamEvents, private FrameSink {
   // <open/>): one string, not two, saves 32 bytes per session (neither may hold a
   // NUL: XML cannot).
   std::string names_;
+  // Why the session ended, for the log. Only ever a string literal (static
+  // storage): set from literals, or from a `reason` parameter whose callers all
+  // pass literals; a view of anything shorter-lived would dangle here.
   std::string_view end_reason_;
   FrameParser parser_;
   CloseCode close_code_ = CloseCode::kNone;

@@ -3,6 +3,7 @@
 
 #include "app/front/public_origin.hpp"
 #include "app/log/log.hpp"
+#include "base/check.hpp"
 
 namespace sb::app {
 namespace {
@@ -84,6 +85,7 @@ bool HttpSocket::can_hand_over() const {
 }
 
 net::TcpStream& HttpSocket::begin_handover() {
+  SB_CHECK(can_hand_over(), "a socket is handed over only when can_hand_over() says so");
   handing_over_ = true;
   stream_.stop_reading();
   connection_.cancel_linger();
@@ -91,6 +93,7 @@ net::TcpStream& HttpSocket::begin_handover() {
 }
 
 void HttpSocket::end_handover() {
+  SB_CHECK(handing_over_ && !switched_, "end_handover() ends a hand-over begun by begin_handover()");
   handing_over_ = false;
   // Closes this process's descriptor only: the receiving process holds its own
   // (SCM_RIGHTS duplicated it), so the peer sees nothing. The request handed over
@@ -99,6 +102,7 @@ void HttpSocket::end_handover() {
 }
 
 net::TcpStream& HttpSocket::begin_relay() {
+  SB_CHECK(!handing_over_ && !switched_, "a socket is relayed once, and not while handed over");
   handing_over_ = true;  // the Connection's answers and closes are ignored from now on
   connection_.cancel_linger();
   switched_ = true;
@@ -110,7 +114,9 @@ void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) {
   if (lingering_) return;  // the connection is done: what still comes is dropped
   if (awaiting_proxy_) {
     const auto entry = shared_.proxy_readers.find(this);
-    if (entry == shared_.proxy_readers.end() || !entry->second) {  // cannot happen: refuse
+    SB_CHECK(entry != shared_.proxy_readers.end() && entry->second,
+             "a socket awaiting its PROXY header has a reader");
+    if (entry == shared_.proxy_readers.end() || !entry->second) {  // refused, if it ever were
       lingering_ = true;
       stream_.close();
       return;
@@ -198,6 +204,7 @@ void HttpSocket::switch_protocols(std::string head, std::string& first_bytes) {
   }
   if (shared_.events != nullptr) shared_.events->http_response(101);
   std::string peer = connection_.peer();
+  SB_CHECK(!switched_, "a socket switches protocols once");
   if (forwarded_upgrade_) {
     if (auto entry = shared_.upgrade_peers.find(this); entry != shared_.upgrade_peers.end()) {
       peer = std::move(entry->second);

@@ -1,6 +1,7 @@
 // The WebSocket handshake and the switch to WsSocket; see ws_endpoint.hpp.
 #include "app/front/ws_endpoint.hpp"
 
+#include "base/check.hpp"
 #include "bosh/routing.hpp"
 #include "ws/handshake.hpp"
 
@@ -31,7 +32,8 @@ WsEndpoint::WsEndpoint(uv_loop_t* loop, bosh::SessionTable& sessions,
               timeouts.pong_timeout_ms} {}
 
 void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
-  if (request.head == nullptr) {  // the parser keeps a head for this path: cannot happen
+  SB_CHECK(request.head != nullptr, "the parser keeps the request head for the WebSocket path");
+  if (request.head == nullptr) {  // refused, if it ever were
     refuse(exchange, request,
            http::Response::text(500, "text/plain; charset=utf-8", "no request head\n"),
            bosh::Refusal::kWsHandshake, "websocket request without head");
