@@ -28,9 +28,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { sleep } = require('../tests/integration/lib/proc');
-const { snapshot, cpuSeconds, processTree, MiB } = require('./proc_stats');
-const { SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, startStubAndSwitchboard, stop } = require('./scale_stack');
+const { sleep } = require('../tests/lib/proc');
+const { snapshot, cpuSeconds, processTree, MiB } = require('../tests/lib/proc_stats');
+const { SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, startStubAndSwitchboard, stop } = require('./lib/scale_stack');
 
 const FD_LIMIT = 20000;  // per process here; it cannot be raised
 const GiB = 1024 ** 3;

@@ -32,15 +32,14 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const repo = path.resolve(__dirname, '..');
-const { findBinary } = require(path.join(repo, 'tests', 'integration', 'lib', 'switchboard.js'));
-const { freePort } = require(path.join(repo, 'tests', 'integration', 'lib', 'ports.js'));
-const { startLogged, waitForPort, stopProcess, sleep } = require(path.join(repo, 'tests', 'integration', 'lib', 'proc.js'));
-const { ScriptedUpstream } = require(path.join(repo, 'tests', 'conformance', 'lib', 'scripted_upstream.js'));
-const { HttpConnection, requestBytes, destroyAllSockets } = require(path.join(repo, 'tests', 'conformance', 'lib', 'raw_http.js'));
-const { bodyXml, BoshSession } = require(path.join(repo, 'tests', 'conformance', 'lib', 'bosh.js'));
-const { inPool, percentile } = require('./pool');
-const { memory, cpuSeconds, processTree, MiB } = require('./proc_stats');
+const { findBinary } = require('../tests/lib/switchboard');
+const { freePort } = require('../tests/lib/ports');
+const { startLogged, waitForPort, stopProcess, sleep } = require('../tests/lib/proc');
+const { ScriptedUpstream } = require('../tests/lib/scripted_upstream');
+const { HttpConnection, requestBytes, destroyAllSockets } = require('../tests/lib/raw_http');
+const { bodyXml, BoshSession } = require('../tests/lib/bosh');
+const { inPool, percentile } = require('../tests/lib/pool');
+const { memory, cpuSeconds, processTree, MiB } = require('../tests/lib/proc_stats');
 
 function option(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);

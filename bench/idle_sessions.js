@@ -34,11 +34,11 @@
 // (3 minutes by default, --timeout), and every process started is stopped by
 // PID at the end, also on failure, timeout or Ctrl-C.
 
-const { LightBoshSession } = require('./bosh_light_client');
-const { inPool, percentile } = require('./pool');
-const { startProsody, startSwitchboard, stop, stopAll, userName, PASSWORD } = require('./bench_stack');
-const { snapshot, MiB } = require('./proc_stats');
-const { tail } = require('../tests/integration/lib/proc');
+const { LightBoshSession } = require('../tests/lib/bosh_light_client');
+const { inPool, percentile } = require('../tests/lib/pool');
+const { startProsody, startSwitchboard, stop, stopAll, userName, PASSWORD } = require('../tests/lib/prosody_stack');
+const { snapshot, MiB } = require('../tests/lib/proc_stats');
+const { tail } = require('../tests/lib/proc');
 const fs = require('node:fs');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

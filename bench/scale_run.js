@@ -30,9 +30,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { snapshot, MiB } = require('./proc_stats');
+const { snapshot, MiB } = require('../tests/lib/proc_stats');
 
-const { SOAK, stubProcs, SOAK_SESSIONS_PER_PROCESS, startStubAndSwitchboard, stop } = require('./scale_stack');
+const { SOAK, stubProcs, SOAK_SESSIONS_PER_PROCESS, startStubAndSwitchboard, stop } = require('./lib/scale_stack');
 
 function parseArgs(argv) {
   const args = { sessions: [10000, 50000, 100000], holdSeconds: 300, rate: 500, idle: false, out: 'bench-out/scale' };

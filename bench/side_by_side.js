@@ -18,7 +18,7 @@
 // for 1 and 3 (one worker per 8,000 sessions: a worker holds about 9,900 at
 // the 20,000-fd limit); a warm-up soak of 20 sessions logged in and out (first
 // use costs are not per-session costs); the baseline reading (switchboard +
-// server, RSS and PSS of each process tree, bench/proc_stats.js); the soak:
+// server, RSS and PSS of each process tree, tests/lib/proc_stats.js); the soak:
 // N logins at --rate, messages at --msg-rate from the first login on, held
 // --hold-seconds after the last login is due, then a drain of up to 15 s and
 // every session terminates. Once all N are online (from its progress lines),
@@ -40,10 +40,9 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const harness = path.join(__dirname, '..', 'tests', 'integration', 'lib');
-const { Switchboard } = require(path.join(harness, 'switchboard'));
-const { snapshot, MiB } = require('./proc_stats');
-const { startSoak, startServer, track, stopFrontAndServer, stopAll, stopOnTimeoutOrSignal, repoRoot } = require('./soak_run');
+const { Switchboard } = require('../tests/lib/switchboard');
+const { snapshot, MiB } = require('../tests/lib/proc_stats');
+const { startSoak, startServer, track, stopFrontAndServer, stopAll, stopOnTimeoutOrSignal, repoRoot } = require('./lib/soak_run');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const WARMUP = 20;

@@ -7,7 +7,7 @@
 //                       [--msg-rate 1000] [--storm-seconds 120] [--after 30] [--out DIR]
 //
 // 1. A stub XMPP server and switchboard (`--workers auto`, metrics on) for both
-//    populations, as the scale runs start them (bench/scale_stack.js).
+//    populations, as the scale runs start them (bench/lib/scale_stack.js).
 // 2. Generator A logs in the established sessions at 500/s and keeps them
 //    chatting at --msg-rate for the whole run, with a per-second timeline.
 // 3. Once A is in and settled, generator B asks for --storm new logins at
@@ -28,10 +28,10 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort } = require('../tests/integration/lib/ports');
-const { sleep } = require('../tests/integration/lib/proc');
-const { start, stop, SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamSources } = require('./scale_stack');
-const { waitForPort } = require('../tests/integration/lib/proc');
+const { freePort } = require('../tests/lib/ports');
+const { sleep } = require('../tests/lib/proc');
+const { start, stop, SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamSources } = require('./lib/scale_stack');
+const { waitForPort } = require('../tests/lib/proc');
 
 function parseArgs(argv) {
   const o = { established: 50000, storm: 100000, stormRate: 2000, msgRate: 1000, stormSeconds: 120, after: 30,

@@ -34,8 +34,8 @@
 const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { inPool } = require('./pool');
-const { snapshot, MiB } = require('./proc_stats');
+const { inPool } = require('../tests/lib/pool');
+const { snapshot, MiB } = require('../tests/lib/proc_stats');
 
 const STUB_BIN = process.env.STUB_BIN ||
   path.join(__dirname, '..', 'build', 'src', 'tools', 'stub', 'switchboard-stub');

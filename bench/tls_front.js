@@ -27,7 +27,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const tls = require('node:tls');
-const { memory, cpuSeconds } = require('./proc_stats');
+const { memory, cpuSeconds } = require('../tests/lib/proc_stats');
 
 function parseArgs(argv) {
   const opts = { bin: path.resolve(__dirname, '..', 'build', 'src', 'switchboard'), idle: 2000, seconds: 10, clients: 3, tls: '1.3', rounds: 3 };

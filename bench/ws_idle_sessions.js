@@ -37,10 +37,9 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const harness = path.join(__dirname, '..', 'tests', 'integration', 'lib');
-const { Switchboard } = require(path.join(harness, 'switchboard'));
-const { snapshot, MiB } = require('./proc_stats');
-const { startSoak, startServer: startFreshServer, track, stopFrontAndServer, stopAll, stopOnTimeoutOrSignal } = require('./soak_run');
+const { Switchboard } = require('../tests/lib/switchboard');
+const { snapshot, MiB } = require('../tests/lib/proc_stats');
+const { startSoak, startServer: startFreshServer, track, stopFrontAndServer, stopAll, stopOnTimeoutOrSignal } = require('./lib/soak_run');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const WARMUP = 20;

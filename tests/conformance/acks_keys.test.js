@@ -13,7 +13,7 @@ const {
   useStack, openSession, openBystander, assertAlive, assertWrapper, assertTerminate, assertEmptyBody,
   assertSessionGone, stillPending, attrPattern, sleep,
 } = require('./lib/stack');
-const { sendBody } = require('./lib/bosh');
+const { sendBody } = require('../lib/bosh');
 
 const stack = useStack();
 

@@ -14,7 +14,7 @@ const assert = require('node:assert/strict');
 const { test, after } = require('node:test');
 
 const { useStack, uniqueDomain, assertAlive, assertTerminate } = require('./lib/stack');
-const { BoshSession, sendBody, bodyXml } = require('./lib/bosh');
+const { BoshSession, sendBody, bodyXml } = require('../lib/bosh');
 const { WsClient, destroyWsSockets } = require('./lib/ws_client');
 
 after(() => destroyWsSockets());

@@ -11,7 +11,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
-const { findBinary, repoRoot } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
+const { findBinary, repoRoot } = require('../lib/switchboard');
 
 const OLD = [
   '# an old file',

@@ -8,8 +8,8 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { useStack, uniqueDomain, assertWrapper } = require('./lib/stack');
-const { BoshSession, bodyXml, Reply } = require('./lib/bosh');
-const { request } = require('./lib/raw_http');
+const { BoshSession, bodyXml, Reply } = require('../lib/bosh');
+const { request } = require('../lib/raw_http');
 
 const stack = useStack({});
 

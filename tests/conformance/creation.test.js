@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const {
   useStack, uniqueDomain, openSession, assertWrapper, assertTerminate, stillPending, attrPattern, sleep,
 } = require('./lib/stack');
-const { BoshSession, bodyXml, sendBody, XBOSH_NS } = require('./lib/bosh');
+const { BoshSession, bodyXml, sendBody, XBOSH_NS } = require('../lib/bosh');
 
 const stack = useStack();
 

@@ -31,12 +31,12 @@ const os = require('node:os');
 const path = require('node:path');
 const { test } = require('node:test');
 
-const { findBinary } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
-const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
-const { startLogged, waitForPort, stopProcess, tail } = require(path.join(__dirname, '..', 'integration', 'lib', 'proc.js'));
-const { ScriptedUpstream } = require('./lib/scripted_upstream');
-const { BoshSession, bodyXml, sendBody, randomRid } = require('./lib/bosh');
-const { destroyAllSockets } = require('./lib/raw_http');
+const { findBinary } = require('../lib/switchboard');
+const { freePort } = require('../lib/ports');
+const { startLogged, waitForPort, stopProcess, tail } = require('../lib/proc');
+const { ScriptedUpstream } = require('../lib/scripted_upstream');
+const { BoshSession, bodyXml, sendBody, randomRid } = require('../lib/bosh');
+const { destroyAllSockets } = require('../lib/raw_http');
 const { uniqueDomain, attrPattern, sleep } = require('./lib/stack');
 const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
 

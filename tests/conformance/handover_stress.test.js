@@ -24,12 +24,12 @@ const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
 const integrationLib = path.join(__dirname, '..', 'integration', 'lib');
-const { Switchboard } = require(path.join(integrationLib, 'switchboard.js'));
+const { Switchboard } = require('../lib/switchboard');
 const { workerProcesses, processAlive } = require(path.join(integrationLib, 'worker_procs.js'));
-const { waitUntil } = require(path.join(integrationLib, 'proc.js'));
-const { ScriptedUpstream } = require('./lib/scripted_upstream');
-const { BoshSession } = require('./lib/bosh');
-const { destroyAllSockets } = require('./lib/raw_http');
+const { waitUntil } = require('../lib/proc');
+const { ScriptedUpstream } = require('../lib/scripted_upstream');
+const { BoshSession } = require('../lib/bosh');
+const { destroyAllSockets } = require('../lib/raw_http');
 const { uniqueDomain, sleep } = require('./lib/stack');
 
 after(() => destroyAllSockets());

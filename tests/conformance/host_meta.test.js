@@ -11,7 +11,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { useStack } = require('./lib/stack');
-const { request } = require('./lib/raw_http');
+const { request } = require('../lib/raw_http');
 const { xrdLinks, jrdLinks } = require('./lib/host_meta_links');
 
 const XBOSH = 'urn:xmpp:alt-connections:xbosh';

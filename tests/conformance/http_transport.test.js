@@ -13,8 +13,8 @@ const {
   useStack, uniqueDomain, openSession, openBystander, assertAlive, assertWrapper, assertHttpError,
   stillPending, attrPattern, sleep,
 } = require('./lib/stack');
-const { BoshSession, bodyXml, Reply, DEFAULT_CONTENT_TYPE, HTTPBIND_NS } = require('./lib/bosh');
-const { HttpConnection, request, requestBytes } = require('./lib/raw_http');
+const { BoshSession, bodyXml, Reply, DEFAULT_CONTENT_TYPE, HTTPBIND_NS } = require('../lib/bosh');
+const { HttpConnection, request, requestBytes } = require('../lib/raw_http');
 
 const ALLOWED_ORIGIN = 'http://allowed.example';
 const stack = useStack({ cors_origins: `${ALLOWED_ORIGIN} http://other.example` });

@@ -21,13 +21,13 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 
 const integrationLib = path.join(__dirname, '..', 'integration', 'lib');
-const { Switchboard } = require(path.join(integrationLib, 'switchboard.js'));
+const { Switchboard } = require('../lib/switchboard');
 const { scrape, promtoolCheck } = require(path.join(integrationLib, 'metrics.js'));
 const { workerProcesses, processState, processAlive, workerOfSid } = require(path.join(integrationLib, 'worker_procs.js'));
-const { waitUntil } = require(path.join(integrationLib, 'proc.js'));
-const { ScriptedUpstream } = require('./lib/scripted_upstream');
-const { BoshSession } = require('./lib/bosh');
-const { destroyAllSockets } = require('./lib/raw_http');
+const { waitUntil } = require('../lib/proc');
+const { ScriptedUpstream } = require('../lib/scripted_upstream');
+const { BoshSession } = require('../lib/bosh');
+const { destroyAllSockets } = require('../lib/raw_http');
 const { uniqueDomain, assertAlive, stillPending, sleep } = require('./lib/stack');
 
 after(() => destroyAllSockets());

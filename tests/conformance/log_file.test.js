@@ -10,10 +10,10 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { Switchboard } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
-const { ScriptedUpstream } = require('./lib/scripted_upstream');
-const { BoshSession } = require('./lib/bosh');
-const { destroyAllSockets } = require('./lib/raw_http');
+const { Switchboard } = require('../lib/switchboard');
+const { ScriptedUpstream } = require('../lib/scripted_upstream');
+const { BoshSession } = require('../lib/bosh');
+const { destroyAllSockets } = require('../lib/raw_http');
 const { uniqueDomain } = require('./lib/stack');
 
 after(() => destroyAllSockets());

@@ -18,12 +18,12 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 
 const integrationLib = path.join(__dirname, '..', 'integration', 'lib');
-const { Switchboard } = require(path.join(integrationLib, 'switchboard.js'));
+const { Switchboard } = require('../lib/switchboard');
 const { scrape, promtoolCheck } = require(path.join(integrationLib, 'metrics.js'));
-const { waitUntil } = require(path.join(integrationLib, 'proc.js'));
-const { ScriptedUpstream } = require('./lib/scripted_upstream');
-const { BoshSession, sendBody, bodyXml } = require('./lib/bosh');
-const { destroyAllSockets } = require('./lib/raw_http');
+const { waitUntil } = require('../lib/proc');
+const { ScriptedUpstream } = require('../lib/scripted_upstream');
+const { BoshSession, sendBody, bodyXml } = require('../lib/bosh');
+const { destroyAllSockets } = require('../lib/raw_http');
 const { WsClient, destroyWsSockets } = require('./lib/ws_client');
 const { uniqueDomain, assertAlive } = require('./lib/stack');
 

@@ -14,8 +14,8 @@
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { BoshSession, bodyXml } = require('./lib/bosh');
-const { request, destroyAllSockets } = require('./lib/raw_http');
+const { BoshSession, bodyXml } = require('../lib/bosh');
+const { request, destroyAllSockets } = require('../lib/raw_http');
 const { attrPattern, uniqueDomain, stillPending, startStackFor } = require('./lib/stack');
 
 after(() => destroyAllSockets());

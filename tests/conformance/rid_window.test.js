@@ -12,7 +12,7 @@ const {
   useStack, openSession, openBystander, assertAlive, assertWrapper, assertTerminate, assertEmptyBody,
   assertHttpError, assertSessionGone, stillPending, attrPattern, sleep,
 } = require('./lib/stack');
-const { bodyXml, sendBody, BoshSession } = require('./lib/bosh');
+const { bodyXml, sendBody, BoshSession } = require('../lib/bosh');
 
 const stack = useStack();
 

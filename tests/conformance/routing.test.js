@@ -9,7 +9,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { useStack, assertTerminate, assertWrapper } = require('./lib/stack');
-const { BoshSession, bodyXml, sendBody } = require('./lib/bosh');
+const { BoshSession, bodyXml, sendBody } = require('../lib/bosh');
 
 const stack = useStack((upstream) => ({
   upstream: '',  // after --upstream on the command line: no default upstream

@@ -12,7 +12,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { test } = require('node:test');
 
-const { findBinary } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
+const { findBinary } = require('../lib/switchboard');
 const { useStack, openSession, assertAlive } = require('./lib/stack');
 
 const stack = useStack({ upstream_source_addresses: '127.0.0.2-127.0.0.4,203.0.113.1 127.0.0.9' });

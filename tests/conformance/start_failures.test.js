@@ -12,9 +12,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { test } = require('node:test');
 
-const { findBinary } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
-const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
-const { startLogged, stopProcess, waitForPort } = require(path.join(__dirname, '..', 'integration', 'lib', 'proc.js'));
+const { findBinary } = require('../lib/switchboard');
+const { freePort } = require('../lib/ports');
+const { startLogged, stopProcess, waitForPort } = require('../lib/proc');
 const { makeCertificate } = require('./lib/tls_client');
 
 /** A plain listener on 127.0.0.1:port (no SO_REUSEPORT), in the way. */

@@ -21,9 +21,9 @@ const os = require('node:os');
 const path = require('node:path');
 const tls = require('node:tls');
 
-const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
-const { BoshSession, bodyXml } = require('./lib/bosh');
-const { request, destroyAllSockets } = require('./lib/raw_http');
+const { freePort } = require('../lib/ports');
+const { BoshSession, bodyXml } = require('../lib/bosh');
+const { request, destroyAllSockets } = require('../lib/raw_http');
 const { uniqueDomain, sleep, startStackFor } = require('./lib/stack');
 const { xrdLinks, jrdLinks } = require('./lib/host_meta_links');
 const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');

@@ -22,11 +22,11 @@ const os = require('node:os');
 const path = require('node:path');
 const tls = require('node:tls');
 
-const { Switchboard } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
-const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
-const { ScriptedUpstream } = require('./lib/scripted_upstream');
-const { BoshSession, bodyXml } = require('./lib/bosh');
-const { destroyAllSockets } = require('./lib/raw_http');
+const { Switchboard } = require('../lib/switchboard');
+const { freePort } = require('../lib/ports');
+const { ScriptedUpstream } = require('../lib/scripted_upstream');
+const { BoshSession, bodyXml } = require('../lib/bosh');
+const { destroyAllSockets } = require('../lib/raw_http');
 const { attrPattern, uniqueDomain, stillPending } = require('./lib/stack');
 
 after(() => destroyAllSockets());

@@ -15,8 +15,8 @@ const {
   useStack, uniqueDomain, openSession, openBystander, assertAlive, assertWrapper, assertTerminate, assertEmptyBody,
   assertHttpError, assertSessionGone, stillPending, attrPattern, sleep,
 } = require('./lib/stack');
-const { BoshSession, bodyXml, sendBody } = require('./lib/bosh');
-const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
+const { BoshSession, bodyXml, sendBody } = require('../lib/bosh');
+const { freePort } = require('../lib/ports');
 
 const REFUSED_DOMAIN = 'refused.test';
 const stack = useStack(async () => ({

@@ -19,7 +19,7 @@ const {
 const {
   WsClient, OP, FRAMING_NS, acceptFor, frameBytes, closePayload, destroyWsSockets,
 } = require('./lib/ws_client');
-const { parseOpenTag, firstTag } = require('./lib/xml_bits');
+const { parseOpenTag, firstTag } = require('../lib/xml_bits');
 
 const GOOD_ORIGIN = 'http://chat.example.test';
 const MAX_MESSAGE = 4096;

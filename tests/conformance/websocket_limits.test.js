@@ -11,7 +11,7 @@
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { useStack, uniqueDomain, assertTerminate, sleep } = require('./lib/stack');
-const { BoshSession, sendBody, bodyXml } = require('./lib/bosh');
+const { BoshSession, sendBody, bodyXml } = require('../lib/bosh');
 const { WsClient, OP, destroyWsSockets } = require('./lib/ws_client');
 
 after(() => destroyWsSockets());

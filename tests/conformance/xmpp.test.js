@@ -10,8 +10,8 @@ const assert = require('node:assert/strict');
 const {
   useStack, uniqueDomain, openSession, assertWrapper, assertEmptyBody, stillPending, attrPattern, sleep,
 } = require('./lib/stack');
-const { BoshSession } = require('./lib/bosh');
-const { firstTag, parseOpenTag } = require('./lib/xml_bits');
+const { BoshSession } = require('../lib/bosh');
+const { firstTag, parseOpenTag } = require('../lib/xml_bits');
 
 const stack = useStack();
 const SASL_NS = 'urn:ietf:params:xml:ns:xmpp-sasl';

@@ -22,7 +22,7 @@ const { chromium } = require('playwright-core');
 const { startStack } = require('./lib/stack');
 const { XmppClient } = require('./lib/strophe_client');
 const { startStaticServer, demoFiles } = require('./lib/static_server');
-const { repoRoot } = require('./lib/switchboard');
+const { repoRoot } = require('../lib/switchboard');
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const UI_TIMEOUT = 15000;

@@ -10,7 +10,7 @@
 const assert = require('node:assert/strict');
 const { describe, it } = require('node:test');
 const { Demo } = require('./lib/demo');
-const { freePort } = require('./lib/ports');
+const { freePort } = require('../lib/ports');
 
 const binary = process.env.SWITCHBOARD_BIN;
 

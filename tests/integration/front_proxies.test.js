@@ -24,12 +24,12 @@ const fs = require('node:fs');
 const net = require('node:net');
 const http = require('node:http');
 const { describe, it, before, after } = require('node:test');
-const { EjabberdServer } = require('./lib/ejabberd');
-const { Switchboard } = require('./lib/switchboard');
+const { EjabberdServer } = require('../lib/ejabberd');
+const { Switchboard } = require('../lib/switchboard');
 const { Haproxy, Nginx } = require('./lib/front_proxies');
 const { XmppClient, withTimeout } = require('./lib/strophe_client');
 const { scrape } = require('./lib/metrics');
-const { sleep } = require('./lib/proc');
+const { sleep } = require('../lib/proc');
 const { direct } = require('./lib/stack');
 
 const USERS = Object.fromEntries(['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7'].map((u) => [u, `pw-${u}`]));

@@ -27,7 +27,7 @@ const path = require('node:path');
 const { describe, before, after } = require('node:test');
 const { startStack, direct } = require('./lib/stack');
 const { XmppClient } = require('./lib/strophe_client');
-const { freePort } = require('./lib/ports');
+const { freePort } = require('../lib/ports');
 const { dependentSteps, exchangeMessages } = require('./lib/chat_checks');
 
 const WORKERS = 3;

@@ -27,8 +27,8 @@ const { describe, it, before, after } = require('node:test');
 const { startStack, direct } = require('./lib/stack');
 const { XmppClient, bare } = require('./lib/strophe_client');
 const { scrape, promtoolCheck, total, get } = require('./lib/metrics');
-const { freePort } = require('./lib/ports');
-const { startLogged, waitForPort, stopProcess, tail, sleep } = require('./lib/proc');
+const { freePort } = require('../lib/ports');
+const { startLogged, waitForPort, stopProcess, tail, sleep } = require('../lib/proc');
 const { workerProcesses } = require('./lib/worker_procs');
 
 const USERS = { alice: 'pw-a', bob: 'pw-b', carol: 'pw-c', dave: 'pw-d' };

@@ -15,7 +15,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { describe, it, before, after } = require('node:test');
 const { ProsodyTlsServer } = require('./lib/prosody_tls');
-const { Switchboard } = require('./lib/switchboard');
+const { Switchboard } = require('../lib/switchboard');
 const { XmppClient } = require('./lib/strophe_client');
 
 const debug = Boolean(process.env.SB_DEBUG);

@@ -24,7 +24,7 @@ const http = require('node:http');
 const { describe, it, before, after } = require('node:test');
 const { startStack, direct } = require('./lib/stack');
 const { XmppClient, withTimeout, bare } = require('./lib/strophe_client');
-const { sleep, waitUntil } = require('./lib/proc');
+const { sleep, waitUntil } = require('../lib/proc');
 const { workerProcesses, processAlive, workerOfSid } = require('./lib/worker_procs');
 
 const WORKERS = 4;

@@ -15,9 +15,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const { findBinary, tomlConfig } = require(path.join(__dirname, '..', 'integration', 'lib', 'switchboard.js'));
-const { freePort } = require(path.join(__dirname, '..', 'integration', 'lib', 'ports.js'));
-const { startLogged, stopProcess, sleep } = require(path.join(__dirname, '..', 'integration', 'lib', 'proc.js'));
+const { findBinary, tomlConfig } = require('../lib/switchboard');
+const { freePort } = require('../lib/ports');
+const { startLogged, stopProcess, sleep } = require('../lib/proc');
 
 const probeBinary = process.env.NOTIFY_PROBE_BIN;
 

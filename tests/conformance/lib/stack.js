@@ -13,10 +13,10 @@ const assert = require('node:assert/strict');
 const { before, after } = require('node:test');
 const path = require('node:path');
 
-const { Switchboard } = require(path.join(__dirname, '..', '..', 'integration', 'lib', 'switchboard.js'));
-const { ScriptedUpstream } = require('./scripted_upstream');
-const { BoshSession, HTTPBIND_NS, STREAM_NS, DEFAULT_CONTENT_TYPE } = require('./bosh');
-const { destroyAllSockets } = require('./raw_http');
+const { Switchboard } = require('../../lib/switchboard');
+const { ScriptedUpstream } = require('../../lib/scripted_upstream');
+const { BoshSession, HTTPBIND_NS, STREAM_NS, DEFAULT_CONTENT_TYPE } = require('../../lib/bosh');
+const { destroyAllSockets } = require('../../lib/raw_http');
 
 let domainCounter = 0;
 

@@ -12,7 +12,7 @@
 
 const crypto = require('node:crypto');
 const net = require('node:net');
-const { Waiters } = require('./waiters');
+const { Waiters } = require('../../lib/waiters');
 
 const OP = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';

@@ -6,7 +6,7 @@
 
 const assert = require('node:assert/strict');
 const { it } = require('node:test');
-const { sleep } = require('./proc');
+const { sleep } = require('../../lib/proc');
 
 /**
  * Returns step(name, fn): a test that is skipped once an earlier one failed, and

@@ -23,7 +23,7 @@ const tls = require('node:tls');
 const http = require('node:http');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { freePort } = require('./ports');
+const { freePort } = require('../../lib/ports');
 
 const converseDist = path.dirname(require.resolve('converse.js/dist/converse.min.js'));
 

@@ -13,9 +13,9 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { startLogged, waitForPort, tail, sleep } = require('./proc');
+const { startLogged, waitForPort, tail, sleep } = require('../../lib/proc');
 const { XmppClient } = require('./strophe_client');
-const { repoRoot } = require('./switchboard');
+const { repoRoot } = require('../../lib/switchboard');
 
 /** Every live descendant of `pid` (children, grandchildren, ...), from /proc. */
 function descendants(pid) {

@@ -8,8 +8,8 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort } = require('./ports');
-const { startLogged, waitForPort, stopProcess, tail } = require('./proc');
+const { freePort } = require('../../lib/ports');
+const { startLogged, waitForPort, stopProcess, tail } = require('../../lib/proc');
 
 const isRoot = process.getuid && process.getuid() === 0;
 

@@ -11,7 +11,7 @@
 // to FILE). On SIGTERM or SIGINT it stops Prosody and removes its folder.
 
 const fs = require('node:fs');
-const { ProsodyServer } = require('./prosody');
+const { ProsodyServer } = require('../../lib/prosody');
 
 function parseArgs(argv) {
   const args = { users: {}, friends: [], portFile: null };

@@ -13,9 +13,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { ProsodyServer } = require('./prosody');
-const { freePort } = require('./ports');
-const { startLogged, waitForPort } = require('./proc');
+const { ProsodyServer } = require('../../lib/prosody');
+const { freePort } = require('../../lib/ports');
+const { startLogged, waitForPort } = require('../../lib/proc');
 
 const isRoot = process.getuid && process.getuid() === 0;
 

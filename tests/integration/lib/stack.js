@@ -8,9 +8,9 @@
 // started at all: the same scenarios then check the harness itself, and show
 // how the reference implementations behave.
 
-const { ProsodyServer } = require('./prosody');
-const { EjabberdServer } = require('./ejabberd');
-const { Switchboard } = require('./switchboard');
+const { ProsodyServer } = require('../../lib/prosody');
+const { EjabberdServer } = require('../../lib/ejabberd');
+const { Switchboard } = require('../../lib/switchboard');
 
 const direct = process.env.SB_DIRECT === '1';
 const debug = Boolean(process.env.SB_DEBUG);

@@ -7,7 +7,7 @@
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { freePort } = require('./ports');
+const { freePort } = require('../../lib/ports');
 
 const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.map': 'application/json' };
 

@@ -22,7 +22,7 @@ const assert = require('node:assert/strict');
 const { describe, before, after } = require('node:test');
 const { startStack, direct } = require('./stack');
 const { XmppClient } = require('./strophe_client');
-const { sleep } = require('./proc');
+const { sleep } = require('../../lib/proc');
 const { dependentSteps, expectGone, expectNotListed, exchangeMessages } = require('./chat_checks');
 
 function defineWsChatScenario(serverKind) {

@@ -7,7 +7,7 @@
 const test = require('node:test');
 const path = require('node:path');
 
-const { Switchboard } = require(path.resolve(__dirname, '..', '..', 'integration', 'lib', 'switchboard'));
+const { Switchboard } = require('../../lib/switchboard');
 const { startStub } = require('./stub_process');
 
 function useStubAndSwitchboard({ stubArgs = ['--log-level', 'warn'], settings = { log_level: 'warn' } } = {}) {

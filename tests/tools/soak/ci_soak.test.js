@@ -13,9 +13,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 
-const lib = path.resolve(__dirname, '..', '..', 'integration', 'lib');
-const { EjabberdServer } = require(path.join(lib, 'ejabberd'));
-const { Switchboard } = require(path.join(lib, 'switchboard'));
+const { EjabberdServer } = require('../../lib/ejabberd');
+const { Switchboard } = require('../../lib/switchboard');
 const { startStub } = require(path.join(__dirname, '..', 'lib', 'stub_process'));
 const { runSoak } = require(path.join(__dirname, '..', 'lib', 'run_soak'));
 

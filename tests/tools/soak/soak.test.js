@@ -1,7 +1,7 @@
 'use strict';
 // switchboard-soak against real servers (label `tools`): a private Prosody with
 // its own mod_bosh enabled, and a real switchboard in front of Prosody's c2s
-// port, both started by the integration harness (tests/integration/lib/). Each
+// port, both started by the test harness (tests/lib/). Each
 // test runs the soak for a few seconds and checks its JSON report and exit status:
 //   - through switchboard: every session logs in, every message arrives once;
 //   - through switchboard with --drop 0.1: cut connections are resent with the
@@ -12,9 +12,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 
-const lib = path.resolve(__dirname, '..', '..', 'integration', 'lib');
-const { ProsodyServer } = require(path.join(lib, 'prosody'));
-const { Switchboard } = require(path.join(lib, 'switchboard'));
+const { ProsodyServer } = require('../../lib/prosody');
+const { Switchboard } = require('../../lib/switchboard');
 const { runSoak } = require(path.join(__dirname, '..', 'lib', 'run_soak'));
 
 const USERS = 20;

@@ -2,7 +2,7 @@
 // switchboard-soak --transport websocket (RFC 7395) against real servers (label
 // `tools`): switchboard's /xmpp-websocket in front of a real Prosody and a real
 // ejabberd, Prosody's own mod_websocket and ejabberd's own ejabberd_http_ws, all
-// started privately by the integration harness (tests/integration/lib/). Each
+// started privately by the test harness (tests/lib/). Each
 // test runs the soak for a few seconds and checks its JSON report and exit
 // status:
 //   - every session logs in over WebSocket, every message arrives exactly once;
@@ -18,10 +18,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 
-const lib = path.resolve(__dirname, '..', '..', 'integration', 'lib');
-const { ProsodyServer } = require(path.join(lib, 'prosody'));
-const { EjabberdServer } = require(path.join(lib, 'ejabberd'));
-const { Switchboard } = require(path.join(lib, 'switchboard'));
+const { ProsodyServer } = require('../../lib/prosody');
+const { EjabberdServer } = require('../../lib/ejabberd');
+const { Switchboard } = require('../../lib/switchboard');
 const { startStub } = require(path.join(__dirname, '..', 'lib', 'stub_process'));
 const { runSoak } = require(path.join(__dirname, '..', 'lib', 'run_soak'));
 

@@ -1,21 +1,21 @@
 'use strict';
-// The wire-level toolkit of the hostile soak (bench/hostile_soak.js): raw TCP
+// The wire-level toolkit of the hostile soak (hostile_soak.js): raw TCP
 // connections to switchboard from a chosen loopback source address, a name for
 // every kind of answer they can get, and the tally of actions and answers that
 // the report prints.
 //
 // Raw sockets because hostile input is exactly what Node's http client refuses
 // to send (bad request lines, oversized heads, invalid UTF-8, half-written
-// chunked bodies). The response parser is the conformance suite's
-// (tests/conformance/lib/raw_http.js), wrapped so that an unparsable answer is
-// recorded instead of throwing out of a socket callback.
+// chunked bodies). The response parser is the one the conformance suite uses
+// (tests/lib/raw_http.js), wrapped so that an unparsable answer is recorded
+// instead of throwing out of a socket callback.
 //
 // Every raw socket opened here is counted (open now, peak), so the soak can
 // show that it kept its own promise of a bounded number of hostile sockets.
 
 const net = require('node:net');
 const crypto = require('node:crypto');
-const { HttpConnection, requestBytes } = require('../tests/conformance/lib/raw_http');
+const { HttpConnection, requestBytes } = require('../lib/raw_http');
 
 const NS_BOSH = 'http://jabber.org/protocol/httpbind';
 

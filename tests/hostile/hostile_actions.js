@@ -1,5 +1,5 @@
 'use strict';
-// The one-shot hostile actions of the soak (bench/hostile_soak.js) and the loops
+// The one-shot hostile actions of the soak (hostile_soak.js) and the loops
 // that run them at a bounded rate. Each action opens a fresh TCP connection from
 // a hostile loopback address, sends one piece of bad input, reads the answer,
 // closes, and records the answer's name against the answers docs/conformance.md

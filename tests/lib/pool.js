@@ -1,5 +1,6 @@
 'use strict';
-// Small helpers the bench scripts share: bounded concurrency and percentiles.
+// Small helpers the bench scripts and the hostile soak share: bounded
+// concurrency and percentiles.
 
 /** Runs `fn(item)` over `items`, at most `limit` at a time; collects errors. */
 async function inPool(items, limit, fn) {

@@ -1,9 +1,9 @@
 'use strict';
-// The servers a benchmark runs against, built from the integration-test
-// harness (tests/integration/lib): a private Prosody on loopback with many
-// users, and optionally switchboard in front of it. Everything started here is
-// registered so that stopAll() (called on success, failure, timeout or Ctrl-C)
-// stops it by PID.
+// The servers a benchmark or the hostile soak runs against, built from the
+// harness beside it (prosody.js, switchboard.js): a private Prosody on loopback
+// with many users, and optionally switchboard in front of it. Everything started
+// here is registered so that stopAll() (called on success, failure, timeout or
+// Ctrl-C) stops it by PID.
 //
 // Users are written straight into Prosody's account files in one go and handed
 // to the prosody user with a single chown: the harness's addUsers() runs one
@@ -11,9 +11,8 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const harness = path.join(__dirname, '..', 'tests', 'integration', 'lib');
-const { ProsodyServer, encodeName } = require(path.join(harness, 'prosody'));
-const { Switchboard } = require(path.join(harness, 'switchboard'));
+const { ProsodyServer, encodeName } = require('./prosody');
+const { Switchboard } = require('./switchboard');
 
 const running = new Set(); // objects with stop()
 

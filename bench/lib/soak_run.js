@@ -1,8 +1,8 @@
 'use strict';
 // What the benchmarks that drive switchboard-soak share: finding the soak
 // binary, starting a soak in its own process group and following its progress
-// lines, fresh private servers (the integration-test harness's ejabberd and
-// Prosody) with many accounts, and one registry of everything started so that
+// lines, fresh private servers (the test harness's ejabberd and
+// Prosody, tests/lib/) with many accounts, and one registry of everything started so that
 // stopAll() stops it by PID (soaks by their process group, then front ends,
 // then servers) on success, failure, timeout or Ctrl-C.
 //
@@ -13,12 +13,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const harness = path.join(__dirname, '..', 'tests', 'integration', 'lib');
-const { ProsodyServer } = require(path.join(harness, 'prosody'));
-const { EjabberdServer } = require(path.join(harness, 'ejabberd'));
-const { inPool } = require('./pool');
+const { ProsodyServer } = require('../../tests/lib/prosody');
+const { EjabberdServer } = require('../../tests/lib/ejabberd');
+const { inPool } = require('../../tests/lib/pool');
 
-const repoRoot = path.join(__dirname, '..');
+const repoRoot = path.join(__dirname, '..', '..');
 
 /** SOAK_BIN, else the soak of build/ or build-test/ of this repository. */
 function soakBinary() {

@@ -1,6 +1,6 @@
 'use strict';
 // Who switchboard's file descriptors belong to, for the hostile soak's leak
-// check (bench/hostile_soak.js): a bare fd count cannot tell a good session's
+// check (hostile_soak.js): a bare fd count cannot tell a good session's
 // second keep-alive connection from a leaked hostile one, but the peer address
 // of each TCP socket can. Reads /proc/PID/fd (socket inodes) and /proc/net/tcp
 // (inode -> local and remote address and state). Linux and IPv4 only, which is

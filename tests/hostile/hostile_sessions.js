@@ -1,5 +1,5 @@
 'use strict';
-// Hostile clients that do get a session of their own (bench/hostile_soak.js):
+// Hostile clients that do get a session of their own (hostile_soak.js):
 // each creates a real session (switchboard opens a real XMPP stream to Prosody
 // for it) and then misbehaves with it. Expected answers, from
 // docs/conformance.md:

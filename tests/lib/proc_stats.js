@@ -1,9 +1,9 @@
 'use strict';
-// What the benchmarks read about a running process from /proc: resident memory
-// (VmRSS, and its anonymous and file-backed parts), the number of open file
-// descriptors and the CPU time used so far. Linux only; the bench scripts run
-// the daemons as our children, so we may always read these (as root even after
-// they switched user).
+// What the benchmarks and the hostile soak read about a running process from
+// /proc: resident memory (VmRSS, and its anonymous and file-backed parts), the
+// number of open file descriptors and the CPU time used so far. Linux only; the
+// scripts run the daemons as our children, so we may always read these (as root
+// even after they switched user).
 
 const fs = require('node:fs');
 

@@ -7,10 +7,10 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { freePort } = require('../tests/integration/lib/ports');
-const { waitForPort, sleep } = require('../tests/integration/lib/proc');
+const { freePort } = require('../../tests/lib/ports');
+const { waitForPort, sleep } = require('../../tests/lib/proc');
 
-const repo = path.resolve(__dirname, '..');
+const repo = path.resolve(__dirname, '..', '..');
 const bin = (env, rel) => process.env[env] || path.join(repo, 'build', rel);
 const SWITCHBOARD = bin('SWITCHBOARD_BIN', 'src/switchboard');
 const STUB = bin('STUB_BIN', 'src/tools/stub/switchboard-stub');

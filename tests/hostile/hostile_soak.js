@@ -4,7 +4,7 @@
 // keep its memory and file descriptors bounded, while being hammered with bad
 // input for minutes on end?
 //
-//   node bench/hostile_soak.js [--minutes 10] [--good 200] [--rate 60] [--settle 30]
+//   node tests/hostile/hostile_soak.js [--minutes 10] [--good 200] [--rate 60] [--settle 30]
 //
 // (--rate: one-shot hostile actions started per second; the floods and the
 // pools of slow connections come on top; --settle: seconds between the end of
@@ -13,37 +13,38 @@
 //
 // 1. Start a private Prosody with --good accounts and switchboard in front of it
 //    (--set max_sessions_per_ip=50 inactivity=20 log_level=warn).
-// 2. Log the good sessions in from 127.0.0.2-9 (bench/hostile_good.js) and
-//    leave each with a held request; read switchboard's RSS and fds: "start".
+// 2. Log the good sessions in from 127.0.0.2-9 (hostile_good.js) and leave
+//    each with a held request; read switchboard's RSS and fds: "start".
 // 3. For --minutes: the good sessions chat in pairs (a message every 5-10 s
 //    each, every one checked by id on arrival) while hostile clients from
-//    127.0.0.10-200 send bad input (bench/hostile_actions.js), create and abuse
+//    127.0.0.10-200 send bad input (hostile_actions.js), create and abuse
 //    sessions of their own and flood the per-address session cap
-//    (bench/hostile_sessions.js), and hold slow or non-reading connections
-//    (bench/hostile_slow.js). Every hostile answer is named and checked against
+//    (hostile_sessions.js), and hold slow or non-reading connections
+//    (hostile_slow.js). Every hostile answer is named and checked against
 //    what docs/conformance.md and docs/configuration.md promise.
 // 4. Stop the hostile traffic and the chatting, wait for the last messages,
 //    wait --settle seconds, read RSS and fds again: "end". Terminate the good
 //    sessions.
 //
 // Exit code 0 only if no good session saw an error, no message was lost or
-// duplicated, and switchboard is still alive at the end. Everything runs on
-// loopback in private temp folders; the whole run is bounded by --minutes + 3
-// minutes, and every process started is stopped by PID, also on failure,
-// timeout or Ctrl-C.
+// duplicated, and switchboard is still alive at the end. ctest runs it as
+// `hostile_soak` (label `hostile`) with --minutes 1 --good 40 (CMakeLists.txt
+// here). Everything runs on loopback in private temp folders; the whole run is
+// bounded by --minutes + 3 minutes, and every process started is stopped by
+// PID, also on failure, timeout or Ctrl-C.
 
 const fs = require('node:fs');
 const os = require('node:os');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
-const { startProsody, startSwitchboard, stopAll, userName, PASSWORD } = require('./bench_stack');
-const { snapshot, MiB } = require('./proc_stats');
+const { startProsody, startSwitchboard, stopAll, userName, PASSWORD } = require('../lib/prosody_stack');
+const { snapshot, MiB } = require('../lib/proc_stats');
 const { GoodTraffic, GOOD_ADDRESSES } = require('./hostile_good');
 const { Tally, sockets, addressRange, pick, sleep } = require('./hostile_wire');
 const { ACTIONS, weightedPick, Pacer, runLoops } = require('./hostile_actions');
 const { SESSION_ACTIONS, runFloods } = require('./hostile_sessions');
 const { POOLS, runPool } = require('./hostile_slow');
 const { fdBreakdown, holdsConnectionFrom, loopbackHost } = require('./hostile_fds');
-const { tail } = require('../tests/integration/lib/proc');
+const { tail } = require('../lib/proc');
 
 const SESSIONS_PER_IP = 50;
 const INACTIVITY = 20;

@@ -1,5 +1,5 @@
 'use strict';
-// The long-lived hostile connections of the soak (bench/hostile_soak.js): pools
+// The long-lived hostile connections of the soak (hostile_soak.js): pools
 // of connections that cost switchboard a file descriptor for as long as it lets
 // them, each kept at a fixed size for the whole run and each connection bounded
 // in time by us too. Expected answers (docs/configuration.md, "Limits"):

@@ -1,9 +1,9 @@
 'use strict';
-// The well-behaved side of the hostile soak (bench/hostile_soak.js): N logged-in
+// The well-behaved side of the hostile soak (hostile_soak.js): N logged-in
 // BOSH sessions that chat in pairs while the hostile traffic runs, and the
 // ledger that proves every message arrived exactly once.
 //
-// Each ChatSession is a LightBoshSession (bench/bosh_light_client.js) that
+// Each ChatSession is a LightBoshSession (tests/lib/bosh_light_client.js) that
 // speaks like Strophe once logged in: hold=1, so at most two requests out; one
 // empty request is always held; a message goes out at once in a second request
 // (which releases the held one); a request that fails in transport is resent
@@ -15,8 +15,8 @@
 // then worked), a bounced message, a message it did not expect or got twice.
 // A message that never arrives is charged to its receiver.
 
-const { LightBoshSession } = require('./bosh_light_client');
-const { inPool, percentile } = require('./pool');
+const { LightBoshSession } = require('../lib/bosh_light_client');
+const { inPool, percentile } = require('../lib/pool');
 
 const GOOD_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${2 + i}`);
 

@@ -17,7 +17,7 @@ const path = require('node:path');
 const { freePort } = require('./ports');
 const { startLogged, waitForPort, stopProcess, tail } = require('./proc');
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const repoRoot = path.resolve(__dirname, '..', '..');
 
 function findBinary() {
   if (process.env.SWITCHBOARD_BIN) return process.env.SWITCHBOARD_BIN;

@@ -4,7 +4,7 @@
 // switchboard to a private Prosody, for docs/transcripts/: every request and
 // response with its full head and body, as they crossed the wire.
 //
-//   node bench/capture_transcript.js [--out FILE]
+//   node scripts/capture-transcript.js [--out FILE]
 //       (default: docs/transcripts/prosody-login-through-switchboard.txt)
 //
 // The client is a raw TCP socket (no HTTP library), so the request bytes are
@@ -16,14 +16,14 @@
 // until `wait` runs out, terminate. A step whose reply has not come yet is
 // followed by empty requests until it has (marked "poll").
 //
-// Prosody and switchboard run on free loopback ports, with the integration
-// harness (tests/integration/lib), and are stopped by PID at the end.
+// Prosody and switchboard run on free loopback ports, with the test harness
+// (tests/lib/), and are stopped by PID at the end.
 
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { startProsody, startSwitchboard, stopAll } = require('./bench_stack');
+const { startProsody, startSwitchboard, stopAll } = require('../tests/lib/prosody_stack');
 
 const repoRoot = path.join(__dirname, '..');
 const WAIT = 3;
@@ -124,8 +124,8 @@ function describeRun(prosodyVersion, switchboard) {
   return [
     '# A complete BOSH login through switchboard to Prosody, byte for byte.',
     '#',
-    `# Captured ${new Date().toISOString()} by bench/capture_transcript.js:`,
-    '#     node bench/capture_transcript.js',
+    `# Captured ${new Date().toISOString()} by scripts/capture-transcript.js:`,
+    '#     node scripts/capture-transcript.js',
     `# ${version} (${path.relative(repoRoot, switchboard.binary)}, built ${built};`,
     `# source tree at commit ${commit}${dirty}), started as`,
     `#     switchboard --listen 127.0.0.1:PORT --upstream 127.0.0.1:C2S_PORT`,
@@ -148,7 +148,7 @@ async function main() {
   const outFile = outIndex > 0 ? process.argv[outIndex + 1]
     : path.join(repoRoot, 'docs', 'transcripts', 'prosody-login-through-switchboard.txt');
   const deadline = setTimeout(() => {
-    console.error('capture_transcript: overall timeout');
+    console.error('capture-transcript: overall timeout');
     stopAll().then(() => process.exit(2));
   }, 60000);
   let connection;
@@ -230,7 +230,7 @@ async function main() {
     fs.writeFileSync(outFile, `${sections.join('\n')}`);
     console.log(`wrote ${outFile} (${step} exchanges)`);
   } catch (err) {
-    console.error(`capture_transcript failed: ${err.stack || err.message}`);
+    console.error(`capture-transcript failed: ${err.stack || err.message}`);
     process.exitCode = 1;
   } finally {
     if (connection) connection.close();
