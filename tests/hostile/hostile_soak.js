@@ -27,9 +27,10 @@
 //    sessions.
 //
 // Exit code 0 only if no good session saw an error, no message was lost or
-// duplicated, and switchboard is still alive at the end. ctest runs it as
-// `hostile_soak` (label `hostile`) with --minutes 1 --good 40 (CMakeLists.txt
-// here). Everything runs on loopback in private temp folders; the whole run is
+// duplicated, switchboard is still alive at the end and, after the settle,
+// holds no connection from a hostile address. ctest runs it as `hostile_soak`
+// (label `hostile`) with --minutes 1 --good 40 (CMakeLists.txt here).
+// Everything runs on loopback in private temp folders; the whole run is
 // bounded by --minutes + 3 minutes, and every process started is stopped by
 // PID, also on failure, timeout or Ctrl-C.
 
@@ -233,8 +234,11 @@ function report(r) {
   for (const l of logLines.slice(0, 5)) out(`  ${l.slice(0, 200)}`);
   const prosodyErrors = r.prosodyErrors.split('\n').filter((l) => l && !l.startsWith('(no log'));
   if (prosodyErrors.length) out(`Prosody error log: ${prosodyErrors.slice(0, 3).join(' | ')}`);
-  const pass = r.alive && g.withErrors.length === 0 && g.lost === 0 && g.duplicates === 0;
-  out(`RESULT: ${pass ? 'PASS' : 'FAIL'} (good sessions with errors ${g.withErrors.length}, lost ${g.lost}, duplicated ${g.duplicates}, switchboard ${r.alive ? 'alive' : 'dead'})`);
+  // After the settle every hostile connection and session is over: one still held is a leak.
+  const hostileHeld = r.endFds ? r.endFds['from hostile addresses'] || 0 : 0;
+  const pass = r.alive && g.withErrors.length === 0 && g.lost === 0 && g.duplicates === 0 && hostileHeld === 0;
+  out(`RESULT: ${pass ? 'PASS' : 'FAIL'} (good sessions with errors ${g.withErrors.length}, lost ${g.lost}, duplicated ${g.duplicates}, ` +
+    `switchboard ${r.alive ? 'alive' : 'dead'}, connections from hostile addresses held at the end ${hostileHeld})`);
   return { text: lines.join('\n'), pass };
 }
 
