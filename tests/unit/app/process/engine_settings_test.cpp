@@ -1,7 +1,7 @@
 // The configuration handed to the layers below (engine_settings.hpp): the BOSH
-// engine's settings, the HTTP connection limits and the XMPP link settings. Each
-// worker reads only what these give it, so a key lost or a unit mixed up here is a
-// setting that silently does nothing.
+// engine's settings, the HTTP connection limits, the XMPP link settings, the
+// WebSocket timeouts and the login pacing. Each worker reads only what these give
+// it, so a key lost or a unit mixed up here is a setting that silently does nothing.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -107,4 +107,23 @@ TEST_CASE("link settings: the connect timeout in milliseconds, stanza and backlo
   CHECK(link.proxy_protocol == 1);
   const bool reports_to_the_log = link.report != nullptr;  // TLS failures reach the log
   CHECK(reports_to_the_log);
+}
+
+TEST_CASE("WebSocket timeouts: the first <open/> within http_header_timeout, ping and pong in milliseconds") {
+  Config c;
+  c.http_header_timeout = 3;
+  c.websocket_ping_interval = 25;
+  c.websocket_pong_timeout = 5;
+  const auto timeouts = sb::app::ws_timeouts(c);
+  CHECK(timeouts.open_ms == 3000);
+  CHECK(timeouts.ping_interval_ms == 25000);
+  CHECK(timeouts.pong_timeout_ms == 5000);
+}
+
+TEST_CASE("login pacing: max_logins_in_progress per worker, 0 turning it off") {
+  Config c;
+  c.max_logins_in_progress = 64;
+  CHECK(sb::app::login_pacer_settings(c).max_in_progress == 64);
+  c.max_logins_in_progress = 0;
+  CHECK(sb::app::login_pacer_settings(c).max_in_progress == 0);
 }
