@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of Switchboard, as CI does:
 #   1. build with warnings as errors and run the whole ctest suite: unit tests,
-#      fuzz corpus replays, the conformance suite and the integration tests (real
-#      ejabberd, Prosody, Strophe.js and Chromium, see tests/integration/README.md);
+#      fuzz corpus replays, the conformance suite, the integration tests (real
+#      ejabberd, Prosody, Strophe.js and Chromium, see tests/integration/README.md),
+#      the tools' tests and small soaks, and a minute of the hostile soak
+#      (tests/hostile/README.md);
 #   2. the same suite again in an ASan + UBSan (+ LeakSanitizer) build, the daemon
 #      under test included (scripts/sanitize.sh);
 #   3. each libFuzzer target for FUZZ_SECONDS (default 60) (scripts/fuzz.sh).
