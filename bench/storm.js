@@ -33,7 +33,7 @@
 // (1) a real ejabberd's own BOSH (mod_bosh) directly and (2) switchboard
 // (`--workers auto`, metrics on) in front of a fresh ejabberd of the same
 // configuration (its c2s port), each a fresh private server on free loopback
-// ports with --established + --storm registered accounts (bench/soak_run.js's
+// ports with --established + --storm registered accounts (bench/lib/soak_run.js's
 // startServer, as side_by_side.js uses it), logged in with SASL PLAIN u%d / p%d,
 // and stopped by PID. Its numbers are proportionate to ejabberd's login rate
 // (about 400-630 c2s logins/s on a 2-core box): 2,000 established chatting at
