@@ -6,11 +6,11 @@
 
 #include "bosh/body_writer.hpp"
 #include "bosh/engine_events.hpp"
-#include "bosh/routing.hpp"
 #include "bosh/session.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/sid.hpp"
 #include "bosh/upstream.hpp"
+#include "engine/routing.hpp"
 #include "xml/body_parser.hpp"
 
 namespace sb::bosh {
@@ -163,7 +163,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     send_terminal(exchange, Condition::kImproperAddressing, legacy);
     return;
   }
-  auto address = route_upstream(settings, *to, body.attribute("route"));
+  auto address = engine::route_upstream(settings, *to, body.attribute("route"));
   if (!address) {
     ++counters_.refused_creations;
     refused(peer, Refusal::kHostUnknown, "new session for a domain with no upstream");

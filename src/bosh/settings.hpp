@@ -1,21 +1,18 @@
 // EngineSettings: the knobs of the BOSH engine, filled from the daemon's Config by
-// app/ (bosh/ never reads files). Times are in seconds as on the wire.
+// app/ (bosh/ never reads files). Times are in seconds as on the wire. Where
+// sessions go (engine::RoutingSettings) is shared with the WebSocket transport.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <string>
-#include <vector>
+
+#include "engine/routing.hpp"
 
 namespace sb::bosh {
 
-struct UpstreamAddress {
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-struct EngineSettings {
+// The routing fields (default_upstream, domains, allowed_routes) come from the base.
+struct EngineSettings : engine::RoutingSettings {
   // Session parameters offered to clients.
   std::uint32_t max_wait = 120;     // a client's wait is capped to this
   std::uint32_t default_wait = 60;  // used when the client sends no wait
@@ -31,13 +28,6 @@ struct EngineSettings {
   // Keep each session's client address even without a per-address cap (Session::
   // client_address(), for a PROXY header towards the server).
   bool track_peers = false;
-
-  // Where sessions go. A domain with an entry in `domains` goes there, any other
-  // domain to `default_upstream` (if its host is empty, unknown domains end with
-  // host-unknown). `route` is honoured only when it names an allowed_routes entry.
-  UpstreamAddress default_upstream;
-  std::map<std::string, UpstreamAddress, std::less<>> domains;
-  std::vector<UpstreamAddress> allowed_routes;
 
   // Prepended to every sid so a worker (or an L7 router) can find the owner.
   std::string sid_prefix;

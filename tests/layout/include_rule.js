@@ -19,10 +19,11 @@ const LAYER_USES = {
   net: ['base'],
   xml: ['base'],
   http: ['base'],
-  bosh: ['xml', 'http', 'base'],
-  ws: ['bosh', 'http', 'xml', 'base'],
+  engine: ['base'],
+  bosh: ['engine', 'xml', 'http', 'base'],
+  ws: ['bosh', 'engine', 'http', 'xml', 'base'],
   xmpp: ['bosh', 'xml', 'net', 'base'],
-  app: ['ws', 'xmpp', 'bosh', 'http', 'xml', 'net', 'base'],
+  app: ['ws', 'xmpp', 'bosh', 'engine', 'http', 'xml', 'net', 'base'],
   tools: ['net', 'xml', 'http', 'base'],
 };
 // app/'s rooms, in order: each may include those before it.

@@ -42,9 +42,11 @@ class ScriptedUpstream {
    *   header (v1 or v2), as switchboard sends with upstream_proxy_protocol; it
    *   is taken off first and kept as conn.proxyHeader (Buffer) and
    *   conn.proxySource (the address it names, or null for UNKNOWN/LOCAL)
+   * @param opts.host  the address to listen on (127.0.0.1; '::1' for IPv6)
    */
-  constructor({ proxyProtocol = false } = {}) {
+  constructor({ proxyProtocol = false, host = '127.0.0.1' } = {}) {
     this.proxyProtocol = proxyProtocol;
+    this.host = host;
     this.plans = new Map();
     this.byDomain = new Map();     // to -> [UpstreamConn]
     this.waiters = [];             // { to, resolve }
@@ -56,7 +58,7 @@ class ScriptedUpstream {
     this.server = net.createServer((socket) => this.accept(socket));
     await new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ host: '127.0.0.1', port: 0 }, resolve);
+      this.server.listen({ host: this.host, port: 0 }, resolve);
     });
     this.port = this.server.address().port;
     return this;

@@ -97,9 +97,9 @@ Error address_error(std::string_view key, std::string_view value, const std::str
 
 Error set_listen(Config& config, std::string_view key, std::string_view value) {
   std::string reason;
-  auto address = parse_host_port(value, &reason);
+  auto address = base::parse_host_port(value, &reason);
   if (!address) return address_error(key, value, reason);
-  if (!is_ip_literal(address->host)) {
+  if (!base::is_ip_literal(address->host)) {
     return quoted(key) + " must be an IP address and port, like 127.0.0.1:5280 or [::]:5280 " +
            "(no host names), got " + quoted(value);
   }
@@ -139,7 +139,7 @@ Error set_upstream(Config& config, std::string_view key, std::string_view value)
     return std::nullopt;
   }
   std::string reason;
-  auto address = parse_host_port(value, &reason);
+  auto address = base::parse_host_port(value, &reason);
   if (!address) return address_error(key, value, reason);
   config.upstream = std::move(*address);
   return std::nullopt;
@@ -149,10 +149,10 @@ std::string show_upstream(const Config& config) {
 }
 
 Error set_allowed_routes(Config& config, std::string_view key, std::string_view value) {
-  std::vector<HostPort> routes;
+  std::vector<base::HostPort> routes;
   for (std::string_view word : split_words(value)) {
     std::string reason;
-    auto address = parse_host_port(word, &reason);
+    auto address = base::parse_host_port(word, &reason);
     if (!address) return address_error(key, word, reason);
     routes.push_back(std::move(*address));
   }
@@ -378,9 +378,9 @@ Error set_metrics_listen(Config& config, std::string_view key, std::string_view 
     return std::nullopt;
   }
   std::string reason;
-  auto address = parse_host_port(value, &reason);
+  auto address = base::parse_host_port(value, &reason);
   if (!address) return address_error(key, value, reason);
-  if (!is_ip_literal(address->host)) {
+  if (!base::is_ip_literal(address->host)) {
     return quoted(key) + " must be an IP address and port, like 127.0.0.1:9280 " +
            "(no host names), got " + quoted(value);
   }
@@ -506,7 +506,7 @@ constexpr std::string_view kDefaultDomain = "*";
 Error set_domain_upstream(Config& config, std::string_view key, std::string_view value) {
   const std::string domain = lowercase(key.substr(kDomainUpstreamPrefix.size()));
   if (domain == kDefaultDomain) return set_upstream(config, key, value);
-  if (!is_valid_host_name(domain)) {
+  if (!base::is_valid_host_name(domain)) {
     return quoted(key) + ": " + quoted(domain) + " is not a valid domain name";
   }
   if (value.empty()) {  // lets --set remove a domain the file configured
@@ -514,7 +514,7 @@ Error set_domain_upstream(Config& config, std::string_view key, std::string_view
     return std::nullopt;
   }
   std::string reason;
-  auto address = parse_host_port(value, &reason);
+  auto address = base::parse_host_port(value, &reason);
   if (!address) return address_error(key, value, reason);
   config.domain_upstreams.insert_or_assign(domain, std::move(*address));
   return std::nullopt;

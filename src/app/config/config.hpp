@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "app/config/address.hpp"
+#include "base/host_port.hpp"
 #include "app/log/log.hpp"
 #include "xmpp/tls_mode.hpp"
 
@@ -29,14 +29,14 @@ namespace sb::app {
 
 struct Config {
   // --- where to listen and whom to serve -------------------------------------
-  HostPort listen{"127.0.0.1", 5280};      // IP address and port the HTTP listener binds
+  base::HostPort listen{"127.0.0.1", 5280};  // IP address and port the HTTP listener binds
   std::string bosh_path = "/http-bind";    // URL path of the BOSH endpoint
   std::string websocket_path = "/xmpp-websocket";  // URL path of XMPP over WebSocket (RFC 7395); empty = off
   std::string public_bosh_url;             // BOSH URL host-meta advertises; empty = from the request's Host
   std::string public_websocket_url;        // WebSocket URL host-meta advertises; empty = from the request's Host
   // HTTPS: the same endpoints over TLS on a second address (empty = none), with
   // the PEM certificate chain and private key it presents.
-  std::optional<HostPort> tls_listen;
+  std::optional<base::HostPort> tls_listen;
   std::string tls_cert_file;
   std::string tls_key_file;
   // Session tickets: a new ticket key every this many seconds, shared by all
@@ -44,10 +44,10 @@ struct Config {
   std::uint32_t tls_ticket_rotation = 3600;
   std::uint32_t workers = 1;               // worker processes; 0 = auto (cores, fds, max_sessions)
   std::uint32_t worker_hang_timeout = 30;  // seconds without a worker's heartbeat before it is killed; 0 = off
-  std::optional<HostPort> upstream;        // default XMPP server; empty = none configured
+  std::optional<base::HostPort> upstream;  // default XMPP server; empty = none configured
   // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.
-  std::map<std::string, HostPort, std::less<>> domain_upstreams;
-  std::vector<HostPort> allowed_routes;    // BOSH `route` targets a client may ask for; empty = route ignored
+  std::map<std::string, base::HostPort, std::less<>> domain_upstreams;
+  std::vector<base::HostPort> allowed_routes;  // BOSH `route` targets a client may ask for; empty = route ignored
   // Origins that get CORS headers: "*" = any (the default, as with the servers' own
   // BOSH; see http/cors.hpp for why that is safe); empty = none (same-origin only).
   std::vector<std::string> cors_origins{"*"};
@@ -92,7 +92,7 @@ struct Config {
 
   // --- operations ---------------------------------------------------------------
   LogLevel log_level = LogLevel::kInfo;    // error | warn | info | debug
-  std::optional<HostPort> metrics_listen;  // Prometheus /metrics listener; empty = off
+  std::optional<base::HostPort> metrics_listen;  // Prometheus /metrics listener; empty = off
   std::string log_file;                    // file the log is appended to; empty = stderr
 
   bool operator==(const Config&) const = default;

@@ -2,7 +2,7 @@
 #include "app/front/ws_endpoint.hpp"
 
 #include "base/check.hpp"
-#include "bosh/routing.hpp"
+#include "engine/routing.hpp"
 #include "ws/handshake.hpp"
 
 namespace sb::app {
@@ -14,7 +14,7 @@ WsEndpoint::WsEndpoint(uv_loop_t* loop, bosh::SessionTable& sessions,
       cors_(cors),
       shared_{ws::WsContext{upstreams,
                             [&sessions](std::string_view to) -> std::optional<bosh::UpstreamTarget> {
-                              auto address = bosh::route_upstream(sessions.settings(), to, nullptr);
+                              auto address = engine::route_upstream(sessions.settings(), to, nullptr);
                               if (!address) return std::nullopt;
                               bosh::UpstreamTarget target;
                               target.host = address->host;

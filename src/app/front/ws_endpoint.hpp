@@ -12,7 +12,7 @@
 // (WsSocket::start): the client's <open/> gets policy-violation.
 //
 // Its WsShared is the one WsContext of the worker: the same UpstreamFactory as
-// BOSH, routing by bosh::route_upstream (the domains and default upstream; RFC
+// BOSH, routing by engine::route_upstream (the domains and default upstream; RFC
 // 7395's <open/> has no route attribute, so allowed_routes never applies),
 // max_message_bytes = max_stanza_bytes, and the 1 MiB output backlog of HTTP.
 #pragma once

@@ -8,8 +8,6 @@
 
 namespace sb::app {
 namespace {
-bosh::UpstreamAddress to_address(const HostPort& hp) { return {hp.host, hp.port}; }
-
 // Why an XMPP server link failed (TLS refused, certificate rejected, ...): the BOSH
 // client only learns remote-connection-failed, the operator reads this.
 void log_link_failure(std::string_view message) {
@@ -30,9 +28,9 @@ bosh::EngineSettings engine_settings(const Config& config, int worker_index) {
   s.max_sessions = worker_max_sessions(config.max_sessions, config.workers);
   s.max_sessions_per_ip = config.max_sessions_per_ip;
   s.track_peers = config.upstream_proxy_protocol != 0;  // the PROXY header names the client
-  if (config.upstream) s.default_upstream = to_address(*config.upstream);
-  for (const auto& [domain, hp] : config.domain_upstreams) s.domains[domain] = to_address(hp);
-  for (const auto& hp : config.allowed_routes) s.allowed_routes.push_back(to_address(hp));
+  if (config.upstream) s.default_upstream = *config.upstream;
+  for (const auto& [domain, hp] : config.domain_upstreams) s.domains[domain] = hp;
+  s.allowed_routes = config.allowed_routes;
   // The sid prefix names the node (for an L7 router) and the worker that owns the
   // session, so a request can be routed to its owner without a shared lookup.
   if (config.workers != 1) {

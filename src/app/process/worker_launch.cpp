@@ -60,7 +60,7 @@ std::optional<WorkerLaunch> worker_launch_from(int argc, char** argv, std::strin
 
 std::string listen_address(const Config& config) { return listen_address(config.listen); }
 
-std::string listen_address(const HostPort& address) {
+std::string listen_address(const base::HostPort& address) {
   const std::string port = std::to_string(address.port);
   if (address.host.find(':') != std::string::npos) return "[" + address.host + "]:" + port;
   return address.host + ":" + port;

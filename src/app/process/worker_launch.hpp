@@ -75,7 +75,7 @@ std::optional<net::TicketSecret> ticket_secret_from_environment();
 // The configured listen address as the listener takes it: "ip:port" or "[ip6]:port".
 std::string listen_address(const Config& config);
 // The same for any HostPort (metrics_listen).
-std::string listen_address(const HostPort& address);
+std::string listen_address(const base::HostPort& address);
 // The same for tls_listen (empty when there is none).
 std::string tls_listen_address(const Config& config);
 

@@ -95,8 +95,8 @@ World::World() : cors_(std::vector<std::string>{kOrigin}) {
   settings_.max_session_queue_bytes = 2048;
   settings_.max_sessions = 6;
   settings_.max_sessions_per_ip = 4;
-  settings_.domains.emplace("localhost", bosh::UpstreamAddress{"127.0.0.1", 5222});
-  settings_.domains.emplace("example.com", bosh::UpstreamAddress{"127.0.0.1", 5223});
+  settings_.domains.emplace("localhost", engine::UpstreamAddress{"127.0.0.1", 5222});
+  settings_.domains.emplace("example.com", engine::UpstreamAddress{"127.0.0.1", 5223});
   settings_.allowed_routes.push_back({"127.0.0.1", 5269});
 
   limits_.max_header_bytes = 1024;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "app/config/address.hpp"
+#include "base/host_port.hpp"
 
 namespace doctest {
 template <>
@@ -20,8 +20,8 @@ struct StringMaker<std::vector<std::string>> {
   }
 };
 template <>
-struct StringMaker<sb::app::HostPort> {
-  static String convert(const sb::app::HostPort& address) {
+struct StringMaker<sb::base::HostPort> {
+  static String convert(const sb::base::HostPort& address) {
     return String(address.to_string().c_str());
   }
 };

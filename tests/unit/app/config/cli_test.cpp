@@ -10,7 +10,7 @@
 #include "app/config/cli.hpp"
 
 using sb::app::CliResult;
-using sb::app::HostPort;
+using sb::base::HostPort;
 using sb::app::LogLevel;
 
 namespace {

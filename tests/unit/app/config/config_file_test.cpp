@@ -15,7 +15,7 @@
 
 using sb::app::Config;
 using sb::app::FileLoad;
-using sb::app::HostPort;
+using sb::base::HostPort;
 using sb::app::LogLevel;
 using sb::app::parse_config_text;
 

@@ -13,7 +13,7 @@
 #include "app/config/config_reload.hpp"
 
 using sb::app::Config;
-using sb::app::HostPort;
+using sb::base::HostPort;
 using sb::app::LogLevel;
 using sb::app::plan_reload;
 

@@ -12,7 +12,7 @@
 
 using sb::app::apply_setting;
 using sb::app::Config;
-using sb::app::HostPort;
+using sb::base::HostPort;
 
 namespace {
 Config runnable() {

@@ -14,7 +14,7 @@
 
 using sb::app::apply_setting;
 using sb::app::Config;
-using sb::app::HostPort;
+using sb::base::HostPort;
 using sb::xmpp::TlsMode;
 
 namespace {

@@ -11,7 +11,7 @@
 #include "app/process/engine_settings.hpp"
 
 using sb::app::Config;
-using sb::app::HostPort;
+using sb::base::HostPort;
 
 namespace {
 template <typename List>

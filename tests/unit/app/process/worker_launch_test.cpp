@@ -9,6 +9,7 @@
 #include "app/process/worker_launch.hpp"
 
 using namespace sb::app;
+using sb::base::HostPort;
 
 namespace {
 std::vector<char*> argv_of(std::vector<std::string>& args) {

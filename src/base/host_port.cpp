@@ -1,5 +1,5 @@
-// Parsing of "host:port" addresses; see address.hpp for why it is shared.
-#include "app/config/address.hpp"
+// Parsing of "host:port" addresses; see host_port.hpp for why it is shared.
+#include "base/host_port.hpp"
 
 #include <arpa/inet.h>
 
@@ -8,7 +8,7 @@
 
 #include "base/ascii_case.hpp"
 
-namespace sb::app {
+namespace sb::base {
 namespace {
 
 bool set_error(std::string* error, std::string_view message) {
@@ -122,16 +122,7 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string* erro
   if (!port) return std::nullopt;
   // Host names are case-insensitive; lower-casing once here lets every later
   // comparison (allowed_routes, per-domain upstreams) be a plain string compare.
-  return HostPort{base::lowercase(host), *port};
+  return HostPort{lowercase(host), *port};
 }
 
-std::optional<HostPort> parse_bosh_route(std::string_view route, std::string* error) {
-  const auto colon = route.find(':');
-  if (colon == std::string_view::npos || !base::equals_ignoring_case(route.substr(0, colon), "xmpp")) {
-    set_error(error, "route must look like xmpp:host:port");
-    return std::nullopt;
-  }
-  return parse_host_port(route.substr(colon + 1), error);
-}
-
-}  // namespace sb::app
+}  // namespace sb::base

@@ -1,13 +1,13 @@
 // HostPort: the "host:port" and "[v6]:port" addresses that appear in the
 // configuration (listen, upstream, allowed_routes) and in the BOSH `route`
-// attribute ("xmpp:host:port").
+// attribute ("xmpp:host:port", read by engine/routing.hpp).
 //
-// Parsing lives here, apart from the config file reader, because the same rules
-// apply to a file line, a --set override, a command-line option and a client's
-// route attribute; one function means one set of edge cases (missing port, port 0
-// or above 65535, an IPv6 address without brackets) and one set of tests.
-// Nothing here resolves names: a host name is only checked for its characters;
-// connecting is the upstream's business.
+// Parsing lives here, at the bottom, because the same rules apply to a file line,
+// a --set override, a command-line option and a client's route attribute; one
+// function means one set of edge cases (missing port, port 0 or above 65535, an
+// IPv6 address without brackets) and one set of tests. Nothing here resolves
+// names: a host name is only checked for its characters; connecting is the
+// upstream's business.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace sb::app {
+namespace sb::base {
 
 struct HostPort {
   std::string host;  // a host name, an IPv4 literal, or an IPv6 literal without brackets
@@ -41,9 +41,4 @@ bool is_valid_host_name(std::string_view name);
 // listening socket can bind without name resolution.
 bool is_ip_literal(std::string_view host);
 
-// Parses the XEP-0124 `route` attribute: "xmpp:host:port" (the scheme is
-// compared case-insensitively; only "xmpp" is accepted). The host is lower-cased,
-// as in parse_host_port.
-std::optional<HostPort> parse_bosh_route(std::string_view route, std::string* error = nullptr);
-
-}  // namespace sb::app
+}  // namespace sb::base

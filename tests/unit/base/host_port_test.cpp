@@ -1,12 +1,22 @@
 // host:port parsing: the edge cases every config address and BOSH route meets.
-#include "app/printing.hpp"
+#include <doctest/doctest.h>
 
-#include "app/config/address.hpp"
+#include <string>
+#include <string_view>
 
-using sb::app::HostPort;
-using sb::app::is_ip_literal;
-using sb::app::parse_bosh_route;
-using sb::app::parse_host_port;
+#include "base/host_port.hpp"
+
+using sb::base::HostPort;
+using sb::base::is_ip_literal;
+using sb::base::is_valid_host_name;
+using sb::base::parse_host_port;
+
+namespace doctest {
+template <>
+struct StringMaker<HostPort> {
+  static String convert(const HostPort& address) { return String(address.to_string().c_str()); }
+};
+}  // namespace doctest
 
 TEST_CASE("host:port, IPv4 and bracketed IPv6 parse") {
   CHECK(parse_host_port("example.com:5222") == HostPort{"example.com", 5222});
@@ -76,13 +86,10 @@ TEST_CASE("is_ip_literal accepts IPv4 and IPv6 literals only") {
   CHECK_FALSE(is_ip_literal(""));
 }
 
-TEST_CASE("BOSH route attribute: xmpp:host:port") {
-  CHECK(parse_bosh_route("xmpp:example.com:5222") == HostPort{"example.com", 5222});
-  CHECK(parse_bosh_route("XMPP:[::1]:5222") == HostPort{"::1", 5222});
-  std::string error;
-  CHECK_FALSE(parse_bosh_route("http:example.com:5222", &error));
-  CHECK(error == "route must look like xmpp:host:port");
-  CHECK_FALSE(parse_bosh_route("example.com", &error));
-  CHECK_FALSE(parse_bosh_route("xmpp:example.com", &error));
-  CHECK(error == "missing port");
+TEST_CASE("is_valid_host_name takes DNS-shaped names only") {
+  CHECK(is_valid_host_name("example.org"));
+  CHECK(is_valid_host_name("xmpp_internal"));
+  CHECK_FALSE(is_valid_host_name(""));
+  CHECK_FALSE(is_valid_host_name("a..b"));
+  CHECK_FALSE(is_valid_host_name("[::1]"));
 }
