@@ -75,8 +75,10 @@ std::string options_json(const Options& o) {
          ", \"msg_size\": " + std::to_string(o.msg_size) +
          ", \"peers\": " + quote(o.peers == PeerMode::kPairs ? "pairs" : "random") +
          ", \"hold\": " + std::to_string(o.hold) + ", \"wait\": " + std::to_string(o.wait) +
-         ", \"ack\": " + (o.ack ? "true" : "false") + ", \"retry_as\": " + quote(retry_as_name(effective_retry_as(o))) +
+         ", \"ack\": " + (o.ack ? "true" : "false") + ", \"client\": " + quote(bosh_client_name(o.client)) +
+         ", \"retry_as\": " + quote(retry_as_name(effective_retry_as(o))) +
          ", \"honour_retry_after\": " + (o.honour_retry_after ? "true" : "false") + ", \"drop\": " + num(o.drop) +
+         ", \"cut_delay\": " + std::to_string(o.cut_delay_ms) +
          ", \"delay\": " + std::to_string(o.delay_ms) + ", \"procs\": " + std::to_string(o.procs) +
          ", \"source\": " + quote(o.source) + ", \"conn_idle\": " + std::to_string(o.conn_idle_ms) +
          ", \"drain\": " + std::to_string(o.drain_s) + ", \"max_lag\": " + num(o.max_lag_ms) +

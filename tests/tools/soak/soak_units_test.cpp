@@ -129,6 +129,30 @@ TEST_CASE("options: the spellings of issue 7 and their defaults") {
   CHECK_FALSE(parse({"--sessions", "3"}, none, error));  // no --url
 }
 
+TEST_CASE("options: --client strophe (the default) or classic, and the cut delay each implies") {
+  Options o;
+  std::string error;
+  REQUIRE(parse({"--url", "http://x/http-bind", "--drop", "0.1"}, o, error));
+  CHECK(o.client == BoshClient::kStrophe);
+  CHECK(o.cut_delay_ms == 50);  // the server sees the cut before the resend
+  CHECK(std::string(bosh_client_name(o.client)) == "strophe");
+
+  Options classic;
+  REQUIRE(parse({"--url", "http://x/http-bind", "--client", "classic"}, classic, error));
+  CHECK(classic.client == BoshClient::kClassic);
+  CHECK(classic.cut_delay_ms == 0);  // the earlier behaviour: the client closes, resends at once
+  CHECK(std::string(bosh_client_name(classic.client)) == "classic");
+
+  Options given;
+  REQUIRE(parse({"--url", "http://x/http-bind", "--client=classic", "--cut-delay", "200"}, given, error));
+  CHECK(given.cut_delay_ms == 200);
+
+  Options bad;
+  CHECK_FALSE(parse({"--url", "http://x/", "--client", "converse"}, bad, error));
+  CHECK(error.find("--client") != std::string::npos);
+  CHECK_FALSE(parse({"--url", "http://x/", "--cut-delay", "-1"}, bad, error));
+}
+
 TEST_CASE("stats: tally, interval and final survive the pipe's text form") {
   Interval iv;
   iv.index = 7;
