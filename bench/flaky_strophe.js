@@ -8,7 +8,15 @@
 // request's life, and whether the server side sees RST, FIN or nothing), in
 // front of a BOSH endpoint; then switchboard-soak runs the same load through the
 // same kind of proxy (its own --drop off), and optionally with its own --drop and
-// no proxy. Every figure of the three runs side by side, per endpoint:
+// no proxy. The runs (--runs, in this order, each with its own users):
+//
+//   strophe       real Strophe.js through the proxy
+//   soak          switchboard-soak (--client strophe, its default) through the proxy
+//   classic       switchboard-soak --client classic through the proxy
+//   soak-drop     switchboard-soak --drop CUT, no proxy
+//   classic-drop  switchboard-soak --drop CUT --client classic, no proxy
+//
+// Every figure of the runs side by side, per endpoint:
 //
 //   prosody      Prosody 0.12's own mod_bosh
 //   ejabberd     ejabberd 23.01's own mod_bosh
@@ -21,10 +29,15 @@
 // switchboard-soak (SWITCHBOARD_BIN, SOAK_BIN, else build/).
 //
 //   node bench/flaky_strophe.js [--targets prosody,ejabberd,sb-prosody,sb-ejabberd]
-//     [--runs strophe,soak,soak-drop] [--users 20] [--msg-rate 40] [--duration 30]
+//     [--runs strophe,soak] [--users 20] [--msg-rate 40] [--duration 30]
 //     [--wait 10] [--cut 0.1] [--where mix|before|held|answer] [--how rst|fin|silent]
-//     [--seed 1] [--drain 10] [--inactivity 30] [--soak-args '--client classic']
+//     [--seed 1] [--drain 30] [--inactivity 30] [--soak-args '--client classic']
 //     [--spare-logins] [--json FILE] [--timeout 900]
+//
+// --soak-args adds arguments to every soak run. Messages are counted as the soak
+// counts them (tests/integration/lib/strophe_pairs.js); a run's drain ends early
+// once every message sent has arrived, so a run that lost messages takes the
+// whole --drain.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -37,7 +50,7 @@ const { CuttingProxy } = require(path.join(harness, 'cutting_proxy'));
 function parseArgs(argv) {
   const o = {
     targets: 'prosody,ejabberd,sb-prosody,sb-ejabberd', runs: 'strophe,soak', users: 20, msgRate: 40,
-    duration: 30, wait: 10, cut: 0.1, where: 'mix', how: 'rst', seed: 1, drain: 10, inactivity: 30,
+    duration: 30, wait: 10, cut: 0.1, where: 'mix', how: 'rst', seed: 1, drain: 30, inactivity: 30,
     soakArgs: '', spareLogins: false, json: null, timeout: 900, rate: 40,
   };
   const names = {

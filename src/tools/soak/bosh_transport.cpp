@@ -240,7 +240,10 @@ void BoshTransport::on_response(HttpConnection& conn, int status, std::string_vi
     const auto i = static_cast<std::size_t>(p - pending_.data());
     Pending done = std::move(pending_[i]);
     pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+    late_answer_ = done.rid < newest_handled_;
+    if (done.rid > newest_handled_) newest_handled_ = done.rid;
     handle_answer(done);
+    late_answer_ = false;
     if (state_ == State::kEnded) return;
     send_waiting();
   } else {

@@ -65,6 +65,7 @@ class BoshTransport final : public Transport, private HttpOwner {
   void close(std::string last) override;
   unsigned outstanding() const override { return static_cast<unsigned>(pending_.size()); }
   unsigned refusals() const override { return refusals_; }
+  bool handling_late_answer() const override { return late_answer_; }
 
   std::string debug_state() const override;
   const std::string& sid() const { return sid_; }
@@ -119,6 +120,7 @@ class BoshTransport final : public Transport, private HttpOwner {
   std::array<std::unique_ptr<HttpConnection>, kMaxConnections> conns_;
   std::uint64_t next_rid_ = 0;
   std::uint64_t held_until_ms_ = 0;  // strophe: no request written before this, after a --drop cut
+  std::uint64_t newest_handled_ = 0;  // strophe: the highest rid whose answer was handled
   std::uint32_t wait_s_ = 60;
   std::uint8_t requests_ = 2;   // outstanding at most: min(server's requests, 2)
   std::uint8_t window_ = 2;     // strophe: the server's `requests` (capped at 255), the rid window
@@ -127,6 +129,7 @@ class BoshTransport final : public Transport, private HttpOwner {
   State state_ = State::kNew;
   bool restart_pending_ = false;
   bool close_pending_ = false;
+  bool late_answer_ = false;  // strophe: handling an answer older than one already handled
 };
 
 }  // namespace sb::soak

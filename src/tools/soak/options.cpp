@@ -4,6 +4,7 @@
 // reported once with the flag's name so a script's author sees what to fix.
 #include "tools/soak/options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <string_view>
@@ -155,7 +156,9 @@ generator
                        'none' turns it off)
   --conn-idle MS       a session's second connection closes after MS idle (default 2000)
   --connect-timeout MS (default 10000)
-  --drain S            after the run, seconds to wait for messages in flight (default 5)
+  --drain S            after the run, seconds to wait for messages in flight (default 5;
+                       with --drop and --client strophe, 5 + Strophe's delays before a
+                       request's 3rd and 4th sends: 24 with --wait 10, 40 with 60)
   --max-lag MS         event-loop lag counted as generator overload (default 50)
 output
   --json FILE          the JSON report
@@ -175,6 +178,7 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
   bool sasl_given = false;
   bool transport_given = false;
   bool ws_scheme = false;
+  bool drain_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     std::string value;
@@ -332,6 +336,7 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
       if (!u64(n, 100, 600'000)) return false;
       o.connect_timeout_ms = static_cast<std::uint32_t>(n);
     } else if (flag == "--drain") {
+      drain_given = true;
       if (!u64(n, 0, 3600)) return false;
       o.drain_s = static_cast<std::uint32_t>(n);
     } else if (flag == "--max-lag") {
@@ -369,6 +374,13 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
     return false;
   }
   if (o.cut_delay_ms < 0) o.cut_delay_ms = o.client == BoshClient::kStrophe ? 50 : 0;
+  // A message in a request cut twice waits Strophe's backoff (8 s, then up to 27 s)
+  // before it goes again: the drain must outlast that, or late counts as lost. It
+  // ends as soon as every message has arrived, so it costs only runs that lose some.
+  if (!drain_given && o.drop > 0 && o.transport == TransportKind::kBosh && o.client == BoshClient::kStrophe) {
+    const std::uint32_t cap = o.wait * 11 / 10;  // Strophe's floor(1.1 * wait)
+    o.drain_s = 5 + std::min<std::uint32_t>(cap, 8) + std::min<std::uint32_t>(cap, 27);
+  }
   if (!sasl_given) o.sasl = o.password_given ? SaslMech::kPlain : SaslMech::kAnonymous;
   if (o.procs > o.sessions) o.procs = static_cast<unsigned>(o.sessions);
   return true;

@@ -66,7 +66,7 @@ struct Options {
   std::string source;           // "A-B" IPv4 range; "" = automatic; "none" = off
   std::uint32_t conn_idle_ms = 2000;   // a spare connection closes after this idle
   std::uint32_t connect_timeout_ms = 10000;
-  std::uint32_t drain_s = 5;    // after the run: time for messages still in flight
+  std::uint32_t drain_s = 5;    // after the run: time for messages still in flight (see parse_options)
   double max_lag_ms = 50;       // loop lag above this counts as generator overload
 
   // Output.

@@ -161,6 +161,7 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   j += "  \"messages_lost\": " + std::to_string(f.messages_lost) + ",\n";
   j += "  \"messages_duplicated\": " + std::to_string(t.messages_duplicated) + ",\n";
   j += "  \"messages_reordered\": " + std::to_string(t.messages_reordered) + ",\n";
+  j += "  \"messages_reordered_by_client\": " + std::to_string(t.messages_reordered_by_client) + ",\n";
   j += "  \"messages_cut_off\": " + std::to_string(t.messages_cut_off) + ",\n";
   j += "  \"requests\": " + std::to_string(t.requests) + ",\n";
   j += "  \"connections\": " + std::to_string(t.connections) + ",\n";
@@ -223,10 +224,15 @@ void print_summary(const Options& o, const Collector& c, const RunInfo& info) {
   std::printf("  sessions        %llu/%llu established, %llu ended early\n",
               static_cast<unsigned long long>(f.sessions_established), static_cast<unsigned long long>(o.sessions),
               static_cast<unsigned long long>(t.sessions_ended));
-  std::printf("  messages        %llu sent, %llu received, %llu lost, %llu duplicated, %llu reordered\n",
+  std::printf("  messages        %llu sent, %llu received, %llu lost, %llu duplicated, %llu reordered",
               static_cast<unsigned long long>(t.messages_sent), static_cast<unsigned long long>(t.messages_received),
               static_cast<unsigned long long>(f.messages_lost), static_cast<unsigned long long>(t.messages_duplicated),
               static_cast<unsigned long long>(t.messages_reordered));
+  if (t.messages_reordered_by_client > 0) {
+    std::printf(" (and %llu by the client's own answer order)",
+                static_cast<unsigned long long>(t.messages_reordered_by_client));
+  }
+  std::printf("\n");
   line("latency", f.latency);
   line("login latency", f.login);
   if (t.login_refusals > 0) {

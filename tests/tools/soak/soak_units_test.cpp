@@ -147,6 +147,20 @@ TEST_CASE("options: --client strophe (the default) or classic, and the cut delay
   REQUIRE(parse({"--url", "http://x/http-bind", "--client=classic", "--cut-delay", "200"}, given, error));
   CHECK(given.cut_delay_ms == 200);
 
+  // With --drop the drain outlasts Strophe's backoff of a twice cut request (8 s,
+  // then floor(1.1 * wait) at most), unless it is given.
+  CHECK(o.drain_s == 5 + 8 + 27);  // --wait 60
+  Options ten;
+  REQUIRE(parse({"--url", "http://x/", "--drop", "0.1", "--wait", "10"}, ten, error));
+  CHECK(ten.drain_s == 5 + 8 + 11);
+  Options given_drain;
+  REQUIRE(parse({"--url", "http://x/", "--drop", "0.1", "--drain", "3"}, given_drain, error));
+  CHECK(given_drain.drain_s == 3);
+  Options no_drop;
+  REQUIRE(parse({"--url", "http://x/"}, no_drop, error));
+  CHECK(no_drop.drain_s == 5);
+  CHECK(classic.drain_s == 5);
+
   Options bad;
   CHECK_FALSE(parse({"--url", "http://x/", "--client", "converse"}, bad, error));
   CHECK(error.find("--client") != std::string::npos);

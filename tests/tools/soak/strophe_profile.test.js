@@ -60,7 +60,7 @@ test.after(async () => {
 function soak(url, first, extra) {
   return runSoak(['--url', url, '--user-pattern', 'u%d', '--password', 'p%d', '--first-user', String(first),
     '--sessions', String(PER_RUN), '--rate', '40', '--msg-rate', '40', '--duration', '12', '--wait', '10',
-    '--drain', '10', '--quiet', ...extra], { timeoutMs: 50000 });
+    '--drain', '20', '--quiet', ...extra], { timeoutMs: 55000 });
 }
 
 const itemNotFound = (run) => (run.report.errors_by_kind || {})['terminate:item-not-found'] || 0;
