@@ -116,7 +116,6 @@ class CuttingProxy {
       cut: null, // the current request's planned cut: before | held | answer | at-once
       inFlight: false, timer: null, dead: false,
     };
-    upstream.on('connect', () => { conn.upConnected = true; });
     client.on('data', (chunk) => this.fromClient(conn, chunk));
     upstream.on('data', (chunk) => this.fromServer(conn, chunk));
     client.on('end', () => { if (!conn.dead) upstream.end(); });
