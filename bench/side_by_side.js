@@ -7,11 +7,13 @@
 //   3. switchboard in front of a real Prosody,   4. Prosody's own mod_bosh,
 // each on fresh private servers. With --drop P it is the flaky-link run: that
 // fraction of the soak's requests has its connection cut before the answer is
-// read, and the request is sent again with the same rid (docs/soak.md).
+// read, and the request is sent again with the same rid (docs/soak.md), on the
+// schedule of the soak's --client (strophe, its default, or classic: the
+// scheduling the flaky-link figures of docs/benchmarks.md were measured with).
 //
 //   node bench/side_by_side.js [--sessions 1000] [--drop 0] [--hold-seconds 30]
 //       [--rate 100] [--msg-rate 100] [--settle 5] [--skip-ejabberd]
-//       [--skip-prosody] [--out DIR] [--timeout 3600]
+//       [--skip-prosody] [--client strophe|classic] [--out DIR] [--timeout 3600]
 //
 // For each endpoint: a fresh server with N + 20 accounts (mod_bosh on, 60 s
 // inactivity like switchboard's default); switchboard in front of its c2s port
@@ -51,13 +53,16 @@ const SESSIONS_PER_SOAK_PROCESS = 5000;
 
 function parseArgs(argv) {
   const opts = { sessions: 1000, drop: 0, 'hold-seconds': 30, rate: 100, 'msg-rate': 100, settle: 5, timeout: 3600,
-    ejabberd: true, prosody: true, out: null };
+    ejabberd: true, prosody: true, out: null, client: 'strophe' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const key = arg.replace(/^--/, '');
     if (arg === '--skip-ejabberd') opts.ejabberd = false;
     else if (arg === '--skip-prosody') opts.prosody = false;
-    else if (arg === '--out') {
+    else if (arg === '--client') {
+      opts.client = argv[++i];
+      if (!['strophe', 'classic'].includes(opts.client)) throw new Error('--client is strophe or classic');
+    } else if (arg === '--out') {
       if (!argv[i + 1]) throw new Error('--out needs a folder');
       opts.out = path.resolve(argv[++i]);
     } else if (arg.startsWith('--') && key in opts && typeof opts[key] === 'number') {
@@ -134,7 +139,8 @@ async function measure(front, serverKind, opts, log) {
     r.procs = Math.ceil(n / SESSIONS_PER_SOAK_PROCESS);
     const watch = [...(switchboard ? ['--watch-pid', String(switchboard.child.pid)] : []), '--watch-pid', String(server.child.pid)];
     r.soakArgs = [...account(1, n), '--rate', String(opts.rate), '--duration', String(r.runSeconds),
-      '--msg-rate', String(opts['msg-rate']), '--drop', String(opts.drop), '--procs', String(r.procs), '--drain', '15',
+      '--msg-rate', String(opts['msg-rate']), '--drop', String(opts.drop), '--client', opts.client,
+      '--procs', String(r.procs), '--drain', '15',
       '--connect-timeout', '30000', '--max-errors', String(10 * n), ...watch, '--html', path.join(opts.out, `${slug}.html`)];
     log(`${name}: baseline RSS ${MiB(r.zero.rss)}; ${n} logins at ${opts.rate}/s, held ${opts['hold-seconds']} s after the last`);
     const started = Date.now();
@@ -183,7 +189,7 @@ function table(results, opts) {
   const out = (s = '') => lines.push(s);
   const row = (label, cells) => out(`| ${label} | ${cells.join(' | ')} |`);
   out(`BOSH side by side: ${opts.sessions} sessions (SASL PLAIN, u%d / p%d), ${opts.rate} logins/s, ${opts['msg-rate']} msg/s in pairs,`
-    + ` held ${opts['hold-seconds']} s after the last login, --drop ${opts.drop}`);
+    + ` held ${opts['hold-seconds']} s after the last login, --drop ${opts.drop}, --client ${opts.client}`);
   out(`date ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores`);
   for (const r of results.filter((x) => x.binary)) out(`${r.name}: binary ${r.binary}, ${r.workers} worker(s)`);
   out();

@@ -1,9 +1,11 @@
-// BoshTransport: request scheduling, rid-ordered answers, resends, and the
-// connection pool of one simulated browser session.
+// BoshTransport: request scheduling, answers, resends, and the connection pool of
+// one simulated browser session, as Strophe.js 5 does them or in the classic
+// profile (--client; the rules are in bosh_transport.hpp).
 #include "tools/soak/bosh_transport.hpp"
 
 #include <cstring>
 
+#include "net/timer_wheel.hpp"
 #include "tools/soak/env.hpp"
 #include "tools/soak/refusal.hpp"
 #include "xml/escape.hpp"
@@ -36,6 +38,8 @@ std::string BoshTransport::body_open(std::uint64_t rid) const {
   out += '\'';
   return out;
 }
+
+bool BoshTransport::strophe() const { return env_.options->client == BoshClient::kStrophe; }
 
 void BoshTransport::open() {
   const Options& o = *env_.options;
@@ -117,7 +121,29 @@ void BoshTransport::issue(std::string body, Kind kind) {
   p.body = std::move(body);
   p.kind = kind;
   pending_.push_back(std::move(p));
-  transmit(pending_.back());
+  Pending& last = pending_.back();
+  // Strophe builds the request now but sends it only within the window
+  // (_throttledRequestHandler); the classic profile never has a gap to wait for.
+  if (!strophe() || within_window(last)) transmit(last);
+}
+
+// Strophe sends the oldest outstanding request, and the second one only when its
+// rid is within the server's `requests` of the first. With at most two
+// outstanding, a second one waits only after a newer rid was answered before an
+// older one that is still to be resent ([N, N+2]). The terminate goes at once
+// (the end of the run is not what the profile is about).
+bool BoshTransport::within_window(const Pending& p) const {
+  if (p.kind == Kind::kTerminate) return true;
+  const auto i = static_cast<std::size_t>(&p - pending_.data());
+  return i == 0 || (i == 1 && p.rid - pending_.front().rid < window_);
+}
+
+// Requests that were waiting for the window and now fit in it go out.
+void BoshTransport::send_waiting() {
+  for (std::size_t i = 0; i < pending_.size() && state_ != State::kEnded; ++i) {
+    Pending& p = pending_[i];
+    if (!p.sent && within_window(p)) transmit(p);
+  }
 }
 
 HttpConnection* BoshTransport::pick_connection() {
@@ -143,6 +169,15 @@ void BoshTransport::transmit(Pending& p, std::uint64_t later_ms) {
     return;
   }
   p.conn = conn;
+  p.sent = true;
+  if (strophe() && held_until_ms_ > env_.now_ms()) {
+    // Just after a --drop cut nothing of this session reaches the server before
+    // --cut-delay has passed (the server has seen the reset by then, as it would
+    // through a real link): the resend first, a newer request one tick later.
+    const std::uint64_t hold = held_until_ms_ - env_.now_ms() + (p.sends > 0 ? 0 : net::TimerWheel::kTickMs);
+    if (hold > later_ms) later_ms = hold;
+  }
+  if (p.sends < 255) ++p.sends;
   std::int64_t cut = -1;
   const double drop = env_.options->drop;
   // The session request and the terminate are never cut: a repeated session
@@ -158,7 +193,11 @@ void BoshTransport::transmit(Pending& p, std::uint64_t later_ms) {
       cut = env_.uniform() < 0.5 ? 0 : 1 + static_cast<std::int64_t>(env_.uniform() * wait_s_ * 1000.0);
     }
   }
-  conn->send(p.body, (static_cast<std::uint64_t>(wait_s_) + 10) * 1000, cut, later_ms);
+  // Strophe gives a request floor(1.1 * wait) s from its send (checked by its
+  // 100 ms idle loop) before it sends it again; classic waits wait + 10 s.
+  const std::uint64_t timeout_ms = strophe() ? static_cast<std::uint64_t>(wait_s_) * 11 / 10 * 1000 + 100
+                                             : (static_cast<std::uint64_t>(wait_s_) + 10) * 1000;
+  conn->send(p.body, timeout_ms, cut, later_ms);
 }
 
 BoshTransport::Pending* BoshTransport::find(const HttpConnection& conn) {
@@ -175,6 +214,14 @@ void BoshTransport::on_response(HttpConnection& conn, int status, std::string_vi
     refused(*p, status, conn.retry_after());
     return;
   }
+  if (strophe() && status >= 500 && status < 600 && p->kind == Kind::kNormal) {
+    // Strophe: a server error, counted and resent like a broken connection.
+    const std::string kind = "http_" + std::to_string(status);
+    env_.interval.tally.error(kind);
+    p->conn = nullptr;
+    strophe_failure(*p, kind, true);
+    return;
+  }
   if (status != 200) {
     if (p->kind == Kind::kTerminate || state_ == State::kClosing) {
       end("");
@@ -186,7 +233,22 @@ void BoshTransport::on_response(HttpConnection& conn, int status, std::string_vi
   p->answered = true;
   p->conn = nullptr;
   p->answer.assign(body);
-  process_answers();
+  if (strophe()) {
+    // Strophe handles each answer as it comes (its _dataRecv), whatever its rid,
+    // and a 200 clears its count of errors.
+    errors_ = 0;
+    const auto i = static_cast<std::size_t>(p - pending_.data());
+    Pending done = std::move(pending_[i]);
+    pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+    late_answer_ = done.rid < newest_handled_;
+    if (done.rid > newest_handled_) newest_handled_ = done.rid;
+    handle_answer(done);
+    late_answer_ = false;
+    if (state_ == State::kEnded) return;
+    send_waiting();
+  } else {
+    process_answers();
+  }
   if (state_ == State::kEnded) return;
   pump();
 }
@@ -210,6 +272,17 @@ void BoshTransport::on_failure(HttpConnection& conn, const char* kind) {
     return;
   }
   const bool ours = std::strcmp(kind, "drop") == 0;
+  if (strophe()) {
+    // Strophe sees a broken connection (or our cut) as status 0: one error
+    // (_hitError), and the same request again. Its own timeout (1.1 * wait) is
+    // no error to Strophe; the report still counts it, like any other failure
+    // that is not ours.
+    if (!ours) env_.interval.tally.error(kind);
+    if (ours) held_until_ms_ = env_.now_ms() + static_cast<std::uint64_t>(env_.options->cut_delay_ms);
+    p->conn = nullptr;
+    strophe_failure(*p, kind, std::strcmp(kind, "timeout") != 0);
+    return;
+  }
   if (!ours) {
     if (++p->tries >= kMaxTries || p->kind == Kind::kCreate) {
       end(kind);  // counted once, by whoever hears the end
@@ -217,9 +290,27 @@ void BoshTransport::on_failure(HttpConnection& conn, const char* kind) {
     }
     env_.interval.tally.error(kind);
   }
-  // Strophe's answer to a broken request: the same rid and body again.
+  // The classic answer to a broken request: the same rid and body again, at once.
   ++env_.interval.tally.resends;
   transmit(*p);
+}
+
+// Strophe's _hitError and _processRequest: past 4 errors in a row the client
+// gives up (CONNTIMEOUT), and a request sent more than 5 times is not sent again
+// (Strophe then drops it; here the session ends, which is what follows anyway);
+// else the same rid and body go again, at once after the first failure of this
+// request and after min(floor(1.1 * wait), sends^3) s after the next ones.
+void BoshTransport::strophe_failure(Pending& p, std::string_view kind, bool counts_error) {
+  if (counts_error && ++errors_ > kStropheMaxErrors) {
+    end("gave_up:" + std::string(kind));
+    return;
+  }
+  if (p.sends > kStropheMaxSends) {
+    end("gave_up:" + std::string(kind));
+    return;
+  }
+  ++env_.interval.tally.resends;
+  transmit(p, strophe_bosh_delay_ms(p.sends, wait_s_));
 }
 
 void BoshTransport::on_idle_closed(HttpConnection& /*conn*/) {}
@@ -252,7 +343,10 @@ void BoshTransport::handle_answer(const Pending& p) {
       return;
     }
     const unsigned requests = body.attribute("requests").as_uint(2);
-    requests_ = static_cast<std::uint8_t>(requests < 1 ? 1 : (requests > 2 ? 2 : requests));
+    // Strophe keeps at most 2 requests (_onIdle) and reads `requests` as the rid
+    // window of the second one; classic keeps at most min(requests, 2).
+    requests_ = static_cast<std::uint8_t>(strophe() ? 2 : (requests < 1 ? 1 : (requests > 2 ? 2 : requests)));
+    window_ = static_cast<std::uint8_t>(requests < 1 ? 1 : (requests > 255 ? 255 : requests));
     const unsigned wait = body.attribute("wait").as_uint(wait_s_);
     if (wait > 0 && wait < wait_s_) wait_s_ = wait;
     state_ = State::kOpen;
@@ -287,7 +381,8 @@ std::string BoshTransport::debug_state() const {
   std::string out = "sid " + sid_ + " state " + std::to_string(static_cast<int>(state_)) + " queue " +
                     std::to_string(queue_.size()) + "B";
   for (const Pending& p : pending_) {
-    out += " [rid " + std::to_string(p.rid) + (p.answered ? " answered" : "") + " tries " + std::to_string(p.tries) +
+    out += " [rid " + std::to_string(p.rid) + (p.answered ? " answered" : "") + (p.sent ? "" : " unsent") +
+           " tries " + std::to_string(p.tries) + " sends " + std::to_string(p.sends) +
            (p.conn != nullptr && p.conn->busy() ? " busy" : "") + "]";
   }
   return out;

@@ -6,6 +6,7 @@
 // and after a failure the socket is gone, so the next send() connects afresh.
 #include "tools/soak/http_connection.hpp"
 
+#include <sys/socket.h>
 #include <time.h>
 
 #include "net/loop_context.hpp"
@@ -154,12 +155,27 @@ void HttpConnection::on_timer(base::TimerNode& node) {
     case Phase::kWaiting:
       if (self->cut_after_ms_ >= 0 && self->env_.now_ms() < self->deadline_ms_) {
         ++self->env_.interval.tally.drops;
-        self->fail("drop");
+        self->cut();
       } else {
         self->fail("timeout");
       }
       return;
   }
+}
+
+// A --drop cut. The strophe profile cuts as a link does: the server's side gets a
+// reset (RST: its next read fails, whatever it had not read is gone), and the
+// transport holds its next requests back for --cut-delay ms (bosh_transport.cpp).
+// The classic profile just closes its socket.
+void HttpConnection::cut() {
+  if (env_.options->client == BoshClient::kStrophe && stream_ != nullptr) {
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(stream_->handle()), &fd) == 0) {
+      linger reset{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }
+  }
+  fail("drop");
 }
 
 void HttpConnection::fail(const char* kind) {

@@ -5,9 +5,10 @@
 // It connects on demand (bound to the next --source address when there is a
 // range), writes a request, and reports exactly one outcome per request to its
 // owner: on_response(status, body) or on_failure(kind). Flaky mode lives here too:
-// `cut_after` closes the connection after the request was written, at once or
+// `cut_after` cuts the connection after the request was written, at once or
 // part-way into the wait, before the answer is read, which is what a mobile link
-// does to a browser; the owner then hears on_failure("drop") and resends.
+// does to a browser (with the strophe profile the server's side gets a reset, as
+// from a cut link); the owner then hears on_failure("drop") and resends.
 //
 // Memory: an idle connection is this object plus its TcpStream (the uv_tcp_t). The
 // response body buffer is released after each answer, and one TimerNode serves as
@@ -84,6 +85,7 @@ class HttpConnection final : public net::StreamHandler {
   void connect();
   void arm_idle();
   void write_request();
+  void cut();
   void fail(const char* kind);
   void drop_stream();
 

@@ -4,6 +4,7 @@
 // reported once with the flag's name so a script's author sees what to fix.
 #include "tools/soak/options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <string_view>
@@ -97,6 +98,10 @@ std::string expand_pattern(const std::string& pattern, std::uint64_t n) {
   return out;
 }
 
+const char* bosh_client_name(BoshClient client) {
+  return client == BoshClient::kClassic ? "classic" : "strophe";
+}
+
 const char* help_text() {
   return R"(switchboard-soak: a BOSH (XEP-0124/XEP-0206) and WebSocket (RFC 7395) load generator for XMPP web chat
 
@@ -123,6 +128,12 @@ load
   --peers pairs|random who talks to whom (default pairs: 1<->2, 3<->4, ...)
   --hold N  --wait S   BOSH: the session request's hold (default 1) and wait (default 60)
   --ack                BOSH: ask for acks (ack='1') in the session request
+  --client strophe|classic   BOSH: how requests are scheduled and resent (default strophe:
+                       as Strophe.js 5: answers handled as they come, a failed request
+                       resent at once, then after min(1.1 * wait, n^3) s, newer rids sent
+                       meanwhile within the window, given up at the 5th error in a row, a
+                       request older than 1.1 * wait resent; classic: rid order, every
+                       resend at once, up to 4 tries, a failed creation not resent)
 refused logins (HTTP 5xx to the session creation or the WebSocket upgrade)
   --retry-as strophe|converse|none   the real client to play (default: strophe over
                        BOSH: the same request again at once, after 8, 27, 64 s, give up
@@ -133,6 +144,10 @@ refused logins (HTTP 5xx to the session creation or the WebSocket upgrade)
 flaky link
   --drop P             BOSH: fraction of requests whose connection is cut before the answer;
                        websocket: fraction of sessions cut once (they end: no resume)
+  --cut-delay MS       BOSH: after a --drop cut, the session's requests (the resend first)
+                       wait MS, so the server sees the cut before the resend, as through
+                       a real link (default 50 with --client strophe, whose cut resets
+                       the server's side; 0 with classic, which just closes its socket)
   --delay MS           BOSH: delay before each request is written
 generator
   --procs N            processes, each with its share of the sessions (default 1)
@@ -141,7 +156,9 @@ generator
                        'none' turns it off)
   --conn-idle MS       a session's second connection closes after MS idle (default 2000)
   --connect-timeout MS (default 10000)
-  --drain S            after the run, seconds to wait for messages in flight (default 5)
+  --drain S            after the run, seconds to wait for messages in flight (default 5;
+                       with --drop and --client strophe, 5 + Strophe's delays before a
+                       request's 3rd and 4th sends: 24 with --wait 10, 40 with 60)
   --max-lag MS         event-loop lag counted as generator overload (default 50)
 output
   --json FILE          the JSON report
@@ -161,6 +178,7 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
   bool sasl_given = false;
   bool transport_given = false;
   bool ws_scheme = false;
+  bool drain_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     std::string value;
@@ -273,6 +291,16 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
       o.wait = static_cast<unsigned>(n);
     } else if (flag == "--ack") {
       o.ack = true;
+    } else if (flag == "--client") {
+      if (!need()) return false;
+      if (value == "strophe") {
+        o.client = BoshClient::kStrophe;
+      } else if (value == "classic") {
+        o.client = BoshClient::kClassic;
+      } else {
+        error = "--client: strophe or classic, got '" + value + "'";
+        return false;
+      }
     } else if (flag == "--retry-as") {
       if (!need()) return false;
       if (value == "strophe") {
@@ -289,6 +317,9 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
       o.honour_retry_after = true;
     } else if (flag == "--drop") {
       if (!real(o.drop, 0, 0.9)) return false;
+    } else if (flag == "--cut-delay") {
+      if (!u64(n, 0, 10'000)) return false;
+      o.cut_delay_ms = static_cast<std::int32_t>(n);
     } else if (flag == "--delay") {
       if (!u64(n, 0, 600'000)) return false;
       o.delay_ms = static_cast<std::uint32_t>(n);
@@ -305,6 +336,7 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
       if (!u64(n, 100, 600'000)) return false;
       o.connect_timeout_ms = static_cast<std::uint32_t>(n);
     } else if (flag == "--drain") {
+      drain_given = true;
       if (!u64(n, 0, 3600)) return false;
       o.drain_s = static_cast<std::uint32_t>(n);
     } else if (flag == "--max-lag") {
@@ -340,6 +372,14 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
   if (o.transport == TransportKind::kWebSocket && o.delay_ms > 0) {
     error = "--delay is for BOSH requests; a WebSocket session has no requests to delay";
     return false;
+  }
+  if (o.cut_delay_ms < 0) o.cut_delay_ms = o.client == BoshClient::kStrophe ? 50 : 0;
+  // A message in a request cut twice waits Strophe's backoff (8 s, then up to 27 s)
+  // before it goes again: the drain must outlast that, or late counts as lost. It
+  // ends as soon as every message has arrived, so it costs only runs that lose some.
+  if (!drain_given && o.drop > 0 && o.transport == TransportKind::kBosh && o.client == BoshClient::kStrophe) {
+    const std::uint32_t cap = o.wait * 11 / 10;  // Strophe's floor(1.1 * wait)
+    o.drain_s = 5 + std::min<std::uint32_t>(cap, 8) + std::min<std::uint32_t>(cap, 27);
   }
   if (!sasl_given) o.sasl = o.password_given ? SaslMech::kPlain : SaslMech::kAnonymous;
   if (o.procs > o.sessions) o.procs = static_cast<unsigned>(o.sessions);

@@ -16,6 +16,11 @@ namespace sb::soak {
 enum class SaslMech { kPlain, kAnonymous };
 enum class PeerMode { kPairs, kRandom };
 enum class TransportKind { kBosh, kWebSocket };
+// How a BOSH session schedules and resends its requests (--client): as Strophe.js
+// 5 does (the default; bosh_transport.hpp lists the rules), or the generator's
+// earlier "classic" profile (answers in rid order, every resend at once, up to 4
+// tries, a wait + 10 s timeout, a failed session creation not resent).
+enum class BoshClient : std::uint8_t { kStrophe, kClassic };
 
 struct Options {
   // Target.
@@ -45,6 +50,7 @@ struct Options {
   unsigned hold = 1;
   unsigned wait = 60;
   bool ack = false;             // send ack='1' in the session request
+  BoshClient client = BoshClient::kStrophe;  // request scheduling and resends (--client)
 
   // A refused login (5xx to the session creation or the upgrade; refusal.hpp).
   RetryAs retry_as = RetryAs::kDefault;  // strophe over BOSH, converse over WebSocket
@@ -52,6 +58,7 @@ struct Options {
 
   // Flaky link.
   double drop = 0;              // fraction of requests whose connection is cut
+  std::int32_t cut_delay_ms = -1;  // BOSH: after a cut, requests wait this long (-1: 50 strophe, 0 classic)
   std::uint32_t delay_ms = 0;   // delay before each request is written
 
   // Scale of the generator itself.
@@ -59,7 +66,7 @@ struct Options {
   std::string source;           // "A-B" IPv4 range; "" = automatic; "none" = off
   std::uint32_t conn_idle_ms = 2000;   // a spare connection closes after this idle
   std::uint32_t connect_timeout_ms = 10000;
-  std::uint32_t drain_s = 5;    // after the run: time for messages still in flight
+  std::uint32_t drain_s = 5;    // after the run: time for messages still in flight (see parse_options)
   double max_lag_ms = 50;       // loop lag above this counts as generator overload
 
   // Output.
@@ -73,6 +80,9 @@ struct Options {
 // Parses argv into `out`. Returns false with `error` set on a bad command line;
 // sets `help` when --help was asked for (then returns true).
 bool parse_options(int argc, char** argv, Options& out, bool& help, std::string& error);
+
+// "strophe" or "classic".
+const char* bosh_client_name(BoshClient client);
 
 // The short usage text printed by --help.
 const char* help_text();

@@ -75,8 +75,10 @@ std::string options_json(const Options& o) {
          ", \"msg_size\": " + std::to_string(o.msg_size) +
          ", \"peers\": " + quote(o.peers == PeerMode::kPairs ? "pairs" : "random") +
          ", \"hold\": " + std::to_string(o.hold) + ", \"wait\": " + std::to_string(o.wait) +
-         ", \"ack\": " + (o.ack ? "true" : "false") + ", \"retry_as\": " + quote(retry_as_name(effective_retry_as(o))) +
+         ", \"ack\": " + (o.ack ? "true" : "false") + ", \"client\": " + quote(bosh_client_name(o.client)) +
+         ", \"retry_as\": " + quote(retry_as_name(effective_retry_as(o))) +
          ", \"honour_retry_after\": " + (o.honour_retry_after ? "true" : "false") + ", \"drop\": " + num(o.drop) +
+         ", \"cut_delay\": " + std::to_string(o.cut_delay_ms) +
          ", \"delay\": " + std::to_string(o.delay_ms) + ", \"procs\": " + std::to_string(o.procs) +
          ", \"source\": " + quote(o.source) + ", \"conn_idle\": " + std::to_string(o.conn_idle_ms) +
          ", \"drain\": " + std::to_string(o.drain_s) + ", \"max_lag\": " + num(o.max_lag_ms) +
@@ -159,6 +161,7 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   j += "  \"messages_lost\": " + std::to_string(f.messages_lost) + ",\n";
   j += "  \"messages_duplicated\": " + std::to_string(t.messages_duplicated) + ",\n";
   j += "  \"messages_reordered\": " + std::to_string(t.messages_reordered) + ",\n";
+  j += "  \"messages_reordered_by_client\": " + std::to_string(t.messages_reordered_by_client) + ",\n";
   j += "  \"messages_cut_off\": " + std::to_string(t.messages_cut_off) + ",\n";
   j += "  \"requests\": " + std::to_string(t.requests) + ",\n";
   j += "  \"connections\": " + std::to_string(t.connections) + ",\n";
@@ -221,10 +224,15 @@ void print_summary(const Options& o, const Collector& c, const RunInfo& info) {
   std::printf("  sessions        %llu/%llu established, %llu ended early\n",
               static_cast<unsigned long long>(f.sessions_established), static_cast<unsigned long long>(o.sessions),
               static_cast<unsigned long long>(t.sessions_ended));
-  std::printf("  messages        %llu sent, %llu received, %llu lost, %llu duplicated, %llu reordered\n",
+  std::printf("  messages        %llu sent, %llu received, %llu lost, %llu duplicated, %llu reordered",
               static_cast<unsigned long long>(t.messages_sent), static_cast<unsigned long long>(t.messages_received),
               static_cast<unsigned long long>(f.messages_lost), static_cast<unsigned long long>(t.messages_duplicated),
               static_cast<unsigned long long>(t.messages_reordered));
+  if (t.messages_reordered_by_client > 0) {
+    std::printf(" (and %llu by the client's own answer order)",
+                static_cast<unsigned long long>(t.messages_reordered_by_client));
+  }
+  std::printf("\n");
   line("latency", f.latency);
   line("login latency", f.login);
   if (t.login_refusals > 0) {

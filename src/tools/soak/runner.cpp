@@ -244,7 +244,13 @@ void Runner::on_chat(XmppClient& client, std::string_view body) {
       break;
     case Ledger::Outcome::kReordered:
       ++env_.interval.tally.messages_received;
-      ++env_.interval.tally.messages_reordered;
+      // Overtaken because the client handled a newer answer first (as Strophe.js
+      // does), or by the server: only the latter is held against the target.
+      if (client.in_late_answer()) {
+        ++env_.interval.tally.messages_reordered_by_client;
+      } else {
+        ++env_.interval.tally.messages_reordered;
+      }
       env_.interval.latency.record(latency / 1000);
       break;
     case Ledger::Outcome::kDuplicate:

@@ -56,6 +56,7 @@ void each_counter(T& t, F&& f) {
   f("received", t.messages_received);
   f("dup", t.messages_duplicated);
   f("reordered", t.messages_reordered);
+  f("reordered_client", t.messages_reordered_by_client);
   f("cutoff", t.messages_cut_off);
   f("requests", t.requests);
   f("drops", t.drops);
@@ -87,6 +88,7 @@ void Tally::add(const Tally& o) {
   messages_received += o.messages_received;
   messages_duplicated += o.messages_duplicated;
   messages_reordered += o.messages_reordered;
+  messages_reordered_by_client += o.messages_reordered_by_client;
   messages_cut_off += o.messages_cut_off;
   requests += o.requests;
   drops += o.drops;

@@ -27,6 +27,7 @@ struct Tally {
   std::uint64_t messages_received = 0;  // first copies only
   std::uint64_t messages_duplicated = 0;
   std::uint64_t messages_reordered = 0;
+  std::uint64_t messages_reordered_by_client = 0;  // overtaken by the client's own answer order
   std::uint64_t messages_cut_off = 0;   // in flight to or from a session --drop ended (WebSocket)
   std::uint64_t requests = 0;           // HTTP requests (BOSH, resends included) or frames (WebSocket) written
   std::uint64_t drops = 0;              // connections cut by --drop

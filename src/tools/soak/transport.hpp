@@ -41,6 +41,10 @@ class Transport {
   // How many times the server refused this login (5xx to the creation or the
   // upgrade) before it let it in or the client gave up (refusal.hpp).
   virtual unsigned refusals() const { return 0; }
+  // True while the stanzas of an answer are being handled after those of a newer
+  // one (the Strophe profile handles answers as they come): a message of it that
+  // was overtaken is the client's own reordering, not the server's.
+  virtual bool handling_late_answer() const { return false; }
   // Requests written and not yet answered (for the report and tests).
   virtual unsigned outstanding() const = 0;
   // One line on the requests in flight, for SOAK_DEBUG.

@@ -53,6 +53,8 @@ class XmppClient final : private TransportEvents {
   std::uint32_t index() const { return index_; }
   std::uint64_t login_started_ns() const { return login_started_ns_; }
   std::string debug_state() const { return transport_ ? transport_->debug_state() : std::string("no transport"); }
+  // The stanza being handled came in an answer handled after a newer one (transport.hpp).
+  bool in_late_answer() const { return transport_ && transport_->handling_late_answer(); }
 
  private:
   void on_open() override;

@@ -9,7 +9,10 @@
 //     same body (and gets the answer already sent, if there was one);
 //   - rids increase by one without gaps (two connections may deliver n+1 before
 //     n, as XEP-0124 allows; the server then processes them in order).
-// And from the generator's own report: one socket per idle session.
+// And from the generator's own report: one socket per idle session. With
+// --client strophe (the default), Strophe's backoff: a request cut twice comes a
+// third time only min(floor(1.1 * wait), 2^3) s later, and newer rids go out
+// beside it meanwhile.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -23,6 +26,7 @@ const NS = "xmlns='http://jabber.org/protocol/httpbind'";
 /** A scripted BOSH connection manager and XMPP server in one, on a free port. */
 function scriptedServer({ waitMs = 2000 } = {}) {
   const sessions = new Map();   // sid -> session
+  const every = [];             // every session ever created, ended ones too
   const byJid = new Map();      // full JID -> session
   const violations = [];
   let counter = 0;
@@ -52,6 +56,12 @@ function scriptedServer({ waitMs = 2000 } = {}) {
       const sid = attrOf(data, 'sid');
       const s = sid && sessions.get(sid);
       const rid = Number(attrOf(data, 'rid'));
+      // When each copy of each rid arrived, and in what order (for the backoff test).
+      if (s) {
+        if (!s.arrivals.has(rid)) s.arrivals.set(rid, []);
+        s.arrivals.get(rid).push(Date.now());
+        s.order.push(rid);
+      }
       // Two connections may deliver rid n+1 before n (XEP-0124 allows it): like a
       // connection manager, process requests in rid order.
       if (s && !s.bodies.has(rid) && rid > s.next) {
@@ -76,8 +86,10 @@ function scriptedServer({ waitMs = 2000 } = {}) {
       const rid = Number(attr('rid'));
       const sid = attr('sid');
       if (!sid) {
-        const s = { sid: `s${++counter}`, next: rid + 1, held: [], queue: [], answers: new Map(), bodies: new Map(), early: new Map(), jid: null };
+        const s = { sid: `s${++counter}`, next: rid + 1, held: [], queue: [], answers: new Map(), bodies: new Map(), early: new Map(), jid: null,
+          arrivals: new Map(), order: [] };
         sessions.set(s.sid, s);
+        every.push(s);
         const body = `<body ${NS} xmlns:stream='http://etherx.jabber.org/streams' sid='${s.sid}' wait='${waitMs / 1000}' hold='1' requests='2' ver='1.6' from='localhost'>` +
           "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features></body>";
         res.end(body);
@@ -135,7 +147,7 @@ function scriptedServer({ waitMs = 2000 } = {}) {
     }
   }
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ server, violations, sessions, url: `http://127.0.0.1:${server.address().port}/http-bind` }));
+    server.listen(0, '127.0.0.1', () => resolve({ server, violations, sessions, every, url: `http://127.0.0.1:${server.address().port}/http-bind` }));
   });
 }
 
@@ -172,6 +184,39 @@ test('--drop: a cut request comes again with the same rid and body, and nothing 
     assert.equal(run.report.messages_duplicated, 0, run.output);
     assert.equal(run.report.messages_reordered, 0, run.output);
     assert.equal(run.status, 0, run.output);
+  } finally {
+    s.server.closeAllConnections();
+    s.server.close();
+  }
+});
+
+test("--client strophe: a request cut twice comes again only after Strophe's backoff, newer rids overtake it", async () => {
+  const s = await scriptedServer();
+  try {
+    const run = await runSoak(['--url', s.url, ...common, '--duration', '6', '--msg-rate', '50', '--drop', '0.3',
+      '--max-errors', '1000'], { timeoutMs: 40000, quiet: true });
+    assert.ok(run.report, run.output);
+    assert.equal(run.report.options.client, 'strophe');
+    assert.ok(run.report.drops > 20, run.output);
+    // wait 2: the backoff after a request's second failure is min(floor(2.2), 8) = 2 s.
+    let thrice = 0;
+    let overtaken = 0;
+    for (const session of s.every) {
+      for (const [rid, times] of session.arrivals) {
+        if (times.length < 3) continue;
+        thrice++;
+        // Every copy from the third on left at least 2 s after the one before it failed.
+        for (let k = 2; k < times.length; k++) {
+          assert.ok(times[k] - times[k - 1] >= 1900, `rid ${rid}: copies at ${times.map((t) => t - times[0])} ms`);
+        }
+        // Meanwhile a newer rid of the session reached the server.
+        const second = session.order.indexOf(rid, session.order.indexOf(rid) + 1);
+        const third = session.order.indexOf(rid, second + 1);
+        if (session.order.slice(second + 1, third).some((r) => r > rid)) overtaken++;
+      }
+    }
+    assert.ok(thrice > 0, `no request was sent three times (drops ${run.report.drops})`);
+    assert.ok(overtaken > 0, `no newer rid went out while a request waited for its backoff (${thrice} such requests)`);
   } finally {
     s.server.closeAllConnections();
     s.server.close();

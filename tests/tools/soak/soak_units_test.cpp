@@ -129,6 +129,44 @@ TEST_CASE("options: the spellings of issue 7 and their defaults") {
   CHECK_FALSE(parse({"--sessions", "3"}, none, error));  // no --url
 }
 
+TEST_CASE("options: --client strophe (the default) or classic, and the cut delay each implies") {
+  Options o;
+  std::string error;
+  REQUIRE(parse({"--url", "http://x/http-bind", "--drop", "0.1"}, o, error));
+  CHECK(o.client == BoshClient::kStrophe);
+  CHECK(o.cut_delay_ms == 50);  // the server sees the cut before the resend
+  CHECK(std::string(bosh_client_name(o.client)) == "strophe");
+
+  Options classic;
+  REQUIRE(parse({"--url", "http://x/http-bind", "--client", "classic"}, classic, error));
+  CHECK(classic.client == BoshClient::kClassic);
+  CHECK(classic.cut_delay_ms == 0);  // the earlier behaviour: the client closes, resends at once
+  CHECK(std::string(bosh_client_name(classic.client)) == "classic");
+
+  Options given;
+  REQUIRE(parse({"--url", "http://x/http-bind", "--client=classic", "--cut-delay", "200"}, given, error));
+  CHECK(given.cut_delay_ms == 200);
+
+  // With --drop the drain outlasts Strophe's backoff of a twice cut request (8 s,
+  // then floor(1.1 * wait) at most), unless it is given.
+  CHECK(o.drain_s == 5 + 8 + 27);  // --wait 60
+  Options ten;
+  REQUIRE(parse({"--url", "http://x/", "--drop", "0.1", "--wait", "10"}, ten, error));
+  CHECK(ten.drain_s == 5 + 8 + 11);
+  Options given_drain;
+  REQUIRE(parse({"--url", "http://x/", "--drop", "0.1", "--drain", "3"}, given_drain, error));
+  CHECK(given_drain.drain_s == 3);
+  Options no_drop;
+  REQUIRE(parse({"--url", "http://x/"}, no_drop, error));
+  CHECK(no_drop.drain_s == 5);
+  CHECK(classic.drain_s == 5);
+
+  Options bad;
+  CHECK_FALSE(parse({"--url", "http://x/", "--client", "converse"}, bad, error));
+  CHECK(error.find("--client") != std::string::npos);
+  CHECK_FALSE(parse({"--url", "http://x/", "--cut-delay", "-1"}, bad, error));
+}
+
 TEST_CASE("stats: tally, interval and final survive the pipe's text form") {
   Interval iv;
   iv.index = 7;
