@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "net/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 #include "tools/soak/env.hpp"
 #include "tools/soak/refusal.hpp"
 #include "xml/escape.hpp"
@@ -174,7 +174,7 @@ void BoshTransport::transmit(Pending& p, std::uint64_t later_ms) {
     // Just after a --drop cut nothing of this session reaches the server before
     // --cut-delay has passed (the server has seen the reset by then, as it would
     // through a real link): the resend first, a newer request one tick later.
-    const std::uint64_t hold = held_until_ms_ - env_.now_ms() + (p.sends > 0 ? 0 : net::TimerWheel::kTickMs);
+    const std::uint64_t hold = held_until_ms_ - env_.now_ms() + (p.sends > 0 ? 0 : base::TimerWheel::kTickMs);
     if (hold > later_ms) later_ms = hold;
   }
   if (p.sends < 255) ++p.sends;
