@@ -277,7 +277,7 @@ async function runStorm(o, target, children) {
     target: { name: target.name, url },
     established: { sessions: A.sessions_established, target: o.established, lost: A.messages_lost,
       duplicated: A.messages_duplicated, sent: A.messages_sent, errors: A.errors, errors_by_kind: A.errors_by_kind, phases,
-      latency_ms: A.latency_ms, generator: A.generator },
+      latency_ms: A.latency_ms, generator: A.generator, client: (A.options || {}).client },
     storm: { logged_in: B.sessions_established, asked: o.storm, refused_logins: B.refused_logins,
       errors: B.errors, errors_by_kind: B.errors_by_kind,
       login_rate_per_s: lastLogin > 0 ? B.sessions_established / lastLogin : 0, last_login_s: lastLogin,
@@ -410,7 +410,9 @@ function anchorTable(direct, sb, o) {
   const num = (label, get, digits = 1) => row(label, fx(get(direct), digits), fx(get(sb), digits), ratio(get(sb), get(direct)));
   out(`Login storm against ejabberd: ${o.established} established chatting at ${o.msgRate} msg/s (logged in at ` +
     `${o.establishedRate}/s), then ${o.storm} logins asked at ${o.stormRate}/s, storm phase ${o.stormSeconds} s, ${o.after} s after;`);
-  out(`SASL PLAIN u%d / p%d, both generators --retry-as strophe${o.generatorNice ? ` at nice ${o.generatorNice}` : ''}. date ${new Date().toISOString()}, node ${process.version}, ` +
+  const client = (direct.established.client || 'classic (a soak without --client)');
+  out(`SASL PLAIN u%d / p%d, both generators --retry-as strophe${o.generatorNice ? ` at nice ${o.generatorNice}` : ''}, ` +
+    `BOSH client profile ${client}. date ${new Date().toISOString()}, node ${process.version}, ` +
     `${os.cpus().length} cores, load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   out();
   row('', 'ejabberd direct (mod_bosh)', 'switchboard -> ejabberd (c2s)', 'ratio sb / direct');
