@@ -23,12 +23,12 @@
 #include <string>
 #include <vector>
 
-#include "bosh/endpoint.hpp"
-#include "bosh/session_table.hpp"
-#include "bosh/upstream.hpp"
-#include "bosh/settings.hpp"
 #include "base/object_pool.hpp"
 #include "base/timer_wheel.hpp"
+#include "bosh/endpoint.hpp"
+#include "bosh/session_table.hpp"
+#include "bosh/settings.hpp"
+#include "engine/upstream.hpp"
 #include "xml/open_tag.hpp"
 
 namespace {
@@ -52,16 +52,17 @@ struct BenchExchange final : sb::http::Exchange {
 
 // Pooled like the daemon's xmpp::UpstreamLink, so that it does not sit between the
 // creation-time temporaries on the general heap, which the daemon's links do not.
-struct NullUpstream final : sb::bosh::Upstream, sb::base::Pooled<NullUpstream> {
+struct NullUpstream final : sb::engine::Upstream, sb::base::Pooled<NullUpstream> {
   void send(std::string_view) override {}
-  void restart(const sb::bosh::UpstreamTarget&) override {}
+  void restart(const sb::engine::UpstreamTarget&) override {}
   void close() override { delete this; }
 };
 
-struct Factory final : sb::bosh::UpstreamFactory {
-  std::vector<sb::bosh::UpstreamEvents*> events;
-  std::unique_ptr<sb::bosh::Upstream> open(const sb::bosh::UpstreamTarget&,
-                                           sb::bosh::UpstreamEvents& e) override {
+struct Factory final : sb::engine::UpstreamFactory {
+  std::vector<sb::engine::UpstreamEvents*> events;
+  std::unique_ptr<sb::engine::Upstream> open(const sb::engine::UpstreamTarget&,
+                                             sb::engine::UpstreamEvents& e,
+                                             sb::engine::StanzaFraming) override {
     events.push_back(&e);
     return std::make_unique<NullUpstream>();
   }

@@ -9,8 +9,8 @@
 #include "bosh/session.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/sid.hpp"
-#include "bosh/upstream.hpp"
 #include "engine/routing.hpp"
+#include "engine/upstream.hpp"
 #include "xml/body_parser.hpp"
 
 namespace sb::bosh {
@@ -69,7 +69,7 @@ std::string negotiate_version(std::string_view client, std::string_view ours) {
   return std::string(*c < *o ? client : ours);
 }
 
-Endpoint::Endpoint(SessionTable& table, UpstreamFactory& upstreams)
+Endpoint::Endpoint(SessionTable& table, engine::UpstreamFactory& upstreams)
     : table_(table), upstreams_(upstreams) {}
 
 void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
@@ -228,7 +228,7 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     params.ver = table_.share_version(std::move(agreed));
   }
 
-  UpstreamTarget target;
+  engine::UpstreamTarget target;
   target.host = address->host;
   target.port = address->port;
   target.to = *to;

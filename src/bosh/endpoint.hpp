@@ -19,12 +19,13 @@
 namespace sb::xml {
 struct BoshBody;
 }
+namespace sb::engine {
+class UpstreamFactory;
+}
 
 namespace sb::bosh {
 
 class SessionTable;
-class UpstreamFactory;
-struct UpstreamTarget;
 
 struct EndpointCounters {
   std::uint64_t sessions_created = 0;
@@ -97,7 +98,7 @@ class Endpoint final : public http::Handler, private http::ExchangeWatcher {
   // A creation waits its turn at most this long (LoginGate::kQueue), then gets 503.
   static constexpr std::uint64_t kMaxQueuedMs = 10'000;
 
-  Endpoint(SessionTable& table, UpstreamFactory& upstreams);
+  Endpoint(SessionTable& table, engine::UpstreamFactory& upstreams);
   void handle(http::Request& request, http::Exchange& exchange) override;
   const EndpointCounters& counters() const { return counters_; }
   // Asked about unknown sids before item-not-found; null (the default) = nobody.
@@ -133,7 +134,7 @@ class Endpoint final : public http::Handler, private http::ExchangeWatcher {
   };
 
   SessionTable& table_;
-  UpstreamFactory& upstreams_;
+  engine::UpstreamFactory& upstreams_;
   EndpointCounters counters_;
   ForeignSidRouter* foreign_sids_ = nullptr;
   CreationGate* gate_ = nullptr;

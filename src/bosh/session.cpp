@@ -19,7 +19,7 @@ constexpr std::size_t kMaxCachedSlack = 32;
 }  // namespace
 
 Session::Session(SessionTable& table, std::string sid, SessionParams params,
-                 base::LocalShared<UpstreamTarget> target, std::uint64_t creation_rid,
+                 base::LocalShared<engine::UpstreamTarget> target, std::uint64_t creation_rid,
                  std::string content_type)
     : base::TimerNode(&Session::on_timer),
       table_(table),
@@ -44,9 +44,9 @@ Session::~Session() {
 
 base::TimerWheel& Session::timers() const { return table_.timers(); }
 
-void Session::start(UpstreamFactory& factory, http::Exchange& creation) {
+void Session::start(engine::UpstreamFactory& factory, http::Exchange& creation) {
   hold(creation, creation_rid_);
-  upstream_ = factory.open(*target_, *this);
+  upstream_ = factory.open(*target_, *this, engine::StanzaFraming::kBoshBody);
   if (!upstream_) {
     upstream_dead_ = true;
     finish(Condition::kRemoteConnectionFailed, {}, "no upstream");
@@ -294,8 +294,8 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
   std::string_view payload = with_payload ? outbox() : std::string_view();
   BodyWriter body(payload.size());
   if (rid == creation_rid_) {
-    static const StreamHeader kUnknown;
-    const StreamHeader& server = server_ ? *server_ : kUnknown;
+    static const engine::StreamHeader kUnknown;
+    const engine::StreamHeader& server = server_ ? *server_ : kUnknown;
     body.attr("sid", sid_.view())
         .attr("wait", params_.wait)
         .attr("requests", params_.requests())
@@ -545,9 +545,9 @@ void Session::exchange_lost(http::Exchange& exchange) {
 // ---------------------------------------------------------------------------
 // Events from the server
 
-void Session::upstream_opened(const StreamHeader& header) {
+void Session::upstream_opened(const engine::StreamHeader& header) {
   // Only the creation response reports the server's stream (authid, from).
-  if (state_ == State::kOpening) server_ = std::make_unique<StreamHeader>(header);
+  if (state_ == State::kOpening) server_ = std::make_unique<engine::StreamHeader>(header);
   if (state_ == State::kOpening) state_ = State::kOpen;
 }
 
@@ -572,12 +572,21 @@ void Session::upstream_batch_end() {
   rearm_timer();
 }
 
-void Session::upstream_closed(Condition condition, std::string&& detail) {
+void Session::upstream_closed(engine::UpstreamEnd end, std::string&& detail) {
   upstream_dead_ = true;  // freed with the session, never from inside its callback
-  finish(condition, std::move(detail),
-         condition == Condition::kRemoteStreamError ? "stream error from the server"
-         : condition == Condition::kNone            ? "the server closed the stream"
-                                                    : "upstream connection failed");
+  // The client is told in BOSH terms: the server's stream error inside the
+  // terminal body, a clean end without a condition.
+  switch (end) {
+    case engine::UpstreamEnd::kStreamError:
+      finish(Condition::kRemoteStreamError, std::move(detail), "stream error from the server");
+      return;
+    case engine::UpstreamEnd::kServerClosed:
+      finish(Condition::kNone, std::move(detail), "the server closed the stream");
+      return;
+    case engine::UpstreamEnd::kFailed:
+      break;
+  }
+  finish(Condition::kRemoteConnectionFailed, std::move(detail), "upstream connection failed");
 }
 
 }  // namespace sb::bosh

@@ -19,16 +19,16 @@
 #include <string_view>
 #include <vector>
 
-#include "bosh/client_request.hpp"
-#include "bosh/condition.hpp"
 #include "base/inline_text.hpp"
-#include "bosh/key_chain.hpp"
-#include "base/small_vector.hpp"
-#include "bosh/upstream.hpp"
-#include "http/exchange.hpp"
 #include "base/local_shared.hpp"
 #include "base/object_pool.hpp"
+#include "base/small_vector.hpp"
 #include "base/timer_wheel.hpp"
+#include "bosh/client_request.hpp"
+#include "bosh/condition.hpp"
+#include "bosh/key_chain.hpp"
+#include "engine/upstream.hpp"
+#include "http/exchange.hpp"
 
 namespace sb::bosh {
 
@@ -53,7 +53,7 @@ struct SessionParams {
 
 // The Session is its own timer node (a base, not a member: the callback gets the
 // session back with a cast, and the node needs no owner pointer).
-class Session final : public UpstreamEvents,
+class Session final : public engine::UpstreamEvents,
                       public http::ExchangeWatcher,
                       public base::Pooled<Session>,
                       private base::TimerNode {
@@ -67,14 +67,14 @@ class Session final : public UpstreamEvents,
   // `target` is shared: sessions for the same server and domain hold one copy
   // (SessionTable::share_target).
   Session(SessionTable& table, std::string sid, SessionParams params,
-          base::LocalShared<UpstreamTarget> target, std::uint64_t creation_rid,
+          base::LocalShared<engine::UpstreamTarget> target, std::uint64_t creation_rid,
           std::string content_type);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session();
 
   // Starts the session: opens the upstream and holds the creation request.
-  void start(UpstreamFactory& factory, http::Exchange& creation);
+  void start(engine::UpstreamFactory& factory, http::Exchange& creation);
   // A request naming this session.
   void handle(ClientRequest&& request, http::Exchange& exchange);
   // Ends the session from outside (shutdown): held requests get the condition.
@@ -104,10 +104,10 @@ class Session final : public UpstreamEvents,
   std::size_t outbox_bytes() const { return outbox_ ? outbox_->size() : 0; }
 
   // UpstreamEvents
-  void upstream_opened(const StreamHeader& header) override;
+  void upstream_opened(const engine::StreamHeader& header) override;
   void upstream_stanza(std::string&& stanza) override;
   void upstream_batch_end() override;
-  void upstream_closed(Condition condition, std::string&& detail) override;
+  void upstream_closed(engine::UpstreamEnd end, std::string&& detail) override;
   // The creating client's address; known when the table keeps per-address counts
   // (EngineSettings::track_peers).
   std::string_view client_address() const override { return peer(); }
@@ -191,11 +191,11 @@ class Session final : public UpstreamEvents,
   base::InlineText sid_;
   const std::string* peer_ = nullptr;  // a key of SessionTable::per_peer_, or null
   SessionParams params_;
-  base::LocalShared<UpstreamTarget> target_;  // never null
-  std::unique_ptr<Upstream> upstream_;
+  base::LocalShared<engine::UpstreamTarget> target_;  // never null
+  std::unique_ptr<engine::Upstream> upstream_;
   // The server's stream header (authid, from, version), needed only for the
   // creation response: freed once that is sent.
-  std::unique_ptr<StreamHeader> server_;
+  std::unique_ptr<engine::StreamHeader> server_;
 
   std::uint64_t creation_rid_;
   std::uint64_t last_rid_;  // the highest rid processed; the window starts above it

@@ -73,13 +73,13 @@ Session& SessionTable::add(std::unique_ptr<Session> session, std::string_view pe
   return *raw;
 }
 
-base::LocalShared<UpstreamTarget> SessionTable::share_target(UpstreamTarget&& target) {
-  const auto same = [&](const UpstreamTarget& t) {
+base::LocalShared<engine::UpstreamTarget> SessionTable::share_target(engine::UpstreamTarget&& target) {
+  const auto same = [&](const engine::UpstreamTarget& t) {
     return t.host == target.host && t.port == target.port && t.to == target.to &&
            t.from == target.from && t.lang == target.lang && t.version == target.version;
   };
   if (!last_target_ || !same(*last_target_)) {
-    last_target_ = base::LocalShared<UpstreamTarget>::make(std::move(target));
+    last_target_ = base::LocalShared<engine::UpstreamTarget>::make(std::move(target));
   }
   return last_target_;
 }

@@ -17,11 +17,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/local_shared.hpp"
 #include "bosh/condition.hpp"
 #include "bosh/engine_events.hpp"
 #include "bosh/settings.hpp"
-#include "bosh/upstream.hpp"
-#include "base/local_shared.hpp"
+#include "engine/upstream.hpp"
 
 namespace sb::base {
 class TimerWheel;
@@ -69,7 +69,7 @@ class SessionTable {
   // One shared copy of `target` for the sessions that name the same server and
   // stream attributes (nearly all of them): a target is ~170 bytes of strings.
   // Consecutive equal targets share; the copy lives as long as a session uses it.
-  base::LocalShared<UpstreamTarget> share_target(UpstreamTarget&& target);
+  base::LocalShared<engine::UpstreamTarget> share_target(engine::UpstreamTarget&& target);
   // The same for the negotiated BOSH version ("1.6", "1.11", ...).
   base::LocalShared<std::string> share_version(std::string&& ver);
   const EngineSettings& settings() const { return settings_; }
@@ -95,7 +95,7 @@ class SessionTable {
   // keys are the sessions' peer(): node keys do not move while the entry lives.
   std::unordered_map<std::string, std::size_t> per_peer_;
   std::vector<std::unique_ptr<Session>> retired_;
-  base::LocalShared<UpstreamTarget> last_target_;
+  base::LocalShared<engine::UpstreamTarget> last_target_;
   base::LocalShared<std::string> last_version_;
 };
 

@@ -3,8 +3,6 @@
 
 #include "ws/frame_writer.hpp"
 #include "ws/xmpp_framing.hpp"
-#include "xml/namespace_fixup.hpp"
-#include "xml/open_tag.hpp"
 
 namespace sb::ws {
 
@@ -62,7 +60,7 @@ void WsSession::text_message(std::string_view message) {
   if (upstream_) upstream_->send(m.stanza);
 }
 
-void WsSession::client_open(bosh::UpstreamTarget&& requested) {
+void WsSession::client_open(engine::UpstreamTarget&& requested) {
   if (state_ == State::kUpstreamOpening || state_ == State::kRestarting) {
     end_stream(stream_error("invalid-xml"), "<open/> while a stream was opening");
     return;
@@ -81,7 +79,7 @@ void WsSession::client_open(bosh::UpstreamTarget&& requested) {
       end_stream(stream_error("host-unknown"), "restart to another domain");
       return;
     }
-    std::optional<bosh::UpstreamTarget> target = context_.route(to());
+    std::optional<engine::UpstreamTarget> target = context_.route(to());
     if (!target || !upstream_) {
       end_stream(stream_error("host-unknown"), "no route on restart");
       return;
@@ -99,7 +97,7 @@ void WsSession::client_open(bosh::UpstreamTarget&& requested) {
     end_stream(stream_error("policy-violation"), "max_sessions_per_ip reached");
     return;
   }
-  std::optional<bosh::UpstreamTarget> target = context_.route(requested.to);
+  std::optional<engine::UpstreamTarget> target = context_.route(requested.to);
   if (!target) {
     end_stream(stream_error("host-unknown"), "no route for the domain");
     return;
@@ -108,7 +106,7 @@ void WsSession::client_open(bosh::UpstreamTarget&& requested) {
   target->lang = requested.lang;
   target->version = "1.0";
   state_ = State::kUpstreamOpening;
-  upstream_ = context_.factory.open(*target, *this);
+  upstream_ = context_.factory.open(*target, *this, engine::StanzaFraming::kWebSocket);
   if (!upstream_ && state_ == State::kUpstreamOpening) {
     end_stream(stream_error("remote-connection-failed"), "upstream could not be opened");
   }
@@ -135,7 +133,7 @@ void WsSession::frame_error(CloseCode code, std::string_view what) {
 // ---------------------------------------------------------------------------
 // From the server
 
-void WsSession::upstream_opened(const bosh::StreamHeader& header) {
+void WsSession::upstream_opened(const engine::StreamHeader& header) {
   if (state_ != State::kUpstreamOpening && state_ != State::kRestarting) return;
   state_ = State::kOpen;
   open_sent_ = true;
@@ -144,12 +142,9 @@ void WsSession::upstream_opened(const bosh::StreamHeader& header) {
 
 void WsSession::upstream_stanza(std::string&& stanza) {
   if (state_ != State::kOpen && state_ != State::kRestarting) return;
-  std::string element = fix_for_websocket(std::move(stanza));
-  // The upstream already strips <starttls/> (its contract); doing it again costs a
-  // name compare for every other stanza and keeps a TLS offer away from a browser
-  // whatever the upstream.
-  if (xml::element_name(element) == "stream:features") xml::strip_starttls(element);
-  send_text(element);
+  // Already fixed for a message of its own (StanzaFraming::kWebSocket), and
+  // without <starttls/>: the upstream's contract.
+  send_text(stanza);
   if (state_ != State::kClosed && !close_frame_sent_ && output_.queued_bytes() > context_.max_unsent_bytes) {
     // The client does not read what the server sends: end rather than buffer.
     end_reason_ = "client does not read (output backlog)";
@@ -158,20 +153,22 @@ void WsSession::upstream_stanza(std::string&& stanza) {
   }
 }
 
-void WsSession::upstream_closed(bosh::Condition condition, std::string&& detail) {
+void WsSession::upstream_closed(engine::UpstreamEnd end, std::string&& detail) {
   upstream_dead_ = true;  // destroyed with the session, never from inside its callback
   if (state_ == State::kClosing || state_ == State::kClosed) return;
-  switch (condition) {
-    case bosh::Condition::kRemoteStreamError:
-      end_stream(fix_for_websocket(std::move(detail)), "stream error from the server");
+  // The client is told in RFC 7395 terms: the server's own stream error (fixed for
+  // a message of its own, like any element), or ours.
+  switch (end) {
+    case engine::UpstreamEnd::kStreamError:
+      end_stream(detail, "stream error from the server");
       return;
-    case bosh::Condition::kNone:
+    case engine::UpstreamEnd::kServerClosed:
       end_stream({}, "the server closed the stream");
       return;
-    default:
-      end_stream(stream_error("remote-connection-failed"), "upstream connection failed");
-      return;
+    case engine::UpstreamEnd::kFailed:
+      break;
   }
+  end_stream(stream_error("remote-connection-failed"), "upstream connection failed");
 }
 
 // ---------------------------------------------------------------------------
@@ -198,7 +195,7 @@ void WsSession::end_stream(std::string_view error_element, std::string_view reas
   if (!error_element.empty() && !open_sent_) {
     // RFC 7395 §3.5: an error while opening follows our <open/>.
     open_sent_ = true;
-    bosh::StreamHeader header;
+    engine::StreamHeader header;
     header.from = std::string(to());
     header.version = "1.0";
     send_text(server_open(header, lang()));

@@ -4,8 +4,10 @@
 //
 // The glue feeds it the connection's bytes (feed(), unmasked in place) and gives it a
 // WsOutput to write frames to. It opens its server stream through the same
-// bosh::UpstreamFactory as BOSH, with the route the same routing function gives for
-// the client's `to`, and hears the server back as a bosh::UpstreamEvents.
+// engine::UpstreamFactory as BOSH, with the route the same routing function gives for
+// the client's `to`, and hears the server back as an engine::UpstreamEvents. It asks
+// for StanzaFraming::kWebSocket: each server element comes ready to be a message of
+// its own, and goes out as it came.
 //
 //   kAwaitingOpen    the client's <open/> is due; anything else is a stream error
 //        | <open to=...>: route, UpstreamFactory::open
@@ -40,7 +42,7 @@
 #include <string>
 #include <string_view>
 
-#include "bosh/upstream.hpp"
+#include "engine/upstream.hpp"
 #include "ws/close_code.hpp"
 #include "ws/frame_parser.hpp"
 
@@ -71,17 +73,17 @@ class WsOutput {
 
 // The routing the BOSH endpoint uses (domains, default upstream, allowed_routes),
 // injected so both transports share it. nullopt: no server for this domain.
-using RouteFunction = std::function<std::optional<bosh::UpstreamTarget>(std::string_view to)>;
+using RouteFunction = std::function<std::optional<engine::UpstreamTarget>(std::string_view to)>;
 
 // Shared by every WebSocket session of a worker (one copy, not one per session).
 struct WsContext {
-  bosh::UpstreamFactory& factory;
+  engine::UpstreamFactory& factory;
   RouteFunction route;
   std::size_t max_message_bytes = 1 << 16;   // a client message (max_stanza_bytes)
   std::size_t max_unsent_bytes = 1 << 20;    // output backlog before we give up
 };
 
-class WsSession final : public bosh::UpstreamEvents, private FrameSink {
+class WsSession final : public engine::UpstreamEvents, private FrameSink {
  public:
   enum class State : std::uint8_t {
     kAwaitingOpen,
@@ -120,11 +122,11 @@ class WsSession final : public bosh::UpstreamEvents, private FrameSink {
   // Heap held now besides the object itself (the frame parser's buffers).
   std::size_t buffered_bytes() const { return parser_.buffered_bytes(); }
 
-  // bosh::UpstreamEvents
-  void upstream_opened(const bosh::StreamHeader& header) override;
+  // engine::UpstreamEvents
+  void upstream_opened(const engine::StreamHeader& header) override;
   void upstream_stanza(std::string&& stanza) override;
   void upstream_batch_end() override {}
-  void upstream_closed(bosh::Condition condition, std::string&& detail) override;
+  void upstream_closed(engine::UpstreamEnd end, std::string&& detail) override;
   std::string_view client_address() const override { return output_.client_address(); }
 
  private:
@@ -135,7 +137,7 @@ class WsSession final : public bosh::UpstreamEvents, private FrameSink {
   void close_received(std::uint16_t code, std::string_view reason) override;
   void frame_error(CloseCode code, std::string_view what) override;
 
-  void client_open(bosh::UpstreamTarget&& requested);
+  void client_open(engine::UpstreamTarget&& requested);
   void send_text(std::string_view payload);
   void send_control(Opcode opcode, std::string_view payload);
   // XMPP-level end: [<open/> if none was sent] [error] <close/>, close frame 1000.
@@ -149,7 +151,7 @@ class WsSession final : public bosh::UpstreamEvents, private FrameSink {
 
   WsContext& context_;
   WsOutput& output_;
-  std::unique_ptr<bosh::Upstream> upstream_;
+  std::unique_ptr<engine::Upstream> upstream_;
   // The client's `to` (kept for a restart), a NUL, then its xml:lang (echoed in our
   // <open/>): one string, not two, saves 32 bytes per session (neither may hold a
   // NUL: XML cannot).

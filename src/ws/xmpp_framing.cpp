@@ -90,7 +90,7 @@ ClientMessage read_client_message(std::string_view text) {
   return m;
 }
 
-std::string server_open(const bosh::StreamHeader& header, std::string_view lang) {
+std::string server_open(const engine::StreamHeader& header, std::string_view lang) {
   std::string out = "<open xmlns='";
   out += kFramingNamespace;
   out += '\'';
@@ -113,23 +113,6 @@ std::string stream_error(std::string_view condition) {
   out += condition;
   out += " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>";
   return out;
-}
-
-std::string fix_for_websocket(std::string&& element) {
-  // Cheap test first: almost every stanza has no "stream:" anywhere. A hit inside
-  // text only costs an unused declaration, which is still correct XML.
-  if (element.find("stream:") == std::string::npos) return std::move(element);
-  xml::AttributeCursor top(element);
-  if (top.name().empty()) return std::move(element);
-  for (xml::RawAttribute attr; top.next(attr);) {
-    if (attr.name == "xmlns:stream") return std::move(element);
-  }
-  if (top.malformed()) return std::move(element);
-  std::string declaration = " xmlns:stream='";
-  declaration += xml::kStreamsNamespace;
-  declaration += '\'';
-  element.insert(top.name_end(), declaration);
-  return std::move(element);
 }
 
 }  // namespace sb::ws

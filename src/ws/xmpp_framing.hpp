@@ -14,17 +14,17 @@
 // that gives an element relying on no default namespace xmlns='jabber:client'. One
 // message holding two elements, or text beside its element, is refused.
 //
-// Server elements reach the session already fixed for BOSH (bosh::UpstreamEvents:
-// stanzas carry xmlns='jabber:client', stream elements keep the stream: prefix that
-// <body/> would declare). Over WebSocket nothing declares it, so fix_for_websocket()
-// adds xmlns:stream to any element that uses it (<stream:features>, <stream:error>).
+// Server elements reach the session already fixed for a message of their own
+// (engine::StanzaFraming::kWebSocket: stanzas carry xmlns='jabber:client', and an
+// element using the stream: prefix, <stream:features> or <stream:error>, declares
+// it, since no <body/> does), so they go out as they come.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "bosh/upstream.hpp"
+#include "engine/upstream.hpp"
 
 namespace sb::ws {
 
@@ -40,7 +40,7 @@ struct ClientMessage {
   };
   Kind kind = Kind::kError;
   std::string stanza;
-  bosh::UpstreamTarget target;  // only to, lang and version are filled
+  engine::UpstreamTarget target;  // only to, lang and version are filled
   std::string_view condition;   // an RFC 6120 §4.9.3 stream error condition
   std::string_view what;        // a few words for the log
 };
@@ -49,7 +49,7 @@ ClientMessage read_client_message(std::string_view text);
 
 // <open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from=... id=... version=...
 // xml:lang=.../> from the server's stream header; empty values are left out.
-std::string server_open(const bosh::StreamHeader& header, std::string_view lang);
+std::string server_open(const engine::StreamHeader& header, std::string_view lang);
 
 // <close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>
 std::string_view close_element();
@@ -57,9 +57,5 @@ std::string_view close_element();
 // <stream:error xmlns:stream='http://etherx.jabber.org/streams'><CONDITION
 // xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>
 std::string stream_error(std::string_view condition);
-
-// The element with xmlns:stream declared on its top tag if it uses the stream:
-// prefix and does not declare it itself; otherwise returned as is, without copying.
-std::string fix_for_websocket(std::string&& element);
 
 }  // namespace sb::ws

@@ -182,6 +182,23 @@ std::string fix_server_element(std::string&& element, const StreamNamespaces& ns
   return out;
 }
 
+std::string declare_stream_prefix(std::string&& element) {
+  // Cheap test first: almost every stanza has no "stream:" anywhere. A hit inside
+  // text only costs an unused declaration, which is still correct XML.
+  if (element.find("stream:") == std::string::npos) return std::move(element);
+  AttributeCursor top(element);
+  if (top.name().empty()) return std::move(element);
+  for (RawAttribute attr; top.next(attr);) {
+    if (attr.name == "xmlns:stream") return std::move(element);
+  }
+  if (top.malformed()) return std::move(element);
+  std::string declaration = " xmlns:stream='";
+  declaration += kStreamsNamespace;
+  declaration += '\'';
+  element.insert(top.name_end(), declaration);
+  return std::move(element);
+}
+
 bool strip_starttls(std::string& features_element) {
   const std::string_view features = features_element;
   TagWalker walker(features);

@@ -44,6 +44,12 @@ StreamNamespaces read_stream_namespaces(std::string_view stream_open_tag);
 // An element that needs none of this is returned as is, without copying.
 std::string fix_server_element(std::string&& element, const StreamNamespaces& ns);
 
+// For an element that stands alone instead of inside <body/> (an XMPP over
+// WebSocket message, RFC 7395 §3.3.3), after fix_server_element: xmlns:stream is
+// declared on the top tag if the element uses the stream: prefix and does not
+// declare it itself. Otherwise the element is returned as is, without copying.
+std::string declare_stream_prefix(std::string&& element);
+
 // Removes the <starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/> child (empty or
 // with content) from a <stream:features> element in place: the browser must not see
 // an offer to negotiate TLS inside BOSH (X3). Returns true if it was there and

@@ -13,7 +13,7 @@ void append_attribute(std::string& out, std::string_view name, std::string_view 
 }
 }  // namespace
 
-std::string opening_header(const bosh::UpstreamTarget& target) {
+std::string opening_header(const engine::UpstreamTarget& target) {
   std::string out = "<?xml version='1.0'?><stream:stream";
   append_attribute(out, "to", target.to);
   if (!target.from.empty()) append_attribute(out, "from", target.from);
@@ -23,8 +23,8 @@ std::string opening_header(const bosh::UpstreamTarget& target) {
   return out;
 }
 
-bosh::StreamHeader read_server_header(std::string_view open_tag) {
-  bosh::StreamHeader header;
+engine::StreamHeader read_server_header(std::string_view open_tag) {
+  engine::StreamHeader header;
   header.id = xml::find_attribute(open_tag, "id").value_or("");
   header.from = xml::find_attribute(open_tag, "from").value_or("");
   header.version = xml::find_attribute(open_tag, "version").value_or("");

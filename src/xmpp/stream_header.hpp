@@ -5,15 +5,15 @@
 #include <string>
 #include <string_view>
 
-#include "bosh/upstream.hpp"
+#include "engine/upstream.hpp"
 
 namespace sb::xmpp {
 
 // <?xml version='1.0'?><stream:stream to=... version=... xml:lang=... xmlns=...>
-std::string opening_header(const bosh::UpstreamTarget& target);
+std::string opening_header(const engine::UpstreamTarget& target);
 inline constexpr std::string_view kClosingTag = "</stream:stream>";
 
 // Reads id, from and version out of the server's <stream:stream ...> open tag.
-bosh::StreamHeader read_server_header(std::string_view open_tag);
+engine::StreamHeader read_server_header(std::string_view open_tag);
 
 }  // namespace sb::xmpp

@@ -30,7 +30,7 @@ DiscardHandler discard_handler;
 struct UpstreamLink::Negotiation {
   std::string header;  // the stream header to send (again) once TLS is on
   std::string domain;  // the stream's `to`: SNI and the name the certificate must carry
-  std::optional<bosh::StreamHeader> first_header;  // the plain stream's, held back
+  std::optional<engine::StreamHeader> first_header;  // the plain stream's, held back
 };
 
 namespace {
@@ -41,11 +41,13 @@ bool is_loopback_host(std::string_view host) {
 }  // namespace
 
 UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
-                           const bosh::UpstreamTarget& target, bosh::UpstreamEvents& events)
+                           const engine::UpstreamTarget& target, engine::UpstreamEvents& events,
+                           engine::StanzaFraming framing)
     : base::TimerNode(&UpstreamLink::on_timer),
       connector_(connector),
       events_(&events),
       framer_(connector.settings().max_stanza_bytes),
+      framing_(framing),
       same_host_(is_loopback_host(target.host)) {
   static_assert(sizeof(void*) != 8 || sizeof(UpstreamLink) <= 184, "one per session: 184 bytes");
   std::string header = opening_header(target);
@@ -161,9 +163,10 @@ void UpstreamLink::close_socket_now() {
   if (stream_ != nullptr) stream_->close();
 }
 
-std::unique_ptr<bosh::Upstream> UpstreamConnector::open(const bosh::UpstreamTarget& target,
-                                                        bosh::UpstreamEvents& events) {
-  return std::make_unique<UpstreamLink>(loop_, *this, target, events);
+std::unique_ptr<engine::Upstream> UpstreamConnector::open(const engine::UpstreamTarget& target,
+                                                          engine::UpstreamEvents& events,
+                                                          engine::StanzaFraming framing) {
+  return std::make_unique<UpstreamLink>(loop_, *this, target, events, framing);
 }
 
 base::LocalShared<xml::StreamNamespaces> UpstreamConnector::share_namespaces(
@@ -194,7 +197,7 @@ void UpstreamLink::connected(int status, net::TcpStream* stream, std::uint64_t o
   LinkObserver* observer = settings().observer;
   if (status != 0 || stream == nullptr) {
     connector_.connect_failed(status != 0 ? status : UV_ECONNABORTED);
-    report_end(bosh::Condition::kRemoteConnectionFailed, {});
+    report_end(engine::UpstreamEnd::kFailed, {});
     return;
   }
   if (observer != nullptr) observer->link_connected((uv_hrtime() - opened_ns) / 1000);
@@ -210,7 +213,7 @@ void UpstreamLink::connected(int status, net::TcpStream* stream, std::uint64_t o
     // to decide whether it goes in clear or over TLS.
     write_raw(negotiation_->header);
   }
-  if (stream_->start_reading() != 0) report_end(bosh::Condition::kRemoteConnectionFailed, {});
+  if (stream_->start_reading() != 0) report_end(engine::UpstreamEnd::kFailed, {});
 }
 
 // Slots a TlsSession in and sends the ClientHello. False if the link ended.
@@ -273,7 +276,7 @@ void UpstreamLink::send(std::string_view bytes) {
   }
 }
 
-void UpstreamLink::restart(const bosh::UpstreamTarget& target) {
+void UpstreamLink::restart(const engine::UpstreamTarget& target) {
   // XEP-0206 §5: after SASL success a new stream starts on the same connection;
   // the server's next bytes begin a new document.
   framer_.reset();
@@ -322,10 +325,10 @@ void UpstreamLink::fail(std::string_view reason) {
     message += reason;
     settings().report(message);
   }
-  report_end(bosh::Condition::kRemoteConnectionFailed, {});
+  report_end(engine::UpstreamEnd::kFailed, {});
 }
 
-void UpstreamLink::report_end(bosh::Condition condition, std::string&& detail) {
+void UpstreamLink::report_end(engine::UpstreamEnd end, std::string&& detail) {
   if (state_ == State::kDone) return;
   // Ending while opening is the server's failure, unless we were closing it.
   end_opening(state_ == State::kClosing ? LinkObserver::OpenOutcome::kAbandoned
@@ -333,8 +336,8 @@ void UpstreamLink::report_end(bosh::Condition condition, std::string&& detail) {
   const bool was_closing = state_ == State::kClosing;
   state_ = State::kDone;
   if (stream_ != nullptr) stream_->close();
-  bosh::UpstreamEvents* events = std::exchange(events_, nullptr);
-  if (events != nullptr && !was_closing) events->upstream_closed(condition, std::move(detail));
+  engine::UpstreamEvents* events = std::exchange(events_, nullptr);
+  if (events != nullptr && !was_closing) events->upstream_closed(end, std::move(detail));
 }
 
 void UpstreamLink::on_timer(base::TimerNode& node) {
@@ -344,7 +347,7 @@ void UpstreamLink::on_timer(base::TimerNode& node) {
       // The connector's timeout, armed at the same moment, has not fired yet.
       net::cancel_connect(std::exchange(self.attempt_, nullptr));
       self.connector_.connect_failed(UV_ETIMEDOUT);
-      self.report_end(bosh::Condition::kRemoteConnectionFailed, {});
+      self.report_end(engine::UpstreamEnd::kFailed, {});
       return;
     case State::kOpen:  // armed in the open state: the opening deadline, or a full backlog
       if (self.backlog_full_) {
@@ -416,7 +419,7 @@ void UpstreamLink::answer_to_starttls(std::string&& element) {
       return;
     case TlsAnswer::kOther:
       if (xml::element_name(element) == "stream:error") {
-        report_end(bosh::Condition::kRemoteStreamError, std::move(element));
+        report_end(engine::UpstreamEnd::kStreamError, std::move(element));
       } else {
         fail("the server answered <starttls/> with <" + std::string(xml::element_name(element)) +
              ">");
@@ -445,7 +448,7 @@ void UpstreamLink::tls_peer_closed() {
     if (stream_ != nullptr) stream_->close();
     return;
   }
-  report_end(bosh::Condition::kRemoteConnectionFailed, {});
+  report_end(engine::UpstreamEnd::kFailed, {});
 }
 
 void UpstreamLink::tls_failed(std::string_view reason) {
@@ -474,7 +477,7 @@ void UpstreamLink::on_read_end(net::TcpStream&, int) {
     if (stream_ != nullptr) stream_->close();
     return;
   }
-  report_end(bosh::Condition::kRemoteConnectionFailed, {});
+  report_end(engine::UpstreamEnd::kFailed, {});
 }
 
 void UpstreamLink::on_write_error(net::TcpStream& stream, int status) { on_read_end(stream, status); }
@@ -511,7 +514,7 @@ void UpstreamLink::end_opening(LinkObserver::OpenOutcome outcome) {
   observer->link_open_ended(outcome, limit > left ? limit - left : 0);
 }
 
-void UpstreamLink::tell_opened(const bosh::StreamHeader& header) {
+void UpstreamLink::tell_opened(const engine::StreamHeader& header) {
   end_opening(LinkObserver::OpenOutcome::kOpened);
   if (state_ == State::kOpen) base::TimerWheel::disarm(timer());  // the opening is over
   if (events_ != nullptr) events_->upstream_opened(header);
@@ -523,14 +526,19 @@ void UpstreamLink::stanza(std::string&& bytes) {
     fail("the server sent XML in clear after <proceed/>");
     return;
   }
+  // Fixed once, for where the session puts it: inside a BOSH <body/>, or alone
+  // in a WebSocket message, which must declare the stream: prefix it uses.
   std::string element = xml::fix_server_element(std::move(bytes), namespaces());
+  if (framing_ == engine::StanzaFraming::kWebSocket) {
+    element = xml::declare_stream_prefix(std::move(element));
+  }
   if (tls_state_ == Tls::kAsked) {
     answer_to_starttls(std::move(element));
     return;
   }
   const std::string_view name = xml::element_name(element);
   if (name == "stream:error") {
-    report_end(bosh::Condition::kRemoteStreamError, std::move(element));
+    report_end(engine::UpstreamEnd::kStreamError, std::move(element));
     return;
   }
   if (name == "stream:features" && !accept_features(element)) return;
@@ -543,12 +551,12 @@ void UpstreamLink::stream_closed() {
     if (stream_ != nullptr) stream_->close();
     return;
   }
-  report_end(bosh::Condition::kNone, {});
+  report_end(engine::UpstreamEnd::kServerClosed, {});
 }
 
 void UpstreamLink::framing_error(std::string_view) {
   // Garbage or an oversized stanza: the stream cannot be trusted any more.
-  report_end(bosh::Condition::kRemoteConnectionFailed, {});
+  report_end(engine::UpstreamEnd::kFailed, {});
 }
 
 }  // namespace sb::xmpp

@@ -1,7 +1,8 @@
 // UpstreamLink: one XMPP client-to-server stream over TCP, optionally secured with
-// TLS, the bosh::Upstream of a session. It connects (with a timeout), sends the
+// TLS, the engine::Upstream of a session. It connects (with a timeout), sends the
 // stream header, frames what the server sends into stanzas (xml::StanzaFramer),
-// fixes their namespaces for a BOSH <body/>, and reports to the session.
+// fixes their namespaces for where the session puts them (a BOSH <body/>, or a
+// WebSocket message of their own: engine::StanzaFraming), and reports to it.
 //
 // TLS (config `upstream_tls`, see tls_mode.hpp): with STARTTLS (RFC 6120 §5) the
 // first <stream:features> offering <starttls/> is answered with <starttls/> and is
@@ -35,11 +36,11 @@
 #include <string>
 #include <string_view>
 
-#include "bosh/upstream.hpp"
 #include "base/local_shared.hpp"
-#include "net/tcp_stream.hpp"
 #include "base/object_pool.hpp"
 #include "base/timer_wheel.hpp"
+#include "engine/upstream.hpp"
+#include "net/tcp_stream.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_session.hpp"
 #include "xml/namespace_fixup.hpp"
@@ -82,20 +83,20 @@ struct LinkSettings {
 
 class UpstreamConnector;
 
-class UpstreamLink final : public bosh::Upstream,
+class UpstreamLink final : public engine::Upstream,
                            public base::Pooled<UpstreamLink>,
                            private net::StreamHandler,
                            private xml::FramerSink,
                            private net::TlsSessionSink,
                            private base::TimerNode {  // the opening deadline, later the close timeout
  public:
-  UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector, const bosh::UpstreamTarget& target,
-               bosh::UpstreamEvents& events);
+  UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector, const engine::UpstreamTarget& target,
+               engine::UpstreamEvents& events, engine::StanzaFraming framing);
   ~UpstreamLink() override;
 
-  // bosh::Upstream
+  // engine::Upstream
   void send(std::string_view bytes) override;
-  void restart(const bosh::UpstreamTarget& target) override;
+  void restart(const engine::UpstreamTarget& target) override;
   void close() override;
 
   // "plain", "asked" (<starttls/> sent), "handshaking", "tls": for tests and logs.
@@ -121,12 +122,12 @@ class UpstreamLink final : public bosh::Upstream,
   void connected(int status, net::TcpStream* stream, std::uint64_t opened_ns);
   bool begin_tls();
   bool accept_features(std::string& features);
-  void tell_opened(const bosh::StreamHeader& header);
+  void tell_opened(const engine::StreamHeader& header);
   // The opening is over (LinkObserver::link_open_ended); once.
   void end_opening(LinkObserver::OpenOutcome outcome);
   void answer_to_starttls(std::string&& element);
   void fail(std::string_view reason);
-  void report_end(bosh::Condition condition, std::string&& detail);
+  void report_end(engine::UpstreamEnd end, std::string&& detail);
   void transmit(std::string_view bytes);  // application bytes, through TLS when on
   void write_raw(std::string bytes);      // bytes on the wire
   void send_proxy_header();
@@ -150,7 +151,7 @@ class UpstreamLink final : public bosh::Upstream,
   void tls_failed(std::string_view reason) override;
 
   UpstreamConnector& connector_;  // also knows the loop
-  bosh::UpstreamEvents* events_;  // null once the session no longer listens
+  engine::UpstreamEvents* events_;  // null once the session no longer listens
   net::ConnectAttempt* attempt_ = nullptr;
   net::TcpStream* stream_ = nullptr;
   std::unique_ptr<net::TlsSession> tls_;
@@ -163,6 +164,7 @@ class UpstreamLink final : public bosh::Upstream,
   std::unique_ptr<std::string> pending_;
   State state_ = State::kConnecting;
   Tls tls_state_ = Tls::kPlain;
+  engine::StanzaFraming framing_;  // how the session wants its elements fixed
   bool owns_itself_ = false;  // close() was called: we free ourselves
   bool same_host_;            // the server is on loopback (see accept_features)
   bool backlog_full_ = false;  // the server stopped reading: ending
@@ -172,12 +174,13 @@ class UpstreamLink final : public bosh::Upstream,
 // Opens links; one per worker. It owns what the worker's links share: their
 // settings and the TLS client context, made the first time a link needs TLS (a
 // worker whose servers never offer it never loads a trust store).
-class UpstreamConnector final : public bosh::UpstreamFactory {
+class UpstreamConnector final : public engine::UpstreamFactory {
  public:
   UpstreamConnector(uv_loop_t* loop, LinkSettings settings);
   ~UpstreamConnector();
-  std::unique_ptr<bosh::Upstream> open(const bosh::UpstreamTarget& target,
-                                       bosh::UpstreamEvents& events) override;
+  std::unique_ptr<engine::Upstream> open(const engine::UpstreamTarget& target,
+                                         engine::UpstreamEvents& events,
+                                         engine::StanzaFraming framing) override;
 
   const LinkSettings& settings() const { return settings_; }
   // A reload: new limits (connect timeout, stanza and backlog bounds) for what

@@ -21,8 +21,8 @@ const LAYER_USES = {
   http: ['base'],
   engine: ['base'],
   bosh: ['engine', 'xml', 'http', 'base'],
-  ws: ['bosh', 'engine', 'http', 'xml', 'base'],
-  xmpp: ['bosh', 'xml', 'net', 'base'],
+  ws: ['engine', 'http', 'xml', 'base'],
+  xmpp: ['engine', 'xml', 'net', 'base'],
   app: ['ws', 'xmpp', 'bosh', 'engine', 'http', 'xml', 'net', 'base'],
   tools: ['net', 'xml', 'http', 'base'],
 };

@@ -20,7 +20,12 @@ test('the rule catches an include up a layer, across rooms the wrong way, and a 
   assert.match(up[0], /net\/tcp_stream\.cpp:2: includes "bosh\/session\.hpp": net\/ may use base/);
 
   const intoApp = breachesOf('xmpp/upstream_link.cpp', '#include "app/log/log.hpp"\n');
-  assert.match(intoApp[0], /xmpp\/ may use bosh, xml, net/);
+  assert.match(intoApp[0], /xmpp\/ may use engine, xml, net/);
+
+  // The transports share engine/, never each other: ws/ and xmpp/ use no bosh/.
+  assert.equal(breachesOf('ws/ws_session.cpp', '#include "bosh/session.hpp"\n').length, 1);
+  assert.equal(breachesOf('xmpp/upstream_link.hpp', '#include "bosh/settings.hpp"\n').length, 1);
+  assert.deepEqual(breachesOf('ws/ws_session.hpp', '#include "engine/upstream.hpp"\n'), []);
 
   // base/ is the bottom: every layer may use it, it uses none.
   assert.deepEqual(breachesOf('xml/x.cpp', '#include "base/ascii_case.hpp"\n'), []);

@@ -8,15 +8,15 @@
 namespace sb::app {
 
 WsEndpoint::WsEndpoint(uv_loop_t* loop, bosh::SessionTable& sessions,
-                       bosh::UpstreamFactory& upstreams, const http::CorsPolicy& cors,
+                       engine::UpstreamFactory& upstreams, const http::CorsPolicy& cors,
                        std::size_t max_message_bytes, WsTimeouts timeouts)
     : loop_(loop),
       cors_(cors),
       shared_{ws::WsContext{upstreams,
-                            [&sessions](std::string_view to) -> std::optional<bosh::UpstreamTarget> {
+                            [&sessions](std::string_view to) -> std::optional<engine::UpstreamTarget> {
                               auto address = engine::route_upstream(sessions.settings(), to, nullptr);
                               if (!address) return std::nullopt;
-                              bosh::UpstreamTarget target;
+                              engine::UpstreamTarget target;
                               target.host = address->host;
                               target.port = address->port;
                               target.to = std::string(to);

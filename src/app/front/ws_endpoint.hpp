@@ -36,7 +36,7 @@ struct WsTimeouts {
 
 class WsEndpoint final : public http::Handler, public UpgradeTarget {
  public:
-  WsEndpoint(uv_loop_t* loop, bosh::SessionTable& sessions, bosh::UpstreamFactory& upstreams,
+  WsEndpoint(uv_loop_t* loop, bosh::SessionTable& sessions, engine::UpstreamFactory& upstreams,
              const http::CorsPolicy& cors, std::size_t max_message_bytes, WsTimeouts timeouts);
   WsEndpoint(const WsEndpoint&) = delete;
   WsEndpoint& operator=(const WsEndpoint&) = delete;

@@ -7,13 +7,13 @@ namespace sb::fuzz {
 
 // One link as the Session sees it. It reports its own death to the registry, so
 // the fuzzer never delivers an event to a freed session or link.
-class FakeUpstreams::Link final : public bosh::Upstream {
+class FakeUpstreams::Link final : public engine::Upstream {
  public:
   Link(FakeUpstreams& owner, std::size_t index) : owner_(owner), index_(index) {}
   ~Link() override { owner_.links_[index_].object_alive = false; }
 
   void send(std::string_view) override { check_usable("send()"); }
-  void restart(const bosh::UpstreamTarget&) override { check_usable("restart()"); }
+  void restart(const engine::UpstreamTarget&) override { check_usable("restart()"); }
   void close() override {
     check_usable("close()");
     owner_.links_[index_].client_closed = true;
@@ -31,10 +31,12 @@ class FakeUpstreams::Link final : public bosh::Upstream {
   std::size_t index_;
 };
 
-std::unique_ptr<bosh::Upstream> FakeUpstreams::open(const bosh::UpstreamTarget& target,
-                                                    bosh::UpstreamEvents& events) {
+std::unique_ptr<engine::Upstream> FakeUpstreams::open(const engine::UpstreamTarget& target,
+                                                      engine::UpstreamEvents& events,
+                                                      engine::StanzaFraming framing) {
   FUZZ_CHECK(!target.host.empty() && target.port != 0 && !target.to.empty(),
              "open() without a destination: " + target.host + " / " + target.to);
+  FUZZ_CHECK(framing == engine::StanzaFraming::kBoshBody, "a BOSH session's elements must be fixed for <body/>");
   links_.push_back(Record{&events, false, false, false});
   if (fail_next) {
     fail_next = false;
@@ -44,7 +46,7 @@ std::unique_ptr<bosh::Upstream> FakeUpstreams::open(const bosh::UpstreamTarget& 
   return std::make_unique<Link>(*this, links_.size() - 1);
 }
 
-bosh::UpstreamEvents* FakeUpstreams::reachable(std::uint32_t n) {
+engine::UpstreamEvents* FakeUpstreams::reachable(std::uint32_t n) {
   if (links_.empty()) return nullptr;
   const Record& link = links_[index_of(n)];
   if (!link.object_alive || link.client_closed || link.server_closed) return nullptr;

@@ -14,18 +14,19 @@
 #include <string>
 #include <vector>
 
-#include "bosh/upstream.hpp"
+#include "engine/upstream.hpp"
 
 namespace sb::fuzz {
 
-class FakeUpstreams final : public bosh::UpstreamFactory {
+class FakeUpstreams final : public engine::UpstreamFactory {
  public:
-  std::unique_ptr<bosh::Upstream> open(const bosh::UpstreamTarget& target,
-                                       bosh::UpstreamEvents& events) override;
+  std::unique_ptr<engine::Upstream> open(const engine::UpstreamTarget& target,
+                                         engine::UpstreamEvents& events,
+                                         engine::StanzaFraming framing) override;
 
   // The session side of upstream `n` (modulo the number opened) if the server may
   // still talk to it: opened, not closed by either side, not freed. Else null.
-  bosh::UpstreamEvents* reachable(std::uint32_t n);
+  engine::UpstreamEvents* reachable(std::uint32_t n);
   // The server ended link `n`: after upstream_closed() nothing more is delivered.
   void server_closed(std::uint32_t n);
 
@@ -38,7 +39,7 @@ class FakeUpstreams final : public bosh::UpstreamFactory {
  private:
   class Link;
   struct Record {
-    bosh::UpstreamEvents* events = nullptr;
+    engine::UpstreamEvents* events = nullptr;
     bool object_alive = false;   // the Upstream object exists
     bool client_closed = false;  // close() was called (it then freed itself)
     bool server_closed = false;  // upstream_closed() was delivered

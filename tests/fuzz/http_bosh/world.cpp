@@ -178,7 +178,7 @@ void World::simple_request(const Command& command) {
 
 // The server plays its part on upstream `a`, if that link can still hear it.
 void World::server(const Command& command) {
-  bosh::UpstreamEvents* events = upstreams_.reachable(command.a);
+  engine::UpstreamEvents* events = upstreams_.reachable(command.a);
   if (events == nullptr) return;
   switch (command.op) {
     case 'O': {
@@ -193,10 +193,10 @@ void World::server(const Command& command) {
       events->upstream_batch_end();
       break;
     case 'X': {
-      const auto condition =
-          static_cast<bosh::Condition>(command.b % (static_cast<unsigned>(bosh::Condition::kUndefinedCondition) + 1));
+      const auto end = static_cast<engine::UpstreamEnd>(
+          command.b % (static_cast<unsigned>(engine::UpstreamEnd::kStreamError) + 1));
       upstreams_.server_closed(command.a);
-      events->upstream_closed(condition, std::string(command.payload));
+      events->upstream_closed(end, std::string(command.payload));
       break;
     }
     default:

@@ -24,7 +24,7 @@
 //   T ms           time passes (at most 600 s per command)
 //   O n  from      the server opens its stream   S n  stanza   the server sends it
 //   B n            the server's read ends        X n.k  detail  the server closes
-//                                                  (condition k, detail payload)
+//                                                  (how k % 3: closed, failed, stream error; detail payload)
 //   V              the next upstream fails to connect
 //   Z              shutdown: no new sessions, every session ends (system-shutdown)
 #pragma once
@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/timer_wheel.hpp"
 #include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/settings.hpp"
@@ -46,7 +47,6 @@
 #include "http_bosh/http_side.hpp"
 #include "http_bosh/script.hpp"
 #include "http_bosh/upstreams.hpp"
-#include "base/timer_wheel.hpp"
 
 namespace sb::fuzz {
 

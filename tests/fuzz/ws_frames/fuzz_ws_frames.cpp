@@ -106,35 +106,39 @@ std::vector<std::string> run_parser(std::string bytes, std::size_t limit,
 
 struct Server;
 
-struct Upstream final : bosh::Upstream {
+struct Upstream final : engine::Upstream {
   explicit Upstream(Server& s) : server(s) {}
   ~Upstream() override;
   void send(std::string_view bytes) override;
-  void restart(const bosh::UpstreamTarget&) override;
+  void restart(const engine::UpstreamTarget&) override;
   void close() override;
   Server& server;
   bool dead = false;  // reported its end: the session must not close() it
 };
 
-struct Server final : bosh::UpstreamFactory {
-  bosh::UpstreamEvents* events = nullptr;
+struct Server final : engine::UpstreamFactory {
+  engine::UpstreamEvents* events = nullptr;
   Upstream* live = nullptr;  // the current upstream while it may deliver events
   int received = 0;
   bool error_on_presence = false;
   bool close_after_four = false;
   std::vector<std::string> queued;  // what the server says at the next flush
 
-  std::unique_ptr<bosh::Upstream> open(const bosh::UpstreamTarget& target,
-                                       bosh::UpstreamEvents& e) override {
+  std::unique_ptr<engine::Upstream> open(const engine::UpstreamTarget& target,
+                                         engine::UpstreamEvents& e,
+                                         engine::StanzaFraming framing) override {
     FUZZ_CHECK(!target.to.empty(), "an upstream opened without a domain");
+    FUZZ_CHECK(framing == engine::StanzaFraming::kWebSocket,
+               "a WebSocket session's elements must be fixed for messages of their own");
     FUZZ_CHECK(live == nullptr, "a second upstream for one session");
     events = &e;
     auto upstream = std::make_unique<Upstream>(*this);
     live = upstream.get();
     queued.emplace_back("@open");
-    queued.emplace_back("<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-                        "<mechanism>PLAIN</mechanism></mechanisms><starttls "
-                        "xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>");
+    // As a link delivers them for kWebSocket: the stream prefix declared, no <starttls/>.
+    queued.emplace_back("<stream:features xmlns:stream='http://etherx.jabber.org/streams'>"
+                        "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+                        "<mechanism>PLAIN</mechanism></mechanisms></stream:features>");
     return upstream;
   }
 
@@ -150,10 +154,11 @@ struct Server final : bosh::UpstreamFactory {
         live->dead = true;
         live = nullptr;  // a link that reported its end delivers nothing more
         if (line == "@close") {
-          events->upstream_closed(bosh::Condition::kNone, {});
+          events->upstream_closed(engine::UpstreamEnd::kServerClosed, {});
         } else {
-          events->upstream_closed(bosh::Condition::kRemoteStreamError,
-                                  "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+          events->upstream_closed(engine::UpstreamEnd::kStreamError,
+                                  "<stream:error xmlns:stream='http://etherx.jabber.org/streams'>"
+                                  "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
         }
         return;
       } else {
@@ -188,10 +193,12 @@ void Upstream::send(std::string_view bytes) {
   if (server.close_after_four && server.received == 4) server.queued.emplace_back("@close");
 }
 
-void Upstream::restart(const bosh::UpstreamTarget&) {
+void Upstream::restart(const engine::UpstreamTarget&) {
   FUZZ_CHECK(server.live == this, "restart() on an upstream that ended");
   server.queued.emplace_back("@open");
-  server.queued.emplace_back("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+  server.queued.emplace_back(
+      "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>"
+      "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
 }
 
 void Upstream::close() {
@@ -241,9 +248,9 @@ void run_session(const std::string& input, std::size_t limit, std::uint8_t optio
   Server server;
   server.error_on_presence = (options & 4) != 0;
   server.close_after_four = (options & 8) != 0;
-  ws::WsContext context{server, [](std::string_view to) -> std::optional<bosh::UpstreamTarget> {
+  ws::WsContext context{server, [](std::string_view to) -> std::optional<engine::UpstreamTarget> {
                           if (to != "example.com") return std::nullopt;
-                          return bosh::UpstreamTarget{"127.0.0.1", 5222, "", "", "", ""};
+                          return engine::UpstreamTarget{"127.0.0.1", 5222, "", "", "", ""};
                         }};
   context.max_message_bytes = limit;
   Output output;

@@ -273,7 +273,7 @@ TEST_CASE("upstream failures end the session with the right condition") {
     Engine e;
     auto& ex = e.post(
         "<body xmlns='http://jabber.org/protocol/httpbind' rid='7' to='example.com' ver='1.6'/>");
-    e.upstreams.events->upstream_closed(sb::bosh::Condition::kRemoteConnectionFailed, {});
+    e.upstreams.events->upstream_closed(sb::engine::UpstreamEnd::kFailed, {});
     e.table->collect();
     CHECK(Engine::attr(ex.body(), "condition") == "remote-connection-failed");
     CHECK(e.table->size() == 0);
@@ -283,7 +283,7 @@ TEST_CASE("upstream failures end the session with the right condition") {
     auto sid = e.open_session();
     e.upstreams.events->upstream_stanza("<message xmlns='jabber:client' id='last'/>");
     e.upstreams.events->upstream_closed(
-        sb::bosh::Condition::kRemoteStreamError,
+        sb::engine::UpstreamEnd::kStreamError,
         "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
     CHECK(e.table->size() == 1);  // waits to tell the next request
     auto& next = e.post(Engine::req(sid, 1001));

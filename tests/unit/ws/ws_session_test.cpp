@@ -1,11 +1,14 @@
 // A whole WebSocket session in memory (ws/ws_session.hpp): client frames in, a fake
-// upstream (tests/unit/bosh/fakes.hpp, as the BOSH tests use), server frames out.
+// upstream (tests/unit/engine/fakes.hpp, as the BOSH tests use), server frames out.
+// The fake delivers server elements as the link does for StanzaFraming::kWebSocket
+// (the stream prefix declared where used, no <starttls/>), and the session sends
+// each as it came.
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <malloc.h>
 
-#include "bosh/fakes.hpp"
+#include "engine/fakes.hpp"
 #include "ws/ws_session.hpp"
 #include "ws/xmpp_framing.hpp"
 #include "ws_helpers.hpp"
@@ -22,14 +25,22 @@ constexpr std::string_view kClientClose = "<close xmlns='urn:ietf:params:xml:ns:
 const std::string kServerOpen =
     "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.com' id='stream-id-1' version='1.0'/>";
 const std::string kServerClose = "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>";
+// Features as the link delivers them for a WebSocket session.
+const std::string kFeatures =
+    "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms "
+    "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>"
+    "</stream:features>";
+const std::string kBindFeatures =
+    "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind "
+    "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>";
 
 struct World {
   test::FakeFactory factory;
   std::vector<std::string> routed;  // domains asked for
-  ws::WsContext context{factory, [this](std::string_view to) -> std::optional<bosh::UpstreamTarget> {
+  ws::WsContext context{factory, [this](std::string_view to) -> std::optional<engine::UpstreamTarget> {
                           routed.emplace_back(to);
                           if (to != "example.com") return std::nullopt;
-                          bosh::UpstreamTarget t;
+                          engine::UpstreamTarget t;
                           t.host = "127.0.0.1";
                           t.port = 5222;
                           return t;
@@ -46,7 +57,7 @@ struct World {
   // Open and get the features.
   void open() {
     say(kOpen);
-    factory.server_opens();
+    factory.server_opens(kFeatures);
   }
   std::vector<std::string> texts() const { return out.texts(); }
 };
@@ -58,18 +69,15 @@ TEST_CASE("open: the route is asked for `to`, the upstream opened, our <open/> a
   w.say(kOpen);
   CHECK(w.routed == std::vector<std::string>{"example.com"});
   CHECK(w.factory.log.opened == 1);
+  CHECK(w.factory.log.framing == sb::engine::StanzaFraming::kWebSocket);
   CHECK(w.factory.log.last_target.to == "example.com");
   CHECK(w.factory.log.last_target.host == "127.0.0.1");
   CHECK(w.factory.log.last_target.version == "1.0");
   CHECK(w.session->state() == ws::WsSession::State::kUpstreamOpening);
   CHECK(w.out.bytes.empty());  // nothing before the server's header
-  w.factory.server_opens();
+  w.factory.server_opens(kFeatures);
   CHECK(w.session->state() == ws::WsSession::State::kOpen);
-  CHECK(w.texts() == std::vector<std::string>{
-                         kServerOpen,
-                         "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms "
-                         "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>"
-                         "</stream:features>"});
+  CHECK(w.texts() == std::vector<std::string>{kServerOpen, kFeatures});
 }
 
 TEST_CASE("a full login: SASL, restart, bind, messages both ways, client close") {
@@ -86,16 +94,12 @@ TEST_CASE("a full login: SASL, restart, bind, messages both ways, client close")
   CHECK(w.factory.log.restarts == 1);
   CHECK(w.factory.log.opened == 1);  // same connection
   CHECK(w.session->state() == ws::WsSession::State::kRestarting);
-  w.factory.server_opens(
-      "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><starttls "
-      "xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>");
+  w.factory.server_opens(kBindFeatures);
   CHECK(w.session->state() == ws::WsSession::State::kOpen);
   const auto texts = w.texts();
   REQUIRE(texts.size() >= 2);
   CHECK(texts[texts.size() - 2] == kServerOpen);
-  CHECK(texts.back() ==
-        "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind "
-        "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");  // no <starttls/>
+  CHECK(texts.back() == kBindFeatures);
 
   w.say("<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
   CHECK(w.factory.log.sent.back().rfind("<iq xmlns=\"jabber:client\" type=\"set\" id=\"b1\">", 0) == 0);
@@ -128,7 +132,7 @@ TEST_CASE("a full login: SASL, restart, bind, messages both ways, client close")
 TEST_CASE("server closes its stream: <close/>, close frame, then the client's answer closes") {
   World w;
   w.open();
-  w.factory.events->upstream_closed(bosh::Condition::kNone, {});
+  w.factory.events->upstream_closed(engine::UpstreamEnd::kServerClosed, {});
   CHECK(w.texts().back() == kServerClose);
   CHECK(w.out.close_code() == 1000);
   w.say(kClientClose);  // the client's reply <close/> is fine and ignored
@@ -142,8 +146,9 @@ TEST_CASE("server stream error: the error element first, then <close/>, then the
   World w;
   w.open();
   w.factory.events->upstream_closed(
-      bosh::Condition::kRemoteStreamError,
-      "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+      engine::UpstreamEnd::kStreamError,
+      "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><conflict "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
   const auto frames = w.out.frames();
   REQUIRE(frames.size() >= 3);
   CHECK(frames[frames.size() - 3].payload ==
@@ -197,7 +202,7 @@ TEST_CASE("the upstream cannot be opened, or fails while opening") {
   CHECK(w.texts().at(1) == ws::stream_error("remote-connection-failed"));
   World v;
   v.say(kOpen);
-  v.factory.events->upstream_closed(bosh::Condition::kRemoteConnectionFailed, {});
+  v.factory.events->upstream_closed(engine::UpstreamEnd::kFailed, {});
   CHECK(v.texts().at(1) == ws::stream_error("remote-connection-failed"));
   CHECK(v.out.close_code() == 1000);
 }
@@ -320,8 +325,8 @@ TEST_CASE("memory per idle open session: under 256 bytes of heap (measured)") {
 #endif
   constexpr int kSessions = 2000;
   test::FakeFactory factory;
-  ws::WsContext context{factory, [](std::string_view) -> std::optional<bosh::UpstreamTarget> {
-                          return bosh::UpstreamTarget{"127.0.0.1", 5222, "", "", "", ""};
+  ws::WsContext context{factory, [](std::string_view) -> std::optional<engine::UpstreamTarget> {
+                          return engine::UpstreamTarget{"127.0.0.1", 5222, "", "", "", ""};
                         }};
   std::vector<test::RecordingOutput> outputs(kSessions);
   std::vector<std::unique_ptr<ws::WsSession>> sessions;
@@ -331,13 +336,13 @@ TEST_CASE("memory per idle open session: under 256 bytes of heap (measured)") {
     sessions.push_back(std::make_unique<ws::WsSession>(context, outputs[static_cast<std::size_t>(i)]));
     std::string bytes = client_text(kOpen);
     sessions.back()->feed(bytes.data(), bytes.size());
-    factory.server_opens();
+    factory.server_opens(kFeatures);
     bytes = client_text("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>");
     sessions.back()->feed(bytes.data(), bytes.size());
     factory.server_sends("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
     bytes = client_text(kOpen);
     sessions.back()->feed(bytes.data(), bytes.size());
-    factory.server_opens("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+    factory.server_opens(kBindFeatures);
     CHECK(sessions.back()->buffered_bytes() == 0);
   }
   for (auto& o : outputs) std::string().swap(o.bytes);  // the recorder's copy is not the session's

@@ -92,15 +92,3 @@ TEST_CASE("<close/> and stream errors as RFC 7395 writes them") {
         "<stream:error xmlns:stream='http://etherx.jabber.org/streams'>"
         "<not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
 }
-
-TEST_CASE("server elements get xmlns:stream where they use the prefix") {
-  CHECK(ws::fix_for_websocket("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>") ==
-        "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
-  CHECK(ws::fix_for_websocket("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>") ==
-        "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
-  // Already declared, or not used: unchanged.
-  const std::string declared = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'/>";
-  CHECK(ws::fix_for_websocket(std::string(declared)) == declared);
-  const std::string message = "<message xmlns='jabber:client'><body>hi</body></message>";
-  CHECK(ws::fix_for_websocket(std::string(message)) == message);
-}

@@ -158,3 +158,24 @@ TEST_CASE("strip_starttls leaves features without a STARTTLS offer alone") {
   CHECK_FALSE(strip_starttls(features));
   CHECK(features == original);
 }
+
+TEST_CASE("declare_stream_prefix: an element standing alone declares the stream prefix it uses") {
+  CHECK(declare_stream_prefix("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>") ==
+        "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+  CHECK(declare_stream_prefix("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>") ==
+        "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+  // Already declared, or not used: unchanged.
+  const std::string declared = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'/>";
+  CHECK(declare_stream_prefix(std::string(declared)) == declared);
+  const std::string message = "<message xmlns='jabber:client'><body>hi</body></message>";
+  CHECK(declare_stream_prefix(std::string(message)) == message);
+}
+
+TEST_CASE("declare_stream_prefix after fix_server_element: a renamed stream prefix is declared too") {
+  const StreamNamespaces ns = read_stream_namespaces(
+      "<s:stream xmlns='jabber:client' xmlns:s='http://etherx.jabber.org/streams' version='1.0'>");
+  const std::string fixed = fix_server_element("<s:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></s:features>", ns);
+  CHECK(fixed == "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+  CHECK(declare_stream_prefix(std::string(fixed)) ==
+        "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+}

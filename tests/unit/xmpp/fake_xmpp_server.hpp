@@ -7,7 +7,7 @@
 // `text` is everything it received as XML, in clear or decrypted, in order, so a
 // test can check what went where; `clear` is the part that came in clear.
 //
-// Recorder is a bosh::UpstreamEvents that writes down what the session would hear.
+// Recorder is an engine::UpstreamEvents that writes down what the session would hear.
 #pragma once
 
 #include <memory>
@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bosh/upstream.hpp"
+#include "engine/upstream.hpp"
 #include "net/tcp_stream.hpp"
 #include "net/tls_test_peer.hpp"
 
@@ -139,17 +139,17 @@ class FakeXmppServer final : public net::StreamHandler {
   std::size_t scanned_ = 0;    // of text, already answered
 };
 
-struct Recorder final : bosh::UpstreamEvents {
-  std::vector<bosh::StreamHeader> opened;
+struct Recorder final : engine::UpstreamEvents {
+  std::vector<engine::StreamHeader> opened;
   std::vector<std::string> stanzas;
-  std::optional<bosh::Condition> closed;
+  std::optional<engine::UpstreamEnd> closed;
   std::string detail;
 
-  void upstream_opened(const bosh::StreamHeader& header) override { opened.push_back(header); }
+  void upstream_opened(const engine::StreamHeader& header) override { opened.push_back(header); }
   void upstream_stanza(std::string&& stanza) override { stanzas.push_back(std::move(stanza)); }
   void upstream_batch_end() override {}
-  void upstream_closed(bosh::Condition condition, std::string&& d) override {
-    closed = condition;
+  void upstream_closed(engine::UpstreamEnd end, std::string&& d) override {
+    closed = end;
     detail = std::move(d);
   }
 };

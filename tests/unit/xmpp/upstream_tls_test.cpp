@@ -13,7 +13,8 @@
 #include "xmpp/starttls.hpp"
 #include "xmpp/upstream_link.hpp"
 
-using sb::bosh::Condition;
+using sb::engine::StanzaFraming;
+using sb::engine::UpstreamEnd;
 using sb::net::test::LocalServer;
 using sb::net::test::LoopFixture;
 using sb::net::test::ServerContext;
@@ -44,8 +45,8 @@ LinkSettings link_settings(TlsMode mode, const TestPki& pki, bool verify, std::u
   return settings;
 }
 
-sb::bosh::UpstreamTarget target(std::uint16_t port, std::string domain = "localhost") {
-  sb::bosh::UpstreamTarget t;
+sb::engine::UpstreamTarget target(std::uint16_t port, std::string domain = "localhost") {
+  sb::engine::UpstreamTarget t;
   t.host = "127.0.0.1";
   t.port = port;
   t.to = std::move(domain);
@@ -64,14 +65,15 @@ struct Rig {
     g_reports.clear();
   }
 
-  std::unique_ptr<sb::bosh::Upstream> open(TlsMode mode, bool verify = true,
-                                           std::string domain = "localhost",
-                                           std::uint64_t timeout_ms = 2000,
-                                           bool tls_on_loopback = true) {
+  std::unique_ptr<sb::engine::Upstream> open(TlsMode mode, bool verify = true,
+                                             std::string domain = "localhost",
+                                             std::uint64_t timeout_ms = 2000,
+                                             bool tls_on_loopback = true,
+                                             StanzaFraming framing = StanzaFraming::kBoshBody) {
     auto settings = link_settings(mode, pki, verify, timeout_ms);
     settings.tls_on_loopback = tls_on_loopback;
     connector = std::make_unique<UpstreamConnector>(fixture.loop(), settings);
-    return connector->open(target(listener.port, std::move(domain)), events);
+    return connector->open(target(listener.port, std::move(domain)), events, framing);
   }
 
   bool run_until_settled() {
@@ -79,7 +81,7 @@ struct Rig {
   }
 
   // Closes the link (if still owned) and the listener, and lets everything finish.
-  void finish(std::unique_ptr<sb::bosh::Upstream> upstream) {
+  void finish(std::unique_ptr<sb::engine::Upstream> upstream) {
     if (upstream) upstream.release()->close();
     listener.listener().close();
     fixture.run();
@@ -170,7 +172,7 @@ TEST_CASE_FIXTURE(LoopFixture, "required without an offer fails the session") {
   rig.server.offer = FakeXmppServer::Offer::kNone;
   auto upstream = rig.open(TlsMode::kRequired);
   REQUIRE(rig.run_until_settled());
-  CHECK(rig.events.closed == Condition::kRemoteConnectionFailed);
+  CHECK(rig.events.closed == UpstreamEnd::kFailed);
   CHECK(rig.events.opened.empty());
   CHECK(rig.events.stanzas.empty());
   REQUIRE(g_reports.size() == 1);
@@ -196,7 +198,7 @@ TEST_CASE_FIXTURE(LoopFixture, "off: an optional offer is dropped, a required on
     rig.server.offer = FakeXmppServer::Offer::kRequired;
     auto upstream = rig.open(TlsMode::kOff);
     REQUIRE(rig.run_until_settled());
-    CHECK(rig.events.closed == Condition::kRemoteConnectionFailed);
+    CHECK(rig.events.closed == UpstreamEnd::kFailed);
     CHECK(rig.events.stanzas.empty());
     REQUIRE(g_reports.size() == 1);
     CHECK(has(g_reports[0], "requires TLS"));
@@ -209,7 +211,7 @@ TEST_CASE_FIXTURE(LoopFixture, "a <failure/> answer to <starttls/> fails the ses
   rig.server.refuse_tls = true;
   auto upstream = rig.open(TlsMode::kAuto);
   REQUIRE(rig.run_until_settled());
-  CHECK(rig.events.closed == Condition::kRemoteConnectionFailed);
+  CHECK(rig.events.closed == UpstreamEnd::kFailed);
   CHECK(rig.events.stanzas.empty());
   REQUIRE(g_reports.size() == 1);
   CHECK(has(g_reports[0], "refused STARTTLS"));
@@ -221,7 +223,7 @@ TEST_CASE_FIXTURE(LoopFixture, "a certificate that does not verify fails the ses
     Rig rig(*this, true);
     auto upstream = rig.open(TlsMode::kAuto);
     REQUIRE(rig.run_until_settled());
-    CHECK(rig.events.closed == Condition::kRemoteConnectionFailed);
+    CHECK(rig.events.closed == UpstreamEnd::kFailed);
     REQUIRE(g_reports.size() == 1);
     CHECK(has(g_reports[0], "certificate verification failed"));
     CHECK(run_until([&] { return rig.server.tls_failed(); }));  // our alert reached it
@@ -231,7 +233,7 @@ TEST_CASE_FIXTURE(LoopFixture, "a certificate that does not verify fails the ses
     Rig rig(*this);
     auto upstream = rig.open(TlsMode::kAuto, true, "example.org");
     REQUIRE(rig.run_until_settled());
-    CHECK(rig.events.closed == Condition::kRemoteConnectionFailed);
+    CHECK(rig.events.closed == UpstreamEnd::kFailed);
     REQUIRE(g_reports.size() == 1);
     CHECK(has(g_reports[0], "hostname mismatch"));
     rig.finish(std::move(upstream));
@@ -266,7 +268,7 @@ TEST_CASE_FIXTURE(LoopFixture, "a server that never answers the handshake times 
   Rig rig(*this);  // speaks plain XMPP: it sees a ClientHello, not a stream header
   auto upstream = rig.open(TlsMode::kDirect, true, "localhost", 200);
   REQUIRE(rig.run_until_settled());
-  CHECK(rig.events.closed == Condition::kRemoteConnectionFailed);
+  CHECK(rig.events.closed == UpstreamEnd::kFailed);
   REQUIRE(g_reports.size() == 1);
   CHECK(has(g_reports[0], "TLS negotiation timed out"));
   rig.finish(std::move(upstream));
@@ -279,7 +281,7 @@ TEST_CASE_FIXTURE(LoopFixture, "a server that never sends its stream header time
     rig.server.silent = true;
     auto upstream = rig.open(mode, true, "localhost", 200);
     REQUIRE(rig.run_until_settled());
-    CHECK(rig.events.closed == Condition::kRemoteConnectionFailed);
+    CHECK(rig.events.closed == UpstreamEnd::kFailed);
     CHECK(rig.events.opened.empty());
     REQUIRE(g_reports.size() == 1);
     CHECK(has(g_reports[0], "no stream header in time"));
@@ -313,4 +315,25 @@ TEST_CASE_FIXTURE(LoopFixture, "auto declines an optional offer from a server on
   CHECK(rig.server.headers == 1);
   rig.finish(std::move(upstream));
   CHECK(sb::net::TlsSession::live_count() == 0);
+}
+
+TEST_CASE_FIXTURE(LoopFixture, "elements are fixed once, for the framing the session asked for") {
+  constexpr std::string_view kDeclared = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>";
+  for (const StanzaFraming framing : {StanzaFraming::kBoshBody, StanzaFraming::kWebSocket}) {
+    CAPTURE(static_cast<int>(framing));
+    Rig rig(*this);
+    auto upstream = rig.open(TlsMode::kAuto, true, "localhost", 2000, /*tls_on_loopback=*/false, framing);
+    REQUIRE(rig.run_until_settled());
+    REQUIRE(rig.events.stanzas.size() == 1);
+    const std::string& features = rig.events.stanzas[0];
+    CHECK(!has(features, "starttls"));  // removed for either transport
+    CHECK(has(features, "<mechanism>PLAIN</mechanism>"));
+    if (framing == StanzaFraming::kWebSocket) {
+      // Alone in a message: the element declares the prefix <body/> would have.
+      CHECK(features.starts_with(kDeclared));
+    } else {
+      CHECK(features.starts_with("<stream:features>"));
+    }
+    rig.finish(std::move(upstream));
+  }
 }
