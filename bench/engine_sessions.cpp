@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
   // Two exchanges per session, used in turn; allocated before the baseline, and
   // declared before the table, which answers the held ones when it goes.
   std::vector<BenchExchange> exchanges(2 * n);
-  sb::bosh::SessionTable table(settings, wheel);
+  sb::engine::SessionCounts counts(settings);
+  sb::bosh::SessionTable table(settings, wheel, counts);
   sb::bosh::Endpoint endpoint(table, factory);
   std::vector<std::string> sids(n);
   for (auto& sid : sids) sid.reserve(32);

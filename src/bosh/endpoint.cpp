@@ -5,7 +5,6 @@
 #include <charconv>
 
 #include "bosh/body_writer.hpp"
-#include "bosh/engine_events.hpp"
 #include "bosh/session.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/sid.hpp"
@@ -81,7 +80,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (auto error = xml::parse_body(request.body, body); error != xml::BodyError::kNone) {
     // Nothing can be trusted, not even a sid: an HTTP error, and no session touched.
     ++counters_.bad_requests;
-    refused(request.peer, Refusal::kBadBody, xml::body_error_text(error));
+    refused(request.peer, engine::Refusal::kBadBody, xml::body_error_text(error));
     exchange.send(http::Response::text(
         400, "text/plain; charset=utf-8",
         "bad request: " + std::string(xml::body_error_text(error)) + "\n"));
@@ -99,7 +98,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (!rid) {
     // A request without a usable rid cannot take a place in any session's order.
     ++counters_.bad_requests;
-    refused(request.peer, Refusal::kBadRid, "missing or invalid rid");
+    refused(request.peer, engine::Refusal::kBadRid, "missing or invalid rid");
     send_terminal(exchange, Condition::kBadRequest, legacy);
     return;
   }
@@ -110,7 +109,7 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (session == nullptr) {
     if (foreign_sids_ != nullptr && foreign_sids_->route(*sid, request, exchange)) return;
     ++counters_.unknown_sids;
-    refused(request.peer, Refusal::kUnknownSid, "unknown sid");
+    refused(request.peer, engine::Refusal::kUnknownSid, "unknown sid");
     send_terminal(exchange, Condition::kItemNotFound, legacy);
     return;
   }
@@ -125,23 +124,23 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (const std::string* newkey = body.attribute("newkey")) client.newkey = *newkey;
   client.payload = std::move(body.payload);
   client.payload_elements = body.payload_elements;
-  if (EngineEvents* events = table_.events()) {
-    RequestKind kind = RequestKind::kEmpty;
+  if (engine::EngineEvents* events = table_.events()) {
+    engine::RequestKind kind = engine::RequestKind::kEmpty;
     if (client.terminate) {
-      kind = RequestKind::kTerminate;
+      kind = engine::RequestKind::kTerminate;
     } else if (client.restart) {
-      kind = RequestKind::kRestart;
+      kind = engine::RequestKind::kRestart;
     } else if (client.pause) {
-      kind = RequestKind::kPause;
+      kind = engine::RequestKind::kPause;
     } else if (client.payload_elements > 0) {
-      kind = RequestKind::kPayload;
+      kind = engine::RequestKind::kPayload;
     }
     events->request_received(kind, client.payload_elements);
   }
   session->handle(std::move(client), exchange);
 }
 
-void Endpoint::refused(std::string_view peer, Refusal refusal, std::string_view reason) const {
+void Endpoint::refused(std::string_view peer, engine::Refusal refusal, std::string_view reason) const {
   if (table_.events() != nullptr) table_.events()->request_refused(peer, refusal, reason);
 }
 
@@ -152,21 +151,21 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
   const bool legacy = body.attribute("ver") == nullptr;
   if (shutting_down_) {
     ++counters_.refused_creations;
-    refused(peer, Refusal::kShuttingDown, "new session while shutting down");
+    refused(peer, engine::Refusal::kShuttingDown, "new session while shutting down");
     send_terminal(exchange, Condition::kSystemShutdown, legacy);
     return;
   }
   const std::string* to = body.attribute("to");
   if (to == nullptr || to->empty()) {
     ++counters_.refused_creations;
-    refused(peer, Refusal::kMissingTo, "new session without 'to'");
+    refused(peer, engine::Refusal::kMissingTo, "new session without 'to'");
     send_terminal(exchange, Condition::kImproperAddressing, legacy);
     return;
   }
   auto address = engine::route_upstream(settings, *to, body.attribute("route"));
   if (!address) {
     ++counters_.refused_creations;
-    refused(peer, Refusal::kHostUnknown, "new session for a domain with no upstream");
+    refused(peer, engine::Refusal::kHostUnknown, "new session for a domain with no upstream");
     send_terminal(exchange, Condition::kHostUnknown, legacy);
     return;
   }
@@ -175,18 +174,18 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
     ++counters_.redirected;
     return;
   }
-  if (no_room || (settings.max_sessions != 0 && table_.live_sessions() >= settings.max_sessions)) {
+  if (no_room || table_.counts().full()) {
     // Genuine overload: 503 makes clients retry later rather than give up.
     ++counters_.refused_creations;
     if (no_room) ++counters_.refused_no_room;
-    refused(peer, no_room ? Refusal::kNoRoom : Refusal::kMaxSessions,
+    refused(peer, no_room ? engine::Refusal::kNoRoom : engine::Refusal::kMaxSessions,
             no_room ? "no room for new sessions" : "max_sessions reached");
     exchange.send(http::Response::unavailable("too many sessions, retry later\n", 1));
     return;
   }
   if (login_gate_ != nullptr && !admitting_queued_) {
-    const LoginGate::Decision decision = login_gate_->decide(queue_.size(), true);
-    if (decision.verdict == LoginGate::Verdict::kQueue) {
+    const engine::LoginGate::Decision decision = login_gate_->decide(queue_.size(), true);
+    if (decision.verdict == engine::LoginGate::Verdict::kQueue) {
       // Its turn comes within kMaxQueuedMs: better than a refusal, which Strophe.js
       // retries at once and then only 8 s later (docs/operations.md).
       ++counters_.queued;
@@ -194,16 +193,15 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
       exchange.watch(this);
       return;
     }
-    if (decision.verdict == LoginGate::Verdict::kRefuse) {
+    if (decision.verdict == engine::LoginGate::Verdict::kRefuse) {
       refuse_overloaded(peer, exchange, decision.retry_after_s);
       return;
     }
   }
-  if (settings.max_sessions_per_ip != 0 &&
-      table_.sessions_from(peer) >= settings.max_sessions_per_ip) {
+  if (table_.counts().full_for(peer)) {
     // One address may not take the whole table (a configurable cap).
     ++counters_.refused_creations;
-    refused(peer, Refusal::kPerAddressCap, "max_sessions_per_ip reached");
+    refused(peer, engine::Refusal::kPerAddressCap, "max_sessions_per_ip reached");
     send_terminal(exchange, Condition::kPolicyViolation, legacy);
     return;
   }
@@ -248,9 +246,9 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
   session->start_key_chain(value_or(body.attribute("newkey"), {}));
   ++counters_.sessions_created;
   Session& added = table_.add(std::move(session), peer);
-  if (EngineEvents* events = table_.events()) {
+  if (engine::EngineEvents* events = table_.events()) {
     events->session_created(added.sid(), peer, *to);
-    events->request_received(RequestKind::kCreate, 0);
+    events->request_received(engine::RequestKind::kCreate, 0);
   }
   added.start(upstreams_, exchange);
 }
@@ -263,12 +261,12 @@ void Endpoint::refuse_new_sessions() {
     if (waiting.exchange == nullptr) continue;
     waiting.exchange->watch(nullptr);
     ++counters_.refused_creations;
-    refused(waiting.request.peer, Refusal::kShuttingDown, "new session while shutting down");
+    refused(waiting.request.peer, engine::Refusal::kShuttingDown, "new session while shutting down");
     send_terminal(*waiting.exchange, Condition::kSystemShutdown, waiting.legacy);
   }
 }
 
-void Endpoint::set_login_gate(LoginGate* gate) {
+void Endpoint::set_login_gate(engine::LoginGate* gate) {
   login_gate_ = gate;
   if (gate != nullptr) gate->on_room([this] { drain_queue(); });
 }
@@ -279,7 +277,7 @@ void Endpoint::refuse_overloaded(const std::string& peer, http::Exchange& exchan
   // retry, costs far less than a login that times out after 10 s of work.
   ++counters_.refused_creations;
   ++counters_.refused_overload;
-  refused(peer, Refusal::kOverload, "overload: logins beyond what this worker can finish in time");
+  refused(peer, engine::Refusal::kOverload, "overload: logins beyond what this worker can finish in time");
   exchange.send(http::Response::unavailable("overloaded, retry later\n", retry_after_s));
 }
 
@@ -295,7 +293,7 @@ void Endpoint::drain_queue() {
       Queued late = std::move(front);
       queue_.pop_front();
       late.exchange->watch(nullptr);
-      if (EngineEvents* events = table_.events()) events->creation_waited(now - late.since_ms, false);
+      if (engine::EngineEvents* events = table_.events()) events->creation_waited(now - late.since_ms, false);
       refuse_overloaded(late.request.peer, *late.exchange, 1);
       continue;
     }
@@ -303,7 +301,7 @@ void Endpoint::drain_queue() {
     Queued next = std::move(front);
     queue_.pop_front();
     next.exchange->watch(nullptr);
-    if (EngineEvents* events = table_.events()) events->creation_waited(now - next.since_ms, true);
+    if (engine::EngineEvents* events = table_.events()) events->creation_waited(now - next.since_ms, true);
     admitting_queued_ = true;
     handle(next.request, *next.exchange);
     admitting_queued_ = false;

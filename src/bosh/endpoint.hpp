@@ -6,14 +6,15 @@
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "bosh/condition.hpp"
-#include "bosh/engine_events.hpp"
 #include "bosh/settings.hpp"
+#include "engine/creation_gate.hpp"
+#include "engine/engine_events.hpp"
+#include "engine/login_gate.hpp"
 #include "http/exchange.hpp"
 
 namespace sb::xml {
@@ -38,22 +39,6 @@ struct EndpointCounters {
   std::uint64_t redirected = 0;         // creations the gate took to another worker
 };
 
-// Asked before every session creation. False means this process has no room for
-// another session (app/admission.hpp: its file descriptors). The gate may then
-// take the request elsewhere (redirect_new_session: hand its connection to a
-// worker with room); if it does not, the request is answered HTTP 503 with
-// Retry-After, so the client tries again.
-class CreationGate {
- public:
-  virtual bool admits_new_session() = 0;
-  // True if the gate took `request` (and its connection) away; the endpoint then
-  // answers nothing.
-  virtual bool redirect_new_session(http::Request& request) = 0;
-
- protected:
-  ~CreationGate() = default;
-};
-
 // Hook for a node running several worker processes (app/handover.hpp): a sid
 // this worker does not know may name another worker as its owner in its prefix.
 // route() either takes the request away (hands its connection to the owner, or
@@ -67,32 +52,6 @@ class ForeignSidRouter {
   ~ForeignSidRouter() = default;
 };
 
-// Hook for overload control (app/login_pacer.hpp), shared by both transports:
-// asked before each login starts (a BOSH creation, a WebSocket upgrade).
-class LoginGate {
- public:
-  enum class Verdict : std::uint8_t {
-    kAdmit,   // start it now
-    kQueue,   // let it wait its turn (the caller keeps it; admit_queued() says when)
-    kRefuse,  // the worker cannot finish it in time: HTTP 503 with retry_after_s
-  };
-  struct Decision {
-    Verdict verdict = Verdict::kAdmit;
-    std::uint32_t retry_after_s = 0;
-  };
-  // `waiting`: logins the caller holds in its queue already; `can_queue`: whether
-  // the caller can hold this one.
-  virtual Decision decide(std::size_t waiting, bool can_queue) = 0;
-  // The next queued login's turn: true (it is admitted) if it may start now.
-  virtual bool admit_queued() = 0;
-  // `fn` is called, from a timer and never while a request is being dispatched,
-  // whenever queued logins may start; one listener.
-  virtual void on_room(std::function<void()> fn) = 0;
-
- protected:
-  ~LoginGate() = default;
-};
-
 class Endpoint final : public http::Handler, private http::ExchangeWatcher {
  public:
   // A creation waits its turn at most this long (LoginGate::kQueue), then gets 503.
@@ -104,9 +63,9 @@ class Endpoint final : public http::Handler, private http::ExchangeWatcher {
   // Asked about unknown sids before item-not-found; null (the default) = nobody.
   void set_foreign_sid_router(ForeignSidRouter* router) { foreign_sids_ = router; }
   // Asked before each creation; null (the default) = always room.
-  void set_creation_gate(CreationGate* gate) { gate_ = gate; }
+  void set_creation_gate(engine::CreationGate* gate) { gate_ = gate; }
   // Asked before each creation that has room; null (the default) = never overloaded.
-  void set_login_gate(LoginGate* gate);
+  void set_login_gate(engine::LoginGate* gate);
   // Creations waiting their turn (LoginGate::kQueue).
   std::size_t queued() const { return queue_.size(); }
   // From now on session creation is answered with system-shutdown.
@@ -116,7 +75,7 @@ class Endpoint final : public http::Handler, private http::ExchangeWatcher {
  private:
   void create_session(xml::BoshBody& body, std::uint64_t rid, http::Request& request,
                       http::Exchange& exchange);
-  void refused(std::string_view peer, Refusal refusal, std::string_view reason) const;
+  void refused(std::string_view peer, engine::Refusal refusal, std::string_view reason) const;
   void refuse_overloaded(const std::string& peer, http::Exchange& exchange, std::uint32_t retry_after_s);
   // Starts the queued creations whose turn has come; answers 503 to those that
   // waited kMaxQueuedMs.
@@ -137,8 +96,8 @@ class Endpoint final : public http::Handler, private http::ExchangeWatcher {
   engine::UpstreamFactory& upstreams_;
   EndpointCounters counters_;
   ForeignSidRouter* foreign_sids_ = nullptr;
-  CreationGate* gate_ = nullptr;
-  LoginGate* login_gate_ = nullptr;
+  engine::CreationGate* gate_ = nullptr;
+  engine::LoginGate* login_gate_ = nullptr;
   std::deque<Queued> queue_;
   bool admitting_queued_ = false;  // a queued creation is being dispatched: admitted already
   bool shutting_down_ = false;

@@ -4,8 +4,9 @@
 
 namespace sb::bosh {
 
-SessionTable::SessionTable(const EngineSettings& settings, base::TimerWheel& timers)
-    : settings_(settings), timers_(timers) {}
+SessionTable::SessionTable(const EngineSettings& settings, base::TimerWheel& timers,
+                           engine::SessionCounts& counts)
+    : settings_(settings), timers_(timers), counts_(counts) {}
 
 SessionTable::~SessionTable() {
   // Owned sessions: free the live ones too (their held requests were answered by
@@ -65,11 +66,8 @@ Session& SessionTable::add(std::unique_ptr<Session> session, std::string_view pe
   raw->index_next_ = *bucket;
   *bucket = raw;
   ++size_;
-  if (settings_.max_sessions_per_ip != 0 || settings_.track_peers) {
-    auto entry = per_peer_.try_emplace(std::string(peer), 0).first;
-    ++entry->second;
-    raw->set_peer_key(&entry->first);
-  }
+  // The count's per-address key (if it keeps one) doubles as the session's peer().
+  raw->set_peer_key(counts_.add(peer));
   return *raw;
 }
 
@@ -91,27 +89,6 @@ base::LocalShared<std::string> SessionTable::share_version(std::string&& ver) {
   return last_version_;
 }
 
-const std::string* SessionTable::count_other(std::string_view peer) {
-  ++others_;
-  if (settings_.max_sessions_per_ip == 0 && !settings_.track_peers) return nullptr;
-  auto entry = per_peer_.try_emplace(std::string(peer), 0).first;
-  ++entry->second;
-  return &entry->first;
-}
-
-void SessionTable::forget_other(const std::string* peer_key) {
-  if (others_ > 0) --others_;
-  if (peer_key == nullptr) return;
-  if (auto peer = per_peer_.find(*peer_key); peer != per_peer_.end()) {
-    if (--peer->second == 0) per_peer_.erase(peer);
-  }
-}
-
-std::size_t SessionTable::sessions_from(std::string_view peer) const {
-  auto it = per_peer_.find(std::string(peer));
-  return it == per_peer_.end() ? 0 : it->second;
-}
-
 void SessionTable::retire(Session& session) {
   if (buckets_.empty()) return;
   Session** link = bucket_of(session.sid());
@@ -121,12 +98,9 @@ void SessionTable::retire(Session& session) {
   session.index_next_ = nullptr;
   --size_;
   if (events_ != nullptr) events_->session_ended(session.sid(), session.end_condition(), session.end_reason());
-  if (const std::string* key = session.peer_key()) {
-    if (auto peer = per_peer_.find(*key); peer != per_peer_.end()) {
-      session.set_peer_key(nullptr);  // the key may go with the entry
-      if (--peer->second == 0) per_peer_.erase(peer);
-    }
-  }
+  const std::string* key = session.peer_key();
+  session.set_peer_key(nullptr);  // the key may go with the count's entry
+  counts_.remove(key);
   retired_.emplace_back(&session);
 }
 

@@ -14,13 +14,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/local_shared.hpp"
 #include "bosh/condition.hpp"
-#include "bosh/engine_events.hpp"
 #include "bosh/settings.hpp"
+#include "engine/engine_events.hpp"
+#include "engine/session_counts.hpp"
 #include "engine/upstream.hpp"
 
 namespace sb::base {
@@ -33,7 +33,10 @@ class Session;
 
 class SessionTable {
  public:
-  SessionTable(const EngineSettings& settings, base::TimerWheel& timers);
+  // `counts` counts the sessions of both transports (engine/session_counts.hpp);
+  // the table adds each of its sessions there and takes it out when it retires.
+  SessionTable(const EngineSettings& settings, base::TimerWheel& timers,
+               engine::SessionCounts& counts);
   SessionTable(const SessionTable&) = delete;
   SessionTable& operator=(const SessionTable&) = delete;
   ~SessionTable();
@@ -51,20 +54,11 @@ class SessionTable {
 
   // BOSH sessions in the index.
   std::size_t size() const { return size_; }
-  // Sessions of the other transport (WebSocket, app/ws_socket.hpp): not indexed
-  // (nothing finds them by sid), but counted with these for max_sessions,
-  // max_sessions_per_ip and the admission control, so both transports share one
-  // cap. count_other returns the per-address key to hand back to forget_other
-  // (null when neither a per-address cap nor EngineSettings::track_peers is set).
-  const std::string* count_other(std::string_view peer);
-  void forget_other(const std::string* peer_key);
-  // Every live session of this worker, both transports.
-  std::size_t live_sessions() const { return size_ + others_; }
+  // The sessions of both transports, for the caps (max_sessions, max_sessions_per_ip).
+  const engine::SessionCounts& counts() const { return counts_; }
   // Requests held by all live BOSH sessions: a walk over every session, for a
   // once-a-second metrics sample, not for hot paths.
   std::size_t held_requests() const;
-  // Live sessions (both transports) created from one client address.
-  std::size_t sessions_from(std::string_view peer) const;
   std::size_t retired_count() const { return retired_.size(); }
   // One shared copy of `target` for the sessions that name the same server and
   // stream attributes (nearly all of them): a target is ~170 bytes of strings.
@@ -74,14 +68,15 @@ class SessionTable {
   base::LocalShared<std::string> share_version(std::string&& ver);
   const EngineSettings& settings() const { return settings_; }
   // Who hears about sessions created and ended (may be null).
-  void set_events(EngineEvents* events) { events_ = events; }
-  EngineEvents* events() const { return events_; }
+  void set_events(engine::EngineEvents* events) { events_ = events; }
+  engine::EngineEvents* events() const { return events_; }
   base::TimerWheel& timers() const { return timers_; }
 
  private:
   const EngineSettings& settings_;
   base::TimerWheel& timers_;
-  EngineEvents* events_ = nullptr;
+  engine::SessionCounts& counts_;
+  engine::EngineEvents* events_ = nullptr;
   std::size_t bucket_index(std::string_view sid) const;
   Session** bucket_of(std::string_view sid);
   void grow_index();
@@ -90,10 +85,6 @@ class SessionTable {
 
   std::vector<Session*> buckets_;  // a power of two of chains, or empty
   std::size_t size_ = 0;
-  std::size_t others_ = 0;  // sessions of the other transport
-  // Sessions per client address, kept only when a per-address cap is set. Its
-  // keys are the sessions' peer(): node keys do not move while the entry lives.
-  std::unordered_map<std::string, std::size_t> per_peer_;
   std::vector<std::unique_ptr<Session>> retired_;
   base::LocalShared<engine::UpstreamTarget> last_target_;
   base::LocalShared<std::string> last_version_;

@@ -1,6 +1,6 @@
 // FrontEvents: what the sockets that serve HTTP and WebSocket (HttpSocket,
 // WsSocket) report to whoever counts them. The worker's MetricsRecorder
-// implements it, as it implements bosh::EngineEvents and xmpp::LinkObserver: the
+// implements it, as it implements engine::EngineEvents and xmpp::LinkObserver: the
 // front knows nothing of metrics, and the metrics room (which serves its own
 // /metrics over an HttpSocket) may use the front without a cycle.
 //

@@ -7,14 +7,14 @@
 
 namespace sb::app {
 
-WsEndpoint::WsEndpoint(uv_loop_t* loop, bosh::SessionTable& sessions,
-                       engine::UpstreamFactory& upstreams, const http::CorsPolicy& cors,
+WsEndpoint::WsEndpoint(uv_loop_t* loop, WsEngine engine, const http::CorsPolicy& cors,
                        std::size_t max_message_bytes, WsTimeouts timeouts)
     : loop_(loop),
       cors_(cors),
-      shared_{ws::WsContext{upstreams,
-                            [&sessions](std::string_view to) -> std::optional<engine::UpstreamTarget> {
-                              auto address = engine::route_upstream(sessions.settings(), to, nullptr);
+      shared_{ws::WsContext{engine.upstreams,
+                            [&routing = engine.routing](std::string_view to)
+                                -> std::optional<engine::UpstreamTarget> {
+                              auto address = engine::route_upstream(routing, to, nullptr);
                               if (!address) return std::nullopt;
                               engine::UpstreamTarget target;
                               target.host = address->host;
@@ -23,10 +23,10 @@ WsEndpoint::WsEndpoint(uv_loop_t* loop, bosh::SessionTable& sessions,
                               return target;
                             },
                             max_message_bytes, std::size_t{1} << 20},
-              sessions,
-              sessions.events(),
-              sessions.timers(),
-              sessions.settings().sid_prefix,
+              engine.counts,
+              engine.events,
+              engine.timers,
+              std::move(engine.id_prefix),
               timeouts.open_ms,
               timeouts.ping_interval_ms,
               timeouts.pong_timeout_ms} {}
@@ -36,25 +36,23 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (request.head == nullptr) {  // refused, if it ever were
     refuse(exchange, request,
            http::Response::text(500, "text/plain; charset=utf-8", "no request head\n"),
-           bosh::Refusal::kWsHandshake, "websocket request without head");
+           engine::Refusal::kWsHandshake, "websocket request without head");
     return;
   }
   ws::HandshakeDecision decision = ws::decide_handshake(*request.head, cors_);
   if (!decision.accepted) {
-    refuse(exchange, request, std::move(decision.refusal), bosh::Refusal::kWsHandshake,
+    refuse(exchange, request, std::move(decision.refusal), engine::Refusal::kWsHandshake,
            decision.reason);
     return;
   }
-  const bosh::EngineSettings& settings = shared_.sessions.settings();
   const bool no_room = gate_ != nullptr && !gate_->admits_new_session();
-  if (shutting_down_ || no_room ||
-      (settings.max_sessions != 0 && shared_.sessions.live_sessions() >= settings.max_sessions)) {
+  if (shutting_down_ || no_room || shared_.counts.full()) {
     http::Response busy = http::Response::unavailable(
         shutting_down_ ? "shutting down, retry later\n" : "too many sessions, retry later\n", 1);
     busy.close = true;
-    const bosh::Refusal refusal = shutting_down_ ? bosh::Refusal::kShuttingDown
-                                  : no_room      ? bosh::Refusal::kNoRoom
-                                                 : bosh::Refusal::kMaxSessions;
+    const engine::Refusal refusal = shutting_down_ ? engine::Refusal::kShuttingDown
+                                    : no_room      ? engine::Refusal::kNoRoom
+                                                   : engine::Refusal::kMaxSessions;
     refuse(exchange, request, std::move(busy), refusal,
            shutting_down_ ? "WebSocket while shutting down"
                           : (no_room ? "no room for new sessions" : "max_sessions reached"));
@@ -63,12 +61,12 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (login_gate_ != nullptr) {
     // An upgrade is not held back: the browser's WebSocket handshake has a short
     // patience of its own, and Converse.js retries a refused one at once.
-    const bosh::LoginGate::Decision paced = login_gate_->decide(0, false);
-    if (paced.verdict != bosh::LoginGate::Verdict::kAdmit) {
+    const engine::LoginGate::Decision paced = login_gate_->decide(0, false);
+    if (paced.verdict != engine::LoginGate::Verdict::kAdmit) {
       http::Response busy =
           http::Response::unavailable("overloaded, retry later\n", paced.retry_after_s);
       busy.close = true;
-      refuse(exchange, request, std::move(busy), bosh::Refusal::kOverload,
+      refuse(exchange, request, std::move(busy), engine::Refusal::kOverload,
              "overload: logins beyond what this worker can finish in time");
       return;
     }
@@ -77,7 +75,7 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
 }
 
 void WsEndpoint::refuse(http::Exchange& exchange, const http::Request& request,
-                        http::Response response, bosh::Refusal refusal,
+                        http::Response response, engine::Refusal refusal,
                         std::string_view reason) {
   if (shared_.events != nullptr) shared_.events->request_refused(request.peer, refusal, reason);
   exchange.send(std::move(response));

@@ -15,14 +15,21 @@
 // BOSH, routing by engine::route_upstream (the domains and default upstream; RFC
 // 7395's <open/> has no route attribute, so allowed_routes never applies),
 // max_message_bytes = max_stanza_bytes, and the 1 MiB output backlog of HTTP.
+// Nothing of it is BOSH's: the routing, the session counts and the events are the
+// engine's (WsEngine), which the BOSH endpoint shares.
 #pragma once
 
 #include <uv.h>
 
 #include "app/front/http_socket.hpp"
 #include "app/front/ws_socket.hpp"
-#include "bosh/endpoint.hpp"
-#include "bosh/session_table.hpp"
+#include "base/timer_wheel.hpp"
+#include "engine/creation_gate.hpp"
+#include "engine/engine_events.hpp"
+#include "engine/login_gate.hpp"
+#include "engine/routing.hpp"
+#include "engine/session_counts.hpp"
+#include "engine/upstream.hpp"
 #include "http/cors.hpp"
 #include "http/exchange.hpp"
 
@@ -34,16 +41,26 @@ struct WsTimeouts {
   std::uint64_t pong_timeout_ms = 30000;
 };
 
+// The worker's engine, as the WebSocket endpoint shares it with the BOSH one.
+struct WsEngine {
+  const engine::RoutingSettings& routing;  // read at each <open/>: reloads change it
+  engine::SessionCounts& counts;           // both transports' sessions, for the caps
+  engine::EngineEvents* events;            // created / ended / refused, like BOSH's
+  base::TimerWheel& timers;
+  engine::UpstreamFactory& upstreams;
+  std::string id_prefix;                   // the worker's sid prefix, in log ids
+};
+
 class WsEndpoint final : public http::Handler, public UpgradeTarget {
  public:
-  WsEndpoint(uv_loop_t* loop, bosh::SessionTable& sessions, engine::UpstreamFactory& upstreams,
-             const http::CorsPolicy& cors, std::size_t max_message_bytes, WsTimeouts timeouts);
+  WsEndpoint(uv_loop_t* loop, WsEngine engine, const http::CorsPolicy& cors,
+             std::size_t max_message_bytes, WsTimeouts timeouts);
   WsEndpoint(const WsEndpoint&) = delete;
   WsEndpoint& operator=(const WsEndpoint&) = delete;
 
   // Asked before each accepted handshake; null (the default) = always room.
-  void set_creation_gate(bosh::CreationGate* gate) { gate_ = gate; }
-  void set_login_gate(bosh::LoginGate* gate) { login_gate_ = gate; }
+  void set_creation_gate(engine::CreationGate* gate) { gate_ = gate; }
+  void set_login_gate(engine::LoginGate* gate) { login_gate_ = gate; }
   // Where WebSocket sessions and messages are counted (the worker's metrics recorder).
   void set_counted(FrontEvents* events) { shared_.counted = events; }
   // A reload: the message limit and the timeouts for what happens from now on.
@@ -69,13 +86,13 @@ class WsEndpoint final : public http::Handler, public UpgradeTarget {
 
  private:
   void refuse(http::Exchange& exchange, const http::Request& request, http::Response response,
-              bosh::Refusal refusal, std::string_view reason);
+              engine::Refusal refusal, std::string_view reason);
 
   uv_loop_t* loop_;
   const http::CorsPolicy& cors_;
   WsShared shared_;
-  bosh::CreationGate* gate_ = nullptr;
-  bosh::LoginGate* login_gate_ = nullptr;
+  engine::CreationGate* gate_ = nullptr;
+  engine::LoginGate* login_gate_ = nullptr;
   bool shutting_down_ = false;
 };
 

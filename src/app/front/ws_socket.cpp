@@ -21,13 +21,12 @@ bool streaming(State state) {
 void WsSocket::start(net::TcpStream& stream, WsShared& shared, std::string& first_bytes,
                      std::string_view peer) {
   auto* socket = new WsSocket(stream, shared);  // owns itself until on_closed()
-  const std::size_t per_ip = shared.sessions.settings().max_sessions_per_ip;
-  if (per_ip != 0 && shared.sessions.sessions_from(peer) >= per_ip) {
+  if (shared.counts.full_for(peer)) {
     // Over the address's cap: the <open/> gets policy-violation, as a BOSH
     // creation would. Such a connection holds no stream and is not counted.
     socket->session_.refuse_streams();
   } else {
-    socket->peer_key_ = shared.sessions.count_other(peer);
+    socket->peer_key_ = shared.counts.add(peer);
     socket->counted_ = true;
   }
   if (socket->peer_key_ == nullptr && peer != stream.peer_ip()) {
@@ -91,7 +90,7 @@ void WsSocket::feed(char* data, std::size_t size) {
       // The first message was refused (no route, a bad frame, over a cap): as for
       // BOSH, a refused request rather than a session.
       shared().events->request_refused(
-          peer, counted_ ? bosh::Refusal::kWsOpen : bosh::Refusal::kPerAddressCap,
+          peer, counted_ ? engine::Refusal::kWsOpen : engine::Refusal::kPerAddressCap,
           session_.end_reason());
     }
   }
@@ -162,9 +161,9 @@ void WsSocket::on_closed(net::TcpStream&) {
   WsShared& shared = this->shared();
   if (created_ && shared.events != nullptr) {
     shared.events->session_ended(shared.id_prefix + "ws" + std::to_string(id_),
-                                 bosh::Condition::kNone, session_.end_reason());
+                                 engine::Condition::kNone, session_.end_reason());
   }
-  if (counted_) shared.sessions.forget_other(peer_key_);
+  if (counted_) shared.counts.remove(peer_key_);
   if (peer_stored_) shared.peers.erase(this);
   --shared.live;
   delete this;

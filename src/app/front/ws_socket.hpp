@@ -21,7 +21,7 @@
 // Memory: this object is what a WebSocket session costs besides its two TcpStreams
 // and its UpstreamLink: the session (its frame parser holds no heap while idle), the
 // timer node, the stream pointer, the per-address count key, a small id for the
-// log. The client's address is the per-address key when the table keeps one
+// log. The client's address is the per-address key when the counts keep one
 // (max_sessions_per_ip, upstream_proxy_protocol); otherwise it is the socket's
 // peer, or, for a proxied client, an entry in WsShared::peers until the log has
 // it. No list links: the worker finds its WebSocket sockets by walking the loop's
@@ -39,11 +39,11 @@
 #include <unordered_map>
 
 #include "app/front/front_events.hpp"
-#include "bosh/engine_events.hpp"
-#include "bosh/session_table.hpp"
 #include "base/object_pool.hpp"
-#include "net/tcp_stream.hpp"
 #include "base/timer_wheel.hpp"
+#include "engine/engine_events.hpp"
+#include "engine/session_counts.hpp"
+#include "net/tcp_stream.hpp"
 #include "ws/ws_session.hpp"
 
 namespace sb::app {
@@ -51,8 +51,8 @@ namespace sb::app {
 // What every WebSocket connection of a worker shares. It is the sessions'
 // WsContext (factory, routing, limits), with the glue's own settings after it.
 struct WsShared : ws::WsContext {
-  bosh::SessionTable& sessions;     // counts WebSocket sessions for the caps
-  bosh::EngineEvents* events;       // created / ended / refused, like BOSH's
+  engine::SessionCounts& counts;    // both transports' sessions, for the caps
+  engine::EngineEvents* events;     // created / ended / refused, like BOSH's
   base::TimerWheel& wheel;
   std::string id_prefix;            // the worker's sid prefix, in log ids
   std::uint64_t open_timeout_ms;    // for the first <open/>
@@ -119,11 +119,11 @@ class WsSocket final : public net::StreamHandler,
 
   net::TcpStream& stream_;
   ws::WsSession session_;
-  const std::string* peer_key_ = nullptr;  // SessionTable's per-address key, if counted so
+  const std::string* peer_key_ = nullptr;  // SessionCounts' per-address key, if counted so
   std::uint32_t id_;
   Wait wait_ = Wait::kNone;
   bool heard_ = false;      // a byte came since the node was last armed
-  bool counted_ = false;    // in SessionTable's count of other sessions
+  bool counted_ = false;    // in the worker's SessionCounts
   bool announced_ = false;  // session_created (or a refusal) was reported
   bool created_ = false;    // session_created was reported: session_ended is owed
   bool output_closed_ = false;

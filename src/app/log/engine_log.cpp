@@ -23,15 +23,15 @@ void EngineLog::session_created(std::string_view full_sid, std::string_view peer
               to.data(), length(peer), peer.data());
 }
 
-void EngineLog::session_ended(std::string_view full_sid, bosh::Condition condition,
+void EngineLog::session_ended(std::string_view full_sid, engine::Condition condition,
                               std::string_view reason) {
   const std::string_view sid = loggable(full_sid);
-  const std::string_view name = bosh::condition_name(condition);
+  const std::string_view name = engine::condition_name(condition);
   SB_LOG_INFO("session %.*s... ended: %.*s%s%.*s", length(sid), sid.data(), length(reason),
               reason.data(), name.empty() ? "" : ", condition ", length(name), name.data());
 }
 
-void EngineLog::request_refused(std::string_view peer, bosh::Refusal, std::string_view reason) {
+void EngineLog::request_refused(std::string_view peer, engine::Refusal, std::string_view reason) {
   SB_LOG_INFO("request from %.*s refused: %.*s", length(peer), peer.data(), length(reason),
               reason.data());
 }

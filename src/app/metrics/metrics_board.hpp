@@ -28,19 +28,19 @@
 #include <memory>
 #include <string>
 
-#include "bosh/condition.hpp"
-#include "bosh/engine_events.hpp"
+#include "engine/condition.hpp"
+#include "engine/engine_events.hpp"
 
 namespace sb::app {
 
 namespace metric {
-// bosh::Condition values, then one for the sessions lost with a worker that died.
+// engine::Condition values, then one for the sessions lost with a worker that died.
 inline constexpr std::size_t kConditionSlots = 16;
 inline constexpr std::size_t kWorkerLost = 15;
-static_assert(static_cast<std::size_t>(bosh::Condition::kUndefinedCondition) < kWorkerLost);
-inline constexpr std::size_t kRefusalSlots = static_cast<std::size_t>(bosh::Refusal::kCount_) + 1;
+static_assert(static_cast<std::size_t>(engine::Condition::kUndefinedCondition) < kWorkerLost);
+inline constexpr std::size_t kRefusalSlots = static_cast<std::size_t>(engine::Refusal::kCount_) + 1;
 inline constexpr std::size_t kConnectionBusy = kRefusalSlots - 1;  // hand-over impossible: 503
-inline constexpr std::size_t kRequestKinds = static_cast<std::size_t>(bosh::RequestKind::kCount_);
+inline constexpr std::size_t kRequestKinds = static_cast<std::size_t>(engine::RequestKind::kCount_);
 inline constexpr std::size_t kStatusCodes = 600;  // HTTP responses by status, 100..599
 
 // Upper bounds (seconds) of the upstream connect-time histogram's buckets; the

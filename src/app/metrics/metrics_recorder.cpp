@@ -20,19 +20,19 @@ void MetricsRecorder::session_created(std::string_view sid, std::string_view pee
   log_.session_created(sid, peer, to);
 }
 
-void MetricsRecorder::session_ended(std::string_view sid, bosh::Condition condition,
+void MetricsRecorder::session_ended(std::string_view sid, engine::Condition condition,
                                     std::string_view reason) {
   slot_->add(metric::kSessionsEnded + static_cast<std::size_t>(condition));
   log_.session_ended(sid, condition, reason);
 }
 
-void MetricsRecorder::request_refused(std::string_view peer, bosh::Refusal refusal,
+void MetricsRecorder::request_refused(std::string_view peer, engine::Refusal refusal,
                                       std::string_view reason) {
   slot_->add(metric::kRefused + static_cast<std::size_t>(refusal));
   log_.request_refused(peer, refusal, reason);
 }
 
-void MetricsRecorder::request_received(bosh::RequestKind kind, std::size_t stanzas) {
+void MetricsRecorder::request_received(engine::RequestKind kind, std::size_t stanzas) {
   slot_->add(metric::kRequests + static_cast<std::size_t>(kind));
   if (stanzas > 0) slot_->add(metric::kStanzas + metric::kToServer, stanzas);
 }

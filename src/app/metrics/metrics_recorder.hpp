@@ -22,17 +22,17 @@
 
 namespace sb::app {
 
-class MetricsRecorder final : public bosh::EngineEvents, public xmpp::LinkObserver, public FrontEvents {
+class MetricsRecorder final : public engine::EngineEvents, public xmpp::LinkObserver, public FrontEvents {
  public:
   // `slot` null: a private slot (nobody scrapes this worker).
   explicit MetricsRecorder(MetricsSlot* slot);
   MetricsSlot& slot() { return *slot_; }
 
-  // bosh::EngineEvents
+  // engine::EngineEvents
   void session_created(std::string_view sid, std::string_view peer, std::string_view to) override;
-  void session_ended(std::string_view sid, bosh::Condition condition, std::string_view reason) override;
-  void request_refused(std::string_view peer, bosh::Refusal refusal, std::string_view reason) override;
-  void request_received(bosh::RequestKind kind, std::size_t stanzas) override;
+  void session_ended(std::string_view sid, engine::Condition condition, std::string_view reason) override;
+  void request_refused(std::string_view peer, engine::Refusal refusal, std::string_view reason) override;
+  void request_received(engine::RequestKind kind, std::size_t stanzas) override;
   void creation_waited(std::uint64_t millis, bool started) override;
   // xmpp::LinkObserver
   void link_connected(std::uint64_t micros) override;

@@ -50,7 +50,7 @@ std::string label(std::string_view name, std::string_view value) {
 std::string_view condition_label(std::size_t index) {
   if (index == metric::kWorkerLost) return "worker-lost";
   if (index == 0) return "none";
-  return bosh::condition_name(static_cast<bosh::Condition>(index));
+  return engine::condition_name(static_cast<engine::Condition>(index));
 }
 
 std::string le_label(double bound) {
@@ -112,7 +112,7 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.family("switchboard_requests_total", "counter", "BOSH requests that reached a session or created one, by kind.");
   for (std::size_t i = 0; i < metric::kRequestKinds; ++i) {
     w.sample("switchboard_requests_total", c(metric::kRequests + i),
-             label("kind", bosh::request_kind_label(static_cast<bosh::RequestKind>(i))));
+             label("kind", engine::request_kind_label(static_cast<engine::RequestKind>(i))));
   }
   w.family("switchboard_held_requests", "gauge", "BOSH requests held open, waiting for something to answer (sampled each second).");
   w.sample_signed("switchboard_held_requests", t.held_requests);
@@ -121,7 +121,7 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   for (std::size_t i = 0; i < metric::kRefusalSlots; ++i) {
     const std::string_view reason = i == metric::kConnectionBusy
                                         ? std::string_view("connection_busy")
-                                        : bosh::refusal_label(static_cast<bosh::Refusal>(i));
+                                        : engine::refusal_label(static_cast<engine::Refusal>(i));
     w.sample("switchboard_refused_requests_total", c(metric::kRefused + i), label("reason", reason));
   }
 

@@ -4,13 +4,12 @@
 #include "app/handover/handover.hpp"
 #include "app/log/log.hpp"
 #include "app/process/listen_board.hpp"
-#include "bosh/session_table.hpp"
 #include "net/listener.hpp"
 #include "net/tcp_stream.hpp"
 
 namespace sb::app {
 
-Admission::Admission(Setup setup, net::Listener& listener, const bosh::SessionTable& sessions,
+Admission::Admission(Setup setup, net::Listener& listener, const engine::SessionCounts& sessions,
                      ListenBoard* board, net::Listener* tls_listener)
     : setup_(setup), sessions_(sessions), board_(board) {
   listeners_[0].listener = &listener;
@@ -52,7 +51,7 @@ bool Admission::redirect_new_session(http::Request& request) {
 void Admission::check() {
   if (stopped_) return;
   const std::uint64_t live = live_fds();
-  const std::uint64_t sessions = sessions_.live_sessions();  // both transports
+  const std::uint64_t sessions = sessions_.live();  // both transports
   const std::uint32_t cap = setup_.max_sessions;
   const FdBudget& budget = setup_.budget;
   if (!full_) {

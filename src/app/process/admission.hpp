@@ -33,11 +33,9 @@
 
 #include "app/process/fd_budget.hpp"
 #include "app/process/listen_board.hpp"
-#include "bosh/endpoint.hpp"
+#include "engine/creation_gate.hpp"
+#include "engine/session_counts.hpp"
 
-namespace sb::bosh {
-class SessionTable;
-}
 namespace sb::net {
 class Listener;
 }
@@ -56,7 +54,7 @@ struct AdmissionCounters {
   std::uint64_t redirected = 0;      // of those: passed to a worker with room
 };
 
-class Admission final : public bosh::CreationGate {
+class Admission final : public engine::CreationGate {
  public:
   struct Setup {
     FdBudget budget;
@@ -67,7 +65,7 @@ class Admission final : public bosh::CreationGate {
 
   // `board` may be null (one worker: the listener is never suspended);
   // `tls_listener` too (no tls_listen).
-  Admission(Setup setup, net::Listener& listener, const bosh::SessionTable& sessions,
+  Admission(Setup setup, net::Listener& listener, const engine::SessionCounts& sessions,
             ListenBoard* board, net::Listener* tls_listener = nullptr);
   Admission(const Admission&) = delete;
   Admission& operator=(const Admission&) = delete;
@@ -86,7 +84,7 @@ class Admission final : public bosh::CreationGate {
     handover_ = handover;
     workers_ = workers;
   }
-  // bosh::CreationGate
+  // engine::CreationGate
   bool admits_new_session() override;
   bool redirect_new_session(http::Request& request) override;
 
@@ -107,7 +105,7 @@ class Admission final : public bosh::CreationGate {
 
   Setup setup_;
   Watched listeners_[2];  // plain, then TLS (its listener null without tls_listen)
-  const bosh::SessionTable& sessions_;
+  const engine::SessionCounts& sessions_;  // both transports
   ListenBoard* board_;
   Handover* handover_ = nullptr;
   std::uint32_t workers_ = 1;

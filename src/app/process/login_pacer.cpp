@@ -68,7 +68,7 @@ bool LoginPacer::take_token() {
   return true;
 }
 
-bosh::LoginGate::Decision LoginPacer::decide(std::size_t waiting, bool can_queue) {
+engine::LoginGate::Decision LoginPacer::decide(std::size_t waiting, bool can_queue) {
   if (settings_.max_in_progress == 0) return {};  // pacing off
   ++window_.logins;
   const bool has_room = room();

@@ -42,7 +42,7 @@
 #include <functional>
 #include <random>
 
-#include "bosh/endpoint.hpp"
+#include "engine/login_gate.hpp"
 #include "xmpp/link_observer.hpp"
 
 namespace sb::app {
@@ -94,7 +94,7 @@ struct LoginPacerCounters {
   std::uint64_t opening_ms_sum = 0;   // of the completed openings
 };
 
-class LoginPacer final : public xmpp::LinkObserver, public bosh::LoginGate {
+class LoginPacer final : public xmpp::LinkObserver, public engine::LoginGate {
  public:
   static constexpr std::uint64_t kProbeMs = 100;
   static constexpr std::uint64_t kWindowMs = 1000;
@@ -116,7 +116,7 @@ class LoginPacer final : public xmpp::LinkObserver, public bosh::LoginGate {
   // A reload: the new bounds (the adapted rate stays, within the new maximum).
   void update(const LoginPacerSettings& settings);
 
-  // bosh::LoginGate
+  // engine::LoginGate
   Decision decide(std::size_t waiting, bool can_queue) override;
   bool admit_queued() override;
   void on_room(std::function<void()> fn) override { on_room_ = std::move(fn); }

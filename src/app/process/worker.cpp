@@ -86,7 +86,7 @@ void Worker::build_engine(const Config& config) {
     }
   }
   upstreams_ = std::make_unique<xmpp::UpstreamConnector>(&loop_, link_settings_);
-  sessions_ = std::make_unique<bosh::SessionTable>(settings_, context_->timers());
+  sessions_ = std::make_unique<bosh::SessionTable>(settings_, context_->timers(), counts_);
   sessions_->set_events(&recorder_);
   endpoint_ = std::make_unique<bosh::Endpoint>(*sessions_, *upstreams_);
 }
@@ -102,8 +102,10 @@ void Worker::build_routes(const Config& config) {
   router_->add(config.bosh_path, {http::Method::kPost, http::Method::kGet, http::Method::kHead},
                *endpoint_);
   if (!config.websocket_path.empty()) {
-    websocket_ = std::make_unique<WsEndpoint>(&loop_, *sessions_, *upstreams_, cors_,
-                                              config.max_stanza_bytes, ws_timeouts(config));
+    websocket_ = std::make_unique<WsEndpoint>(
+        &loop_,
+        WsEngine{settings_, counts_, &recorder_, context_->timers(), *upstreams_, settings_.sid_prefix},
+        cors_, config.max_stanza_bytes, ws_timeouts(config));
     websocket_->set_counted(&recorder_);
     router_->add(config.websocket_path, {http::Method::kGet}, *websocket_);
   }
@@ -272,7 +274,7 @@ void Worker::start_admission() {
   setup.baseline_fds = count_open_fds();
   setup.max_sessions = worker_max_sessions(config_.max_sessions, config_.workers);
   setup.index = static_cast<std::uint32_t>(index_);
-  admission_ = std::make_unique<Admission>(setup, *listener_, *sessions_, board_.get(),
+  admission_ = std::make_unique<Admission>(setup, *listener_, counts_, board_.get(),
                                            tls_listener_.get());
   admission_->listening();
   if (handover_) admission_->set_handover(handover_.get(), config_.workers);
@@ -377,7 +379,7 @@ void Worker::sample_metrics() {
   MetricsSlot& slot = recorder_.slot();
   const auto held = static_cast<std::int64_t>(sessions_->held_requests());
   slot.set(slot.pid, static_cast<std::int64_t>(getpid()));
-  slot.set(slot.sessions, static_cast<std::int64_t>(sessions_->live_sessions()));
+  slot.set(slot.sessions, static_cast<std::int64_t>(counts_.live()));
   slot.set(slot.websocket_connections,
            static_cast<std::int64_t>(websocket_ ? websocket_->live() : 0));
   slot.set(slot.held_requests, held);

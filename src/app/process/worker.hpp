@@ -62,6 +62,7 @@
 #include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/settings.hpp"
+#include "engine/session_counts.hpp"
 #include "http/cors.hpp"
 #include "http/limits.hpp"
 #include "http/router.hpp"
@@ -134,6 +135,7 @@ class Worker {
   uv_loop_t loop_{};
   std::unique_ptr<net::LoopContext> context_;
   bosh::EngineSettings settings_;
+  engine::SessionCounts counts_{settings_};  // both transports' sessions, for the caps
   http::ConnectionLimits limits_;
   http::CorsPolicy cors_;
   std::unique_ptr<net::SourcePool> sources_;  // upstream_source_addresses, if any

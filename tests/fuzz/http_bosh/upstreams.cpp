@@ -36,7 +36,8 @@ std::unique_ptr<engine::Upstream> FakeUpstreams::open(const engine::UpstreamTarg
                                                       engine::StanzaFraming framing) {
   FUZZ_CHECK(!target.host.empty() && target.port != 0 && !target.to.empty(),
              "open() without a destination: " + target.host + " / " + target.to);
-  FUZZ_CHECK(framing == engine::StanzaFraming::kBoshBody, "a BOSH session's elements must be fixed for <body/>");
+  FUZZ_CHECK(framing == engine::StanzaFraming::kBoshBody,
+             "a BOSH session's elements must be fixed for <body/>");
   links_.push_back(Record{&events, false, false, false});
   if (fail_next) {
     fail_next = false;

@@ -105,7 +105,7 @@ World::World() : cors_(std::vector<std::string>{kOrigin}) {
   limits_.max_pipelined = 3;
   limits_.max_unsent_bytes = 8192;
 
-  table_ = std::make_unique<bosh::SessionTable>(settings_, wheel_);
+  table_ = std::make_unique<bosh::SessionTable>(settings_, wheel_, counts_);
   endpoint_ = std::make_unique<bosh::Endpoint>(*table_, upstreams_);
   router_ = std::make_unique<http::Router>(cors_);
   router_->add("/http-bind", {http::Method::kPost, http::Method::kGet, http::Method::kHead},
@@ -271,7 +271,7 @@ void World::check_invariants() {
              "more sessions than max_sessions: " + std::to_string(table_->size()));
   FUZZ_CHECK(table_->retired_count() == 0, "retired sessions survived collect()");
   for (const char* peer : kPeers) {
-    FUZZ_CHECK(table_->sessions_from(peer) <= settings_.max_sessions_per_ip,
+    FUZZ_CHECK(counts_.from(peer) <= settings_.max_sessions_per_ip,
                std::string("per-address cap exceeded for ") + peer);
   }
   for (std::uint32_t k = 0; k < sids_made(); ++k) {

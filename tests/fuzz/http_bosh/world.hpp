@@ -84,6 +84,7 @@ class World {
   void check_invariants();
 
   bosh::EngineSettings settings_;
+  engine::SessionCounts counts_{settings_};
   http::ConnectionLimits limits_;
   http::CorsPolicy cors_;
   base::TimerWheel wheel_{1'000'000};

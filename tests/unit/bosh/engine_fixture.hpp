@@ -6,18 +6,19 @@
 #include <memory>
 #include <string>
 
+#include "base/timer_wheel.hpp"
 #include "bosh/endpoint.hpp"
+#include "bosh/fakes.hpp"
 #include "bosh/session.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/settings.hpp"
-#include "bosh/fakes.hpp"
-#include "base/timer_wheel.hpp"
 #include "xml/open_tag.hpp"
 
 namespace sb::test {
 
 struct Engine {
   bosh::EngineSettings settings;
+  engine::SessionCounts counts{settings};
   base::TimerWheel wheel{1'000'000};
   FakeFactory upstreams;
   // Declared before the table: sessions still holding exchanges answer them when
@@ -31,7 +32,7 @@ struct Engine {
     build();
   }
   void build() {
-    table = std::make_unique<bosh::SessionTable>(settings, wheel);
+    table = std::make_unique<bosh::SessionTable>(settings, wheel, counts);
     endpoint = std::make_unique<bosh::Endpoint>(*table, upstreams);
   }
   FakeExchange& post(const std::string& body, const std::string& peer = "127.0.0.1") {

@@ -5,29 +5,29 @@
 #include <string>
 #include <vector>
 
-#include "bosh/engine_events.hpp"
+#include "engine/engine_events.hpp"
 #include "engine_fixture.hpp"
 
 namespace {
-struct RecordingEvents final : sb::bosh::EngineEvents {
+struct RecordingEvents final : sb::engine::EngineEvents {
   std::vector<std::string> lines;
   std::vector<std::string> requests;
-  void request_received(sb::bosh::RequestKind kind, std::size_t stanzas) override {
-    requests.push_back(std::string(sb::bosh::request_kind_label(kind)) + " " +
+  void request_received(sb::engine::RequestKind kind, std::size_t stanzas) override {
+    requests.push_back(std::string(sb::engine::request_kind_label(kind)) + " " +
                        std::to_string(stanzas));
   }
   void session_created(std::string_view sid, std::string_view peer, std::string_view to) override {
     lines.push_back("created " + std::string(to) + " " + std::string(peer) + " " +
                     std::to_string(sid.size()));
   }
-  void session_ended(std::string_view, sb::bosh::Condition condition, std::string_view reason) override {
+  void session_ended(std::string_view, sb::engine::Condition condition, std::string_view reason) override {
     lines.push_back("ended " + std::string(reason) + " [" +
-                    std::string(sb::bosh::condition_name(condition)) + "]");
+                    std::string(sb::engine::condition_name(condition)) + "]");
   }
-  void request_refused(std::string_view peer, sb::bosh::Refusal refusal,
+  void request_refused(std::string_view peer, sb::engine::Refusal refusal,
                        std::string_view reason) override {
     lines.push_back("refused " + std::string(peer) + " " + std::string(reason) + " (" +
-                    std::string(sb::bosh::refusal_label(refusal)) + ")");
+                    std::string(sb::engine::refusal_label(refusal)) + ")");
   }
 };
 }  // namespace

@@ -8,12 +8,7 @@
 
 using namespace sb::bosh;
 
-TEST_CASE("conditions map to their wire names and legacy HTTP codes") {
-  CHECK(condition_name(Condition::kItemNotFound) == "item-not-found");
-  CHECK(condition_name(Condition::kRemoteStreamError) == "remote-stream-error");
-  CHECK(condition_name(Condition::kNone).empty());
-  CHECK(condition_from_name("policy-violation") == Condition::kPolicyViolation);
-  CHECK_FALSE(condition_from_name("nonsense").has_value());
+TEST_CASE("conditions map to their legacy HTTP codes") {
   CHECK(legacy_http_status(Condition::kBadRequest) == 400);
   CHECK(legacy_http_status(Condition::kPolicyViolation) == 403);
   CHECK(legacy_http_status(Condition::kItemNotFound) == 404);

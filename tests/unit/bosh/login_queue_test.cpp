@@ -1,4 +1,4 @@
-// The endpoint's side of overload control (bosh::LoginGate): a creation the gate
+// The endpoint's side of overload control (engine::LoginGate): a creation the gate
 // queues waits unanswered and starts, as if just received, when its turn comes; one
 // whose connection goes away is forgotten; one that waits kMaxQueuedMs is answered
 // 503; a refusal is a 503 with the gate's Retry-After; shutting down answers the
@@ -10,7 +10,7 @@
 #include "bosh/endpoint.hpp"
 #include "engine_fixture.hpp"
 
-using sb::bosh::LoginGate;
+using sb::engine::LoginGate;
 using sb::test::Engine;
 using sb::test::FakeExchange;
 

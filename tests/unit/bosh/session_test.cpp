@@ -401,11 +401,11 @@ TEST_CASE("a per-address cap refuses more sessions from one address: policy-viol
   auto& other = e.post(create, "10.0.0.2");
   CHECK_FALSE(other.answered());  // created: waits for the server's features
   CHECK(e.table->size() == 3);
-  CHECK(e.table->sessions_from("10.0.0.1") == 2);
+  CHECK(e.counts.from("10.0.0.1") == 2);
   // When one ends, the address may open another.
   e.table->end_all(sb::bosh::Condition::kSystemShutdown);
   e.table->collect();
-  CHECK(e.table->sessions_from("10.0.0.1") == 0);
+  CHECK(e.counts.from("10.0.0.1") == 0);
   auto& again = e.post(create, "10.0.0.1");
   CHECK_FALSE(again.answered());
 }

@@ -10,8 +10,8 @@
 #include "app/log/engine_log.hpp"
 
 using sb::app::EngineLog;
-using sb::bosh::Condition;
-using sb::bosh::Refusal;
+using sb::engine::Condition;
+using sb::engine::Refusal;
 using sb::test::CapturedLog;
 
 namespace {

@@ -31,7 +31,7 @@ TEST_CASE("slots are summed, and a retired worker's counters stay in the sums") 
   zero.session_created("w0.abcdefghijklmnopqrstuv", "127.0.0.1", "example.com");
   one.session_created("w1.abcdefghijklmnopqrstuv", "127.0.0.1", "example.com");
   one.session_created("w1.bbcdefghijklmnopqrstuv", "127.0.0.1", "example.com");
-  one.session_ended("w1.bbcdefghijklmnopqrstuv", sb::bosh::Condition::kNone, "client terminate");
+  one.session_ended("w1.bbcdefghijklmnopqrstuv", sb::engine::Condition::kNone, "client terminate");
   board->slot(0).set(board->slot(0).sessions, 1);
   board->slot(1).set(board->slot(1).sessions, 1);
 
@@ -73,10 +73,10 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
   auto board = make_board(1);
   MetricsRecorder recorder(&board->slot(0));
   recorder.session_created("sid", "127.0.0.1", "example.com");
-  recorder.session_ended("sid", sb::bosh::Condition::kRemoteConnectionFailed, "upstream");
-  recorder.request_received(sb::bosh::RequestKind::kCreate, 0);
-  recorder.request_received(sb::bosh::RequestKind::kPayload, 3);
-  recorder.request_refused("127.0.0.1", sb::bosh::Refusal::kUnknownSid, "unknown sid");
+  recorder.session_ended("sid", sb::engine::Condition::kRemoteConnectionFailed, "upstream");
+  recorder.request_received(sb::engine::RequestKind::kCreate, 0);
+  recorder.request_received(sb::engine::RequestKind::kPayload, 3);
+  recorder.request_refused("127.0.0.1", sb::engine::Refusal::kUnknownSid, "unknown sid");
   recorder.http_response(200);
   recorder.http_response(200);
   recorder.http_response(404);
@@ -95,7 +95,7 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
   for (int i = 0; i < 4; ++i) recorder.ws_message(true);
   for (int i = 0; i < 6; ++i) recorder.ws_message(false);
   board->slot(0).set(board->slot(0).websocket_connections, 1);
-  recorder.request_refused("127.0.0.1", sb::bosh::Refusal::kWsHandshake, "bad key");
+  recorder.request_refused("127.0.0.1", sb::engine::Refusal::kWsHandshake, "bad key");
   recorder.http_response(101);
 
   ProcessTotals process;

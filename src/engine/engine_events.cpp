@@ -1,7 +1,7 @@
 // Label words of EngineEvents' enums; see engine_events.hpp.
-#include "bosh/engine_events.hpp"
+#include "engine/engine_events.hpp"
 
-namespace sb::bosh {
+namespace sb::engine {
 
 std::string_view refusal_label(Refusal refusal) {
   switch (refusal) {
@@ -35,4 +35,4 @@ std::string_view request_kind_label(RequestKind kind) {
   return "other";
 }
 
-}  // namespace sb::bosh
+}  // namespace sb::engine

@@ -1,7 +1,8 @@
-// EngineEvents: what the BOSH engine tells the outside world about sessions,
-// requests and refused requests, so app/ can log and count them (the log, the
-// Prometheus metrics) without bosh/ knowing about either. All calls are optional:
-// SessionTable holds a null pointer until the owner sets one.
+// EngineEvents: what the engine of either transport tells the outside world about
+// sessions, requests and refused requests, so app/ can log and count them (the log,
+// the Prometheus metrics) without bosh/ or the WebSocket glue knowing about either.
+// BOSH reports through SessionTable (a null pointer until the owner sets one), the
+// WebSocket endpoint and sockets (app/front) through their shared state.
 //
 // Refusals and requests come with a small enum as well as words: the enum is what
 // metrics count by (a label with a handful of values), the words are for people.
@@ -11,9 +12,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "bosh/condition.hpp"
+#include "engine/condition.hpp"
 
-namespace sb::bosh {
+namespace sb::engine {
 
 // Why a request was answered with an error before any session took it.
 enum class Refusal : std::uint8_t {
@@ -33,7 +34,8 @@ enum class Refusal : std::uint8_t {
 };
 std::string_view refusal_label(Refusal refusal);  // "bad_body", ... for a metric label
 
-// What a request that reached a session (or created one) asked for.
+// What a BOSH request that reached a session (or created one) asked for. (A
+// WebSocket connection has no requests: its messages are counted by the front.)
 enum class RequestKind : std::uint8_t {
   kCreate,
   kPayload,    // carries stanzas
@@ -64,4 +66,4 @@ class EngineEvents {
   ~EngineEvents() = default;
 };
 
-}  // namespace sb::bosh
+}  // namespace sb::engine
