@@ -1,5 +1,6 @@
-// UpstreamLink: connecting, writing, reading, and the STARTTLS / direct TLS switch
-// (see upstream_link.hpp for the order of events and who hears what).
+// UpstreamLink: connecting, writing, reading and closing; the STARTTLS / direct TLS
+// switch is upstream_link_tls.cpp (see upstream_link.hpp for the order of events
+// and who hears what).
 #include "xmpp/upstream_link.hpp"
 
 #include <optional>
@@ -8,7 +9,6 @@
 #include "net/loop_context.hpp"
 #include "net/proxy_protocol.hpp"
 #include "xml/open_tag.hpp"
-#include "xmpp/starttls.hpp"
 #include "xmpp/stream_header.hpp"
 
 namespace sb::xmpp {
@@ -25,13 +25,6 @@ class DiscardHandler final : public net::StreamHandler {
 DiscardHandler discard_handler;
 
 }  // namespace
-
-// What deciding on TLS and switching to it needs, and nothing after.
-struct UpstreamLink::Negotiation {
-  std::string header;  // the stream header to send (again) once TLS is on
-  std::string domain;  // the stream's `to`: SNI and the name the certificate must carry
-  std::optional<engine::StreamHeader> first_header;  // the plain stream's, held back
-};
 
 namespace {
 // Loopback: "localhost", 127.0.0.0/8 or ::1.
@@ -92,101 +85,8 @@ const xml::StreamNamespaces& UpstreamLink::namespaces() const {
   return namespaces_ ? *namespaces_ : kBeforeHeader;
 }
 
-std::string_view UpstreamLink::tls_state() const {
-  switch (tls_state_) {
-    case Tls::kPlain: return "plain";
-    case Tls::kAsked: return "asked";
-    case Tls::kHandshaking: return "handshaking";
-    case Tls::kOn: return "tls";
-  }
-  return "plain";
-}
-
-UpstreamConnector::UpstreamConnector(uv_loop_t* loop, LinkSettings settings)
-    : loop_(loop), settings_(std::move(settings)) {}
-
-UpstreamConnector::~UpstreamConnector() = default;
-
-void UpstreamConnector::connect_failed(int status) {
-  if (settings_.observer != nullptr) settings_.observer->link_connect_failed();
-  ++failures_unlogged_;
-  const std::uint64_t now = uv_now(loop_);
-  if (settings_.report == nullptr ||
-      (last_failure_log_ms_ != 0 && now - last_failure_log_ms_ < kConnectFailureLogMs)) {
-    return;
-  }
-  last_failure_log_ms_ = now;
-  std::string message = std::string("cannot connect to the XMPP server: ") + uv_strerror(status);
-  if (failures_unlogged_ > 1) {
-    message += " (" + std::to_string(failures_unlogged_) + " connects failed since the last such line)";
-  }
-  if (status == UV_EADDRNOTAVAIL) {
-    // One local address reaches one server address from ~28,000 ports (the
-    // kernel's ip_local_port_range): the ceiling of every loopback scale run.
-    message += "; the local ports are used up: set upstream_source_addresses to connect from "
-               "more addresses (docs/configuration.md)";
-  }
-  failures_unlogged_ = 0;
-  settings_.report(message);
-}
-
-void UpstreamConnector::update_limits(const LinkSettings& next) {
-  settings_.connect_timeout_ms = next.connect_timeout_ms;
-  settings_.close_timeout_ms = next.close_timeout_ms;
-  settings_.max_stanza_bytes = next.max_stanza_bytes;
-  settings_.max_unsent_bytes = next.max_unsent_bytes;
-}
-
-void UpstreamConnector::attach(UpstreamLink& link) {
-  link.prev_live = nullptr;
-  link.next_live = live_;
-  if (live_ != nullptr) live_->prev_live = &link;
-  live_ = &link;
-  ++live_count_;
-}
-
-void UpstreamConnector::detach(UpstreamLink& link) {
-  if (link.prev_live != nullptr) link.prev_live->next_live = link.next_live;
-  if (link.next_live != nullptr) link.next_live->prev_live = link.prev_live;
-  if (live_ == &link) live_ = link.next_live;
-  link.prev_live = link.next_live = nullptr;
-  --live_count_;
-}
-
-void UpstreamConnector::close_all() {
-  // Closing a socket frees its link only in the close callback, on a later loop
-  // turn, so the list is not changed under this walk.
-  for (UpstreamLink* link = live_; link != nullptr; link = link->next_live) link->close_socket_now();
-}
-
 void UpstreamLink::close_socket_now() {
   if (stream_ != nullptr) stream_->close();
-}
-
-std::unique_ptr<engine::Upstream> UpstreamConnector::open(const engine::UpstreamTarget& target,
-                                                          engine::UpstreamEvents& events,
-                                                          engine::StanzaFraming framing) {
-  return std::make_unique<UpstreamLink>(loop_, *this, target, events, framing);
-}
-
-base::LocalShared<xml::StreamNamespaces> UpstreamConnector::share_namespaces(
-    xml::StreamNamespaces&& namespaces) {
-  const auto same = [&](const xml::StreamNamespaces& n) {
-    return n.default_ns == namespaces.default_ns && n.stream_prefix == namespaces.stream_prefix &&
-           n.other_prefixes == namespaces.other_prefixes;
-  };
-  if (!last_namespaces_ || !same(*last_namespaces_)) {
-    last_namespaces_ = base::LocalShared<xml::StreamNamespaces>::make(std::move(namespaces));
-  }
-  return last_namespaces_;
-}
-
-const net::TlsContext* UpstreamConnector::tls_context(std::string& error) {
-  if (!tls_context_ && tls_error_.empty()) {
-    tls_context_ = net::TlsContext::create_client(settings_.tls_client, tls_error_);
-  }
-  error = tls_error_;
-  return tls_context_.get();
 }
 
 // ---------------------------------------------------------------------------
@@ -214,21 +114,6 @@ void UpstreamLink::connected(int status, net::TcpStream* stream, std::uint64_t o
     write_raw(negotiation_->header);
   }
   if (stream_->start_reading() != 0) report_end(engine::UpstreamEnd::kFailed, {});
-}
-
-// Slots a TlsSession in and sends the ClientHello. False if the link ended.
-bool UpstreamLink::begin_tls() {
-  std::string error;
-  const net::TlsContext* context = connector_.tls_context(error);
-  if (context == nullptr) {
-    fail(error);
-    return false;
-  }
-  tls_state_ = Tls::kHandshaking;
-  net::TlsSessionSink& sink = *this;  // a private base: converted here, not in make_unique
-  tls_ = std::make_unique<net::TlsSession>(*context, sink);
-  tls_->start(negotiation_->domain);  // may fail at once, through tls_failed
-  return state_ == State::kOpen;
 }
 
 void UpstreamLink::write_raw(std::string bytes) {
@@ -364,99 +249,6 @@ void UpstreamLink::on_timer(base::TimerNode& node) {
       if (self.stream_ != nullptr) self.stream_->close();
       return;
   }
-}
-
-// ---------------------------------------------------------------------------
-// TLS
-
-// The first <stream:features> of a plain stream decide; TLS offers are never passed
-// on. Returns whether the element goes to the session.
-bool UpstreamLink::accept_features(std::string& features) {
-  const TlsOffer offer = take_starttls_offer(features);
-  if (tls_state_ == Tls::kOn) return true;
-  const TlsMode mode = settings().tls;
-  if (!negotiation_) {  // upstream_tls = off, or a later plain stream (after SASL)
-    if (offer.required) {
-      fail(mode == TlsMode::kOff ? "the server requires TLS and upstream_tls is off"
-                                 : "the server requires TLS after it was declined");
-      return false;
-    }
-    return true;
-  }
-  // XEP-0124 §15 (R15): the link to the server should be encrypted unless the
-  // server runs on the same host. There, an optional offer is declined under
-  // `auto`: a TLS session costs ~19 KB per connection and protects nothing on
-  // loopback. A server that requires TLS gets it.
-  const bool decline =
-      mode == TlsMode::kAuto && same_host_ && !offer.required && !settings().tls_on_loopback;
-  if (offer.offered && !decline) {
-    tls_state_ = Tls::kAsked;
-    write_raw(std::string(kStartTlsRequest));
-    return false;
-  }
-  if (mode == TlsMode::kRequired) {
-    fail("the server does not offer STARTTLS and upstream_tls is required");
-    return false;
-  }
-  // auto and no offer (or one declined on loopback): stay plain, and the session
-  // hears of the stream now.
-  std::unique_ptr<Negotiation> done = std::move(negotiation_);
-  write_raw(take_pending());
-  if (done->first_header) tell_opened(*done->first_header);
-  return events_ != nullptr;
-}
-
-void UpstreamLink::answer_to_starttls(std::string&& element) {
-  switch (read_tls_answer(element)) {
-    case TlsAnswer::kProceed:
-      // Whatever follows on this connection is TLS; a new stream follows that.
-      framer_.reset();
-      namespaces_.reset();
-      begin_tls();
-      return;
-    case TlsAnswer::kFailure:
-      fail("the server refused STARTTLS");
-      return;
-    case TlsAnswer::kOther:
-      if (xml::element_name(element) == "stream:error") {
-        report_end(engine::UpstreamEnd::kStreamError, std::move(element));
-      } else {
-        fail("the server answered <starttls/> with <" + std::string(xml::element_name(element)) +
-             ">");
-      }
-      return;
-  }
-}
-
-void UpstreamLink::tls_send(std::string&& ciphertext) { write_raw(std::move(ciphertext)); }
-
-void UpstreamLink::tls_established() {
-  if (state_ != State::kOpen) return;
-  tls_state_ = Tls::kOn;
-  framer_.reset();
-  namespaces_.reset();
-  tls_->write(negotiation_->header);
-  negotiation_.reset();
-  if (pending_) tls_->write(take_pending());
-}
-
-void UpstreamLink::tls_received(std::string_view plaintext) { framer_.feed(plaintext, *this); }
-
-void UpstreamLink::tls_peer_closed() {
-  // close_notify without </stream:stream> first: the stream is cut short.
-  if (state_ == State::kClosing || owns_itself_) {
-    if (stream_ != nullptr) stream_->close();
-    return;
-  }
-  report_end(engine::UpstreamEnd::kFailed, {});
-}
-
-void UpstreamLink::tls_failed(std::string_view reason) {
-  if (state_ == State::kClosing || owns_itself_) {
-    if (stream_ != nullptr) stream_->close();
-    return;
-  }
-  fail(reason);
 }
 
 // ---------------------------------------------------------------------------

@@ -29,10 +29,16 @@
 // (the header to resend, the server's first header) lives in a Negotiation that is
 // freed once TLS is on or ruled out. An established TLS link adds its TlsSession
 // (about 19 KB with OpenSSL 3.0, see tls_session.hpp).
+//
+// Files: upstream_link.cpp connects, writes, reads and closes; upstream_link_tls.cpp
+// is the TLS half above (the features decision, <starttls/>, the TlsSession's
+// callbacks). The factory and the settings every link reads, UpstreamConnector and
+// LinkSettings, are upstream_connector.hpp.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,47 +47,17 @@
 #include "base/timer_wheel.hpp"
 #include "engine/upstream.hpp"
 #include "net/tcp_stream.hpp"
-#include "net/tls_context.hpp"
 #include "net/tls_session.hpp"
 #include "xml/namespace_fixup.hpp"
 #include "xml/stanza_framer.hpp"
 #include "xmpp/link_observer.hpp"
-#include "xmpp/tls_mode.hpp"
+#include "xmpp/upstream_connector.hpp"
 
 namespace sb::net {
 class ConnectAttempt;
-class SourcePool;
 }
 
 namespace sb::xmpp {
-
-struct LinkSettings {
-  // Connect, negotiate TLS and get the stream header, all within this.
-  std::uint64_t connect_timeout_ms = 10'000;
-  std::uint64_t close_timeout_ms = 5'000;  // wait for the server's </stream:stream>
-  std::size_t max_stanza_bytes = 256 * 1024;
-  // Bytes for the server not yet taken by the kernel; beyond, the server is not
-  // reading and the session ends with remote-connection-failed.
-  std::size_t max_unsent_bytes = 1 << 20;
-  TlsMode tls = TlsMode::kAuto;
-  // Under `auto`, also take up an optional STARTTLS offer from a server on loopback
-  // (normally declined: see UpstreamLink::accept_features).
-  bool tls_on_loopback = false;
-  net::TlsClientOptions tls_client;  // certificate verification, CA file
-  // Local addresses to connect from (upstream_source_addresses); null = the kernel
-  // picks. Owned by the worker, outlives every link.
-  net::SourcePool* sources = nullptr;
-  // Told why a link ended where the BOSH client only learns remote-connection-failed
-  // (TLS refused or rejected, ...), for the log. May be null.
-  void (*report)(std::string_view message) = nullptr;
-  // Told of connects, bytes and stanzas, for metrics. May be null.
-  LinkObserver* observer = nullptr;
-  // 1 or 2: every connection starts with a PROXY protocol header of that version
-  // naming the session's client (upstream_proxy_protocol); 0: none.
-  int proxy_protocol = 0;
-};
-
-class UpstreamConnector;
 
 class UpstreamLink final : public engine::Upstream,
                            public base::Pooled<UpstreamLink>,
@@ -171,54 +147,13 @@ class UpstreamLink final : public engine::Upstream,
   bool opening_ = true;        // no stream header yet (LinkObserver::link_opening)
 };
 
-// Opens links; one per worker. It owns what the worker's links share: their
-// settings and the TLS client context, made the first time a link needs TLS (a
-// worker whose servers never offer it never loads a trust store).
-class UpstreamConnector final : public engine::UpstreamFactory {
- public:
-  UpstreamConnector(uv_loop_t* loop, LinkSettings settings);
-  ~UpstreamConnector();
-  std::unique_ptr<engine::Upstream> open(const engine::UpstreamTarget& target,
-                                         engine::UpstreamEvents& events,
-                                         engine::StanzaFraming framing) override;
-
-  const LinkSettings& settings() const { return settings_; }
-  // A reload: new limits (connect timeout, stanza and backlog bounds) for what
-  // links do from now on. TLS settings, the source pool and the report hook stay:
-  // links in the middle of a negotiation read them, and the TLS context is shared.
-  void update_limits(const LinkSettings& next);
-  uv_loop_t* loop() const { return loop_; }
-  // At shutdown: closes the sockets of every live link, including links still
-  // waiting for a server's </stream:stream>, so that each frees itself before
-  // the loop ends instead of leaking.
-  void close_all();
-  void attach(UpstreamLink& link);
-  void detach(UpstreamLink& link);
-  // Links alive: connecting, open, or finishing their close.
-  std::size_t live_count() const { return live_count_; }
-  // Null, with the reason in `error`, if OpenSSL refused to build the context
-  // (remembered: a bad CA file is not reloaded for every session).
-  const net::TlsContext* tls_context(std::string& error);
-  // One shared copy of a server's stream declarations for the links that read the
-  // same ones (all links to one server, in practice): ~90 bytes each otherwise.
-  base::LocalShared<xml::StreamNamespaces> share_namespaces(xml::StreamNamespaces&& namespaces);
-  // A connect to an XMPP server failed with `status`: told to the observer, and
-  // said in the log (through LinkSettings::report) at most once every
-  // kConnectFailureLogMs, with how many more failed meanwhile, and with the remedy
-  // when the local ports ran out.
-  void connect_failed(int status);
-  static constexpr std::uint64_t kConnectFailureLogMs = 10'000;
-
- private:
-  uv_loop_t* loop_;
-  std::uint64_t last_failure_log_ms_ = 0;
-  std::uint64_t failures_unlogged_ = 0;
-  LinkSettings settings_;
-  std::unique_ptr<net::TlsContext> tls_context_;
-  std::string tls_error_;
-  base::LocalShared<xml::StreamNamespaces> last_namespaces_;
-  UpstreamLink* live_ = nullptr;  // intrusive list through prev_live/next_live
-  std::size_t live_count_ = 0;
+// What deciding on TLS and switching to it needs, and nothing after. Here, not in
+// a .cpp, because both of the link's files read it: upstream_link.cpp makes it,
+// upstream_link_tls.cpp frees it once TLS is on or ruled out.
+struct UpstreamLink::Negotiation {
+  std::string header;  // the stream header to send (again) once TLS is on
+  std::string domain;  // the stream's `to`: SNI and the name the certificate must carry
+  std::optional<engine::StreamHeader> first_header;  // the plain stream's, held back
 };
 
 }  // namespace sb::xmpp

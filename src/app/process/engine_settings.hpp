@@ -8,7 +8,7 @@
 #include "app/process/login_pacer.hpp"
 #include "bosh/settings.hpp"
 #include "http/limits.hpp"
-#include "xmpp/upstream_link.hpp"
+#include "xmpp/upstream_connector.hpp"
 
 namespace sb::app {
 

@@ -71,7 +71,7 @@
 #include "net/loop_context.hpp"
 #include "net/source_pool.hpp"
 #include "net/tls_server_context.hpp"
-#include "xmpp/upstream_link.hpp"
+#include "xmpp/upstream_connector.hpp"
 
 namespace sb::app {
 
