@@ -14,8 +14,6 @@ constexpr std::uint64_t kMsPerSecond = 1000;
 // it this long after it was sent; shorter gaps are responses still on their way.
 constexpr std::uint64_t kReportAfterMs = 1000;
 constexpr std::string_view kDefaultContentType = "text/xml; charset=utf-8";
-// Unused capacity a cached response may keep (a copy costs more than this saves).
-constexpr std::size_t kMaxCachedSlack = 32;
 }  // namespace
 
 Session::Session(SessionTable& table, std::string sid, SessionParams params,
@@ -119,29 +117,19 @@ void Session::take_acks(const ClientRequest& request) {
     // No acks: the client has at most `requests` requests outstanding, so with
     // this one in, it has every response up to rid - requests (§14). Those cannot
     // be asked for again and need not be kept.
-    const std::uint64_t floor = request.rid > params_.requests() ? request.rid - params_.requests() : 0;
-    while (!cache_.empty() && cache_.front().rid <= floor) {
-      cache_bytes_ -= static_cast<std::uint32_t>(cache_.front().body->size());
-      cache_.erase(cache_.begin());
-    }
+    cache_.drop_through(request.rid > params_.requests() ? request.rid - params_.requests() : 0);
     return;
   }
   // The client has every response up to its ack; with no ack it has all of them
   // below this request (§9.2: the absence of ack is meaningful).
   const std::uint64_t acked = request.ack.value_or(request.rid - 1);
-  while (!cache_.empty() && cache_.front().rid <= acked) {
-    cache_bytes_ -= static_cast<std::uint32_t>(cache_.front().body->size());
-    cache_.erase(cache_.begin());
-  }
+  cache_.drop_through(acked);
   // A response sent a while ago that the client still lacks: tell it (§9.3).
-  if (request.ack) {
-    for (const auto& cached : cache_) {
-      if (cached.rid == acked + 1 && timers().now_ms() >= cached.sent_ms + kReportAfterMs) {
-        rare().report_rid = cached.rid;
-        rare_->report_ms = timers().now_ms() - cached.sent_ms;
-        break;
-      }
-    }
+  if (!request.ack) return;
+  const ResponseCache::Entry* missed = cache_.find(acked + 1);
+  if (missed != nullptr && timers().now_ms() >= missed->sent_ms + kReportAfterMs) {
+    rare().report_rid = missed->rid;
+    rare_->report_ms = timers().now_ms() - missed->sent_ms;
   }
 }
 
@@ -186,7 +174,7 @@ void Session::process(ClientRequest&& request, http::Exchange& exchange) {
   }
   last_rid_ = request.rid;
   take_acks(request);
-  if (params_.acks && cache_bytes_ > table_.settings().max_session_queue_bytes) {
+  if (params_.acks && cache_.bytes() > table_.settings().max_session_queue_bytes) {
     // Unacknowledged responses are kept for retransmission, but not without bound.
     send_terminal(exchange, Condition::kPolicyViolation);
     abort(Condition::kPolicyViolation, "unacknowledged responses over the queue cap");
@@ -224,14 +212,12 @@ void Session::process(ClientRequest&& request, http::Exchange& exchange) {
 }
 
 void Session::answer_repeat(std::uint64_t rid, http::Exchange& exchange) {
-  for (const auto& cached : cache_) {
-    if (cached.rid == rid) {
-      http::Response response;
-      response.content_type = content_type();
-      response.body = cached.body;
-      exchange.send(std::move(response));
-      return;
-    }
+  if (const ResponseCache::Entry* cached = cache_.find(rid)) {
+    http::Response response;
+    response.content_type = content_type();
+    response.body = cached->body;
+    exchange.send(std::move(response));
+    return;
   }
   for (auto& held : held_) {
     if (held.rid == rid) {
@@ -266,12 +252,9 @@ void Session::end_by_client(http::Exchange& exchange, std::uint64_t rid) {
   // Older held requests are answered first (responses go out in rid order), then
   // the terminate request itself, carrying anything still queued.
   while (!held_.empty()) answer_oldest(true);
-  close_upstream();
-  state_ = State::kEnded;
+  mark_ended(Condition::kNone, "client terminate");
   send(exchange, rid, BodyWriter(outbox_bytes()).terminate(Condition::kNone).finish(outbox()), true);
-  release_exchanges(Condition::kNone);
-  end_reason_ = "client terminate";
-  table_.retire(*this);
+  release_and_retire(Condition::kNone);
 }
 
 void Session::end(Condition condition) { finish(condition, {}, "ended by the server"); }
@@ -357,32 +340,15 @@ void Session::deliver() {
   answer_oldest(true);
 }
 
-// The plain empty <body/> is what most responses of idle sessions are (a wait
-// that expired): every session shares one copy instead of caching its own.
-http::SharedBody Session::share(std::string body) {
-  static const http::SharedBody kEmpty = std::make_shared<const std::string>(BodyWriter().finish());
-  if (body == *kEmpty) return kEmpty;
-  return std::make_shared<const std::string>(std::move(body));
-}
-
 http::SharedBody Session::cache_response(std::uint64_t rid, std::string body) {
-  // A cached body may stay for as long as the session idles: give back what the
-  // writer reserved and did not use (the creation response's doubling, above all).
-  if (body.capacity() - body.size() > kMaxCachedSlack) body.shrink_to_fit();
-  http::SharedBody shared = share(std::move(body));
   // Without acks the last `requests` responses are enough for a resend after a
   // broken connection (§14); with acks every unacknowledged one is kept.
-  if (!params_.acks && cache_.size() >= params_.requests()) {
-    cache_bytes_ -= static_cast<std::uint32_t>(cache_.front().body->size());
-    cache_.erase(cache_.begin());
-  }
-  cache_.push_back(Cached{rid, shared, timers().now_ms()});
-  cache_bytes_ += static_cast<std::uint32_t>(shared->size());
-  return shared;
+  return cache_.add(rid, std::move(body), timers().now_ms(), params_.acks ? 0 : params_.requests());
 }
 
 void Session::send(http::Exchange& exchange, std::uint64_t rid, std::string body, bool cache) {
-  http::SharedBody shared = cache ? cache_response(rid, std::move(body)) : share(std::move(body));
+  http::SharedBody shared =
+      cache ? cache_response(rid, std::move(body)) : ResponseCache::share(std::move(body));
   http::Response response;
   response.content_type = content_type();
   response.body = std::move(shared);
@@ -417,12 +383,22 @@ void Session::release_exchanges(Condition condition) {
 // ---------------------------------------------------------------------------
 // The end of a session
 
-void Session::finish(Condition condition, std::string&& detail, const char* reason) {
-  if (state_ == State::kEnded) return;
+bool Session::mark_ended(Condition condition, const char* reason) {
+  if (state_ == State::kEnded) return false;
   state_ = State::kEnded;
   end_condition_ = condition;
   end_reason_ = reason;
   close_upstream();
+  return true;
+}
+
+void Session::release_and_retire(Condition condition) {
+  release_exchanges(condition);
+  table_.retire(*this);
+}
+
+void Session::finish(Condition condition, std::string&& detail, const char* reason) {
+  if (!mark_ended(condition, reason)) return;
   // Stanzas still queued go out before the end, and a stream error inside it.
   std::string payload = take_outbox();
   payload.append(detail);
@@ -443,8 +419,7 @@ void Session::finish(Condition condition, std::string&& detail, const char* reas
   held_.erase(held_.begin());
   oldest.exchange->watch(nullptr);
   send_end(*oldest.exchange, oldest.rid, std::move(terminal));
-  release_exchanges(condition);
-  table_.retire(*this);
+  release_and_retire(condition);
 }
 
 void Session::send_end(http::Exchange& exchange, std::uint64_t rid, std::string terminal) {
@@ -460,13 +435,7 @@ void Session::send_end(http::Exchange& exchange, std::uint64_t rid, std::string 
 void Session::abort(Condition condition, const char* reason) {
   // The client that caused the end was already told; tell the other waiting
   // requests and go.
-  if (state_ == State::kEnded) return;
-  state_ = State::kEnded;
-  end_condition_ = condition;
-  end_reason_ = reason;
-  close_upstream();
-  release_exchanges(condition);
-  table_.retire(*this);
+  if (mark_ended(condition, reason)) release_and_retire(condition);
 }
 
 void Session::close_upstream() {
@@ -514,10 +483,7 @@ void Session::on_timer(base::TimerNode& node) {
   if (now >= self.inactivity_deadline_ms_) {
     // XEP-0124 §8: a session left without requests for `inactivity` seconds ends
     // silently; its server stream is closed cleanly.
-    self.close_upstream();
-    self.state_ = State::kEnded;
-    self.end_reason_ = "inactivity";
-    self.table_.retire(self);
+    self.abort(Condition::kNone, "inactivity");
     return;
   }
   self.rearm_timer();

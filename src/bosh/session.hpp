@@ -27,6 +27,7 @@
 #include "bosh/client_request.hpp"
 #include "bosh/condition.hpp"
 #include "bosh/key_chain.hpp"
+#include "bosh/response_cache.hpp"
 #include "engine/upstream.hpp"
 #include "http/exchange.hpp"
 
@@ -149,12 +150,6 @@ class Session final : public engine::UpstreamEvents,
   KeyChain* keys() const { return rare_ ? rare_->keys.get() : nullptr; }
   std::uint64_t report_rid() const { return rare_ ? rare_->report_rid : 0; }
 
-  struct Cached {
-    std::uint64_t rid;
-    http::SharedBody body;
-    std::uint64_t sent_ms;  // for `time` in a report (§9.3)
-  };
-
   bool overactive(const ClientRequest& request) const;
   bool replace_early(ClientRequest&& request, http::Exchange& exchange);
   void take_acks(const ClientRequest& request);
@@ -168,7 +163,6 @@ class Session final : public engine::UpstreamEvents,
   std::string take_response(std::uint64_t rid, bool with_payload);
   void send(http::Exchange& exchange, std::uint64_t rid, std::string body, bool cache);
   http::SharedBody cache_response(std::uint64_t rid, std::string body);
-  static http::SharedBody share(std::string body);
   void send_terminal(http::Exchange& exchange, Condition condition);
   void send_recoverable_error(http::Exchange& exchange);
   void send_end(http::Exchange& exchange, std::uint64_t rid, std::string terminal);
@@ -177,9 +171,16 @@ class Session final : public engine::UpstreamEvents,
   std::string_view outbox() const { return outbox_ ? std::string_view(*outbox_) : std::string_view(); }
   std::string take_outbox();  // the outbox's bytes; leaves it empty (null)
   void end_by_client(http::Exchange& exchange, std::uint64_t rid);
+  // Every end goes through here: the state, what the client is told and why,
+  // and the server stream closed. False if the session had ended already.
+  bool mark_ended(Condition condition, const char* reason);
+  // The last step of an end told now: the requests still waiting hear
+  // `condition`, and the table retires the session.
+  void release_and_retire(Condition condition);
   // Ends the session; the oldest held request (or else the next request) hears why.
   void finish(Condition condition, std::string&& detail, const char* reason);
-  // Ends the session after the culprit was answered; waiting requests hear why.
+  // Ends the session at once (the culprit, if any, was answered already);
+  // waiting requests hear why.
   void abort(Condition condition, const char* reason);
   void close_upstream();
   void rearm_timer();
@@ -203,9 +204,6 @@ class Session final : public engine::UpstreamEvents,
   // An idle session holds one request (hold=1): inline. A second one for a
   // moment (a stanza sent beside the long poll) spills to the heap and back.
   base::SmallVector<Held, 1> held_;
-  // The last `requests` responses, oldest first; with acks, every response the
-  // client has not acknowledged.
-  base::SmallVector<Cached, 2> cache_;  // requests = 2 (hold=1) inline
   std::unique_ptr<Rare> rare_;
   std::uint64_t last_arrival_ms_ = 0;  // of the last new request (overactivity)
   // Server bytes waiting for a request; once State::kEnded, the terminal body the
@@ -213,10 +211,12 @@ class Session final : public engine::UpstreamEvents,
   // outbox is, and a pointer is 24 bytes smaller than an empty std::string.
   std::unique_ptr<std::string> outbox_;
   const char* end_reason_ = "";  // a static string, for the log
-  // The bytes in cache_ (bounded by max_session_queue_bytes), beside the state
-  // and the flags below so that they all share one 8-byte word (the flags are
-  // bits: as bytes they made the Session 8 bytes bigger).
-  std::uint32_t cache_bytes_ = 0;
+  // The last `requests` responses, oldest first; with acks, every response the
+  // client has not acknowledged. Its byte count is its last field: with
+  // [[no_unique_address]] the state and the flags below go into the 4 bytes of
+  // padding behind it (the flags are bits: as bytes they made the Session 8
+  // bytes bigger).
+  [[no_unique_address]] ResponseCache cache_;
   State state_ = State::kOpening;
   Condition end_condition_ = Condition::kNone;
   bool data_ready_ : 1 = false;           // stanzas arrived since the last batch end
