@@ -217,20 +217,10 @@ bool Handover::on_chunk(net::IpcReader::Chunk& chunk) {
 
 void Handover::send_control(std::string_view kind, std::string_view body) {
   if (state_ != State::kOpen) return;
-  struct Message {
-    uv_write_t req{};
-    std::string frame;
-  };
-  auto* message = new Message;
-  message->frame = encode_control(kind, body);
-  message->req.data = message;
-  uv_buf_t buf = uv_buf_init(message->frame.data(), static_cast<unsigned int>(message->frame.size()));
-  const int rc = uv_write(&message->req, reinterpret_cast<uv_stream_t*>(&pipe_), &buf, 1,
-                          [](uv_write_t* req, int) { delete static_cast<Message*>(req->data); });
+  const int rc = write_control(reinterpret_cast<uv_stream_t*>(&pipe_), kind, body);
   if (rc != 0) {
     SB_LOG_WARN("cannot send '%.*s' to the supervisor: %s", static_cast<int>(kind.size()), kind.data(),
                 uv_strerror(rc));
-    delete message;
   }
 }
 

@@ -217,21 +217,7 @@ bool HandoverRelay::send_control(std::uint32_t index, std::string_view kind,
   if (index >= channels_.size()) return false;
   Channel& channel = *channels_[index];
   if (channel.pipe == nullptr || !channel.writable) return false;
-  struct Message {
-    uv_write_t req{};
-    std::string frame;
-  };
-  auto* message = new Message;
-  message->frame = encode_control(kind, body);
-  message->req.data = message;
-  uv_buf_t buf = uv_buf_init(message->frame.data(), static_cast<unsigned int>(message->frame.size()));
-  const int rc = uv_write(&message->req, reinterpret_cast<uv_stream_t*>(channel.pipe), &buf, 1,
-                          [](uv_write_t* req, int) { delete static_cast<Message*>(req->data); });
-  if (rc != 0) {
-    delete message;
-    return false;
-  }
-  return true;
+  return write_control(reinterpret_cast<uv_stream_t*>(channel.pipe), kind, body) == 0;
 }
 
 void HandoverRelay::deliver(Relay* relay) {

@@ -50,6 +50,21 @@ std::string encode_control(std::string_view kind, std::string_view body) {
   return encode_frame(kControlTarget, payload);
 }
 
+int write_control(uv_stream_t* pipe, std::string_view kind, std::string_view body) {
+  struct Message {
+    uv_write_t req{};
+    std::string frame;
+  };
+  auto* message = new Message;
+  message->frame = encode_control(kind, body);
+  message->req.data = message;
+  uv_buf_t buf = uv_buf_init(message->frame.data(), static_cast<unsigned int>(message->frame.size()));
+  const int rc = uv_write(&message->req, pipe, &buf, 1,
+                          [](uv_write_t* req, int) { delete static_cast<Message*>(req->data); });
+  if (rc != 0) delete message;
+  return rc;
+}
+
 ControlMessage parse_control(std::string_view payload) {
   const std::size_t newline = payload.find('\n');
   if (newline == std::string_view::npos) return {std::string(payload), {}};

@@ -51,6 +51,8 @@
 #include <string_view>
 #include <vector>
 
+#include <uv.h>
+
 #include "http/exchange.hpp"
 
 namespace sb::app {
@@ -72,6 +74,9 @@ struct ControlMessage {
 };
 // A whole control frame, ready to write (no socket goes with it).
 std::string encode_control(std::string_view kind, std::string_view body);
+// Queues one control frame on `pipe`; the frame frees itself once written.
+// 0, or libuv's error (nothing is queued then).
+int write_control(uv_stream_t* pipe, std::string_view kind, std::string_view body);
 ControlMessage parse_control(std::string_view payload);
 
 struct HandoverFrame {
