@@ -20,6 +20,9 @@ class KeyChain {
   // A request in rid order: checks `key` against the chain and advances it.
   // Returns false when the request must be refused (wrong or missing key).
   bool accept(const std::string* key, const std::string* newkey);
+  // The hash the next key must match (lowercase hex; empty: no chain yet). A
+  // chain started with it (start()) goes on where this one stands.
+  const std::string& expected() const { return expected_; }
 
  private:
   std::string expected_;  // lowercase hex SHA-1 the next key must hash to

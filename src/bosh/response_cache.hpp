@@ -42,6 +42,8 @@ class ResponseCache {
   void drop_through(std::uint64_t rid);
 
   std::size_t size() const { return entries_.size(); }
+  const Entry* begin() const { return entries_.begin(); }
+  const Entry* end() const { return entries_.end(); }
   // The bytes of the kept bodies.
   std::uint32_t bytes() const { return bytes_; }
 

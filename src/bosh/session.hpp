@@ -28,6 +28,7 @@
 #include "bosh/condition.hpp"
 #include "bosh/key_chain.hpp"
 #include "bosh/response_cache.hpp"
+#include "bosh/session_record.hpp"
 #include "engine/upstream.hpp"
 #include "http/exchange.hpp"
 
@@ -80,6 +81,26 @@ class Session final : public engine::UpstreamEvents,
   void handle(ClientRequest&& request, http::Exchange& exchange);
   // Ends the session from outside (shutdown): held requests get the condition.
   void end(Condition condition);
+
+  // Moving a session to another process (session_record.hpp). record() is the
+  // session as plain data, the session itself untouched; call it between events.
+  SessionRecord record() const;
+  // The session leaves this process (its record was taken): its client
+  // exchanges are let go unanswered and its server link is handed to the caller,
+  // since their sockets travel with the record; the table lets it go without an
+  // end event. Returns what must travel with the record.
+  struct Departure {
+    std::unique_ptr<engine::Upstream> upstream;  // null if it had none
+    std::vector<http::Exchange*> exchanges;      // in the record's order
+  };
+  Departure move_out();
+  // A session rebuilt from a record, not yet indexed (SessionTable::restore).
+  static std::unique_ptr<Session> from_record(SessionTable& table, SessionRecord&& record);
+  // Takes up the sockets that travelled with the record: the server link (null
+  // when the record had none; its events must already name this session) and the
+  // client exchanges, as many as SessionRecord::connections(), in its order.
+  void resume(std::unique_ptr<engine::Upstream> upstream,
+              const std::vector<http::Exchange*>& exchanges);
 
   std::string_view sid() const { return sid_.view(); }
   // The client address that created the session, kept only while a per-address

@@ -71,6 +71,11 @@ Session& SessionTable::add(std::unique_ptr<Session> session, std::string_view pe
   return *raw;
 }
 
+Session& SessionTable::restore(SessionRecord&& record) {
+  const std::string peer = record.peer;
+  return add(Session::from_record(*this, std::move(record)), peer);
+}
+
 base::LocalShared<engine::UpstreamTarget> SessionTable::share_target(engine::UpstreamTarget&& target) {
   const auto same = [&](const engine::UpstreamTarget& t) {
     return t.host == target.host && t.port == target.port && t.to == target.to &&
@@ -89,7 +94,11 @@ base::LocalShared<std::string> SessionTable::share_version(std::string&& ver) {
   return last_version_;
 }
 
-void SessionTable::retire(Session& session) {
+void SessionTable::retire(Session& session) { unindex(session, true); }
+
+void SessionTable::move_out(Session& session) { unindex(session, false); }
+
+void SessionTable::unindex(Session& session, bool ended) {
   if (buckets_.empty()) return;
   Session** link = bucket_of(session.sid());
   while (*link != nullptr && *link != &session) link = &(*link)->index_next_;
@@ -97,7 +106,9 @@ void SessionTable::retire(Session& session) {
   *link = session.index_next_;
   session.index_next_ = nullptr;
   --size_;
-  if (events_ != nullptr) events_->session_ended(session.sid(), session.end_condition(), session.end_reason());
+  if (ended && events_ != nullptr) {
+    events_->session_ended(session.sid(), session.end_condition(), session.end_reason());
+  }
   const std::string* key = session.peer_key();
   session.set_peer_key(nullptr);  // the key may go with the count's entry
   counts_.remove(key);

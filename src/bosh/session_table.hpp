@@ -30,6 +30,7 @@ class TimerWheel;
 namespace sb::bosh {
 
 class Session;
+struct SessionRecord;
 
 class SessionTable {
  public:
@@ -45,6 +46,13 @@ class SessionTable {
   // Adds a new session (the table owns it), created from client address `peer`.
   // Returns it for convenience.
   Session& add(std::unique_ptr<Session> session, std::string_view peer);
+  // Adds a session that moved here as a record (bosh/session_record.hpp), under
+  // its own sid and client address; then Session::resume gives it its sockets.
+  // Not a new session: no session_created event.
+  Session& restore(SessionRecord&& record);
+  // Takes a session that moved to another process out of the index, like retire
+  // but without an end event: it did not end (Session::move_out).
+  void move_out(Session& session);
   // Takes `session` out of the index; it is freed by the next collect().
   void retire(Session& session);
   // Frees retired sessions. Call where no session is on the call stack.
@@ -80,6 +88,9 @@ class SessionTable {
   std::size_t bucket_index(std::string_view sid) const;
   Session** bucket_of(std::string_view sid);
   void grow_index();
+  // Out of the index and the counts, to be freed by collect(); `ended`: tell
+  // the events.
+  void unindex(Session& session, bool ended);
   template <typename F>
   void for_each_live(F&& f) const;
 
