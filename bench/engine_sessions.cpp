@@ -108,7 +108,8 @@ int main(int argc, char** argv) {
       "to='example.com' xml:lang='en' ver='1.6' wait='60' hold='1' xmpp:version='1.0'/>";
   const std::string features =
       "<stream:features xmlns='jabber:client'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
-      "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session></stream:features>";
+      "<session "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session></stream:features>";
   for (std::size_t i = 0; i < n; ++i) {
     post(create, exchanges[2 * i]);
     auto* events = factory.events.back();
@@ -137,8 +138,9 @@ int main(int argc, char** argv) {
 
   // Speed: poll cycles over all sessions (data answers the held poll, the next
   // poll is held), against parsing the same body with pugixml alone.
-  const std::string message = "<message xmlns='jabber:client' from='a@example.com/r' to='b@example.com/r' "
-                              "type='chat' id='m1'><body>hello</body></message>";
+  const std::string message =
+      "<message xmlns='jabber:client' from='a@example.com/r' to='b@example.com/r' "
+      "type='chat' id='m1'><body>hello</body></message>";
   const std::size_t cycles = n;
   const auto engine_start = Clock::now();
   for (std::size_t c = 0; c < cycles; ++c) {
@@ -148,7 +150,8 @@ int main(int argc, char** argv) {
     post(poll_body(sids[i], rid), exchanges[2 * i + (rid & 1)]);
   }
   const double engine_ns =
-      std::chrono::duration<double, std::nano>(Clock::now() - engine_start).count() / static_cast<double>(cycles);
+      std::chrono::duration<double, std::nano>(Clock::now() - engine_start).count() /
+      static_cast<double>(cycles);
 
   const auto parse_start = Clock::now();
   std::size_t checksum = 0;
@@ -159,7 +162,8 @@ int main(int argc, char** argv) {
     checksum += doc.first_child().attribute("rid").as_ullong();
   }
   const double parse_ns =
-      std::chrono::duration<double, std::nano>(Clock::now() - parse_start).count() / static_cast<double>(cycles);
+      std::chrono::duration<double, std::nano>(Clock::now() - parse_start).count() /
+      static_cast<double>(cycles);
 
   std::printf("bench_engine_sessions: %zu idle sessions (bosh engine alone, no sockets)\n", n);
   std::printf("  RSS before sessions (baseline)   %8ld KiB\n", base_kib);
@@ -170,8 +174,9 @@ int main(int argc, char** argv) {
               static_cast<double>(idle_heap - base_heap) / static_cast<double>(n));
   std::printf("  per idle session after malloc_trim %6.0f bytes\n",
               static_cast<double>(trimmed_kib - base_kib) * 1024.0 / static_cast<double>(n));
-  std::printf("  heap free inside the arena       %8.0f bytes (malloc's fordblks)\n",
-              static_cast<double>(idle_info.fordblks - base_info.fordblks) / static_cast<double>(n));
+  std::printf(
+      "  heap free inside the arena       %8.0f bytes (malloc's fordblks)\n",
+      static_cast<double>(idle_info.fordblks - base_info.fordblks) / static_cast<double>(n));
   std::printf("  mmapped blocks (bucket arrays)   %8.0f bytes\n",
               static_cast<double>(idle_info.hblkhd - base_info.hblkhd) / static_cast<double>(n));
   std::printf("  poll cycle (data out, poll in)   %8.0f ns\n", engine_ns);

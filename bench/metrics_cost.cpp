@@ -11,12 +11,12 @@
 //    server does (here of our own pid), in microseconds per scrape.
 //
 //   build-test/bench/bench_metrics_cost [events_millions=200]
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <unistd.h>
 
 #include "app/metrics/metrics_board.hpp"
 #include "app/metrics/metrics_text.hpp"
@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   std::printf("recording, %llu events:\n", static_cast<unsigned long long>(events));
   std::printf("  plain increment (baseline)  %6.2f ns/event  1.00x\n", plain_ns);
   std::printf("  MetricsSlot::add (memfd)    %6.2f ns/event  %.2fx\n", slot_ns, slot_ns / plain_ns);
-  std::printf("  atomic fetch_add (locked)   %6.2f ns/event  %.2fx\n", locked_ns, locked_ns / plain_ns);
+  std::printf("  atomic fetch_add (locked)   %6.2f ns/event  %.2fx\n", locked_ns,
+              locked_ns / plain_ns);
   if (plain[kIndexes[0]] + slot.get(kIndexes[0]) + locked[kIndexes[0]].load() == 0) return 1;
 
   std::printf("scrape (totals + text), and with one /proc/PID/stat read per worker:\n");

@@ -13,7 +13,9 @@
 
 namespace sb::base {
 
-constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // `text` in ASCII lower case.
 inline std::string lowercase(std::string_view text) {

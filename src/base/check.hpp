@@ -24,8 +24,9 @@ namespace sb::base {
 
 }  // namespace sb::base
 
-#define SB_CHECK(condition, why) \
-  ((condition) ? static_cast<void>(0) : ::sb::base::check_failed(#condition, why, __FILE__, __LINE__))
+#define SB_CHECK(condition, why)      \
+  ((condition) ? static_cast<void>(0) \
+               : ::sb::base::check_failed(#condition, why, __FILE__, __LINE__))
 
 #else
 

@@ -24,8 +24,8 @@ bool valid_host_name(std::string_view host, std::string* error) {
   if (host.size() > 253) return set_error(error, "host name longer than 253 characters");
   char previous = '.';
   for (char c : host) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
-                    c == '.';
+    const bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
     if (!ok) return set_error(error, "bad character in host name");
     if (c == '.' && previous == '.') return set_error(error, "empty label in host name");
     previous = c;

@@ -18,7 +18,7 @@
 namespace sb::base {
 
 struct HostPort {
-  std::string host;  // a host name, an IPv4 literal, or an IPv6 literal without brackets
+  std::string host;        // a host name, an IPv4 literal, or an IPv6 literal without brackets
   std::uint16_t port = 0;  // 1..65535 once parsed
 
   bool is_ipv6_literal() const { return host.find(':') != std::string::npos; }

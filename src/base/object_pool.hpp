@@ -86,8 +86,8 @@ class ObjectPool {
     Free* next;
   };
   struct State {
-    Free* free = nullptr;        // returned slots, most recent first
-    char* carve = nullptr;       // the unused rest of the newest chunk
+    Free* free = nullptr;   // returned slots, most recent first
+    char* carve = nullptr;  // the unused rest of the newest chunk
     char* carve_end = nullptr;
     std::size_t in_use = 0;
     std::size_t chunks = 0;

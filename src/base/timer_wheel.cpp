@@ -33,7 +33,8 @@ std::int32_t ms_after(std::uint32_t a, std::uint32_t b) { return static_cast<std
 
 std::uint8_t TimerNode::callback_index(Callback cb) {
   if (cb == nullptr) return 0;
-  if (std::uint8_t found = find_callback(cb, g_callback_count.load(std::memory_order_acquire))) return found;
+  if (std::uint8_t found = find_callback(cb, g_callback_count.load(std::memory_order_acquire)))
+    return found;
   std::lock_guard<std::mutex> lock(g_callback_mutex);
   const std::size_t count = g_callback_count.load(std::memory_order_relaxed);
   if (std::uint8_t found = find_callback(cb, count)) return found;
@@ -95,7 +96,8 @@ void TimerWheel::disarm(TimerNode& node) {
 std::size_t TimerWheel::armed_count() const {
   std::size_t count = 0;
   for (const auto& sentinel : slots_) {
-    for (const TimerLink* link = sentinel.timer_next; link != &sentinel; link = link->timer_next) ++count;
+    for (const TimerLink* link = sentinel.timer_next; link != &sentinel; link = link->timer_next)
+      ++count;
   }
   return count;
 }
@@ -118,7 +120,8 @@ void TimerWheel::link(TimerNode& node) {
   // A deadline already due goes to the next slot to be processed, never behind it.
   // arm_at keeps the deadline at or after now_ms_ (see there).
   const std::uint64_t deadline_ms =
-      now_ms_ + static_cast<std::uint32_t>(std::max(0, ms_after(node.deadline_low_, static_cast<std::uint32_t>(now_ms_))));
+      now_ms_ + static_cast<std::uint32_t>(
+                    std::max(0, ms_after(node.deadline_low_, static_cast<std::uint32_t>(now_ms_))));
   std::uint64_t tick = (deadline_ms + kTickMs - 1) / kTickMs;
   if (tick < next_tick_) tick = next_tick_;
   insert_after(slots_[tick % kSlots], node);

@@ -67,7 +67,8 @@ struct TimerNode : TimerLink {
   std::uint32_t deadline_low_ = 0;
   std::uint8_t callback_ = 0;
 };
-static_assert(sizeof(void*) != 8 || sizeof(TimerNode) == 24, "a node is 24 bytes on 64-bit targets");
+static_assert(sizeof(void*) != 8 || sizeof(TimerNode) == 24,
+              "a node is 24 bytes on 64-bit targets");
 
 // A node that points at its owner, for owners that are not a TimerNode themselves
 // (short-lived or rare objects, tests): 8 bytes more. Its callback gets the owner

@@ -81,9 +81,9 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
     // Nothing can be trusted, not even a sid: an HTTP error, and no session touched.
     ++counters_.bad_requests;
     refused(request.peer, engine::Refusal::kBadBody, xml::body_error_text(error));
-    exchange.send(http::Response::text(
-        400, "text/plain; charset=utf-8",
-        "bad request: " + std::string(xml::body_error_text(error)) + "\n"));
+    exchange.send(
+        http::Response::text(400, "text/plain; charset=utf-8",
+                             "bad request: " + std::string(xml::body_error_text(error)) + "\n"));
     return;
   }
   const std::string* sid = body.attribute("sid");
@@ -140,7 +140,8 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   session->handle(std::move(client), exchange);
 }
 
-void Endpoint::refused(std::string_view peer, engine::Refusal refusal, std::string_view reason) const {
+void Endpoint::refused(std::string_view peer, engine::Refusal refusal,
+                       std::string_view reason) const {
   if (table_.events() != nullptr) table_.events()->request_refused(peer, refusal, reason);
 }
 
@@ -240,9 +241,9 @@ void Endpoint::create_session(xml::BoshBody& body, std::uint64_t rid, http::Requ
   if (!std::all_of(content.begin(), content.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
     content.clear();
   }
-  auto session = std::make_unique<Session>(table_, std::move(sid), std::move(params),
-                                           table_.share_target(std::move(target)), rid,
-                                           std::move(content));
+  auto session =
+      std::make_unique<Session>(table_, std::move(sid), std::move(params),
+                                table_.share_target(std::move(target)), rid, std::move(content));
   session->start_key_chain(value_or(body.attribute("newkey"), {}));
   ++counters_.sessions_created;
   Session& added = table_.add(std::move(session), peer);
@@ -261,7 +262,8 @@ void Endpoint::refuse_new_sessions() {
     if (waiting.exchange == nullptr) continue;
     waiting.exchange->watch(nullptr);
     ++counters_.refused_creations;
-    refused(waiting.request.peer, engine::Refusal::kShuttingDown, "new session while shutting down");
+    refused(waiting.request.peer, engine::Refusal::kShuttingDown,
+            "new session while shutting down");
     send_terminal(*waiting.exchange, Condition::kSystemShutdown, waiting.legacy);
   }
 }
@@ -277,7 +279,8 @@ void Endpoint::refuse_overloaded(const std::string& peer, http::Exchange& exchan
   // retry, costs far less than a login that times out after 10 s of work.
   ++counters_.refused_creations;
   ++counters_.refused_overload;
-  refused(peer, engine::Refusal::kOverload, "overload: logins beyond what this worker can finish in time");
+  refused(peer, engine::Refusal::kOverload,
+          "overload: logins beyond what this worker can finish in time");
   exchange.send(http::Response::unavailable("overloaded, retry later\n", retry_after_s));
 }
 
@@ -293,7 +296,8 @@ void Endpoint::drain_queue() {
       Queued late = std::move(front);
       queue_.pop_front();
       late.exchange->watch(nullptr);
-      if (engine::EngineEvents* events = table_.events()) events->creation_waited(now - late.since_ms, false);
+      if (engine::EngineEvents* events = table_.events())
+        events->creation_waited(now - late.since_ms, false);
       refuse_overloaded(late.request.peer, *late.exchange, 1);
       continue;
     }
@@ -301,7 +305,8 @@ void Endpoint::drain_queue() {
     Queued next = std::move(front);
     queue_.pop_front();
     next.exchange->watch(nullptr);
-    if (engine::EngineEvents* events = table_.events()) events->creation_waited(now - next.since_ms, true);
+    if (engine::EngineEvents* events = table_.events())
+      events->creation_waited(now - next.since_ms, true);
     admitting_queued_ = true;
     handle(next.request, *next.exchange);
     admitting_queued_ = false;

@@ -30,7 +30,7 @@ class SessionTable;
 
 struct EndpointCounters {
   std::uint64_t sessions_created = 0;
-  std::uint64_t bad_requests = 0;   // not XML, not a body, bad rid
+  std::uint64_t bad_requests = 0;  // not XML, not a body, bad rid
   std::uint64_t unknown_sids = 0;
   std::uint64_t refused_creations = 0;  // host-unknown, improper-addressing, caps
   std::uint64_t refused_no_room = 0;    // of those: 503 because the gate said no room
@@ -76,7 +76,8 @@ class Endpoint final : public http::Handler, private http::ExchangeWatcher {
   void create_session(xml::BoshBody& body, std::uint64_t rid, http::Request& request,
                       http::Exchange& exchange);
   void refused(std::string_view peer, engine::Refusal refusal, std::string_view reason) const;
-  void refuse_overloaded(const std::string& peer, http::Exchange& exchange, std::uint32_t retry_after_s);
+  void refuse_overloaded(const std::string& peer, http::Exchange& exchange,
+                         std::uint32_t retry_after_s);
   // Starts the queued creations whose turn has come; answers 503 to those that
   // waited kMaxQueuedMs.
   void drain_queue();

@@ -36,7 +36,8 @@ bool KeyChain::accept(const std::string* key, const std::string* newkey) {
   // their usual lowercase form: accept either.
   if (key == nullptr) return false;
   if (sha1_hex(*key) != expected_ && sha1_hex(base::lowercase(*key)) != expected_) return false;
-  expected_ = base::lowercase(newkey != nullptr ? std::string_view(*newkey) : std::string_view(*key));
+  expected_ =
+      base::lowercase(newkey != nullptr ? std::string_view(*newkey) : std::string_view(*key));
   return true;
 }
 

@@ -35,7 +35,8 @@ class ResponseCache {
   // Keeps `body` as the response to `rid`, sent at `now_ms`, and returns the
   // shared copy to send. With `limit` set (not 0) and that many kept already,
   // the oldest goes first.
-  http::SharedBody add(std::uint64_t rid, std::string body, std::uint64_t now_ms, std::size_t limit);
+  http::SharedBody add(std::uint64_t rid, std::string body, std::uint64_t now_ms,
+                       std::size_t limit);
   // The kept response to `rid`, or null.
   const Entry* find(std::uint64_t rid) const;
   // Forgets every response up to and including `rid`: the client has them.

@@ -30,7 +30,8 @@ Session::Session(SessionTable& table, std::string sid, SessionParams params,
   static_assert(sizeof(void*) != 8 || sizeof(Session) <= 344, "an idle Session is 344 bytes");
   // Strophe.js, Converse.js and most clients send exactly the default: that costs
   // nothing; only an unusual `content` is kept.
-  if (!content_type.empty() && content_type != kDefaultContentType) rare().content_type = std::move(content_type);
+  if (!content_type.empty() && content_type != kDefaultContentType)
+    rare().content_type = std::move(content_type);
 }
 
 Session::~Session() {
@@ -166,7 +167,7 @@ void Session::process_early() {
 void Session::process(ClientRequest&& request, http::Exchange& exchange) {
   if (keys() == nullptr && request.newkey) rare().keys = std::make_unique<KeyChain>();
   if (keys() != nullptr && !keys()->accept(request.key ? &*request.key : nullptr,
-                              request.newkey ? &*request.newkey : nullptr)) {
+                                           request.newkey ? &*request.newkey : nullptr)) {
     // §15.3: a wrong or missing key: not processed, the session ends.
     send_terminal(exchange, Condition::kItemNotFound);
     abort(Condition::kItemNotFound, "wrong key");
@@ -253,7 +254,8 @@ void Session::end_by_client(http::Exchange& exchange, std::uint64_t rid) {
   // the terminate request itself, carrying anything still queued.
   while (!held_.empty()) answer_oldest(true);
   mark_ended(Condition::kNone, "client terminate");
-  send(exchange, rid, BodyWriter(outbox_bytes()).terminate(Condition::kNone).finish(outbox()), true);
+  send(exchange, rid, BodyWriter(outbox_bytes()).terminate(Condition::kNone).finish(outbox()),
+       true);
   release_and_retire(Condition::kNone);
 }
 
@@ -270,7 +272,8 @@ std::string Session::take_outbox() {
 }
 
 std::string_view Session::content_type() const {
-  return rare_ && !rare_->content_type.empty() ? std::string_view(rare_->content_type) : kDefaultContentType;
+  return rare_ && !rare_->content_type.empty() ? std::string_view(rare_->content_type)
+                                               : kDefaultContentType;
 }
 
 std::string Session::take_response(std::uint64_t rid, bool with_payload) {
@@ -291,8 +294,8 @@ std::string Session::take_response(std::uint64_t rid, bool with_payload) {
         .attr("from", server.from.empty() ? target_->to : server.from);
     if (!server.id.empty()) body.attr("authid", server.id);
     body.attr("xmlns:xmpp", kXboshNs)
-        .attr("xmpp:version", server.version.empty() ? std::string_view("1.0")
-                                                     : std::string_view(server.version))
+        .attr("xmpp:version",
+              server.version.empty() ? std::string_view("1.0") : std::string_view(server.version))
         .attr("xmpp:restartlogic", "true");
   }
   if (rid != creation_rid_ && params_.acks && last_rid_ != rid) {
@@ -331,8 +334,8 @@ void Session::answer_oldest(bool with_payload) {
 
 void Session::deliver() {
   if (outbox_bytes() == 0 || state_ != State::kOpen) return;
-  const bool someone_listens = std::any_of(held_.begin(), held_.end(),
-                                           [](const Held& h) { return h.exchange != nullptr; });
+  const bool someone_listens =
+      std::any_of(held_.begin(), held_.end(), [](const Held& h) { return h.exchange != nullptr; });
   if (!someone_listens) return;
   // Responses go out in rid order: orphaned requests before the connected one
   // are answered (empty, cached) first.
@@ -549,8 +552,7 @@ void Session::upstream_closed(engine::UpstreamEnd end, std::string&& detail) {
     case engine::UpstreamEnd::kServerClosed:
       finish(Condition::kNone, std::move(detail), "the server closed the stream");
       return;
-    case engine::UpstreamEnd::kFailed:
-      break;
+    case engine::UpstreamEnd::kFailed: break;
   }
   finish(Condition::kRemoteConnectionFailed, std::move(detail), "upstream connection failed");
 }

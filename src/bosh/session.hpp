@@ -63,7 +63,7 @@ class Session final : public engine::UpstreamEvents,
   enum class State : std::uint8_t {
     kOpening,  // upstream connecting; the creation request waits for features
     kOpen,
-    kEnded,    // over; a terminal body may still wait for the next request
+    kEnded,  // over; a terminal body may still wait for the next request
   };
 
   // `target` is shared: sessions for the same server and domain hold one copy
@@ -156,8 +156,8 @@ class Session final : public engine::UpstreamEvents,
   // until the session ends: an idle session pays one pointer for it (8 bytes
   // instead of 64 inline).
   struct Rare {
-    std::string content_type;  // the client's `content` when not the default
-    std::vector<Early> early;  // requests that arrived before the rids below them
+    std::string content_type;        // the client's `content` when not the default
+    std::vector<Early> early;        // requests that arrived before the rids below them
     std::unique_ptr<KeyChain> keys;  // key sequencing (§15), when the client asked
     std::uint64_t report_rid = 0;    // a response the client missed (§9.3), 0 = none
     std::uint64_t report_ms = 0;     // how long ago it was sent
@@ -189,7 +189,9 @@ class Session final : public engine::UpstreamEvents,
   void send_end(http::Exchange& exchange, std::uint64_t rid, std::string terminal);
   void release_exchanges(Condition condition);
   std::string_view content_type() const;
-  std::string_view outbox() const { return outbox_ ? std::string_view(*outbox_) : std::string_view(); }
+  std::string_view outbox() const {
+    return outbox_ ? std::string_view(*outbox_) : std::string_view();
+  }
   std::string take_outbox();  // the outbox's bytes; leaves it empty (null)
   void end_by_client(http::Exchange& exchange, std::uint64_t rid);
   // Every end goes through here: the state, what the client is told and why,
@@ -243,7 +245,7 @@ class Session final : public engine::UpstreamEvents,
   bool data_ready_ : 1 = false;           // stanzas arrived since the last batch end
   bool last_was_empty_poll_ : 1 = false;  // the previous new request was an empty poll
   bool last_response_empty_ : 1 = false;  // the previous response carried nothing
-  bool upstream_dead_ : 1 = false;  // closed, or closing on its own: never call it again
+  bool upstream_dead_ : 1 = false;        // closed, or closing on its own: never call it again
 };
 
 }  // namespace sb::bosh

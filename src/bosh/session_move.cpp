@@ -94,8 +94,8 @@ std::unique_ptr<Session> Session::from_record(SessionTable& table, SessionRecord
   params.acks = r.acks;
   if (r.ver) params.ver = table.share_version(std::move(*r.ver));
   auto session = std::make_unique<Session>(table, std::move(r.sid), std::move(params),
-                                           table.share_target(std::move(r.target)),
-                                           r.creation_rid, std::move(r.content_type));
+                                           table.share_target(std::move(r.target)), r.creation_rid,
+                                           std::move(r.content_type));
   Session& s = *session;
   const std::uint64_t now = s.timers().now_ms();
   if (r.server) s.server_ = std::make_unique<engine::StreamHeader>(std::move(*r.server));

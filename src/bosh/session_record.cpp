@@ -43,7 +43,8 @@ ClientRequest get_request(base::RecordReader& r) {
   request.rid = r.u64_at_most(kMaxRid, "an early request's rid");
   request.terminate = r.boolean();
   request.restart = r.boolean();
-  if (r.boolean()) request.pause = static_cast<std::uint32_t>(r.u64_at_most(kMaxSeconds, "a pause"));
+  if (r.boolean())
+    request.pause = static_cast<std::uint32_t>(r.u64_at_most(kMaxSeconds, "a pause"));
   request.payload = r.text(kMaxBytes, "an early request's payload");
   request.payload_elements = r.u64_at_most(kMaxBytes, "an early request's element count");
   if (r.boolean()) request.ack = r.u64_at_most(kMaxRid, "an early request's ack");

@@ -66,17 +66,17 @@ struct SessionRecord {
   bool upstream_dead = false;  // no server link travels with the record
   std::uint64_t creation_rid = 0;
   std::uint64_t last_rid = 0;
-  std::uint64_t inactivity_left_ms = 0;  // with nothing held: until the session ends
+  std::uint64_t inactivity_left_ms = 0;     // with nothing held: until the session ends
   std::uint64_t since_last_arrival_ms = 0;  // overactivity (§11)
   bool last_was_empty_poll = false;
   bool last_response_empty = false;
 
-  std::vector<Held> held;               // oldest first
-  std::vector<ClientRequest> early;     // each with its client connection
-  std::vector<Cached> cache;            // oldest first
-  std::optional<std::string> outbox;    // server bytes not yet delivered (or the terminal body)
-  std::optional<std::string> key;       // key sequencing: the hash the next key must match
-  std::uint64_t report_rid = 0;         // a response the client missed (§9.3), 0 = none
+  std::vector<Held> held;             // oldest first
+  std::vector<ClientRequest> early;   // each with its client connection
+  std::vector<Cached> cache;          // oldest first
+  std::optional<std::string> outbox;  // server bytes not yet delivered (or the terminal body)
+  std::optional<std::string> key;     // key sequencing: the hash the next key must match
+  std::uint64_t report_rid = 0;       // a response the client missed (§9.3), 0 = none
   std::uint64_t report_ms = 0;
 
   // Client connections that travel with the record: the connected held requests,

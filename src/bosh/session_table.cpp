@@ -76,7 +76,8 @@ Session& SessionTable::restore(SessionRecord&& record) {
   return add(Session::from_record(*this, std::move(record)), peer);
 }
 
-base::LocalShared<engine::UpstreamTarget> SessionTable::share_target(engine::UpstreamTarget&& target) {
+base::LocalShared<engine::UpstreamTarget> SessionTable::share_target(
+    engine::UpstreamTarget&& target) {
   const auto same = [&](const engine::UpstreamTarget& t) {
     return t.host == target.host && t.port == target.port && t.to == target.to &&
            t.from == target.from && t.lang == target.lang && t.version == target.version;

@@ -49,10 +49,12 @@ std::string_view request_kind_label(RequestKind kind);  // "create", "payload", 
 
 class EngineEvents {
  public:
-  virtual void session_created(std::string_view sid, std::string_view peer, std::string_view to) = 0;
+  virtual void session_created(std::string_view sid, std::string_view peer,
+                               std::string_view to) = 0;
   // `condition` is what the client was told (kNone for a clean end or a silent one);
   // `reason` says why in a few words ("inactivity", "client terminate", ...).
-  virtual void session_ended(std::string_view sid, Condition condition, std::string_view reason) = 0;
+  virtual void session_ended(std::string_view sid, Condition condition,
+                             std::string_view reason) = 0;
   // A request answered with an error where no session could be named or created.
   virtual void request_refused(std::string_view peer, Refusal refusal, std::string_view reason) = 0;
   // A request with a valid rid for a live session, or a creation that passed the

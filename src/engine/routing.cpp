@@ -9,7 +9,8 @@ namespace sb::engine {
 
 std::optional<UpstreamAddress> parse_route(std::string_view route, std::string* error) {
   const auto colon = route.find(':');
-  if (colon == std::string_view::npos || !base::equals_ignoring_case(route.substr(0, colon), "xmpp")) {
+  if (colon == std::string_view::npos ||
+      !base::equals_ignoring_case(route.substr(0, colon), "xmpp")) {
     if (error != nullptr) *error = "route must look like xmpp:host:port";
     return std::nullopt;
   }
@@ -24,7 +25,8 @@ std::optional<UpstreamAddress> route_upstream(const RoutingSettings& settings,
     // session goes where its `to` says, as if it had asked for none.
     if (const auto asked = parse_route(*route)) {
       const auto& allowed = settings.allowed_routes;
-      if (auto it = std::find(allowed.begin(), allowed.end(), *asked); it != allowed.end()) return *it;
+      if (auto it = std::find(allowed.begin(), allowed.end(), *asked); it != allowed.end())
+        return *it;
     }
   }
   // The configuration holds domain names in lowercase.

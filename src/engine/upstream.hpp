@@ -15,12 +15,12 @@ namespace sb::engine {
 
 // Where and how to open the XMPP stream.
 struct UpstreamTarget {
-  std::string host;      // TCP host to connect to
+  std::string host;  // TCP host to connect to
   std::uint16_t port = 5222;
-  std::string to;        // the domain for <stream:stream to=...>
-  std::string from;      // optional, for <stream:stream from=...>
-  std::string lang;      // xml:lang
-  std::string version;   // stream version ("1.0")
+  std::string to;       // the domain for <stream:stream to=...>
+  std::string from;     // optional, for <stream:stream from=...>
+  std::string lang;     // xml:lang
+  std::string version;  // stream version ("1.0")
 };
 
 // What the server said in its stream header.

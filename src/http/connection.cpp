@@ -18,10 +18,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/object_pool.hpp"
 #include "http/http_date.hpp"
 #include "http/response_head.hpp"
 #include "http/status_text.hpp"
-#include "base/object_pool.hpp"
 
 namespace sb::http {
 
@@ -128,8 +128,7 @@ void Connection::parse(std::string_view data) {
     const RequestParser::Step step = parser_.step(data);
     data.remove_prefix(step.consumed);
     switch (step.event) {
-      case RequestParser::Event::kNeedMore:
-        return;
+      case RequestParser::Event::kNeedMore: return;
       case RequestParser::Event::kMessageBegin:
         arm_timer(TimerPurpose::kHeader, limits.header_timeout_ms);
         break;
@@ -148,14 +147,13 @@ void Connection::parse(std::string_view data) {
       case RequestParser::Event::kRequestComplete:
         bytes_after_current_ = !data.empty();
         dispatch(data);
-        if (phase_ == Phase::kOpen && in_flight_ >= std::max<std::size_t>(limits.max_pipelined, 1)) {
+        if (phase_ == Phase::kOpen &&
+            in_flight_ >= std::max<std::size_t>(limits.max_pipelined, 1)) {
           pause_parsing(data);
           return;
         }
         break;
-      case RequestParser::Event::kError:
-        refuse(parser_.error_status());
-        return;
+      case RequestParser::Event::kError: refuse(parser_.error_status()); return;
     }
   }
 }
@@ -232,7 +230,8 @@ void Connection::send(Slot& slot, Response response) {
   slot.close_after = options.close;
   slot.answer = std::make_unique<Slot::Answer>();
   slot.answer->head = format_response_head(response, cors_, options);
-  if (!slot.head_only && status_allows_body(response.status)) slot.answer->body = std::move(response.body);
+  if (!slot.head_only && status_allows_body(response.status))
+    slot.answer->body = std::move(response.body);
   slot.state = Slot::State::kReady;
   // Nothing after a closing answer can be answered; stop reading requests now.
   if (response.close) stop_parsing();

@@ -43,12 +43,12 @@
 #include <string>
 #include <string_view>
 
+#include "base/timer_wheel.hpp"
 #include "http/cors.hpp"
 #include "http/exchange.hpp"
 #include "http/limits.hpp"
 #include "http/request_parser.hpp"
 #include "http/transport.hpp"
-#include "base/timer_wheel.hpp"
 
 namespace sb::http {
 
@@ -103,7 +103,7 @@ class Connection : private base::TimerNode {
     kOpen,       // parsing requests
     kUpgrading,  // an upgrade request is the last; bytes after it are kept for the switch
     kDraining,   // no more requests; close after the answers still owed
-    kClosed,    // transport closed; inert
+    kClosed,     // transport closed; inert
   };
   enum class TimerPurpose : std::uint8_t { kNone, kIdle, kHeader, kBody, kResume, kLinger };
 
@@ -139,8 +139,8 @@ class Connection : private base::TimerNode {
   std::uint16_t in_flight_ = 0;
   Phase phase_ = Phase::kOpen;
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
-  bool paused_ = false;         // too many requests in flight: not parsing
-  bool continue_owed_ = false;  // "100 Continue" to send once earlier answers are out
+  bool paused_ = false;               // too many requests in flight: not parsing
+  bool continue_owed_ = false;        // "100 Continue" to send once earlier answers are out
   bool bytes_after_current_ = false;  // hand-over: bytes follow the request dispatched
   bool current_http10_ = false;       // hand-over: the request dispatched is HTTP/1.0
 };

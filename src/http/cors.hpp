@@ -29,8 +29,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <unordered_set>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "http/exchange.hpp"

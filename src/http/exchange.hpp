@@ -21,11 +21,11 @@ namespace sb::http {
 
 struct Request {
   Method method = Method::kOther;
-  std::string path;          // the target's path, without the query string
-  std::string origin;        // the Origin header, empty if absent
-  std::string content_type;  // the Content-Type header, empty if absent
-  std::string body;          // the whole body, de-chunked
-  std::string peer;          // "ip" of the client, for logs and per-address caps
+  std::string path;           // the target's path, without the query string
+  std::string origin;         // the Origin header, empty if absent
+  std::string content_type;   // the Content-Type header, empty if absent
+  std::string body;           // the whole body, de-chunked
+  std::string peer;           // "ip" of the client, for logs and per-address caps
   std::string forwarded_for;  // X-Forwarded-For, repeated headers joined by ","; empty if absent
   std::string forwarded;      // Forwarded (RFC 7239), likewise
   // Only for ConnectionLimits::head_paths: the values a handshake or host-meta
@@ -44,7 +44,7 @@ using SharedBody = std::shared_ptr<const std::string>;
 struct Response {
   int status = 200;
   std::string content_type = "text/xml; charset=utf-8";
-  SharedBody body;                                        // may be null: no body
+  SharedBody body;  // may be null: no body
   std::vector<std::pair<std::string, std::string>> extra_headers;
   bool close = false;  // close the connection after this response
 

@@ -18,13 +18,25 @@ namespace {
 // header size limit. Those from kHost on are kept only in a RequestHead, for the
 // paths that ask for one.
 enum class Header : std::uint8_t {
-  kOther, kOrigin, kContentType, kExpect, kTransferEncoding, kForwardedFor, kForwarded,
-  kHost, kUpgrade, kConnection, kSecKey, kSecVersion, kSecProtocol, kForwardedProto,
+  kOther,
+  kOrigin,
+  kContentType,
+  kExpect,
+  kTransferEncoding,
+  kForwardedFor,
+  kForwarded,
+  kHost,
+  kUpgrade,
+  kConnection,
+  kSecKey,
+  kSecVersion,
+  kSecProtocol,
+  kForwardedProto,
   kForwardedHost,
 };
 
-constexpr std::size_t kMaxNameLength = 22;   // strlen("sec-websocket-protocol")
-constexpr std::size_t kMaxValueLength = 64;  // Expect and Transfer-Encoding values
+constexpr std::size_t kMaxNameLength = 22;      // strlen("sec-websocket-protocol")
+constexpr std::size_t kMaxValueLength = 64;     // Expect and Transfer-Encoding values
 constexpr std::size_t kHeaderLineOverhead = 4;  // ": " and CRLF, not seen by callbacks
 
 std::string_view trim(std::string_view text) {
@@ -162,7 +174,8 @@ struct RequestParser::Callbacks {
     return guarded(p, [=](RequestParser& self) {
       Message& message = *self.message_;
       for (std::size_t i = 0; i < length && message.name_length <= kMaxNameLength; ++i) {
-        if (message.name_length < kMaxNameLength) message.name[message.name_length] = base::ascii_lower(at[i]);
+        if (message.name_length < kMaxNameLength)
+          message.name[message.name_length] = base::ascii_lower(at[i]);
         ++message.name_length;
       }
       return count_head(self, length);
@@ -172,8 +185,8 @@ struct RequestParser::Callbacks {
   static int on_header_field_complete(llhttp_t* p) {
     return guarded(p, [](RequestParser& self) {
       Message& message = *self.message_;
-      const std::string_view name(message.name, std::min<std::size_t>(message.name_length,
-                                                                      kMaxNameLength));
+      const std::string_view name(message.name,
+                                  std::min<std::size_t>(message.name_length, kMaxNameLength));
       message.header = Header::kOther;
       if (message.name_length <= kMaxNameLength) {
         if (name == "origin") message.header = Header::kOrigin;
@@ -280,10 +293,10 @@ struct RequestParser::Callbacks {
         head->version_major = p->http_major;
         head->version_minor = p->http_minor;
         head->origin = request.origin;
-        for (std::string* value : {&head->host, &head->upgrade, &head->connection,
-                                   &head->sec_websocket_key, &head->sec_websocket_version,
-                                   &head->sec_websocket_protocol, &head->forwarded_proto,
-                                   &head->forwarded_host}) {
+        for (std::string* value :
+             {&head->host, &head->upgrade, &head->connection, &head->sec_websocket_key,
+              &head->sec_websocket_version, &head->sec_websocket_protocol, &head->forwarded_proto,
+              &head->forwarded_host}) {
           trim_in_place(*value);
         }
       }

@@ -16,9 +16,7 @@ bool has_line_break(std::string_view text) {
 
 }  // namespace
 
-bool status_allows_body(int status) {
-  return status >= 200 && status != 204 && status != 304;
-}
+bool status_allows_body(int status) { return status >= 200 && status != 204 && status != 304; }
 
 std::string format_response_head(const Response& response, const CorsPolicy& cors,
                                  const HeadOptions& options) {

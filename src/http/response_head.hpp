@@ -18,7 +18,7 @@ struct HeadOptions {
   bool close = false;              // "Connection: close"; the connection ends after it
   bool keep_alive_header = false;  // "Connection: keep-alive" (for HTTP/1.0 clients)
   CorsPolicy::Match cors = CorsPolicy::kNone;
-  std::string_view date;           // the Date header's value; empty = none
+  std::string_view date;  // the Date header's value; empty = none
 };
 
 // 1xx, 204 and 304 responses have neither a body nor a Content-Length.

@@ -44,7 +44,8 @@ std::optional<AddressBlocks> AddressBlocks::parse(std::string_view list, std::st
     if (slash != std::string_view::npos) {
       const std::string_view digits = word.substr(slash + 1);
       const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), bits);
-      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || bits > max) {
+      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+          bits > max) {
         error = "'" + std::string(word) + "' has a prefix length outside 0-" + std::to_string(max);
         return std::nullopt;
       }

@@ -69,14 +69,14 @@ class ConnectAttempt final : public StreamHandler {
   uv_loop_t* loop_;
   StreamHandler* handler_;  // the caller's, for the connected stream
   ConnectFn done_;
-  SourcePool* sources_;  // null or the pool to bind from
+  SourcePool* sources_;                // null or the pool to bind from
   const sockaddr* current_ = nullptr;  // the destination being tried
   std::uint64_t source_tries_ = 0;     // sources tried for current_
   bool retry_source_ = false;          // the try failed for its source: same destination again
 
   sockaddr_storage numeric_{};  // the address of a numeric host
   bool numeric_pending_ = false;
-  addrinfo* addresses_ = nullptr;  // the resolver's answer, owned
+  addrinfo* addresses_ = nullptr;   // the resolver's answer, owned
   const addrinfo* next_ = nullptr;  // the next one to try
 
   uv_getaddrinfo_t resolve_req_{};
@@ -106,8 +106,7 @@ bool parse_numeric(std::string_view host, std::uint16_t port, sockaddr_storage& 
 
 }  // namespace
 
-void ConnectAttempt::start(const std::string& host, std::uint16_t port,
-                           std::uint64_t timeout_ms) {
+void ConnectAttempt::start(const std::string& host, std::uint16_t port, std::uint64_t timeout_ms) {
   LoopContext& ctx = context_of(loop_);
   // arm_at from the loop's clock: the wheel's own clock lags by up to one tick.
   ctx.timers().arm_at(timeout_, ctx.now_ms() + timeout_ms);
@@ -123,8 +122,8 @@ void ConnectAttempt::start(const std::string& host, std::uint16_t port,
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
   const std::string service = std::to_string(port);
-  const int rc = uv_getaddrinfo(loop_, &resolve_req_, on_resolved, host.c_str(),
-                                service.c_str(), &hints);
+  const int rc =
+      uv_getaddrinfo(loop_, &resolve_req_, on_resolved, host.c_str(), service.c_str(), &hints);
   if (rc != 0) {
     fail_soon(rc);
     return;

@@ -92,7 +92,8 @@ std::size_t IpcReader::read_now() {
     // for. Those descriptors are gone (closed by the kernel).
     chunk.truncated = (message.msg_flags & MSG_CTRUNC) != 0;
     offset_ += static_cast<std::uint64_t>(n);
-    const bool drained = chunk.fds.empty() && !chunk.truncated && static_cast<std::size_t>(n) < buffer_size_;
+    const bool drained =
+        chunk.fds.empty() && !chunk.truncated && static_cast<std::size_t>(n) < buffer_size_;
     if (!on_chunk_(chunk) || drained) break;
   }
   return chunks;

@@ -41,7 +41,8 @@ int parse_address(std::string_view text, sockaddr_storage& out, std::string& err
     port_text = text.substr(colon + 1);
   }
   unsigned int port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
       port > 65535) {
     return UV_EINVAL;
@@ -50,10 +51,10 @@ int parse_address(std::string_view text, sockaddr_storage& out, std::string& err
   const int port_number = static_cast<int>(port);
   out = sockaddr_storage{};
   const bool bracketed = text.front() == '[';
-  const int rc = bracketed ? uv_ip6_addr(host_string.c_str(), port_number,
-                                         reinterpret_cast<sockaddr_in6*>(&out))
-                           : uv_ip4_addr(host_string.c_str(), port_number,
-                                         reinterpret_cast<sockaddr_in*>(&out));
+  const int rc =
+      bracketed
+          ? uv_ip6_addr(host_string.c_str(), port_number, reinterpret_cast<sockaddr_in6*>(&out))
+          : uv_ip4_addr(host_string.c_str(), port_number, reinterpret_cast<sockaddr_in*>(&out));
   if (rc != 0) {
     error = "not a numeric " + std::string(bracketed ? "IPv6" : "IPv4") + " address: '" +
             host_string + "'";
@@ -129,8 +130,7 @@ int Listener::open_socket(std::string& error) {
       ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
     return fail(fd, "setsockopt on", address, error);
   }
-  const socklen_t length =
-      addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  const socklen_t length = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), length) != 0) {
     return fail(fd, "bind", address, error);
   }
@@ -249,8 +249,7 @@ void Listener::accept_some() {
       case ENONET:
       case EHOSTUNREACH:
       case EOPNOTSUPP:
-      case ENETUNREACH:
-        continue;
+      case ENETUNREACH: continue;
       default:
         // EMFILE, ENFILE, ENOBUFS, ENOMEM, or worse: the connections stay in the
         // backlog until something is freed. Retrying at once would only spin.

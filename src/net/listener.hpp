@@ -71,7 +71,7 @@ class Listener {
   bool closed() const { return state_ == State::kClosed; }
 
   static constexpr std::uint64_t kBackoffMs = 100;  // pause after running out of fds
-  static constexpr int kAcceptBatch = 64;            // accepts per wake-up, for fairness
+  static constexpr int kAcceptBatch = 64;           // accepts per wake-up, for fairness
 
  private:
   enum class State { kIdle, kListening, kSuspended, kClosing, kClosed };
@@ -86,7 +86,7 @@ class Listener {
   void update_polling();
 
   uv_poll_t* poll_ = nullptr;  // watches fd_; one per socket, freed in its close callback
-  uv_timer_t backoff_{};        // ends an EMFILE back-off
+  uv_timer_t backoff_{};       // ends an EMFILE back-off
   uv_loop_t* loop_;
   AcceptFn on_accept_;
   sockaddr_storage addr_{};  // what the socket is bound to, for reopen()

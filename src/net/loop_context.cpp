@@ -39,14 +39,12 @@ void LoopContext::alloc_shared(uv_handle_t* handle, std::size_t /*suggested*/, u
 
 void LoopContext::start_ticking() {
   switch (ticker_state_) {
-    case TickerState::kRunning:
-      return;
+    case TickerState::kRunning: return;
     case TickerState::kClosing:
       // The handle cannot be reused before its close callback; restart from there.
       restart_after_close_ = true;
       return;
-    case TickerState::kStopped:
-      break;
+    case TickerState::kStopped: break;
   }
   uv_timer_init(loop_, &ticker_);
   ticker_.data = this;

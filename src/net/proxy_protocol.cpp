@@ -228,9 +228,8 @@ std::string encode_proxy_header(int version, std::string_view client_ip, std::ui
       inet_ntop(AF_INET6, &a, out, sizeof out);
       return std::string(out);
     };
-    return "PROXY " + std::string(both_v4 ? "TCP4 " : "TCP6 ") + text(source) + " " +
-           text(target) + " " + std::to_string(client_port) + " " + std::to_string(target_port) +
-           "\r\n";
+    return "PROXY " + std::string(both_v4 ? "TCP4 " : "TCP6 ") + text(source) + " " + text(target) +
+           " " + std::to_string(client_port) + " " + std::to_string(target_port) + "\r\n";
   }
   std::string out(kV2SignatureView);
   const auto put_u16 = [&out](std::uint16_t v) {
@@ -243,7 +242,7 @@ std::string encode_proxy_header(int version, std::string_view client_ip, std::ui
     put_u16(0);
     return out;
   }
-  out.push_back('\x21');  // version 2, PROXY
+  out.push_back('\x21');                     // version 2, PROXY
   out.push_back(both_v4 ? '\x11' : '\x21');  // TCP over IPv4 / IPv6
   put_u16(both_v4 ? 12 : 36);
   const auto put_address = [&](const in6_addr& a) {

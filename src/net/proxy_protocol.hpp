@@ -31,14 +31,14 @@
 namespace sb::net {
 
 struct ProxyHeader {
-  bool local = true;          // no client named: keep the socket's address
-  std::string source_ip;      // the client, as text (IPv4-mapped IPv6 shown as IPv4)
+  bool local = true;      // no client named: keep the socket's address
+  std::string source_ip;  // the client, as text (IPv4-mapped IPv6 shown as IPv4)
   std::uint16_t source_port = 0;
 };
 
 class ProxyHeaderReader {
  public:
-  static constexpr std::size_t kMaxV1Bytes = 107;    // the specification's bound, CRLF included
+  static constexpr std::size_t kMaxV1Bytes = 107;  // the specification's bound, CRLF included
   static constexpr std::size_t kMaxHeaderBytes = 16 + 2048;  // v2: TLVs beyond this are refused
 
   enum class Status { kNeedMore, kDone, kInvalid };

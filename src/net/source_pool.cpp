@@ -66,8 +66,8 @@ std::optional<SourcePool> SourcePool::parse(std::string_view text, std::string& 
       return std::nullopt;
     }
     if (last->high != first->high || last->low - first->low >= kMaxRangeSize) {
-      error = "range '" + std::string(word) + "' holds more than " +
-              std::to_string(kMaxRangeSize) + " addresses";
+      error = "range '" + std::string(word) + "' holds more than " + std::to_string(kMaxRangeSize) +
+              " addresses";
       return std::nullopt;
     }
     pool.ranges_.push_back({first->family, first->high, first->low, last->low - first->low + 1});

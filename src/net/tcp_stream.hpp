@@ -157,7 +157,7 @@ class TcpStream : public base::Pooled<TcpStream> {
   // queue that would pass it.
   std::uint32_t queued_bytes_ = 0;
   bool reading_ : 1 = false;
-  bool read_ended_ : 1 = false;  // EOF or a read error was reported
+  bool read_ended_ : 1 = false;    // EOF or a read error was reported
   bool write_failed_ : 1 = false;  // on_write_error was reported
   bool closing_ : 1 = false;
   bool shutdown_requested_ : 1 = false;

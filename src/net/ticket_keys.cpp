@@ -65,7 +65,8 @@ int on_ticket(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_C
 
 std::optional<TicketSecret> TicketSecret::generate() {
   TicketSecret secret;
-  if (RAND_bytes(secret.bytes.data(), static_cast<int>(secret.bytes.size())) != 1) return std::nullopt;
+  if (RAND_bytes(secret.bytes.data(), static_cast<int>(secret.bytes.size())) != 1)
+    return std::nullopt;
   return secret;
 }
 
@@ -116,8 +117,11 @@ TicketKey derive_ticket_key(const TicketSecret& secret, std::uint64_t period) {
   return key;
 }
 
-TicketKeyRing::TicketKeyRing(const TicketSecret& secret, std::uint32_t rotation_seconds, Clock clock)
-    : secret_(secret), rotation_(std::max<std::uint32_t>(rotation_seconds, 1)), clock_(std::move(clock)) {
+TicketKeyRing::TicketKeyRing(const TicketSecret& secret, std::uint32_t rotation_seconds,
+                             Clock clock)
+    : secret_(secret),
+      rotation_(std::max<std::uint32_t>(rotation_seconds, 1)),
+      clock_(std::move(clock)) {
   if (!clock_) clock_ = [] { return static_cast<std::uint64_t>(std::time(nullptr)); };
 }
 

@@ -52,12 +52,12 @@ SSL_CTX* TlsServerContext::build(const std::string& cert_file, const std::string
     return fail("cannot load the private key '" + key_file + "'");
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    return fail("the private key '" + key_file + "' does not match the certificate '" +
-                cert_file + "'");
+    return fail("the private key '" + key_file + "' does not match the certificate '" + cert_file +
+                "'");
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx, 1);

@@ -64,15 +64,13 @@ struct TlsBioAccess {
 
   static long control(BIO* bio, int command, long /*number*/, void* /*pointer*/) {
     switch (command) {
-      case BIO_CTRL_FLUSH:
-        return 1;  // nothing is buffered in the BIO itself
+      case BIO_CTRL_FLUSH: return 1;  // nothing is buffered in the BIO itself
       case BIO_CTRL_PENDING: {
         const auto* session = static_cast<TlsSession*>(BIO_get_data(bio));
         const std::size_t left = session == nullptr ? 0 : session->input_.size();
         return static_cast<long>(std::min<std::size_t>(left, LONG_MAX));
       }
-      default:
-        return 0;
+      default: return 0;
     }
   }
 
@@ -157,9 +155,9 @@ void TlsSession::start(std::string_view host_name) {
   if (SSL_get_verify_mode(ssl_) != SSL_VERIFY_NONE) {
     // No partial wildcards ("x*.example.org"); a wildcard matches one label only.
     SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    const int set = is_ip_literal(host) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_),
-                                                                         host.c_str())
-                                        : SSL_set1_host(ssl_, host.c_str());
+    const int set = is_ip_literal(host)
+                        ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), host.c_str())
+                        : SSL_set1_host(ssl_, host.c_str());
     if (host.empty() || set != 1) {
       fail("cannot verify a certificate for an empty or invalid server name", SSL_ERROR_SSL);
       return;

@@ -6,9 +6,9 @@
 namespace sb::ws {
 
 enum class CloseCode : std::uint16_t {
-  kNone = 0,                // no code in the close frame (RFC 6455 §7.1.5: 1005)
+  kNone = 0,  // no code in the close frame (RFC 6455 §7.1.5: 1005)
   kNormal = 1000,
-  kGoingAway = 1001,        // the server shuts down
+  kGoingAway = 1001,  // the server shuts down
   kProtocolError = 1002,
   kUnsupportedData = 1003,  // a binary frame: RFC 7395 §3.2 allows text only
   kInvalidPayload = 1007,   // text that is not UTF-8

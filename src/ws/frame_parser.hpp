@@ -85,15 +85,15 @@ class FrameParser {
   // Reads header bytes; returns how many were used. Sets state_ to kPayload (or
   // delivers an empty frame) once the header is complete.
   std::size_t read_header(const char* data, std::size_t size, FrameSink& sink);
-  bool start_frame(FrameSink& sink);   // the header is complete: check it
+  bool start_frame(FrameSink& sink);  // the header is complete: check it
   void payload(char* data, std::size_t size, FrameSink& sink);
   void frame_done(std::string_view last_piece, FrameSink& sink);
   void control_done(std::string_view payload, FrameSink& sink);
   void fail(CloseCode code, std::string_view what, FrameSink& sink);
 
-  std::unique_ptr<std::string> message_;   // a message cut across chunks or frames
-  std::unique_ptr<std::string> control_;   // a control frame cut across chunks
-  std::uint64_t remaining_ = 0;            // payload bytes still to come in this frame
+  std::unique_ptr<std::string> message_;  // a message cut across chunks or frames
+  std::unique_ptr<std::string> control_;  // a control frame cut across chunks
+  std::uint64_t remaining_ = 0;           // payload bytes still to come in this frame
   std::size_t max_message_;
   std::array<std::uint8_t, 14> header_{};  // 2 + 8 (length) + 4 (mask) bytes at most
   std::array<std::uint8_t, 4> mask_{};
@@ -101,8 +101,8 @@ class FrameParser {
   std::uint8_t mask_offset_ = 0;           // payload bytes unmasked so far, mod 4
   Opcode opcode_ = Opcode::kContinuation;  // of the current frame
   bool fin_ = false;
-  bool in_message_ = false;                // a fragmented text message is under way
-  bool whole_in_chunk_ = false;            // this frame's payload is in one chunk
+  bool in_message_ = false;      // a fragmented text message is under way
+  bool whole_in_chunk_ = false;  // this frame's payload is in one chunk
   State state_ = State::kHeader;
 };
 

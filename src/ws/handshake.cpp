@@ -28,8 +28,8 @@ bool is_base64_char(char c) {
 
 HandshakeDecision refuse(int status, std::string_view reason) {
   HandshakeDecision decision;
-  decision.refusal = http::Response::text(status, "text/plain; charset=utf-8",
-                                          std::string(reason) + "\n");
+  decision.refusal =
+      http::Response::text(status, "text/plain; charset=utf-8", std::string(reason) + "\n");
   decision.refusal.close = true;
   decision.reason = reason;
   return decision;
@@ -65,7 +65,8 @@ std::string websocket_accept(std::string_view key) {
   input.append(key).append(kWebSocketGuid);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int digest_size = 0;
-  if (EVP_Digest(input.data(), input.size(), digest.data(), &digest_size, EVP_sha1(), nullptr) != 1) {
+  if (EVP_Digest(input.data(), input.size(), digest.data(), &digest_size, EVP_sha1(), nullptr) !=
+      1) {
     return {};
   }
   std::array<unsigned char, 64> encoded{};  // 20 bytes -> 28 characters + NUL

@@ -38,20 +38,14 @@ void WsSession::text_message(std::string_view message) {
   output_.message_in();
   ClientMessage m = read_client_message(message);
   switch (m.kind) {
-    case ClientMessage::Kind::kBlank:
-      return;
-    case ClientMessage::Kind::kError:
-      end_stream(stream_error(m.condition), m.what);
-      return;
+    case ClientMessage::Kind::kBlank: return;
+    case ClientMessage::Kind::kError: end_stream(stream_error(m.condition), m.what); return;
     case ClientMessage::Kind::kClose:
       // The client ends the stream: ours ends too, then the closing handshake.
       end_stream({}, "client close");
       return;
-    case ClientMessage::Kind::kOpen:
-      client_open(std::move(m.target));
-      return;
-    case ClientMessage::Kind::kStanza:
-      break;
+    case ClientMessage::Kind::kOpen: client_open(std::move(m.target)); return;
+    case ClientMessage::Kind::kStanza: break;
   }
   if (state_ == State::kAwaitingOpen) {
     end_stream(stream_error("not-authorized"), "a stanza before <open/>");
@@ -145,7 +139,8 @@ void WsSession::upstream_stanza(std::string&& stanza) {
   // Already fixed for a message of its own (StanzaFraming::kWebSocket), and
   // without <starttls/>: the upstream's contract.
   send_text(stanza);
-  if (state_ != State::kClosed && !close_frame_sent_ && output_.queued_bytes() > context_.max_unsent_bytes) {
+  if (state_ != State::kClosed && !close_frame_sent_ &&
+      output_.queued_bytes() > context_.max_unsent_bytes) {
     // The client does not read what the server sends: end rather than buffer.
     end_reason_ = "client does not read (output backlog)";
     close_upstream();
@@ -162,11 +157,8 @@ void WsSession::upstream_closed(engine::UpstreamEnd end, std::string&& detail) {
     case engine::UpstreamEnd::kStreamError:
       end_stream(detail, "stream error from the server");
       return;
-    case engine::UpstreamEnd::kServerClosed:
-      end_stream({}, "the server closed the stream");
-      return;
-    case engine::UpstreamEnd::kFailed:
-      break;
+    case engine::UpstreamEnd::kServerClosed: end_stream({}, "the server closed the stream"); return;
+    case engine::UpstreamEnd::kFailed: break;
   }
   end_stream(stream_error("remote-connection-failed"), "upstream connection failed");
 }

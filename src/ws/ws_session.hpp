@@ -79,8 +79,8 @@ using RouteFunction = std::function<std::optional<engine::UpstreamTarget>(std::s
 struct WsContext {
   engine::UpstreamFactory& factory;
   RouteFunction route;
-  std::size_t max_message_bytes = 1 << 16;   // a client message (max_stanza_bytes)
-  std::size_t max_unsent_bytes = 1 << 20;    // output backlog before we give up
+  std::size_t max_message_bytes = 1 << 16;  // a client message (max_stanza_bytes)
+  std::size_t max_unsent_bytes = 1 << 20;   // output backlog before we give up
 };
 
 class WsSession final : public engine::UpstreamEvents, private FrameSink {

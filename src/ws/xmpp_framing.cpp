@@ -60,13 +60,15 @@ ClientMessage read_client_message(std::string_view text) {
   if (error == xml::BodyError::kCharacterData) {
     return refused("not-well-formed", "text outside the element");
   }
-  if (error != xml::BodyError::kNone) return refused(condition_for(error), xml::body_error_text(error));
+  if (error != xml::BodyError::kNone)
+    return refused(condition_for(error), xml::body_error_text(error));
   if (body.payload_elements == 0) {
     ClientMessage m;
     m.kind = ClientMessage::Kind::kBlank;
     return m;
   }
-  if (body.payload_elements > 1) return refused("not-well-formed", "more than one element in a message");
+  if (body.payload_elements > 1)
+    return refused("not-well-formed", "more than one element in a message");
 
   const std::string_view element = body.payload;
   const auto ns = own_namespace(element);
@@ -96,15 +98,14 @@ std::string server_open(const engine::StreamHeader& header, std::string_view lan
   out += '\'';
   append_attribute(out, "from", header.from);
   append_attribute(out, "id", header.id);
-  append_attribute(out, "version", header.version.empty() ? std::string_view("1.0") : header.version);
+  append_attribute(out, "version",
+                   header.version.empty() ? std::string_view("1.0") : header.version);
   append_attribute(out, "xml:lang", lang);
   out += "/>";
   return out;
 }
 
-std::string_view close_element() {
-  return "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>";
-}
+std::string_view close_element() { return "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>"; }
 
 std::string stream_error(std::string_view condition) {
   std::string out = "<stream:error xmlns:stream='";

@@ -41,8 +41,8 @@ struct ClientMessage {
   Kind kind = Kind::kError;
   std::string stanza;
   engine::UpstreamTarget target;  // only to, lang and version are filled
-  std::string_view condition;   // an RFC 6120 §4.9.3 stream error condition
-  std::string_view what;        // a few words for the log
+  std::string_view condition;     // an RFC 6120 §4.9.3 stream error condition
+  std::string_view what;          // a few words for the log
 };
 
 ClientMessage read_client_message(std::string_view text);

@@ -28,7 +28,8 @@ constexpr std::string_view kJabberClient = "jabber:client";
 // pugixml's defaults (CDATA kept, references decoded, XML end-of-line and attribute
 // normalization) plus: whitespace-only text kept so stanza text survives exactly, and
 // DOCTYPE nodes kept only to be detected. Comments and PIs are dropped.
-constexpr unsigned kParseOptions = pugi::parse_default | pugi::parse_ws_pcdata | pugi::parse_doctype;
+constexpr unsigned kParseOptions =
+    pugi::parse_default | pugi::parse_ws_pcdata | pugi::parse_doctype;
 
 // Collects pugixml's output. pugixml writes a carriage return in text as a raw
 // byte, which the XMPP server's parser would turn into a line feed (XML end-of-line
@@ -203,8 +204,7 @@ BodyError read_body_attributes(pugi::xml_node body, const Declarations& decls, B
 }
 
 // Applies the XEP-0206 namespace rule to one child, then prints it into the payload.
-BodyError add_payload_child(pugi::xml_node child, const Declarations& body_decls,
-                            BoshBody& out) {
+BodyError add_payload_child(pugi::xml_node child, const Declarations& body_decls, BoshBody& out) {
   std::vector<std::string_view> from_body;
   if (const BodyError e = resolve_prefixes(child, body_decls, from_body); e != BodyError::kNone) {
     return e;
@@ -213,15 +213,17 @@ BodyError add_payload_child(pugi::xml_node child, const Declarations& body_decls
   // which do not move, but the child's attribute list is about to change.
   for (std::string_view prefix : from_body) {
     const std::string name = "xmlns:" + std::string(prefix);
-    child.append_attribute(name.c_str()).set_value(std::string(*lookup(body_decls, prefix)).c_str());
+    child.append_attribute(name.c_str())
+        .set_value(std::string(*lookup(body_decls, prefix)).c_str());
   }
   if (pugi::xml_attribute xmlns = child.attribute("xmlns")) {
     if (xmlns.value() == kHttpBindNamespace) xmlns.set_value(kJabberClient.data());
   } else {
     const auto inherited = lookup(body_decls, "");
-    const bool keep_inherited = inherited && !inherited->empty() && *inherited != kHttpBindNamespace;
-    child.prepend_attribute("xmlns").set_value(
-        keep_inherited ? std::string(*inherited).c_str() : kJabberClient.data());
+    const bool keep_inherited =
+        inherited && !inherited->empty() && *inherited != kHttpBindNamespace;
+    child.prepend_attribute("xmlns").set_value(keep_inherited ? std::string(*inherited).c_str()
+                                                              : kJabberClient.data());
   }
   StringWriter writer(out.payload);
   child.print(writer, "", pugi::format_raw | pugi::format_no_declaration, pugi::encoding_utf8);
@@ -301,7 +303,8 @@ BodyError parse_body(std::string_view bytes, BoshBody& out, const BodyLimits& li
         if (!is_blank(child.value())) return BodyError::kCharacterData;
         break;
       case pugi::node_element:
-        if (const BodyError e = add_payload_child(child, decls, out); e != BodyError::kNone) return e;
+        if (const BodyError e = add_payload_child(child, decls, out); e != BodyError::kNone)
+          return e;
         break;
       default: break;
     }

@@ -36,9 +36,9 @@ enum class BodyError : std::uint8_t {
   kNotBody,         // the root element is not <body/>
   kWrongNamespace,  // the root is not in http://jabber.org/protocol/httpbind
   kDoctype,
-  kEntity,          // a reference to an entity other than the 5 predefined ones
+  kEntity,  // a reference to an entity other than the 5 predefined ones
   kTooDeep,
-  kCharacterData,   // non-whitespace text directly inside <body/>
+  kCharacterData,  // non-whitespace text directly inside <body/>
   kInvalidUtf8,
 };
 

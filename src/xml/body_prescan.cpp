@@ -39,7 +39,8 @@ BodyError scan_open_tag(std::string_view bytes, std::size_t lt, std::size_t& end
       if (bytes[pos] == c) break;
       if (bytes[pos] == '&') {
         std::size_t length = 0;
-        if (const BodyError e = check_reference(bytes, pos, length); e != BodyError::kNone) return e;
+        if (const BodyError e = check_reference(bytes, pos, length); e != BodyError::kNone)
+          return e;
         pos += length - 1;
       }
     }

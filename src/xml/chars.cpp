@@ -4,7 +4,9 @@
 namespace sb::xml {
 
 void append_utf8(std::string& out, std::uint32_t cp) {
-  const auto byte = [](std::uint32_t v) { return static_cast<char>(static_cast<unsigned char>(v)); };
+  const auto byte = [](std::uint32_t v) {
+    return static_cast<char>(static_cast<unsigned char>(v));
+  };
   if (cp < 0x80) {
     out.push_back(byte(cp));
   } else if (cp < 0x800) {

@@ -10,9 +10,7 @@
 namespace sb::xml {
 
 // XML white space: space, tab, carriage return, line feed.
-constexpr bool is_xml_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+constexpr bool is_xml_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // First character of a name (tag or attribute): a letter, '_', ':' or non-ASCII.
 constexpr bool is_name_start(char c) {

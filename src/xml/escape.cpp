@@ -15,8 +15,12 @@ void append_escaped(std::string& out, std::string_view in, bool escape_quotes) {
       case '&': entity = "&amp;"; break;
       case '<': entity = "&lt;"; break;
       case '>': entity = "&gt;"; break;
-      case '\'': if (escape_quotes) entity = "&apos;"; break;
-      case '"': if (escape_quotes) entity = "&quot;"; break;
+      case '\'':
+        if (escape_quotes) entity = "&apos;";
+        break;
+      case '"':
+        if (escape_quotes) entity = "&quot;";
+        break;
       default: break;
     }
     if (entity.empty()) continue;

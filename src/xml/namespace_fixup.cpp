@@ -32,9 +32,9 @@ void mark_used(std::vector<Candidate>& candidates, std::string_view prefix) {
 
 // What fix_server_element found out about one element.
 struct Needs {
-  bool default_ns = false;    // insert xmlns='<default_ns>'
-  bool rename_stream = false; // PREFIX:x -> stream:x on the top element
-  bool any_prefix = false;    // at least one candidate to re-declare
+  bool default_ns = false;     // insert xmlns='<default_ns>'
+  bool rename_stream = false;  // PREFIX:x -> stream:x on the top element
+  bool any_prefix = false;     // at least one candidate to re-declare
 };
 
 // Walks the descendants: which header prefixes they use, and (when the top element is

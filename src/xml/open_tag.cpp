@@ -18,9 +18,7 @@ std::string_view local_name_of(std::string_view qualified_name) {
   return colon == std::string_view::npos ? qualified_name : qualified_name.substr(colon + 1);
 }
 
-std::string_view element_name(std::string_view element) {
-  return AttributeCursor(element).name();
-}
+std::string_view element_name(std::string_view element) { return AttributeCursor(element).name(); }
 
 std::optional<std::string> find_attribute(std::string_view open_tag,
                                           std::string_view qualified_name) {

@@ -88,12 +88,12 @@ class StanzaFramer {
   std::size_t max_stanza_bytes_;
   std::uint32_t depth_ = 0;  // 0: before the header, 1: between stanzas, 2+: inside one
   State state_;
-  std::uint8_t sub_ = 0;     // progress through a multi-byte delimiter ("-->", "]]>" ...)
-  char quote_ = 0;           // inside a tag: the quote of the open attribute value
+  std::uint8_t sub_ = 0;  // progress through a multi-byte delimiter ("-->", "]]>" ...)
+  char quote_ = 0;        // inside a tag: the quote of the open attribute value
   bool in_unit_ = false;
-  bool keep_unit_ = false;   // the current unit's bytes are wanted
+  bool keep_unit_ = false;  // the current unit's bytes are wanted
   bool failed_ = false;
-  bool closed_ = false;      // </stream:stream> seen: the rest is ignored
+  bool closed_ = false;  // </stream:stream> seen: the rest is ignored
   bool tag_is_close_ = false;
   bool tag_self_closing_ = false;  // last significant byte of the tag so far was '/'
 };

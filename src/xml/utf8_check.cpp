@@ -14,7 +14,9 @@ constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
 
 // True if some byte of the word is < 0x20 (classic "has less than" bit trick; exact
 // for bytes without the high bit, which the caller has checked).
-bool has_control_byte(std::uint64_t word) { return ((word - kOnes * 0x20) & ~word & kHighBits) != 0; }
+bool has_control_byte(std::uint64_t word) {
+  return ((word - kOnes * 0x20) & ~word & kHighBits) != 0;
+}
 
 bool in(unsigned char c, unsigned lo, unsigned hi) { return c >= lo && c <= hi; }
 

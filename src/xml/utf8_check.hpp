@@ -12,8 +12,8 @@ namespace sb::xml {
 
 enum class TextCheck : std::uint8_t {
   kOk,
-  kInvalidUtf8,   // bad sequence, overlong form, surrogate, or above U+10FFFF
-  kIllegalChar,   // valid UTF-8 but not an XML 1.0 Char (C0 controls, U+FFFE, U+FFFF)
+  kInvalidUtf8,  // bad sequence, overlong form, surrogate, or above U+10FFFF
+  kIllegalChar,  // valid UTF-8 but not an XML 1.0 Char (C0 controls, U+FFFE, U+FFFF)
 };
 
 TextCheck check_xml_text(std::string_view bytes);

@@ -25,13 +25,15 @@ void UpstreamConnector::connect_failed(int status) {
   last_failure_log_ms_ = now;
   std::string message = std::string("cannot connect to the XMPP server: ") + uv_strerror(status);
   if (failures_unlogged_ > 1) {
-    message += " (" + std::to_string(failures_unlogged_) + " connects failed since the last such line)";
+    message +=
+        " (" + std::to_string(failures_unlogged_) + " connects failed since the last such line)";
   }
   if (status == UV_EADDRNOTAVAIL) {
     // One local address reaches one server address from ~28,000 ports (the
     // kernel's ip_local_port_range): the ceiling of every loopback scale run.
-    message += "; the local ports are used up: set upstream_source_addresses to connect from "
-               "more addresses (docs/configuration.md)";
+    message +=
+        "; the local ports are used up: set upstream_source_addresses to connect from "
+        "more addresses (docs/configuration.md)";
   }
   failures_unlogged_ = 0;
   settings_.report(message);
@@ -63,7 +65,8 @@ void UpstreamConnector::detach(UpstreamLink& link) {
 void UpstreamConnector::close_all() {
   // Closing a socket frees its link only in the close callback, on a later loop
   // turn, so the list is not changed under this walk.
-  for (UpstreamLink* link = live_; link != nullptr; link = link->next_live) link->close_socket_now();
+  for (UpstreamLink* link = live_; link != nullptr; link = link->next_live)
+    link->close_socket_now();
 }
 
 std::unique_ptr<engine::Upstream> UpstreamConnector::open(const engine::UpstreamTarget& target,

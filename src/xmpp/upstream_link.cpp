@@ -54,11 +54,12 @@ UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
   // the session will use. (The connector's own timeout, the same, covers the connect.)
   net::context_of(loop).timers().arm(timer(), settings().connect_timeout_ms);
   if (settings().observer != nullptr) settings().observer->link_opening();
-  attempt_ = net::connect_tcp(loop, target.host, target.port, settings().connect_timeout_ms, this,
-                              [this, opened = uv_hrtime()](int status, net::TcpStream* stream) {
-                                connected(status, stream, opened);
-                              },
-                              settings().sources);
+  attempt_ = net::connect_tcp(
+      loop, target.host, target.port, settings().connect_timeout_ms, this,
+      [this, opened = uv_hrtime()](int status, net::TcpStream* stream) {
+        connected(status, stream, opened);
+      },
+      settings().sources);
   connector_.attach(*this);
 }
 
@@ -130,7 +131,8 @@ void UpstreamLink::send_proxy_header() {
   int length = sizeof server;
   const bool known =
       uv_tcp_getpeername(stream_->handle(), reinterpret_cast<sockaddr*>(&server), &length) == 0;
-  const std::string_view client = events_ != nullptr ? events_->client_address() : std::string_view();
+  const std::string_view client =
+      events_ != nullptr ? events_->client_address() : std::string_view();
   write_raw(net::encode_proxy_header(settings().proxy_protocol, client, 0,
                                      known ? reinterpret_cast<const sockaddr*>(&server) : nullptr));
 }
@@ -217,7 +219,7 @@ void UpstreamLink::report_end(engine::UpstreamEnd end, std::string&& detail) {
   if (state_ == State::kDone) return;
   // Ending while opening is the server's failure, unless we were closing it.
   end_opening(state_ == State::kClosing ? LinkObserver::OpenOutcome::kAbandoned
-                                         : LinkObserver::OpenOutcome::kFailed);
+                                        : LinkObserver::OpenOutcome::kFailed);
   const bool was_closing = state_ == State::kClosing;
   state_ = State::kDone;
   if (stream_ != nullptr) stream_->close();
@@ -272,7 +274,9 @@ void UpstreamLink::on_read_end(net::TcpStream&, int) {
   report_end(engine::UpstreamEnd::kFailed, {});
 }
 
-void UpstreamLink::on_write_error(net::TcpStream& stream, int status) { on_read_end(stream, status); }
+void UpstreamLink::on_write_error(net::TcpStream& stream, int status) {
+  on_read_end(stream, status);
+}
 
 void UpstreamLink::on_closed(net::TcpStream&) {
   stream_ = nullptr;

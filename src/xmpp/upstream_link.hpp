@@ -59,12 +59,13 @@ class ConnectAttempt;
 
 namespace sb::xmpp {
 
-class UpstreamLink final : public engine::Upstream,
-                           public base::Pooled<UpstreamLink>,
-                           private net::StreamHandler,
-                           private xml::FramerSink,
-                           private net::TlsSessionSink,
-                           private base::TimerNode {  // the opening deadline, later the close timeout
+class UpstreamLink final
+    : public engine::Upstream,
+      public base::Pooled<UpstreamLink>,
+      private net::StreamHandler,
+      private xml::FramerSink,
+      private net::TlsSessionSink,
+      private base::TimerNode {  // the opening deadline, later the close timeout
  public:
   UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector, const engine::UpstreamTarget& target,
                engine::UpstreamEvents& events, engine::StanzaFraming framing);
@@ -126,7 +127,7 @@ class UpstreamLink final : public engine::Upstream,
   void tls_peer_closed() override;
   void tls_failed(std::string_view reason) override;
 
-  UpstreamConnector& connector_;  // also knows the loop
+  UpstreamConnector& connector_;    // also knows the loop
   engine::UpstreamEvents* events_;  // null once the session no longer listens
   net::ConnectAttempt* attempt_ = nullptr;
   net::TcpStream* stream_ = nullptr;
@@ -141,10 +142,10 @@ class UpstreamLink final : public engine::Upstream,
   State state_ = State::kConnecting;
   Tls tls_state_ = Tls::kPlain;
   engine::StanzaFraming framing_;  // how the session wants its elements fixed
-  bool owns_itself_ = false;  // close() was called: we free ourselves
-  bool same_host_;            // the server is on loopback (see accept_features)
-  bool backlog_full_ = false;  // the server stopped reading: ending
-  bool opening_ = true;        // no stream header yet (LinkObserver::link_opening)
+  bool owns_itself_ = false;       // close() was called: we free ourselves
+  bool same_host_;                 // the server is on loopback (see accept_features)
+  bool backlog_full_ = false;      // the server stopped reading: ending
+  bool opening_ = true;            // no stream header yet (LinkObserver::link_opening)
 };
 
 // What deciding on TLS and switching to it needs, and nothing after. Here, not in

@@ -81,9 +81,7 @@ void UpstreamLink::answer_to_starttls(std::string&& element) {
       namespaces_.reset();
       begin_tls();
       return;
-    case TlsAnswer::kFailure:
-      fail("the server refused STARTTLS");
-      return;
+    case TlsAnswer::kFailure: fail("the server refused STARTTLS"); return;
     case TlsAnswer::kOther:
       if (xml::element_name(element) == "stream:error") {
         report_end(engine::UpstreamEnd::kStreamError, std::move(element));

@@ -20,7 +20,8 @@ TEST_CASE("base64 decodes the RFC 4648 test vectors and refuses junk") {
   CHECK_FALSE(stub::decode_base64("Zg==Zg").has_value());
 }
 
-TEST_CASE("SASL PLAIN splits authzid, authcid and password, and the user name must be a local part") {
+TEST_CASE(
+    "SASL PLAIN splits authzid, authcid and password, and the user name must be a local part") {
   using namespace std::string_literals;
   auto c = stub::parse_plain("\0alice\0secret"s);
   REQUIRE(c.has_value());
@@ -52,12 +53,15 @@ TEST_CASE("stamp_from replaces or adds the sender's 'from'") {
 }
 
 TEST_CASE("bounce answers messages and iq get/set, never errors, results or presence") {
-  const auto error = stub::bounce("<message from='a@d/r' to='x@d' id='7' type='chat'><body/></message>");
+  const auto error =
+      stub::bounce("<message from='a@d/r' to='x@d' id='7' type='chat'><body/></message>");
   REQUIRE(error.has_value());
   CHECK(*error ==
         "<message from='x@d' to='a@d/r' type='error' id='7'><error type='cancel'>"
         "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
-  CHECK(stub::bounce("<iq from='a@d/r' to='x@d' type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>").has_value());
+  CHECK(
+      stub::bounce("<iq from='a@d/r' to='x@d' type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>")
+          .has_value());
   CHECK_FALSE(stub::bounce("<iq from='a@d/r' to='x@d' type='result' id='1'/>").has_value());
   CHECK_FALSE(stub::bounce("<message from='x@d' to='a@d/r' type='error'/>").has_value());
   CHECK_FALSE(stub::bounce("<presence from='a@d/r' to='x@d'/>").has_value());

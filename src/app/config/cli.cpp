@@ -10,7 +10,17 @@
 namespace sb::app {
 namespace {
 
-enum class OptionId { kConfig, kListen, kUpstream, kWorkers, kLogLevel, kSet, kCheck, kHelp, kVersion };
+enum class OptionId {
+  kConfig,
+  kListen,
+  kUpstream,
+  kWorkers,
+  kLogLevel,
+  kSet,
+  kCheck,
+  kHelp,
+  kVersion
+};
 
 struct OptionSpec {
   OptionId id;

@@ -37,7 +37,7 @@ struct Override {
 struct CliResult {
   enum Action { kRun, kCheckOnly, kHelp, kVersion, kError };
 
-  Config config;                    // complete and validated when action == kRun
+  Config config;  // complete and validated when action == kRun
   Action action = kRun;
   std::vector<std::string> errors;  // every problem found, one message each
   std::string config_path;          // the --config file, empty if none

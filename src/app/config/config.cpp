@@ -18,18 +18,18 @@
 namespace sb::app {
 namespace {
 
-using config_text::quoted;
-using config_text::parse_unsigned;
-using config_text::parse_size;
-using config_text::format_size;
-using config_text::split_words;
 using base::lowercase;
-using config_text::join;
+using config_text::format_size;
 using config_text::in_range;
-using config_text::valid_origin;
-using config_text::valid_url;
+using config_text::join;
 using config_text::kKiB;
 using config_text::kMiB;
+using config_text::parse_size;
+using config_text::parse_unsigned;
+using config_text::quoted;
+using config_text::split_words;
+using config_text::valid_origin;
+using config_text::valid_url;
 
 constexpr std::size_t kMaxNodeIdChars = 8;
 
@@ -220,8 +220,10 @@ Error set_websocket_path(Config& config, std::string_view key, std::string_view 
   }
   Config probe;
   if (set_bosh_path(probe, key, value)) {
-    return quoted(key) + " must be empty (off) or a URL path starting with '/' (no spaces, '?' "
-           "or '#'), got " + quoted(value);
+    return quoted(key) +
+           " must be empty (off) or a URL path starting with '/' (no spaces, '?' "
+           "or '#'), got " +
+           quoted(value);
   }
   config.websocket_path = std::string(value);
   return std::nullopt;
@@ -231,8 +233,8 @@ std::string show_websocket_path(const Config& config) { return config.websocket_
 template <std::string Config::*kMember>
 Error set_public_url(Config& config, std::string_view key, std::string_view value) {
   const bool websocket = kMember == &Config::public_websocket_url;
-  if (!value.empty() && !(websocket ? valid_url(value, {"ws", "wss"})
-                                    : valid_url(value, {"http", "https"}))) {
+  if (!value.empty() &&
+      !(websocket ? valid_url(value, {"ws", "wss"}) : valid_url(value, {"http", "https"}))) {
     return quoted(key) + " must be empty (from the request's Host) or a full " +
            (websocket ? "ws:// or wss://" : "http:// or https://") + " URL, got " + quoted(value);
   }
@@ -240,7 +242,9 @@ Error set_public_url(Config& config, std::string_view key, std::string_view valu
   return std::nullopt;
 }
 template <std::string Config::*kMember>
-std::string show_public_url(const Config& config) { return config.*kMember; }
+std::string show_public_url(const Config& config) {
+  return config.*kMember;
+}
 
 // Whether the directory exists is checked by validate_config, after overrides.
 Error set_demo_root(Config& config, std::string_view, std::string_view value) {
@@ -286,7 +290,8 @@ std::string show_log_file(const Config& config) { return config.log_file; }
 
 Error set_upstream_tls(Config& config, std::string_view key, std::string_view value) {
   const auto mode = xmpp::tls_mode_from_name(value);
-  if (!mode) return quoted(key) + " must be one of auto, required, off, direct, got " + quoted(value);
+  if (!mode)
+    return quoted(key) + " must be one of auto, required, off, direct, got " + quoted(value);
   config.upstream_tls = *mode;
   return std::nullopt;
 }
@@ -470,12 +475,12 @@ const std::array kKeys{
             show_upstream_source_addresses, kRestart, Shape::kList},
     KeySpec{"upstream_tls", set_upstream_tls, show_upstream_tls, kRestart},
     KeySpec{"upstream_tls_verify", set_upstream_tls_verify, show_upstream_tls_verify, kRestart},
-    KeySpec{"upstream_tls_loopback", set_upstream_tls_loopback, show_upstream_tls_loopback, kRestart},
+    KeySpec{"upstream_tls_loopback", set_upstream_tls_loopback, show_upstream_tls_loopback,
+            kRestart},
     KeySpec{"upstream_tls_ca_file", set_upstream_tls_ca_file, show_upstream_tls_ca_file, kRestart},
     KeySpec{"http_idle_timeout", set_number<&Config::http_idle_timeout, 1, 3600, Unit::kSeconds>,
             show_number<&Config::http_idle_timeout>, kLive},
-    KeySpec{"http_header_timeout",
-            set_number<&Config::http_header_timeout, 1, 300, Unit::kSeconds>,
+    KeySpec{"http_header_timeout", set_number<&Config::http_header_timeout, 1, 300, Unit::kSeconds>,
             show_number<&Config::http_header_timeout>, kLive},
     KeySpec{"max_logins_in_progress",
             set_number<&Config::max_logins_in_progress, 0, 1000000, Unit::kCount>,
@@ -490,8 +495,7 @@ const std::array kKeys{
     KeySpec{"metrics_listen", set_metrics_listen, show_metrics_listen, kRestart},
     KeySpec{"proxy_protocol", set_flag<&Config::proxy_protocol>, show_flag<&Config::proxy_protocol>,
             kRestart},
-    KeySpec{"trusted_proxies", set_trusted_proxies, show_trusted_proxies, kRestart,
-            Shape::kList},
+    KeySpec{"trusted_proxies", set_trusted_proxies, show_trusted_proxies, kRestart, Shape::kList},
     KeySpec{"upstream_proxy_protocol", set_upstream_proxy_protocol, show_upstream_proxy_protocol,
             kRestart},
 };

@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/host_port.hpp"
 #include "app/log/log.hpp"
+#include "base/host_port.hpp"
 #include "xmpp/tls_mode.hpp"
 
 namespace sb::app {
@@ -30,10 +30,12 @@ namespace sb::app {
 struct Config {
   // --- where to listen and whom to serve -------------------------------------
   base::HostPort listen{"127.0.0.1", 5280};  // IP address and port the HTTP listener binds
-  std::string bosh_path = "/http-bind";    // URL path of the BOSH endpoint
-  std::string websocket_path = "/xmpp-websocket";  // URL path of XMPP over WebSocket (RFC 7395); empty = off
-  std::string public_bosh_url;             // BOSH URL host-meta advertises; empty = from the request's Host
-  std::string public_websocket_url;        // WebSocket URL host-meta advertises; empty = from the request's Host
+  std::string bosh_path = "/http-bind";      // URL path of the BOSH endpoint
+  std::string websocket_path =
+      "/xmpp-websocket";        // URL path of XMPP over WebSocket (RFC 7395); empty = off
+  std::string public_bosh_url;  // BOSH URL host-meta advertises; empty = from the request's Host
+  std::string
+      public_websocket_url;  // WebSocket URL host-meta advertises; empty = from the request's Host
   // HTTPS: the same endpoints over TLS on a second address (empty = none), with
   // the PEM certificate chain and private key it presents.
   std::optional<base::HostPort> tls_listen;
@@ -42,58 +44,68 @@ struct Config {
   // Session tickets: a new ticket key every this many seconds, shared by all
   // workers (net/ticket_keys.hpp); 0 = OpenSSL's own keys, per process.
   std::uint32_t tls_ticket_rotation = 3600;
-  std::uint32_t workers = 1;               // worker processes; 0 = auto (cores, fds, max_sessions)
-  std::uint32_t worker_hang_timeout = 30;  // seconds without a worker's heartbeat before it is killed; 0 = off
+  std::uint32_t workers = 1;  // worker processes; 0 = auto (cores, fds, max_sessions)
+  std::uint32_t worker_hang_timeout =
+      30;  // seconds without a worker's heartbeat before it is killed; 0 = off
   std::optional<base::HostPort> upstream;  // default XMPP server; empty = none configured
   // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.
   std::map<std::string, base::HostPort, std::less<>> domain_upstreams;
-  std::vector<base::HostPort> allowed_routes;  // BOSH `route` targets a client may ask for; empty = route ignored
+  std::vector<base::HostPort>
+      allowed_routes;  // BOSH `route` targets a client may ask for; empty = route ignored
   // Origins that get CORS headers: "*" = any (the default, as with the servers' own
   // BOSH; see http/cors.hpp for why that is safe); empty = none (same-origin only).
   std::vector<std::string> cors_origins{"*"};
-  std::string demo_root;                   // directory of static files served at /; empty = none
-  std::string node_id;                     // sid prefix naming this node for an L7 router (<= 8 letters/digits); empty = none
+  std::string demo_root;  // directory of static files served at /; empty = none
+  std::string
+      node_id;  // sid prefix naming this node for an L7 router (<= 8 letters/digits); empty = none
 
   // --- BOSH session parameters (seconds, except max_hold) --------------------
-  std::uint32_t max_wait = 120;            // a client's `wait` is capped to this
-  std::uint32_t default_wait = 60;         // `wait` for a client that sends none
-  std::uint32_t max_hold = 1;              // a client's `hold` is capped to this; requests = hold + 1
-  std::uint32_t inactivity = 60;           // session ends after this long with no request held
-  std::uint32_t polling = 2;               // shortest interval between empty polls; 0 = no limit
-  std::uint32_t maxpause = 120;            // longest pause a client may ask for; 0 = no pause support
+  std::uint32_t max_wait = 120;     // a client's `wait` is capped to this
+  std::uint32_t default_wait = 60;  // `wait` for a client that sends none
+  std::uint32_t max_hold = 1;       // a client's `hold` is capped to this; requests = hold + 1
+  std::uint32_t inactivity = 60;    // session ends after this long with no request held
+  std::uint32_t polling = 2;        // shortest interval between empty polls; 0 = no limit
+  std::uint32_t maxpause = 120;     // longest pause a client may ask for; 0 = no pause support
 
   // --- WebSocket (seconds) ------------------------------------------------------
-  std::uint32_t websocket_ping_interval = 60;  // a ping after this long without a byte from the client
-  std::uint32_t websocket_pong_timeout = 30;   // then close if nothing comes back within this
+  std::uint32_t websocket_ping_interval =
+      60;  // a ping after this long without a byte from the client
+  std::uint32_t websocket_pong_timeout = 30;  // then close if nothing comes back within this
 
   // --- limits -----------------------------------------------------------------
-  std::size_t max_body_bytes = 64 * 1024;            // largest HTTP request body
-  std::size_t max_header_bytes = 8 * 1024;           // largest HTTP request head (request line + headers)
-  std::size_t max_stanza_bytes = 256 * 1024;         // largest stanza accepted from the XMPP server
-  std::size_t max_session_queue_bytes = 1024 * 1024; // bytes queued for one session before policy-violation
-  std::uint32_t upstream_connect_timeout = 10;       // seconds to connect and open the XMPP stream
-  std::string upstream_source_addresses;             // local addresses/ranges to connect from; empty = the kernel picks
-  std::uint32_t http_idle_timeout = 120;             // seconds a keep-alive connection may sit with no request
-  std::uint32_t http_header_timeout = 10;            // seconds to receive a complete request head
-  std::uint32_t max_logins_in_progress = 256;  // per worker, overload control (login_pacer.hpp); 0 = off
-  std::uint32_t max_sessions_per_ip = 0;             // sessions one client address may hold per worker; 0 = unlimited
-  std::uint32_t max_sessions = 0;                    // sessions of the daemon (each worker its share); 0 = unlimited
+  std::size_t max_body_bytes = 64 * 1024;     // largest HTTP request body
+  std::size_t max_header_bytes = 8 * 1024;    // largest HTTP request head (request line + headers)
+  std::size_t max_stanza_bytes = 256 * 1024;  // largest stanza accepted from the XMPP server
+  std::size_t max_session_queue_bytes =
+      1024 * 1024;  // bytes queued for one session before policy-violation
+  std::uint32_t upstream_connect_timeout = 10;  // seconds to connect and open the XMPP stream
+  std::string
+      upstream_source_addresses;  // local addresses/ranges to connect from; empty = the kernel picks
+  std::uint32_t http_idle_timeout = 120;  // seconds a keep-alive connection may sit with no request
+  std::uint32_t http_header_timeout = 10;  // seconds to receive a complete request head
+  std::uint32_t max_logins_in_progress =
+      256;  // per worker, overload control (login_pacer.hpp); 0 = off
+  std::uint32_t max_sessions_per_ip =
+      0;                           // sessions one client address may hold per worker; 0 = unlimited
+  std::uint32_t max_sessions = 0;  // sessions of the daemon (each worker its share); 0 = unlimited
 
   // --- TLS towards the XMPP server ---------------------------------------------
   xmpp::TlsMode upstream_tls = xmpp::TlsMode::kAuto;  // auto | required | off | direct
-  bool upstream_tls_verify = true;         // verify the server's certificate and name
-  bool upstream_tls_loopback = false;      // auto: use an optional STARTTLS offer on loopback too
-  std::string upstream_tls_ca_file;        // PEM CAs to trust; empty = the system store
+  bool upstream_tls_verify = true;                    // verify the server's certificate and name
+  bool upstream_tls_loopback = false;  // auto: use an optional STARTTLS offer on loopback too
+  std::string upstream_tls_ca_file;    // PEM CAs to trust; empty = the system store
 
   // --- the real client address behind front proxies ------------------------------
-  bool proxy_protocol = false;             // every accepted connection starts with a PROXY v1/v2 header
-  std::string trusted_proxies;             // addresses/CIDR blocks whose X-Forwarded-For / Forwarded is believed
-  std::uint8_t upstream_proxy_protocol = 0;  // PROXY header towards the XMPP server: 0 none, 1 v1, 2 v2
+  bool proxy_protocol = false;  // every accepted connection starts with a PROXY v1/v2 header
+  std::string
+      trusted_proxies;  // addresses/CIDR blocks whose X-Forwarded-For / Forwarded is believed
+  std::uint8_t upstream_proxy_protocol =
+      0;  // PROXY header towards the XMPP server: 0 none, 1 v1, 2 v2
 
   // --- operations ---------------------------------------------------------------
-  LogLevel log_level = LogLevel::kInfo;    // error | warn | info | debug
+  LogLevel log_level = LogLevel::kInfo;          // error | warn | info | debug
   std::optional<base::HostPort> metrics_listen;  // Prometheus /metrics listener; empty = off
-  std::string log_file;                    // file the log is appended to; empty = stderr
+  std::string log_file;                          // file the log is appended to; empty = stderr
 
   bool operator==(const Config&) const = default;
 };

@@ -73,7 +73,8 @@ std::optional<std::string> value_text(std::string_view key, const toml::node& no
       return std::nullopt;
     }
     if (text->empty() || text->find_first_of(" \t") != std::string::npos) {
-      error = quoted(key) + " list items must be non-empty and without spaces, got " + quoted(*text);
+      error =
+          quoted(key) + " list items must be non-empty and without spaces, got " + quoted(*text);
       return std::nullopt;
     }
     if (!joined.empty()) joined.push_back(' ');
@@ -129,8 +130,9 @@ class Walker {
       // [upstream] header, which TOML puts into that table.
       std::string hint;
       if (is_known_key(path)) {
-        hint = " (keys below an [upstream] header belong to that table: move [upstream] to the "
-               "end of the file)";
+        hint =
+            " (keys below an [upstream] header belong to that table: move [upstream] to the "
+            "end of the file)";
       }
       apply("upstream." + path, node, hint);
     }
@@ -139,7 +141,8 @@ class Walker {
   static void collect_domains(const toml::table& table, const std::string& prefix,
                               std::vector<std::pair<std::string, const toml::node*>>& out) {
     for (auto&& [key, node] : table) {
-      std::string path = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+      std::string path =
+          prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
       if (const auto* nested = node.as_table()) {
         collect_domains(*nested, path, out);
       } else {
@@ -168,7 +171,8 @@ class Walker {
 };
 
 // Lines are counted from 1, as toml++ does.
-std::optional<std::pair<std::size_t, std::size_t>> line_span(std::string_view text, std::size_t line) {
+std::optional<std::pair<std::size_t, std::size_t>> line_span(std::string_view text,
+                                                             std::size_t line) {
   std::size_t start = 0;
   for (std::size_t n = 1; n < line; ++n) {
     const std::size_t end = text.find('\n', start);
@@ -256,14 +260,16 @@ bool parse_config_text(std::string_view text, std::string_view file_name, Config
       if ((bad_line.starts_with("upstream.") || bad_line.starts_with("[upstream]") ||
            bad_line.starts_with("upstream =")) &&
           message.find("redefine") != std::string::npos) {
-        message += " (with per-domain servers, `upstream` is a table: write the default server as "
-                   "upstream.\"*\" = \"host:port\")";
+        message +=
+            " (with per-domain servers, `upstream` is a table: write the default server as "
+            "upstream.\"*\" = \"host:port\")";
       }
       if (const auto fix = span ? old_format_fix(bad_line, old_domains) : std::nullopt) {
         message = "not TOML; write: " + *fix;
         if (!hinted) {
-          message += " (the config file is TOML since switchboard 0.2: strings are quoted, lists "
-                     "are arrays; see docs/operations.md, \"Upgrading\")";
+          message +=
+              " (the config file is TOML since switchboard 0.2: strings are quoted, lists "
+              "are arrays; see docs/operations.md, \"Upgrading\")";
           hinted = true;
         }
       }

@@ -49,6 +49,7 @@ enum class FileLoad { kClean, kBadLines, kBadSyntax, kUnreadable };
 
 // Reads `path` and parses it as above. A file that cannot be read is one error,
 // "PATH: cannot read: <reason>", and kUnreadable.
-FileLoad load_config_file(const std::string& path, Config& config, std::vector<std::string>& errors);
+FileLoad load_config_file(const std::string& path, Config& config,
+                          std::vector<std::string>& errors);
 
 }  // namespace sb::app

@@ -11,9 +11,11 @@ namespace sb::app {
 ReloadPlan plan_reload(const Config& running, const Config& loaded) {
   ReloadPlan plan{loaded, {}, {}};
   std::map<std::string, std::string, std::less<>> before;
-  for (ConfigEntry& entry : config_entries(running)) before.emplace(entry.key, std::move(entry.value));
+  for (ConfigEntry& entry : config_entries(running))
+    before.emplace(entry.key, std::move(entry.value));
   std::map<std::string, std::string, std::less<>> after;
-  for (ConfigEntry& entry : config_entries(loaded)) after.emplace(entry.key, std::move(entry.value));
+  for (ConfigEntry& entry : config_entries(loaded))
+    after.emplace(entry.key, std::move(entry.value));
 
   // Keys present on one side only are per-domain upstreams (live): a domain added
   // or removed. Everything else is in both.
@@ -80,8 +82,10 @@ std::optional<Config> decode_config(std::string_view bytes, std::vector<std::str
   return config;
 }
 
-std::optional<Config> load_for_reload(const std::string& path, const std::vector<Override>& overrides) {
-  SB_LOG_INFO("SIGHUP: reloading %s", path.empty() ? "the command-line configuration" : path.c_str());
+std::optional<Config> load_for_reload(const std::string& path,
+                                      const std::vector<Override>& overrides) {
+  SB_LOG_INFO("SIGHUP: reloading %s",
+              path.empty() ? "the command-line configuration" : path.c_str());
   std::vector<std::string> errors;
   Config loaded = load_config(path, overrides, errors);
   if (errors.empty()) return loaded;

@@ -29,9 +29,9 @@
 namespace sb::app {
 
 struct ReloadPlan {
-  Config next;                          // what to run from now on
-  std::vector<std::string> changed;     // keys whose new value is applied
-  std::vector<std::string> restart;     // keys that changed but keep their running value
+  Config next;                       // what to run from now on
+  std::vector<std::string> changed;  // keys whose new value is applied
+  std::vector<std::string> restart;  // keys that changed but keep their running value
 };
 
 // `loaded` must have passed validate_config(). The worker count is compared as
@@ -47,7 +47,8 @@ std::string join_keys(const std::vector<std::string>& keys);
 // 1. The file `path` ("" for none) read again with `overrides` laid over it, as
 //    the start did; the reload and, when refused, every problem logged. nullopt
 //    when refused: the running configuration stays.
-std::optional<Config> load_for_reload(const std::string& path, const std::vector<Override>& overrides);
+std::optional<Config> load_for_reload(const std::string& path,
+                                      const std::vector<Override>& overrides);
 // 2. plan_reload(), with a warning naming the restart-only keys that changed.
 ReloadPlan plan_reload_logged(const Config& running, const Config& loaded);
 // 3. This process's log level and log file as `next` says (a file that cannot be

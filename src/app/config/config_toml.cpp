@@ -74,8 +74,10 @@ std::string format_entry(const ConfigEntry& entry) {
     std::size_t dot = entry.key.find('.', start);
     if (dot == std::string::npos || !entry.key.starts_with("upstream.")) dot = entry.key.size();
     const std::string part = entry.key.substr(start, dot - start);
-    const bool bare = !part.empty() && part.find_first_not_of(
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == std::string::npos;
+    const bool bare =
+        !part.empty() && part.find_first_not_of(
+                             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                             std::string::npos;
     if (!key.empty()) key += ".";
     key += bare ? part : toml_string(part);
     start = dot + 1;

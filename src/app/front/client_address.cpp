@@ -25,8 +25,9 @@ std::string normal_ip(std::string_view text) {
   std::array<std::uint8_t, 16> bytes;
   bool v4 = false;
   if (!net::ip_bytes(text, bytes, &v4)) return std::string(text);
-  const bool mapped = bytes[10] == 0xff && bytes[11] == 0xff &&
-                      std::all_of(bytes.begin(), bytes.begin() + 10, [](std::uint8_t b) { return b == 0; });
+  const bool mapped =
+      bytes[10] == 0xff && bytes[11] == 0xff &&
+      std::all_of(bytes.begin(), bytes.begin() + 10, [](std::uint8_t b) { return b == 0; });
   char out[INET6_ADDRSTRLEN] = {};
   if (v4 || mapped) {
     inet_ntop(AF_INET, &bytes[12], out, sizeof out);
@@ -45,7 +46,8 @@ std::string strip_port(std::string_view entry) {
   }
   if (!entry.empty() && entry.front() == '[') {
     const std::size_t close = entry.find(']');
-    return close == std::string_view::npos ? std::string() : std::string(entry.substr(1, close - 1));
+    return close == std::string_view::npos ? std::string()
+                                           : std::string(entry.substr(1, close - 1));
   }
   const std::size_t colon = entry.find(':');
   if (colon != std::string_view::npos && entry.find(':', colon + 1) == std::string_view::npos) {
@@ -101,7 +103,8 @@ std::string forwarded_address(std::string_view for_value) {
 
 std::vector<std::string> forwarded_for_addresses(std::string_view forwarded) {
   std::vector<std::string> out;
-  for (const ForwardedElement& element : forwarded_elements(forwarded)) out.push_back(forwarded_address(element.for_));
+  for (const ForwardedElement& element : forwarded_elements(forwarded))
+    out.push_back(forwarded_address(element.for_));
   return out;
 }
 

@@ -32,8 +32,9 @@ std::string HostMeta::websocket_url(std::string_view host, bool secure) const {
 }
 
 std::string HostMeta::xrd(std::string_view host, bool secure) const {
-  std::string out = "<?xml version='1.0' encoding='utf-8'?>\n"
-                    "<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n";
+  std::string out =
+      "<?xml version='1.0' encoding='utf-8'?>\n"
+      "<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n";
   const auto link = [&out](std::string_view rel, const std::string& href) {
     out += "  <Link rel='";
     out += rel;
@@ -69,12 +70,14 @@ void HostMeta::handle(http::Request& request, http::Exchange& exchange) {
   if (head != nullptr) host = head->public_host.empty() ? head->host : head->public_host;
   const bool secure = head != nullptr && head->secure;
   if (!plain_host(host)) {
-    host = secure && !urls_.tls_fallback_host.empty() ? urls_.tls_fallback_host : urls_.fallback_host;
+    host =
+        secure && !urls_.tls_fallback_host.empty() ? urls_.tls_fallback_host : urls_.fallback_host;
   }
   if (request.path == kJrdPath) {
     exchange.send(http::Response::text(200, "application/json", jrd(host, secure)));
   } else {
-    exchange.send(http::Response::text(200, "application/xrd+xml; charset=utf-8", xrd(host, secure)));
+    exchange.send(
+        http::Response::text(200, "application/xrd+xml; charset=utf-8", xrd(host, secure)));
   }
 }
 

@@ -45,7 +45,6 @@ class HostMeta final : public http::Handler {
   std::string websocket_url(std::string_view host, bool secure) const;
 
  private:
-
   HostMetaUrls urls_;
 };
 

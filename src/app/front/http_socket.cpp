@@ -65,7 +65,8 @@ void HttpSocket::handle(http::Request& request, http::Exchange& exchange) {
     head->secure = origin.secure;
     head->public_host = std::move(origin.host);
   }
-  if (shared_.trusted != nullptr && (!request.forwarded_for.empty() || !request.forwarded.empty())) {
+  if (shared_.trusted != nullptr &&
+      (!request.forwarded_for.empty() || !request.forwarded.empty())) {
     request.peer =
         client_address(request.peer, request.forwarded_for, request.forwarded, *shared_.trusted);
     if (request.upgrade && request.peer != connection_.peer()) {
@@ -80,8 +81,8 @@ void HttpSocket::handle(http::Request& request, http::Exchange& exchange) {
 }
 
 bool HttpSocket::can_hand_over() const {
-  return !handing_over_ && !lingering_ && !stream_.closing() &&
-         stream_.queued_bytes() == 0 && connection_.holds_only_current_request();
+  return !handing_over_ && !lingering_ && !stream_.closing() && stream_.queued_bytes() == 0 &&
+         connection_.holds_only_current_request();
 }
 
 net::TcpStream& HttpSocket::begin_handover() {
@@ -93,7 +94,8 @@ net::TcpStream& HttpSocket::begin_handover() {
 }
 
 void HttpSocket::end_handover() {
-  SB_CHECK(handing_over_ && !switched_, "end_handover() ends a hand-over begun by begin_handover()");
+  SB_CHECK(handing_over_ && !switched_,
+           "end_handover() ends a hand-over begun by begin_handover()");
   handing_over_ = false;
   // Closes this process's descriptor only: the receiving process holds its own
   // (SCM_RIGHTS duplicated it), so the peer sees nothing. The request handed over
@@ -153,7 +155,6 @@ void HttpSocket::on_write_error(net::TcpStream&, int) {
   connection_.peer_closed();
   stream_.close();
 }
-
 
 void HttpSocket::on_closed(net::TcpStream&) { delete this; }
 

@@ -38,12 +38,12 @@
 
 #include "app/front/client_address.hpp"
 #include "app/front/front_events.hpp"
+#include "base/object_pool.hpp"
+#include "base/timer_wheel.hpp"
 #include "http/connection.hpp"
 #include "http/transport.hpp"
-#include "base/object_pool.hpp"
 #include "net/proxy_protocol.hpp"
 #include "net/tcp_stream.hpp"
-#include "base/timer_wheel.hpp"
 
 namespace sb::app {
 
@@ -53,7 +53,8 @@ class HttpSocketList;
 // handler) and first parses `first_bytes`, what the client sent after the request.
 class UpgradeTarget {
  public:
-  virtual void take_over(net::TcpStream& stream, std::string& first_bytes, std::string_view peer) = 0;
+  virtual void take_over(net::TcpStream& stream, std::string& first_bytes,
+                         std::string_view peer) = 0;
 
  protected:
   ~UpgradeTarget() = default;
@@ -70,10 +71,10 @@ class HttpSocket final : private net::StreamHandler,
     const http::CorsPolicy& cors;
     base::TimerWheel& wheel;
     HttpSocketList& list;
-    HttpSocket* dispatching = nullptr;  // the socket whose request is being handled
-    UpgradeTarget* upgrades = nullptr;  // null: a 101 just closes the socket
-    FrontEvents* events = nullptr;           // connections and responses counted; may be null
-    bool proxy_protocol = false;             // connections start with a PROXY header
+    HttpSocket* dispatching = nullptr;        // the socket whose request is being handled
+    UpgradeTarget* upgrades = nullptr;        // null: a 101 just closes the socket
+    FrontEvents* events = nullptr;            // connections and responses counted; may be null
+    bool proxy_protocol = false;              // connections start with a PROXY header
     const TrustedProxies* trusted = nullptr;  // whose forwarding headers count; may be null
     // The PROXY headers being read, by socket: a reader exists only for the first
     // moments of a connection, so it is kept here rather than in every socket.
@@ -141,11 +142,11 @@ class HttpSocket final : private net::StreamHandler,
   // Embedded: one allocation per accepted socket. Its timer node also bounds our
   // lingering close (Connection::linger), so the socket has no node of its own.
   http::Connection connection_;
-  bool lingering_ = false;  // closing: answers flushed, then FIN, then wait for EOF
+  bool lingering_ = false;    // closing: answers flushed, then FIN, then wait for EOF
   bool tls_relayed_ = false;  // a TLS relay's far end: the client uses https
   bool handing_over_ = false;
-  bool switched_ = false;          // the stream went to the UpgradeTarget; retired
-  bool awaiting_proxy_ = false;    // its reader is in Shared::proxy_readers
+  bool switched_ = false;           // the stream went to the UpgradeTarget; retired
+  bool awaiting_proxy_ = false;     // its reader is in Shared::proxy_readers
   bool forwarded_upgrade_ = false;  // its upgrade's client is in Shared::upgrade_peers
 };
 

@@ -11,7 +11,8 @@ namespace {
 
 std::string_view unquote(std::string_view text) {
   text = trim_ows(text);
-  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
+    text = text.substr(1, text.size() - 2);
   return text;
 }
 

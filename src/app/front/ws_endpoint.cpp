@@ -12,8 +12,8 @@ WsEndpoint::WsEndpoint(uv_loop_t* loop, WsEngine engine, const http::CorsPolicy&
     : loop_(loop),
       cors_(cors),
       shared_{ws::WsContext{engine.upstreams,
-                            [&routing = engine.routing](std::string_view to)
-                                -> std::optional<engine::UpstreamTarget> {
+                            [&routing = engine.routing](
+                                std::string_view to) -> std::optional<engine::UpstreamTarget> {
                               auto address = engine::route_upstream(routing, to, nullptr);
                               if (!address) return std::nullopt;
                               engine::UpstreamTarget target;
@@ -75,13 +75,13 @@ void WsEndpoint::handle(http::Request& request, http::Exchange& exchange) {
 }
 
 void WsEndpoint::refuse(http::Exchange& exchange, const http::Request& request,
-                        http::Response response, engine::Refusal refusal,
-                        std::string_view reason) {
+                        http::Response response, engine::Refusal refusal, std::string_view reason) {
   if (shared_.events != nullptr) shared_.events->request_refused(request.peer, refusal, reason);
   exchange.send(std::move(response));
 }
 
-void WsEndpoint::take_over(net::TcpStream& stream, std::string& first_bytes, std::string_view peer) {
+void WsEndpoint::take_over(net::TcpStream& stream, std::string& first_bytes,
+                           std::string_view peer) {
   WsSocket::start(stream, shared_, first_bytes, peer);
 }
 

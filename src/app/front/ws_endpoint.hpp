@@ -36,7 +36,7 @@
 namespace sb::app {
 
 struct WsTimeouts {
-  std::uint64_t open_ms = 10000;      // http_header_timeout: the first <open/>
+  std::uint64_t open_ms = 10000;  // http_header_timeout: the first <open/>
   std::uint64_t ping_interval_ms = 60000;
   std::uint64_t pong_timeout_ms = 30000;
 };
@@ -48,7 +48,7 @@ struct WsEngine {
   engine::EngineEvents* events;            // created / ended / refused, like BOSH's
   base::TimerWheel& timers;
   engine::UpstreamFactory& upstreams;
-  std::string id_prefix;                   // the worker's sid prefix, in log ids
+  std::string id_prefix;  // the worker's sid prefix, in log ids
 };
 
 class WsEndpoint final : public http::Handler, public UpgradeTarget {

@@ -51,16 +51,16 @@ namespace sb::app {
 // What every WebSocket connection of a worker shares. It is the sessions'
 // WsContext (factory, routing, limits), with the glue's own settings after it.
 struct WsShared : ws::WsContext {
-  engine::SessionCounts& counts;    // both transports' sessions, for the caps
-  engine::EngineEvents* events;     // created / ended / refused, like BOSH's
+  engine::SessionCounts& counts;  // both transports' sessions, for the caps
+  engine::EngineEvents* events;   // created / ended / refused, like BOSH's
   base::TimerWheel& wheel;
-  std::string id_prefix;            // the worker's sid prefix, in log ids
-  std::uint64_t open_timeout_ms;    // for the first <open/>
+  std::string id_prefix;          // the worker's sid prefix, in log ids
+  std::uint64_t open_timeout_ms;  // for the first <open/>
   std::uint64_t ping_interval_ms;
   std::uint64_t pong_timeout_ms;
-  FrontEvents* counted = nullptr;    // sessions and messages counted; may be null
+  FrontEvents* counted = nullptr;  // sessions and messages counted; may be null
   std::uint32_t next_id = 0;
-  std::size_t live = 0;             // WsSockets alive now
+  std::size_t live = 0;  // WsSockets alive now
   // The client's address of connections whose client is not the socket's peer
   // (a PROXY header or a trusted proxy's X-Forwarded-For named it) and that keep
   // no per-address key: held only until the session is announced in the log, so

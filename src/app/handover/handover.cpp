@@ -22,12 +22,12 @@ namespace sb::app {
 struct Handover::Outgoing {
   uv_write_t req{};
   std::string frame;
-  HttpSocket* socket = nullptr;     // a plain connection leaving, or
+  HttpSocket* socket = nullptr;      // a plain connection leaving, or
   net::TcpStream* stream = nullptr;  // the far end of a TLS relay's socketpair
 };
 
-Handover::Handover(uv_loop_t* loop, Identity identity, HttpSocket::Shared& sockets,
-                   AdoptFn adopt, LostFn lost)
+Handover::Handover(uv_loop_t* loop, Identity identity, HttpSocket::Shared& sockets, AdoptFn adopt,
+                   LostFn lost)
     : loop_(loop),
       identity_(std::move(identity)),
       sockets_(sockets),
@@ -219,8 +219,8 @@ void Handover::send_control(std::string_view kind, std::string_view body) {
   if (state_ != State::kOpen) return;
   const int rc = write_control(reinterpret_cast<uv_stream_t*>(&pipe_), kind, body);
   if (rc != 0) {
-    SB_LOG_WARN("cannot send '%.*s' to the supervisor: %s", static_cast<int>(kind.size()), kind.data(),
-                uv_strerror(rc));
+    SB_LOG_WARN("cannot send '%.*s' to the supervisor: %s", static_cast<int>(kind.size()),
+                kind.data(), uv_strerror(rc));
   }
 }
 
@@ -231,9 +231,9 @@ Handover::Arrival Handover::take_socket(int fd) {
   socklen_t length = sizeof address;
   int type = 0;
   socklen_t type_length = sizeof type;
-  const bool stream_socket = ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
-                             ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0 &&
-                             type == SOCK_STREAM;
+  const bool stream_socket =
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+      ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0 && type == SOCK_STREAM;
   const bool relayed = stream_socket && address.ss_family == AF_UNIX;
   net::TcpStream* stream = net::TcpStream::create(loop_, nullptr);
   const int rc = stream_socket ? uv_tcp_open(stream->handle(), fd) : UV_ENOTSOCK;

@@ -50,7 +50,7 @@ struct HandoverCounters {
   std::uint64_t adopted = 0;      // connections received from other workers
   std::uint64_t busy = 0;         // requests answered 503: their connection could not move
   std::uint64_t relayed = 0;      // TLS connections relayed to their owner (tls_relay.hpp)
-  std::uint64_t lost = 0;         // frames that came without their socket, or sockets without a frame
+  std::uint64_t lost = 0;  // frames that came without their socket, or sockets without a frame
 };
 
 class Handover final : public bosh::ForeignSidRouter {
@@ -123,7 +123,7 @@ class Handover final : public bosh::ForeignSidRouter {
   AdoptFn adopt_;
   LostFn lost_;
   ControlFn control_;
-  uv_pipe_t pipe_{};  // the writes (uv_write2); never read by libuv
+  uv_pipe_t pipe_{};                  // the writes (uv_write2); never read by libuv
   net::IpcReader* reader_ = nullptr;  // the reads; closes itself after close()
   State state_ = State::kIdle;
   PipeInbox<Arrival> inbox_;  // frames, and the sockets waiting for theirs

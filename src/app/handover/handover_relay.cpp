@@ -50,20 +50,20 @@ struct HandoverRelay::Relay {
   std::string frame;
   std::uint32_t target = 0;
   std::uint64_t generation = 0;  // the channel's generation at the last write
-  int attempts = 0;  // writes tried; a socket is re-sent once after a failed write
+  int attempts = 0;              // writes tried; a socket is re-sent once after a failed write
 };
 
 // The supervisor's view of one worker's pipe.
 struct HandoverRelay::Channel {
   HandoverRelay* owner = nullptr;
   std::uint32_t index = 0;
-  uv_pipe_t* pipe = nullptr;  // while the worker runs
+  uv_pipe_t* pipe = nullptr;         // while the worker runs
   net::IpcReader* reader = nullptr;  // reads the pipe; closes itself on detach
-  bool writable = false;      // false once a write failed: the worker is going away
-  std::uint64_t generation = 0;  // counts attaches: which process a write went to
-  std::size_t in_flight = 0;     // writes to this pipe not yet completed
-  PipeInbox<Relay*> inbox;      // frames, and the sockets waiting for theirs
-  std::deque<Relay*> waiting;   // hand-overs for this worker while it is down
+  bool writable = false;             // false once a write failed: the worker is going away
+  std::uint64_t generation = 0;      // counts attaches: which process a write went to
+  std::size_t in_flight = 0;         // writes to this pipe not yet completed
+  PipeInbox<Relay*> inbox;           // frames, and the sockets waiting for theirs
+  std::deque<Relay*> waiting;        // hand-overs for this worker while it is down
 };
 
 HandoverRelay::HandoverRelay(uv_loop_t* loop, std::uint32_t workers, std::size_t max_held)
@@ -169,11 +169,14 @@ bool HandoverRelay::on_chunk(Channel& channel, net::IpcReader::Chunk& chunk) {
   if (chunk.truncated) {
     // The frame of this chunk comes without its socket: claim() finds none and
     // the request is dropped, alone.
-    SB_LOG_WARN("worker %u: a handed-over socket was lost on the way (the supervisor holds %zu "
-                "descriptors)", channel.index, held_);
+    SB_LOG_WARN(
+        "worker %u: a handed-over socket was lost on the way (the supervisor holds %zu "
+        "descriptors)",
+        channel.index, held_);
   }
   std::vector<HandoverFrame> frames;
-  if (const std::uint64_t skipped = channel.inbox.take(chunk.bytes, sockets, frames); skipped != 0) {
+  if (const std::uint64_t skipped = channel.inbox.take(chunk.bytes, sockets, frames);
+      skipped != 0) {
     counters_.resyncs += skipped;
     SB_LOG_ERROR("worker %u: corrupt bytes on its IPC pipe; skipped to the next frame",
                  channel.index);
@@ -299,7 +302,9 @@ void HandoverRelay::release(Relay* relay) {
   uv_close(reinterpret_cast<uv_handle_t*>(&relay->tcp), &HandoverRelay::on_relay_closed);
 }
 
-void HandoverRelay::on_relay_closed(uv_handle_t* handle) { delete static_cast<Relay*>(handle->data); }
+void HandoverRelay::on_relay_closed(uv_handle_t* handle) {
+  delete static_cast<Relay*>(handle->data);
+}
 
 bool HandoverRelay::has_unread(std::uint32_t index) const {
   if (index >= channels_.size() || channels_[index]->pipe == nullptr) return false;

@@ -51,7 +51,8 @@ struct RelayCounters {
   std::uint64_t relayed = 0;  // sockets written to their owner's pipe
   std::uint64_t dropped = 0;  // sockets closed: no owner, corrupt frame, cap, shutdown
   std::uint64_t refused = 0;  // of those: answered 503 (the owner or the relay was full)
-  std::uint64_t lost = 0;     // frames whose socket never came (MSG_CTRUNC), or sockets no frame claimed
+  std::uint64_t lost =
+      0;  // frames whose socket never came (MSG_CTRUNC), or sockets no frame claimed
   std::uint64_t resyncs = 0;  // corrupt headers skipped
 };
 
@@ -117,7 +118,7 @@ class HandoverRelay {
   ControlFn control_;
   // Every pipe is read into this one buffer: a chunk is consumed before the next read.
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
-  std::size_t held_ = 0;  // descriptors of client sockets this process holds open
+  std::size_t held_ = 0;            // descriptors of client sockets this process holds open
   std::size_t fixed_max_held_ = 0;  // given to the constructor; 0: from the file limit
   std::size_t max_held_ = 0;
   std::uint64_t baseline_fds_ = 0;  // open besides held_, counted at each attach

@@ -7,7 +7,8 @@ namespace sb::app {
 namespace {
 
 void put_u32(std::string& out, std::uint32_t value) {
-  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
+  for (int shift = 0; shift < 32; shift += 8)
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
 }
 
 std::uint32_t get_u32(std::string_view bytes) {
@@ -58,7 +59,8 @@ int write_control(uv_stream_t* pipe, std::string_view kind, std::string_view bod
   auto* message = new Message;
   message->frame = encode_control(kind, body);
   message->req.data = message;
-  uv_buf_t buf = uv_buf_init(message->frame.data(), static_cast<unsigned int>(message->frame.size()));
+  uv_buf_t buf =
+      uv_buf_init(message->frame.data(), static_cast<unsigned int>(message->frame.size()));
   const int rc = uv_write(&message->req, pipe, &buf, 1,
                           [](uv_write_t* req, int) { delete static_cast<Message*>(req->data); });
   if (rc != 0) delete message;
@@ -79,7 +81,8 @@ void FrameReader::feed(std::string_view bytes, std::vector<HandoverFrame>& out) 
     const std::uint32_t length = get_u32(rest.substr(8));
     const bool sane = get_u32(rest) == kFrameMagic && length >= 1 && length <= kMaxFramePayload;
     if (sane && rest.size() < kFrameHeaderBytes + length) break;
-    const std::string_view payload = sane ? rest.substr(kFrameHeaderBytes, length) : std::string_view();
+    const std::string_view payload =
+        sane ? rest.substr(kFrameHeaderBytes, length) : std::string_view();
     const std::size_t peer_length = sane ? static_cast<unsigned char>(payload[0]) : 0;
     if (!sane || 1 + peer_length > payload.size()) {
       // Lost our place: skip to the next marker (or keep the last three bytes,
@@ -114,7 +117,8 @@ std::optional<std::string> serialize_request(const http::Request& request, bool 
   if (!request.forwarded_for.empty()) {
     out.append("X-Forwarded-For: ").append(request.forwarded_for).append("\r\n");
   }
-  if (!request.forwarded.empty()) out.append("Forwarded: ").append(request.forwarded).append("\r\n");
+  if (!request.forwarded.empty())
+    out.append("Forwarded: ").append(request.forwarded).append("\r\n");
   if (!request.body.empty() || request.method == http::Method::kPost) {
     out.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
   }

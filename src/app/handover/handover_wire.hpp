@@ -88,7 +88,8 @@ struct HandoverFrame {
 
 // Header and payload in one string, ready for uv_write2. `peer` is cut to 255
 // bytes (an address is at most 45).
-std::string encode_frame(std::uint32_t target, std::string_view request, std::string_view peer = {});
+std::string encode_frame(std::uint32_t target, std::string_view request,
+                         std::string_view peer = {});
 
 class FrameReader {
  public:

@@ -11,8 +11,10 @@ namespace sb::app {
 class EngineLog final : public engine::EngineEvents {
  public:
   void session_created(std::string_view sid, std::string_view peer, std::string_view to) override;
-  void session_ended(std::string_view sid, engine::Condition condition, std::string_view reason) override;
-  void request_refused(std::string_view peer, engine::Refusal refusal, std::string_view reason) override;
+  void session_ended(std::string_view sid, engine::Condition condition,
+                     std::string_view reason) override;
+  void request_refused(std::string_view peer, engine::Refusal refusal,
+                       std::string_view reason) override;
 };
 
 }  // namespace sb::app

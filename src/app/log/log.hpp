@@ -61,8 +61,8 @@ void log_write(LogLevel level, const char* format, ...) __attribute__((format(pr
 
 }  // namespace sb::app
 
-#define SB_LOG(level, ...)                                                  \
-  do {                                                                      \
+#define SB_LOG(level, ...)                                                       \
+  do {                                                                           \
     if (::sb::app::log_enabled(level)) ::sb::app::log_write(level, __VA_ARGS__); \
   } while (0)
 #define SB_LOG_ERROR(...) SB_LOG(::sb::app::LogLevel::kError, __VA_ARGS__)

@@ -60,9 +60,9 @@ void MetricsBoard::retire(std::uint32_t index) {
     retired.add(metric::kSessionsEnded + metric::kWorkerLost, static_cast<std::uint64_t>(lost));
   }
   for (auto& counter : gone.counters) counter.store(0, std::memory_order_relaxed);
-  for (auto* gauge : {&gone.pid, &gone.sessions, &gone.websocket_connections, &gone.held_requests, &gone.upstream_links,
-                      &gone.http_connections, &gone.open_fds, &gone.max_fds, &gone.logins_in_progress,
-                      &gone.login_rate, &gone.logins_queued}) {
+  for (auto* gauge : {&gone.pid, &gone.sessions, &gone.websocket_connections, &gone.held_requests,
+                      &gone.upstream_links, &gone.http_connections, &gone.open_fds, &gone.max_fds,
+                      &gone.logins_in_progress, &gone.login_rate, &gone.logins_queued}) {
     gauge->store(0, std::memory_order_relaxed);
   }
 }

@@ -46,46 +46,47 @@ inline constexpr std::size_t kStatusCodes = 600;  // HTTP responses by status, 1
 // Upper bounds (seconds) of the upstream connect-time histogram's buckets; the
 // last, +Inf, has no entry here.
 inline constexpr double kConnectBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                            0.1,    0.25,  0.5,    1,     2.5,   5,     10};
+                                            0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 inline constexpr std::size_t kConnectBuckets = std::size(kConnectBounds) + 1;
 
 enum Direction : std::size_t { kToServer = 0, kFromServer = 1 };
 
 // Counter indexes.
 inline constexpr std::size_t kSessionsCreated = 0;
-inline constexpr std::size_t kSessionsEnded = kSessionsCreated + 1;            // + condition
-inline constexpr std::size_t kRequests = kSessionsEnded + kConditionSlots;     // + kind
-inline constexpr std::size_t kRefused = kRequests + kRequestKinds;             // + refusal
-inline constexpr std::size_t kResponses = kRefused + kRefusalSlots;            // + status
-inline constexpr std::size_t kUpstreamConnects = kResponses + kStatusCodes;    // succeeded
+inline constexpr std::size_t kSessionsEnded = kSessionsCreated + 1;          // + condition
+inline constexpr std::size_t kRequests = kSessionsEnded + kConditionSlots;   // + kind
+inline constexpr std::size_t kRefused = kRequests + kRequestKinds;           // + refusal
+inline constexpr std::size_t kResponses = kRefused + kRefusalSlots;          // + status
+inline constexpr std::size_t kUpstreamConnects = kResponses + kStatusCodes;  // succeeded
 inline constexpr std::size_t kUpstreamConnectFailures = kUpstreamConnects + 1;
-inline constexpr std::size_t kConnectBucket = kUpstreamConnectFailures + 1;    // + bucket (not cumulative)
+inline constexpr std::size_t kConnectBucket =
+    kUpstreamConnectFailures + 1;  // + bucket (not cumulative)
 inline constexpr std::size_t kConnectMicros = kConnectBucket + kConnectBuckets;  // sum of times
-inline constexpr std::size_t kStanzas = kConnectMicros + 1;                    // + direction
-inline constexpr std::size_t kUpstreamBytes = kStanzas + 2;                    // + direction
+inline constexpr std::size_t kStanzas = kConnectMicros + 1;                      // + direction
+inline constexpr std::size_t kUpstreamBytes = kStanzas + 2;                      // + direction
 inline constexpr std::size_t kHandoversSent = kUpstreamBytes + 2;
 inline constexpr std::size_t kHandoversAdopted = kHandoversSent + 1;
-inline constexpr std::size_t kHttpConnections = kHandoversAdopted + 1;         // accepted
-inline constexpr std::size_t kProxyHeadersRefused = kHttpConnections + 1;      // bad PROXY header
+inline constexpr std::size_t kHttpConnections = kHandoversAdopted + 1;     // accepted
+inline constexpr std::size_t kProxyHeadersRefused = kHttpConnections + 1;  // bad PROXY header
 // The WebSocket share of the session counters above, and its messages (one
 // stanza each, RFC 7395), so both transports can be told apart with a handful of
 // series rather than a label on every family.
 inline constexpr std::size_t kWsSessionsCreated = kProxyHeadersRefused + 1;
-inline constexpr std::size_t kWsMessages = kWsSessionsCreated + 1;             // + direction
-inline constexpr std::size_t kLoginsOpened = kWsMessages + 2;                 // stream header came
-inline constexpr std::size_t kLoginOpeningFailures = kLoginsOpened + 1;        // the server failed it
-inline constexpr std::size_t kLoginBucket = kLoginOpeningFailures + 1;         // + bucket (not cumulative)
-inline constexpr std::size_t kLoginMicros = kLoginBucket + kConnectBuckets;    // sum of times
-inline constexpr std::size_t kQueueBucket = kLoginMicros + 1;                 // + bucket (not cumulative)
-inline constexpr std::size_t kQueueMicros = kQueueBucket + kConnectBuckets;    // sum of times
-inline constexpr std::size_t kQueueGaveUp = kQueueMicros + 1;                  // waited 10 s, refused
+inline constexpr std::size_t kWsMessages = kWsSessionsCreated + 1;       // + direction
+inline constexpr std::size_t kLoginsOpened = kWsMessages + 2;            // stream header came
+inline constexpr std::size_t kLoginOpeningFailures = kLoginsOpened + 1;  // the server failed it
+inline constexpr std::size_t kLoginBucket = kLoginOpeningFailures + 1;  // + bucket (not cumulative)
+inline constexpr std::size_t kLoginMicros = kLoginBucket + kConnectBuckets;  // sum of times
+inline constexpr std::size_t kQueueBucket = kLoginMicros + 1;  // + bucket (not cumulative)
+inline constexpr std::size_t kQueueMicros = kQueueBucket + kConnectBuckets;  // sum of times
+inline constexpr std::size_t kQueueGaveUp = kQueueMicros + 1;                // waited 10 s, refused
 inline constexpr std::size_t kCounters = kQueueGaveUp + 1;
 }  // namespace metric
 
 struct alignas(64) MetricsSlot {
   // Gauges, sampled by the worker about once a second (Worker::sample_metrics).
   std::atomic<std::int64_t> pid;
-  std::atomic<std::int64_t> sessions;  // both transports
+  std::atomic<std::int64_t> sessions;               // both transports
   std::atomic<std::int64_t> websocket_connections;  // after their 101, session or not
   std::atomic<std::int64_t> held_requests;
   std::atomic<std::int64_t> upstream_links;
@@ -113,7 +114,8 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
 // The sums over all slots, as the scraper renders them.
 struct MetricsTotals {
-  std::int64_t sessions = 0, websocket_connections = 0, held_requests = 0, upstream_links = 0, http_connections = 0;
+  std::int64_t sessions = 0, websocket_connections = 0, held_requests = 0, upstream_links = 0,
+               http_connections = 0;
   std::int64_t open_fds = 0, max_fds = 0;
   std::int64_t logins_in_progress = 0, login_rate = 0, logins_queued = 0;
   std::uint64_t counters[metric::kCounters] = {};

@@ -72,9 +72,7 @@ void MetricsRecorder::link_bytes_received(std::size_t bytes) {
   slot_->add(metric::kUpstreamBytes + metric::kFromServer, bytes);
 }
 
-void MetricsRecorder::link_stanza_received() {
-  slot_->add(metric::kStanzas + metric::kFromServer);
-}
+void MetricsRecorder::link_stanza_received() { slot_->add(metric::kStanzas + metric::kFromServer); }
 
 void MetricsRecorder::http_connection_opened() { slot_->add(metric::kHttpConnections); }
 

@@ -22,7 +22,9 @@
 
 namespace sb::app {
 
-class MetricsRecorder final : public engine::EngineEvents, public xmpp::LinkObserver, public FrontEvents {
+class MetricsRecorder final : public engine::EngineEvents,
+                              public xmpp::LinkObserver,
+                              public FrontEvents {
  public:
   // `slot` null: a private slot (nobody scrapes this worker).
   explicit MetricsRecorder(MetricsSlot* slot);
@@ -30,8 +32,10 @@ class MetricsRecorder final : public engine::EngineEvents, public xmpp::LinkObse
 
   // engine::EngineEvents
   void session_created(std::string_view sid, std::string_view peer, std::string_view to) override;
-  void session_ended(std::string_view sid, engine::Condition condition, std::string_view reason) override;
-  void request_refused(std::string_view peer, engine::Refusal refusal, std::string_view reason) override;
+  void session_ended(std::string_view sid, engine::Condition condition,
+                     std::string_view reason) override;
+  void request_refused(std::string_view peer, engine::Refusal refusal,
+                       std::string_view reason) override;
   void request_received(engine::RequestKind kind, std::size_t stanzas) override;
   void creation_waited(std::uint64_t millis, bool started) override;
   // xmpp::LinkObserver

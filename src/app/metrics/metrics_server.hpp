@@ -26,11 +26,11 @@
 #include "app/front/http_socket.hpp"
 #include "app/metrics/metrics_board.hpp"
 #include "app/metrics/metrics_text.hpp"
+#include "base/timer_wheel.hpp"
 #include "http/cors.hpp"
 #include "http/limits.hpp"
 #include "http/router.hpp"
 #include "net/listener.hpp"
-#include "base/timer_wheel.hpp"
 
 namespace sb::app {
 

@@ -62,8 +62,8 @@ std::string le_label(double bound) {
 // A histogram in seconds over kConnectBounds, from per-bucket counts (not
 // cumulative) at counters[buckets ...] and the sum of microseconds at
 // counters[micros].
-void histogram_seconds(Writer& w, const std::uint64_t* counters, const char* name,
-                       const char* help, std::size_t buckets, std::size_t micros) {
+void histogram_seconds(Writer& w, const std::uint64_t* counters, const char* name, const char* help,
+                       std::size_t buckets, std::size_t micros) {
   w.family(name, "histogram", help);
   const std::string base(name);
   std::uint64_t cumulative = 0;
@@ -91,30 +91,40 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.sample("switchboard_build_info", 1, label("version", kProjectVersion));
   w.family("switchboard_workers", "gauge", "Worker processes running.");
   w.sample("switchboard_workers", daemon.workers_running);
-  w.family("switchboard_workers_configured", "gauge", "Worker processes the daemon runs when all are up.");
+  w.family("switchboard_workers_configured", "gauge",
+           "Worker processes the daemon runs when all are up.");
   w.sample("switchboard_workers_configured", daemon.workers_configured);
   w.family("switchboard_worker_restarts_total", "counter",
-           "Worker processes started again, by reason: exited (unasked) or hung (killed for missing heartbeats).");
-  w.sample("switchboard_worker_restarts_total", daemon.worker_restarts_exited, label("reason", "exited"));
-  w.sample("switchboard_worker_restarts_total", daemon.worker_restarts_hung, label("reason", "hung"));
+           "Worker processes started again, by reason: exited (unasked) or hung (killed for "
+           "missing heartbeats).");
+  w.sample("switchboard_worker_restarts_total", daemon.worker_restarts_exited,
+           label("reason", "exited"));
+  w.sample("switchboard_worker_restarts_total", daemon.worker_restarts_hung,
+           label("reason", "hung"));
 
-  w.family("switchboard_sessions", "gauge", "Sessions open, BOSH and WebSocket (sampled each second).");
+  w.family("switchboard_sessions", "gauge",
+           "Sessions open, BOSH and WebSocket (sampled each second).");
   w.sample_signed("switchboard_sessions", t.sessions);
-  w.family("switchboard_sessions_created_total", "counter", "Sessions created, BOSH and WebSocket.");
+  w.family("switchboard_sessions_created_total", "counter",
+           "Sessions created, BOSH and WebSocket.");
   w.sample("switchboard_sessions_created_total", c(metric::kSessionsCreated));
   w.family("switchboard_sessions_ended_total", "counter",
-           "Sessions ended, BOSH and WebSocket, by the condition the client was told (none: a clean or silent end).");
+           "Sessions ended, BOSH and WebSocket, by the condition the client was told (none: a "
+           "clean or silent end).");
   for (std::size_t i = 0; i < metric::kConditionSlots; ++i) {
     const std::string_view name = condition_label(i);
     if (name.empty()) continue;
-    w.sample("switchboard_sessions_ended_total", c(metric::kSessionsEnded + i), label("condition", name));
+    w.sample("switchboard_sessions_ended_total", c(metric::kSessionsEnded + i),
+             label("condition", name));
   }
-  w.family("switchboard_requests_total", "counter", "BOSH requests that reached a session or created one, by kind.");
+  w.family("switchboard_requests_total", "counter",
+           "BOSH requests that reached a session or created one, by kind.");
   for (std::size_t i = 0; i < metric::kRequestKinds; ++i) {
     w.sample("switchboard_requests_total", c(metric::kRequests + i),
              label("kind", engine::request_kind_label(static_cast<engine::RequestKind>(i))));
   }
-  w.family("switchboard_held_requests", "gauge", "BOSH requests held open, waiting for something to answer (sampled each second).");
+  w.family("switchboard_held_requests", "gauge",
+           "BOSH requests held open, waiting for something to answer (sampled each second).");
   w.sample_signed("switchboard_held_requests", t.held_requests);
   w.family("switchboard_refused_requests_total", "counter",
            "Requests answered with an error before any session took them, by reason.");
@@ -122,26 +132,32 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
     const std::string_view reason = i == metric::kConnectionBusy
                                         ? std::string_view("connection_busy")
                                         : engine::refusal_label(static_cast<engine::Refusal>(i));
-    w.sample("switchboard_refused_requests_total", c(metric::kRefused + i), label("reason", reason));
+    w.sample("switchboard_refused_requests_total", c(metric::kRefused + i),
+             label("reason", reason));
   }
 
   w.family("switchboard_websocket_connections", "gauge",
-           "Client connections switched to WebSocket, with or without a stream yet (sampled each second).");
+           "Client connections switched to WebSocket, with or without a stream yet (sampled each "
+           "second).");
   w.sample_signed("switchboard_websocket_connections", t.websocket_connections);
   w.family("switchboard_websocket_sessions_created_total", "counter",
            "WebSocket sessions created (also counted in switchboard_sessions_created_total).");
   w.sample("switchboard_websocket_sessions_created_total", c(metric::kWsSessionsCreated));
   w.family("switchboard_websocket_messages_total", "counter",
            "WebSocket text messages (one stanza or framing element each), by direction.");
-  w.sample("switchboard_websocket_messages_total", c(metric::kWsMessages + metric::kToServer), label("direction", "to_server"));
-  w.sample("switchboard_websocket_messages_total", c(metric::kWsMessages + metric::kFromServer), label("direction", "from_server"));
+  w.sample("switchboard_websocket_messages_total", c(metric::kWsMessages + metric::kToServer),
+           label("direction", "to_server"));
+  w.sample("switchboard_websocket_messages_total", c(metric::kWsMessages + metric::kFromServer),
+           label("direction", "from_server"));
 
-  w.family("switchboard_http_connections", "gauge", "Client HTTP connections open (sampled each second).");
+  w.family("switchboard_http_connections", "gauge",
+           "Client HTTP connections open (sampled each second).");
   w.sample_signed("switchboard_http_connections", t.http_connections);
   w.family("switchboard_http_connections_accepted_total", "counter",
            "Client HTTP connections accepted, or adopted from another worker.");
   w.sample("switchboard_http_connections_accepted_total", c(metric::kHttpConnections));
-  w.family("switchboard_http_responses_total", "counter", "HTTP responses sent to clients, by status code.");
+  w.family("switchboard_http_responses_total", "counter",
+           "HTTP responses sent to clients, by status code.");
   for (std::size_t code = 100; code < metric::kStatusCodes; ++code) {
     const std::uint64_t n = c(metric::kResponses + code);
     if (n == 0 && code != 200) continue;  // 200 always, so the family is never empty
@@ -154,69 +170,92 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.family("switchboard_upstream_connections", "gauge",
            "Connections to XMPP servers: connecting, open or closing (sampled each second).");
   w.sample_signed("switchboard_upstream_connections", t.upstream_links);
-  w.family("switchboard_upstream_connect_failures_total", "counter",
-           "Connections to XMPP servers that could not be made (refused, unresolvable, timed out).");
+  w.family(
+      "switchboard_upstream_connect_failures_total", "counter",
+      "Connections to XMPP servers that could not be made (refused, unresolvable, timed out).");
   w.sample("switchboard_upstream_connect_failures_total", c(metric::kUpstreamConnectFailures));
-  histogram_seconds(w, t.counters, "switchboard_upstream_connect_seconds",
-                    "Time to connect to the XMPP server (name resolution and TCP), for connections made.",
-                    metric::kConnectBucket, metric::kConnectMicros);
+  histogram_seconds(
+      w, t.counters, "switchboard_upstream_connect_seconds",
+      "Time to connect to the XMPP server (name resolution and TCP), for connections made.",
+      metric::kConnectBucket, metric::kConnectMicros);
   w.family("switchboard_logins_in_progress", "gauge",
-           "Logins whose XMPP stream is still opening (connect and stream header), all workers (sampled each second).");
+           "Logins whose XMPP stream is still opening (connect and stream header), all workers "
+           "(sampled each second).");
   w.sample_signed("switchboard_logins_in_progress", t.logins_in_progress);
   w.family("switchboard_logins_queued", "gauge",
            "BOSH session creations waiting their turn (overload control; sampled each second).");
   w.sample_signed("switchboard_logins_queued", t.logins_queued);
   w.family("switchboard_login_rate", "gauge",
-           "Logins a second the workers admit now, all together (overload control; sampled each second).");
+           "Logins a second the workers admit now, all together (overload control; sampled each "
+           "second).");
   w.sample_signed("switchboard_login_rate", t.login_rate);
   w.family("switchboard_login_opening_failures_total", "counter",
-           "Logins whose XMPP stream the server did not open (no connection, no stream header in time, closed).");
+           "Logins whose XMPP stream the server did not open (no connection, no stream header in "
+           "time, closed).");
   w.sample("switchboard_login_opening_failures_total", c(metric::kLoginOpeningFailures));
   histogram_seconds(w, t.counters, "switchboard_login_opening_seconds",
-                    "How long an admitted login waited for its XMPP stream: connect and the server's stream header.",
+                    "How long an admitted login waited for its XMPP stream: connect and the "
+                    "server's stream header.",
                     metric::kLoginBucket, metric::kLoginMicros);
-  histogram_seconds(w, t.counters, "switchboard_login_queue_seconds",
-                    "How long a BOSH session creation waited its turn before it started (overload control); "
-                    "those admitted at once are not counted.",
-                    metric::kQueueBucket, metric::kQueueMicros);
+  histogram_seconds(
+      w, t.counters, "switchboard_login_queue_seconds",
+      "How long a BOSH session creation waited its turn before it started (overload control); "
+      "those admitted at once are not counted.",
+      metric::kQueueBucket, metric::kQueueMicros);
   w.family("switchboard_login_queue_timeouts_total", "counter",
-           "BOSH session creations that waited their turn the longest allowed (10 s) and were then refused with 503.");
+           "BOSH session creations that waited their turn the longest allowed (10 s) and were then "
+           "refused with 503.");
   w.sample("switchboard_login_queue_timeouts_total", c(metric::kQueueGaveUp));
-  w.family("switchboard_stanzas_total", "counter", "Top-level XMPP elements relayed, by direction.");
-  w.sample("switchboard_stanzas_total", c(metric::kStanzas + metric::kToServer), label("direction", "to_server"));
-  w.sample("switchboard_stanzas_total", c(metric::kStanzas + metric::kFromServer), label("direction", "from_server"));
+  w.family("switchboard_stanzas_total", "counter",
+           "Top-level XMPP elements relayed, by direction.");
+  w.sample("switchboard_stanzas_total", c(metric::kStanzas + metric::kToServer),
+           label("direction", "to_server"));
+  w.sample("switchboard_stanzas_total", c(metric::kStanzas + metric::kFromServer),
+           label("direction", "from_server"));
   w.family("switchboard_upstream_bytes_total", "counter",
            "Bytes on the connections to XMPP servers (TLS records included), by direction.");
-  w.sample("switchboard_upstream_bytes_total", c(metric::kUpstreamBytes + metric::kToServer), label("direction", "to_server"));
-  w.sample("switchboard_upstream_bytes_total", c(metric::kUpstreamBytes + metric::kFromServer), label("direction", "from_server"));
+  w.sample("switchboard_upstream_bytes_total", c(metric::kUpstreamBytes + metric::kToServer),
+           label("direction", "to_server"));
+  w.sample("switchboard_upstream_bytes_total", c(metric::kUpstreamBytes + metric::kFromServer),
+           label("direction", "from_server"));
 
   w.family("switchboard_handovers_total", "counter",
-           "Client connections passed between workers: sent by the worker that read the request, adopted by its session's owner.");
+           "Client connections passed between workers: sent by the worker that read the request, "
+           "adopted by its session's owner.");
   w.sample("switchboard_handovers_total", c(metric::kHandoversSent), label("side", "sent"));
   w.sample("switchboard_handovers_total", c(metric::kHandoversAdopted), label("side", "adopted"));
-  w.family("switchboard_handovers_relayed_total", "counter", "Hand-overs the supervisor passed on to their worker.");
+  w.family("switchboard_handovers_relayed_total", "counter",
+           "Hand-overs the supervisor passed on to their worker.");
   w.sample("switchboard_handovers_relayed_total", daemon.handovers_relayed);
-  w.family("switchboard_handovers_dropped_total", "counter",
-           "Hand-overs the supervisor dropped (the owner was down too long, or the frame was bad).");
+  w.family(
+      "switchboard_handovers_dropped_total", "counter",
+      "Hand-overs the supervisor dropped (the owner was down too long, or the frame was bad).");
   w.sample("switchboard_handovers_dropped_total", daemon.handovers_dropped);
   w.family("switchboard_handovers_refused_total", "counter",
-           "Of the dropped hand-overs, those answered 503 at once: the owner was not reading its pipe in time, or the supervisor held too many sockets.");
+           "Of the dropped hand-overs, those answered 503 at once: the owner was not reading its "
+           "pipe in time, or the supervisor held too many sockets.");
   w.sample("switchboard_handovers_refused_total", daemon.handovers_refused);
   w.family("switchboard_handovers_lost_total", "counter",
-           "Hand-over frames that came without their socket (a process at its file limit), or sockets without a frame.");
+           "Hand-over frames that came without their socket (a process at its file limit), or "
+           "sockets without a frame.");
   w.sample("switchboard_handovers_lost_total", daemon.handovers_lost);
-  w.family("switchboard_relay_held_sockets", "gauge", "Client sockets the supervisor holds on their way to their owner.");
+  w.family("switchboard_relay_held_sockets", "gauge",
+           "Client sockets the supervisor holds on their way to their owner.");
   w.sample("switchboard_relay_held_sockets", daemon.relay_held_sockets);
 
-  w.family("process_cpu_seconds_total", "counter", "User and system CPU time of all the daemon's processes, in seconds.");
+  w.family("process_cpu_seconds_total", "counter",
+           "User and system CPU time of all the daemon's processes, in seconds.");
   w.sample_double("process_cpu_seconds_total", process.cpu_seconds);
-  w.family("process_resident_memory_bytes", "gauge", "Resident memory of all the daemon's processes, in bytes.");
+  w.family("process_resident_memory_bytes", "gauge",
+           "Resident memory of all the daemon's processes, in bytes.");
   w.sample("process_resident_memory_bytes", process.resident_bytes);
   w.family("process_open_fds", "gauge", "Open file descriptors of all the daemon's processes.");
   w.sample_signed("process_open_fds", process.open_fds);
-  w.family("process_max_fds", "gauge", "The sum of the daemon's processes' file descriptor limits.");
+  w.family("process_max_fds", "gauge",
+           "The sum of the daemon's processes' file descriptor limits.");
   w.sample_signed("process_max_fds", process.max_fds);
-  w.family("process_start_time_seconds", "gauge", "Start time of the daemon (its first process), in seconds since the epoch.");
+  w.family("process_start_time_seconds", "gauge",
+           "Start time of the daemon (its first process), in seconds since the epoch.");
   w.sample_double("process_start_time_seconds", process.start_time_seconds);
   return out;
 }

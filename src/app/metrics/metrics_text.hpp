@@ -32,8 +32,8 @@ struct DaemonFigures {
   std::uint64_t worker_restarts_hung = 0;
   std::uint64_t handovers_relayed = 0;  // by the supervisor
   std::uint64_t handovers_dropped = 0;
-  std::uint64_t handovers_refused = 0;  // of the dropped: answered 503 (owner or relay full)
-  std::uint64_t handovers_lost = 0;     // a frame without its socket, or the reverse
+  std::uint64_t handovers_refused = 0;   // of the dropped: answered 503 (owner or relay full)
+  std::uint64_t handovers_lost = 0;      // a frame without its socket, or the reverse
   std::uint64_t relay_held_sockets = 0;  // sockets the supervisor holds right now
 };
 

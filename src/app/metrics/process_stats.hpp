@@ -14,9 +14,9 @@
 namespace sb::app {
 
 struct ProcessSample {
-  double cpu_seconds = 0;           // user + system
+  double cpu_seconds = 0;  // user + system
   std::uint64_t resident_bytes = 0;
-  double start_time_seconds = 0;    // since the Unix epoch
+  double start_time_seconds = 0;  // since the Unix epoch
 };
 
 // nullopt if the process is gone or /proc cannot be read.

@@ -60,12 +60,12 @@ void Admission::check() {
       full_ = true;
       for (Watched& watched : listeners_) watched.kept_open_logged = false;
       ++counters_.full;
-      SB_LOG_WARN("full, taking no new sessions: %llu of %llu descriptors in use (stop at %llu), "
-                  "%llu sessions%s",
-                  static_cast<unsigned long long>(live), static_cast<unsigned long long>(budget.limit),
-                  static_cast<unsigned long long>(budget.high),
-                  static_cast<unsigned long long>(sessions),
-                  fds_full ? "" : " (this worker's share of max_sessions)");
+      SB_LOG_WARN(
+          "full, taking no new sessions: %llu of %llu descriptors in use (stop at %llu), "
+          "%llu sessions%s",
+          static_cast<unsigned long long>(live), static_cast<unsigned long long>(budget.limit),
+          static_cast<unsigned long long>(budget.high), static_cast<unsigned long long>(sessions),
+          fds_full ? "" : " (this worker's share of max_sessions)");
     }
   } else {
     // A little below the cap again too, so one ending session does not flap it.
@@ -96,8 +96,10 @@ void Admission::update_listener(Watched& watched) {
       SB_LOG_INFO("%s closed: new connections go to the other workers", watched.name);
     } else if (!watched.kept_open_logged) {
       watched.kept_open_logged = true;
-      SB_LOG_WARN("the last open %s of the port stays open: new sessions get 503 until "
-                  "a worker has room", watched.name);
+      SB_LOG_WARN(
+          "the last open %s of the port stays open: new sessions get 503 until "
+          "a worker has room",
+          watched.name);
     }
   } else if (!full_ && listener.suspended()) {
     std::string error;

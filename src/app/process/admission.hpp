@@ -46,12 +46,12 @@ class Handover;
 class ListenBoard;
 
 struct AdmissionCounters {
-  std::uint64_t full = 0;            // times the worker became full
-  std::uint64_t room = 0;            // times it had room again
-  std::uint64_t suspended = 0;       // times its listener was closed
-  std::uint64_t reopened = 0;        // times its listener was opened again
-  std::uint64_t refused = 0;         // session creations this worker had no room for
-  std::uint64_t redirected = 0;      // of those: passed to a worker with room
+  std::uint64_t full = 0;        // times the worker became full
+  std::uint64_t room = 0;        // times it had room again
+  std::uint64_t suspended = 0;   // times its listener was closed
+  std::uint64_t reopened = 0;    // times its listener was opened again
+  std::uint64_t refused = 0;     // session creations this worker had no room for
+  std::uint64_t redirected = 0;  // of those: passed to a worker with room
 };
 
 class Admission final : public engine::CreationGate {
@@ -97,14 +97,14 @@ class Admission final : public engine::CreationGate {
   struct Watched {
     net::Listener* listener = nullptr;
     ListenPort port = ListenPort::kPlain;
-    const char* name = "";           // for the log: "listener" or "TLS listener"
-    bool kept_open_logged = false;   // "last listener: kept open" said for this episode
+    const char* name = "";          // for the log: "listener" or "TLS listener"
+    bool kept_open_logged = false;  // "last listener: kept open" said for this episode
     bool reopen_failed_logged = false;
   };
   void update_listener(Watched& watched);
 
   Setup setup_;
-  Watched listeners_[2];  // plain, then TLS (its listener null without tls_listen)
+  Watched listeners_[2];                   // plain, then TLS (its listener null without tls_listen)
   const engine::SessionCounts& sessions_;  // both transports
   ListenBoard* board_;
   Handover* handover_ = nullptr;

@@ -92,7 +92,8 @@ std::uint32_t LoginPacer::retry_after() {
   // wave; the more this worker refuses, the wider the spread (2 to 10 seconds).
   const std::uint64_t offered = refused_in_window_ + admitted_in_window_;
   const std::uint64_t pressure = admitted_in_window_ == 0 ? 9 : offered / admitted_in_window_;
-  const std::uint32_t spread = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(pressure, 2, 10));
+  const std::uint32_t spread =
+      static_cast<std::uint32_t>(std::clamp<std::uint64_t>(pressure, 2, 10));
   return 1 + static_cast<std::uint32_t>(jitter_() % spread);
 }
 
@@ -101,7 +102,8 @@ void LoginPacer::on_probe(uv_timer_t* timer) {
   // uv_now() is the time this loop turn began: how much later than due the probe
   // runs is how long the loop was busy with something else.
   const std::uint64_t now = uv_now(self.loop_);
-  const std::uint64_t late = now - self.last_probe_ms_ > kProbeMs ? now - self.last_probe_ms_ - kProbeMs : 0;
+  const std::uint64_t late =
+      now - self.last_probe_ms_ > kProbeMs ? now - self.last_probe_ms_ - kProbeMs : 0;
   self.last_probe_ms_ = now;
   self.window_.max_lag_ms = std::max(self.window_.max_lag_ms, late);
   // Tokens for the time since the last probe, up to a quarter second's worth.
@@ -116,15 +118,17 @@ void LoginPacer::end_window() {
   const double before = rate_.rate();
   const char* why = rate_.end_window(window_);
   if (*why != '\0' && before > LoginRate::kMinRate) {
-    SB_LOG_DEBUG("login rate %.0f -> %.0f/s: %s (lag %llu ms, %llu opened, %llu failed, slowest %llu ms)",
-                 before, rate_.rate(), why, static_cast<unsigned long long>(window_.max_lag_ms),
-                 static_cast<unsigned long long>(window_.opened),
-                 static_cast<unsigned long long>(window_.failed),
-                 static_cast<unsigned long long>(window_.max_opening_ms));
+    SB_LOG_DEBUG(
+        "login rate %.0f -> %.0f/s: %s (lag %llu ms, %llu opened, %llu failed, slowest %llu ms)",
+        before, rate_.rate(), why, static_cast<unsigned long long>(window_.max_lag_ms),
+        static_cast<unsigned long long>(window_.opened),
+        static_cast<unsigned long long>(window_.failed),
+        static_cast<unsigned long long>(window_.max_opening_ms));
   }
   // The per-second counts of openings must add up to those in progress: a link
   // that told a start a second off may have left a stray count behind.
-  std::uint64_t counted = std::accumulate(started_in_second_.begin(), started_in_second_.end(), std::uint64_t{0});
+  std::uint64_t counted =
+      std::accumulate(started_in_second_.begin(), started_in_second_.end(), std::uint64_t{0});
   const std::uint64_t second = uv_now(loop_) / 1000;
   for (std::size_t back = kAgeSlots; back > 0 && counted > in_progress_; --back) {
     std::uint32_t& slot = started_in_second_[(second + kAgeSlots + 1 - back) % kAgeSlots];
@@ -180,8 +184,7 @@ void LoginPacer::link_open_ended(OpenOutcome outcome, std::uint64_t millis) {
       ++counters_.failed;
       ++window_.failed;
       break;
-    case OpenOutcome::kAbandoned:
-      break;
+    case OpenOutcome::kAbandoned: break;
   }
   if (next_ != nullptr) next_->link_open_ended(outcome, millis);
 }

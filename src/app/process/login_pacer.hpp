@@ -87,11 +87,11 @@ struct LoginPacerSettings {
 
 struct LoginPacerCounters {
   std::uint64_t admitted = 0;
-  std::uint64_t refused = 0;          // 503: overload
-  std::uint64_t queued = 0;           // waited their turn
-  std::uint64_t opened = 0;           // openings completed
-  std::uint64_t failed = 0;           // openings the server failed
-  std::uint64_t opening_ms_sum = 0;   // of the completed openings
+  std::uint64_t refused = 0;         // 503: overload
+  std::uint64_t queued = 0;          // waited their turn
+  std::uint64_t opened = 0;          // openings completed
+  std::uint64_t failed = 0;          // openings the server failed
+  std::uint64_t opening_ms_sum = 0;  // of the completed openings
 };
 
 class LoginPacer final : public xmpp::LinkObserver, public engine::LoginGate {

@@ -22,9 +22,7 @@ void send(const std::string& message) {
 
 }  // namespace
 
-void notify_ready(std::string_view status) {
-  send("READY=1\nSTATUS=" + std::string(status));
-}
+void notify_ready(std::string_view status) { send("READY=1\nSTATUS=" + std::string(status)); }
 
 void notify_reloading() {
   // MONOTONIC_USEC lets systemd tell this reload from an earlier one (required

@@ -243,7 +243,8 @@ void Supervisor::schedule_restart(Slot& slot) {
   if (uv_now(&loop_) - slot.started_ms >= kStableMs) slot.backoff_ms = kFirstBackoffMs;
   const std::uint64_t delay = slot.backoff_ms;
   slot.backoff_ms = std::min(slot.backoff_ms * 2, kMaxBackoffMs);
-  SB_LOG_INFO("restarting worker %u in %llu ms", slot.index, static_cast<unsigned long long>(delay));
+  SB_LOG_INFO("restarting worker %u in %llu ms", slot.index,
+              static_cast<unsigned long long>(delay));
   uv_timer_start(&slot.restart_timer, &Supervisor::on_restart_timer, delay, 0);
 }
 
@@ -271,8 +272,10 @@ void Supervisor::on_hang_timer(uv_timer_t* timer) {
   // which the loop reads what it sent.
   const std::uint64_t late = uv_now(&self.loop_) - std::min(uv_now(&self.loop_), slot.hang_due_ms);
   if (late > Heartbeat::interval_ms(slot.hang_timeout_s)) {
-    SB_LOG_WARN("worker %u: hang timer ran %llu ms late (the supervisor itself was held up); "
-                "a new timeout from now", slot.index, static_cast<unsigned long long>(late));
+    SB_LOG_WARN(
+        "worker %u: hang timer ran %llu ms late (the supervisor itself was held up); "
+        "a new timeout from now",
+        slot.index, static_cast<unsigned long long>(late));
     self.watch_for_hang(slot);
     return;
   }
@@ -281,8 +284,10 @@ void Supervisor::on_hang_timer(uv_timer_t* timer) {
   // reading proves nothing about the worker. Any message read re-arms the watch.
   const std::uint64_t due = slot.hang_due_ms;
   if (!self.relay_->read_now(slot.index)) {
-    SB_LOG_WARN("worker %u: its pipe is not being read, so its silence proves nothing; "
-                "a new timeout from now", slot.index);
+    SB_LOG_WARN(
+        "worker %u: its pipe is not being read, so its silence proves nothing; "
+        "a new timeout from now",
+        slot.index);
     self.watch_for_hang(slot);
     return;
   }

@@ -84,8 +84,8 @@ class Supervisor {
  public:
   static constexpr std::uint64_t kFirstBackoffMs = 100;
   static constexpr std::uint64_t kMaxBackoffMs = 10000;
-  static constexpr std::uint64_t kStableMs = 10000;       // a worker this old died of age, not of birth
-  static constexpr std::uint64_t kStopTimeoutMs = 10000;  // graceful shutdown, then SIGKILL
+  static constexpr std::uint64_t kStableMs = 10000;  // a worker this old died of age, not of birth
+  static constexpr std::uint64_t kStopTimeoutMs = 10000;    // graceful shutdown, then SIGKILL
   static constexpr std::uint64_t kReloadTimeoutMs = 10000;  // for every worker to apply a reload
 
   // `config.workers` must be resolved (not 0). `program` becomes the workers'
@@ -137,12 +137,12 @@ class Supervisor {
   uv_loop_t loop_{};
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<HandoverRelay> relay_;
-  std::unique_ptr<ListenBoard> board_;  // null if it could not be made
+  std::unique_ptr<ListenBoard> board_;             // null if it could not be made
   std::unique_ptr<MetricsBoard> metrics_board_;    // metrics_listen only
   std::unique_ptr<net::LoopContext> context_;      // for the metrics connections
   std::unique_ptr<MetricsServer> metrics_server_;  // metrics_listen only
-  std::uint64_t restarts_exited_ = 0;  // workers that exited or died unasked
-  std::uint64_t restarts_hung_ = 0;    // workers killed for missing their heartbeats
+  std::uint64_t restarts_exited_ = 0;              // workers that exited or died unasked
+  std::uint64_t restarts_hung_ = 0;                // workers killed for missing their heartbeats
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
   uv_signal_t sighup_{};

@@ -30,11 +30,13 @@ void Supervisor::on_reload_signal(uv_signal_t* handle, int signum) {
 
 void Supervisor::reopen_logs() {
   const std::string error = reopen_log_file();
-  if (!error.empty()) SB_LOG_ERROR("cannot reopen the log file %s; still logging to the old one", error.c_str());
+  if (!error.empty())
+    SB_LOG_ERROR("cannot reopen the log file %s; still logging to the old one", error.c_str());
   // A worker that has not said "listening" yet may not handle SIGUSR1 yet (its
   // default action ends the process); it opens the file by name when it starts.
   for (auto& slot : slots_) {
-    if (slot->current != nullptr && slot->listening) uv_process_kill(&slot->current->process, SIGUSR1);
+    if (slot->current != nullptr && slot->listening)
+      uv_process_kill(&slot->current->process, SIGUSR1);
   }
 }
 
@@ -51,10 +53,10 @@ void Supervisor::reload() {
   config_ = plan.next;
   ++generation_;
   apply_log_settings(config_);
-  SB_LOG_INFO("reload %llu: %s; sending it to %u workers",
-              static_cast<unsigned long long>(generation_),
-              plan.changed.empty() ? "nothing changed" : ("changed " + join_keys(plan.changed)).c_str(),
-              running_);
+  SB_LOG_INFO(
+      "reload %llu: %s; sending it to %u workers", static_cast<unsigned long long>(generation_),
+      plan.changed.empty() ? "nothing changed" : ("changed " + join_keys(plan.changed)).c_str(),
+      running_);
   const std::string body = std::to_string(generation_) + "\n" + encode_config(config_);
   for (auto& slot : slots_) {
     if (slot->current == nullptr || slot->generation == generation_) continue;
@@ -74,8 +76,9 @@ void Supervisor::on_control(std::uint32_t index, const ControlMessage& message) 
   if (message.kind == Heartbeat::kKind) return;
   if (message.kind == "listening") {
     slot.listening = true;
-    const bool all = std::all_of(slots_.begin(), slots_.end(),
-                                 [](const auto& s) { return s->current == nullptr || s->listening; });
+    const bool all = std::all_of(slots_.begin(), slots_.end(), [](const auto& s) {
+      return s->current == nullptr || s->listening;
+    });
     if (all && !all_listening_logged_) {
       all_listening_logged_ = true;
       SB_LOG_INFO("all %u workers listening", running_);
@@ -119,7 +122,8 @@ void Supervisor::finish_reload_if_done(bool timed_out) {
   reloading_ = false;
   uv_timer_stop(&reload_timer_);
   if (late.empty()) {
-    SB_LOG_INFO("reload %llu done: every worker runs it", static_cast<unsigned long long>(generation_));
+    SB_LOG_INFO("reload %llu done: every worker runs it",
+                static_cast<unsigned long long>(generation_));
   } else {
     SB_LOG_WARN("reload %llu: workers %s did not answer within %llu ms",
                 static_cast<unsigned long long>(generation_), late.c_str(),

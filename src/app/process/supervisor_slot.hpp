@@ -18,15 +18,15 @@ struct Supervisor::Slot {
   std::uint32_t index = 0;
   Incarnation* current = nullptr;  // null while the worker is down
   uv_timer_t restart_timer{};
-  uv_timer_t hang_timer{};  // runs while the worker is up and the watch is on
+  uv_timer_t hang_timer{};        // runs while the worker is up and the watch is on
   std::uint64_t hang_due_ms = 0;  // when hang_timer should fire (loop time)
   // The worker_hang_timeout of the configuration its process runs: it beats at
   // that rate until it has applied a reload.
   std::uint32_t hang_timeout_s = 0;
   std::uint64_t backoff_ms = kFirstBackoffMs;
   std::uint64_t started_ms = 0;
-  bool listening = false;             // its process said so: it handles SIGUSR1 now
-  std::uint64_t generation = 0;       // the configuration its process runs
+  bool listening = false;        // its process said so: it handles SIGUSR1 now
+  std::uint64_t generation = 0;  // the configuration its process runs
 };
 
 // One process of a slot with its IPC pipe. Both handles are closed when the

@@ -3,9 +3,9 @@
 // worker_reload.cpp, the orderly end in worker_shutdown.cpp. See worker.hpp.
 #include "app/process/worker.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <csignal>
-#include <unistd.h>
 
 #include "app/log/log.hpp"
 #include "app/metrics/process_stats.hpp"  // count_open_fds
@@ -27,7 +27,8 @@ std::unique_ptr<MetricsBoard> open_metrics_board(const Config& config, int fd) {
   } else if (config.metrics_listen && config.workers == 1) {
     board = MetricsBoard::create(1, error);
   }
-  if (!board && !error.empty()) SB_LOG_WARN("%s: this worker's metrics are not shown", error.c_str());
+  if (!board && !error.empty())
+    SB_LOG_WARN("%s: this worker's metrics are not shown", error.c_str());
   return board;
 }
 
@@ -94,26 +95,26 @@ void Worker::build_engine(const Config& config) {
 // The router: BOSH, WebSocket (if websocket_path), host-meta, the demo page.
 void Worker::build_routes(const Config& config) {
   cors_.set_refusal_hook([](std::string_view origin) {
-    SB_LOG_WARN("refused cross-origin requests from %.*s: not in cors_origins (add it there, "
-                "or set cors_origins = [\"*\"] to allow any origin)",
-                static_cast<int>(origin.size()), origin.data());
+    SB_LOG_WARN(
+        "refused cross-origin requests from %.*s: not in cors_origins (add it there, "
+        "or set cors_origins = [\"*\"] to allow any origin)",
+        static_cast<int>(origin.size()), origin.data());
   });
   router_ = std::make_unique<http::Router>(cors_);
   router_->add(config.bosh_path, {http::Method::kPost, http::Method::kGet, http::Method::kHead},
                *endpoint_);
   if (!config.websocket_path.empty()) {
-    websocket_ = std::make_unique<WsEndpoint>(
-        &loop_,
-        WsEngine{settings_, counts_, &recorder_, context_->timers(), *upstreams_, settings_.sid_prefix},
-        cors_, config.max_stanza_bytes, ws_timeouts(config));
+    websocket_ =
+        std::make_unique<WsEndpoint>(&loop_,
+                                     WsEngine{settings_, counts_, &recorder_, context_->timers(),
+                                              *upstreams_, settings_.sid_prefix},
+                                     cors_, config.max_stanza_bytes, ws_timeouts(config));
     websocket_->set_counted(&recorder_);
     router_->add(config.websocket_path, {http::Method::kGet}, *websocket_);
   }
-  host_meta_ = std::make_unique<HostMeta>(HostMetaUrls{config.bosh_path, config.websocket_path,
-                                                       config.public_bosh_url,
-                                                       config.public_websocket_url,
-                                                       listen_address(config),
-                                                       tls_listen_address(config)});
+  host_meta_ = std::make_unique<HostMeta>(HostMetaUrls{
+      config.bosh_path, config.websocket_path, config.public_bosh_url, config.public_websocket_url,
+      listen_address(config), tls_listen_address(config)});
   router_->add(HostMeta::kXrdPath, {http::Method::kGet}, *host_meta_);
   router_->add(HostMeta::kJrdPath, {http::Method::kGet}, *host_meta_);
   if (!config.demo_root.empty()) {
@@ -173,9 +174,7 @@ void Worker::build_handover(const Config& config) {
   handover_ = std::make_unique<Handover>(
       &loop_, std::move(identity), *shared_,
       [this](net::TcpStream& stream, std::string_view request, std::string_view peer,
-             bool tls_relayed) {
-        HttpSocket::adopt(stream, *shared_, request, peer, tls_relayed);
-      },
+             bool tls_relayed) { HttpSocket::adopt(stream, *shared_, request, peer, tls_relayed); },
       [this] {
         if (shutdown_phase_ > 0) return;
         SB_LOG_WARN("supervisor gone: shutting down %zu sessions", sessions_->size());
@@ -224,8 +223,7 @@ bool Worker::open_listeners(std::string& error) {
   if (handover_ && handover_->open(ipc_fd_, error) != 0) return false;
   if (metrics_board_ && config_.metrics_listen && !handover_) {
     metrics_server_ = std::make_unique<MetricsServer>(
-        &loop_, context_->timers(), *metrics_board_, limits_,
-        [] { return DaemonFigures{}; }, true);
+        &loop_, context_->timers(), *metrics_board_, limits_, [] { return DaemonFigures{}; }, true);
   }
   const std::string address = listen_address(config_);
   if (listener_->listen(address, kBacklog, error) != 0) {
@@ -274,8 +272,8 @@ void Worker::start_admission() {
   setup.baseline_fds = count_open_fds();
   setup.max_sessions = worker_max_sessions(config_.max_sessions, config_.workers);
   setup.index = static_cast<std::uint32_t>(index_);
-  admission_ = std::make_unique<Admission>(setup, *listener_, counts_, board_.get(),
-                                           tls_listener_.get());
+  admission_ =
+      std::make_unique<Admission>(setup, *listener_, counts_, board_.get(), tls_listener_.get());
   admission_->listening();
   if (handover_) admission_->set_handover(handover_.get(), config_.workers);
   endpoint_->set_creation_gate(admission_.get());
@@ -284,13 +282,14 @@ void Worker::start_admission() {
     websocket_->set_creation_gate(admission_.get());
     websocket_->set_login_gate(pacer_.get());
   }
-  SB_LOG_INFO("fd limit %llu: no new sessions from %llu descriptors in use (about %llu sessions), "
-              "again below %llu",
-              static_cast<unsigned long long>(setup.budget.limit),
-              static_cast<unsigned long long>(setup.budget.high),
-              static_cast<unsigned long long>(
-                  (setup.budget.high - std::min(setup.budget.high, setup.baseline_fds)) / 2),
-              static_cast<unsigned long long>(setup.budget.low));
+  SB_LOG_INFO(
+      "fd limit %llu: no new sessions from %llu descriptors in use (about %llu sessions), "
+      "again below %llu",
+      static_cast<unsigned long long>(setup.budget.limit),
+      static_cast<unsigned long long>(setup.budget.high),
+      static_cast<unsigned long long>(
+          (setup.budget.high - std::min(setup.budget.high, setup.baseline_fds)) / 2),
+      static_cast<unsigned long long>(setup.budget.low));
   trimmer_ = std::make_unique<HeapTrimmer>(&loop_);
 }
 
@@ -314,7 +313,8 @@ bool Worker::start_handles(std::string& error) {
                  {&sigusr1_, SIGUSR1, &Worker::on_reload_signal, false}};
   for (const auto& sig : signals) {
     error = uv_failure("signal handler", uv_signal_init(&loop_, sig.handle));
-    if (error.empty()) error = uv_failure("signal handler", uv_signal_start(sig.handle, sig.callback, sig.signum));
+    if (error.empty())
+      error = uv_failure("signal handler", uv_signal_start(sig.handle, sig.callback, sig.signum));
     if (!error.empty()) return false;
     sig.handle->data = this;
     if (!sig.keeps_loop) uv_unref(reinterpret_cast<uv_handle_t*>(sig.handle));
@@ -339,7 +339,8 @@ void Worker::announce() {
     SB_LOG_INFO("metrics on http://%s/metrics", listen_address(*config_.metrics_listen).c_str());
   }
   if (!config_.websocket_path.empty()) {
-    SB_LOG_INFO("XMPP over WebSocket on ws://%s%s", address.c_str(), config_.websocket_path.c_str());
+    SB_LOG_INFO("XMPP over WebSocket on ws://%s%s", address.c_str(),
+                config_.websocket_path.c_str());
   }
   if (tls_listener_) {
     SB_LOG_INFO("listening on https://%s%s (and wss://), TLS 1.2 and 1.3",
@@ -349,7 +350,8 @@ void Worker::announce() {
               settings_.default_upstream.host.empty()
                   ? "per domain only"
                   : (settings_.default_upstream.host + ":" +
-                     std::to_string(settings_.default_upstream.port)).c_str());
+                     std::to_string(settings_.default_upstream.port))
+                        .c_str());
   if (handover_) {
     handover_->send_control("listening", "");
     heartbeat_ = std::make_unique<Heartbeat>(
@@ -396,7 +398,7 @@ void Worker::sample_metrics() {
     slot.counters[metric::kHandoversSent].store(h.handed_over, std::memory_order_relaxed);
     slot.counters[metric::kHandoversAdopted].store(h.adopted, std::memory_order_relaxed);
     slot.counters[metric::kRefused + metric::kConnectionBusy].store(h.busy,
-                                                                   std::memory_order_relaxed);
+                                                                    std::memory_order_relaxed);
   }
 }
 

@@ -80,8 +80,7 @@ class Worker {
   // `ipc_fd` >= 0: supervised, with the IPC pipe to the supervisor on that fd;
   // `board_fd` >= 0: the supervisor's ListenBoard is on that fd; `metrics_fd` >= 0:
   // the supervisor's MetricsBoard is.
-  Worker(const Config& config, int index, int ipc_fd = -1, int board_fd = -1,
-         int metrics_fd = -1);
+  Worker(const Config& config, int index, int ipc_fd = -1, int board_fd = -1, int metrics_fd = -1);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   ~Worker();
@@ -127,7 +126,7 @@ class Worker {
   static void on_sample_timer(uv_timer_t* handle);
   void sample_metrics();
 
-  Config config_;  // what runs now; changed by reloads
+  Config config_;            // what runs now; changed by reloads
   std::string start_error_;  // set when the constructor could not make the loop
   bool loop_ready_ = false;
   std::string reload_path_;
@@ -142,7 +141,8 @@ class Worker {
   xmpp::LinkSettings link_settings_;
   std::unique_ptr<MetricsBoard> metrics_board_;  // the supervisor's, or our own when alone
   MetricsRecorder recorder_;
-  std::unique_ptr<LoginPacer> pacer_;  // overload control; the links' observer, passing on to recorder_
+  std::unique_ptr<LoginPacer>
+      pacer_;  // overload control; the links' observer, passing on to recorder_
   std::unique_ptr<TrustedProxies> trusted_;  // trusted_proxies, if set
   std::unique_ptr<xmpp::UpstreamConnector> upstreams_;
   std::unique_ptr<bosh::SessionTable> sessions_;
@@ -161,12 +161,12 @@ class Worker {
   std::unique_ptr<net::TicketKeyRing> tickets_;
   std::unique_ptr<net::TlsServerContext> tls_context_;
   std::unique_ptr<net::Listener> tls_listener_;
-  std::string tls_error_;  // why tls_context_ could not be made; run() reports it
-  std::unique_ptr<Handover> handover_;  // supervised only
+  std::string tls_error_;                 // why tls_context_ could not be made; run() reports it
+  std::unique_ptr<Handover> handover_;    // supervised only
   std::unique_ptr<Heartbeat> heartbeat_;  // supervised only, from run() on
-  std::unique_ptr<ListenBoard> board_;  // supervised only, if the supervisor made one
+  std::unique_ptr<ListenBoard> board_;    // supervised only, if the supervisor made one
   std::unique_ptr<Admission> admission_;
-  std::unique_ptr<HeapTrimmer> trimmer_;  // malloc_trim once a burst of sessions settles
+  std::unique_ptr<HeapTrimmer> trimmer_;           // malloc_trim once a burst of sessions settles
   std::unique_ptr<MetricsServer> metrics_server_;  // alone with metrics_listen only
   std::uint64_t fd_limit_ = 0;
   int index_;
@@ -178,7 +178,7 @@ class Worker {
   uv_signal_t sigusr1_{};
   uv_timer_t shutdown_timer_{};
   uv_timer_t sample_timer_{};
-  Watchdog watchdog_;  // alone only: the supervisor pings for its workers
+  Watchdog watchdog_;       // alone only: the supervisor pings for its workers
   int shutdown_phase_ = 0;  // 0 running, 1 draining, 2 closing sockets
 };
 

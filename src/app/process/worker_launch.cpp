@@ -40,7 +40,8 @@ std::optional<WorkerLaunch> worker_launch_from(int argc, char** argv, std::strin
   WorkerLaunch launch;
   const std::string_view text = argc >= 3 ? std::string_view(argv[2]) : std::string_view();
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), launch.index);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || launch.index >= 1024) {
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      launch.index >= 1024) {
     error = std::string(kWorkerIndexOption) + " needs a worker index from 0 to 1023";
     return launch;
   }

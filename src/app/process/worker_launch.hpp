@@ -54,8 +54,8 @@ std::vector<std::string> worker_arguments(std::string_view program, const Config
 
 struct WorkerLaunch {
   std::uint32_t index = 0;
-  bool board = false;    // the ListenBoard is on kWorkerBoardFd
-  bool metrics = false;  // the MetricsBoard is on kWorkerMetricsFd
+  bool board = false;                 // the ListenBoard is on kWorkerBoardFd
+  bool metrics = false;               // the MetricsBoard is on kWorkerMetricsFd
   std::vector<std::string> cli_args;  // the rest, program name first, for parse_command_line
 };
 

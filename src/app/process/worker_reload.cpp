@@ -13,7 +13,7 @@
 namespace sb::app {
 
 std::optional<std::string> Worker::reload_tls_certificate(const std::string& cert_file,
-                                                         const std::string& key_file) {
+                                                          const std::string& key_file) {
   if (!tls_context_) return std::string("no tls_listen in this worker");
   auto error = tls_context_->reload(cert_file, key_file);
   if (error) {
@@ -34,7 +34,8 @@ void Worker::on_reload_signal(uv_signal_t* handle, int signum) {
   if (self.shutdown_phase_ > 0) return;
   if (signum == SIGUSR1) {
     const std::string error = reopen_log_file();
-    if (!error.empty()) SB_LOG_ERROR("cannot reopen the log file %s; still logging to the old one", error.c_str());
+    if (!error.empty())
+      SB_LOG_ERROR("cannot reopen the log file %s; still logging to the old one", error.c_str());
     return;
   }
   if (self.handover_) {
@@ -57,8 +58,9 @@ void Worker::reload_file() {
   loaded->workers = config_.workers;  // resolved at start; never live
   const ReloadPlan plan = plan_reload_logged(config_, *loaded);
   apply_config(plan.next);
-  SB_LOG_INFO("reload done: %s", plan.changed.empty() ? "nothing changed"
-                                                      : ("changed " + join_keys(plan.changed)).c_str());
+  SB_LOG_INFO("reload done: %s", plan.changed.empty()
+                                     ? "nothing changed"
+                                     : ("changed " + join_keys(plan.changed)).c_str());
 }
 
 void Worker::on_control(const ControlMessage& message) {
@@ -82,8 +84,9 @@ void Worker::on_control(const ControlMessage& message) {
   }
   const ReloadPlan plan = plan_reload(config_, *next);
   apply_config(plan.next);
-  SB_LOG_INFO("configuration %s applied: %s", generation.c_str(),
-              plan.changed.empty() ? "nothing changed" : ("changed " + join_keys(plan.changed)).c_str());
+  SB_LOG_INFO(
+      "configuration %s applied: %s", generation.c_str(),
+      plan.changed.empty() ? "nothing changed" : ("changed " + join_keys(plan.changed)).c_str());
   handover_->send_control("applied", generation);
 }
 
@@ -96,7 +99,8 @@ void Worker::apply_config(const Config& next) {
   cors_.set_origins(next.cors_origins);
   upstreams_->update_limits(link_settings(next));
   if (websocket_) websocket_->update_limits(next.max_stanza_bytes, ws_timeouts(next));
-  if (admission_) admission_->set_max_sessions(worker_max_sessions(next.max_sessions, next.workers));
+  if (admission_)
+    admission_->set_max_sessions(worker_max_sessions(next.max_sessions, next.workers));
   if (heartbeat_) heartbeat_->set_timeout(next.worker_hang_timeout);
   pacer_->update(login_pacer_settings(next));
   apply_log_settings(next);

@@ -43,8 +43,8 @@ bool BoshTransport::strophe() const { return env_.options->client == BoshClient:
 
 void BoshTransport::open() {
   const Options& o = *env_.options;
-  std::string body = "<body content='text/xml; charset=utf-8' hold='" + std::to_string(o.hold) + "' rid='" +
-                     std::to_string(next_rid_) + "' to='";
+  std::string body = "<body content='text/xml; charset=utf-8' hold='" + std::to_string(o.hold) +
+                     "' rid='" + std::to_string(next_rid_) + "' to='";
   xml::append_escaped_attribute(body, o.domain);
   body += "' ver='1.6' wait='" + std::to_string(o.wait) + "' xml:lang='en' xmpp:version='1.0'";
   if (o.ack) body += " ack='1'";
@@ -174,7 +174,8 @@ void BoshTransport::transmit(Pending& p, std::uint64_t later_ms) {
     // Just after a --drop cut nothing of this session reaches the server before
     // --cut-delay has passed (the server has seen the reset by then, as it would
     // through a real link): the resend first, a newer request one tick later.
-    const std::uint64_t hold = held_until_ms_ - env_.now_ms() + (p.sends > 0 ? 0 : base::TimerWheel::kTickMs);
+    const std::uint64_t hold =
+        held_until_ms_ - env_.now_ms() + (p.sends > 0 ? 0 : base::TimerWheel::kTickMs);
     if (hold > later_ms) later_ms = hold;
   }
   if (p.sends < 255) ++p.sends;
@@ -190,13 +191,15 @@ void BoshTransport::transmit(Pending& p, std::uint64_t later_ms) {
     } else if (env_.uniform() < drop) {
       // Half the cuts at once (the answer is never read), half part-way into the
       // wait (which only a held request lives to see; see Env::cut_debt).
-      cut = env_.uniform() < 0.5 ? 0 : 1 + static_cast<std::int64_t>(env_.uniform() * wait_s_ * 1000.0);
+      cut = env_.uniform() < 0.5 ? 0
+                                 : 1 + static_cast<std::int64_t>(env_.uniform() * wait_s_ * 1000.0);
     }
   }
   // Strophe gives a request floor(1.1 * wait) s from its send (checked by its
   // 100 ms idle loop) before it sends it again; classic waits wait + 10 s.
-  const std::uint64_t timeout_ms = strophe() ? static_cast<std::uint64_t>(wait_s_) * 11 / 10 * 1000 + 100
-                                             : (static_cast<std::uint64_t>(wait_s_) + 10) * 1000;
+  const std::uint64_t timeout_ms = strophe()
+                                       ? static_cast<std::uint64_t>(wait_s_) * 11 / 10 * 1000 + 100
+                                       : (static_cast<std::uint64_t>(wait_s_) + 10) * 1000;
   conn->send(p.body, timeout_ms, cut, later_ms);
 }
 
@@ -278,7 +281,8 @@ void BoshTransport::on_failure(HttpConnection& conn, const char* kind) {
     // no error to Strophe; the report still counts it, like any other failure
     // that is not ours.
     if (!ours) env_.interval.tally.error(kind);
-    if (ours) held_until_ms_ = env_.now_ms() + static_cast<std::uint64_t>(env_.options->cut_delay_ms);
+    if (ours)
+      held_until_ms_ = env_.now_ms() + static_cast<std::uint64_t>(env_.options->cut_delay_ms);
     p->conn = nullptr;
     strophe_failure(*p, kind, std::strcmp(kind, "timeout") != 0);
     return;
@@ -345,7 +349,8 @@ void BoshTransport::handle_answer(const Pending& p) {
     const unsigned requests = body.attribute("requests").as_uint(2);
     // Strophe keeps at most 2 requests (_onIdle) and reads `requests` as the rid
     // window of the second one; classic keeps at most min(requests, 2).
-    requests_ = static_cast<std::uint8_t>(strophe() ? 2 : (requests < 1 ? 1 : (requests > 2 ? 2 : requests)));
+    requests_ = static_cast<std::uint8_t>(
+        strophe() ? 2 : (requests < 1 ? 1 : (requests > 2 ? 2 : requests)));
     window_ = static_cast<std::uint8_t>(requests < 1 ? 1 : (requests > 255 ? 255 : requests));
     const unsigned wait = body.attribute("wait").as_uint(wait_s_);
     if (wait > 0 && wait < wait_s_) wait_s_ = wait;
@@ -363,8 +368,9 @@ void BoshTransport::handle_answer(const Pending& p) {
     return;
   }
   if (std::strcmp(body.attribute("type").as_string(), "terminate") == 0) {
-    end(state_ == State::kClosing ? std::string()
-                                  : std::string("terminate:") + body.attribute("condition").as_string("none"));
+    end(state_ == State::kClosing
+            ? std::string()
+            : std::string("terminate:") + body.attribute("condition").as_string("none"));
   }
 }
 
@@ -378,12 +384,12 @@ bool BoshTransport::is_spare(const HttpConnection& conn) const {
 }
 
 std::string BoshTransport::debug_state() const {
-  std::string out = "sid " + sid_ + " state " + std::to_string(static_cast<int>(state_)) + " queue " +
-                    std::to_string(queue_.size()) + "B";
+  std::string out = "sid " + sid_ + " state " + std::to_string(static_cast<int>(state_)) +
+                    " queue " + std::to_string(queue_.size()) + "B";
   for (const Pending& p : pending_) {
-    out += " [rid " + std::to_string(p.rid) + (p.answered ? " answered" : "") + (p.sent ? "" : " unsent") +
-           " tries " + std::to_string(p.tries) + " sends " + std::to_string(p.sends) +
-           (p.conn != nullptr && p.conn->busy() ? " busy" : "") + "]";
+    out += " [rid " + std::to_string(p.rid) + (p.answered ? " answered" : "") +
+           (p.sent ? "" : " unsent") + " tries " + std::to_string(p.tries) + " sends " +
+           std::to_string(p.sends) + (p.conn != nullptr && p.conn->busy() ? " busy" : "") + "]";
   }
   return out;
 }

@@ -72,9 +72,10 @@ class BoshTransport final : public Transport, private HttpOwner {
 
  private:
   static constexpr std::size_t kMaxConnections = 3;
-  static constexpr unsigned kMaxTries = 4;         // classic: tries of one request
-  static constexpr unsigned kStropheMaxErrors = 4;  // Strophe gives up beyond this many errors in a row
-  static constexpr unsigned kStropheMaxSends = 5;   // ... or beyond this many sends of one request
+  static constexpr unsigned kMaxTries = 4;  // classic: tries of one request
+  static constexpr unsigned kStropheMaxErrors =
+      4;  // Strophe gives up beyond this many errors in a row
+  static constexpr unsigned kStropheMaxSends = 5;  // ... or beyond this many sends of one request
   enum class State : std::uint8_t { kNew, kCreating, kOpen, kClosing, kEnded };
   enum class Kind : std::uint8_t { kCreate, kNormal, kTerminate };
 
@@ -84,10 +85,10 @@ class BoshTransport final : public Transport, private HttpOwner {
     HttpConnection* conn = nullptr;
     std::string answer;
     Kind kind = Kind::kNormal;
-    std::uint8_t tries = 0;   // classic: failed tries
-    std::uint8_t sends = 0;   // strophe: times sent (Strophe's Request.sends)
+    std::uint8_t tries = 0;  // classic: failed tries
+    std::uint8_t sends = 0;  // strophe: times sent (Strophe's Request.sends)
     bool answered = false;
-    bool sent = false;        // strophe: on its way (a newer rid may wait for the window)
+    bool sent = false;  // strophe: on its way (a newer rid may wait for the window)
   };
 
   // HttpOwner
@@ -114,12 +115,12 @@ class BoshTransport final : public Transport, private HttpOwner {
   Env& env_;
   TransportEvents* events_;
   std::string sid_;
-  std::string queue_;          // stanzas waiting for a request slot
-  std::string last_;           // sent with the terminate
+  std::string queue_;             // stanzas waiting for a request slot
+  std::string last_;              // sent with the terminate
   std::vector<Pending> pending_;  // in rid order
   std::array<std::unique_ptr<HttpConnection>, kMaxConnections> conns_;
   std::uint64_t next_rid_ = 0;
-  std::uint64_t held_until_ms_ = 0;  // strophe: no request written before this, after a --drop cut
+  std::uint64_t held_until_ms_ = 0;   // strophe: no request written before this, after a --drop cut
   std::uint64_t newest_handled_ = 0;  // strophe: the highest rid whose answer was handled
   std::uint32_t wait_s_ = 60;
   std::uint8_t requests_ = 2;   // outstanding at most: min(server's requests, 2)

@@ -128,14 +128,19 @@ void Collector::print_progress(const TimelinePoint& p) {
   }
   // Refused logins (refusal.hpp) only once there are some.
   char refused[48] = "";
-  if (refusals > 0) std::snprintf(refused, sizeof refused, "  refused %llu", static_cast<unsigned long long>(refusals));
+  if (refusals > 0)
+    std::snprintf(refused, sizeof refused, "  refused %llu",
+                  static_cast<unsigned long long>(refusals));
   char line[300];
   std::snprintf(line, sizeof line,
-                "[%5.0fs] sessions %llu/%llu  logins/s %llu  msg/s %llu  p50 %.1f ms  p99 %.1f ms  errors %llu%s%s",
-                p.t, static_cast<unsigned long long>(p.sessions), static_cast<unsigned long long>(options_.sessions),
+                "[%5.0fs] sessions %llu/%llu  logins/s %llu  msg/s %llu  p50 %.1f ms  p99 %.1f ms  "
+                "errors %llu%s%s",
+                p.t, static_cast<unsigned long long>(p.sessions),
+                static_cast<unsigned long long>(options_.sessions),
                 static_cast<unsigned long long>(p.tally.logins),
-                static_cast<unsigned long long>(p.tally.messages_received), static_cast<double>(p.p50_us) / 1000.0,
-                static_cast<double>(p.p99_us) / 1000.0, static_cast<unsigned long long>(errors), refused,
+                static_cast<unsigned long long>(p.tally.messages_received),
+                static_cast<double>(p.p50_us) / 1000.0, static_cast<double>(p.p99_us) / 1000.0,
+                static_cast<unsigned long long>(errors), refused,
                 p.loop_lag_ms > options_.max_lag_ms ? "  (generator lagging)" : "");
   if (tty_) {
     std::printf("\r%s\033[K", line);

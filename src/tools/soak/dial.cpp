@@ -17,7 +17,8 @@ int Dial::start(Env& env, net::TcpStream& stream, void* owner, Done done, Dial*&
   dial->owner_ = owner;
   dial->done_ = done;
   dial->req_.data = dial;
-  rc = uv_tcp_connect(&dial->req_, stream.handle(), reinterpret_cast<const sockaddr*>(&env.target), on_connect);
+  rc = uv_tcp_connect(&dial->req_, stream.handle(), reinterpret_cast<const sockaddr*>(&env.target),
+                      on_connect);
   if (rc != 0) {
     delete dial;
     return rc;

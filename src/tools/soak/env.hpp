@@ -22,18 +22,18 @@ struct Env {
   uv_loop_t* loop = nullptr;
   net::LoopContext* context = nullptr;
   const Options* options = nullptr;
-  sockaddr_storage target{};      // resolved once at start
-  SourceAddresses sources;        // empty: the kernel picks the source
+  sockaddr_storage target{};  // resolved once at start
+  SourceAddresses sources;    // empty: the kernel picks the source
   // BOSH: "POST path HTTP/1.1\r\nHost: ...\r\nContent-Type: ...\r\n"; WebSocket:
   // the opening handshake's "GET path HTTP/1.1\r\n..." without the key.
   std::string request_head;
   std::mt19937_64 rng{12345};
-  Interval interval;              // the current second's figures
+  Interval interval;  // the current second's figures
   // Part-way cuts (--drop) that did not happen because the answer came first: the
   // next requests are cut at once instead, so the cut fraction is the one asked for.
   std::uint64_t cut_debt = 0;
-  bool stopping = false;          // the run is over: no new traffic, no resends after end
-  std::uint64_t run_end_ms = 0;   // when the run phase ends (loop time), for --drop over WebSocket
+  bool stopping = false;         // the run is over: no new traffic, no resends after end
+  std::uint64_t run_end_ms = 0;  // when the run phase ends (loop time), for --drop over WebSocket
 
   std::uint64_t now_ms() const { return uv_now(loop); }
   double uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }

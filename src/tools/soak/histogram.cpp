@@ -95,7 +95,8 @@ bool Histogram::deserialize(std::string_view text) {
   while (!text.empty()) {
     std::uint64_t index = 0;
     std::uint64_t n = 0;
-    if (!next_number(text, index, ':') || !next_number(text, n, 0) || index >= kBuckets) return false;
+    if (!next_number(text, index, ':') || !next_number(text, n, 0) || index >= kBuckets)
+      return false;
     buckets_[static_cast<std::size_t>(index)] += n;
     while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   }

@@ -16,9 +16,9 @@ namespace sb::soak {
 
 class Histogram {
  public:
-  static constexpr unsigned kLinearBits = 7;                     // 0..127 exact
-  static constexpr unsigned kHalf = 1u << (kLinearBits - 1);     // 64 sub-buckets
-  static constexpr unsigned kMaxShift = 34;                      // up to 2^41 - 1 us
+  static constexpr unsigned kLinearBits = 7;                  // 0..127 exact
+  static constexpr unsigned kHalf = 1u << (kLinearBits - 1);  // 64 sub-buckets
+  static constexpr unsigned kMaxShift = 34;                   // up to 2^41 - 1 us
   static constexpr std::size_t kBuckets = (1u << kLinearBits) + kMaxShift * kHalf;
 
   void record(std::uint64_t value_us);

@@ -17,13 +17,14 @@ namespace sb::soak {
 std::uint64_t mono_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 namespace {
 
-llhttp_settings_t make_settings(llhttp_data_cb body, llhttp_cb complete, llhttp_data_cb field, llhttp_data_cb value,
-                                llhttp_cb value_complete) {
+llhttp_settings_t make_settings(llhttp_data_cb body, llhttp_cb complete, llhttp_data_cb field,
+                                llhttp_data_cb value, llhttp_cb value_complete) {
   llhttp_settings_t s;
   llhttp_settings_init(&s);
   s.on_body = body;
@@ -54,8 +55,8 @@ void HttpConnection::close() {
   std::string().swap(out_);
 }
 
-void HttpConnection::send(std::string_view body, std::uint64_t timeout_ms, std::int64_t cut_after_ms,
-                          std::uint64_t later_ms) {
+void HttpConnection::send(std::string_view body, std::uint64_t timeout_ms,
+                          std::int64_t cut_after_ms, std::uint64_t later_ms) {
   busy_ = true;
   complete_ = false;
   cut_after_ms_ = cut_after_ms;
@@ -109,8 +110,8 @@ void HttpConnection::on_connect(void* owner, int status) {
 
 void HttpConnection::write_request() {
   llhttp_init(&parser_, HTTP_RESPONSE, nullptr);
-  static const llhttp_settings_t settings =
-      make_settings(on_body, on_message_complete, on_header_field, on_header_value, on_header_value_complete);
+  static const llhttp_settings_t settings = make_settings(
+      on_body, on_message_complete, on_header_field, on_header_value, on_header_value_complete);
   parser_.settings = const_cast<llhttp_settings_t*>(&settings);
   parser_.data = this;
   retry_after_ = -1;
@@ -150,7 +151,9 @@ void HttpConnection::on_timer(base::TimerNode& node) {
       }
       return;
     case Phase::kConnecting:
-      self->fail(self->env_.now_ms() >= self->deadline_ms_ && self->connecting_ == nullptr ? "connect" : "timeout");
+      self->fail(self->env_.now_ms() >= self->deadline_ms_ && self->connecting_ == nullptr
+                     ? "connect"
+                     : "timeout");
       return;
     case Phase::kWaiting:
       if (self->cut_after_ms_ >= 0 && self->env_.now_ms() < self->deadline_ms_) {

@@ -22,8 +22,8 @@
 #include <string>
 #include <string_view>
 
-#include "net/tcp_stream.hpp"
 #include "base/timer_wheel.hpp"
+#include "net/tcp_stream.hpp"
 #include "tools/soak/dial.hpp"
 #include "tools/soak/refusal.hpp"
 
@@ -59,7 +59,8 @@ class HttpConnection final : public net::StreamHandler {
   // `later_ms` (a client's backoff). The answer (or a failure) comes within
   // timeout_ms of the write. cut_after_ms >= 0 cuts the connection that long after
   // the request was written (flaky mode); -1 never.
-  void send(std::string_view body, std::uint64_t timeout_ms, std::int64_t cut_after_ms, std::uint64_t later_ms = 0);
+  void send(std::string_view body, std::uint64_t timeout_ms, std::int64_t cut_after_ms,
+            std::uint64_t later_ms = 0);
   bool busy() const { return busy_; }
   // The last answer's Retry-After in seconds, -1 if it had none (refusal.hpp).
   std::int32_t retry_after() const { return retry_after_value(retry_after_); }
@@ -93,14 +94,14 @@ class HttpConnection final : public net::StreamHandler {
   HttpOwner* owner_;
   net::TcpStream* stream_ = nullptr;
   Dial* connecting_ = nullptr;
-  std::string out_;            // the request in flight (kept until written)
-  std::string body_;           // the answer being read
+  std::string out_;   // the request in flight (kept until written)
+  std::string body_;  // the answer being read
   llhttp_t parser_{};
   base::OwnedTimerNode timer_{on_timer, this};
-  std::uint64_t deadline_ms_ = 0;   // response timeout
+  std::uint64_t deadline_ms_ = 0;  // response timeout
   std::int64_t cut_after_ms_ = -1;
-  std::int32_t retry_after_ = -1;   // feed_retry_after()'s accumulator
-  RetryAfterMatcher header_;        // the header name being read
+  std::int32_t retry_after_ = -1;  // feed_retry_after()'s accumulator
+  RetryAfterMatcher header_;       // the header name being read
   Phase phase_ = Phase::kIdle;
   bool busy_ = false;
   bool complete_ = false;

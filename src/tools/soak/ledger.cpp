@@ -47,7 +47,8 @@ Ledger::Outcome Ledger::receive(std::uint32_t receiver, std::string_view body, s
   std::uint64_t to = 0;
   std::uint64_t seq = 0;
   std::uint64_t intended = 0;
-  if (!field(body, from) || !field(body, to) || !field(body, seq) || !field(body, intended)) return Outcome::kForeign;
+  if (!field(body, from) || !field(body, to) || !field(body, seq) || !field(body, intended))
+    return Outcome::kForeign;
   if (from == receiver && to != receiver) return Outcome::kEcho;
   if (to != receiver || from > UINT32_MAX) return Outcome::kForeign;
   auto it = pairs_.find(key(static_cast<std::uint32_t>(from), receiver));
@@ -104,8 +105,8 @@ std::string Ledger::describe_losses(std::size_t max) const {
     if (max == 0) break;
     if (p.highest == p.sent && p.missing.empty()) continue;  // in doubt is not lost
     --max;
-    out += std::to_string(k >> 32) + "->" + std::to_string(k & 0xffffffffu) + ": sent " + std::to_string(p.sent) +
-           ", highest " + std::to_string(p.highest) + ", missing";
+    out += std::to_string(k >> 32) + "->" + std::to_string(k & 0xffffffffu) + ": sent " +
+           std::to_string(p.sent) + ", highest " + std::to_string(p.highest) + ", missing";
     for (std::uint32_t m : p.missing) out += " " + std::to_string(m);
     out += "\n";
   }

@@ -27,10 +27,12 @@ class Ledger {
 
   // The body text of the next message from `sender` to `receiver`, padded with 'x'
   // to `size` bytes.
-  std::string compose(std::uint32_t sender, std::uint32_t receiver, std::uint64_t intended_ns, std::size_t size);
+  std::string compose(std::uint32_t sender, std::uint32_t receiver, std::uint64_t intended_ns,
+                      std::size_t size);
 
   // Classifies a received body. For kFirst and kReordered `latency_ns` is set.
-  Outcome receive(std::uint32_t receiver, std::string_view body, std::uint64_t now_ns, std::uint64_t& latency_ns);
+  Outcome receive(std::uint32_t receiver, std::string_view body, std::uint64_t now_ns,
+                  std::uint64_t& latency_ns);
 
   std::uint64_t sent() const { return sent_; }
   std::uint64_t unique_received() const { return unique_; }
@@ -53,7 +55,7 @@ class Ledger {
   struct Pair {
     std::uint32_t sent = 0;
     std::uint32_t highest = 0;
-    std::vector<std::uint32_t> missing;  // sequence numbers below `highest` not yet seen
+    std::vector<std::uint32_t> missing;   // sequence numbers below `highest` not yet seen
     std::vector<std::uint32_t> in_doubt;  // not yet seen when the sender was cut
   };
   static std::uint64_t key(std::uint32_t sender, std::uint32_t receiver) {

@@ -31,7 +31,8 @@ bool resolve(const Options& o, sockaddr_storage& out) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* result = nullptr;
   const std::string port = std::to_string(o.port);
-  if (getaddrinfo(o.host.c_str(), port.c_str(), &hints, &result) != 0 || result == nullptr) return false;
+  if (getaddrinfo(o.host.c_str(), port.c_str(), &hints, &result) != 0 || result == nullptr)
+    return false;
   // Prefer IPv4: source ranges are IPv4.
   const addrinfo* pick = result;
   for (const addrinfo* a = result; a != nullptr; a = a->ai_next) {
@@ -56,8 +57,9 @@ bool choose_sources(const Options& o, const sockaddr_storage& target, SourceAddr
     std::fprintf(stderr, "switchboard-soak: %s\n", error.c_str());
     return false;
   }
-  const bool loopback = target.ss_family == AF_INET &&
-                        (ntohl(reinterpret_cast<const sockaddr_in*>(&target)->sin_addr.s_addr) >> 24) == 127;
+  const bool loopback =
+      target.ss_family == AF_INET &&
+      (ntohl(reinterpret_cast<const sockaddr_in*>(&target)->sin_addr.s_addr) >> 24) == 127;
   const double needed = static_cast<double>(o.sessions) * 1.5;
   if (loopback && needed > 0.8 * static_cast<double>(ephemeral_port_count())) {
     sources.parse("127.0.1.1-127.0.1.250", error);
@@ -74,7 +76,8 @@ void raise_fd_limit(const Options& o, std::size_t per_proc) {
   const std::size_t want = per_proc * 2 + 64;
   if (lim.rlim_cur != RLIM_INFINITY && want > lim.rlim_cur) {
     std::fprintf(stderr,
-                 "switchboard-soak: warning: %zu sessions per process may need %zu descriptors, the limit is %llu; "
+                 "switchboard-soak: warning: %zu sessions per process may need %zu descriptors, "
+                 "the limit is %llu; "
                  "use --procs %llu or more\n",
                  per_proc, want, static_cast<unsigned long long>(lim.rlim_cur),
                  static_cast<unsigned long long>(o.sessions * 2 / (lim.rlim_cur - 64) + 1));
@@ -112,7 +115,8 @@ int main(int argc, char** argv) {
   }
 #ifndef SB_SOAK_HAVE_REPORT
   if (!o.html_file.empty()) {
-    std::fprintf(stderr, "switchboard-soak: built without the HTML report; --html is not available\n");
+    std::fprintf(stderr,
+                 "switchboard-soak: built without the HTML report; --html is not available\n");
     return 2;
   }
 #endif
@@ -126,11 +130,13 @@ int main(int argc, char** argv) {
   const std::string host = host_header + ":" + std::to_string(o.port);
   if (o.transport == TransportKind::kWebSocket) {
     // RFC 6455 §4.1 and RFC 7395 §3.1; each session adds its Sec-WebSocket-Key.
-    proto.request_head = "GET " + o.path + " HTTP/1.1\r\nHost: " + host +
-                         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                         "Sec-WebSocket-Protocol: xmpp\r\n";
+    proto.request_head =
+        "GET " + o.path + " HTTP/1.1\r\nHost: " + host +
+        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: xmpp\r\n";
   } else {
-    proto.request_head = "POST " + o.path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: text/xml; charset=utf-8\r\n";
+    proto.request_head = "POST " + o.path + " HTTP/1.1\r\nHost: " + host +
+                         "\r\nContent-Type: text/xml; charset=utf-8\r\n";
   }
   if (o.transport == TransportKind::kWebSocket) WsTransport::warm_up();
   const std::vector<Share> shares = make_shares(o);

@@ -66,7 +66,8 @@ bool parse_url(const std::string& url, Options& o, bool& ws_scheme, std::string&
     o.port = static_cast<std::uint16_t>(port);
     authority = authority.substr(0, colon);
   }
-  if (authority.size() >= 2 && authority.front() == '[') authority = authority.substr(1, authority.size() - 2);
+  if (authority.size() >= 2 && authority.front() == '[')
+    authority = authority.substr(1, authority.size() - 2);
   if (authority.empty()) {
     error = "--url: no host in '" + url + "'";
     return false;
@@ -183,7 +184,8 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
     std::string flag = argv[i];
     std::string value;
     bool has_value = false;
-    if (const std::size_t eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+    if (const std::size_t eq = flag.find('=');
+        flag.rfind("--", 0) == 0 && eq != std::string::npos) {
       value = flag.substr(eq + 1);
       flag.resize(eq);
       has_value = true;
@@ -201,8 +203,8 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
     auto u64 = [&](std::uint64_t& out, std::uint64_t lo, std::uint64_t hi) -> bool {
       if (!need()) return false;
       if (!to_u64(value, out) || out < lo || out > hi) {
-        error = flag + ": expected a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                "], got '" + value + "'";
+        error = flag + ": expected a whole number in [" + std::to_string(lo) + ", " +
+                std::to_string(hi) + "], got '" + value + "'";
         return false;
       }
       return true;
@@ -359,7 +361,8 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
       error = "unknown option '" + flag + "' (see --help)";
       return false;
     }
-    if (has_value && (flag == "--roster" || flag == "--ack" || flag == "--quiet" || flag == "--honour-retry-after")) {
+    if (has_value && (flag == "--roster" || flag == "--ack" || flag == "--quiet" ||
+                      flag == "--honour-retry-after")) {
       error = flag + " takes no value";
       return false;
     }
@@ -377,7 +380,8 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
   // A message in a request cut twice waits Strophe's backoff (8 s, then up to 27 s)
   // before it goes again: the drain must outlast that, or late counts as lost. It
   // ends as soon as every message has arrived, so it costs only runs that lose some.
-  if (!drain_given && o.drop > 0 && o.transport == TransportKind::kBosh && o.client == BoshClient::kStrophe) {
+  if (!drain_given && o.drop > 0 && o.transport == TransportKind::kBosh &&
+      o.client == BoshClient::kStrophe) {
     const std::uint32_t cap = o.wait * 11 / 10;  // Strophe's floor(1.1 * wait)
     o.drain_s = 5 + std::min<std::uint32_t>(cap, 8) + std::min<std::uint32_t>(cap, 27);
   }

@@ -25,15 +25,15 @@ enum class BoshClient : std::uint8_t { kStrophe, kClassic };
 struct Options {
   // Target.
   TransportKind transport = TransportKind::kBosh;
-  std::string url;              // http:// or ws://host:port/path of the endpoint
-  std::string host;             // parsed from url
+  std::string url;   // http:// or ws://host:port/path of the endpoint
+  std::string host;  // parsed from url
   std::uint16_t port = 80;
   std::string path = "/";
   std::string domain = "localhost";
 
   // Accounts: %d is the session's number, counted from first_user.
   std::string user_pattern = "u%d";
-  std::string password;         // pattern too; empty means ANONYMOUS unless --sasl plain
+  std::string password;  // pattern too; empty means ANONYMOUS unless --sasl plain
   bool password_given = false;
   std::uint64_t first_user = 1;
   SaslMech sasl = SaslMech::kAnonymous;
@@ -49,7 +49,7 @@ struct Options {
   PeerMode peers = PeerMode::kPairs;
   unsigned hold = 1;
   unsigned wait = 60;
-  bool ack = false;             // send ack='1' in the session request
+  bool ack = false;                          // send ack='1' in the session request
   BoshClient client = BoshClient::kStrophe;  // request scheduling and resends (--client)
 
   // A refused login (5xx to the session creation or the upgrade; refusal.hpp).
@@ -57,17 +57,19 @@ struct Options {
   bool honour_retry_after = false;       // wait Retry-After instead of the client's delay
 
   // Flaky link.
-  double drop = 0;              // fraction of requests whose connection is cut
-  std::int32_t cut_delay_ms = -1;  // BOSH: after a cut, requests wait this long (-1: 50 strophe, 0 classic)
-  std::uint32_t delay_ms = 0;   // delay before each request is written
+  double drop = 0;  // fraction of requests whose connection is cut
+  std::int32_t cut_delay_ms =
+      -1;  // BOSH: after a cut, requests wait this long (-1: 50 strophe, 0 classic)
+  std::uint32_t delay_ms = 0;  // delay before each request is written
 
   // Scale of the generator itself.
   unsigned procs = 1;
-  std::string source;           // "A-B" IPv4 range; "" = automatic; "none" = off
-  std::uint32_t conn_idle_ms = 2000;   // a spare connection closes after this idle
+  std::string source;                 // "A-B" IPv4 range; "" = automatic; "none" = off
+  std::uint32_t conn_idle_ms = 2000;  // a spare connection closes after this idle
   std::uint32_t connect_timeout_ms = 10000;
-  std::uint32_t drain_s = 5;    // after the run: time for messages still in flight (see parse_options)
-  double max_lag_ms = 50;       // loop lag above this counts as generator overload
+  std::uint32_t drain_s =
+      5;                   // after the run: time for messages still in flight (see parse_options)
+  double max_lag_ms = 50;  // loop lag above this counts as generator overload
 
   // Output.
   std::string json_file;

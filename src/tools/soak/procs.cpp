@@ -102,7 +102,8 @@ bool consume_lines(Child& child, Collector& collector) {
 
 }  // namespace
 
-bool run_shares(const Options& o, const Env& prototype, const std::vector<Share>& shares, Collector& collector) {
+bool run_shares(const Options& o, const Env& prototype, const std::vector<Share>& shares,
+                Collector& collector) {
   if (shares.size() == 1) {
     Runner runner(
         o, prototype, shares.front(), [&](const Interval& iv) { collector.add_interval(iv); },
@@ -163,7 +164,8 @@ bool run_shares(const Options& o, const Env& prototype, const std::vector<Share>
           c.fd = -1;
           --open;
           if (!c.final_seen) {
-            std::fprintf(stderr, "switchboard-soak: process %d ended without its report\n", static_cast<int>(c.pid));
+            std::fprintf(stderr, "switchboard-soak: process %d ended without its report\n",
+                         static_cast<int>(c.pid));
             collector.process_done(c.last_index);
             ok = false;
           }

@@ -19,6 +19,7 @@ std::vector<Share> make_shares(const Options& options);
 
 // Runs every share (in this process when there is one, else in children) and
 // feeds the Collector. Returns false when a child failed to report.
-bool run_shares(const Options& options, const Env& prototype, const std::vector<Share>& shares, Collector& collector);
+bool run_shares(const Options& options, const Env& prototype, const std::vector<Share>& shares,
+                Collector& collector);
 
 }  // namespace sb::soak

@@ -33,8 +33,10 @@ std::uint64_t strophe_bosh_delay_ms(std::uint32_t n, unsigned wait_s) {
 // the measured gaps (a burst of about ten tries within two seconds, then 1-5 s).
 // From the 11th on, every other try also waits Converse's 3 s debounce.
 std::uint64_t converse_ws_delay_ms(std::uint32_t n, double uniform) {
-  const std::int64_t failures = std::clamp<std::int64_t>(2 * static_cast<std::int64_t>(n) - 4, 0, 16);
-  const double throttle_ms = (1000.0 + 4000.0 * uniform) * static_cast<double>(1u << failures) / 65536.0;
+  const std::int64_t failures =
+      std::clamp<std::int64_t>(2 * static_cast<std::int64_t>(n) - 4, 0, 16);
+  const double throttle_ms =
+      (1000.0 + 4000.0 * uniform) * static_cast<double>(1u << failures) / 65536.0;
   const std::uint64_t debounce = n >= 11 && n % 2 == 1 ? kConverseDebounceMs : 0;
   return static_cast<std::uint64_t>(throttle_ms) + debounce;
 }
@@ -54,7 +56,8 @@ const char* retry_as_name(RetryAs mode) {
   return "?";
 }
 
-RetryPlan plan_retry(const Options& o, std::uint32_t n, std::int32_t retry_after_s, double uniform) {
+RetryPlan plan_retry(const Options& o, std::uint32_t n, std::int32_t retry_after_s,
+                     double uniform) {
   RetryPlan plan;
   const RetryAs mode = effective_retry_as(o);
   const bool ws = o.transport == TransportKind::kWebSocket;
@@ -71,7 +74,8 @@ RetryPlan plan_retry(const Options& o, std::uint32_t n, std::int32_t retry_after
     const std::uint32_t within = (n - 1) % kStropheTries + 1;
     plan.delay_ms = within == kStropheTries ? 0 : strophe_bosh_delay_ms(within, o.wait);
   }
-  if (o.honour_retry_after && retry_after_s >= 0) plan.delay_ms = static_cast<std::uint64_t>(retry_after_s) * 1000;
+  if (o.honour_retry_after && retry_after_s >= 0)
+    plan.delay_ms = static_cast<std::uint64_t>(retry_after_s) * 1000;
   return plan;
 }
 

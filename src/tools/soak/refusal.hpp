@@ -45,7 +45,8 @@ struct RetryPlan {
 // The client's answer to the n-th refusal of one login (n >= 1, this one
 // included). `retry_after_s` is the answer's Retry-After in seconds, -1 if none.
 // `uniform` is a draw in [0, 1) for the browser's random throttle.
-RetryPlan plan_retry(const Options& options, std::uint32_t refusals, std::int32_t retry_after_s, double uniform);
+RetryPlan plan_retry(const Options& options, std::uint32_t refusals, std::int32_t retry_after_s,
+                     double uniform);
 
 // Strophe's BOSH backoff before the resend that follows the n-th error of a
 // request (n >= 1): 0 for n = 1, else min(floor(1.1 * wait), n^3) seconds.

@@ -62,23 +62,27 @@ std::string errors_json(const Tally& t) {
 
 std::string options_json(const Options& o) {
   std::string pids = "[";
-  for (std::size_t i = 0; i < o.watch_pids.size(); ++i) pids += (i ? ", " : "") + std::to_string(o.watch_pids[i]);
+  for (std::size_t i = 0; i < o.watch_pids.size(); ++i)
+    pids += (i ? ", " : "") + std::to_string(o.watch_pids[i]);
   pids += "]";
-  return std::string("{") + "\"transport\": " + quote(o.transport == TransportKind::kWebSocket ? "websocket" : "bosh") +
+  return std::string("{") + "\"transport\": " +
+         quote(o.transport == TransportKind::kWebSocket ? "websocket" : "bosh") +
          ", \"url\": " + quote(o.url) + ", \"domain\": " + quote(o.domain) +
-         ", \"user_pattern\": " + quote(o.user_pattern) + ", \"password\": " + quote(o.password_given ? "***" : "") +
+         ", \"user_pattern\": " + quote(o.user_pattern) +
+         ", \"password\": " + quote(o.password_given ? "***" : "") +
          ", \"first_user\": " + std::to_string(o.first_user) +
-         ", \"sasl\": " + quote(o.sasl == SaslMech::kPlain ? "plain" : "anonymous") + ", \"resource\": " +
-         quote(o.resource) + ", \"roster\": " + (o.roster ? "true" : "false") +
+         ", \"sasl\": " + quote(o.sasl == SaslMech::kPlain ? "plain" : "anonymous") +
+         ", \"resource\": " + quote(o.resource) + ", \"roster\": " + (o.roster ? "true" : "false") +
          ", \"sessions\": " + std::to_string(o.sessions) + ", \"duration\": " + num(o.duration_s) +
          ", \"rate\": " + num(o.rate) + ", \"msg_rate\": " + num(o.msg_rate) +
          ", \"msg_size\": " + std::to_string(o.msg_size) +
          ", \"peers\": " + quote(o.peers == PeerMode::kPairs ? "pairs" : "random") +
          ", \"hold\": " + std::to_string(o.hold) + ", \"wait\": " + std::to_string(o.wait) +
-         ", \"ack\": " + (o.ack ? "true" : "false") + ", \"client\": " + quote(bosh_client_name(o.client)) +
+         ", \"ack\": " + (o.ack ? "true" : "false") +
+         ", \"client\": " + quote(bosh_client_name(o.client)) +
          ", \"retry_as\": " + quote(retry_as_name(effective_retry_as(o))) +
-         ", \"honour_retry_after\": " + (o.honour_retry_after ? "true" : "false") + ", \"drop\": " + num(o.drop) +
-         ", \"cut_delay\": " + std::to_string(o.cut_delay_ms) +
+         ", \"honour_retry_after\": " + (o.honour_retry_after ? "true" : "false") +
+         ", \"drop\": " + num(o.drop) + ", \"cut_delay\": " + std::to_string(o.cut_delay_ms) +
          ", \"delay\": " + std::to_string(o.delay_ms) + ", \"procs\": " + std::to_string(o.procs) +
          ", \"source\": " + quote(o.source) + ", \"conn_idle\": " + std::to_string(o.conn_idle_ms) +
          ", \"drain\": " + std::to_string(o.drain_s) + ", \"max_lag\": " + num(o.max_lag_ms) +
@@ -94,7 +98,8 @@ std::uint64_t unsettled(const Tally& t) {
 }
 
 std::string refused_json(const Options& o, const Tally& t) {
-  return "{\"refusals\": " + std::to_string(t.login_refusals) + ", \"logins\": " + std::to_string(t.logins_refused) +
+  return "{\"refusals\": " + std::to_string(t.login_refusals) +
+         ", \"logins\": " + std::to_string(t.logins_refused) +
          ", \"then_in\": " + std::to_string(t.logins_refused_then_in) +
          ", \"gave_up\": " + std::to_string(t.logins_refused_gave_up) +
          ", \"unsettled\": " + std::to_string(unsettled(t)) +
@@ -115,18 +120,22 @@ Verdict judge_generator(const Options& o, const Final& f, double duration_s) {
   const double cpu_share = duration_s > 0 ? f.cpu_seconds / (duration_s * procs) : 0;
   // One late second can be a page fault storm or a neighbour; two or more, or one
   // very late tick, means the generator could not keep its own schedule.
-  v.overloaded = f.lagging_intervals >= 2 || f.max_loop_lag_ms > 4 * o.max_lag_ms || cpu_share > 0.9;
+  v.overloaded =
+      f.lagging_intervals >= 2 || f.max_loop_lag_ms > 4 * o.max_lag_ms || cpu_share > 0.9;
   char buf[400];
   if (v.overloaded) {
     std::snprintf(buf, sizeof buf,
-                  "generator overloaded: its loop lag reached %.1f ms (%llu second(s) above %.0f ms), CPU %.0f%% "
-                  "of its %u process(es); latency figures include the generator's own delay: use more --procs "
+                  "generator overloaded: its loop lag reached %.1f ms (%llu second(s) above %.0f "
+                  "ms), CPU %.0f%% "
+                  "of its %u process(es); latency figures include the generator's own delay: use "
+                  "more --procs "
                   "or a lower rate",
-                  f.max_loop_lag_ms, static_cast<unsigned long long>(f.lagging_intervals), o.max_lag_ms,
-                  cpu_share * 100, o.procs);
+                  f.max_loop_lag_ms, static_cast<unsigned long long>(f.lagging_intervals),
+                  o.max_lag_ms, cpu_share * 100, o.procs);
   } else {
     std::snprintf(buf, sizeof buf,
-                  "generator kept up: loop lag at most %.1f ms, CPU %.0f%% of its %u process(es); the figures "
+                  "generator kept up: loop lag at most %.1f ms, CPU %.0f%% of its %u process(es); "
+                  "the figures "
                   "measure the target",
                   f.max_loop_lag_ms, cpu_share * 100, o.procs);
   }
@@ -139,7 +148,8 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   const Tally& t = f.tally;
   const Verdict v = judge_generator(o, f, info.duration_s);
   std::string j = "{\n";
-  j += "  \"tool\": \"switchboard-soak\",\n  \"version\": " + quote(std::string(kProjectVersion)) + ",\n  \"transport\": ";
+  j += "  \"tool\": \"switchboard-soak\",\n  \"version\": " + quote(std::string(kProjectVersion)) +
+       ",\n  \"transport\": ";
   j += o.transport == TransportKind::kWebSocket ? "\"websocket\",\n" : "\"bosh\",\n";
   j += "  \"target\": " + quote(o.url) + ",\n";
   j += "  \"options\": " + options_json(o) + ",\n";
@@ -161,7 +171,8 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   j += "  \"messages_lost\": " + std::to_string(f.messages_lost) + ",\n";
   j += "  \"messages_duplicated\": " + std::to_string(t.messages_duplicated) + ",\n";
   j += "  \"messages_reordered\": " + std::to_string(t.messages_reordered) + ",\n";
-  j += "  \"messages_reordered_by_client\": " + std::to_string(t.messages_reordered_by_client) + ",\n";
+  j += "  \"messages_reordered_by_client\": " + std::to_string(t.messages_reordered_by_client) +
+       ",\n";
   j += "  \"messages_cut_off\": " + std::to_string(t.messages_cut_off) + ",\n";
   j += "  \"requests\": " + std::to_string(t.requests) + ",\n";
   j += "  \"connections\": " + std::to_string(t.connections) + ",\n";
@@ -169,19 +180,24 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   j += "  \"resends\": " + std::to_string(t.resends) + ",\n";
   j += "  \"latency_ms\": " + latency_json(f.latency) + ",\n";
   j += "  \"login_latency_ms\": " + latency_json(f.login) + ",\n";
-  j += "  \"generator\": {\"procs\": " + std::to_string(o.procs) + ", \"source\": " + quote(f.source) +
-       ", \"max_loop_lag_ms\": " + num(f.max_loop_lag_ms) +
-       ", \"lagging_seconds\": " + std::to_string(f.lagging_intervals) + ", \"cpu_seconds\": " + num(f.cpu_seconds) +
+  j += "  \"generator\": {\"procs\": " + std::to_string(o.procs) +
+       ", \"source\": " + quote(f.source) + ", \"max_loop_lag_ms\": " + num(f.max_loop_lag_ms) +
+       ", \"lagging_seconds\": " + std::to_string(f.lagging_intervals) +
+       ", \"cpu_seconds\": " + num(f.cpu_seconds) +
        ", \"rss_baseline_bytes\": " + std::to_string(f.rss_baseline) +
        ", \"rss_loaded_bytes\": " + std::to_string(f.rss_loaded) +
        ", \"sessions_measured\": " + std::to_string(f.sessions_loaded) +
-       ", \"bytes_per_session\": " + num(per_session(f.rss_loaded, f.rss_baseline, f.sessions_loaded)) +
-       ", \"fds_per_session\": " + num(per_session(f.fds_loaded, f.fds_baseline, f.sessions_loaded)) +
-       ", \"overloaded\": " + (v.overloaded ? "true" : "false") + ", \"verdict\": " + quote(v.text) + "},\n";
+       ", \"bytes_per_session\": " +
+       num(per_session(f.rss_loaded, f.rss_baseline, f.sessions_loaded)) +
+       ", \"fds_per_session\": " +
+       num(per_session(f.fds_loaded, f.fds_baseline, f.sessions_loaded)) +
+       ", \"overloaded\": " + (v.overloaded ? "true" : "false") +
+       ", \"verdict\": " + quote(v.text) + "},\n";
   j += "  \"watched\": [";
   for (std::size_t i = 0; i < o.watch_pids.size(); ++i) {
     const std::string name = i < c.watched_names().size() ? c.watched_names()[i] : "";
-    j += std::string(i ? ", " : "") + "{\"pid\": " + std::to_string(o.watch_pids[i]) + ", \"name\": " + quote(name) + "}";
+    j += std::string(i ? ", " : "") + "{\"pid\": " + std::to_string(o.watch_pids[i]) +
+         ", \"name\": " + quote(name) + "}";
   }
   j += "],\n  \"timeline\": [";
   bool first = true;
@@ -193,15 +209,19 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
          ", \"login_refusals\": " + std::to_string(p.tally.login_refusals) +
          ", \"messages_sent\": " + std::to_string(p.tally.messages_sent) +
          ", \"messages_received\": " + std::to_string(p.tally.messages_received) +
-         ", \"latency_ms\": {\"p50\": " + ms(p.p50_us) + ", \"p90\": " + ms(p.p90_us) + ", \"p99\": " + ms(p.p99_us) +
-         ", \"max\": " + ms(p.max_us) + "}, \"errors\": " + std::to_string(p.tally.errors) +
-         ", \"errors_by_kind\": " + errors_json(p.tally) + ", \"drops\": " + std::to_string(p.tally.drops) +
+         ", \"latency_ms\": {\"p50\": " + ms(p.p50_us) + ", \"p90\": " + ms(p.p90_us) +
+         ", \"p99\": " + ms(p.p99_us) + ", \"max\": " + ms(p.max_us) +
+         "}, \"errors\": " + std::to_string(p.tally.errors) +
+         ", \"errors_by_kind\": " + errors_json(p.tally) +
+         ", \"drops\": " + std::to_string(p.tally.drops) +
          ", \"loop_lag_ms\": " + num(p.loop_lag_ms) + ", \"watched\": [";
     for (std::size_t i = 0; i < p.watched.size(); ++i) {
       const WatchSample& w = p.watched[i];
-      j += std::string(i ? ", " : "") + "{\"pid\": " + std::to_string(w.pid) + ", \"alive\": " +
-           (w.alive ? "true" : "false") + ", \"rss_bytes\": " + std::to_string(w.rss_bytes) +
-           ", \"cpu_seconds\": " + num(w.cpu_seconds) + ", \"processes\": " + std::to_string(w.processes) +
+      j += std::string(i ? ", " : "") + "{\"pid\": " + std::to_string(w.pid) +
+           ", \"alive\": " + (w.alive ? "true" : "false") +
+           ", \"rss_bytes\": " + std::to_string(w.rss_bytes) +
+           ", \"cpu_seconds\": " + num(w.cpu_seconds) +
+           ", \"processes\": " + std::to_string(w.processes) +
            ", \"open_fds\": " + std::to_string(w.open_fds) + "}";
     }
     j += "]}";
@@ -214,20 +234,27 @@ void print_summary(const Options& o, const Collector& c, const RunInfo& info) {
   const Final& f = c.totals();
   const Tally& t = f.tally;
   auto line = [](const char* what, const Histogram& h) {
-    std::printf("  %-15s p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms  (%llu)\n", what,
-                static_cast<double>(h.quantile(0.5)) / 1000, static_cast<double>(h.quantile(0.9)) / 1000,
-                static_cast<double>(h.quantile(0.99)) / 1000, static_cast<double>(h.quantile(0.999)) / 1000,
-                static_cast<double>(h.max()) / 1000, static_cast<unsigned long long>(h.count()));
+    std::printf(
+        "  %-15s p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms  (%llu)\n", what,
+        static_cast<double>(h.quantile(0.5)) / 1000, static_cast<double>(h.quantile(0.9)) / 1000,
+        static_cast<double>(h.quantile(0.99)) / 1000, static_cast<double>(h.quantile(0.999)) / 1000,
+        static_cast<double>(h.max()) / 1000, static_cast<unsigned long long>(h.count()));
   };
   std::printf("switchboard-soak: %s, %.1f s%s\n", o.url.c_str(), info.duration_s,
-              stop_requested() ? " (stopped early by a signal)" : ramp_stopped() ? " (login ramp stopped by SIGUSR1)" : "");
+              stop_requested() ? " (stopped early by a signal)"
+              : ramp_stopped() ? " (login ramp stopped by SIGUSR1)"
+                               : "");
   std::printf("  sessions        %llu/%llu established, %llu ended early\n",
-              static_cast<unsigned long long>(f.sessions_established), static_cast<unsigned long long>(o.sessions),
+              static_cast<unsigned long long>(f.sessions_established),
+              static_cast<unsigned long long>(o.sessions),
               static_cast<unsigned long long>(t.sessions_ended));
-  std::printf("  messages        %llu sent, %llu received, %llu lost, %llu duplicated, %llu reordered",
-              static_cast<unsigned long long>(t.messages_sent), static_cast<unsigned long long>(t.messages_received),
-              static_cast<unsigned long long>(f.messages_lost), static_cast<unsigned long long>(t.messages_duplicated),
-              static_cast<unsigned long long>(t.messages_reordered));
+  std::printf(
+      "  messages        %llu sent, %llu received, %llu lost, %llu duplicated, %llu reordered",
+      static_cast<unsigned long long>(t.messages_sent),
+      static_cast<unsigned long long>(t.messages_received),
+      static_cast<unsigned long long>(f.messages_lost),
+      static_cast<unsigned long long>(t.messages_duplicated),
+      static_cast<unsigned long long>(t.messages_reordered));
   if (t.messages_reordered_by_client > 0) {
     std::printf(" (and %llu by the client's own answer order)",
                 static_cast<unsigned long long>(t.messages_reordered_by_client));
@@ -236,25 +263,32 @@ void print_summary(const Options& o, const Collector& c, const RunInfo& info) {
   line("latency", f.latency);
   line("login latency", f.login);
   if (t.login_refusals > 0) {
-    std::printf("  refused logins  %llu refusals to %llu logins: %llu then in, %llu gave up, %llu unsettled"
-                " (as %s%s)\n",
-                static_cast<unsigned long long>(t.login_refusals), static_cast<unsigned long long>(t.logins_refused),
-                static_cast<unsigned long long>(t.logins_refused_then_in),
-                static_cast<unsigned long long>(t.logins_refused_gave_up),
-                static_cast<unsigned long long>(unsettled(t)), retry_as_name(effective_retry_as(o)),
-                o.honour_retry_after ? ", honouring Retry-After" : "");
+    std::printf(
+        "  refused logins  %llu refusals to %llu logins: %llu then in, %llu gave up, %llu unsettled"
+        " (as %s%s)\n",
+        static_cast<unsigned long long>(t.login_refusals),
+        static_cast<unsigned long long>(t.logins_refused),
+        static_cast<unsigned long long>(t.logins_refused_then_in),
+        static_cast<unsigned long long>(t.logins_refused_gave_up),
+        static_cast<unsigned long long>(unsettled(t)), retry_as_name(effective_retry_as(o)),
+        o.honour_retry_after ? ", honouring Retry-After" : "");
   }
   if (o.transport == TransportKind::kWebSocket) {
-    std::printf("  frames          %llu sent (%llu connections, %llu cut by --drop: %llu messages cut off)\n",
-                static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
-                static_cast<unsigned long long>(t.drops), static_cast<unsigned long long>(t.messages_cut_off));
+    std::printf(
+        "  frames          %llu sent (%llu connections, %llu cut by --drop: %llu messages cut "
+        "off)\n",
+        static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
+        static_cast<unsigned long long>(t.drops),
+        static_cast<unsigned long long>(t.messages_cut_off));
   } else {
-    std::printf("  requests        %llu (%llu connections, %llu cut by --drop, %llu resent)\n",
-                static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
-                static_cast<unsigned long long>(t.drops), static_cast<unsigned long long>(t.resends));
+    std::printf(
+        "  requests        %llu (%llu connections, %llu cut by --drop, %llu resent)\n",
+        static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
+        static_cast<unsigned long long>(t.drops), static_cast<unsigned long long>(t.resends));
   }
   std::printf("  errors          %llu", static_cast<unsigned long long>(t.errors));
-  for (const auto& [kind, n] : t.errors_by_kind) std::printf("  %s %llu", kind.c_str(), static_cast<unsigned long long>(n));
+  for (const auto& [kind, n] : t.errors_by_kind)
+    std::printf("  %s %llu", kind.c_str(), static_cast<unsigned long long>(n));
   std::printf("\n");
   if (f.sessions_loaded > 0) {
     std::printf("  generator       %.0f bytes and %.2f fds per session (RSS at %llu sessions)\n",

@@ -27,7 +27,7 @@ namespace sb::soak {
 namespace {
 
 constexpr std::uint32_t kNone = UINT32_MAX;
-constexpr std::uint64_t kTickNs = 1'000'000;  // the schedules' resolution
+constexpr std::uint64_t kTickNs = 1'000'000;       // the schedules' resolution
 constexpr std::uint64_t kMaxSleepNs = 20'000'000;  // the lag is sampled at least this often
 constexpr std::uint64_t kSecondNs = 1'000'000'000;
 constexpr std::uint64_t kCloseGraceNs = 5 * kSecondNs;
@@ -37,7 +37,10 @@ constexpr std::size_t kClosesPerTick = 5;  // 5,000 terminates per second at mos
 
 Runner::Runner(const Options& options, const Env& prototype, Share share, IntervalFn on_interval,
                FinalFn on_final)
-    : options_(options), share_(share), on_interval_(std::move(on_interval)), on_final_(std::move(on_final)) {
+    : options_(options),
+      share_(share),
+      on_interval_(std::move(on_interval)),
+      on_final_(std::move(on_final)) {
   uv_loop_init(&loop_);
   context_ = std::make_unique<net::LoopContext>(&loop_);
   env_.loop = &loop_;
@@ -125,9 +128,11 @@ void Runner::tick() {
     case Phase::kDrain:
       if (ledger_.outstanding() == 0 || now >= phase_end_ns_) {
         if (ledger_.outstanding() > 0 && std::getenv("SOAK_DEBUG") != nullptr) {
-          std::fprintf(stderr, "soak: drain over with messages in flight:\n%s", ledger_.describe_losses(5).c_str());
+          std::fprintf(stderr, "soak: drain over with messages in flight:\n%s",
+                       ledger_.describe_losses(5).c_str());
           for (std::size_t i = 0; i < clients_.size() && i < 64; ++i) {
-            if (clients_[i]) std::fprintf(stderr, "  client %zu: %s\n", i, clients_[i]->debug_state().c_str());
+            if (clients_[i])
+              std::fprintf(stderr, "  client %zu: %s\n", i, clients_[i]->debug_state().c_str());
           }
         }
         phase_ = Phase::kClosing;
@@ -141,15 +146,15 @@ void Runner::tick() {
         if (clients_[close_cursor_]) clients_[close_cursor_]->close();
         ++close_cursor_;
       }
-      if (close_cursor_ >= clients_.size() && phase_end_ns_ == 0) phase_end_ns_ = now + kCloseGraceNs;
+      if (close_cursor_ >= clients_.size() && phase_end_ns_ == 0)
+        phase_end_ns_ = now + kCloseGraceNs;
       if (ended_ >= started_ || (phase_end_ns_ != 0 && now >= phase_end_ns_)) {
         phase_ = Phase::kDone;
         finish();
         return;
       }
       break;
-    case Phase::kDone:
-      return;
+    case Phase::kDone: return;
   }
   if (now >= next_second_ns_) {
     emit_interval();
@@ -167,11 +172,13 @@ void Runner::schedule_tick(std::uint64_t now_ns) {
   if (phase_ == Phase::kRun) {
     due = std::min({now_ns + kMaxSleepNs, next_second_ns_, phase_end_ns_});
     if (started_ < share_.count && share_.rate > 0 && !ramp_stopped()) {
-      due = std::min(due, t0_ns_ + static_cast<std::uint64_t>(static_cast<double>(started_) * 1e9 / share_.rate));
+      due = std::min(due, t0_ns_ + static_cast<std::uint64_t>(static_cast<double>(started_) * 1e9 /
+                                                              share_.rate));
     }
     if (share_.msg_rate > 0) {
-      due = std::min(due, t0_ns_ + static_cast<std::uint64_t>(static_cast<double>(messages_slotted_ + 1) * 1e9 /
-                                                               share_.msg_rate));
+      due = std::min(
+          due, t0_ns_ + static_cast<std::uint64_t>(static_cast<double>(messages_slotted_ + 1) *
+                                                   1e9 / share_.msg_rate));
     }
     due = std::max(due, now_ns);
   }
@@ -184,10 +191,12 @@ void Runner::schedule_tick(std::uint64_t now_ns) {
 void Runner::start_logins(std::uint64_t now_ns) {
   const double per_ns = share_.rate / 1e9;
   while (started_ < share_.count) {
-    const auto intended = t0_ns_ + static_cast<std::uint64_t>(static_cast<double>(started_) / per_ns);
+    const auto intended =
+        t0_ns_ + static_cast<std::uint64_t>(static_cast<double>(started_) / per_ns);
     if (intended > now_ns) return;
     const auto index = static_cast<std::uint32_t>(started_);
-    clients_[index] = std::make_unique<XmppClient>(env_, static_cast<ClientObserver*>(this), share_.first_number + started_, index);
+    clients_[index] = std::make_unique<XmppClient>(env_, static_cast<ClientObserver*>(this),
+                                                   share_.first_number + started_, index);
     ++started_;
     clients_[index]->start(intended);
   }
@@ -213,7 +222,8 @@ void Runner::send_messages(std::uint64_t now_ns) {
   if (share_.msg_rate <= 0) return;
   const double per_ns = share_.msg_rate / 1e9;
   for (;;) {
-    const auto intended = t0_ns_ + static_cast<std::uint64_t>(static_cast<double>(messages_slotted_ + 1) / per_ns);
+    const auto intended =
+        t0_ns_ + static_cast<std::uint64_t>(static_cast<double>(messages_slotted_ + 1) / per_ns);
     if (intended > now_ns) return;
     ++messages_slotted_;
     std::uint32_t from = 0;
@@ -253,16 +263,12 @@ void Runner::on_chat(XmppClient& client, std::string_view body) {
       }
       env_.interval.latency.record(latency / 1000);
       break;
-    case Ledger::Outcome::kDuplicate:
-      ++env_.interval.tally.messages_duplicated;
-      break;
-    case Ledger::Outcome::kEcho:
-      env_.interval.tally.error("message_echoed");
-      break;
+    case Ledger::Outcome::kDuplicate: ++env_.interval.tally.messages_duplicated; break;
+    case Ledger::Outcome::kEcho: env_.interval.tally.error("message_echoed"); break;
     case Ledger::Outcome::kForeign:
       if (std::getenv("SOAK_DEBUG") != nullptr) {
-        std::fprintf(stderr, "soak: session %u got a message not meant for it: %.80s\n", client.index(),
-                     std::string(body).c_str());
+        std::fprintf(stderr, "soak: session %u got a message not meant for it: %.80s\n",
+                     client.index(), std::string(body).c_str());
       }
       env_.interval.tally.error("foreign_message");
       break;
@@ -297,9 +303,11 @@ void Runner::emit_interval() {
   // since the last login, or at the end of the run phase at the latest.
   // The wait lets spare connections idle out (--conn-idle) so the figure is the
   // idle session's.
-  const std::uint64_t settle_ns = kSecondNs + static_cast<std::uint64_t>(options_.conn_idle_ms) * 1'000'000;
-  if (!loaded_measured_ && ((online_.size() == share_.count && mono_ns() - last_login_ns_ >= settle_ns) ||
-                            phase_ != Phase::kRun)) {
+  const std::uint64_t settle_ns =
+      kSecondNs + static_cast<std::uint64_t>(options_.conn_idle_ms) * 1'000'000;
+  if (!loaded_measured_ &&
+      ((online_.size() == share_.count && mono_ns() - last_login_ns_ >= settle_ns) ||
+       phase_ != Phase::kRun)) {
     loaded_measured_ = true;
     final_.rss_loaded = self_rss_bytes();
     final_.fds_loaded = self_open_sockets();

@@ -25,8 +25,8 @@ namespace sb::soak {
 struct Share {
   std::uint64_t first_number = 1;  // --user-pattern number of the first session
   std::uint64_t count = 0;
-  double rate = 1;                 // logins/s for this process
-  double msg_rate = 0;             // messages/s for this process
+  double rate = 1;      // logins/s for this process
+  double msg_rate = 0;  // messages/s for this process
   unsigned proc = 0;
 };
 
@@ -35,7 +35,8 @@ class Runner final : private ClientObserver {
   using IntervalFn = std::function<void(const Interval&)>;
   using FinalFn = std::function<void(const Final&)>;
 
-  Runner(const Options& options, const Env& prototype, Share share, IntervalFn on_interval, FinalFn on_final);
+  Runner(const Options& options, const Env& prototype, Share share, IntervalFn on_interval,
+         FinalFn on_final);
   ~Runner();
   // Runs to the end. Returns 0, or 1 when the loop could not start.
   int run();
@@ -80,7 +81,7 @@ class Runner final : private ClientObserver {
   std::uint64_t started_ = 0;
   std::uint64_t messages_slotted_ = 0;
   std::size_t close_cursor_ = 0;  // next client to close in the closing phase
-  std::uint64_t ended_ = 0;         // clients that have ended, for any reason
+  std::uint64_t ended_ = 0;       // clients that have ended, for any reason
   std::uint64_t last_login_ns_ = 0;
   Final final_;
   bool loaded_measured_ = false;

@@ -22,7 +22,8 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
   std::size_t start = 0;
   for (;;) {
     const std::size_t at = text.find(sep, start);
-    out.push_back(text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    out.push_back(
+        text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
     if (at == std::string_view::npos) return out;
     start = at + 1;
   }
@@ -140,14 +141,15 @@ bool Tally::deserialize(std::string_view text) {
 }
 
 std::string Interval::serialize() const {
-  return "I|" + std::to_string(index) + "|" + std::to_string(sessions) + "|" + num(loop_lag_ms) + "|" +
-         tally.serialize() + "|" + latency.serialize() + "|" + login.serialize();
+  return "I|" + std::to_string(index) + "|" + std::to_string(sessions) + "|" + num(loop_lag_ms) +
+         "|" + tally.serialize() + "|" + latency.serialize() + "|" + login.serialize();
 }
 
 bool Interval::deserialize(std::string_view line) {
   const auto f = split(line, '|');
-  return f.size() == 7 && f[0] == "I" && u64(f[1], index) && u64(f[2], sessions) && dbl(f[3], loop_lag_ms) &&
-         tally.deserialize(f[4]) && latency.deserialize(f[5]) && login.deserialize(f[6]);
+  return f.size() == 7 && f[0] == "I" && u64(f[1], index) && u64(f[2], sessions) &&
+         dbl(f[3], loop_lag_ms) && tally.deserialize(f[4]) && latency.deserialize(f[5]) &&
+         login.deserialize(f[6]);
 }
 
 void Final::merge(const Final& o) {
@@ -171,22 +173,23 @@ void Final::merge(const Final& o) {
 
 std::string Final::serialize() const {
   std::string out = "F";
-  for (std::uint64_t v : {sessions_target, sessions_established, messages_lost, rss_baseline, rss_loaded,
-                          fds_baseline, fds_loaded, sessions_loaded}) {
+  for (std::uint64_t v : {sessions_target, sessions_established, messages_lost, rss_baseline,
+                          rss_loaded, fds_baseline, fds_loaded, sessions_loaded}) {
     out += '|';
     out += std::to_string(v);
   }
-  out += "|" + num(cpu_seconds) + "|" + num(max_loop_lag_ms) + "|" + std::to_string(lagging_intervals) + "|" +
-         std::to_string(intervals) + "|" + source + "|" + tally.serialize() + "|" + latency.serialize() + "|" +
-         login.serialize();
+  out += "|" + num(cpu_seconds) + "|" + num(max_loop_lag_ms) + "|" +
+         std::to_string(lagging_intervals) + "|" + std::to_string(intervals) + "|" + source + "|" +
+         tally.serialize() + "|" + latency.serialize() + "|" + login.serialize();
   return out;
 }
 
 bool Final::deserialize(std::string_view line) {
   const auto f = split(line, '|');
   if (f.size() != 17 || f[0] != "F") return false;
-  std::uint64_t* ints[] = {&sessions_target, &sessions_established, &messages_lost, &rss_baseline,
-                           &rss_loaded,      &fds_baseline,         &fds_loaded,    &sessions_loaded};
+  std::uint64_t* ints[] = {&sessions_target, &sessions_established, &messages_lost,
+                           &rss_baseline,    &rss_loaded,           &fds_baseline,
+                           &fds_loaded,      &sessions_loaded};
   for (std::size_t i = 0; i < 8; ++i) {
     if (!u64(f[i + 1], *ints[i])) return false;
   }
@@ -215,7 +218,9 @@ std::uint64_t self_open_sockets() {
     if (e->d_name[0] == '.') continue;
     const std::string link = std::string("/proc/self/fd/") + e->d_name;
     const ssize_t len = readlink(link.c_str(), target, sizeof target - 1);
-    if (len > 7 && std::string_view(target, static_cast<std::size_t>(len)).substr(0, 7) == "socket:") ++n;
+    if (len > 7 &&
+        std::string_view(target, static_cast<std::size_t>(len)).substr(0, 7) == "socket:")
+      ++n;
   }
   closedir(dir);
   return n;

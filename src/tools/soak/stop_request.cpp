@@ -14,7 +14,7 @@ volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_ramp_stop = 0;
 bool g_stop_forwarded = false;
 bool g_ramp_stop_forwarded = false;
-struct sigaction g_old[3] {};
+struct sigaction g_old[3]{};
 constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGUSR1};
 
 void on_signal(int signum) {

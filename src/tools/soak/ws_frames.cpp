@@ -26,7 +26,8 @@ std::string ws_client_frame(WsOpcode opcode, std::string_view payload, std::uint
     out += static_cast<char>(n & 0xff);
   } else {
     out += static_cast<char>(0x80 | 127);
-    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xff);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out += static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xff);
   }
   const char key[4] = {static_cast<char>(mask >> 24), static_cast<char>((mask >> 16) & 0xff),
                        static_cast<char>((mask >> 8) & 0xff), static_cast<char>(mask & 0xff)};
@@ -42,7 +43,8 @@ std::string ws_close_payload(std::uint16_t code) {
   return out;
 }
 
-std::size_t WsFrameReader::take_frame(std::string_view data, WsFrameSink& sink, std::string& error) {
+std::size_t WsFrameReader::take_frame(std::string_view data, WsFrameSink& sink,
+                                      std::string& error) {
   if (data.size() < 2) return 0;
   const std::uint8_t b0 = byte_at(data, 0);
   const std::uint8_t b1 = byte_at(data, 1);
@@ -98,18 +100,17 @@ std::size_t WsFrameReader::take_frame(std::string_view data, WsFrameSink& sink, 
         }
       }
       break;
-    case WsOpcode::kPing:
-      sink.on_ws_ping(payload);
-      break;
-    case WsOpcode::kPong:
-      break;
+    case WsOpcode::kPing: sink.on_ws_ping(payload); break;
+    case WsOpcode::kPong: break;
     case WsOpcode::kClose:
       done_ = true;
-      sink.on_ws_close(payload.size() >= 2 ? static_cast<std::uint16_t>(byte_at(payload, 0) << 8 | byte_at(payload, 1))
+      sink.on_ws_close(payload.size() >= 2 ? static_cast<std::uint16_t>(byte_at(payload, 0) << 8 |
+                                                                        byte_at(payload, 1))
                                            : 1005);
       break;
     default:
-      error = op == WsOpcode::kBinary ? "ws_protocol:binary" : "ws_protocol:opcode";  // RFC 7395 §3.2: text only
+      error = op == WsOpcode::kBinary ? "ws_protocol:binary"
+                                      : "ws_protocol:opcode";  // RFC 7395 §3.2: text only
       return kFault;
   }
   return header + static_cast<std::size_t>(length);

@@ -20,7 +20,14 @@
 
 namespace sb::soak {
 
-enum class WsOpcode : std::uint8_t { kContinuation = 0, kText = 1, kBinary = 2, kClose = 8, kPing = 9, kPong = 10 };
+enum class WsOpcode : std::uint8_t {
+  kContinuation = 0,
+  kText = 1,
+  kBinary = 2,
+  kClose = 8,
+  kPing = 9,
+  kPong = 10
+};
 
 // One complete masked client frame: header, 4-byte mask, masked payload.
 std::string ws_client_frame(WsOpcode opcode, std::string_view payload, std::uint32_t mask);
@@ -55,12 +62,14 @@ class WsFrameReader {
   // when more bytes are needed, or SIZE_MAX on a fault.
   std::size_t take_frame(std::string_view data, WsFrameSink& sink, std::string& error);
 
-  static std::size_t heap(const std::string& s) { return s.capacity() > std::string().capacity() ? s.capacity() : 0; }
+  static std::size_t heap(const std::string& s) {
+    return s.capacity() > std::string().capacity() ? s.capacity() : 0;
+  }
 
-  std::string partial_;   // an incomplete frame carried to the next read
-  std::string message_;   // fragments of a text message not yet final
+  std::string partial_;  // an incomplete frame carried to the next read
+  std::string message_;  // fragments of a text message not yet final
   bool in_message_ = false;
-  bool done_ = false;     // close frame or fault seen
+  bool done_ = false;  // close frame or fault seen
 };
 
 }  // namespace sb::soak

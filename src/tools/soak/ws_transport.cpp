@@ -58,11 +58,11 @@ std::string expected_accept(const std::string& key) {
 // The opening handshake's state, freed once the 101 has been read.
 struct WsTransport::Handshake {
   llhttp_t parser{};
-  std::string key;         // our Sec-WebSocket-Key
-  std::string field;       // header being read
+  std::string key;    // our Sec-WebSocket-Key
+  std::string field;  // header being read
   std::string value;
-  std::string accept;      // the server's Sec-WebSocket-Accept
-  std::string protocol;    // the server's Sec-WebSocket-Protocol
+  std::string accept;             // the server's Sec-WebSocket-Accept
+  std::string protocol;           // the server's Sec-WebSocket-Protocol
   std::int32_t retry_after = -1;  // a refusal's Retry-After, seconds
   std::size_t header_bytes = 0;
   bool headers_done = false;
@@ -168,14 +168,11 @@ void WsTransport::on_timer(base::TimerNode& node) {
       // the timer is re-armed for it once the stream is open.)
       self->end("timeout");
       return;
-    case State::kRetrying:
-      self->connect();
-      return;
+    case State::kRetrying: self->connect(); return;
     case State::kClosing:
       self->end("");  // the server never finished the closing handshake: we are done anyway
       return;
-    default:
-      break;
+    default: break;
   }
   if (self->cut_at_ms_ != 0 && self->env_.now_ms() >= self->cut_at_ms_ && !self->env_.stopping) {
     ++self->env_.interval.tally.drops;
@@ -208,7 +205,8 @@ void WsTransport::read_handshake(std::string_view bytes) {
     end("http_" + std::to_string(status));
     return;
   }
-  if (rc != HPE_PAUSED_UPGRADE || hs.accept != expected_accept(hs.key) || !iequals(hs.protocol, "xmpp")) {
+  if (rc != HPE_PAUSED_UPGRADE || hs.accept != expected_accept(hs.key) ||
+      !iequals(hs.protocol, "xmpp")) {
     end("ws_handshake");  // RFC 6455 §4.1 and RFC 7395 §3.1: the client must fail the connection
     return;
   }
@@ -260,9 +258,11 @@ void WsTransport::write_frame(WsOpcode opcode, std::string_view payload) {
 void WsTransport::on_ws_text(std::string_view text) {
   if (state_ == State::kEnded) return;
   pugi::xml_document doc;
-  const pugi::xml_parse_result ok = doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_utf8);
+  const pugi::xml_parse_result ok =
+      doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_utf8);
   const pugi::xml_node element = doc.first_child();
-  if (!ok || element.type() != pugi::node_element || element.next_sibling().type() == pugi::node_element) {
+  if (!ok || element.type() != pugi::node_element ||
+      element.next_sibling().type() == pugi::node_element) {
     end("bad_frame");  // RFC 7395 §3.3.3: exactly one complete element per message
     return;
   }
@@ -316,7 +316,9 @@ void WsTransport::on_online() {
   if (drop <= 0 || cut_at_ms_ != 0 || env_.uniform() >= drop) return;
   const std::uint64_t now = env_.now_ms();
   if (env_.run_end_ms <= now + 1) return;
-  cut_at_ms_ = now + 1 + static_cast<std::uint64_t>(env_.uniform() * static_cast<double>(env_.run_end_ms - now - 1));
+  cut_at_ms_ =
+      now + 1 +
+      static_cast<std::uint64_t>(env_.uniform() * static_cast<double>(env_.run_end_ms - now - 1));
   if (state_ == State::kOpen) arm(cut_at_ms_);
 }
 

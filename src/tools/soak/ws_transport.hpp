@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "net/tcp_stream.hpp"
 #include "base/timer_wheel.hpp"
+#include "net/tcp_stream.hpp"
 #include "tools/soak/dial.hpp"
 #include "tools/soak/transport.hpp"
 #include "tools/soak/ws_frames.hpp"
@@ -62,7 +62,16 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   std::string debug_state() const override;
 
  private:
-  enum class State : std::uint8_t { kNew, kConnecting, kHandshake, kRetrying, kOpening, kOpen, kClosing, kEnded };
+  enum class State : std::uint8_t {
+    kNew,
+    kConnecting,
+    kHandshake,
+    kRetrying,
+    kOpening,
+    kOpen,
+    kClosing,
+    kEnded
+  };
   struct Handshake;
 
   static void on_connect(void* self, int status);
@@ -99,7 +108,7 @@ class WsTransport final : public Transport, private net::StreamHandler, private 
   std::uint64_t cut_at_ms_ = 0;  // --drop: when this session's connection is cut (0: never)
   std::uint32_t refusals_ = 0;   // refused upgrades of this login
   State state_ = State::kNew;
-  bool close_sent_ = false;      // our close frame is out
+  bool close_sent_ = false;  // our close frame is out
 };
 
 }  // namespace sb::soak

@@ -43,7 +43,8 @@ pugi::xml_node child_named(const pugi::xml_node& node, std::string_view name) {
 }  // namespace
 
 std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
   std::size_t i = 0;
@@ -72,7 +73,8 @@ std::string base64(std::string_view in) {
   return out;
 }
 
-XmppClient::XmppClient(Env& env, ClientObserver* observer, std::uint64_t number, std::uint32_t index)
+XmppClient::XmppClient(Env& env, ClientObserver* observer, std::uint64_t number,
+                       std::uint32_t index)
     : env_(env), observer_(observer), number_(number), index_(index) {}
 
 XmppClient::~XmppClient() = default;
@@ -165,7 +167,9 @@ void XmppClient::on_features(const pugi::xml_node& features) {
     const pugi::xml_node session = child_named(features, "session");
     session_required_ = session && !child_named(session, "optional");
     state_ = State::kBind;
-    std::string bind = "<iq type='set' id='bind_1' xmlns='jabber:client'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>";
+    std::string bind =
+        "<iq type='set' id='bind_1' xmlns='jabber:client'><bind "
+        "xmlns='urn:ietf:params:xml:ns:xmpp-bind'>";
     if (!env_.options->resource.empty()) {
       bind += "<resource>";
       xml::append_escaped_text(bind, env_.options->resource);
@@ -189,13 +193,16 @@ void XmppClient::on_iq(const pugi::xml_node& iq) {
     xml::append_escaped_attribute(answer, iq.attribute("from").as_string());
     answer += type == "get" && child_named(iq, "ping")
                   ? "'/>"
-                  : "'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>";
+                  : "'><error type='cancel'><service-unavailable "
+                    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>";
     transport_->send(std::move(answer));
     return;
   }
   if (type == "error") {
-    fail(std::string(id == "bind_1" ? "bind_error" : id == "sess_1" ? "session_error" : "iq_error") + ":" +
-         first_child_name(child_named(iq, "error")));
+    fail(std::string(id == "bind_1"   ? "bind_error"
+                     : id == "sess_1" ? "session_error"
+                                      : "iq_error") +
+         ":" + first_child_name(child_named(iq, "error")));
     return;
   }
   if (id == "bind_1" && state_ == State::kBind) {
@@ -206,7 +213,9 @@ void XmppClient::on_iq(const pugi::xml_node& iq) {
     }
     if (session_required_) {
       state_ = State::kSession;
-      transport_->send("<iq type='set' id='sess_1' xmlns='jabber:client'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
+      transport_->send(
+          "<iq type='set' id='sess_1' xmlns='jabber:client'><session "
+          "xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
       return;
     }
     go_online();
@@ -222,7 +231,9 @@ void XmppClient::go_online() {
     state_ = State::kRoster;
     // Two sends: over WebSocket each element is a message of its own (RFC 7395
     // §3.3.3); over BOSH they leave together in the next request.
-    transport_->send("<iq type='get' id='roster_1' xmlns='jabber:client'><query xmlns='jabber:iq:roster'/></iq>");
+    transport_->send(
+        "<iq type='get' id='roster_1' xmlns='jabber:client'><query "
+        "xmlns='jabber:iq:roster'/></iq>");
     transport_->send("<presence xmlns='jabber:client'/>");
     return;
   }

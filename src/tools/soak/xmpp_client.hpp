@@ -33,7 +33,18 @@ class ClientObserver {
 
 class XmppClient final : private TransportEvents {
  public:
-  enum class State : std::uint8_t { kIdle, kOpening, kAuth, kRestart, kBind, kSession, kRoster, kOnline, kClosing, kEnded };
+  enum class State : std::uint8_t {
+    kIdle,
+    kOpening,
+    kAuth,
+    kRestart,
+    kBind,
+    kSession,
+    kRoster,
+    kOnline,
+    kClosing,
+    kEnded
+  };
 
   // `number` is the session's number (for --user-pattern, counted from --first-user);
   // `index` is its place in this process's table.
@@ -52,7 +63,9 @@ class XmppClient final : private TransportEvents {
   const std::string& jid() const { return jid_; }
   std::uint32_t index() const { return index_; }
   std::uint64_t login_started_ns() const { return login_started_ns_; }
-  std::string debug_state() const { return transport_ ? transport_->debug_state() : std::string("no transport"); }
+  std::string debug_state() const {
+    return transport_ ? transport_->debug_state() : std::string("no transport");
+  }
   // The stanza being handled came in an answer handled after a newer one (transport.hpp).
   bool in_late_answer() const { return transport_ && transport_->handling_late_answer(); }
 

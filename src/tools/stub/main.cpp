@@ -12,17 +12,14 @@ int main(int argc, char** argv) {
   sb::stub::Options options;
   std::string error;
   switch (sb::stub::parse_options(argc, argv, options, error)) {
-    case sb::stub::ParseResult::kHelp:
-      std::fputs(sb::stub::kHelpText, stdout);
-      return 0;
+    case sb::stub::ParseResult::kHelp: std::fputs(sb::stub::kHelpText, stdout); return 0;
     case sb::stub::ParseResult::kVersion:
       std::printf("switchboard-stub %s (test tool)\n", SWITCHBOARD_VERSION);
       return 0;
     case sb::stub::ParseResult::kError:
       std::fprintf(stderr, "switchboard-stub: %s\n", error.c_str());
       return 2;
-    case sb::stub::ParseResult::kRun:
-      break;
+    case sb::stub::ParseResult::kRun: break;
   }
   return sb::stub::run_supervisor(options);
 }

@@ -99,8 +99,9 @@ class Mesh::Link final : public net::StreamHandler {
       }
       if (bytes.size() - at < 4 + static_cast<std::size_t>(length)) break;
       const auto kind = static_cast<FrameKind>(static_cast<unsigned char>(bytes[at + 4]));
-      const std::size_t address_len = static_cast<unsigned char>(bytes[at + 5]) |
-                                      (static_cast<std::size_t>(static_cast<unsigned char>(bytes[at + 6])) << 8);
+      const std::size_t address_len =
+          static_cast<unsigned char>(bytes[at + 5]) |
+          (static_cast<std::size_t>(static_cast<unsigned char>(bytes[at + 6])) << 8);
       const std::size_t body = length - 3;  // after kind and address length
       if (address_len > body) {
         log(LogLevel::kError, "mesh: corrupt frame from p" + std::to_string(proc_));

@@ -79,7 +79,7 @@ class Mesh {
   FrameSink& sink_;
   uv_prepare_t prepare_{};
   bool prepare_open_ = false;
-  std::vector<Link*> dirty_;  // links with frames waiting for flush()
+  std::vector<Link*> dirty_;                  // links with frames waiting for flush()
   std::vector<std::unique_ptr<Link>> links_;  // null at self_
   std::uint64_t frames_sent_ = 0;
   std::uint64_t frames_received_ = 0;

@@ -11,10 +11,10 @@
 namespace sb::stub {
 
 struct Options {
-  std::string listen_host;  // numeric IPv4 or IPv6 (without brackets)
-  int listen_port = 0;      // 0: pick a free port (every process gets the same one)
-  std::size_t procs = 1;    // worker processes sharing the port (SO_REUSEPORT)
-  std::string domain;       // empty: accept any 'to' and serve that domain
+  std::string listen_host;       // numeric IPv4 or IPv6 (without brackets)
+  int listen_port = 0;           // 0: pick a free port (every process gets the same one)
+  std::size_t procs = 1;         // worker processes sharing the port (SO_REUSEPORT)
+  std::string domain;            // empty: accept any 'to' and serve that domain
   std::size_t fd_limit = 19500;  // a worker stops accepting at this many open fds
   LogLevel log_level = LogLevel::kInfo;
 };

@@ -24,9 +24,7 @@ std::size_t Router::Hash::operator()(std::string_view text) const {
   return static_cast<std::size_t>(h);
 }
 
-std::size_t Router::directory_of(std::string_view bare) const {
-  return Hash{}(bare) % procs_;
-}
+std::size_t Router::directory_of(std::string_view bare) const { return Hash{}(bare) % procs_; }
 
 C2sSession* Router::find(std::string_view bare, std::string_view resource) const {
   const auto it = local_.find(bare);
@@ -134,9 +132,7 @@ void Router::on_frame(std::size_t from_proc, FrameKind kind, std::string_view ad
       }
       return;
     }
-    case FrameKind::kRoute:
-      route(address, payload);
-      return;
+    case FrameKind::kRoute: route(address, payload); return;
     case FrameKind::kDeliver:
       if (C2sSession* target = find(bare_of(address), resource_of(address))) {
         ++stats_.delivered_local;

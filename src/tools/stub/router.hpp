@@ -40,11 +40,11 @@ namespace sb::stub {
 class C2sSession;
 
 struct RouterStats {
-  std::uint64_t delivered_local = 0;   // stanzas written to a session of this worker
-  std::uint64_t sent_to_directory = 0; // kRoute frames sent
-  std::uint64_t sent_to_owner = 0;     // kDeliver frames sent
-  std::uint64_t bounced = 0;           // service-unavailable errors generated
-  std::uint64_t dropped = 0;           // undeliverable, no error due
+  std::uint64_t delivered_local = 0;    // stanzas written to a session of this worker
+  std::uint64_t sent_to_directory = 0;  // kRoute frames sent
+  std::uint64_t sent_to_owner = 0;      // kDeliver frames sent
+  std::uint64_t bounced = 0;            // service-unavailable errors generated
+  std::uint64_t dropped = 0;            // undeliverable, no error due
 };
 
 class Router final : public FrameSink {

@@ -61,10 +61,15 @@ bool valid_local_part(std::string_view local) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte <= 0x20 || byte == 0x7f) return false;
     switch (c) {
-      case '"': case '&': case '\'': case '/': case ':': case '<': case '>': case '@':
-        return false;
-      default:
-        break;
+      case '"':
+      case '&':
+      case '\'':
+      case '/':
+      case ':':
+      case '<':
+      case '>':
+      case '@': return false;
+      default: break;
     }
   }
   return true;

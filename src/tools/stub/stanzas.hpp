@@ -21,7 +21,7 @@ namespace sb::stub {
 struct StanzaHead {
   std::string_view name;  // local name: "message", "iq", "presence", "auth", ...
   std::string_view to, from, id, type;
-  std::size_t name_end = 0;               // where an attribute can be inserted
+  std::size_t name_end = 0;                  // where an attribute can be inserted
   std::size_t from_begin = 0, from_end = 0;  // the 'from' attribute, if any (else 0, 0)
   bool ok = false;  // false: not a tag (the framer let through something odd)
 };

@@ -139,7 +139,8 @@ int run_supervisor(const Options& given) {
   set_log_level(options.log_level);
   int reserved_fd = -1;
   if (reserve_port(options, reserved_fd) != 0) {
-    log(LogLevel::kError, "cannot bind " + listen_address(options.listen_host, 0) + ": " + errno_text());
+    log(LogLevel::kError,
+        "cannot bind " + listen_address(options.listen_host, 0) + ": " + errno_text());
     return 1;
   }
   std::vector<std::vector<int>> pairs;
@@ -209,7 +210,8 @@ int run_supervisor(const Options& given) {
       if (n == 1 && byte == 'R' && ++listening == options.procs) {
         if (reserved_fd >= 0) ::close(reserved_fd);
         reserved_fd = -1;
-        std::printf("listening on %s\n", listen_address(options.listen_host, options.listen_port).c_str());
+        std::printf("listening on %s\n",
+                    listen_address(options.listen_host, options.listen_port).c_str());
         std::fflush(stdout);
         log(LogLevel::kInfo, std::to_string(options.procs) + " worker process(es) ready");
       } else if (n == 1 && byte == 'F') {

@@ -20,7 +20,7 @@
 namespace sb::stub {
 namespace {
 
-constexpr int kBacklog = 4096;       // the kernel caps it at net.core.somaxconn
+constexpr int kBacklog = 4096;  // the kernel caps it at net.core.somaxconn
 
 std::size_t count_open_fds() {
   std::size_t count = 0;
@@ -109,7 +109,8 @@ int Worker::run() {
 
   rlimit limit{};
   ::getrlimit(RLIMIT_NOFILE, &limit);
-  const std::size_t hard_cap = limit.rlim_cur > 200 ? static_cast<std::size_t>(limit.rlim_cur) - 100 : 100;
+  const std::size_t hard_cap =
+      limit.rlim_cur > 200 ? static_cast<std::size_t>(limit.rlim_cur) - 100 : 100;
   fd_high_ = std::min(options_.fd_limit, hard_cap);
   base_fds_ = count_open_fds();
   log(LogLevel::kDebug, "listening on " + address + " (" + std::to_string(base_fds_) +
@@ -157,8 +158,9 @@ void Worker::update_accepting() {
   if (!paused_ && open >= fd_high_) {
     paused_ = true;
     listener_->pause();
-    log(LogLevel::kWarn, "fd budget reached: " + std::to_string(open) + " descriptors open (limit " +
-                             std::to_string(fd_high_) + "); not accepting until some close");
+    log(LogLevel::kWarn, "fd budget reached: " + std::to_string(open) +
+                             " descriptors open (limit " + std::to_string(fd_high_) +
+                             "); not accepting until some close");
   } else if (paused_ && open + resume_gap() <= fd_high_) {
     paused_ = false;
     listener_->resume();

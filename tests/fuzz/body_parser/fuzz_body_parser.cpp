@@ -26,14 +26,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(body.attribute(name) != nullptr, name);
   }
 
-  const std::string wrapped = "<body xmlns='http://jabber.org/protocol/httpbind'>" + body.payload + "</body>";
+  const std::string wrapped =
+      "<body xmlns='http://jabber.org/protocol/httpbind'>" + body.payload + "</body>";
   sb::xml::BoshBody again;
   const sb::xml::BodyError error = sb::xml::parse_body(wrapped, again);
-  FUZZ_CHECK(error == sb::xml::BodyError::kNone,
-             std::string("payload does not parse again: ") + std::string(sb::xml::body_error_text(error)) +
-                 "\n  payload: " + body.payload);
-  FUZZ_CHECK(again.payload == body.payload,
-             "payload changes when parsed again:\n  first:  " + body.payload + "\n  second: " + again.payload);
+  FUZZ_CHECK(error == sb::xml::BodyError::kNone, std::string("payload does not parse again: ") +
+                                                     std::string(sb::xml::body_error_text(error)) +
+                                                     "\n  payload: " + body.payload);
+  FUZZ_CHECK(again.payload == body.payload, "payload changes when parsed again:\n  first:  " +
+                                                body.payload + "\n  second: " + again.payload);
   FUZZ_CHECK(again.payload_elements == body.payload_elements, body.payload);
   return 0;
 }

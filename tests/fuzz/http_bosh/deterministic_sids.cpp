@@ -26,7 +26,8 @@ std::array<unsigned char, 16> bytes_for(std::string_view sid) {
   std::size_t bit = 0;  // next bit to write, from the most significant of out[0]
   const auto put = [&](unsigned value, unsigned width) {
     for (unsigned i = width; i-- > 0;) {
-      if ((value >> i) & 1u) out[bit / 8] = static_cast<unsigned char>(out[bit / 8] | (0x80u >> (bit % 8)));
+      if ((value >> i) & 1u)
+        out[bit / 8] = static_cast<unsigned char>(out[bit / 8] | (0x80u >> (bit % 8)));
       ++bit;
     }
   };

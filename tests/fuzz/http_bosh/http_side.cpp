@@ -48,10 +48,15 @@ void check_head_shape(std::string_view head) {
 
 bool is_refusal_status(std::uint64_t status) {
   switch (status) {
-    case 400: case 408: case 413: case 414: case 417: case 431: case 501: case 505:
-      return true;
-    default:
-      return false;
+    case 400:
+    case 408:
+    case 413:
+    case 414:
+    case 417:
+    case 431:
+    case 501:
+    case 505: return true;
+    default: return false;
   }
 }
 
@@ -101,7 +106,8 @@ void CheckedTransport::close() {
 
 void TapExchange::send(http::Response response) {
   if (state_ == State::kLost && losing_) return;  // allowed, and ignored by the Connection
-  FUZZ_CHECK(state_ != State::kAnswered, "second send() on an exchange, seq " + std::to_string(seq_));
+  FUZZ_CHECK(state_ != State::kAnswered,
+             "second send() on an exchange, seq " + std::to_string(seq_));
   FUZZ_CHECK(state_ != State::kLost, "send() on a lost exchange, seq " + std::to_string(seq_));
   state_ = State::kAnswered;
   http::Exchange* inner = inner_;
@@ -111,7 +117,8 @@ void TapExchange::send(http::Response response) {
 }
 
 void TapExchange::exchange_lost(http::Exchange&) {
-  FUZZ_CHECK(state_ == State::kPending, "an answered exchange reported lost, seq " + std::to_string(seq_));
+  FUZZ_CHECK(state_ == State::kPending,
+             "an answered exchange reported lost, seq " + std::to_string(seq_));
   state_ = State::kLost;
   inner_ = nullptr;
   if (http::ExchangeWatcher* watcher = this->watcher()) {

@@ -21,9 +21,9 @@
 #include <memory>
 #include <string>
 
+#include "base/timer_wheel.hpp"
 #include "http/exchange.hpp"
 #include "http/transport.hpp"
-#include "base/timer_wheel.hpp"
 
 namespace sb::fuzz {
 
@@ -38,12 +38,12 @@ class CheckedTransport final : public http::Transport {
   void resume_reading() override { paused = false; }
   std::size_t queued_bytes() const override { return queued; }
 
-  std::size_t queued = 0;       // set by the fuzzer to simulate a client that does not read
+  std::size_t queued = 0;  // set by the fuzzer to simulate a client that does not read
   bool paused = false;
   bool closed = false;
-  bool final_written = false;   // a refusal or a "Connection: close" answer went out
-  std::uint32_t next_seq = 0;   // the tag the next handler answer must carry
-  std::size_t responses = 0;    // final (non-1xx) responses written
+  bool final_written = false;  // a refusal or a "Connection: close" answer went out
+  std::uint32_t next_seq = 0;  // the tag the next handler answer must carry
+  std::size_t responses = 0;   // final (non-1xx) responses written
 };
 
 class TapExchange final : public http::Exchange, public http::ExchangeWatcher {

@@ -186,12 +186,8 @@ void World::server(const Command& command) {
       events->upstream_opened({"stream-" + std::to_string(command.a), from, "1.0"});
       break;
     }
-    case 'S':
-      events->upstream_stanza(std::string(command.payload));
-      break;
-    case 'B':
-      events->upstream_batch_end();
-      break;
+    case 'S': events->upstream_stanza(std::string(command.payload)); break;
+    case 'B': events->upstream_batch_end(); break;
     case 'X': {
       const auto end = static_cast<engine::UpstreamEnd>(
           command.b % (static_cast<unsigned>(engine::UpstreamEnd::kStreamError) + 1));
@@ -199,8 +195,7 @@ void World::server(const Command& command) {
       events->upstream_closed(end, std::string(command.payload));
       break;
     }
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -214,7 +209,8 @@ void World::advance(std::uint64_t ms) {
 
 void World::run(const Command& command) {
   if (tracing()) {
-    trace("@" + std::string(1, command.op) + std::to_string(command.a) + "." + std::to_string(command.b),
+    trace("@" + std::string(1, command.op) + std::to_string(command.a) + "." +
+              std::to_string(command.b),
           command.payload);
   }
   switch (command.op) {
@@ -231,7 +227,10 @@ void World::run(const Command& command) {
     case 'D': drop_client(command.a % kClients); break;
     case 'Q': client(command.a).transport.queued = command.b; break;
     case 'T': advance(command.a); break;
-    case 'O': case 'S': case 'B': case 'X': server(command); break;
+    case 'O':
+    case 'S':
+    case 'B':
+    case 'X': server(command); break;
     case 'V': upstreams_.fail_next = true; break;
     case 'Z':  // as the worker does on SIGTERM
       endpoint_->refuse_new_sessions();
@@ -335,8 +334,9 @@ void World::finish() {
   for (std::size_t i = 0; i < kClients; ++i) {
     clients_[i]->connection.reset();
     for (const auto& tap : clients_[i]->taps.taps()) {
-      FUZZ_CHECK(tap->state() != TapExchange::State::kPending,
-                 "exchange neither answered nor lost at shutdown, seq " + std::to_string(tap->seq()));
+      FUZZ_CHECK(
+          tap->state() != TapExchange::State::kPending,
+          "exchange neither answered nor lost at shutdown, seq " + std::to_string(tap->seq()));
     }
     clients_[i].reset();
   }

@@ -67,7 +67,7 @@ class World {
     Client(World& world, std::string peer);
     CheckedTransport transport;
     TapHandler taps;
-    std::deque<std::string> inbox;  // reads the connection has not taken yet
+    std::deque<std::string> inbox;                 // reads the connection has not taken yet
     std::unique_ptr<http::Connection> connection;  // last: destroyed first
   };
   static constexpr std::size_t kClients = 3;

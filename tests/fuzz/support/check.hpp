@@ -22,8 +22,7 @@ namespace sb::fuzz {
 
 }  // namespace sb::fuzz
 
-#define FUZZ_CHECK(condition, detail)                                          \
-  do {                                                                         \
-    if (!(condition)) ::sb::fuzz::check_failed(#condition, __FILE__, __LINE__, \
-                                               (detail));                      \
+#define FUZZ_CHECK(condition, detail)                                                     \
+  do {                                                                                    \
+    if (!(condition)) ::sb::fuzz::check_failed(#condition, __FILE__, __LINE__, (detail)); \
   } while (false)

@@ -28,9 +28,11 @@ bool run_file(const std::filesystem::path& path) {
   std::vector<std::uint8_t> input;
   std::uint8_t buffer[4096];
   std::size_t got = 0;
-  while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) input.insert(input.end(), buffer, buffer + got);
+  while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0)
+    input.insert(input.end(), buffer, buffer + got);
   std::fclose(file);
-  const std::unique_ptr<std::uint8_t[]> exact(new std::uint8_t[input.size() + (input.empty() ? 1 : 0)]);
+  const std::unique_ptr<std::uint8_t[]> exact(
+      new std::uint8_t[input.size() + (input.empty() ? 1 : 0)]);
   std::copy(input.begin(), input.end(), exact.get());
   LLVMFuzzerTestOneInput(exact.get(), input.size());
   return true;

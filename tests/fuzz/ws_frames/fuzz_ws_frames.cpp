@@ -136,9 +136,10 @@ struct Server final : engine::UpstreamFactory {
     live = upstream.get();
     queued.emplace_back("@open");
     // As a link delivers them for kWebSocket: the stream prefix declared, no <starttls/>.
-    queued.emplace_back("<stream:features xmlns:stream='http://etherx.jabber.org/streams'>"
-                        "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-                        "<mechanism>PLAIN</mechanism></mechanisms></stream:features>");
+    queued.emplace_back(
+        "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>"
+        "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+        "<mechanism>PLAIN</mechanism></mechanisms></stream:features>");
     return upstream;
   }
 
@@ -156,9 +157,10 @@ struct Server final : engine::UpstreamFactory {
         if (line == "@close") {
           events->upstream_closed(engine::UpstreamEnd::kServerClosed, {});
         } else {
-          events->upstream_closed(engine::UpstreamEnd::kStreamError,
-                                  "<stream:error xmlns:stream='http://etherx.jabber.org/streams'>"
-                                  "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+          events->upstream_closed(
+              engine::UpstreamEnd::kStreamError,
+              "<stream:error xmlns:stream='http://etherx.jabber.org/streams'>"
+              "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
         }
         return;
       } else {
@@ -222,13 +224,15 @@ struct Output final : ws::WsOutput {
     std::size_t size = 2;
     if (n == 126) {
       size = 4;
-      n = (std::uint64_t{static_cast<std::uint8_t>(header[2])} << 8) | static_cast<std::uint8_t>(header[3]);
+      n = (std::uint64_t{static_cast<std::uint8_t>(header[2])} << 8) |
+          static_cast<std::uint8_t>(header[3]);
     } else if (n == 127) {
       size = 10;
       n = 0;
       for (std::size_t i = 2; i < 10; ++i) n = (n << 8) | static_cast<std::uint8_t>(header[i]);
     }
-    FUZZ_CHECK(header.size() == size && n == payload.size(), "frame length does not match its payload");
+    FUZZ_CHECK(header.size() == size && n == payload.size(),
+               "frame length does not match its payload");
     const std::uint8_t opcode = b0 & 0x0F;
     FUZZ_CHECK(opcode == 0x1 || opcode == 0x8 || opcode == 0xA, "unexpected server opcode");
     fuzz::trace(opcode == 0x1 ? "ws <-" : opcode == 0x8 ? "ws <- close" : "ws <- pong", payload);
@@ -266,7 +270,8 @@ void run_session(const std::string& input, std::size_t limit, std::uint8_t optio
     if (session.state() == ws::WsSession::State::kClosed) {
       FUZZ_CHECK(output.closes == 1, "closed without WsOutput::close()");
     }
-    FUZZ_CHECK(session.buffered_bytes() <= 2 * limit + 256, "session buffers beyond the message limit");
+    FUZZ_CHECK(session.buffered_bytes() <= 2 * limit + 256,
+               "session buffers beyond the message limit");
   }
   server.flush();  // nothing may reach a destroyed session: live must be null by now
   FUZZ_CHECK(server.live == nullptr, "an upstream still live after its session");

@@ -48,7 +48,8 @@ std::string unescape_lt(std::string text) {
 }
 
 // A short synthetic report with hostile strings in it.
-const std::string kReport = R"({"tool":"switchboard-soak","target":"http://127.0.0.1:5280/http-bind",)"
+const std::string kReport =
+    R"({"tool":"switchboard-soak","target":"http://127.0.0.1:5280/http-bind",)"
     R"("options":{"user-pattern":"u%d</script><script>alert(1)</script>","note":"<!-- <script>"},)"
     R"("sessions_target":3,"sessions_established":3,"errors":1,"errors_by_kind":{"timeout":1},)"
     R"("generator":{"procs":1,"max_loop_lag_ms":2.5,"overloaded":false,"verdict":"ok"},)"
@@ -102,7 +103,8 @@ TEST_CASE("the HTML report refers to nothing outside itself") {
   // comments (/*! ... */, which the MIT licence asks us to keep).
   const std::string chartjs = slurp(sb::soak::chartjs_path());
   const std::regex url(R"(https?://[^\s"'<>\\)]+)", std::regex::icase);
-  for (auto it = std::sregex_iterator(html.begin(), html.end(), url); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), url); it != std::sregex_iterator();
+       ++it) {
     const std::string found = it->str();
     const bool target = found.rfind("http://127.0.0.1:5280/http-bind", 0) == 0;
     bool in_licence = false;

@@ -7,9 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "tools/soak/report/proc_watch.hpp"
@@ -161,10 +161,8 @@ TEST_CASE("ProcWatch keeps the order of its pids and marks dead ones") {
   CHECK(samples[1].alive);
   CHECK(samples[1].processes >= 1);
   CHECK(samples[1].rss_bytes > 0);
-  CHECK(samples[1].open_fds >= 3);  // stdin, stdout, stderr
+  CHECK(samples[1].open_fds >= 3);              // stdin, stdout, stderr
   CHECK(samples[1].name == "unit_soak_repor");  // comm is cut to 15 characters
 }
 
-TEST_CASE("ProcWatch with no pids samples nothing") {
-  CHECK(ProcWatch({}).sample().empty());
-}
+TEST_CASE("ProcWatch with no pids samples nothing") { CHECK(ProcWatch({}).sample().empty()); }

@@ -25,8 +25,11 @@ Options options(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("refusal: Strophe over BOSH resends at once, after 8, 27 and 64 s, and gives up at the 5th refusal") {
-  const Options o = options({"--url", "http://x/http-bind"});  // wait 60: cap floor(1.1 * 60) = 66 s
+TEST_CASE(
+    "refusal: Strophe over BOSH resends at once, after 8, 27 and 64 s, and gives up at the 5th "
+    "refusal") {
+  const Options o =
+      options({"--url", "http://x/http-bind"});  // wait 60: cap floor(1.1 * 60) = 66 s
   CHECK(effective_retry_as(o) == RetryAs::kStrophe);
   const std::uint64_t expected[] = {0, 8000, 27000, 64000};
   for (std::uint32_t n = 1; n <= 4; ++n) {
@@ -51,7 +54,9 @@ TEST_CASE("refusal: Converse over BOSH starts Strophe's five tries over, forever
   }
 }
 
-TEST_CASE("refusal: over WebSocket Strophe gives up at once, Converse never (a burst, then seconds apart)") {
+TEST_CASE(
+    "refusal: over WebSocket Strophe gives up at once, Converse never (a burst, then seconds "
+    "apart)") {
   const Options strophe = options({"--url", "ws://x/xmpp-websocket", "--retry-as", "strophe"});
   CHECK(plan_retry(strophe, 1, 5, 0.5).give_up);
   const Options o = options({"--url", "ws://x/xmpp-websocket"});
@@ -70,7 +75,9 @@ TEST_CASE("refusal: over WebSocket Strophe gives up at once, Converse never (a b
   CHECK(converse_ws_delay_ms(12, 1.0) == 5000);
 }
 
-TEST_CASE("refusal: --retry-as none gives up at once; --honour-retry-after waits the header, same tries") {
+TEST_CASE(
+    "refusal: --retry-as none gives up at once; --honour-retry-after waits the header, same "
+    "tries") {
   CHECK(plan_retry(options({"--url", "http://x/", "--retry-as", "none"}), 1, 5, 0.5).give_up);
   const Options o = options({"--url", "http://x/", "--honour-retry-after"});
   CHECK(o.honour_retry_after);

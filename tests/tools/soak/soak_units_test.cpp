@@ -23,8 +23,10 @@
 using namespace sb::soak;
 using sb::soak::test::parse;
 
-TEST_CASE("histogram: buckets are within 1.6% of their values and quantiles match a sorted sample") {
-  for (std::uint64_t v : {0ull, 1ull, 127ull, 128ull, 129ull, 1000ull, 65535ull, 1234567ull, 1ull << 40}) {
+TEST_CASE(
+    "histogram: buckets are within 1.6% of their values and quantiles match a sorted sample") {
+  for (std::uint64_t v :
+       {0ull, 1ull, 127ull, 128ull, 129ull, 1000ull, 65535ull, 1234567ull, 1ull << 40}) {
     const std::uint64_t mid = Histogram::midpoint_of(Histogram::index_of(v));
     CHECK(static_cast<double>(mid) >= static_cast<double>(v) * 0.984);
     CHECK(static_cast<double>(mid) <= static_cast<double>(v) * 1.016 + 1);
@@ -78,13 +80,13 @@ TEST_CASE("ledger: in order, overtaken, duplicated, lost, echoed and foreign mes
   std::uint64_t lat = 0;
   CHECK(l.receive(1, m1, 1500, lat) == Ledger::Outcome::kFirst);
   CHECK(lat == 500);
-  CHECK(l.receive(1, m3, 3500, lat) == Ledger::Outcome::kFirst);   // m2 now missing
+  CHECK(l.receive(1, m3, 3500, lat) == Ledger::Outcome::kFirst);  // m2 now missing
   CHECK(l.receive(1, m2, 3600, lat) == Ledger::Outcome::kReordered);
   CHECK(lat == 1600);
   CHECK(l.receive(1, m2, 3700, lat) == Ledger::Outcome::kDuplicate);
   CHECK(l.receive(1, m1, 3700, lat) == Ledger::Outcome::kDuplicate);
-  CHECK(l.outstanding() == 1);  // m4 never arrives: lost
-  CHECK(l.receive(0, m4, 5000, lat) == Ledger::Outcome::kEcho);   // back to its sender
+  CHECK(l.outstanding() == 1);                                      // m4 never arrives: lost
+  CHECK(l.receive(0, m4, 5000, lat) == Ledger::Outcome::kEcho);     // back to its sender
   CHECK(l.receive(2, m4, 5000, lat) == Ledger::Outcome::kForeign);  // another receiver
   CHECK(l.receive(1, "hello", 5000, lat) == Ledger::Outcome::kForeign);
   CHECK(l.receive(1, "soak:0:1:9:1:", 5000, lat) == Ledger::Outcome::kForeign);  // never sent
@@ -94,11 +96,50 @@ TEST_CASE("ledger: in order, overtaken, duplicated, lost, echoed and foreign mes
 TEST_CASE("options: the spellings of issue 7 and their defaults") {
   Options o;
   std::string error;
-  REQUIRE(parse({"--url", "http://127.0.0.1:5280/http-bind", "--sessions", "20", "--duration", "4", "--json", "r.json",
-                 "--domain", "example.com", "--user-pattern", "user%d", "--password", "pw%d", "--first-user", "5",
-                 "--procs", "2", "--rate", "40", "--msg-rate", "10.5", "--msg-size", "100", "--hold", "1", "--wait",
-                 "30", "--drop", "0.1", "--delay", "200", "--html", "r.html", "--watch-pid", "12", "--watch-pid=13",
-                 "--max-errors", "3", "--source", "127.0.1.1-127.0.1.9", "--peers", "random", "--roster"},
+  REQUIRE(parse({"--url",
+                 "http://127.0.0.1:5280/http-bind",
+                 "--sessions",
+                 "20",
+                 "--duration",
+                 "4",
+                 "--json",
+                 "r.json",
+                 "--domain",
+                 "example.com",
+                 "--user-pattern",
+                 "user%d",
+                 "--password",
+                 "pw%d",
+                 "--first-user",
+                 "5",
+                 "--procs",
+                 "2",
+                 "--rate",
+                 "40",
+                 "--msg-rate",
+                 "10.5",
+                 "--msg-size",
+                 "100",
+                 "--hold",
+                 "1",
+                 "--wait",
+                 "30",
+                 "--drop",
+                 "0.1",
+                 "--delay",
+                 "200",
+                 "--html",
+                 "r.html",
+                 "--watch-pid",
+                 "12",
+                 "--watch-pid=13",
+                 "--max-errors",
+                 "3",
+                 "--source",
+                 "127.0.1.1-127.0.1.9",
+                 "--peers",
+                 "random",
+                 "--roster"},
                 o, error));
   CHECK(o.host == "127.0.0.1");
   CHECK(o.port == 5280);
@@ -144,7 +185,8 @@ TEST_CASE("options: --client strophe (the default) or classic, and the cut delay
   CHECK(std::string(bosh_client_name(classic.client)) == "classic");
 
   Options given;
-  REQUIRE(parse({"--url", "http://x/http-bind", "--client=classic", "--cut-delay", "200"}, given, error));
+  REQUIRE(parse({"--url", "http://x/http-bind", "--client=classic", "--cut-delay", "200"}, given,
+                error));
   CHECK(given.cut_delay_ms == 200);
 
   // With --drop the drain outlasts Strophe's backoff of a twice cut request (8 s,
@@ -213,7 +255,9 @@ TEST_CASE("base64 for SASL PLAIN") {
   CHECK(base64("abc") == "YWJj");
 }
 
-TEST_CASE("--procs shares: even blocks (pairs stay in one process), every session once, rates in proportion") {
+TEST_CASE(
+    "--procs shares: even blocks (pairs stay in one process), every session once, rates in "
+    "proportion") {
   Options o;
   o.sessions = 101;
   o.procs = 4;
@@ -262,6 +306,7 @@ TEST_CASE("report: the JSON names the tool and the project's version") {
   const Collector collector(o, 1);
   const std::string json = build_json(o, collector, RunInfo{"2026-01-01T00:00:00Z", 1.0});
   CHECK(json.find("\"tool\": \"switchboard-soak\",\n") != std::string::npos);
-  CHECK(json.find(std::string("\"version\": \"") + SB_EXPECTED_VERSION + "\",\n") != std::string::npos);
+  CHECK(json.find(std::string("\"version\": \"") + SB_EXPECTED_VERSION + "\",\n") !=
+        std::string::npos);
   CHECK(std::string(SB_EXPECTED_VERSION).find('.') != std::string::npos);  // a real x.y.z got here
 }

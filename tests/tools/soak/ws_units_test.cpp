@@ -30,7 +30,8 @@ std::string server_frame(std::uint8_t first_byte, const std::string& payload) {
     out += static_cast<char>(n & 0xff);
   } else {
     out += static_cast<char>(127);
-    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xff);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out += static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xff);
   }
   return out + payload;
 }
@@ -38,8 +39,12 @@ std::string server_frame(std::uint8_t first_byte, const std::string& payload) {
 struct Recorder final : WsFrameSink {
   std::vector<std::string> events;
   void on_ws_text(std::string_view text) override { events.push_back("text:" + std::string(text)); }
-  void on_ws_ping(std::string_view payload) override { events.push_back("ping:" + std::string(payload)); }
-  void on_ws_close(std::uint16_t code) override { events.push_back("close:" + std::to_string(code)); }
+  void on_ws_ping(std::string_view payload) override {
+    events.push_back("ping:" + std::string(payload));
+  }
+  void on_ws_close(std::uint16_t code) override {
+    events.push_back("close:" + std::to_string(code));
+  }
 };
 
 // Feeds `wire` in chunks of `step` bytes (0: whole); returns the events, and
@@ -59,12 +64,14 @@ std::vector<std::string> read_all(const std::string& wire, std::size_t step, std
 
 }  // namespace
 
-TEST_CASE("ws client frames: FIN, masked, the shortest length form, payload recoverable with the key") {
+TEST_CASE(
+    "ws client frames: FIN, masked, the shortest length form, payload recoverable with the key") {
   for (std::size_t n : {0u, 5u, 125u, 126u, 65535u, 65536u}) {
     const std::string payload(n, 'a');
     const std::string f = ws_client_frame(WsOpcode::kText, payload, 0x01020304u);
     CHECK(static_cast<unsigned char>(f[0]) == 0x81);
-    CHECK((static_cast<unsigned char>(f[1]) & 0x80) == 0x80);  // RFC 6455 §5.3: clients mask every frame
+    CHECK((static_cast<unsigned char>(f[1]) & 0x80) ==
+          0x80);  // RFC 6455 §5.3: clients mask every frame
     const unsigned len7 = static_cast<unsigned char>(f[1]) & 0x7f;
     const std::size_t header = n < 126 ? 2 : (n <= 0xffff ? 4 : 10);
     CHECK(len7 == (n < 126 ? n : (n <= 0xffff ? 126u : 127u)));
@@ -72,18 +79,22 @@ TEST_CASE("ws client frames: FIN, masked, the shortest length form, payload reco
     const std::string key = f.substr(header, 4);
     CHECK(key == std::string("\x01\x02\x03\x04", 4));
     std::string unmasked = f.substr(header + 4);
-    for (std::size_t i = 0; i < unmasked.size(); ++i) unmasked[i] = static_cast<char>(unmasked[i] ^ key[i & 3]);
+    for (std::size_t i = 0; i < unmasked.size(); ++i)
+      unmasked[i] = static_cast<char>(unmasked[i] ^ key[i & 3]);
     CHECK(unmasked == payload);
   }
   CHECK(ws_close_payload(1000) == std::string("\x03\xe8", 2));
 }
 
-TEST_CASE("ws reader: text, a fragmented message with a ping between its parts, close; cut anywhere") {
+TEST_CASE(
+    "ws reader: text, a fragmented message with a ping between its parts, close; cut anywhere") {
   const std::string big(70000, 'x');
-  const std::string wire = server_frame(0x81, "<open/>") + server_frame(0x01, "<mess") + server_frame(0x89, "hi") +
-                           server_frame(0x80, "age/>") + server_frame(0x81, big) + server_frame(0x8A, "pong") +
-                           server_frame(0x88, std::string("\x03\xe8", 2)) + server_frame(0x81, "<late/>");
-  const std::vector<std::string> expected = {"text:<open/>", "ping:hi", "text:<message/>", "text:" + big, "close:1000"};
+  const std::string wire =
+      server_frame(0x81, "<open/>") + server_frame(0x01, "<mess") + server_frame(0x89, "hi") +
+      server_frame(0x80, "age/>") + server_frame(0x81, big) + server_frame(0x8A, "pong") +
+      server_frame(0x88, std::string("\x03\xe8", 2)) + server_frame(0x81, "<late/>");
+  const std::vector<std::string> expected = {"text:<open/>", "ping:hi", "text:<message/>",
+                                             "text:" + big, "close:1000"};
   for (std::size_t step : {0u, 1u, 2u, 3u, 7u, 13u, 4096u}) {
     CAPTURE(step);
     std::string error;
@@ -129,16 +140,20 @@ TEST_CASE("ws reader: faults a client must fail the connection for") {
   CHECK(error == "ws_protocol:too_big");
 }
 
-TEST_CASE("ledger: a session cut for good writes off what was on its way to it; what it sent may still arrive") {
+TEST_CASE(
+    "ledger: a session cut for good writes off what was on its way to it; what it sent may still "
+    "arrive") {
   Ledger ledger;
   std::uint64_t latency = 0;
   const std::string a = ledger.compose(0, 1, 10, 40);
-  const std::string b = ledger.compose(0, 1, 20, 40);  // in flight to 1: can never arrive once 1 is cut
+  const std::string b =
+      ledger.compose(0, 1, 20, 40);  // in flight to 1: can never arrive once 1 is cut
   const std::string c = ledger.compose(0, 1, 30, 40);
-  const std::string d = ledger.compose(1, 0, 40, 40);  // in flight from 1: left before the cut, on its way
-  ledger.compose(1, 0, 45, 40);                        // from 1 as well: died with the connection
+  const std::string d =
+      ledger.compose(1, 0, 40, 40);  // in flight from 1: left before the cut, on its way
+  ledger.compose(1, 0, 45, 40);      // from 1 as well: died with the connection
   const std::string e = ledger.compose(2, 3, 50, 40);
-  ledger.compose(2, 3, 60, 40);                        // in flight between others: stays outstanding
+  ledger.compose(2, 3, 60, 40);  // in flight between others: stays outstanding
   CHECK(ledger.receive(1, a, 100, latency) == Ledger::Outcome::kFirst);
   CHECK(ledger.receive(1, c, 100, latency) == Ledger::Outcome::kFirst);  // 2 is a gap now
   CHECK(ledger.receive(3, e, 100, latency) == Ledger::Outcome::kFirst);
@@ -154,7 +169,8 @@ TEST_CASE("ledger: a session cut for good writes off what was on its way to it; 
   CHECK(latency == 100);
   CHECK(ledger.in_doubt() == 1);
   CHECK(ledger.receive(0, d, 150, latency) == Ledger::Outcome::kDuplicate);
-  CHECK(ledger.receive(1, b, 150, latency) == Ledger::Outcome::kDuplicate);  // written off: never counted twice
+  CHECK(ledger.receive(1, b, 150, latency) ==
+        Ledger::Outcome::kDuplicate);  // written off: never counted twice
   CHECK(ledger.unique_received() == 4);
   CHECK(ledger.outstanding() == 1);
 }

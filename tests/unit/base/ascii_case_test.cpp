@@ -35,7 +35,7 @@ TEST_CASE("equals_ignoring_case compares up to ASCII case, either side") {
   CHECK_FALSE(equals_ignoring_case("https", "http"));
   CHECK_FALSE(equals_ignoring_case("http", "https"));
   CHECK_FALSE(equals_ignoring_case("chunked", "chunkee"));
-  CHECK_FALSE(equals_ignoring_case("@", "`"));  // 0x40 and 0x60 are not a case pair
+  CHECK_FALSE(equals_ignoring_case("@", "`"));                // 0x40 and 0x60 are not a case pair
   CHECK_FALSE(equals_ignoring_case("\xC3\x89", "\xC3\xA9"));  // É and é: not ASCII
   static_assert(equals_ignoring_case("Host", "HOST"));
 }

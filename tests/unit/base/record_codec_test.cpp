@@ -11,7 +11,8 @@ using sb::base::RecordWriter;
 
 TEST_CASE("record codec: numbers and strings read back as written") {
   RecordWriter w;
-  const std::uint64_t numbers[] = {0, 1, 127, 128, 300, 1u << 31, std::numeric_limits<std::uint64_t>::max()};
+  const std::uint64_t numbers[] = {
+      0, 1, 127, 128, 300, 1u << 31, std::numeric_limits<std::uint64_t>::max()};
   for (std::uint64_t n : numbers) w.u64(n);
   w.text("");
   w.text("hello");

@@ -16,11 +16,11 @@ struct Counter {
   std::uint64_t at = 0;
   TimerWheel* wheel = nullptr;
   OwnedTimerNode node{[](TimerNode& n) {
-                   auto* self = static_cast<Counter*>(OwnedTimerNode::owner_of(n));
-                   ++self->fired;
-                   self->at = self->wheel->now_ms();
-                 },
-                 this};
+                        auto* self = static_cast<Counter*>(OwnedTimerNode::owner_of(n));
+                        ++self->fired;
+                        self->at = self->wheel->now_ms();
+                      },
+                      this};
 };
 }  // namespace
 
@@ -82,7 +82,9 @@ TEST_CASE("disarm, re-arm and destruction are safe, also from inside a callback"
   victim->wheel = &wheel;
   struct Killer {
     std::unique_ptr<Counter>* victim;
-    OwnedTimerNode node{[](TimerNode& n) { static_cast<Killer*>(OwnedTimerNode::owner_of(n))->victim->reset(); }, this};
+    OwnedTimerNode node{
+        [](TimerNode& n) { static_cast<Killer*>(OwnedTimerNode::owner_of(n))->victim->reset(); },
+        this};
   } killer{&victim};
   wheel.arm(victim->node, 1000);
   wheel.arm(killer.node, 1000);
@@ -95,10 +97,10 @@ TEST_CASE("disarm, re-arm and destruction are safe, also from inside a callback"
     TimerWheel* wheel;
     int fired = 0;
     OwnedTimerNode node{[](TimerNode& n) {
-                     auto* self = static_cast<Again*>(OwnedTimerNode::owner_of(n));
-                     if (++self->fired < 3) self->wheel->arm(n, 0);
-                   },
-                   this};
+                          auto* self = static_cast<Again*>(OwnedTimerNode::owner_of(n));
+                          if (++self->fired < 3) self->wheel->arm(n, 0);
+                        },
+                        this};
   } again{&wheel};
   wheel.arm(again.node, 0);
   wheel.advance(1600);
@@ -151,7 +153,8 @@ TEST_CASE("the 32-bit deadline: across 2^32 ms, past deadlines, far deadlines") 
     Counter a;
     a.wheel = &wheel;
     int other = 0;
-    OwnedTimerNode b{[](TimerNode& n) { *static_cast<int*>(OwnedTimerNode::owner_of(n)) += 7; }, &other};
+    OwnedTimerNode b{[](TimerNode& n) { *static_cast<int*>(OwnedTimerNode::owner_of(n)) += 7; },
+                     &other};
     wheel.arm(a.node, 10);
     wheel.arm(b, 10);
     wheel.advance(200);
@@ -160,7 +163,9 @@ TEST_CASE("the 32-bit deadline: across 2^32 ms, past deadlines, far deadlines") 
   }
 }
 
-TEST_CASE("net: an owner derived from TimerNode gets itself back in the callback, with no owner pointer") {
+TEST_CASE(
+    "net: an owner derived from TimerNode gets itself back in the callback, with no owner "
+    "pointer") {
   // The way Session, UpstreamLink, Connection and WsSocket hold their deadline:
   // the node is a private base, 24 bytes, and the callback casts back.
   class Owner : private TimerNode {

@@ -54,7 +54,8 @@ struct Engine {
   std::string open_session(const std::string& extra = "wait='60' hold='1'") {
     FakeExchange& ex = post(
         "<body xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh' rid='1000' "
-        "to='example.com' xml:lang='en' ver='1.6' xmpp:version='1.0' " + extra + "/>");
+        "to='example.com' xml:lang='en' ver='1.6' xmpp:version='1.0' " +
+        extra + "/>");
     upstreams.server_opens();
     return attr(ex.body(), "sid");
   }

@@ -20,7 +20,8 @@ struct RecordingEvents final : sb::engine::EngineEvents {
     lines.push_back("created " + std::string(to) + " " + std::string(peer) + " " +
                     std::to_string(sid.size()));
   }
-  void session_ended(std::string_view, sb::engine::Condition condition, std::string_view reason) override {
+  void session_ended(std::string_view, sb::engine::Condition condition,
+                     std::string_view reason) override {
     lines.push_back("ended " + std::string(reason) + " [" +
                     std::string(sb::engine::condition_name(condition)) + "]");
   }
@@ -80,6 +81,6 @@ TEST_CASE("requests are reported by kind with their stanza count") {
   e.post(Engine::req(sid, 1004, "", "pause='5'"));
   e.post(Engine::req(sid, 1005, "", "type='terminate'"));
   e.post(Engine::req("nope", 1));  // refused: not a request of a session
-  CHECK(events.requests == std::vector<std::string>{"create 0", "payload 2", "empty 0",
-                                                    "restart 0", "pause 0", "terminate 0"});
+  CHECK(events.requests == std::vector<std::string>{"create 0", "payload 2", "empty 0", "restart 0",
+                                                    "pause 0", "terminate 0"});
 }

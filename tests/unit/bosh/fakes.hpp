@@ -18,9 +18,7 @@ struct FakeExchange final : http::Exchange {
     response = std::move(r);
   }
   bool answered() const { return response.has_value(); }
-  std::string body() const {
-    return response && response->body ? *response->body : std::string();
-  }
+  std::string body() const { return response && response->body ? *response->body : std::string(); }
   // Simulates the client's connection dropping.
   void drop() {
     if (watcher() != nullptr) watcher()->exchange_lost(*this);

@@ -80,12 +80,15 @@ TEST_CASE("A3: a response the client still lacks a while after it was sent is re
 TEST_CASE("K: key sequencing accepts the chain, rekeying, and ends the session on a bad key") {
   const auto k = key_chain("seed", 5);  // k[0] = K(1) ... k[4] = K(5)
   Engine e;
-  auto& create = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com' "
-                        "ver='1.6' newkey='" + k[4] + "'/>");
+  auto& create = e.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com' "
+      "ver='1.6' newkey='" +
+      k[4] + "'/>");
   e.upstreams.server_opens();
   const std::string sid = Engine::attr(create.body(), "sid");
   e.advance_seconds(3);
-  auto& ok = e.post(Engine::req(sid, 1001, "<presence xmlns='jabber:client'/>", "key='" + k[3] + "'"));
+  auto& ok =
+      e.post(Engine::req(sid, 1001, "<presence xmlns='jabber:client'/>", "key='" + k[3] + "'"));
   CHECK_FALSE(ok.answered());
   // Upper-case hex is the same key (§15: case-insensitive).
   std::string upper = k[2];
@@ -98,13 +101,14 @@ TEST_CASE("K: key sequencing accepts the chain, rekeying, and ends the session o
   e.post(Engine::req(sid, 1003, "<presence xmlns='jabber:client' id='3'/>",
                      "key='" + k[1] + "' newkey='" + fresh[2] + "'"));
   e.advance_seconds(3);
-  e.post(Engine::req(sid, 1004, "<presence xmlns='jabber:client' id='4'/>", "key='" + fresh[1] + "'"));
+  e.post(
+      Engine::req(sid, 1004, "<presence xmlns='jabber:client' id='4'/>", "key='" + fresh[1] + "'"));
   CHECK(e.upstreams.log.sent.size() == 4);
   CHECK(e.table->size() == 1);
   // A request with a wrong key is not processed and ends the session.
   e.advance_seconds(3);
-  auto& forged = e.post(Engine::req(sid, 1005, "<message xmlns='jabber:client' id='evil'/>",
-                                    "key='" + k[0] + "'"));
+  auto& forged = e.post(
+      Engine::req(sid, 1005, "<message xmlns='jabber:client' id='evil'/>", "key='" + k[0] + "'"));
   CHECK(Engine::attr(forged.body(), "condition") == "item-not-found");
   CHECK(e.upstreams.log.sent.size() == 4);
   CHECK(e.table->size() == 0);
@@ -113,8 +117,10 @@ TEST_CASE("K: key sequencing accepts the chain, rekeying, and ends the session o
 TEST_CASE("K: a missing key ends a keyed session; a repeat skips the key check") {
   const auto k = key_chain("seed", 3);
   Engine e;
-  auto& create = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com' "
-                        "ver='1.6' newkey='" + k[2] + "'/>");
+  auto& create = e.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com' "
+      "ver='1.6' newkey='" +
+      k[2] + "'/>");
   e.upstreams.server_opens();
   const std::string sid = Engine::attr(create.body(), "sid");
   auto& poll = e.post(Engine::req(sid, 1001, "", "key='" + k[1] + "'"));
@@ -128,7 +134,7 @@ TEST_CASE("K: a missing key ends a keyed session; a repeat skips the key check")
 
 TEST_CASE("R9: more simultaneous requests than `requests` is a policy violation") {
   Engine e;
-  auto sid = e.open_session();  // hold=1, requests=2
+  auto sid = e.open_session();                                          // hold=1, requests=2
   e.post(Engine::req(sid, 1001));                                       // held
   e.post(Engine::req(sid, 1003, "<presence xmlns='jabber:client'/>"));  // early: 2 outstanding
   auto& third = e.post(Engine::req(sid, 1002, "<presence xmlns='jabber:client'/>"));
@@ -203,9 +209,10 @@ TEST_CASE("R14 before R9: resending a request that waits for a gap is not overac
   Engine e;
   e.settings.max_hold = 2;
   auto sid = e.open_session("wait='60' hold='2'");  // requests=3
-  e.post(Engine::req(sid, 1001));                    // held
-  e.post(Engine::req(sid, 1002));                    // held
-  auto& first = e.post(Engine::req(sid, 1004, "<presence xmlns='jabber:client'/>"));  // early: 3 outstanding
+  e.post(Engine::req(sid, 1001));                   // held
+  e.post(Engine::req(sid, 1002));                   // held
+  auto& first =
+      e.post(Engine::req(sid, 1004, "<presence xmlns='jabber:client'/>"));  // early: 3 outstanding
   auto& resend = e.post(Engine::req(sid, 1004, "<presence xmlns='jabber:client'/>"));
   CHECK(Engine::attr(first.body(), "type") == "error");  // recoverable, R14
   CHECK_FALSE(resend.answered());

@@ -24,7 +24,8 @@ TEST_CASE("response cache: a limit keeps the last responses, their bytes counted
 
 TEST_CASE("response cache: without a limit everything stays until dropped through a rid") {
   ResponseCache cache;
-  for (std::uint64_t rid = 1; rid <= 5; ++rid) cache.add(rid, "<body>" + std::to_string(rid) + "</body>", rid, 0);
+  for (std::uint64_t rid = 1; rid <= 5; ++rid)
+    cache.add(rid, "<body>" + std::to_string(rid) + "</body>", rid, 0);
   CHECK(cache.size() == 5);
   cache.drop_through(3);
   CHECK(cache.size() == 2);

@@ -120,7 +120,11 @@ TEST_CASE("session record: damaged, cut or newer bytes are refused with a reason
   big.sid = "s";
   big.outbox = "abc";
   std::string lying = bosh::encode(big);
-  const std::string tail("\x01\x03" "abc" "\x00\x00\x00", 8);  // outbox "abc", no key, no report
+  const std::string tail(
+      "\x01\x03"
+      "abc"
+      "\x00\x00\x00",
+      8);  // outbox "abc", no key, no report
   REQUIRE(lying.size() > tail.size());
   REQUIRE(lying.substr(lying.size() - tail.size()) == tail);
   lying.replace(lying.size() - tail.size(), 2, std::string("\x01\xff\xff\x7f", 4));  // ~268 MB
@@ -160,7 +164,8 @@ TEST_CASE("a moved session's wait goes on where it stood, not from the start") {
   CHECK(Engine::attr(poll.body(), "type").empty());
 }
 
-TEST_CASE("a moved session replays a kept response, and its queued data waits for the next request") {
+TEST_CASE(
+    "a moved session replays a kept response, and its queued data waits for the next request") {
   Engine a;
   Engine b;
   const std::string sid = a.open_session();
@@ -197,12 +202,15 @@ TEST_CASE("a moved session keeps its key chain and its acknowledgements") {
   for (int i = 1; i < 3; ++i) k.push_back(bosh::sha1_hex(k.back()));
   Engine a;
   Engine b;
-  auto& create = a.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com' "
-                        "ver='1.6' ack='1' newkey='" + k[2] + "'/>");
+  auto& create = a.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com' "
+      "ver='1.6' ack='1' newkey='" +
+      k[2] + "'/>");
   a.upstreams.server_opens();
   const std::string sid = Engine::attr(create.body(), "sid");
   a.advance_seconds(3);
-  auto& first = a.post(Engine::req(sid, 1001, "<presence xmlns='jabber:client'/>", "key='" + k[1] + "' ack='1000'"));
+  auto& first = a.post(
+      Engine::req(sid, 1001, "<presence xmlns='jabber:client'/>", "key='" + k[1] + "' ack='1000'"));
   a.upstreams.server_sends("<message xmlns='jabber:client' id='m1'/>");
   REQUIRE(first.answered());
   move(a, b, sid);
@@ -226,8 +234,9 @@ TEST_CASE("a session that ended before the move still tells the client why") {
   Engine a;
   Engine b;
   const std::string sid = a.open_session();
-  a.upstreams.events->upstream_closed(engine::UpstreamEnd::kStreamError,
-                                      "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+  a.upstreams.events->upstream_closed(
+      engine::UpstreamEnd::kStreamError,
+      "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
   move(a, b, sid);
   auto& next = b.post(Engine::req(sid, 1001));
   REQUIRE(next.answered());

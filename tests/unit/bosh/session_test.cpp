@@ -155,7 +155,8 @@ TEST_CASE("unknown sid: 200 with item-not-found (only requests name no version)"
 
 TEST_CASE("a legacy client (no ver at creation) gets HTTP error codes") {
   Engine e;
-  auto& create = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com'/>");
+  auto& create =
+      e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com'/>");
   e.upstreams.server_opens();
   const std::string sid = Engine::attr(create.body(), "sid");
   auto& far = e.post(Engine::req(sid, 1009));
@@ -211,7 +212,8 @@ TEST_CASE("domains and routes match case-insensitively") {
   Engine e;
   e.settings.default_upstream = {};
   e.settings.domains["chat.example"] = {"10.0.0.7", 5223};
-  auto& ex = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='Chat.EXAMPLE' ver='1.6'/>");
+  auto& ex = e.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='Chat.EXAMPLE' ver='1.6'/>");
   CHECK_FALSE(ex.answered());
   CHECK(e.upstreams.log.last_target.host == "10.0.0.7");
 }
@@ -219,7 +221,8 @@ TEST_CASE("domains and routes match case-insensitively") {
 TEST_CASE("while shutting down, new sessions get system-shutdown") {
   Engine e;
   e.endpoint->refuse_new_sessions();
-  auto& ex = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='example.com' ver='1.6'/>");
+  auto& ex = e.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='example.com' ver='1.6'/>");
   CHECK(Engine::attr(ex.body(), "condition") == "system-shutdown");
   CHECK(e.table->size() == 0);
 }
@@ -296,11 +299,12 @@ TEST_CASE("upstream failures end the session with the right condition") {
 TEST_CASE("xmpp:restart restarts the stream; the new features answer the request") {
   Engine e;
   auto sid = e.open_session();
-  auto& restart = e.post(
-      Engine::req(sid, 1001, "", "to='example.com' xmpp:restart='true' xmlns:xmpp='urn:xmpp:xbosh'"));
+  auto& restart = e.post(Engine::req(
+      sid, 1001, "", "to='example.com' xmpp:restart='true' xmlns:xmpp='urn:xmpp:xbosh'"));
   CHECK(e.upstreams.log.restarts == 1);
   CHECK_FALSE(restart.answered());
-  e.upstreams.server_opens("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+  e.upstreams.server_opens(
+      "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
   REQUIRE(restart.answered());
   CHECK(restart.body().find("<bind xmlns=") != std::string::npos);
 }
@@ -321,7 +325,8 @@ TEST_CASE("routing: host-unknown, improper-addressing, per-domain upstreams, all
   e.settings.default_upstream = {};
   e.settings.domains["chat.example"] = {"10.0.0.7", 5223};
   e.settings.allowed_routes.push_back({"xmpp.internal", 5299});
-  auto& unknown = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='other.example' ver='1.6'/>");
+  auto& unknown = e.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='other.example' ver='1.6'/>");
   CHECK(unknown.response->status == 200);
   CHECK(Engine::attr(unknown.body(), "condition") == "host-unknown");
   auto& noto = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' ver='1.6'/>");
@@ -329,9 +334,13 @@ TEST_CASE("routing: host-unknown, improper-addressing, per-domain upstreams, all
   e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='chat.example' ver='1.6'/>");
   CHECK(e.upstreams.log.last_target.host == "10.0.0.7");
   CHECK(e.upstreams.log.last_target.port == 5223);
-  e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='chat.example' ver='1.6' route='xmpp:xmpp.internal:5299'/>");
+  e.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='chat.example' ver='1.6' "
+      "route='xmpp:xmpp.internal:5299'/>");
   CHECK(e.upstreams.log.last_target.host == "xmpp.internal");
-  e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='chat.example' ver='1.6' route='xmpp:evil.example:25'/>");
+  e.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='chat.example' ver='1.6' "
+      "route='xmpp:evil.example:25'/>");
   CHECK(e.upstreams.log.last_target.host == "10.0.0.7");  // not an open relay
 }
 
@@ -350,7 +359,8 @@ TEST_CASE("bad input: not XML is HTTP 400; a bad rid is bad-request; the session
   auto sid = e.open_session();
   auto& junk = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1'");
   CHECK(junk.response->status == 400);
-  auto& norid = e.post("<body xmlns='http://jabber.org/protocol/httpbind' sid='" + sid + "' rid='x1'/>");
+  auto& norid =
+      e.post("<body xmlns='http://jabber.org/protocol/httpbind' sid='" + sid + "' rid='x1'/>");
   CHECK(Engine::attr(norid.body(), "condition") == "bad-request");
   auto& huge = e.post(Engine::req(sid, 9007199254740993ULL));
   CHECK(Engine::attr(huge.body(), "condition") == "bad-request");

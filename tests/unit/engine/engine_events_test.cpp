@@ -7,9 +7,9 @@
 #include "engine/engine_events.hpp"
 
 using sb::engine::Refusal;
-using sb::engine::RequestKind;
 using sb::engine::refusal_label;
 using sb::engine::request_kind_label;
+using sb::engine::RequestKind;
 
 TEST_CASE("every refusal and request kind has its own label word") {
   std::set<std::string> refusals;

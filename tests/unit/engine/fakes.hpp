@@ -49,7 +49,10 @@ struct FakeFactory final : engine::UpstreamFactory {
     return std::make_unique<FakeUpstream>(log);
   }
   // The server sends its header and features in one read.
-  void server_opens(std::string features = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>") {
+  void server_opens(std::string features =
+                        "<stream:features><mechanisms "
+                        "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></"
+                        "mechanisms></stream:features>") {
     events->upstream_opened({"stream-id-1", "example.com", "1.0"});
     events->upstream_stanza(std::move(features));
     events->upstream_batch_end();

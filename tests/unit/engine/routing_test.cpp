@@ -14,7 +14,9 @@ using sb::engine::UpstreamAddress;
 namespace doctest {
 template <>
 struct StringMaker<UpstreamAddress> {
-  static String convert(const UpstreamAddress& address) { return String(address.to_string().c_str()); }
+  static String convert(const UpstreamAddress& address) {
+    return String(address.to_string().c_str());
+  }
 };
 }  // namespace doctest
 

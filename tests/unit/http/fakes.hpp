@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "base/timer_wheel.hpp"
 #include "http/connection.hpp"
 #include "http/cors.hpp"
 #include "http/exchange.hpp"
 #include "http/limits.hpp"
 #include "http/transport.hpp"
-#include "base/timer_wheel.hpp"
 
 namespace sb::http::test {
 
@@ -127,9 +127,7 @@ struct Harness {
   }
   void feed(std::string_view bytes) { connection->feed(bytes); }
   // Moves the wheel's clock forward by `ms` (plus a tick, so due nodes fire).
-  void advance(std::uint64_t ms) {
-    wheel.advance(wheel.now_ms() + ms + base::TimerWheel::kTickMs);
-  }
+  void advance(std::uint64_t ms) { wheel.advance(wheel.now_ms() + ms + base::TimerWheel::kTickMs); }
 
   base::TimerWheel wheel{1'000'000};
   FakeTransport transport;

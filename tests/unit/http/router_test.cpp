@@ -87,14 +87,16 @@ TEST_CASE("HEAD on a GET route reaches the handler as GET") {
 TEST_CASE("OPTIONS is a CORS preflight answered by the router") {
   RouterFixture f;
   SUBCASE("allowed origin") {
-    const Response response = f.route(request(Method::kOptions, "/http-bind", "https://chat.example"));
+    const Response response =
+        f.route(request(Method::kOptions, "/http-bind", "https://chat.example"));
     CHECK(response.status == 200);
     CHECK(*header(response, "Access-Control-Allow-Methods") == "GET, POST, OPTIONS");
     CHECK(*header(response, "Access-Control-Allow-Headers") == "Content-Type");
     CHECK(*header(response, "Access-Control-Max-Age") == "86400");
   }
   SUBCASE("origin not allowed") {
-    const Response response = f.route(request(Method::kOptions, "/http-bind", "https://evil.example"));
+    const Response response =
+        f.route(request(Method::kOptions, "/http-bind", "https://evil.example"));
     CHECK(response.status == 403);
     CHECK(response.extra_headers.empty());
   }
@@ -120,7 +122,8 @@ TEST_CASE("a preflight through a connection carries Allow-Origin exactly once") 
   Connection connection(transport, router, limits, cors, wheel, "::1");
   connection.feed(
       "OPTIONS /http-bind HTTP/1.1\r\nOrigin: https://chat.example\r\n"
-      "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\r\n");
+      "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: "
+      "content-type\r\n\r\n");
   CHECK(transport.wire() ==
         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
         "Access-Control-Allow-Origin: https://chat.example\r\nVary: Origin\r\n"

@@ -10,7 +10,8 @@ using sb::http::test::Harness;
 
 namespace {
 
-constexpr std::string_view kSwitch = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+constexpr std::string_view kSwitch =
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
 
 ConnectionLimits ws_limits() {
   ConnectionLimits limits;
@@ -19,7 +20,8 @@ ConnectionLimits ws_limits() {
 }
 
 std::string upgrade_request(const std::string& path = "/ws") {
-  return "GET " + path + " HTTP/1.1\r\nHost: chat.example\r\nUpgrade: websocket\r\n"
+  return "GET " + path +
+         " HTTP/1.1\r\nHost: chat.example\r\nUpgrade: websocket\r\n"
          "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n"
          "Sec-WebSocket-Protocol:  xmpp \r\nOrigin: http://page.example\r\n\r\n";
@@ -60,13 +62,17 @@ TEST_CASE("the parser keeps a RequestHead only for the configured paths") {
 TEST_CASE("an accepted upgrade hands the socket on with the bytes after the request") {
   Harness h(ws_limits());
   h.handler.hold = true;
-  h.feed(upgrade_request() + "\x81\x85" "frame");
+  h.feed(upgrade_request() +
+         "\x81\x85"
+         "frame");
   REQUIRE(h.handler.exchanges.size() == 1);
   h.feed("more");  // read before the answer: kept for the next protocol
   h.handler.exchanges[0]->switch_protocols(std::string(kSwitch));
   CHECK(h.transport.switched);
   CHECK(h.transport.switch_head == kSwitch);
-  CHECK(h.transport.switch_bytes == "\x81\x85" "framemore");
+  CHECK(h.transport.switch_bytes ==
+        "\x81\x85"
+        "framemore");
   CHECK(h.transport.writes.empty());  // the 101 goes through switch_protocols alone
   CHECK_FALSE(h.transport.closed);
   CHECK(h.connection->closed());  // inert from now on

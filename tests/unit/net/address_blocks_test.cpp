@@ -35,8 +35,8 @@ TEST_CASE("an address block list holds addresses and CIDR blocks of both familie
   CHECK_FALSE(parse("").contains("127.0.0.1"));
 
   std::string error;
-  for (const char* bad : {"10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/x", "example.com",
-                          "10.0.0.256"}) {
+  for (const char* bad :
+       {"10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/x", "example.com", "10.0.0.256"}) {
     CAPTURE(bad);
     CHECK_FALSE(AddressBlocks::parse(bad, error).has_value());
     CHECK(error.find(bad) != std::string::npos);

@@ -194,10 +194,12 @@ TEST_CASE_FIXTURE(LoopFixture, "cancel_connect: the callback never runs, whateve
 
   SUBCASE("a connect about to be refused") {
     const std::uint16_t port = closed_port(*this);
-    cancel_connect(connect_tcp(loop(), "127.0.0.1", port, 1000, &client, record_into(outcome, loop())));
+    cancel_connect(
+        connect_tcp(loop(), "127.0.0.1", port, 1000, &client, record_into(outcome, loop())));
   }
   SUBCASE("a name being resolved") {
-    cancel_connect(connect_tcp(loop(), "localhost", 9, 1000, &client, record_into(outcome, loop())));
+    cancel_connect(
+        connect_tcp(loop(), "localhost", 9, 1000, &client, record_into(outcome, loop())));
   }
   SUBCASE("a connect that hangs, cancelled from the loop") {
     FullBacklog full;

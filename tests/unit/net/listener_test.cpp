@@ -119,7 +119,8 @@ TEST_CASE_FIXTURE(LoopFixture, "a socket bound without SO_REUSEPORT keeps the po
   finish();
 }
 
-TEST_CASE_FIXTURE(LoopFixture, "a paused listener leaves connections in the backlog until resumed") {
+TEST_CASE_FIXTURE(LoopFixture,
+                  "a paused listener leaves connections in the backlog until resumed") {
   CountingListener server(loop());
   std::string error;
   server.listener.pause();  // before listen: starts paused

@@ -2,13 +2,13 @@
 // the unref'd ticker drives the TimerWheel without keeping the loop alive.
 #include <doctest/doctest.h>
 
-#include "net/loop_fixture.hpp"
 #include "base/timer_wheel.hpp"
+#include "net/loop_fixture.hpp"
 
-using sb::net::context_of;
-using sb::net::LoopContext;
 using sb::base::OwnedTimerNode;
 using sb::base::TimerNode;
+using sb::net::context_of;
+using sb::net::LoopContext;
 using sb::net::test::LoopFixture;
 
 TEST_CASE_FIXTURE(LoopFixture, "the loop knows its context and hands out one shared read buffer") {
@@ -40,11 +40,11 @@ TEST_CASE_FIXTURE(LoopFixture, "the ticker fires wheel timers but does not keep 
     std::uint64_t at = 0;
     uv_loop_t* loop = nullptr;
     OwnedTimerNode node{[](TimerNode& n) {
-                     auto* self = static_cast<Probe*>(OwnedTimerNode::owner_of(n));
-                     ++self->fired;
-                     self->at = uv_now(self->loop);
-                   },
-                   this};
+                          auto* self = static_cast<Probe*>(OwnedTimerNode::owner_of(n));
+                          ++self->fired;
+                          self->at = uv_now(self->loop);
+                        },
+                        this};
   } probe;
   probe.loop = loop();
   uv_update_time(loop());
@@ -59,11 +59,13 @@ TEST_CASE_FIXTURE(LoopFixture, "the ticker fires wheel timers but does not keep 
   finish();
 }
 
-TEST_CASE_FIXTURE(LoopFixture, "stop_ticking closes the ticker and start_ticking may follow at once") {
+TEST_CASE_FIXTURE(LoopFixture,
+                  "stop_ticking closes the ticker and start_ticking may follow at once") {
   context().stop_ticking();
   context().start_ticking();  // the old handle is still closing: restarts after it
   int fired = 0;
-  OwnedTimerNode node{[](TimerNode& n) { ++*static_cast<int*>(OwnedTimerNode::owner_of(n)); }, &fired};
+  OwnedTimerNode node{[](TimerNode& n) { ++*static_cast<int*>(OwnedTimerNode::owner_of(n)); },
+                      &fired};
   uv_update_time(loop());
   context().timers().arm_at(node, uv_now(loop()) + 10);
   after(200, [] {});

@@ -3,8 +3,8 @@
 // and the headers we write read back by our reader.
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <string>
 
@@ -56,8 +56,8 @@ TEST_CASE("v1 TCP4 and TCP6 headers name the client, in any pieces") {
   for (std::size_t piece : {std::size_t{1}, std::size_t{5}, std::size_t{200}}) {
     ProxyHeaderReader reader;
     std::string rest;
-    REQUIRE(feed_all(reader, "PROXY TCP4 192.0.2.7 198.51.100.1 56324 443\r\n" + http, piece, rest) ==
-            Status::kDone);
+    REQUIRE(feed_all(reader, "PROXY TCP4 192.0.2.7 198.51.100.1 56324 443\r\n" + http, piece,
+                     rest) == Status::kDone);
     CHECK_FALSE(reader.header().local);
     CHECK(reader.header().source_ip == "192.0.2.7");
     CHECK(reader.header().source_port == 56324);
@@ -82,16 +82,16 @@ TEST_CASE("v1 UNKNOWN keeps the socket's address") {
 
 TEST_CASE("malformed v1 headers are refused") {
   for (const std::string bad : {
-           "GET / HTTP/1.1\r\n\r\n",                            // no header at all
-           "PROXY TCP4 192.0.2.7 198.51.100.1 56324\r\n",       // a field missing
-           "PROXY TCP4 192.0.2.7 198.51.100.1 56324 443 x\r\n", // one too many
-           "PROXY TCP5 192.0.2.7 198.51.100.1 1 2\r\n",         // no such protocol
-           "PROXY TCP4 2001:db8::1 198.51.100.1 1 2\r\n",       // the wrong family
-           "PROXY TCP4 192.0.2.300 198.51.100.1 1 2\r\n",       // not an address
-           "PROXY TCP4 192.0.2.7 198.51.100.1 65536 2\r\n",     // port out of range
+           "GET / HTTP/1.1\r\n\r\n",                             // no header at all
+           "PROXY TCP4 192.0.2.7 198.51.100.1 56324\r\n",        // a field missing
+           "PROXY TCP4 192.0.2.7 198.51.100.1 56324 443 x\r\n",  // one too many
+           "PROXY TCP5 192.0.2.7 198.51.100.1 1 2\r\n",          // no such protocol
+           "PROXY TCP4 2001:db8::1 198.51.100.1 1 2\r\n",        // the wrong family
+           "PROXY TCP4 192.0.2.300 198.51.100.1 1 2\r\n",        // not an address
+           "PROXY TCP4 192.0.2.7 198.51.100.1 65536 2\r\n",      // port out of range
            "PROXY TCP4 192.0.2.7 198.51.100.1 -1 2\r\n",
-           "PROXY TCP4  192.0.2.7 198.51.100.1 1 2\r\n",        // double space
-           "proxy TCP4 192.0.2.7 198.51.100.1 1 2\r\n",         // case matters
+           "PROXY TCP4  192.0.2.7 198.51.100.1 1 2\r\n",  // double space
+           "proxy TCP4 192.0.2.7 198.51.100.1 1 2\r\n",   // case matters
        }) {
     ProxyHeaderReader reader;
     std::string rest;
@@ -153,12 +153,12 @@ TEST_CASE("malformed v2 headers are refused") {
   const std::string v4_body(12, '\x01');
   std::string rest;
   for (const std::string& bad : {
-           v2(0x31, 0x11, v4_body),            // version 3
-           v2(0x22, 0x11, v4_body),            // command 2
+           v2(0x31, 0x11, v4_body),               // version 3
+           v2(0x22, 0x11, v4_body),               // command 2
            v2(0x21, 0x11, v4_body.substr(0, 8)),  // IPv4 addresses cut short
-           v2(0x21, 0x21, v4_body),            // IPv6 addresses cut short
-           v2(0x21, 0x41, v4_body),            // unknown family
-           v2(0x21, 0x13, v4_body),            // unknown transport
+           v2(0x21, 0x21, v4_body),               // IPv6 addresses cut short
+           v2(0x21, 0x41, v4_body),               // unknown family
+           v2(0x21, 0x13, v4_body),               // unknown transport
        }) {
     ProxyHeaderReader reader;
     CHECK(feed_all(reader, bad, 4, rest) == Status::kInvalid);

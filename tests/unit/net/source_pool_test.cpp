@@ -1,8 +1,8 @@
 // SourcePool: the text form (addresses, ranges, IPv4 and IPv6, the errors), round
 // robin over several ranges, and connect_tcp binding its sockets to the pool's
 // addresses over loopback, skipping an address this machine does not have.
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 
 #include <map>
@@ -25,9 +25,11 @@ namespace {
 std::string text_of(const sockaddr_storage& address) {
   char text[INET6_ADDRSTRLEN] = {};
   if (address.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr, text, sizeof text);
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr, text,
+              sizeof text);
   } else {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr, text, sizeof text);
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr, text,
+              sizeof text);
   }
   return text;
 }
@@ -61,8 +63,8 @@ TEST_CASE("source pools parse addresses and ranges of both families") {
   CHECK(pool->count(AF_INET6) == 5);
   CHECK(take(*pool, AF_INET, 5) ==
         std::vector<std::string>{"127.0.0.2", "127.0.0.3", "127.0.0.4", "10.1.2.3", "127.0.0.2"});
-  CHECK(take(*pool, AF_INET6, 6) ==
-        std::vector<std::string>{"fd00::fe", "fd00::ff", "fd00::100", "fd00::101", "::1", "fd00::fe"});
+  CHECK(take(*pool, AF_INET6, 6) == std::vector<std::string>{"fd00::fe", "fd00::ff", "fd00::100",
+                                                             "fd00::101", "::1", "fd00::fe"});
 
   auto empty = SourcePool::parse("  ", error);
   REQUIRE(empty.has_value());
@@ -109,13 +111,14 @@ TEST_CASE_FIXTURE(LoopFixture, "connect_tcp binds each socket to the next source
   Recorder client;
   int done = 0;
   for (int i = 0; i < 8; ++i) {
-    connect_tcp(loop(), "127.0.0.1", port, 2000, &client,
-                [&done](int status, TcpStream* stream) {
-                  CHECK(status == 0);
-                  if (stream != nullptr) stream->close();
-                  ++done;
-                },
-                &*pool);
+    connect_tcp(
+        loop(), "127.0.0.1", port, 2000, &client,
+        [&done](int status, TcpStream* stream) {
+          CHECK(status == 0);
+          if (stream != nullptr) stream->close();
+          ++done;
+        },
+        &*pool);
   }
   int accepted = 0;
   CHECK(run_until([&] {
@@ -135,12 +138,13 @@ TEST_CASE_FIXTURE(LoopFixture, "connect_tcp binds each socket to the next source
   auto hopeless = SourcePool::parse("203.0.113.1 203.0.113.2", error);
   REQUIRE(hopeless.has_value());
   int status = 1;
-  connect_tcp(loop(), "127.0.0.1", port, 2000, &client,
-              [&status](int s, TcpStream* stream) {
-                status = s;
-                if (stream != nullptr) stream->close();
-              },
-              &*hopeless);
+  connect_tcp(
+      loop(), "127.0.0.1", port, 2000, &client,
+      [&status](int s, TcpStream* stream) {
+        status = s;
+        if (stream != nullptr) stream->close();
+      },
+      &*hopeless);
   CHECK(run_until([&] { return status != 1; }));
   CHECK(status == UV_EADDRNOTAVAIL);
   listener.close();

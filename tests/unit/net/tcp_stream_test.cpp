@@ -125,7 +125,8 @@ TEST_CASE_FIXTURE(LoopFixture, "a large write arrives complete and in order, the
   finish();
 }
 
-TEST_CASE_FIXTURE(LoopFixture, "close is idempotent, on_closed comes once and the stream is freed") {
+TEST_CASE_FIXTURE(LoopFixture,
+                  "close is idempotent, on_closed comes once and the stream is freed") {
   Recorder never_connected;
   const std::size_t before = TcpStream::live_count();
   TcpStream* lonely = TcpStream::create(loop(), &never_connected);

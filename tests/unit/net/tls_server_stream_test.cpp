@@ -5,8 +5,8 @@
 // end of stream, a half-close from above sending ours, and garbage or a client
 // that leaves mid-handshake: closed, the handler told only on_closed(), and
 // every stream freed (LoopFixture's final check).
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -157,7 +157,8 @@ TEST_CASE_FIXTURE(LoopFixture, "plaintext both ways through the filter; close_no
   CHECK(handler.read_ends == 1);  // the client's close_notify (or its FIN)
 }
 
-TEST_CASE_FIXTURE(LoopFixture, "garbage and a half handshake are closed; the handler hears only on_closed") {
+TEST_CASE_FIXTURE(LoopFixture,
+                  "garbage and a half handshake are closed; the handler hears only on_closed") {
   TestPki pki;
   Recorder handler;
   TlsServer server(*this, pki, handler);

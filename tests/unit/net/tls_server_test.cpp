@@ -46,8 +46,8 @@ struct ServerSink final : sb::net::TlsSessionSink {
 class RawClient final : public sb::net::test::MemoryBioPeer {
  public:
   struct Options {
-    int version = 0;              // 0 = any, else TLS1_2_VERSION or TLS1_3_VERSION
-    std::string alpn = "http/1.1";  // one protocol offered; empty = no ALPN
+    int version = 0;                 // 0 = any, else TLS1_2_VERSION or TLS1_3_VERSION
+    std::string alpn = "http/1.1";   // one protocol offered; empty = no ALPN
     SSL_SESSION* session = nullptr;  // to resume
   };
   explicit RawClient(const Options& options) : MemoryBioPeer(new_client(options), false) {
@@ -357,7 +357,8 @@ TEST_CASE("ticket keys: one per period from the secret alone, name, HMAC and AES
   CHECK(ring.find(sb::net::derive_ticket_key(a, 999).name.data(), found) == 0);
 }
 
-TEST_CASE("rotation: a ticket resumes on any worker in its period and the next, renewed, then not") {
+TEST_CASE(
+    "rotation: a ticket resumes on any worker in its period and the next, renewed, then not") {
   TestPki pki;
   const TicketSecret shared = secret();
   std::uint64_t now = 10'000 * 60;  // period 10,000 of 60 s

@@ -71,8 +71,8 @@ class TestPki {
     ca_key_ = make_key();
     ca_ = make_cert(ca_key_, "Switchboard Test CA", nullptr, nullptr, true, nullptr, 1);
     server_key_ = make_key();
-    server_ = make_cert(server_key_, "localhost", ca_, ca_key_, false,
-                        "DNS:localhost,DNS:xmpp.test", 2);
+    server_ =
+        make_cert(server_key_, "localhost", ca_, ca_key_, false, "DNS:localhost,DNS:xmpp.test", 2);
     rogue_key_ = make_key();
     rogue_ = make_cert(rogue_key_, "localhost", nullptr, nullptr, false,
                        "DNS:localhost,DNS:xmpp.test", 3);
@@ -172,7 +172,8 @@ class MemoryBioPeer {
     std::string out;
     char buffer[4096];
     int n = 0;
-    while ((n = BIO_read(out_, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
+    while ((n = BIO_read(out_, buffer, sizeof buffer)) > 0)
+      out.append(buffer, static_cast<std::size_t>(n));
     return out;
   }
 

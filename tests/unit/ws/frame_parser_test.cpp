@@ -53,7 +53,8 @@ TEST_CASE("a 64-bit length with its top bit set is a protocol error") {
   std::string bytes = "\x81\xFF";
   bytes += std::string("\x80\x00\x00\x00\x00\x00\x00\x01", 8);
   bytes += "MASK";
-  CHECK(parse_every_way(bytes) == Events{error(ws::CloseCode::kProtocolError, "64-bit length with its top bit set")});
+  CHECK(parse_every_way(bytes) ==
+        Events{error(ws::CloseCode::kProtocolError, "64-bit length with its top bit set")});
 }
 
 TEST_CASE("several frames in one chunk, and an empty message") {
@@ -72,7 +73,8 @@ TEST_CASE("a fragmented text message is reassembled, with control frames between
 }
 
 TEST_CASE("a UTF-8 character split across fragments is fine") {
-  const std::string bytes = client_frame("caf\xC3", {.fin = false}) + client_frame("\xA9", {.opcode = 0x0});
+  const std::string bytes =
+      client_frame("caf\xC3", {.fin = false}) + client_frame("\xA9", {.opcode = 0x0});
   CHECK(parse_every_way(bytes) == Events{"text:caf\xC3\xA9"});
 }
 
@@ -118,12 +120,14 @@ TEST_CASE("continuation without a start, and a new message inside one") {
 }
 
 TEST_CASE("the message size limit: one frame or the sum of fragments (1009)") {
-  CHECK(parse_every_way(client_frame(std::string(100, 'a')), 100) == Events{"text:" + std::string(100, 'a')});
+  CHECK(parse_every_way(client_frame(std::string(100, 'a')), 100) ==
+        Events{"text:" + std::string(100, 'a')});
   CHECK(parse_every_way(client_frame(std::string(101, 'a')), 100) ==
         Events{error(ws::CloseCode::kMessageTooBig, "message over the size limit")});
   CHECK(parse_every_way(client_frame(std::string(60, 'a'), {.fin = false}) +
                             client_frame(std::string(60, 'a'), {.opcode = 0x0}),
-                        100) == Events{error(ws::CloseCode::kMessageTooBig, "message over the size limit")});
+                        100) ==
+        Events{error(ws::CloseCode::kMessageTooBig, "message over the size limit")});
   // A huge declared length is refused at the header, before any byte is buffered.
   ws::FrameParser parser(100);
   test::RecordingSink sink;
@@ -140,12 +144,14 @@ TEST_CASE("text must be UTF-8 (1007)") {
                   bad);
   }
   // Control characters are valid UTF-8: refusing them is the XML layer's job.
-  CHECK(parse_every_way(client_frame(std::string("a\x01", 2))) == Events{std::string("text:a\x01", 7)});
+  CHECK(parse_every_way(client_frame(std::string("a\x01", 2))) ==
+        Events{std::string("text:a\x01", 7)});
   CHECK(parse_every_way(client_frame("\xF0\x9F\x98\x80")) == Events{"text:\xF0\x9F\x98\x80"});
 }
 
 TEST_CASE("close frames: code and reason, and nothing read after") {
-  CHECK(parse_every_way(test::client_close(1000, "bye") + client_frame("late")) == Events{"close:1000:bye"});
+  CHECK(parse_every_way(test::client_close(1000, "bye") + client_frame("late")) ==
+        Events{"close:1000:bye"});
   CHECK(parse_every_way(client_frame("", {.opcode = 0x8})) == Events{"close:0:"});
   CHECK(parse_every_way(test::client_close(4000)) == Events{"close:4000:"});
   CHECK(parse_every_way(client_frame("\x03", {.opcode = 0x8})) ==

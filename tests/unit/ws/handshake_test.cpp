@@ -109,8 +109,8 @@ TEST_CASE("the key must be base64 of 16 bytes") {
   CHECK(sb::ws::valid_websocket_key("dGhlIHNhbXBsZSBub25jZQ=="));
   CHECK(sb::ws::valid_websocket_key(" AAAAAAAAAAAAAAAAAAAAAA== "));
   for (const char* key : {"", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ=",
-                          "dGhlIHNhbXBsZSBub25jZSE=",      // 17 bytes
-                          "dGhlIHNhbXBsZSBub25j",          // 15 bytes
+                          "dGhlIHNhbXBsZSBub25jZSE=",  // 17 bytes
+                          "dGhlIHNhbXBsZSBub25j",      // 15 bytes
                           "dGhlIHNhbXBsZSBub25j*Q==", "dGhlIHNhbXBsZSBub25jZQ==AA"}) {
     auto r = good_request();
     r.sec_websocket_key = key;

@@ -16,9 +16,9 @@ namespace sb::test {
 struct FrameSpec {
   std::uint8_t opcode = 0x1;
   bool fin = true;
-  std::uint8_t rsv = 0;           // the three RSV bits, in place (0x70 mask)
+  std::uint8_t rsv = 0;  // the three RSV bits, in place (0x70 mask)
   bool masked = true;
-  int length_form = 0;            // 0: shortest; 16 or 64: force that form
+  int length_form = 0;  // 0: shortest; 16 or 64: force that form
   std::uint32_t mask = 0x37FA213D;
 };
 
@@ -41,7 +41,8 @@ inline std::string client_frame(std::string_view payload, const FrameSpec& spec 
   const char key[4] = {static_cast<char>(spec.mask >> 24), static_cast<char>(spec.mask >> 16),
                        static_cast<char>(spec.mask >> 8), static_cast<char>(spec.mask)};
   out.append(key, 4);
-  for (std::size_t i = 0; i < payload.size(); ++i) out += static_cast<char>(payload[i] ^ key[i % 4]);
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    out += static_cast<char>(payload[i] ^ key[i % 4]);
   return out;
 }
 
@@ -102,7 +103,8 @@ inline std::vector<ServerFrame> decode_server_frames(std::string_view bytes, boo
     std::size_t at = 2;
     if (n == 126) {
       if (bytes.size() < 4) return ok = false, frames;
-      n = (std::uint64_t{static_cast<std::uint8_t>(bytes[2])} << 8) | static_cast<std::uint8_t>(bytes[3]);
+      n = (std::uint64_t{static_cast<std::uint8_t>(bytes[2])} << 8) |
+          static_cast<std::uint8_t>(bytes[3]);
       at = 4;
       if (n <= 125) ok = false;
     } else if (n == 127) {
@@ -148,7 +150,8 @@ struct RecordingOutput final : ws::WsOutput {
     for (const auto& f : frames()) {
       if (f.opcode == 0x8) {
         if (f.payload.size() < 2) return 0;
-        return (static_cast<std::uint8_t>(f.payload[0]) << 8) | static_cast<std::uint8_t>(f.payload[1]);
+        return (static_cast<std::uint8_t>(f.payload[0]) << 8) |
+               static_cast<std::uint8_t>(f.payload[1]);
       }
     }
     return -1;

@@ -5,8 +5,8 @@
 // each as it came.
 #include <doctest/doctest.h>
 
-#include <cstdio>
 #include <malloc.h>
+#include <cstdio>
 
 #include "engine/fakes.hpp"
 #include "ws/ws_session.hpp"
@@ -23,7 +23,8 @@ constexpr std::string_view kOpen =
     "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.com' version='1.0'/>";
 constexpr std::string_view kClientClose = "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>";
 const std::string kServerOpen =
-    "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.com' id='stream-id-1' version='1.0'/>";
+    "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.com' id='stream-id-1' "
+    "version='1.0'/>";
 const std::string kServerClose = "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>";
 // Features as the link delivers them for a WebSocket session.
 const std::string kFeatures =
@@ -37,7 +38,8 @@ const std::string kBindFeatures =
 struct World {
   test::FakeFactory factory;
   std::vector<std::string> routed;  // domains asked for
-  ws::WsContext context{factory, [this](std::string_view to) -> std::optional<engine::UpstreamTarget> {
+  ws::WsContext context{factory,
+                        [this](std::string_view to) -> std::optional<engine::UpstreamTarget> {
                           routed.emplace_back(to);
                           if (to != "example.com") return std::nullopt;
                           engine::UpstreamTarget t;
@@ -64,7 +66,8 @@ struct World {
 
 }  // namespace
 
-TEST_CASE("open: the route is asked for `to`, the upstream opened, our <open/> and features follow") {
+TEST_CASE(
+    "open: the route is asked for `to`, the upstream opened, our <open/> and features follow") {
   World w;
   w.say(kOpen);
   CHECK(w.routed == std::vector<std::string>{"example.com"});
@@ -83,9 +86,12 @@ TEST_CASE("open: the route is asked for `to`, the upstream opened, our <open/> a
 TEST_CASE("a full login: SASL, restart, bind, messages both ways, client close") {
   World w;
   w.open();
-  w.say("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>");
+  w.say(
+      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+      "mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>");
   CHECK(w.factory.log.sent.back() ==
-        "<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" mechanism=\"PLAIN\">AGFsaWNlAHNlY3JldA==</auth>");
+        "<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" "
+        "mechanism=\"PLAIN\">AGFsaWNlAHNlY3JldA==</auth>");
   w.factory.server_sends("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
   CHECK(w.texts().back() == "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
 
@@ -101,17 +107,25 @@ TEST_CASE("a full login: SASL, restart, bind, messages both ways, client close")
   CHECK(texts[texts.size() - 2] == kServerOpen);
   CHECK(texts.back() == kBindFeatures);
 
-  w.say("<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
-  CHECK(w.factory.log.sent.back().rfind("<iq xmlns=\"jabber:client\" type=\"set\" id=\"b1\">", 0) == 0);
-  w.factory.server_sends("<iq xmlns='jabber:client' type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.com/r</jid></bind></iq>");
+  w.say(
+      "<iq xmlns='jabber:client' type='set' id='b1'><bind "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+  CHECK(w.factory.log.sent.back().rfind("<iq xmlns=\"jabber:client\" type=\"set\" id=\"b1\">", 0) ==
+        0);
+  w.factory.server_sends(
+      "<iq xmlns='jabber:client' type='result' id='b1'><bind "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.com/r</jid></bind></iq>");
   CHECK(w.texts().back().find("<jid>alice@example.com/r</jid>") != std::string::npos);
 
   // Messages both ways, one stanza per frame.
   w.say("<message xmlns='jabber:client' to='bob@example.com'><body>hi</body></message>");
-  CHECK(w.factory.log.sent.back() == "<message xmlns=\"jabber:client\" to=\"bob@example.com\"><body>hi</body></message>");
+  CHECK(w.factory.log.sent.back() ==
+        "<message xmlns=\"jabber:client\" to=\"bob@example.com\"><body>hi</body></message>");
   const std::size_t before = w.texts().size();
-  w.factory.events->upstream_stanza("<message xmlns='jabber:client' from='bob@example.com'><body>1</body></message>");
-  w.factory.events->upstream_stanza("<message xmlns='jabber:client' from='bob@example.com'><body>2</body></message>");
+  w.factory.events->upstream_stanza(
+      "<message xmlns='jabber:client' from='bob@example.com'><body>1</body></message>");
+  w.factory.events->upstream_stanza(
+      "<message xmlns='jabber:client' from='bob@example.com'><body>2</body></message>");
   w.factory.events->upstream_batch_end();
   CHECK(w.texts().size() == before + 2);
 
@@ -247,7 +261,8 @@ TEST_CASE("unmasked, bad UTF-8: 1002, 1007") {
 TEST_CASE("a fragmented message arrives whole") {
   World w;
   w.open();
-  w.feed(client_frame("<presence xmlns='jab", {.fin = false}) + client_frame("ber:client'/>", {.opcode = 0x0}));
+  w.feed(client_frame("<presence xmlns='jab", {.fin = false}) +
+         client_frame("ber:client'/>", {.opcode = 0x0}));
   CHECK(w.factory.log.sent.back() == "<presence xmlns=\"jabber:client\"/>");
 }
 
@@ -267,7 +282,8 @@ TEST_CASE("a client close frame without <close/>: upstream closed, code echoed")
   CHECK(w.factory.log.closed);
   CHECK(w.out.close_code() == 1001);
   CHECK(w.out.closes == 1);
-  w.factory.server_sends("<message xmlns='jabber:client'/>");  // too late: dropped by the fake's events
+  w.factory.server_sends(
+      "<message xmlns='jabber:client'/>");  // too late: dropped by the fake's events
   CHECK_FALSE(w.out.wrote_after_close);
 }
 
@@ -333,11 +349,13 @@ TEST_CASE("memory per idle open session: under 256 bytes of heap (measured)") {
   sessions.reserve(kSessions);
   const std::size_t before = mallinfo2().uordblks;
   for (int i = 0; i < kSessions; ++i) {
-    sessions.push_back(std::make_unique<ws::WsSession>(context, outputs[static_cast<std::size_t>(i)]));
+    sessions.push_back(
+        std::make_unique<ws::WsSession>(context, outputs[static_cast<std::size_t>(i)]));
     std::string bytes = client_text(kOpen);
     sessions.back()->feed(bytes.data(), bytes.size());
     factory.server_opens(kFeatures);
-    bytes = client_text("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>");
+    bytes = client_text(
+        "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>");
     sessions.back()->feed(bytes.data(), bytes.size());
     factory.server_sends("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
     bytes = client_text(kOpen);
@@ -351,10 +369,12 @@ TEST_CASE("memory per idle open session: under 256 bytes of heap (measured)") {
   const std::size_t after = mallinfo2().uordblks;
   // The fake upstreams (one reference each) are counted too; they are not the session's.
   const double per_session = static_cast<double>(after - before) / kSessions;
-  std::printf("ws: sizeof(WsSession) = %zu, sizeof(FrameParser) = %zu; heap per idle open session "
-              "= %.0f bytes (object + to/lang strings + %zu-byte fake upstream)\n",
-              sizeof(ws::WsSession), sizeof(ws::FrameParser), per_session, sizeof(test::FakeUpstream));
+  std::printf(
+      "ws: sizeof(WsSession) = %zu, sizeof(FrameParser) = %zu; heap per idle open session "
+      "= %.0f bytes (object + to/lang strings + %zu-byte fake upstream)\n",
+      sizeof(ws::WsSession), sizeof(ws::FrameParser), per_session, sizeof(test::FakeUpstream));
   CHECK(sessions.size() == kSessions);
-  CHECK(per_session >= static_cast<double>(sizeof(ws::WsSession)));  // the heap count sees the sessions
+  CHECK(per_session >=
+        static_cast<double>(sizeof(ws::WsSession)));  // the heap count sees the sessions
   CHECK(per_session <= static_cast<double>(kIdleSessionHeapBudget));
 }

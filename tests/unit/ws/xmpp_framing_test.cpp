@@ -9,7 +9,8 @@ using Kind = ws::ClientMessage::Kind;
 
 TEST_CASE("the client's <open/>") {
   const auto m = ws::read_client_message(
-      "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.com' version='1.0' xml:lang='en'/>");
+      "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.com' version='1.0' "
+      "xml:lang='en'/>");
   REQUIRE(m.kind == Kind::kOpen);
   CHECK(m.target.to == "example.com");
   CHECK(m.target.version == "1.0");
@@ -21,7 +22,8 @@ TEST_CASE("the client's <open/>") {
 }
 
 TEST_CASE("the client's <close/>, see-other-uri ignored") {
-  CHECK(ws::read_client_message("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>").kind == Kind::kClose);
+  CHECK(ws::read_client_message("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>").kind ==
+        Kind::kClose);
   CHECK(ws::read_client_message(
             "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='wss://x/'/>")
             .kind == Kind::kClose);
@@ -29,14 +31,19 @@ TEST_CASE("the client's <close/>, see-other-uri ignored") {
 
 TEST_CASE("a stanza is forwarded with its namespace") {
   const auto m = ws::read_client_message(
-      "<message xmlns='jabber:client' to='b@example.com' type='chat'><body>hi &amp; bye</body></message>");
+      "<message xmlns='jabber:client' to='b@example.com' type='chat'><body>hi &amp; "
+      "bye</body></message>");
   REQUIRE(m.kind == Kind::kStanza);
-  CHECK(m.stanza == "<message xmlns=\"jabber:client\" to=\"b@example.com\" type=\"chat\"><body>hi &amp; bye</body></message>");
+  CHECK(m.stanza ==
+        "<message xmlns=\"jabber:client\" to=\"b@example.com\" type=\"chat\"><body>hi &amp; "
+        "bye</body></message>");
   // One that forgot it gets jabber:client, as over BOSH.
   CHECK(ws::read_client_message("<presence/>").stanza == "<presence xmlns=\"jabber:client\"/>");
   // SASL keeps its own.
-  CHECK(ws::read_client_message("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>")
-            .stanza == "<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" mechanism=\"PLAIN\">AGEAYg==</auth>");
+  CHECK(ws::read_client_message(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>")
+            .stanza ==
+        "<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" mechanism=\"PLAIN\">AGEAYg==</auth>");
   // Surrounding whitespace is not text outside the element.
   CHECK(ws::read_client_message("\n <presence xmlns='jabber:client'/>\n").kind == Kind::kStanza);
 }
@@ -52,7 +59,8 @@ TEST_CASE("one message, one element: anything else is a stream error") {
     std::string_view condition;
   };
   for (const Case& c : {
-           Case{"<presence xmlns='jabber:client'/><presence xmlns='jabber:client'/>", "not-well-formed"},
+           Case{"<presence xmlns='jabber:client'/><presence xmlns='jabber:client'/>",
+                "not-well-formed"},
            Case{"hello <presence xmlns='jabber:client'/>", "not-well-formed"},
            Case{"<presence xmlns='jabber:client'/> trailing", "not-well-formed"},
            Case{"<message xmlns='jabber:client'><body>cut", "not-well-formed"},
@@ -61,7 +69,9 @@ TEST_CASE("one message, one element: anything else is a stream error") {
            Case{"<!DOCTYPE x><x/>", "restricted-xml"},
            Case{"<message xmlns='jabber:client'>&custom;</message>", "restricted-xml"},
            Case{"plain text", "not-well-formed"},
-           Case{"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing'/><close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>", "not-well-formed"},
+           Case{"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing'/><close "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>",
+                "not-well-formed"},
            Case{"<reopen xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>", "unsupported-stanza-type"},
        }) {
     const auto m = ws::read_client_message(c.text);

@@ -59,7 +59,8 @@ TEST_CASE("SASL auth request (ejabberd transcript)") {
       "mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth></body>");
   CHECK(attr(body, "sid") == "953fc3ecce5301e67399961b7b23f90cf083c1d5");
   CHECK(body.payload ==
-        "<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" mechanism=\"PLAIN\">AGFsaWNlAHNlY3JldA==</auth>");
+        "<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" "
+        "mechanism=\"PLAIN\">AGFsaWNlAHNlY3JldA==</auth>");
   CHECK(body.payload_elements == 1);
 }
 
@@ -76,8 +77,10 @@ TEST_CASE("stream restart request (ejabberd transcript)") {
 TEST_CASE("resource bind request (Prosody transcript)") {
   const BoshBody body = parse_ok(
       "<body rid='632192908' sid='c29b9c34-4d22-4130-9305-78536fe3d46b' "
-      "xmlns='http://jabber.org/protocol/httpbind'><iq type='set' id='bind_1' xmlns='jabber:client'>"
-      "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>curl</resource></bind></iq></body>");
+      "xmlns='http://jabber.org/protocol/httpbind'><iq type='set' id='bind_1' "
+      "xmlns='jabber:client'>"
+      "<bind "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>curl</resource></bind></iq></body>");
   CHECK(body.payload ==
         "<iq type=\"set\" id=\"bind_1\" xmlns=\"jabber:client\"><bind "
         "xmlns=\"urn:ietf:params:xml:ns:xmpp-bind\"><resource>curl</resource></bind></iq>");
@@ -87,10 +90,12 @@ TEST_CASE("roster get and presence: two payload elements (Prosody transcript)") 
   const BoshBody body = parse_ok(
       "<body rid='632192910' sid='c29b9c34-4d22-4130-9305-78536fe3d46b' "
       "xmlns='http://jabber.org/protocol/httpbind'><iq type='get' id='roster_1' "
-      "xmlns='jabber:client'><query xmlns='jabber:iq:roster'/></iq><presence xmlns='jabber:client'/></body>");
+      "xmlns='jabber:client'><query xmlns='jabber:iq:roster'/></iq><presence "
+      "xmlns='jabber:client'/></body>");
   CHECK(body.payload_elements == 2);
   CHECK(body.payload ==
-        "<iq type=\"get\" id=\"roster_1\" xmlns=\"jabber:client\"><query xmlns=\"jabber:iq:roster\"/></iq>"
+        "<iq type=\"get\" id=\"roster_1\" xmlns=\"jabber:client\"><query "
+        "xmlns=\"jabber:iq:roster\"/></iq>"
         "<presence xmlns=\"jabber:client\"/>");
 }
 
@@ -114,14 +119,16 @@ TEST_CASE("xbosh attributes are found whatever prefix the client bound") {
 
   // The "xmpp" prefix bound to something else is not xbosh.
   const BoshBody impostor = parse_ok(
-      "<body xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:not-xbosh' xmpp:restart='true'/>");
+      "<body xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:not-xbosh' "
+      "xmpp:restart='true'/>");
   CHECK(attr(impostor, "xmpp:restart") == "<absent>");
   CHECK(attr(impostor, "{urn:not-xbosh}restart") == "true");
 }
 
 TEST_CASE("a prefixed <body/> in the httpbind namespace is a body") {
   const BoshBody body = parse_ok(
-      "<hb:body xmlns:hb='http://jabber.org/protocol/httpbind' rid='9'><message to='a@b'/></hb:body>");
+      "<hb:body xmlns:hb='http://jabber.org/protocol/httpbind' rid='9'><message "
+      "to='a@b'/></hb:body>");
   CHECK(attr(body, "rid") == "9");
   CHECK(body.payload == "<message xmlns=\"jabber:client\" to=\"a@b\"/>");
 }
@@ -151,7 +158,8 @@ TEST_CASE("children relying on the httpbind default get jabber:client, others ke
 
 TEST_CASE("prefixes declared only on <body/> are copied onto the child using them") {
   const BoshBody body = parse_ok(
-      "<body xmlns='http://jabber.org/protocol/httpbind' xmlns:stream='http://etherx.jabber.org/streams' "
+      "<body xmlns='http://jabber.org/protocol/httpbind' "
+      "xmlns:stream='http://etherx.jabber.org/streams' "
       "xmlns:foo='urn:foo' xmlns:unused='urn:unused'>"
       "<message xmlns='jabber:client'><foo:x foo:a='1'/></message>"
       "<iq xmlns='jabber:client' xmlns:foo='urn:own'><foo:y/></iq>"
@@ -194,7 +202,8 @@ TEST_CASE("kNotXml: malformed, unbound prefixes, control characters") {
            "not xml at all",
            "<body rid='1' sid='x' xmlns='http://jabber.org/protocol/httpbind'><unclosed></body>",
            "<body xmlns='http://jabber.org/protocol/httpbind'>",
-           "<body xmlns='http://jabber.org/protocol/httpbind'/><body xmlns='http://jabber.org/protocol/httpbind'/>",
+           "<body xmlns='http://jabber.org/protocol/httpbind'/><body "
+           "xmlns='http://jabber.org/protocol/httpbind'/>",
            "<body xmlns='http://jabber.org/protocol/httpbind'/>trailing text",
            "junk<body xmlns='http://jabber.org/protocol/httpbind'/>",
            "<body xmlns='http://jabber.org/protocol/httpbind' a='<'/>",
@@ -226,7 +235,8 @@ TEST_CASE("kNotXml: malformed, unbound prefixes, control characters") {
 
 TEST_CASE("kNotBody and kWrongNamespace") {
   CHECK(error_of("<html xmlns='http://jabber.org/protocol/httpbind'/>") == BodyError::kNotBody);
-  CHECK(error_of("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'/>") == BodyError::kNotBody);
+  CHECK(error_of("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'/>") ==
+        BodyError::kNotBody);
   CHECK(error_of("<body/>") == BodyError::kWrongNamespace);
   CHECK(error_of("<body xmlns='jabber:client'/>") == BodyError::kWrongNamespace);
   CHECK(error_of("<hb:body xmlns='http://jabber.org/protocol/httpbind' xmlns:hb='urn:x'/>") ==
@@ -237,7 +247,8 @@ TEST_CASE("kDoctype: a DOCTYPE, with or without an internal subset, anywhere") {
   CHECK(error_of("<!DOCTYPE body><body xmlns='http://jabber.org/protocol/httpbind'/>") ==
         BodyError::kDoctype);
   CHECK(error_of("<?xml version='1.0'?><!DOCTYPE body [<!ENTITY x 'boom'>]>"
-                 "<body xmlns='http://jabber.org/protocol/httpbind'>&x;</body>") == BodyError::kDoctype);
+                 "<body xmlns='http://jabber.org/protocol/httpbind'>&x;</body>") ==
+        BodyError::kDoctype);
   CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind'><!DOCTYPE x></body>") ==
         BodyError::kDoctype);
 }
@@ -245,12 +256,13 @@ TEST_CASE("kDoctype: a DOCTYPE, with or without an internal subset, anywhere") {
 TEST_CASE("kEntity: any entity but the five predefined, in text or attributes") {
   CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind'><m>&nbsp;</m></body>") ==
         BodyError::kEntity);
-  CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind' to='&xxe;'/>") == BodyError::kEntity);
+  CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind' to='&xxe;'/>") ==
+        BodyError::kEntity);
   CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind'><m a=\"&ent;\"/></body>") ==
         BodyError::kEntity);
   // In CDATA and comments an ampersand is just a character.
-  CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind'><m><![CDATA[&nbsp;]]><!-- &x; --></m></body>") ==
-        BodyError::kNone);
+  CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind'><m><![CDATA[&nbsp;]]><!-- &x; "
+                 "--></m></body>") == BodyError::kNone);
 }
 
 TEST_CASE("kTooDeep: nesting past the limit, <body/> counting as depth 1") {
@@ -284,13 +296,15 @@ TEST_CASE("kInvalidUtf8: bad sequences, overlongs, surrogates, beyond U+10FFFF")
   const std::string open = "<body xmlns='http://jabber.org/protocol/httpbind'><m>";
   const std::string close = "</m></body>";
   for (const std::string& bad : std::vector<std::string>{
-           "\x80", "\xBF", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xE0\x9F\xBF", "\xF0\x80\x80\xAF",
-           "\xF0\x8F\xBF\xBF", "\xED\xA0\x80", "\xED\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
-           "\xFF", "\xC3", "\xE2\x82", "\xF0\x9F\x98", "\xC3\x28"}) {
+           "\x80", "\xBF", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xE0\x9F\xBF",
+           "\xF0\x80\x80\xAF", "\xF0\x8F\xBF\xBF", "\xED\xA0\x80", "\xED\xBF\xBF",
+           "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF", "\xC3", "\xE2\x82", "\xF0\x9F\x98",
+           "\xC3\x28"}) {
     INFO(bad.size());
     CHECK(error_of(open + bad + close) == BodyError::kInvalidUtf8);
   }
-  CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind' to='\xC3'/>") == BodyError::kInvalidUtf8);
+  CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind' to='\xC3'/>") ==
+        BodyError::kInvalidUtf8);
   // The edges that are valid.
   for (const std::string& good : std::vector<std::string>{
            "\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80", "\xEF\xBF\xBD",
@@ -302,9 +316,9 @@ TEST_CASE("kInvalidUtf8: bad sequences, overlongs, surrogates, beyond U+10FFFF")
 
 TEST_CASE("every BodyError has its own text") {
   std::set<std::string_view> texts;
-  for (BodyError e : {BodyError::kNone, BodyError::kNotXml, BodyError::kNotBody, BodyError::kWrongNamespace,
-                      BodyError::kDoctype, BodyError::kEntity, BodyError::kTooDeep,
-                      BodyError::kCharacterData, BodyError::kInvalidUtf8}) {
+  for (BodyError e : {BodyError::kNone, BodyError::kNotXml, BodyError::kNotBody,
+                      BodyError::kWrongNamespace, BodyError::kDoctype, BodyError::kEntity,
+                      BodyError::kTooDeep, BodyError::kCharacterData, BodyError::kInvalidUtf8}) {
     CHECK_FALSE(body_error_text(e).empty());
     texts.insert(body_error_text(e));
   }
@@ -313,9 +327,12 @@ TEST_CASE("every BodyError has its own text") {
 
 TEST_CASE("one attribute named twice through two prefixes is not namespace-well-formed") {
   CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind' xmlns:a='urn:xmpp:xbosh' "
-                 "xmlns:b='urn:xmpp:xbosh' a:version='1.0' b:version='2.0'/>") == BodyError::kNotXml);
-  CHECK(error_of("<body xmlns='http://jabber.org/protocol/httpbind' xmlns:a='urn:a' xmlns:a='urn:b'/>") ==
+                 "xmlns:b='urn:xmpp:xbosh' a:version='1.0' b:version='2.0'/>") ==
         BodyError::kNotXml);
+  CHECK(
+      error_of(
+          "<body xmlns='http://jabber.org/protocol/httpbind' xmlns:a='urn:a' xmlns:a='urn:b'/>") ==
+      BodyError::kNotXml);
 }
 
 TEST_CASE("thousands of declarations and prefixed attributes cost no quadratic time") {
@@ -323,9 +340,11 @@ TEST_CASE("thousands of declarations and prefixed attributes cost no quadratic t
   // the child, and used by an attribute; plus an element with many plain attributes.
   constexpr int kCount = 20000;
   std::string bytes = "<body xmlns='http://jabber.org/protocol/httpbind'";
-  for (int i = 0; i < kCount; ++i) bytes += " xmlns:p" + std::to_string(i) + "='urn:" + std::to_string(i) + "'";
+  for (int i = 0; i < kCount; ++i)
+    bytes += " xmlns:p" + std::to_string(i) + "='urn:" + std::to_string(i) + "'";
   bytes += "><message";
-  for (int i = 0; i < kCount; ++i) bytes += " p" + std::to_string(i) + ":a='1' b" + std::to_string(i) + "='2'";
+  for (int i = 0; i < kCount; ++i)
+    bytes += " p" + std::to_string(i) + ":a='1' b" + std::to_string(i) + "='2'";
   bytes += "/></body>";
   BoshBody body;
   CHECK(parse_body(bytes, body) == BodyError::kNone);
@@ -335,7 +354,8 @@ TEST_CASE("thousands of declarations and prefixed attributes cost no quadratic t
 
 TEST_CASE("a carriage return written &#13; in the client's text reaches the server as &#13;") {
   sb::xml::BoshBody body;
-  REQUIRE(sb::xml::parse_body("<body rid='1' xmlns='http://jabber.org/protocol/httpbind'><m>a&#13;b</m></body>",
-                              body) == sb::xml::BodyError::kNone);
+  REQUIRE(sb::xml::parse_body(
+              "<body rid='1' xmlns='http://jabber.org/protocol/httpbind'><m>a&#13;b</m></body>",
+              body) == sb::xml::BodyError::kNone);
   CHECK(body.payload == "<m xmlns=\"jabber:client\">a&#13;b</m>");
 }

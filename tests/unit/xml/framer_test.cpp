@@ -206,7 +206,8 @@ TEST_CASE("no bytes are held between stanzas, only inside a split one") {
 TEST_CASE("a stream whose prefix is not 'stream' closes with its own prefix") {
   const std::string header =
       "<s:stream xmlns='jabber:client' xmlns:s='http://etherx.jabber.org/streams' version='1.0'>";
-  const std::string features = "<s:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></s:features>";
+  const std::string features =
+      "<s:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></s:features>";
   const std::string input = header + features + "</s:stream>";
   CHECK(feed_whole(input) ==
         std::vector<std::string>{"open:" + header, "stanza:" + features, "close"});
@@ -295,7 +296,8 @@ TEST_CASE("after an error or the stream close further input is ignored until res
   CHECK(sink.events.size() == 1);
 
   framer.reset();
-  framer.feed("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'></stream:stream>", sink);
+  framer.feed("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'></stream:stream>",
+              sink);
   framer.feed("<iq/>", sink);
   CHECK(sink.events.size() == 3);
   CHECK(sink.events.back() == "close");
@@ -307,11 +309,13 @@ TEST_CASE("a self-closing stream header opens and closes the stream") {
 }
 
 TEST_CASE("reset from a callback reads the rest of the bytes as a new stream") {
-  const std::string header1 = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' id='1'>";
-  const std::string header2 = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' id='2'>";
+  const std::string header1 =
+      "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' id='1'>";
+  const std::string header2 =
+      "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' id='2'>";
   const std::string success = "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
-  const std::string input = "<?xml version='1.0'?>" + header1 + success +
-                            "<?xml version='1.0'?>" + header2 + "<iq/>";
+  const std::string input =
+      "<?xml version='1.0'?>" + header1 + success + "<?xml version='1.0'?>" + header2 + "<iq/>";
   const std::vector<std::string> expected = {"open:" + header1, "stanza:" + success,
                                              "open:" + header2, "stanza:<iq/>"};
   for (std::size_t at = 0; at <= input.size(); ++at) {

@@ -32,7 +32,8 @@ TEST_CASE("stream namespaces are read from the header") {
   CHECK(odd.default_ns == "jabber:client");
   CHECK(odd.stream_prefix == "s");
   REQUIRE(odd.other_prefixes.size() == 2);
-  CHECK(odd.other_prefixes[0] == std::pair<std::string, std::string>{"db", "jabber:server:dialback"});
+  CHECK(odd.other_prefixes[0] ==
+        std::pair<std::string, std::string>{"db", "jabber:server:dialback"});
   CHECK(odd.other_prefixes[1] == std::pair<std::string, std::string>{"x", "urn:a&b"});
 
   const StreamNamespaces no_default =
@@ -41,7 +42,8 @@ TEST_CASE("stream namespaces are read from the header") {
 }
 
 TEST_CASE("an unprefixed element without xmlns gets the stream's default namespace") {
-  CHECK(fix("<iq type='result' id='sess_1'/>") == "<iq xmlns='jabber:client' type='result' id='sess_1'/>");
+  CHECK(fix("<iq type='result' id='sess_1'/>") ==
+        "<iq xmlns='jabber:client' type='result' id='sess_1'/>");
   CHECK(fix("<message to='a>b'><body>x</body></message>") ==
         "<message xmlns='jabber:client' to='a>b'><body>x</body></message>");
   CHECK(fix("<presence/>") == "<presence xmlns='jabber:client'/>");
@@ -89,12 +91,14 @@ TEST_CASE("a stream prefix other than 'stream' is renamed to stream:") {
             ns) ==
         "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
         "<mechanism>PLAIN</mechanism></mechanisms></stream:features>");
-  CHECK(fix("<s:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></s:error >", ns) ==
-        "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error >");
+  CHECK(
+      fix("<s:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></s:error >", ns) ==
+      "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error >");
   CHECK(fix("<s:features/>", ns) == "<stream:features/>");
   // A descendant still using the old prefix needs it declared.
-  CHECK(fix("<s:error><s:text>x</s:text></s:error>", ns) ==
-        "<stream:error xmlns:s='http://etherx.jabber.org/streams'><s:text>x</s:text></stream:error>");
+  CHECK(
+      fix("<s:error><s:text>x</s:text></s:error>", ns) ==
+      "<stream:error xmlns:s='http://etherx.jabber.org/streams'><s:text>x</s:text></stream:error>");
   // Unprefixed elements of that stream just get the default namespace.
   CHECK(fix("<iq id='1'/>", ns) == "<iq xmlns='jabber:client' id='1'/>");
 }
@@ -113,8 +117,11 @@ TEST_CASE("header prefixes an element relies on are re-declared on it") {
   CHECK(fix("<message xmlns='jabber:client' xmlns:x='urn:other'><x:y/></message>", ns) ==
         "<message xmlns='jabber:client' xmlns:x='urn:other'><x:y/></message>");
   // Prefix-looking text in CDATA, comments or text is not a use.
-  CHECK(fix("<message xmlns='jabber:client'><body><![CDATA[<x:y/>]]> x:y <!-- <db:z/> --></body></message>",
-            ns) == "<message xmlns='jabber:client'><body><![CDATA[<x:y/>]]> x:y <!-- <db:z/> --></body></message>");
+  CHECK(fix("<message xmlns='jabber:client'><body><![CDATA[<x:y/>]]> x:y <!-- <db:z/> "
+            "--></body></message>",
+            ns) ==
+        "<message xmlns='jabber:client'><body><![CDATA[<x:y/>]]> x:y <!-- <db:z/> "
+        "--></body></message>");
   // xml: is always bound.
   CHECK(fix("<message xmlns='jabber:client' xml:lang='en'/>", ns) ==
         "<message xmlns='jabber:client' xml:lang='en'/>");
@@ -133,12 +140,14 @@ TEST_CASE("strip_starttls removes a required STARTTLS offer and says so") {
 
 TEST_CASE("strip_starttls removes an optional offer, empty or not, and returns false") {
   std::string empty_offer =
-      "<stream:features><starttls xmlns=\"urn:ietf:params:xml:ns:xmpp-tls\"/><bind/></stream:features>";
+      "<stream:features><starttls "
+      "xmlns=\"urn:ietf:params:xml:ns:xmpp-tls\"/><bind/></stream:features>";
   CHECK_FALSE(strip_starttls(empty_offer));
   CHECK(empty_offer == "<stream:features><bind/></stream:features>");
 
   std::string open_offer =
-      "<stream:features><bind/><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'></starttls></stream:features>";
+      "<stream:features><bind/><starttls "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-tls'></starttls></stream:features>";
   CHECK_FALSE(strip_starttls(open_offer));
   CHECK(open_offer == "<stream:features><bind/></stream:features>");
 
@@ -146,13 +155,15 @@ TEST_CASE("strip_starttls removes an optional offer, empty or not, and returns f
       "<stream:features xmlns:tls='urn:ietf:params:xml:ns:xmpp-tls'><tls:starttls><tls:required/>"
       "</tls:starttls></stream:features>";
   CHECK(strip_starttls(prefixed));
-  CHECK(prefixed == "<stream:features xmlns:tls='urn:ietf:params:xml:ns:xmpp-tls'></stream:features>");
+  CHECK(prefixed ==
+        "<stream:features xmlns:tls='urn:ietf:params:xml:ns:xmpp-tls'></stream:features>");
 }
 
 TEST_CASE("strip_starttls leaves features without a STARTTLS offer alone") {
   const std::string original =
       "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-      "<mechanism>PLAIN</mechanism></mechanisms><x><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></x>"
+      "<mechanism>PLAIN</mechanism></mechanisms><x><starttls "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></x>"
       "<starttls xmlns='urn:other'/></stream:features>";
   std::string features = original;
   CHECK_FALSE(strip_starttls(features));
@@ -160,10 +171,16 @@ TEST_CASE("strip_starttls leaves features without a STARTTLS offer alone") {
 }
 
 TEST_CASE("declare_stream_prefix: an element standing alone declares the stream prefix it uses") {
-  CHECK(declare_stream_prefix("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>") ==
-        "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
-  CHECK(declare_stream_prefix("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>") ==
-        "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+  CHECK(
+      declare_stream_prefix(
+          "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>") ==
+      "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+  CHECK(
+      declare_stream_prefix(
+          "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>") ==
+      "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><conflict "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
   // Already declared, or not used: unchanged.
   const std::string declared = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'/>";
   CHECK(declare_stream_prefix(std::string(declared)) == declared);
@@ -171,11 +188,15 @@ TEST_CASE("declare_stream_prefix: an element standing alone declares the stream 
   CHECK(declare_stream_prefix(std::string(message)) == message);
 }
 
-TEST_CASE("declare_stream_prefix after fix_server_element: a renamed stream prefix is declared too") {
+TEST_CASE(
+    "declare_stream_prefix after fix_server_element: a renamed stream prefix is declared too") {
   const StreamNamespaces ns = read_stream_namespaces(
       "<s:stream xmlns='jabber:client' xmlns:s='http://etherx.jabber.org/streams' version='1.0'>");
-  const std::string fixed = fix_server_element("<s:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></s:features>", ns);
-  CHECK(fixed == "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+  const std::string fixed = fix_server_element(
+      "<s:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></s:features>", ns);
+  CHECK(fixed ==
+        "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
   CHECK(declare_stream_prefix(std::string(fixed)) ==
-        "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+        "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind "
+        "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
 }

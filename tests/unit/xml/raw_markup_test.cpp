@@ -97,7 +97,9 @@ TEST_CASE("the tag walker skips text, comments, CDATA and PIs and tracks depth")
   TagWalker walker(element);
   std::vector<std::string> seen;
   for (MarkupTag t; walker.next(t);) {
-    const char kind = t.kind == MarkupTag::Kind::kOpen ? 'o' : t.kind == MarkupTag::Kind::kClose ? 'c' : 'e';
+    const char kind = t.kind == MarkupTag::Kind::kOpen    ? 'o'
+                      : t.kind == MarkupTag::Kind::kClose ? 'c'
+                                                          : 'e';
     // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict, a false positive,
     // GCC bug 105651) on a chain of std::string temporaries joined with +.
     std::string entry(1, kind);

@@ -43,7 +43,8 @@ class FakeXmppServer final : public net::StreamHandler {
 
   void on_read(net::TcpStream& stream, std::string_view bytes) override {
     stream_ = &stream;
-    if (direct_tls && tls_ == nullptr) tls_ = std::make_unique<net::test::TestTlsServer>(tls_context_);
+    if (direct_tls && tls_ == nullptr)
+      tls_ = std::make_unique<net::test::TestTlsServer>(tls_context_);
     if (tls_ != nullptr) {
       tls_->feed(bytes);
       flush_tls();
@@ -91,10 +92,11 @@ class FakeXmppServer final : public net::StreamHandler {
   void answer_header() {
     ++headers;
     const bool secure = tls_on();
-    reply("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-          "xmlns:stream='http://etherx.jabber.org/streams' id='" +
-          std::string(secure ? "tls-" : "plain-") + std::to_string(headers) +
-          "' from='localhost' version='1.0'>");
+    reply(
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+        "xmlns:stream='http://etherx.jabber.org/streams' id='" +
+        std::string(secure ? "tls-" : "plain-") + std::to_string(headers) +
+        "' from='localhost' version='1.0'>");
     std::string features = "<stream:features>";
     if (!secure && offer != Offer::kNone) {
       features += "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>";

@@ -31,7 +31,8 @@ namespace {
 std::vector<std::string> g_reports;
 void record_report(std::string_view message) { g_reports.emplace_back(message); }
 
-LinkSettings link_settings(TlsMode mode, const TestPki& pki, bool verify, std::uint64_t timeout_ms) {
+LinkSettings link_settings(TlsMode mode, const TestPki& pki, bool verify,
+                           std::uint64_t timeout_ms) {
   LinkSettings settings;
   settings.connect_timeout_ms = timeout_ms;
   settings.close_timeout_ms = 500;
@@ -60,7 +61,9 @@ bool has(const std::string& haystack, std::string_view needle) {
 // Everything a test needs: PKI, fake server listening, connector, session recorder.
 struct Rig {
   explicit Rig(LoopFixture& f, bool rogue_certificate = false)
-      : fixture(f), server_ctx(pki.server_context(rogue_certificate)), server(server_ctx.ctx),
+      : fixture(f),
+        server_ctx(pki.server_context(rogue_certificate)),
+        server(server_ctx.ctx),
         listener(f, server) {
     g_reports.clear();
   }
@@ -98,7 +101,8 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(LoopFixture, "auto: STARTTLS when offered; the session sees only the TLS stream") {
+TEST_CASE_FIXTURE(LoopFixture,
+                  "auto: STARTTLS when offered; the session sees only the TLS stream") {
   Rig rig(*this);
   auto upstream = rig.open(TlsMode::kAuto);
   auto* link = static_cast<UpstreamLink*>(upstream.get());
@@ -318,11 +322,13 @@ TEST_CASE_FIXTURE(LoopFixture, "auto declines an optional offer from a server on
 }
 
 TEST_CASE_FIXTURE(LoopFixture, "elements are fixed once, for the framing the session asked for") {
-  constexpr std::string_view kDeclared = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>";
+  constexpr std::string_view kDeclared =
+      "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>";
   for (const StanzaFraming framing : {StanzaFraming::kBoshBody, StanzaFraming::kWebSocket}) {
     CAPTURE(static_cast<int>(framing));
     Rig rig(*this);
-    auto upstream = rig.open(TlsMode::kAuto, true, "localhost", 2000, /*tls_on_loopback=*/false, framing);
+    auto upstream =
+        rig.open(TlsMode::kAuto, true, "localhost", 2000, /*tls_on_loopback=*/false, framing);
     REQUIRE(rig.run_until_settled());
     REQUIRE(rig.events.stanzas.size() == 1);
     const std::string& features = rig.events.stanzas[0];

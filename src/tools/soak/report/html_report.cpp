@@ -69,7 +69,8 @@ std::string escape_script(std::string_view js) {
   out.reserve(js.size() + 16);
   for (std::size_t i = 0; i < js.size(); ++i) {
     out.push_back(js[i]);
-    if (js[i] == '<' && (starts_with_nocase(js, i + 1, "/script") || starts_with_nocase(js, i + 1, "!--"))) {
+    if (js[i] == '<' &&
+        (starts_with_nocase(js, i + 1, "/script") || starts_with_nocase(js, i + 1, "!--"))) {
       out.push_back('\\');
     }
   }
@@ -103,7 +104,8 @@ std::string fill_template(std::string_view page, std::string_view json, std::str
 }  // namespace
 
 std::string chartjs_path() {
-  if (const char* env = std::getenv("SWITCHBOARD_CHARTJS"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("SWITCHBOARD_CHARTJS"); env != nullptr && *env != '\0')
+    return env;
   for (const char* candidate : kChartjsCandidates) {
     std::ifstream probe(candidate);
     if (probe) return candidate;
@@ -119,8 +121,9 @@ bool write_html_report(std::string_view report_json, const std::string& path, st
             " (install Debian's libjs-chart.js, or set SWITCHBOARD_CHARTJS)";
     return false;
   }
-  const std::string page = fill_template(report_page_template(), escape_json(report_json),
-                                         escape_script(chartjs), escape_script(report_page_script()));
+  const std::string page =
+      fill_template(report_page_template(), escape_json(report_json), escape_script(chartjs),
+                    escape_script(report_page_script()));
 
   // Written beside the target and renamed over it, so that a reader (a browser
   // reloading, the PNG script) never sees half a report.

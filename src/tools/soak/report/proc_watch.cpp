@@ -64,7 +64,8 @@ std::uint64_t to_u64(std::string_view field) {
 bool parse_stat(std::string_view line, ProcStat& out) {
   const std::size_t open = line.find('(');
   const std::size_t close = line.rfind(')');
-  if (open == std::string_view::npos || close == std::string_view::npos || close < open) return false;
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+    return false;
   out.pid = static_cast<int>(to_u64(line.substr(0, open)));
   out.comm.assign(line.substr(open + 1, close - open - 1));
 
@@ -103,8 +104,9 @@ bool is_pid_name(const char* name) {
 // and we count the entries instead.
 std::uint64_t count_open_fds(int pid) {
   const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
-  struct stat st{};
-  if (::stat(dir.c_str(), &st) == 0 && st.st_size > 0) return static_cast<std::uint64_t>(st.st_size);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0 && st.st_size > 0)
+    return static_cast<std::uint64_t>(st.st_size);
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return 0;
   std::uint64_t n = 0;
@@ -126,7 +128,8 @@ std::unordered_map<int, ProcStat> scan_proc() {
     if (!is_pid_name(e->d_name)) continue;
     path.assign("/proc/").append(e->d_name).append("/stat");
     ProcStat st;
-    if (read_small_file(path.c_str(), line) && parse_stat(line, st)) table.emplace(st.pid, std::move(st));
+    if (read_small_file(path.c_str(), line) && parse_stat(line, st))
+      table.emplace(st.pid, std::move(st));
   }
   ::closedir(proc);
   return table;

@@ -11,8 +11,8 @@
 namespace sb::soak {
 
 struct ProcSample {
-  int pid = 0;                  // the watched pid
-  std::string name;             // its comm ("switchboard", "beam.smp", "lua5.4")
+  int pid = 0;       // the watched pid
+  std::string name;  // its comm ("switchboard", "beam.smp", "lua5.4")
   bool alive = false;
   int processes = 0;            // the pid and its live descendants
   std::uint64_t rss_bytes = 0;  // summed VmRSS

@@ -10,8 +10,8 @@
 #include "app/config/cli.hpp"
 
 using sb::app::CliResult;
-using sb::base::HostPort;
 using sb::app::LogLevel;
+using sb::base::HostPort;
 
 namespace {
 CliResult run(std::initializer_list<std::string> args) {
@@ -46,7 +46,8 @@ struct Outcome {
 std::string slurp(std::FILE* file) {
   std::rewind(file);
   std::string text;
-  for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file)) text.push_back(static_cast<char>(c));
+  for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file))
+    text.push_back(static_cast<char>(c));
   std::fclose(file);
   return text;
 }
@@ -72,8 +73,8 @@ TEST_CASE("no arguments but an upstream: run with defaults") {
 }
 
 TEST_CASE("shortcut options set their keys, in both --opt v and --opt=v forms") {
-  const auto r = run({"--listen", "0.0.0.0:80", "--upstream=h:1", "--workers", "1",
-                      "--log-level=warn"});
+  const auto r =
+      run({"--listen", "0.0.0.0:80", "--upstream=h:1", "--workers", "1", "--log-level=warn"});
   CHECK(r.errors.empty());
   CHECK(r.config.listen == HostPort{"0.0.0.0", 80});
   CHECK(r.config.upstream == HostPort{"h", 1});
@@ -83,9 +84,10 @@ TEST_CASE("shortcut options set their keys, in both --opt v and --opt=v forms") 
 
 TEST_CASE("command-line values beat the file, whatever their order") {
   TempConfig file("upstream = \"file.example:5222\"\nmax_wait = 100\nlog_level = \"debug\"\n");
-  for (const auto& r : {run({"--log-level", "warn", "-c", file.path, "--set", "max_wait=90"}),
-                        run({"--config", file.path, "--log-level", "warn", "--set=max_wait = 90"}),
-                        run({std::string("-c") + file.path, "--set", "max_wait=90", "--log-level=warn"})}) {
+  for (const auto& r :
+       {run({"--log-level", "warn", "-c", file.path, "--set", "max_wait=90"}),
+        run({"--config", file.path, "--log-level", "warn", "--set=max_wait = 90"}),
+        run({std::string("-c") + file.path, "--set", "max_wait=90", "--log-level=warn"})}) {
     CHECK(r.action == CliResult::kRun);
     CHECK(r.errors == std::vector<std::string>{});
     CHECK(r.config_path == file.path);
@@ -96,8 +98,8 @@ TEST_CASE("command-line values beat the file, whatever their order") {
 }
 
 TEST_CASE("between two command-line values for one key, the later wins") {
-  const auto r = run({"--upstream", "a:1", "--set", "upstream=b:2", "--workers", "3",
-                      "--set", "workers=1", "--set", "upstream.x.org=c:3"});
+  const auto r = run({"--upstream", "a:1", "--set", "upstream=b:2", "--workers", "3", "--set",
+                      "workers=1", "--set", "upstream.x.org=c:3"});
   CHECK(r.errors.empty());
   CHECK(r.config.upstream == HostPort{"b", 2});
   CHECK(r.config.workers == 1);
@@ -116,29 +118,31 @@ TEST_CASE("workers: 0 (one per core) and 1 to 1024 run, more is refused") {
   }
   const auto r = run({"--upstream", "a:1", "--workers", "1025"});
   CHECK(r.action == CliResult::kError);
-  CHECK(r.errors == std::vector<std::string>{
-                        "--workers: 'workers' must be auto or a whole number from 0 to 1024, got '1025'"});
+  CHECK(r.errors ==
+        std::vector<std::string>{
+            "--workers: 'workers' must be auto or a whole number from 0 to 1024, got '1025'"});
 }
 
 TEST_CASE("--set errors say --set, option errors name their option") {
   const auto r = run({"--upstream", "h:1", "--set", "max_wait=never", "--set", "colour=blue",
                       "--set", "nokey", "--set", "=3", "--workers", "many", "--listen", "[::1]"});
   CHECK(r.action == CliResult::kError);
-  CHECK(r.errors == std::vector<std::string>{
-                        "--set: expected key=value, got 'nokey'",
-                        "--set: expected key=value, got '=3'",
-                        "--set: 'max_wait' must be a whole number of seconds from 1 to 3600, "
-                        "got 'never'",
-                        "--set: unknown key 'colour'",
-                        "--workers: 'workers' must be auto or a whole number from 0 to 1024, got 'many'",
-                        "--listen: 'listen' must be host:port or [IPv6]:port: missing port in "
-                        "'[::1]'",
-                    });
+  CHECK(r.errors ==
+        std::vector<std::string>{
+            "--set: expected key=value, got 'nokey'",
+            "--set: expected key=value, got '=3'",
+            "--set: 'max_wait' must be a whole number of seconds from 1 to 3600, "
+            "got 'never'",
+            "--set: unknown key 'colour'",
+            "--workers: 'workers' must be auto or a whole number from 0 to 1024, got 'many'",
+            "--listen: 'listen' must be host:port or [IPv6]:port: missing port in "
+            "'[::1]'",
+        });
 }
 
 TEST_CASE("bad options and arguments are all reported") {
-  const auto r = run({"--frobnicate", "-x", "stray", "--help=yes", "--upstream", "h:1",
-                      "--", "-t", "--workers"});
+  const auto r = run(
+      {"--frobnicate", "-x", "stray", "--help=yes", "--upstream", "h:1", "--", "-t", "--workers"});
   CHECK(r.action == CliResult::kError);
   CHECK(r.errors == std::vector<std::string>{
                         "unknown option '--frobnicate' (try --help)",
@@ -217,7 +221,8 @@ TEST_CASE("a missing config file is an error, and cross-key rules see the overri
   r = run({"--upstream", "h:1", "--set", "default_wait=200", "--set", "max_wait=300"});
   CHECK(r.errors.empty());
   r = run({"--upstream", "h:1", "--set", "default_wait=200"});
-  CHECK(r.errors == std::vector<std::string>{"'default_wait' (200) must not exceed 'max_wait' (120)"});
+  CHECK(r.errors ==
+        std::vector<std::string>{"'default_wait' (200) must not exceed 'max_wait' (120)"});
   const auto out = report(r);
   CHECK(out.code == 1);
   CHECK(out.err == "'default_wait' (200) must not exceed 'max_wait' (120)\n");
@@ -236,7 +241,8 @@ TEST_CASE("--set takes unquoted text, lists space-separated, and upstream.* for 
   const auto r = run({"--set", "cors_origins=https://a.example https://b.example", "--set",
                       "upstream.*=d.example:5222", "--set", "upstream.x.org=c:3"});
   CHECK(r.errors == std::vector<std::string>{});
-  CHECK(r.config.cors_origins == std::vector<std::string>{"https://a.example", "https://b.example"});
+  CHECK(r.config.cors_origins ==
+        std::vector<std::string>{"https://a.example", "https://b.example"});
   CHECK(r.config.upstream == HostPort{"d.example", 5222});
   CHECK(r.config.domain_upstreams.at("x.org") == HostPort{"c", 3});
 }

@@ -15,9 +15,9 @@
 
 using sb::app::Config;
 using sb::app::FileLoad;
-using sb::base::HostPort;
 using sb::app::LogLevel;
 using sb::app::parse_config_text;
+using sb::base::HostPort;
 
 namespace {
 std::vector<std::string> errors_of(std::string_view text) {
@@ -140,14 +140,17 @@ upstream = "localhost:5222"
   // Bad values are reported with their line, as for every other key.
   Config d;
   errors.clear();
-  CHECK_FALSE(parse_config_text("proxy_protocol = \"maybe\"\nupstream_proxy_protocol = 3\n"
-                                "trusted_proxies = [\"10.0.0.0/33\"]\n",
-                                "bad.conf", d, errors));
+  CHECK_FALSE(
+      parse_config_text("proxy_protocol = \"maybe\"\nupstream_proxy_protocol = 3\n"
+                        "trusted_proxies = [\"10.0.0.0/33\"]\n",
+                        "bad.conf", d, errors));
   REQUIRE(errors.size() == 3);
   CHECK(errors[0] == "bad.conf:1: 'proxy_protocol' must be true or false, got 'maybe'");
-  CHECK(errors[1] == "bad.conf:2: 'upstream_proxy_protocol' must be one of false, true (= v2), "
-                     "v1, v2, got '3'");
-  CHECK(errors[2].starts_with("bad.conf:3: 'trusted_proxies' must be IP addresses and CIDR blocks"));
+  CHECK(errors[1] ==
+        "bad.conf:2: 'upstream_proxy_protocol' must be one of false, true (= v2), "
+        "v1, v2, got '3'");
+  CHECK(
+      errors[2].starts_with("bad.conf:3: 'trusted_proxies' must be IP addresses and CIDR blocks"));
 }
 
 TEST_CASE("the [upstream] table: domains, the default under \"*\", dotted keys") {
@@ -172,8 +175,9 @@ TEST_CASE("a plain upstream next to per-domain ones: the message says to use \"*
   const auto errors = errors_of("upstream = \"a:1\"\nupstream.example.org = \"b:2\"\n");
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].starts_with("sb.conf:2:"));
-  CHECK(errors[0].ends_with("(with per-domain servers, `upstream` is a table: write the default "
-                            "server as upstream.\"*\" = \"host:port\")"));
+  CHECK(
+      errors[0].ends_with("(with per-domain servers, `upstream` is a table: write the default "
+                          "server as upstream.\"*\" = \"host:port\")"));
 }
 
 TEST_CASE("TOML values are read as the text --set takes") {
@@ -181,10 +185,11 @@ TEST_CASE("TOML values are read as the text --set takes") {
   std::vector<std::string> errors;
   // A list may also be one string of space-separated items; a number may be a
   // string; a boolean may be "true".
-  CHECK(parse_config_text("cors_origins = \"https://a.example https://b.example\"\n"
-                          "max_wait = \"90\"\nupstream_tls_verify = \"false\"\n"
-                          "workers = \"auto\"\nallowed_routes = []\nupstream = \"\"\n",
-                          "f", c, errors));
+  CHECK(
+      parse_config_text("cors_origins = \"https://a.example https://b.example\"\n"
+                        "max_wait = \"90\"\nupstream_tls_verify = \"false\"\n"
+                        "workers = \"auto\"\nallowed_routes = []\nupstream = \"\"\n",
+                        "f", c, errors));
   CHECK(errors == std::vector<std::string>{});
   CHECK(c.cors_origins == std::vector<std::string>{"https://a.example", "https://b.example"});
   CHECK(c.max_wait == 90);
@@ -221,8 +226,7 @@ TEST_CASE("an empty file or only comments gives the defaults") {
 }
 
 TEST_CASE("bad keys are reported with file and line number") {
-  CHECK(errors_of("\n\nwait = 60\n") ==
-        std::vector<std::string>{"sb.conf:3: unknown key 'wait'"});
+  CHECK(errors_of("\n\nwait = 60\n") == std::vector<std::string>{"sb.conf:3: unknown key 'wait'"});
   CHECK(errors_of("max_wait = \"soon\"\n") ==
         std::vector<std::string>{
             "sb.conf:1: 'max_wait' must be a whole number of seconds from 1 to 3600, got 'soon'"});
@@ -237,16 +241,18 @@ TEST_CASE("syntax errors have a line and column, and each one is reported") {
   bool syntax = false;
   Config c;
   std::vector<std::string> errors;
-  CHECK_FALSE(parse_config_text("max_wait = 60\nmax_wait 61\nmax_hold = 3\nmax_hold = 4\n"
-                                "inactivity = 0\n",
-                                "f", c, errors, &syntax));
+  CHECK_FALSE(
+      parse_config_text("max_wait = 60\nmax_wait 61\nmax_hold = 3\nmax_hold = 4\n"
+                        "inactivity = 0\n",
+                        "f", c, errors, &syntax));
   CHECK(syntax);
   REQUIRE(errors.size() == 3);
   CHECK(errors[0].starts_with("f:2:10: "));
   CHECK(errors[1].starts_with("f:4:"));
   CHECK(errors[1].find("max_hold") != std::string::npos);  // TOML refuses a repeated key
   // The keys of the lines that parsed are still checked.
-  CHECK(errors[2] == "f:5: 'inactivity' must be a whole number of seconds from 1 to 86400, got '0'");
+  CHECK(errors[2] ==
+        "f:5: 'inactivity' must be a whole number of seconds from 1 to 86400, got '0'");
   CHECK(c.max_wait == 60);
   CHECK(c.max_hold == 3);
 }
@@ -267,7 +273,8 @@ TEST_CASE("a file in the old key = value format is answered with the TOML line t
         std::string::npos);
   // With per-domain lines in the file, the default server goes under "*".
   CHECK(errors[1].ends_with("write: upstream.\"*\" = \"localhost:5222\""));
-  CHECK(errors[2].ends_with("write: cors_origins = [\"https://a.example\", \"https://b.example\"]"));
+  CHECK(
+      errors[2].ends_with("write: cors_origins = [\"https://a.example\", \"https://b.example\"]"));
   CHECK(errors[3].ends_with("write: demo_root = \"\""));
   CHECK(errors[4].starts_with("sb.conf:7:"));
   CHECK(errors[4].ends_with("write: upstream.example.org = \"xmpp.example.org:5222\""));
@@ -299,8 +306,9 @@ TEST_CASE("every bad key is reported, and good keys still apply") {
   CHECK(errors[5] == "/etc/sb.conf:10: 'upstream.Example.org' is already set on line 9");
   // A key written below [upstream] lands in the table: the message says so.
   CHECK(errors[6].starts_with("/etc/sb.conf:11: 'upstream.max_hold' must be host:port"));
-  CHECK(errors[6].ends_with("(keys below an [upstream] header belong to that table: move "
-                            "[upstream] to the end of the file)"));
+  CHECK(
+      errors[6].ends_with("(keys below an [upstream] header belong to that table: move "
+                          "[upstream] to the end of the file)"));
   CHECK(c.workers == 2);  // the good key applied, the repeat did not
   CHECK(c.domain_upstreams.at("example.org") == HostPort{"a", 1});
 }
@@ -329,8 +337,8 @@ TEST_CASE("load_config_file reads a file and names unreadable ones") {
 
   errors.clear();
   CHECK(sb::app::load_config_file(path, c, errors) == FileLoad::kUnreadable);
-  CHECK(errors == std::vector<std::string>{std::string(path) +
-                                           ": cannot read: No such file or directory"});
+  CHECK(errors ==
+        std::vector<std::string>{std::string(path) + ": cannot read: No such file or directory"});
   errors.clear();
   CHECK(sb::app::load_config_file("/tmp", c, errors) == FileLoad::kUnreadable);
   CHECK(errors == std::vector<std::string>{"/tmp: cannot read: Is a directory"});

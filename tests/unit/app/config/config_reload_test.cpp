@@ -13,9 +13,9 @@
 #include "app/config/config_reload.hpp"
 
 using sb::app::Config;
-using sb::base::HostPort;
 using sb::app::LogLevel;
 using sb::app::plan_reload;
+using sb::base::HostPort;
 
 namespace {
 Config running_config() {
@@ -36,9 +36,9 @@ TEST_CASE("live keys change, restart-only keys keep their running value") {
   loaded.log_level = LogLevel::kDebug;
   loaded.domain_upstreams.erase("old.example");
   loaded.domain_upstreams.emplace("new.example", HostPort{"n", 2});
-  loaded.listen = HostPort{"0.0.0.0", 5281};   // restart only
-  loaded.workers = 8;                          // restart only
-  loaded.upstream_tls_verify = false;          // restart only
+  loaded.listen = HostPort{"0.0.0.0", 5281};  // restart only
+  loaded.workers = 8;                         // restart only
+  loaded.upstream_tls_verify = false;         // restart only
 
   const auto plan = plan_reload(running, loaded);
   CHECK(plan.restart == std::vector<std::string>{"listen", "upstream_tls_verify", "workers"});
@@ -78,8 +78,7 @@ TEST_CASE("the configuration survives the pipe, and a bad one names every proble
   CHECK_FALSE(sb::app::decode_config(bad, errors).has_value());
   CHECK(errors == std::vector<std::string>{
                       "'max_wait' must be a whole number of seconds from 1 to 3600, got 'soon'",
-                      "unknown key 'colour'",
-                      "configuration entry without '=': 'nothing'",
+                      "unknown key 'colour'", "configuration entry without '=': 'nothing'",
                       "no XMPP server configured: set 'upstream', an 'upstream.<domain>' or "
                       "'allowed_routes'"});
 }
@@ -87,10 +86,10 @@ TEST_CASE("the configuration survives the pipe, and a bad one names every proble
 TEST_CASE("which keys are live") {
   using sb::app::key_reload;
   using sb::app::Reload;
-  for (const char* key : {"max_sessions_per_ip", "cors_origins", "upstream", "allowed_routes",
-                          "log_level", "log_file", "max_wait", "upstream.any.example",
-                          "tls_cert_file", "tls_key_file", "websocket_ping_interval",
-                          "websocket_pong_timeout", "worker_hang_timeout"}) {
+  for (const char* key :
+       {"max_sessions_per_ip", "cors_origins", "upstream", "allowed_routes", "log_level",
+        "log_file", "max_wait", "upstream.any.example", "tls_cert_file", "tls_key_file",
+        "websocket_ping_interval", "websocket_pong_timeout", "worker_hang_timeout"}) {
     INFO(key);
     CHECK(key_reload(key) == Reload::kLive);
   }
@@ -109,7 +108,11 @@ TEST_CASE("which keys are live") {
 TEST_CASE("docs/configuration.md names every key's reload behaviour") {
   // The repository root, from this file's path (tests/unit/app/config/).
   const auto root = std::filesystem::path(__FILE__)
-                        .parent_path().parent_path().parent_path().parent_path().parent_path();
+                        .parent_path()
+                        .parent_path()
+                        .parent_path()
+                        .parent_path()
+                        .parent_path();
   std::ifstream file(root / "docs" / "configuration.md");
   REQUIRE(file.good());
   std::stringstream buffer;

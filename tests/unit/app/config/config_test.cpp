@@ -9,8 +9,8 @@
 
 using sb::app::apply_setting;
 using sb::app::Config;
-using sb::base::HostPort;
 using sb::app::LogLevel;
+using sb::base::HostPort;
 
 namespace {
 // A default Config with a default upstream, so validate_config has nothing to say.
@@ -24,7 +24,7 @@ std::string error_of(std::string_view key, std::string_view value) {
   Config config;
   auto error = apply_setting(config, key, value);
   REQUIRE(error.has_value());
-  const Config defaults;  // named, not a temporary: see config_file_test.cpp
+  const Config defaults;      // named, not a temporary: see config_file_test.cpp
   CHECK(config == defaults);  // a refused value leaves the config untouched
   return *error;
 }
@@ -73,7 +73,8 @@ TEST_CASE("numbers: ranges are enforced and stated in the message") {
   CHECK(error_of("max_wait", "3601").find("from 1 to 3600") != std::string::npos);
   CHECK(error_of("max_wait", "-5").find("got '-5'") != std::string::npos);
   CHECK(error_of("max_wait", "").find("got ''") != std::string::npos);
-  CHECK(error_of("workers", "1025") == "'workers' must be auto or a whole number from 0 to 1024, got '1025'");
+  CHECK(error_of("workers", "1025") ==
+        "'workers' must be auto or a whole number from 0 to 1024, got '1025'");
   CHECK(error_of("max_hold", "0").find("from 1 to 16") != std::string::npos);
   CHECK(error_of("max_sessions", "4294967296").find("from 0 to 4294967295") != std::string::npos);
   CHECK(error_of("max_sessions", "99999999999999999999999").find("got '9999") != std::string::npos);
@@ -134,8 +135,7 @@ TEST_CASE("per-domain upstreams: upstream.<domain>, domain lower-cased, empty re
 TEST_CASE("lists are space-separated; a bad entry names itself") {
   Config c;
   CHECK_FALSE(apply_setting(c, "allowed_routes", "a.example:5222  [::1]:5269\tb:1"));
-  CHECK(c.allowed_routes ==
-        std::vector<HostPort>{{"a.example", 5222}, {"::1", 5269}, {"b", 1}});
+  CHECK(c.allowed_routes == std::vector<HostPort>{{"a.example", 5222}, {"::1", 5269}, {"b", 1}});
   CHECK(error_of("allowed_routes", "a:1 b c:2") ==
         "'allowed_routes' must be host:port or [IPv6]:port: missing port in 'b'");
 
@@ -166,9 +166,10 @@ TEST_CASE("strings: bosh_path, node_id, log_level, demo_root") {
         "'node_id' must be at most 8 letters and digits, got 'node-1'");
   CHECK(error_of("node_id", "abcdefghi").find("at most 8") != std::string::npos);
 
-  const std::pair<const char*, LogLevel> levels[] = {
-      {"error", LogLevel::kError}, {"warn", LogLevel::kWarn}, {"info", LogLevel::kInfo},
-      {"debug", LogLevel::kDebug}};
+  const std::pair<const char*, LogLevel> levels[] = {{"error", LogLevel::kError},
+                                                     {"warn", LogLevel::kWarn},
+                                                     {"info", LogLevel::kInfo},
+                                                     {"debug", LogLevel::kDebug}};
   for (auto [name, level] : levels) {
     CHECK_FALSE(apply_setting(c, "log_level", name));
     CHECK(c.log_level == level);
@@ -191,7 +192,8 @@ TEST_CASE("WebSocket keys: websocket_path (empty = off), the public URLs, keep-a
   CHECK_FALSE(apply_setting(c, "public_websocket_url", "wss://chat.example/xmpp-websocket"));
   CHECK(c.public_websocket_url == "wss://chat.example/xmpp-websocket");
   CHECK(error_of("public_bosh_url", "ws://x/y").find("http:// or https://") != std::string::npos);
-  CHECK(error_of("public_websocket_url", "https://x/y").find("ws:// or wss://") != std::string::npos);
+  CHECK(error_of("public_websocket_url", "https://x/y").find("ws:// or wss://") !=
+        std::string::npos);
   CHECK(error_of("public_websocket_url", "ws://x/a'b\"").find("got") != std::string::npos);
   CHECK(error_of("websocket_ping_interval", "0").find("from 1 to 3600") != std::string::npos);
   CHECK_FALSE(apply_setting(c, "websocket_pong_timeout", "5"));
@@ -340,15 +342,16 @@ TEST_CASE("workers takes auto, and upstream_source_addresses takes addresses and
   CHECK(error_of("workers", "automatic") ==
         "'workers' must be auto or a whole number from 0 to 1024, got 'automatic'");
 
-  CHECK_FALSE(apply_setting(c, "upstream_source_addresses", "127.0.0.2-127.0.0.9,  10.0.0.1  [::1]"));
+  CHECK_FALSE(
+      apply_setting(c, "upstream_source_addresses", "127.0.0.2-127.0.0.9,  10.0.0.1  [::1]"));
   CHECK(c.upstream_source_addresses == "127.0.0.2-127.0.0.9, 10.0.0.1 [::1]");
   CHECK_FALSE(apply_setting(c, "upstream_source_addresses", ""));
   CHECK(c.upstream_source_addresses.empty());
   const std::string backwards = error_of("upstream_source_addresses", "127.0.0.9-127.0.0.2");
   CHECK(backwards.find("'upstream_source_addresses' must be IP addresses and ranges") == 0);
   CHECK(backwards.find("range '127.0.0.9-127.0.0.2' runs backwards") != std::string::npos);
-  CHECK(error_of("upstream_source_addresses", "example.org").find("'example.org' is not an IP address") !=
-        std::string::npos);
+  CHECK(error_of("upstream_source_addresses", "example.org")
+            .find("'example.org' is not an IP address") != std::string::npos);
 }
 
 TEST_CASE("front-proxy and metrics keys: flags, versions, CIDR lists, a numeric metrics address") {
@@ -382,5 +385,6 @@ TEST_CASE("front-proxy and metrics keys: flags, versions, CIDR lists, a numeric 
   c.upstream = HostPort{"x.example", 5222};
   c.metrics_listen = c.listen;
   CHECK(sb::app::validate_config(c) ==
-        std::vector<std::string>{"'metrics_listen' must not be the 'listen' address (127.0.0.1:5280)"});
+        std::vector<std::string>{
+            "'metrics_listen' must not be the 'listen' address (127.0.0.1:5280)"});
 }

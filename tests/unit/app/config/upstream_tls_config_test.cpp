@@ -30,8 +30,10 @@ TEST_CASE("upstream_tls: auto by default, four modes, anything else refused") {
   CHECK(c.upstream_tls == TlsMode::kAuto);
   CHECK(c.upstream_tls_verify);
   CHECK(c.upstream_tls_ca_file.empty());
-  for (auto [text, mode] : {std::pair{"auto", TlsMode::kAuto}, {"required", TlsMode::kRequired},
-                            {"off", TlsMode::kOff}, {"direct", TlsMode::kDirect}}) {
+  for (auto [text, mode] : {std::pair{"auto", TlsMode::kAuto},
+                            {"required", TlsMode::kRequired},
+                            {"off", TlsMode::kOff},
+                            {"direct", TlsMode::kDirect}}) {
     CHECK(apply_setting(c, "upstream_tls", text) == std::nullopt);
     CHECK(c.upstream_tls == mode);
   }
@@ -56,7 +58,8 @@ TEST_CASE("upstream_tls_ca_file must be a readable file") {
   Config c = runnable();
   CHECK(apply_setting(c, "upstream_tls_ca_file", "/nonexistent/ca.pem") == std::nullopt);
   CHECK(sb::app::validate_config(c) ==
-        std::vector<std::string>{"'upstream_tls_ca_file' '/nonexistent/ca.pem': No such file or directory"});
+        std::vector<std::string>{
+            "'upstream_tls_ca_file' '/nonexistent/ca.pem': No such file or directory"});
   CHECK(apply_setting(c, "upstream_tls_ca_file", "/tmp") == std::nullopt);
   CHECK(sb::app::validate_config(c) ==
         std::vector<std::string>{"'upstream_tls_ca_file' '/tmp' is not a file"});

@@ -19,11 +19,14 @@ TEST_CASE("host-meta: XRD and JRD name both endpoints from the Host") {
         "<?xml version='1.0' encoding='utf-8'?>\n"
         "<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n"
         "  <Link rel='urn:xmpp:alt-connections:xbosh' href='http://chat.example:5280/http-bind'/>\n"
-        "  <Link rel='urn:xmpp:alt-connections:websocket' href='ws://chat.example:5280/xmpp-websocket'/>\n"
+        "  <Link rel='urn:xmpp:alt-connections:websocket' "
+        "href='ws://chat.example:5280/xmpp-websocket'/>\n"
         "</XRD>\n");
   CHECK(meta.jrd("[::1]:80") ==
-        "{\"links\":[{\"rel\":\"urn:xmpp:alt-connections:xbosh\",\"href\":\"http://[::1]:80/http-bind\"},"
-        "{\"rel\":\"urn:xmpp:alt-connections:websocket\",\"href\":\"ws://[::1]:80/xmpp-websocket\"}]}\n");
+        "{\"links\":[{\"rel\":\"urn:xmpp:alt-connections:xbosh\",\"href\":\"http://[::1]:80/"
+        "http-bind\"},"
+        "{\"rel\":\"urn:xmpp:alt-connections:websocket\",\"href\":\"ws://[::1]:80/"
+        "xmpp-websocket\"}]}\n");
 }
 
 TEST_CASE("host-meta: public URLs win, are escaped, and WebSocket can be off") {

@@ -57,24 +57,27 @@ TEST_CASE("public origin: a trusted proxy's X-Forwarded-Proto and X-Forwarded-Ho
 
 TEST_CASE("public origin: Forwarded proto= and host=, walked as far as the proxies are trusted") {
   const TrustedProxies trusted = parse("10.0.0.0/8");
-  auto origin = public_origin(false, "10.0.0.1", "", "", "for=192.0.2.9;proto=https;host=\"chat.example\"",
-                              &trusted);
+  auto origin = public_origin(false, "10.0.0.1", "", "",
+                              "for=192.0.2.9;proto=https;host=\"chat.example\"", &trusted);
   CHECK(origin.secure);
   CHECK(origin.host == "chat.example");
   CHECK(public_origin(false, "10.0.0.1", "", "", "For=192.0.2.9;Proto=HTTPS", &trusted).secure);
   // Two trusted hops: the outer one (which the client spoke to) ended TLS, the
   // inner one received plain http from it.
   origin = public_origin(false, "10.0.0.1", "", "",
-                         "for=192.0.2.9;proto=https;host=chat.example, for=10.0.0.2;proto=http", &trusted);
+                         "for=192.0.2.9;proto=https;host=chat.example, for=10.0.0.2;proto=http",
+                         &trusted);
   CHECK(origin.secure);
   CHECK(origin.host == "chat.example");
   // The element before an untrusted hop was written by the client: ignored.
   origin = public_origin(false, "10.0.0.1", "", "",
-                         "for=10.9.9.9;proto=https;host=forged.example, for=192.0.2.9;proto=http", &trusted);
+                         "for=10.9.9.9;proto=https;host=forged.example, for=192.0.2.9;proto=http",
+                         &trusted);
   CHECK_FALSE(origin.secure);
   CHECK(origin.host.empty());
   // A bad host= is skipped, the scheme still counts.
-  origin = public_origin(false, "10.0.0.1", "", "", "for=192.0.2.9;proto=https;host=\"a b\"", &trusted);
+  origin =
+      public_origin(false, "10.0.0.1", "", "", "for=192.0.2.9;proto=https;host=\"a b\"", &trusted);
   CHECK(origin.secure);
   CHECK(origin.host.empty());
 }

@@ -34,20 +34,21 @@ class TestWorker final : public sb::http::Handler {
   TestWorker(LoopFixture& fixture, std::uint32_t index)
       : index_(index),
         shared_{*this, limits_, cors_, fixture.context().timers(), list_},
-        handover_(fixture.loop(), Handover::Identity{index, 2, ""}, shared_,
-                  [this](sb::net::TcpStream& stream, std::string_view bytes,
-                         std::string_view peer, bool tls_relayed) {
-                    last_peer = std::string(peer);
-                    last_tls_relayed = tls_relayed;
-                    HttpSocket::adopt(stream, shared_, bytes, peer, tls_relayed);
-                  },
-                  [this] { ++lost; }) {}
+        handover_(
+            fixture.loop(), Handover::Identity{index, 2, ""}, shared_,
+            [this](sb::net::TcpStream& stream, std::string_view bytes, std::string_view peer,
+                   bool tls_relayed) {
+              last_peer = std::string(peer);
+              last_tls_relayed = tls_relayed;
+              HttpSocket::adopt(stream, shared_, bytes, peer, tls_relayed);
+            },
+            [this] { ++lost; }) {}
 
   void handle(sb::http::Request& request, sb::http::Exchange& exchange) override {
     if (handover_.route(request.body, request, exchange)) return;
-    exchange.send(sb::http::Response::text(200, "text/plain",
-                                           "worker " + std::to_string(index_) + " got: " + request.body +
-                                               " from " + request.peer));
+    exchange.send(sb::http::Response::text(
+        200, "text/plain",
+        "worker " + std::to_string(index_) + " got: " + request.body + " from " + request.peer));
   }
 
   Handover& handover() { return handover_; }
@@ -57,7 +58,7 @@ class TestWorker final : public sb::http::Handler {
     list_.close_all();
   }
   int lost = 0;
-  std::string last_peer;  // the client address of the last adopted connection
+  std::string last_peer;         // the client address of the last adopted connection
   bool last_tls_relayed = true;  // whether it came from a TLS relay (a TCP socket: no)
 
  private:
@@ -76,9 +77,10 @@ std::string post(const std::string& sid, const std::string& headers = "") {
 
 // Worker 0 listening, worker 1 behind the pipe, and a connected client socket.
 struct TwoWorkers : LoopFixture {
-  TwoWorkers() : zero(*this, 0), one(*this, 1), listener(loop(), [this](sb::net::TcpStream& s) {
-                   HttpSocket::adopt(s, zero.shared());
-                 }) {
+  TwoWorkers()
+      : zero(*this, 0),
+        one(*this, 1),
+        listener(loop(), [this](sb::net::TcpStream& s) { HttpSocket::adopt(s, zero.shared()); }) {
     int fds[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
     std::string error;
@@ -104,7 +106,8 @@ struct TwoWorkers : LoopFixture {
   }
 
   void send_text(const std::string& bytes) {
-    REQUIRE(::send(client, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+    REQUIRE(::send(client, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size()));
   }
 
   // Runs the loop until the client has received `text` (after what it has seen).
@@ -159,8 +162,10 @@ TEST_CASE_FIXTURE(TwoWorkers, "pipelined requests cannot move: 503 for the first
   CHECK(zero.handover().counters().handed_over == 1);
 }
 
-TEST_CASE_FIXTURE(TwoWorkers, "sids naming this worker, no worker or one beyond the count stay here") {
-  for (const std::string sid : {"w0.mine", "w2.beyond", "w9.beyond", "plain-sid", "n1.w1.othernode"}) {
+TEST_CASE_FIXTURE(TwoWorkers,
+                  "sids naming this worker, no worker or one beyond the count stay here") {
+  for (const std::string sid :
+       {"w0.mine", "w2.beyond", "w9.beyond", "plain-sid", "n1.w1.othernode"}) {
     received.clear();
     send_text(post(sid));
     REQUIRE(receive("worker 0 got: " + sid));
@@ -169,10 +174,11 @@ TEST_CASE_FIXTURE(TwoWorkers, "sids naming this worker, no worker or one beyond 
   CHECK(zero.handover().counters().busy == 0);
 }
 
-TEST_CASE_FIXTURE(TwoWorkers, "the supervisor's end closing is reported once; requests then get 503") {
+TEST_CASE_FIXTURE(TwoWorkers,
+                  "the supervisor's end closing is reported once; requests then get 503") {
   const sb::app::LogLevel level = sb::app::log_level();
   sb::app::set_log_level(sb::app::LogLevel::kError);  // the expected warning is no news
-  one.handover().close();  // stands for the supervisor going away
+  one.handover().close();                             // stands for the supervisor going away
   CHECK(run_until([&] { return zero.lost == 1; }));
   send_text(post("w1.abc"));
   REQUIRE(receive("HTTP/1.1 503 "));
@@ -207,7 +213,8 @@ TEST_CASE_FIXTURE(TwoWorkers, "without its PROXY header a connection is closed u
   CHECK(received.empty());
 }
 
-TEST_CASE_FIXTURE(TwoWorkers, "X-Forwarded-For from a trusted peer names the client, in both workers") {
+TEST_CASE_FIXTURE(TwoWorkers,
+                  "X-Forwarded-For from a trusted peer names the client, in both workers") {
   std::string error;
   const auto trusted = sb::app::TrustedProxies::parse("127.0.0.0/8", error);
   REQUIRE(trusted.has_value());

@@ -41,7 +41,8 @@ sb::http::Request parse_one(const std::string& bytes, bool& http10) {
 
 TEST_CASE("frames come out whole whatever the pieces the pipe delivers") {
   const std::string big(70000, 'x');  // more than one pipe read
-  const std::string stream = encode_frame(3, "first") + encode_frame(0, "") + encode_frame(1023, big);
+  const std::string stream =
+      encode_frame(3, "first") + encode_frame(0, "") + encode_frame(1023, big);
   for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{8}, std::size_t{13},
                             std::size_t{65536}, stream.size()}) {
     FrameReader reader;
@@ -183,7 +184,8 @@ TEST_CASE("a request re-serialized for its owner parses back the same") {
   request.path = "/http-bind";
   request.origin = "https://chat.example.com";
   request.content_type = "text/xml; charset=utf-8";
-  request.body = "<body rid='2' sid='w1.abc' xmlns='http://jabber.org/protocol/httpbind'>\r\n</body>";
+  request.body =
+      "<body rid='2' sid='w1.abc' xmlns='http://jabber.org/protocol/httpbind'>\r\n</body>";
 
   SUBCASE("HTTP/1.1 keep-alive") {
     bool http10 = true;

@@ -32,7 +32,8 @@ TEST_CASE("every worker's sids lead back to it") {
     config.workers = 4;
     config.node_id = node;
     for (std::uint32_t index = 0; index < 4; ++index) {
-      const std::string prefix = sb::app::engine_settings(config, static_cast<int>(index)).sid_prefix;
+      const std::string prefix =
+          sb::app::engine_settings(config, static_cast<int>(index)).sid_prefix;
       CHECK(prefix == worker_sid_prefix(node, index));
       CHECK(sid_owner_worker(prefix + "Xr5abcdefghijklmnopqrs", node) == index);
     }

@@ -18,7 +18,9 @@ namespace {
 constexpr std::string_view kRandom = "AbCdEf0123456789_-xyzw";  // 22 characters, as make_sid writes
 static_assert(kRandom.size() == 22);
 
-bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
 }  // namespace
 
 TEST_CASE("engine log: a created session shows its sid's prefix and 6 random characters only") {
@@ -66,7 +68,9 @@ TEST_CASE("engine log: a refused request names its peer and the reason, at info 
   CapturedLog log;
   EngineLog events;
   events.request_refused("198.51.100.9", Refusal::kPerAddressCap, "max_sessions_per_ip reached");
-  CHECK(contains(log.drain(), " INFO [supervisor] request from 198.51.100.9 refused: max_sessions_per_ip reached\n"));
+  CHECK(contains(
+      log.drain(),
+      " INFO [supervisor] request from 198.51.100.9 refused: max_sessions_per_ip reached\n"));
 
   sb::app::set_log_level(sb::app::LogLevel::kWarn);  // info lines are filtered above info
   events.request_refused("198.51.100.9", Refusal::kBadRid, "bad rid");

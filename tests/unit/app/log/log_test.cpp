@@ -59,8 +59,8 @@ TEST_CASE("control characters are escaped, so a message cannot forge a line") {
   CapturedLog log;
   SB_LOG_INFO("stanza %s", "<a>\n2026-01-01T00:00:00.000Z ERROR fake\r\t\x01\x7f</a>");
   const std::string text = log.drain();
-  CHECK(text.find(R"(stanza <a>\n2026-01-01T00:00:00.000Z ERROR fake\r\t\x01\x7f</a>)" "\n") !=
-        std::string::npos);
+  CHECK(text.find(R"(stanza <a>\n2026-01-01T00:00:00.000Z ERROR fake\r\t\x01\x7f</a>)"
+                  "\n") != std::string::npos);
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);
 }
 
@@ -103,7 +103,8 @@ TEST_CASE("log_file: lines are appended to the file; reopening follows a rename"
     const int fd = open(path.c_str(), O_RDONLY);
     if (fd < 0) return text;
     char buffer[4096];
-    for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;)
+      text.append(buffer, static_cast<std::size_t>(n));
     close(fd);
     return text;
   };

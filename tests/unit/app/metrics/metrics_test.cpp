@@ -63,9 +63,9 @@ TEST_CASE("a board attached from its descriptor is the same memory") {
 
 TEST_CASE("connect times land in their histogram bucket") {
   CHECK(connect_bucket(0) == 0);
-  CHECK(connect_bucket(500) == 0);    // 0.5 ms: le="0.0005"
+  CHECK(connect_bucket(500) == 0);  // 0.5 ms: le="0.0005"
   CHECK(connect_bucket(501) == 1);
-  CHECK(connect_bucket(10'000) == 4);  // le="0.01"
+  CHECK(connect_bucket(10'000) == 4);                                      // le="0.01"
   CHECK(connect_bucket(60'000'000) == std::size(metric::kConnectBounds));  // +Inf
 }
 
@@ -113,7 +113,8 @@ TEST_CASE("the exposition text carries the recorded numbers under Prometheus nam
 
   CHECK(has_line(text, "# TYPE switchboard_sessions gauge"));
   CHECK(has_line(text, "switchboard_sessions_created_total 1"));
-  CHECK(has_line(text, "switchboard_sessions_ended_total{condition=\"remote-connection-failed\"} 1"));
+  CHECK(
+      has_line(text, "switchboard_sessions_ended_total{condition=\"remote-connection-failed\"} 1"));
   CHECK(has_line(text, "switchboard_sessions_ended_total{condition=\"none\"} 0"));
   CHECK(has_line(text, "switchboard_requests_total{kind=\"create\"} 1"));
   CHECK(has_line(text, "switchboard_requests_total{kind=\"payload\"} 1"));

@@ -52,7 +52,7 @@ TEST_CASE("engine settings: max_sessions is for the daemon, each worker holds it
   CHECK(sb::app::engine_settings(c, 0).max_sessions == 1000);
   c.workers = 3;
   CHECK(sb::app::engine_settings(c, 2).max_sessions == 334);  // rounded up: 3 x 334 >= 1000
-  c.max_sessions = 0;  // unlimited stays unlimited
+  c.max_sessions = 0;                                         // unlimited stays unlimited
   CHECK(sb::app::engine_settings(c, 2).max_sessions == 0);
 }
 
@@ -94,7 +94,9 @@ TEST_CASE("connection limits: the request head is kept for WebSocket and host-me
   CHECK_FALSE(has(limits.head_paths, ""));
 }
 
-TEST_CASE("link settings: the connect timeout in milliseconds, stanza and backlog caps, the PROXY version") {
+TEST_CASE(
+    "link settings: the connect timeout in milliseconds, stanza and backlog caps, the PROXY "
+    "version") {
   Config c;
   c.upstream_connect_timeout = 4;
   c.max_stanza_bytes = 100000;
@@ -109,7 +111,9 @@ TEST_CASE("link settings: the connect timeout in milliseconds, stanza and backlo
   CHECK(reports_to_the_log);
 }
 
-TEST_CASE("WebSocket timeouts: the first <open/> within http_header_timeout, ping and pong in milliseconds") {
+TEST_CASE(
+    "WebSocket timeouts: the first <open/> within http_header_timeout, ping and pong in "
+    "milliseconds") {
   Config c;
   c.http_header_timeout = 3;
   c.websocket_ping_interval = 25;

@@ -82,10 +82,10 @@ TEST_CASE("the listen board lets a listener close only while another stays open"
   worker_view->opened(1);
   worker_view->opened(1);  // twice is once
   CHECK(board->open_count() == 2);
-  CHECK(worker_view->try_close(1));   // 0 is still open
-  CHECK_FALSE(board->try_close(0));   // the last one stays
+  CHECK(worker_view->try_close(1));  // 0 is still open
+  CHECK_FALSE(board->try_close(0));  // the last one stays
   CHECK(board->open_count() == 1);
-  CHECK(worker_view->try_close(1));   // not open: nothing to keep
+  CHECK(worker_view->try_close(1));  // not open: nothing to keep
   worker_view->opened(1);
   CHECK(board->try_close(0));
   // Worker 1 dies: the supervisor takes it off, once.
