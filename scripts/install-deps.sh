@@ -40,7 +40,8 @@ packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev 
           ejabberd prosody chromium
           openssl  # the command: a self-signed certificate for the Converse.js discovery test
           prometheus haproxy nginx-light  # metrics checks, front proxies in tests
-          clang libclang-rt-14-dev llvm)  # fuzzing (libFuzzer) and sanitizer stacks
+          clang libclang-rt-14-dev llvm  # fuzzing (libFuzzer) and sanitizer stacks
+          clang-format)  # the layout of the sources (scripts/format.sh, ctest layout_format)
 command -v node >/dev/null || packages+=(nodejs npm)
 
 is_installed() {
