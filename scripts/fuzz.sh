@@ -24,7 +24,7 @@ cd "$repo"
 
 seconds="${1:-60}"
 build="${BUILD_DIR:-build-fuzz}"
-targets=(${TARGETS:-http_bosh framer body_parser ws_frames tls_server proxy_header session_record})
+targets=(${TARGETS:-http_bosh framer body_parser ws_frames tls_server proxy_header records})
 
 # --- tools ------------------------------------------------------------------
 packages=(clang libclang-rt-14-dev llvm)

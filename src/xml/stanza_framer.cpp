@@ -81,6 +81,12 @@ void StanzaFramer::begin_unit(Scan& scan, std::size_t at) {
   scan.stop = max_stanza_bytes_ < scan.n - at ? at + max_stanza_bytes_ : scan.n;
 }
 
+void StanzaFramer::resume_open(std::string_view stream_name) {
+  reset();
+  if (stream_name != kStandardStreamName) close_name_ = std::make_unique<std::string>(stream_name);
+  depth_ = 1;
+}
+
 std::string_view StanzaFramer::close_name() const {
   return close_name_ ? std::string_view(*close_name_) : kStandardStreamName;
 }

@@ -59,6 +59,20 @@ class StanzaFramer {
   // accounting and tests.
   std::size_t buffered_bytes() const { return partial_size(); }
 
+  // Moving a stream to another process (xmpp/link_record.hpp). A framer moves as
+  // the name of its stream element and the bytes of the element it is in the
+  // middle of; movable() says whether that is all there is to it: false before
+  // the header, after the end or a failure, and inside a comment or processing
+  // instruction it is dropping (its bytes are gone).
+  bool movable() const { return depth_ >= 1 && !failed_ && !closed_ && (!in_unit_ || keep_unit_); }
+  std::string_view stream_name() const { return close_name(); }
+  std::string_view unfinished() const {
+    return partial_ ? std::string_view(*partial_) : std::string_view();
+  }
+  // Continues a stream whose header was read elsewhere: between stanzas, inside
+  // the stream element `stream_name`. Feed the moved framer's unfinished() next.
+  void resume_open(std::string_view stream_name);
+
  private:
   enum class State : std::uint8_t;  // what the lexer is in the middle of (see .cpp)
   struct Scan;                      // one feed() call's view of its input (see .cpp)

@@ -26,12 +26,9 @@ DiscardHandler discard_handler;
 
 }  // namespace
 
-namespace {
-// Loopback: "localhost", 127.0.0.0/8 or ::1.
-bool is_loopback_host(std::string_view host) {
+bool UpstreamLink::is_loopback_host(std::string_view host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
 }
-}  // namespace
 
 UpstreamLink::UpstreamLink(uv_loop_t* loop, UpstreamConnector& connector,
                            const engine::UpstreamTarget& target, engine::UpstreamEvents& events,

@@ -51,6 +51,7 @@
 #include "xml/namespace_fixup.hpp"
 #include "xml/stanza_framer.hpp"
 #include "xmpp/link_observer.hpp"
+#include "xmpp/link_record.hpp"
 #include "xmpp/upstream_connector.hpp"
 
 namespace sb::net {
@@ -81,6 +82,27 @@ class UpstreamLink final
   // Shutdown: closes the socket now, without waiting for the server's goodbye.
   void close_socket_now();
 
+  // Moving the link to another process (link_record.hpp, upstream_link_move.cpp).
+  // movable(): plainly open and settled: no TLS, no opening or restart under way,
+  // nothing waiting to be sent or queued in the socket's write queue.
+  bool movable() const;
+  LinkRecord record() const;
+  // A duplicate of the socket's descriptor (close-on-exec) to send beside the
+  // record, or -1 (errno says why). The link is unchanged.
+  int duplicate_socket() const;
+  // The socket moved (its duplicate went with the record): this handle closes
+  // quietly, without </stream:stream> (the server must not notice), the session
+  // hears nothing more, and the link frees itself. Call on a link its session let
+  // go of (Session::move_out), instead of close().
+  void let_go();
+  // A link rebuilt from its record on the socket `fd` (taken over: closed on
+  // failure too), open and reading at once; its events go to `events`. Null, with
+  // the reason in `error`, if the socket or the record cannot be taken up.
+  static std::unique_ptr<UpstreamLink> adopt(UpstreamConnector& connector,
+                                             const engine::UpstreamTarget& target,
+                                             engine::UpstreamEvents& events, LinkRecord&& record,
+                                             int fd, std::string& error);
+
   // UpstreamConnector's list of live links (owned by a session or closing).
   UpstreamLink* prev_live = nullptr;
   UpstreamLink* next_live = nullptr;
@@ -90,6 +112,11 @@ class UpstreamLink final
   enum class State : std::uint8_t { kConnecting, kOpen, kClosing, kDone };
   enum class Tls : std::uint8_t { kPlain, kAsked, kHandshaking, kOn };
   struct Negotiation;
+  // Loopback: "localhost", 127.0.0.0/8 or ::1 (see accept_features).
+  static bool is_loopback_host(std::string_view host);
+  struct Adopted {};  // the constructor of a link that moved here (adopt)
+  UpstreamLink(Adopted, UpstreamConnector& connector, const engine::UpstreamTarget& target,
+               engine::UpstreamEvents& events, engine::StanzaFraming framing);
 
   const LinkSettings& settings() const;
   const xml::StreamNamespaces& namespaces() const;

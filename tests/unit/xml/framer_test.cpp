@@ -349,3 +349,54 @@ TEST_CASE("an idle framer is small: no strings inline, nothing held between stan
   CHECK(sink.events[1] == "stanza:<message to='a@b'><body>hallo</body></message>");
   CHECK(sink.events[2] == "close");
 }
+
+TEST_CASE("a framer moved at any point where it is movable goes on with the same events") {
+  // The move: a new framer resumes the open stream and is fed the old one's
+  // unfinished element, then the rest of the bytes, as another process would.
+  for (const std::string& input : {prosody_stream(), ejabberd_stream()}) {
+    const std::vector<std::string> expected = feed_whole(input);
+    std::size_t moved = 0;
+    for (std::size_t at = 1; at < input.size(); ++at) {
+      StanzaFramer before;
+      RecordingSink sink;
+      before.feed(input.substr(0, at), sink);
+      if (!before.movable()) continue;
+      ++moved;
+      StanzaFramer after;
+      after.resume_open(before.stream_name());
+      after.feed(before.unfinished(), sink);
+      after.feed(input.substr(at), sink);
+      CHECK_MESSAGE(sink.events == expected, "moved after byte ", at);
+    }
+    CHECK(moved > input.size() / 2);  // nearly everywhere but the header and the end
+  }
+}
+
+TEST_CASE("a framer is not movable before its header, after the end, or inside a dropped comment") {
+  StanzaFramer framer;
+  RecordingSink sink;
+  CHECK_FALSE(framer.movable());
+  framer.feed(
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+      "xmlns:stream='http://etherx.jabber.org/streams'",
+      sink);
+  CHECK_FALSE(framer.movable());
+  framer.feed(">", sink);
+  CHECK(framer.movable());
+  CHECK(framer.stream_name() == "stream:stream");
+  framer.feed("<!-- a comm", sink);
+  CHECK_FALSE(framer.movable());
+  framer.feed("ent --><message", sink);
+  CHECK(framer.movable());
+  CHECK(framer.unfinished() == "<message");
+  framer.feed("/></stream:stream>", sink);
+  CHECK_FALSE(framer.movable());
+}
+
+TEST_CASE("a moved framer keeps a stream element of another prefix") {
+  StanzaFramer framer;
+  RecordingSink sink;
+  framer.resume_open("s:stream");
+  framer.feed("<message/></s:stream>", sink);
+  CHECK(sink.events == std::vector<std::string>{"stanza:<message/>", "close"});
+}

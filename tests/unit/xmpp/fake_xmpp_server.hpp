@@ -40,6 +40,10 @@ class FakeXmppServer final : public net::StreamHandler {
   bool tls_failed() const { return tls_ != nullptr && tls_->failed; }
   bool got_close_notify() const { return tls_ != nullptr && tls_->got_close_notify; }
   int closed = 0;
+  // Sends raw bytes in clear, as they are (a stanza, or a part of one).
+  void push(std::string_view bytes) {
+    if (stream_ != nullptr) stream_->write(std::string(bytes));
+  }
 
   void on_read(net::TcpStream& stream, std::string_view bytes) override {
     stream_ = &stream;

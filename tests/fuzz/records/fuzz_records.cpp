@@ -1,0 +1,42 @@
+// fuzz_records: the readers of the records that carry state out of a process
+// (bosh/session_record.hpp, xmpp/link_record.hpp) on damaged and hostile bytes:
+// what an upgrade reads from the process before it, and what crash recovery will
+// read from storage.
+//
+// Whatever the bytes, decode must return (no crash, no read past the end, no
+// allocation beyond what the bytes can justify), and a record it accepts must be
+// one it would write: encoding it again and decoding that gives the same bytes. A
+// refusal must say why. Both readers see every input.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "bosh/session_record.hpp"
+#include "support/check.hpp"
+#include "xmpp/link_record.hpp"
+
+namespace {
+
+template <typename Record>
+void read_back(std::string_view input) {
+  Record record;
+  std::string error;
+  if (!decode(input, record, error)) {
+    FUZZ_CHECK(!error.empty(), "a refusal names its reason");
+    return;
+  }
+  const std::string again = encode(record);
+  Record second;
+  FUZZ_CHECK(decode(again, second, error), error);
+  FUZZ_CHECK(encode(second) == again, "a record reads back as written");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  read_back<sb::bosh::SessionRecord>(input);
+  read_back<sb::xmpp::LinkRecord>(input);
+  return 0;
+}
