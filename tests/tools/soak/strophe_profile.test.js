@@ -7,11 +7,11 @@
 // measures real Strophe.js behind a cutting proxy as the ground truth):
 //
 //   - Prosody's own mod_bosh, the soak's own --drop: sessions ended by the server
-//     with terminate:item-not-found and messages lost, as real Strophe.js meets
+//     with terminate:item-not-found (and, most runs, messages lost), as real Strophe.js meets
 //     them (a request cut twice waits 8 s for its third send; Prosody has
 //     processed the next rid meanwhile and forgotten the unanswered one);
-//   - the same with --client classic (the earlier profile): fewer messages lost
-//     (none, as a rule);
+//   - the same with --client classic (the earlier profile): fewer sessions ended
+//     and messages lost (none, as a rule);
 //   - Prosody's own mod_bosh behind a proxy that cuts 20 % of the requests in the
 //     network (tests/lib/cutting_proxy.js; the soak cuts nothing
 //     itself): the same item-not-found ends, so the profile, not only the soak's
@@ -87,13 +87,16 @@ test('the Strophe profile meets what real Strophe.js meets on a flaky link', asy
   assert.ok(own.report.drops > 0, why(own));
   assert.ok(itemNotFound(own) > 0, `no session ended with item-not-found${why(own)}`);
   assert.equal(own.report.sessions_ended, itemNotFound(own), why(own));
-  assert.ok(own.report.messages_lost > 0, why(own));
+  // Messages are lost only when a session ends with one on its way: most runs,
+  // not every one (a CI run under ASan had 2 ends and none in flight).
   assert.equal(own.status, 1, why(own));
 
-  // The classic profile, same cuts: it missed those losses (and most of the ends).
+  // The classic profile, same cuts: it missed those ends and losses (most or all).
+  const trouble = (run) => run.report.sessions_ended + run.report.messages_lost;
   assert.equal(classic.report.options.client, 'classic');
-  assert.ok(classic.report.messages_lost < own.report.messages_lost,
-    `classic lost ${classic.report.messages_lost}, strophe ${own.report.messages_lost}${why(classic)}`);
+  assert.ok(trouble(classic) < trouble(own),
+    `classic: ${classic.report.sessions_ended} ended, ${classic.report.messages_lost} lost; `
+    + `strophe: ${own.report.sessions_ended} ended, ${own.report.messages_lost} lost${why(classic)}`);
 
   // Cut by the network instead (the soak cuts nothing itself): the same ends.
   assert.equal(proxied.report.drops, 0);
