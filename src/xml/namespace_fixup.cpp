@@ -71,6 +71,99 @@ void inspect_descendants(std::string_view element, bool watch_default,
   }
 }
 
+// Header prefixes the element could rely on. A stream prefix other than "stream"
+// counts too: after the rename, descendants still using it need it declared. The
+// vector stays unallocated for the usual header (xmlns + xmlns:stream only).
+std::vector<Candidate> header_candidates(const StreamNamespaces& ns, bool odd_stream_prefix) {
+  std::vector<Candidate> candidates;
+  if (!ns.other_prefixes.empty() || odd_stream_prefix) {
+    candidates.reserve(ns.other_prefixes.size() + 1);
+    for (const auto& [p, uri] : ns.other_prefixes) candidates.push_back({p, uri});
+    if (odd_stream_prefix) candidates.push_back({ns.stream_prefix, kStreamsNamespace});
+  }
+  return candidates;
+}
+
+// Reads the attributes of the top tag: the candidates it declares itself, those its
+// attribute names use; returns whether it declares xmlns=. The caller checks
+// top.malformed() afterwards.
+bool read_top_attributes(AttributeCursor& top, std::vector<Candidate>& candidates) {
+  bool declares_default = false;
+  for (RawAttribute attr; top.next(attr);) {
+    if (attr.name == "xmlns") {
+      declares_default = true;
+    } else if (attr.name.starts_with("xmlns:")) {
+      for (Candidate& c : candidates) {
+        if (c.prefix == attr.name.substr(6)) c.declared_on_top = true;
+      }
+    } else {
+      mark_used(candidates, prefix_of(attr.name));
+    }
+  }
+  return declares_default;
+}
+
+// Where the close tag's name starts ("</PREFIX:name>"), for the rename; npos when the
+// element does not end with the close tag of its own name.
+std::size_t close_name_offset(std::string_view element, std::string_view qname) {
+  const std::size_t close = element.rfind("</");
+  if (close == std::string_view::npos || element.substr(close + 2, qname.size()) != qname) {
+    return std::string_view::npos;
+  }
+  return close + 2;
+}
+
+// The declarations to insert after the element's name, escaped as attribute values.
+std::string declarations_for(const Needs& needs, const StreamNamespaces& ns,
+                             const std::vector<Candidate>& candidates) {
+  std::string declarations;
+  if (needs.default_ns) {
+    declarations += " xmlns='";
+    append_escaped_attribute(declarations, ns.default_ns);
+    declarations += '\'';
+  }
+  for (const Candidate& c : candidates) {
+    if (!c.used || c.declared_on_top) continue;
+    declarations += " xmlns:";
+    declarations += c.prefix;
+    declarations += "='";
+    append_escaped_attribute(declarations, c.uri);
+    declarations += '\'';
+  }
+  return declarations;
+}
+
+// Where the fix-ups go in the original bytes: the top tag's name (which ends at
+// name_end and whose prefix may be renamed) and, for a rename, the close tag's name.
+struct Splice {
+  std::string_view qname;
+  std::string_view prefix;
+  std::size_t name_end;
+  std::size_t close_name;  // npos: the close tag is not renamed
+  bool rename_stream;
+};
+
+// The result in one allocation: the original bytes in slices, the renamed prefixes
+// and the declarations in between.
+std::string splice(std::string_view in, const Splice& at, std::string_view declarations) {
+  const std::size_t name_start = at.name_end - at.qname.size();
+  const std::string_view new_name_prefix = at.rename_stream ? "stream" : at.prefix;
+  std::string out;
+  out.reserve(in.size() + declarations.size() + 16);
+  out.append(in.substr(0, name_start));
+  out.append(new_name_prefix);
+  out.append(at.qname.substr(at.prefix.size()));
+  out.append(declarations);
+  if (at.close_name == std::string::npos) {
+    out.append(in.substr(at.name_end));
+  } else {
+    out.append(in.substr(at.name_end, at.close_name - at.name_end));
+    out.append("stream");
+    out.append(in.substr(at.close_name + at.prefix.size()));
+  }
+  return out;
+}
+
 }  // namespace
 
 StreamNamespaces read_stream_namespaces(std::string_view stream_open_tag) {
@@ -95,31 +188,12 @@ std::string fix_server_element(std::string&& element, const StreamNamespaces& ns
   if (qname.empty()) return std::move(element);
   const std::string_view prefix = prefix_of(qname);
 
-  // Header prefixes the element could rely on. A stream prefix other than "stream"
-  // counts too: after the rename, descendants still using it need it declared. The
-  // vector stays unallocated for the usual header (xmlns + xmlns:stream only).
   const bool odd_stream_prefix = !ns.stream_prefix.empty() && ns.stream_prefix != "stream";
-  std::vector<Candidate> candidates;
-  if (!ns.other_prefixes.empty() || odd_stream_prefix) {
-    candidates.reserve(ns.other_prefixes.size() + 1);
-    for (const auto& [p, uri] : ns.other_prefixes) candidates.push_back({p, uri});
-    if (odd_stream_prefix) candidates.push_back({ns.stream_prefix, kStreamsNamespace});
-  }
-
-  Needs needs;
-  bool declares_default = false;
-  for (RawAttribute attr; top.next(attr);) {
-    if (attr.name == "xmlns") {
-      declares_default = true;
-    } else if (attr.name.starts_with("xmlns:")) {
-      for (Candidate& c : candidates) {
-        if (c.prefix == attr.name.substr(6)) c.declared_on_top = true;
-      }
-    } else {
-      mark_used(candidates, prefix_of(attr.name));
-    }
-  }
+  std::vector<Candidate> candidates = header_candidates(ns, odd_stream_prefix);
+  const bool declares_default = read_top_attributes(top, candidates);
   if (top.malformed()) return std::move(element);
+  // What the element needs: its own name first, then what its descendants rely on.
+  Needs needs;
   if (prefix.empty()) {
     needs.default_ns = !declares_default;
   } else if (odd_stream_prefix && prefix == ns.stream_prefix) {
@@ -133,53 +207,16 @@ std::string fix_server_element(std::string&& element, const StreamNamespaces& ns
   }
   for (const Candidate& c : candidates) needs.any_prefix |= c.used && !c.declared_on_top;
 
-  // Where the close tag's name starts, for the rename ("</PREFIX:name>").
   std::size_t close_name = std::string::npos;
   if (needs.rename_stream && !top.self_closing()) {
-    const std::size_t close = element.rfind("</");
-    if (close == std::string::npos ||
-        std::string_view(element).substr(close + 2, qname.size()) != qname) {
-      needs.rename_stream = false;  // not an element we understand: leave it alone
-    } else {
-      close_name = close + 2;
-    }
+    close_name = close_name_offset(element, qname);
+    // Not an element we understand: leave it alone.
+    if (close_name == std::string::npos) needs.rename_stream = false;
   }
   if (!needs.default_ns && !needs.rename_stream && !needs.any_prefix) return std::move(element);
-
-  // The declarations to insert after the name.
-  std::string declarations;
-  if (needs.default_ns) {
-    declarations += " xmlns='";
-    append_escaped_attribute(declarations, ns.default_ns);
-    declarations += '\'';
-  }
-  for (const Candidate& c : candidates) {
-    if (!c.used || c.declared_on_top) continue;
-    declarations += " xmlns:";
-    declarations += c.prefix;
-    declarations += "='";
-    append_escaped_attribute(declarations, c.uri);
-    declarations += '\'';
-  }
-
-  const std::string_view in = element;
-  const std::size_t name_end = top.name_end();
-  const std::size_t name_start = name_end - qname.size();
-  const std::string_view new_name_prefix = needs.rename_stream ? "stream" : prefix;
-  std::string out;
-  out.reserve(in.size() + declarations.size() + 16);
-  out.append(in.substr(0, name_start));
-  out.append(new_name_prefix);
-  out.append(qname.substr(prefix.size()));
-  out.append(declarations);
-  if (close_name == std::string::npos) {
-    out.append(in.substr(name_end));
-  } else {
-    out.append(in.substr(name_end, close_name - name_end));
-    out.append("stream");
-    out.append(in.substr(close_name + prefix.size()));
-  }
-  return out;
+  // Something is needed: the result is built from slices of the original bytes.
+  const Splice at{qname, prefix, top.name_end(), close_name, needs.rename_stream};
+  return splice(element, at, declarations_for(needs, ns, candidates));
 }
 
 std::string declare_stream_prefix(std::string&& element) {

@@ -116,10 +116,11 @@ std::string StanzaFramer::take_unit(Scan& scan, std::size_t end) {
   return unit;
 }
 
-void StanzaFramer::fail(FramerSink& sink, std::string_view what) {
+bool StanzaFramer::fail(FramerSink& sink, std::string_view what) {
   failed_ = true;
   partial_.reset();
   sink.framing_error(what);
+  return false;  // so that a lexer step can end with `return fail(...)`
 }
 
 // After a comment, PI or CDATA section: back to whatever surrounds it.
@@ -132,87 +133,233 @@ void StanzaFramer::resume_content() {
   }
 }
 
-bool StanzaFramer::finish_tag(Scan& scan, std::size_t end, FramerSink& sink) {
-  if (tag_is_close_) {
-    if (depth_ > 1) {
-      if (--depth_ > 1) {
-        state_ = State::kText;
-        return true;
-      }
-      std::string stanza = take_unit(scan, end);
-      end_unit(scan);
-      state_ = State::kOutside;
-      sink.stanza(std::move(stanza));
-      return true;
+// A top-level element ended just before `end`: its bytes go to the sink whole, and
+// the framer is between stanzas again.
+void StanzaFramer::emit_stanza(Scan& scan, std::size_t end, FramerSink& sink) {
+  std::string stanza = take_unit(scan, end);
+  end_unit(scan);
+  state_ = State::kOutside;
+  sink.stanza(std::move(stanza));
+}
+
+// A close tag: one level up inside a stanza, the end of a stanza, or (between
+// stanzas) the end of the stream, which must name the stream element.
+bool StanzaFramer::finish_close_tag(Scan& scan, std::size_t end, FramerSink& sink) {
+  if (depth_ > 1) {
+    if (--depth_ > 1) {
+      state_ = State::kText;
+    } else {
+      emit_stanza(scan, end, sink);
     }
-    // A close tag between stanzas can only be the end of the stream.
-    const std::string tag = take_unit(scan, end);
-    end_unit(scan);
-    std::string_view name = std::string_view(tag).substr(2, tag.size() - 3);
-    while (!name.empty() && is_xml_space(name.back())) name.remove_suffix(1);
-    if (name != close_name()) {
-      fail(sink, "close tag that matches no open element");
-      return false;
-    }
+    return true;
+  }
+  // A close tag between stanzas can only be the end of the stream.
+  const std::string tag = take_unit(scan, end);
+  end_unit(scan);
+  std::string_view name = std::string_view(tag).substr(2, tag.size() - 3);
+  while (!name.empty() && is_xml_space(name.back())) name.remove_suffix(1);
+  if (name != close_name()) return fail(sink, "close tag that matches no open element");
+  closed_ = true;
+  sink.stream_closed();
+  return true;
+}
+
+// The stream header: it names the stream element (learnt here, so that the close tag
+// can be matched) and is handed to the sink. Its text may live in the input or in
+// partial_; either way it is owned here for the duration of the callback.
+bool StanzaFramer::open_stream(Scan& scan, std::size_t end, FramerSink& sink) {
+  std::string owned;
+  std::string_view header;
+  if (partial_size() == 0) {
+    header = std::string_view(scan.data + scan.unit_start, end - scan.unit_start);
+  } else {
+    owned = take_unit(scan, end);
+    header = owned;
+  }
+  end_unit(scan);
+  const std::string_view name = element_name(header);
+  if (local_name_of(name) != "stream") {
+    return fail(sink, "the stream does not start with a stream header");
+  }
+  if (name == kStandardStreamName) {
+    close_name_.reset();
+  } else {
+    close_name_ = std::make_unique<std::string>(name);
+  }
+  depth_ = 1;
+  state_ = State::kOutside;
+  const bool closed_at_once = tag_self_closing_;
+  sink.stream_opened(header);
+  // The sink may have reset the framer (a restart): then the close is not for it.
+  if (closed_at_once && depth_ == 1) {
     closed_ = true;
     sink.stream_closed();
-    return true;
   }
+  return true;
+}
 
-  if (depth_ == 0) {
-    // The stream header. Its text may live in the input or in partial_; either way it
-    // is owned here for the duration of the callback.
-    std::string owned;
-    std::string_view header;
-    if (partial_size() == 0) {
-      header = std::string_view(scan.data + scan.unit_start, end - scan.unit_start);
-    } else {
-      owned = take_unit(scan, end);
-      header = owned;
-    }
-    end_unit(scan);
-    const std::string_view name = element_name(header);
-    if (local_name_of(name) != "stream") {
-      fail(sink, "the stream does not start with a stream header");
-      return false;
-    }
-    if (name == kStandardStreamName) {
-      close_name_.reset();
-    } else {
-      close_name_ = std::make_unique<std::string>(name);
-    }
-    depth_ = 1;
-    state_ = State::kOutside;
-    const bool closed_at_once = tag_self_closing_;
-    sink.stream_opened(header);
-    if (closed_at_once && depth_ == 1) {
-      closed_ = true;
-      sink.stream_closed();
-    }
-    return true;
-  }
-
+bool StanzaFramer::finish_tag(Scan& scan, std::size_t end, FramerSink& sink) {
+  if (tag_is_close_) return finish_close_tag(scan, end, sink);
+  if (depth_ == 0) return open_stream(scan, end, sink);
   if (tag_self_closing_) {
     if (depth_ > 1) {
       state_ = State::kText;
-      return true;
+    } else {
+      emit_stanza(scan, end, sink);
     }
-    std::string stanza = take_unit(scan, end);
-    end_unit(scan);
-    state_ = State::kOutside;
-    sink.stanza(std::move(stanza));
     return true;
   }
-
   if (depth_ == std::numeric_limits<std::uint32_t>::max()) {
-    fail(sink, "elements nested too deeply");
-    return false;
+    return fail(sink, "elements nested too deeply");
   }
   ++depth_;
   state_ = State::kText;
   return true;
 }
 
+// kOutside, between units: white space (keepalives) is skipped, a '<' begins the
+// next unit, and anything else is not an XMPP stream.
+bool StanzaFramer::lex_outside(Scan& scan, std::size_t& i, FramerSink& sink) {
+  const char* const data = scan.data;
+  while (i < scan.stop && is_xml_space(data[i])) ++i;
+  if (i == scan.stop) return true;
+  if (data[i] != '<') {
+    return fail(sink,
+                depth_ == 0 ? "text before the stream header" : "character data between stanzas");
+  }
+  begin_unit(scan, i);
+  ++i;
+  state_ = State::kLt;
+  return true;
+}
+
+// kLt: the byte after '<' says what the markup is. A PI (or the XML declaration)
+// outside any stanza is dropped, so its bytes are no longer kept.
+bool StanzaFramer::lex_lt(char c, Scan& scan, FramerSink& sink) {
+  if (c == '/' || is_name_start(c)) {
+    if (c == '/' && depth_ == 0) return fail(sink, "close tag before the stream header");
+    tag_is_close_ = c == '/';
+    tag_self_closing_ = false;
+    quote_ = 0;
+    state_ = State::kTag;
+  } else if (c == '!') {
+    state_ = State::kBang;
+  } else if (c == '?') {
+    if (depth_ <= 1) drop_unit(scan);
+    sub_ = 0;
+    state_ = State::kPI;
+  } else {
+    return fail(sink, "'<' that starts no markup");
+  }
+  return true;
+}
+
+// kBang, kBangDash, kBangCData: one byte of "<!--" or "<![CDATA[". Anything else
+// after "<!" is a markup declaration, which XMPP forbids; so is CDATA between
+// stanzas. A comment outside any stanza is dropped.
+bool StanzaFramer::lex_bang(char c, Scan& scan, FramerSink& sink) {
+  static constexpr std::string_view kCDataRest = "CDATA[";
+  switch (state_) {
+    case State::kBang:
+      if (c == '-') {
+        state_ = State::kBangDash;
+      } else if (c == '[') {
+        if (depth_ <= 1) return fail(sink, "CDATA section between stanzas");
+        sub_ = 0;
+        state_ = State::kBangCData;
+      } else if (c == 'D') {
+        return fail(sink, "DOCTYPE is not allowed in XMPP");
+      } else {
+        return fail(sink, "markup declaration is not allowed in XMPP");
+      }
+      return true;
+    case State::kBangDash:
+      if (c != '-') return fail(sink, "malformed comment");
+      if (depth_ <= 1) drop_unit(scan);
+      sub_ = 0;
+      state_ = State::kComment;
+      return true;
+    default:  // kBangCData
+      if (c != kCDataRest[sub_]) return fail(sink, "malformed CDATA section");
+      if (++sub_ == kCDataRest.size()) {
+        sub_ = 0;
+        state_ = State::kCData;
+      }
+      return true;
+  }
+}
+
+// kComment, kCData: looking for "-->" or "]]>". sub_ counts the delimiter bytes just
+// seen, so a delimiter split across reads is still found; memchr jumps to each
+// candidate first byte.
+void StanzaFramer::skip_comment_or_cdata(const Scan& scan, std::size_t& i) {
+  const char delimiter = state_ == State::kComment ? '-' : ']';
+  while (i < scan.stop) {
+    if (sub_ == 0) {
+      if (!skip_past(scan.data, i, scan.stop, delimiter)) break;
+      sub_ = 1;
+      continue;
+    }
+    const char c = scan.data[i++];
+    if (c == delimiter) {
+      sub_ = 2;
+    } else if (c == '>' && sub_ == 2) {
+      sub_ = 0;
+      resume_content();
+      break;
+    } else {
+      sub_ = 0;
+    }
+  }
+}
+
+// kPI: looking for "?>", sub_ = 1 right after a '?'.
+void StanzaFramer::skip_pi(const Scan& scan, std::size_t& i) {
+  while (i < scan.stop) {
+    if (sub_ == 0) {
+      if (!skip_past(scan.data, i, scan.stop, '?')) break;
+      sub_ = 1;
+      continue;
+    }
+    const char c = scan.data[i++];
+    if (c == '>') {
+      sub_ = 0;
+      resume_content();
+      break;
+    }
+    sub_ = c == '?' ? 1 : 0;
+  }
+}
+
+// kTag, up to the tag's '>'. Quoted attribute values may hold '>' and '/': memchr
+// jumps over them. Outside them, a '/' as the last significant byte before '>' makes
+// the tag self-closing. After the '>', the stream's end stops feed() too: the rest of
+// the input is ignored.
+bool StanzaFramer::lex_tag(Scan& scan, std::size_t& i, FramerSink& sink) {
+  const char* const data = scan.data;
+  while (i < scan.stop) {
+    if (quote_ != 0) {
+      if (!skip_past(data, i, scan.stop, quote_)) break;
+      quote_ = 0;
+      continue;
+    }
+    const char c = data[i++];
+    if (c == '>') return finish_tag(scan, i, sink) && !closed_ && !failed_;
+    if (c == '"' || c == '\'') {
+      quote_ = c;
+      tag_self_closing_ = false;
+    } else if (c == '<') {
+      return fail(sink, "'<' inside a tag");
+    } else if (!is_xml_space(c)) {
+      tag_self_closing_ = c == '/';
+    }
+  }
+  return true;
+}
+
+// The lexer's loop: each turn hands the bytes from i on to the step for the current
+// state, which consumes what it can and may change the state. A unit that would pass
+// max_stanza_bytes_ shows as scan.stop < scan.n.
 void StanzaFramer::feed(std::string_view bytes, FramerSink& sink) {
   if (failed_ || closed_) return;
   Scan scan{bytes.data(), bytes.size(), 0, bytes.size()};
@@ -224,146 +371,25 @@ void StanzaFramer::feed(std::string_view bytes, FramerSink& sink) {
   for (;;) {
     if (i >= scan.stop) {
       if (scan.stop == scan.n) break;
-      return fail(sink, "element larger than the stanza size limit");
+      fail(sink, "element larger than the stanza size limit");
+      return;
     }
+    bool go_on = true;
     switch (state_) {
-      case State::kOutside: {
-        while (i < scan.stop && is_xml_space(data[i])) ++i;
-        if (i == scan.stop) break;
-        if (data[i] != '<') {
-          return fail(sink, depth_ == 0 ? "text before the stream header"
-                                        : "character data between stanzas");
-        }
-        begin_unit(scan, i);
-        ++i;
-        state_ = State::kLt;
+      case State::kOutside: go_on = lex_outside(scan, i, sink); break;
+      case State::kText:  // character data inside a stanza: on to the next '<'
+        if (skip_past(data, i, scan.stop, '<')) state_ = State::kLt;
         break;
-      }
-      case State::kText: {
-        const void* lt = std::memchr(data + i, '<', scan.stop - i);
-        if (lt == nullptr) {
-          i = scan.stop;
-          break;
-        }
-        i = offset_of(lt, data) + 1;
-        state_ = State::kLt;
-        break;
-      }
-      case State::kLt: {
-        const char c = data[i++];
-        if (c == '/' || is_name_start(c)) {
-          if (c == '/' && depth_ == 0) return fail(sink, "close tag before the stream header");
-          tag_is_close_ = c == '/';
-          tag_self_closing_ = false;
-          quote_ = 0;
-          state_ = State::kTag;
-        } else if (c == '!') {
-          state_ = State::kBang;
-        } else if (c == '?') {
-          if (depth_ <= 1) drop_unit(scan);
-          sub_ = 0;
-          state_ = State::kPI;
-        } else {
-          return fail(sink, "'<' that starts no markup");
-        }
-        break;
-      }
-      case State::kBang: {
-        const char c = data[i++];
-        if (c == '-') {
-          state_ = State::kBangDash;
-        } else if (c == '[') {
-          if (depth_ <= 1) return fail(sink, "CDATA section between stanzas");
-          sub_ = 0;
-          state_ = State::kBangCData;
-        } else if (c == 'D') {
-          return fail(sink, "DOCTYPE is not allowed in XMPP");
-        } else {
-          return fail(sink, "markup declaration is not allowed in XMPP");
-        }
-        break;
-      }
-      case State::kBangDash: {
-        if (data[i++] != '-') return fail(sink, "malformed comment");
-        if (depth_ <= 1) drop_unit(scan);
-        sub_ = 0;
-        state_ = State::kComment;
-        break;
-      }
-      case State::kBangCData: {
-        static constexpr std::string_view kRest = "CDATA[";
-        if (data[i++] != kRest[sub_]) return fail(sink, "malformed CDATA section");
-        if (++sub_ == kRest.size()) {
-          sub_ = 0;
-          state_ = State::kCData;
-        }
-        break;
-      }
+      case State::kLt: go_on = lex_lt(data[i++], scan, sink); break;
+      case State::kBang:
+      case State::kBangDash:
+      case State::kBangCData: go_on = lex_bang(data[i++], scan, sink); break;
       case State::kComment:
-      case State::kCData: {
-        // Looking for "-->" or "]]>": sub_ counts the delimiter bytes just seen.
-        const char delimiter = state_ == State::kComment ? '-' : ']';
-        while (i < scan.stop) {
-          if (sub_ == 0) {
-            if (!skip_past(data, i, scan.stop, delimiter)) break;
-            sub_ = 1;
-            continue;
-          }
-          const char c = data[i++];
-          if (c == delimiter) {
-            sub_ = 2;
-          } else if (c == '>' && sub_ == 2) {
-            sub_ = 0;
-            resume_content();
-            break;
-          } else {
-            sub_ = 0;
-          }
-        }
-        break;
-      }
-      case State::kPI: {
-        while (i < scan.stop) {
-          if (sub_ == 0) {
-            if (!skip_past(data, i, scan.stop, '?')) break;
-            sub_ = 1;
-            continue;
-          }
-          const char c = data[i++];
-          if (c == '>') {
-            sub_ = 0;
-            resume_content();
-            break;
-          }
-          sub_ = c == '?' ? 1 : 0;
-        }
-        break;
-      }
-      case State::kTag: {
-        while (i < scan.stop) {
-          if (quote_ != 0) {
-            if (!skip_past(data, i, scan.stop, quote_)) break;
-            quote_ = 0;
-            continue;
-          }
-          const char c = data[i++];
-          if (c == '>') {
-            if (!finish_tag(scan, i, sink)) return;
-            if (closed_ || failed_) return;  // the rest of the input is ignored
-            break;
-          }
-          if (c == '"' || c == '\'') {
-            quote_ = c;
-            tag_self_closing_ = false;
-          } else if (c == '<') {
-            return fail(sink, "'<' inside a tag");
-          } else if (!is_xml_space(c)) {
-            tag_self_closing_ = c == '/';
-          }
-        }
-        break;
-      }
+      case State::kCData: skip_comment_or_cdata(scan, i); break;
+      case State::kPI: skip_pi(scan, i); break;
+      case State::kTag: go_on = lex_tag(scan, i, sink); break;
     }
+    if (!go_on) return;
   }
   if (in_unit_ && keep_unit_) append_partial(data + scan.unit_start, data + scan.n);
 }

@@ -85,10 +85,25 @@ class StanzaFramer {
   void drop_unit(Scan& scan);
   std::string take_unit(Scan& scan, std::size_t end);
   void end_unit(Scan& scan);
-  void fail(FramerSink& sink, std::string_view what);
-  // A tag ended just before `end`; returns false if the framer failed.
+  bool fail(FramerSink& sink, std::string_view what);  // returns false: `return fail(...)`
+  // A tag ended just before `end`; returns false if the framer failed. Its cases are
+  // inline (see below) so that finish_tag stays one call per tag:
   bool finish_tag(Scan& scan, std::size_t end, FramerSink& sink);
+  inline bool finish_close_tag(Scan& scan, std::size_t end, FramerSink& sink);  // up, or an end
+  inline bool open_stream(Scan& scan, std::size_t end, FramerSink& sink);       // the header
+  inline void emit_stanza(Scan& scan, std::size_t end, FramerSink& sink);       // a stanza
   void resume_content();
+
+  // feed() is a loop that hands each group of lexer states to one of these steps; a
+  // false return means feed() stops (a failure, or the end of the stream). Declared
+  // inline and defined in the .cpp, the only place that calls them, so the compiler
+  // folds them into feed(): the hot path stays one function.
+  inline bool lex_outside(Scan& scan, std::size_t& i, FramerSink& sink);
+  inline bool lex_lt(char c, Scan& scan, FramerSink& sink);
+  inline bool lex_bang(char c, Scan& scan, FramerSink& sink);
+  inline void skip_comment_or_cdata(const Scan& scan, std::size_t& i);
+  inline void skip_pi(const Scan& scan, std::size_t& i);
+  inline bool lex_tag(Scan& scan, std::size_t& i, FramerSink& sink);
 
   static constexpr std::string_view kStandardStreamName = "stream:stream";
   std::size_t partial_size() const { return partial_ ? partial_->size() : 0; }
