@@ -99,6 +99,44 @@ double wall_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+// The start of every request (BOSH) or of the upgrade (WebSocket); each session
+// adds the rest.
+std::string request_head(const Options& o) {
+  std::string host_header = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
+  const std::string host = host_header + ":" + std::to_string(o.port);
+  if (o.transport == TransportKind::kWebSocket) {
+    // RFC 6455 §4.1 and RFC 7395 §3.1; each session adds its Sec-WebSocket-Key.
+    return "GET " + o.path + " HTTP/1.1\r\nHost: " + host +
+           "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Protocol: xmpp\r\n";
+  }
+  return "POST " + o.path + " HTTP/1.1\r\nHost: " + host +
+         "\r\nContent-Type: text/xml; charset=utf-8\r\n";
+}
+
+// The summary on stdout, then the files asked for; 1 when one could not be written.
+int write_reports(const Options& o, const Collector& collector, const RunInfo& info) {
+  print_summary(o, collector, info);
+  const std::string json = build_json(o, collector, info);
+  int status = 0;
+  if (!o.json_file.empty()) {
+    std::ofstream out(o.json_file, std::ios::binary | std::ios::trunc);
+    out << json;
+    if (!out) {
+      std::fprintf(stderr, "switchboard-soak: cannot write %s\n", o.json_file.c_str());
+      status = 1;
+    }
+  }
+#ifdef SB_SOAK_HAVE_REPORT
+  std::string error;
+  if (!o.html_file.empty() && !write_html_report(json, o.html_file, error)) {
+    std::fprintf(stderr, "switchboard-soak: %s\n", error.c_str());
+    status = 1;
+  }
+#endif
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,18 +164,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!choose_sources(o, proto.target, proto.sources)) return 2;
-  std::string host_header = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
-  const std::string host = host_header + ":" + std::to_string(o.port);
-  if (o.transport == TransportKind::kWebSocket) {
-    // RFC 6455 §4.1 and RFC 7395 §3.1; each session adds its Sec-WebSocket-Key.
-    proto.request_head =
-        "GET " + o.path + " HTTP/1.1\r\nHost: " + host +
-        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-        "Sec-WebSocket-Protocol: xmpp\r\n";
-  } else {
-    proto.request_head = "POST " + o.path + " HTTP/1.1\r\nHost: " + host +
-                         "\r\nContent-Type: text/xml; charset=utf-8\r\n";
-  }
+  proto.request_head = request_head(o);
   if (o.transport == TransportKind::kWebSocket) WsTransport::warm_up();
   const std::vector<Share> shares = make_shares(o);
   o.procs = static_cast<unsigned>(shares.size());
@@ -152,23 +179,7 @@ int main(int argc, char** argv) {
   collector.end_progress();
   info.duration_s = wall_seconds() - t0;
 
-  print_summary(o, collector, info);
-  const std::string json = build_json(o, collector, info);
-  int status = 0;
-  if (!o.json_file.empty()) {
-    std::ofstream out(o.json_file, std::ios::binary | std::ios::trunc);
-    out << json;
-    if (!out) {
-      std::fprintf(stderr, "switchboard-soak: cannot write %s\n", o.json_file.c_str());
-      status = 1;
-    }
-  }
-#ifdef SB_SOAK_HAVE_REPORT
-  if (!o.html_file.empty() && !write_html_report(json, o.html_file, error)) {
-    std::fprintf(stderr, "switchboard-soak: %s\n", error.c_str());
-    status = 1;
-  }
-#endif
+  const int status = write_reports(o, collector, info);
   std::string why;
   if (exit_status(o, collector.totals(), why) != 0 || !ran) {
     std::printf("FAILED: %s\n", ran ? why.c_str() : "a generator process did not report");

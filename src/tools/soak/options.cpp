@@ -1,13 +1,16 @@
-// Command-line parsing for switchboard-soak: a table-free, explicit walk over argv
-// (each flag takes at most one value, `--flag value` or `--flag=value`), checks of
-// every value's range, and the URL split into host, port and path. Bad input is
-// reported once with the flag's name so a script's author sees what to fix.
+// Command-line parsing for switchboard-soak: a walk over argv that looks each flag
+// up in a table (each flag takes at most one value, `--flag value` or
+// `--flag=value`), checks of every value's range, and the URL split into host, port
+// and path. Bad input is reported once with the flag's name so a script's author
+// sees what to fix.
 #include "tools/soak/options.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <initializer_list>
 #include <string_view>
+#include <utility>
 
 namespace sb::soak {
 
@@ -174,204 +177,207 @@ lost or duplicated; 1 otherwise; 2 on a bad command line. See docs/soak.md.
 )";
 }
 
-bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& error) {
-  help = false;
+namespace {
+
+// One walk over argv: the flag at hand with its value (`--flag value` or
+// `--flag=value`), and what the checks after the walk need to know was given.
+// The flags' handlers below parse through it, so most are one line and every
+// bad value is reported in the same words.
+struct Walk {
+  Walk(int count, char** args, Options& options, std::string& message)
+      : argc(count), argv(args), o(options), error(message) {}
+
+  int argc;
+  char** argv;
+  Options& o;
+  std::string& error;
+  int i = 1;
+  std::string flag;
+  std::string value;
+  bool has_value = false;
   bool sasl_given = false;
   bool transport_given = false;
   bool ws_scheme = false;
   bool drain_given = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    std::string value;
-    bool has_value = false;
+
+  // Takes argv[i]: `--flag=value` is split at the first '=', anything else is a flag.
+  void take_flag() {
+    flag = argv[i];
+    value.clear();
+    has_value = false;
     if (const std::size_t eq = flag.find('=');
         flag.rfind("--", 0) == 0 && eq != std::string::npos) {
       value = flag.substr(eq + 1);
       flag.resize(eq);
       has_value = true;
     }
-    auto need = [&]() -> bool {
-      if (has_value) return true;
-      if (i + 1 >= argc) {
-        error = flag + " needs a value";
-        return false;
-      }
-      value = argv[++i];
-      has_value = true;
-      return true;
-    };
-    auto u64 = [&](std::uint64_t& out, std::uint64_t lo, std::uint64_t hi) -> bool {
-      if (!need()) return false;
-      if (!to_u64(value, out) || out < lo || out > hi) {
-        error = flag + ": expected a whole number in [" + std::to_string(lo) + ", " +
-                std::to_string(hi) + "], got '" + value + "'";
-        return false;
-      }
-      return true;
-    };
-    auto real = [&](double& out, double lo, double hi) -> bool {
-      if (!need()) return false;
-      if (!to_double(value, out) || out < lo || out > hi) {
-        error = flag + ": expected a number in range, got '" + value + "'";
-        return false;
-      }
-      return true;
-    };
-    std::uint64_t n = 0;
-    if (flag == "--help" || flag == "-h") {
-      help = true;
-      return true;
-    } else if (flag == "--url") {
-      if (!need()) return false;
-      o.url = value;
-      if (!parse_url(value, o, ws_scheme, error)) return false;
-    } else if (flag == "--transport") {
-      if (!need()) return false;
-      transport_given = true;
-      if (value == "bosh") {
-        o.transport = TransportKind::kBosh;
-      } else if (value == "websocket" || value == "ws") {
-        o.transport = TransportKind::kWebSocket;
-      } else {
-        error = "--transport: bosh or websocket, got '" + value + "'";
-        return false;
-      }
-    } else if (flag == "--domain") {
-      if (!need()) return false;
-      o.domain = value;
-    } else if (flag == "--user-pattern") {
-      if (!need()) return false;
-      o.user_pattern = value;
-    } else if (flag == "--password") {
-      if (!need()) return false;
-      o.password = value;
-      o.password_given = true;
-    } else if (flag == "--first-user") {
-      if (!u64(o.first_user, 0, 1ull << 40)) return false;
-    } else if (flag == "--sasl") {
-      if (!need()) return false;
-      sasl_given = true;
-      if (value == "plain") {
-        o.sasl = SaslMech::kPlain;
-      } else if (value == "anonymous") {
-        o.sasl = SaslMech::kAnonymous;
-      } else {
-        error = "--sasl: plain or anonymous, got '" + value + "'";
-        return false;
-      }
-    } else if (flag == "--resource") {
-      if (!need()) return false;
-      o.resource = value;
-    } else if (flag == "--roster") {
-      o.roster = true;
-    } else if (flag == "--sessions") {
-      if (!u64(o.sessions, 1, 10'000'000)) return false;
-    } else if (flag == "--duration") {
-      if (!real(o.duration_s, 0.1, 86400.0 * 30)) return false;
-    } else if (flag == "--rate") {
-      if (!real(o.rate, 0.01, 1e6)) return false;
-    } else if (flag == "--msg-rate") {
-      if (!real(o.msg_rate, 0, 1e7)) return false;
-    } else if (flag == "--msg-size") {
-      if (!u64(n, 40, 1 << 20)) return false;
-      o.msg_size = static_cast<std::uint32_t>(n);
-    } else if (flag == "--peers") {
-      if (!need()) return false;
-      if (value == "pairs") {
-        o.peers = PeerMode::kPairs;
-      } else if (value == "random") {
-        o.peers = PeerMode::kRandom;
-      } else {
-        error = "--peers: pairs or random, got '" + value + "'";
-        return false;
-      }
-    } else if (flag == "--hold") {
-      if (!u64(n, 0, 16)) return false;
-      o.hold = static_cast<unsigned>(n);
-    } else if (flag == "--wait") {
-      if (!u64(n, 1, 3600)) return false;
-      o.wait = static_cast<unsigned>(n);
-    } else if (flag == "--ack") {
-      o.ack = true;
-    } else if (flag == "--client") {
-      if (!need()) return false;
-      if (value == "strophe") {
-        o.client = BoshClient::kStrophe;
-      } else if (value == "classic") {
-        o.client = BoshClient::kClassic;
-      } else {
-        error = "--client: strophe or classic, got '" + value + "'";
-        return false;
-      }
-    } else if (flag == "--retry-as") {
-      if (!need()) return false;
-      if (value == "strophe") {
-        o.retry_as = RetryAs::kStrophe;
-      } else if (value == "converse") {
-        o.retry_as = RetryAs::kConverse;
-      } else if (value == "none") {
-        o.retry_as = RetryAs::kNone;
-      } else {
-        error = "--retry-as: strophe, converse or none, got '" + value + "'";
-        return false;
-      }
-    } else if (flag == "--honour-retry-after") {
-      o.honour_retry_after = true;
-    } else if (flag == "--drop") {
-      if (!real(o.drop, 0, 0.9)) return false;
-    } else if (flag == "--cut-delay") {
-      if (!u64(n, 0, 10'000)) return false;
-      o.cut_delay_ms = static_cast<std::int32_t>(n);
-    } else if (flag == "--delay") {
-      if (!u64(n, 0, 600'000)) return false;
-      o.delay_ms = static_cast<std::uint32_t>(n);
-    } else if (flag == "--procs") {
-      if (!u64(n, 1, 1000)) return false;
-      o.procs = static_cast<unsigned>(n);
-    } else if (flag == "--source") {
-      if (!need()) return false;
-      o.source = value;
-    } else if (flag == "--conn-idle") {
-      if (!u64(n, 0, 3'600'000)) return false;
-      o.conn_idle_ms = static_cast<std::uint32_t>(n);
-    } else if (flag == "--connect-timeout") {
-      if (!u64(n, 100, 600'000)) return false;
-      o.connect_timeout_ms = static_cast<std::uint32_t>(n);
-    } else if (flag == "--drain") {
-      drain_given = true;
-      if (!u64(n, 0, 3600)) return false;
-      o.drain_s = static_cast<std::uint32_t>(n);
-    } else if (flag == "--max-lag") {
-      if (!real(o.max_lag_ms, 1, 60000)) return false;
-    } else if (flag == "--json") {
-      if (!need()) return false;
-      o.json_file = value;
-    } else if (flag == "--html") {
-      if (!need()) return false;
-      o.html_file = value;
-    } else if (flag == "--watch-pid") {
-      if (!u64(n, 1, 1u << 30)) return false;
-      o.watch_pids.push_back(static_cast<int>(n));
-    } else if (flag == "--max-errors") {
-      if (!u64(n, 0, 1ull << 40)) return false;
-      o.max_errors = static_cast<std::int64_t>(n);
-    } else if (flag == "--quiet") {
-      o.quiet = true;
-    } else {
-      error = "unknown option '" + flag + "' (see --help)";
-      return false;
-    }
-    if (has_value && (flag == "--roster" || flag == "--ack" || flag == "--quiet" ||
-                      flag == "--honour-retry-after")) {
-      error = flag + " takes no value";
-      return false;
-    }
   }
+
+  // The flag's value: after its '=', else the next argument, whatever it looks like.
+  bool need() {
+    if (has_value) return true;
+    if (i + 1 >= argc) {
+      error = flag + " needs a value";
+      return false;
+    }
+    value = argv[++i];
+    has_value = true;
+    return true;
+  }
+
+  bool text(std::string& out) {
+    if (!need()) return false;
+    out = value;
+    return true;
+  }
+
+  template <typename T>
+  bool whole(T& out, std::uint64_t lo, std::uint64_t hi) {
+    if (!need()) return false;
+    std::uint64_t n = 0;
+    if (!to_u64(value, n) || n < lo || n > hi) {
+      error = flag + ": expected a whole number in [" + std::to_string(lo) + ", " +
+              std::to_string(hi) + "], got '" + value + "'";
+      return false;
+    }
+    out = static_cast<T>(n);
+    return true;
+  }
+
+  bool real(double& out, double lo, double hi) {
+    if (!need()) return false;
+    if (!to_double(value, out) || out < lo || out > hi) {
+      error = flag + ": expected a number in range, got '" + value + "'";
+      return false;
+    }
+    return true;
+  }
+
+  // One of a few words; `expected` lists them for the error (--transport's "ws"
+  // is accepted without being listed).
+  template <typename T>
+  bool choose(T& out, std::initializer_list<std::pair<std::string_view, T>> words,
+              const char* expected) {
+    if (!need()) return false;
+    for (const auto& [word, meaning] : words) {
+      if (value == word) {
+        out = meaning;
+        return true;
+      }
+    }
+    error = flag + ": " + expected + ", got '" + value + "'";
+    return false;
+  }
+};
+
+// A switch's handler (and --drain's note that it was given).
+bool on(bool& out) {
+  out = true;
+  return true;
+}
+
+struct Flag {
+  std::string_view name;
+  bool (*handle)(Walk&);
+  bool takes_value = true;  // a switch given `=value` is refused
+};
+
+// Every flag but --help, in help_text()'s order. The ranges are the tool's
+// interface as much as the names are (docs/soak.md).
+constexpr Flag kFlags[] = {
+    // Target and accounts.
+    {"--url",
+     [](Walk& w) { return w.text(w.o.url) && parse_url(w.value, w.o, w.ws_scheme, w.error); }},
+    {"--transport",
+     [](Walk& w) {
+       w.transport_given = true;
+       return w.choose(w.o.transport,
+                       {{"bosh", TransportKind::kBosh},
+                        {"websocket", TransportKind::kWebSocket},
+                        {"ws", TransportKind::kWebSocket}},
+                       "bosh or websocket");
+     }},
+    {"--domain", [](Walk& w) { return w.text(w.o.domain); }},
+    {"--user-pattern", [](Walk& w) { return w.text(w.o.user_pattern); }},
+    {"--password", [](Walk& w) { return w.text(w.o.password) && on(w.o.password_given); }},
+    {"--first-user", [](Walk& w) { return w.whole(w.o.first_user, 0, 1ull << 40); }},
+    {"--sasl",
+     [](Walk& w) {
+       w.sasl_given = true;
+       return w.choose(w.o.sasl, {{"plain", SaslMech::kPlain}, {"anonymous", SaslMech::kAnonymous}},
+                       "plain or anonymous");
+     }},
+    {"--resource", [](Walk& w) { return w.text(w.o.resource); }},
+    {"--roster", [](Walk& w) { return on(w.o.roster); }, false},
+    // Load.
+    {"--sessions", [](Walk& w) { return w.whole(w.o.sessions, 1, 10'000'000); }},
+    {"--duration", [](Walk& w) { return w.real(w.o.duration_s, 0.1, 86400.0 * 30); }},
+    {"--rate", [](Walk& w) { return w.real(w.o.rate, 0.01, 1e6); }},
+    {"--msg-rate", [](Walk& w) { return w.real(w.o.msg_rate, 0, 1e7); }},
+    {"--msg-size", [](Walk& w) { return w.whole(w.o.msg_size, 40, 1 << 20); }},
+    {"--peers",
+     [](Walk& w) {
+       return w.choose(w.o.peers, {{"pairs", PeerMode::kPairs}, {"random", PeerMode::kRandom}},
+                       "pairs or random");
+     }},
+    {"--hold", [](Walk& w) { return w.whole(w.o.hold, 0, 16); }},
+    {"--wait", [](Walk& w) { return w.whole(w.o.wait, 1, 3600); }},
+    {"--ack", [](Walk& w) { return on(w.o.ack); }, false},
+    {"--client",
+     [](Walk& w) {
+       return w.choose(w.o.client,
+                       {{"strophe", BoshClient::kStrophe}, {"classic", BoshClient::kClassic}},
+                       "strophe or classic");
+     }},
+    // Refused logins.
+    {"--retry-as",
+     [](Walk& w) {
+       return w.choose(w.o.retry_as,
+                       {{"strophe", RetryAs::kStrophe},
+                        {"converse", RetryAs::kConverse},
+                        {"none", RetryAs::kNone}},
+                       "strophe, converse or none");
+     }},
+    {"--honour-retry-after", [](Walk& w) { return on(w.o.honour_retry_after); }, false},
+    // Flaky link.
+    {"--drop", [](Walk& w) { return w.real(w.o.drop, 0, 0.9); }},
+    {"--cut-delay", [](Walk& w) { return w.whole(w.o.cut_delay_ms, 0, 10'000); }},
+    {"--delay", [](Walk& w) { return w.whole(w.o.delay_ms, 0, 600'000); }},
+    // Generator.
+    {"--procs", [](Walk& w) { return w.whole(w.o.procs, 1, 1000); }},
+    {"--source", [](Walk& w) { return w.text(w.o.source); }},
+    {"--conn-idle", [](Walk& w) { return w.whole(w.o.conn_idle_ms, 0, 3'600'000); }},
+    {"--connect-timeout", [](Walk& w) { return w.whole(w.o.connect_timeout_ms, 100, 600'000); }},
+    {"--drain", [](Walk& w) { return on(w.drain_given) && w.whole(w.o.drain_s, 0, 3600); }},
+    {"--max-lag", [](Walk& w) { return w.real(w.o.max_lag_ms, 1, 60000); }},
+    // Output.
+    {"--json", [](Walk& w) { return w.text(w.o.json_file); }},
+    {"--html", [](Walk& w) { return w.text(w.o.html_file); }},
+    {"--watch-pid",
+     [](Walk& w) {
+       int pid = 0;
+       if (!w.whole(pid, 1, 1u << 30)) return false;
+       w.o.watch_pids.push_back(pid);
+       return true;
+     }},
+    {"--max-errors", [](Walk& w) { return w.whole(w.o.max_errors, 0, 1ull << 40); }},
+    {"--quiet", [](Walk& w) { return on(w.o.quiet); }, false},
+};
+
+const Flag* find_flag(std::string_view name) {
+  for (const Flag& f : kFlags) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+// What depends on several flags, once all are read.
+bool settle(const Walk& w, Options& o, std::string& error) {
   if (o.url.empty()) {
     error = "--url is required (see --help)";
     return false;
   }
-  if (!transport_given && ws_scheme) o.transport = TransportKind::kWebSocket;
+  if (!w.transport_given && w.ws_scheme) o.transport = TransportKind::kWebSocket;
   if (o.transport == TransportKind::kWebSocket && o.delay_ms > 0) {
     error = "--delay is for BOSH requests; a WebSocket session has no requests to delay";
     return false;
@@ -380,14 +386,39 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
   // A message in a request cut twice waits Strophe's backoff (8 s, then up to 27 s)
   // before it goes again: the drain must outlast that, or late counts as lost. It
   // ends as soon as every message has arrived, so it costs only runs that lose some.
-  if (!drain_given && o.drop > 0 && o.transport == TransportKind::kBosh &&
+  if (!w.drain_given && o.drop > 0 && o.transport == TransportKind::kBosh &&
       o.client == BoshClient::kStrophe) {
     const std::uint32_t cap = o.wait * 11 / 10;  // Strophe's floor(1.1 * wait)
     o.drain_s = 5 + std::min<std::uint32_t>(cap, 8) + std::min<std::uint32_t>(cap, 27);
   }
-  if (!sasl_given) o.sasl = o.password_given ? SaslMech::kPlain : SaslMech::kAnonymous;
+  if (!w.sasl_given) o.sasl = o.password_given ? SaslMech::kPlain : SaslMech::kAnonymous;
   if (o.procs > o.sessions) o.procs = static_cast<unsigned>(o.sessions);
   return true;
+}
+
+}  // namespace
+
+bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& error) {
+  help = false;
+  Walk w(argc, argv, o, error);
+  for (; w.i < argc; ++w.i) {
+    w.take_flag();
+    if (w.flag == "--help" || w.flag == "-h") {
+      help = true;
+      return true;
+    }
+    const Flag* f = find_flag(w.flag);
+    if (f == nullptr) {
+      error = "unknown option '" + w.flag + "' (see --help)";
+      return false;
+    }
+    if (!f->handle(w)) return false;
+    if (w.has_value && !f->takes_value) {
+      error = w.flag + " takes no value";
+      return false;
+    }
+  }
+  return settle(w, o, error);
 }
 
 }  // namespace sb::soak

@@ -100,22 +100,9 @@ bool consume_lines(Child& child, Collector& collector) {
   return ok;
 }
 
-}  // namespace
-
-bool run_shares(const Options& o, const Env& prototype, const std::vector<Share>& shares,
-                Collector& collector) {
-  if (shares.size() == 1) {
-    Runner runner(
-        o, prototype, shares.front(), [&](const Interval& iv) { collector.add_interval(iv); },
-        [&](const Final& f) {
-          collector.add_final(f);
-          collector.process_done(f.intervals);
-        });
-    return runner.run() == 0;
-  }
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::vector<Child> children(shares.size());
+// Forks a child per share; the parent keeps the read end of each child's pipe.
+bool fork_children(const Options& o, const Env& prototype, const std::vector<Share>& shares,
+                   std::vector<Child>& children) {
   for (std::size_t i = 0; i < shares.size(); ++i) {
     int fds[2];
     if (::pipe(fds) != 0) {
@@ -137,12 +124,39 @@ bool run_shares(const Options& o, const Env& prototype, const std::vector<Share>
     children[i].pid = pid;
     children[i].fd = fds[0];
   }
+  return true;
+}
+
+// Takes what a child has written, or closes its pipe at its end. False when a
+// line was bad or the child ended without its Final.
+bool read_child(Child& c, Collector& collector) {
+  char buf[65536];
+  const ssize_t n = ::read(c.fd, buf, sizeof buf);
+  if (n > 0) {
+    c.buffer.append(buf, static_cast<std::size_t>(n));
+    return consume_lines(c, collector);
+  }
+  if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+    ::close(c.fd);
+    c.fd = -1;
+    if (!c.final_seen) {
+      std::fprintf(stderr, "switchboard-soak: process %d ended without its report\n",
+                   static_cast<int>(c.pid));
+      collector.process_done(c.last_index);
+      return false;
+    }
+  }
+  return true;
+}
+
+// The parent's loop: merges the children's lines until every pipe is closed,
+// passing on the signals it is sent meanwhile (stop_request.hpp).
+bool collect(std::vector<Child>& children, Collector& collector) {
   bool ok = true;
   std::size_t open = children.size();
   std::vector<pollfd> polls;
   std::vector<pid_t> pids;
   for (const Child& c : children) pids.push_back(c.pid);
-  catch_parent_signals();
   while (open > 0) {
     forward_requests(pids);
     polls.clear();
@@ -154,25 +168,33 @@ bool run_shares(const Options& o, const Env& prototype, const std::vector<Share>
       if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       for (Child& c : children) {
         if (c.fd != p.fd) continue;
-        char buf[65536];
-        const ssize_t n = ::read(c.fd, buf, sizeof buf);
-        if (n > 0) {
-          c.buffer.append(buf, static_cast<std::size_t>(n));
-          ok = consume_lines(c, collector) && ok;
-        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-          ::close(c.fd);
-          c.fd = -1;
-          --open;
-          if (!c.final_seen) {
-            std::fprintf(stderr, "switchboard-soak: process %d ended without its report\n",
-                         static_cast<int>(c.pid));
-            collector.process_done(c.last_index);
-            ok = false;
-          }
-        }
+        ok = read_child(c, collector) && ok;
+        if (c.fd < 0) --open;
       }
     }
   }
+  return ok;
+}
+
+}  // namespace
+
+bool run_shares(const Options& o, const Env& prototype, const std::vector<Share>& shares,
+                Collector& collector) {
+  if (shares.size() == 1) {
+    Runner runner(
+        o, prototype, shares.front(), [&](const Interval& iv) { collector.add_interval(iv); },
+        [&](const Final& f) {
+          collector.add_final(f);
+          collector.process_done(f.intervals);
+        });
+    return runner.run() == 0;
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::vector<Child> children(shares.size());
+  if (!fork_children(o, prototype, shares, children)) return false;
+  catch_parent_signals();
+  const bool ok = collect(children, collector);
   restore_parent_signals();
   for (Child& c : children) {
     int status = 0;

@@ -143,10 +143,102 @@ Verdict judge_generator(const Options& o, const Final& f, double duration_s) {
   return v;
 }
 
+namespace {
+
+// The generator's own figures and its verdict: what says whether the latencies
+// measure the target or the generator.
+std::string generator_json(const Options& o, const Final& f, const Verdict& v) {
+  return "{\"procs\": " + std::to_string(o.procs) + ", \"source\": " + quote(f.source) +
+         ", \"max_loop_lag_ms\": " + num(f.max_loop_lag_ms) +
+         ", \"lagging_seconds\": " + std::to_string(f.lagging_intervals) +
+         ", \"cpu_seconds\": " + num(f.cpu_seconds) +
+         ", \"rss_baseline_bytes\": " + std::to_string(f.rss_baseline) +
+         ", \"rss_loaded_bytes\": " + std::to_string(f.rss_loaded) +
+         ", \"sessions_measured\": " + std::to_string(f.sessions_loaded) +
+         ", \"bytes_per_session\": " +
+         num(per_session(f.rss_loaded, f.rss_baseline, f.sessions_loaded)) +
+         ", \"fds_per_session\": " +
+         num(per_session(f.fds_loaded, f.fds_baseline, f.sessions_loaded)) +
+         ", \"overloaded\": " + (v.overloaded ? "true" : "false") +
+         ", \"verdict\": " + quote(v.text) + "}";
+}
+
+// The --watch-pid processes, named as the collector found them.
+std::string watched_json(const Options& o, const Collector& c) {
+  std::string j = "[";
+  for (std::size_t i = 0; i < o.watch_pids.size(); ++i) {
+    const std::string name = i < c.watched_names().size() ? c.watched_names()[i] : "";
+    j += std::string(i ? ", " : "") + "{\"pid\": " + std::to_string(o.watch_pids[i]) +
+         ", \"name\": " + quote(name) + "}";
+  }
+  return j + "]";
+}
+
+std::string sample_json(const WatchSample& w) {
+  return "{\"pid\": " + std::to_string(w.pid) + ", \"alive\": " + (w.alive ? "true" : "false") +
+         ", \"rss_bytes\": " + std::to_string(w.rss_bytes) +
+         ", \"cpu_seconds\": " + num(w.cpu_seconds) +
+         ", \"processes\": " + std::to_string(w.processes) +
+         ", \"open_fds\": " + std::to_string(w.open_fds) + "}";
+}
+
+// One second of the run: the HTML report's plots are drawn from these.
+std::string point_json(const TimelinePoint& p) {
+  std::string j = "{\"t\": " + num(p.t) + ", \"sessions\": " + std::to_string(p.sessions) +
+                  ", \"logins\": " + std::to_string(p.tally.logins) +
+                  ", \"login_refusals\": " + std::to_string(p.tally.login_refusals) +
+                  ", \"messages_sent\": " + std::to_string(p.tally.messages_sent) +
+                  ", \"messages_received\": " + std::to_string(p.tally.messages_received) +
+                  ", \"latency_ms\": {\"p50\": " + ms(p.p50_us) + ", \"p90\": " + ms(p.p90_us) +
+                  ", \"p99\": " + ms(p.p99_us) + ", \"max\": " + ms(p.max_us) +
+                  "}, \"errors\": " + std::to_string(p.tally.errors) +
+                  ", \"errors_by_kind\": " + errors_json(p.tally) +
+                  ", \"drops\": " + std::to_string(p.tally.drops) +
+                  ", \"loop_lag_ms\": " + num(p.loop_lag_ms) + ", \"watched\": [";
+  for (std::size_t i = 0; i < p.watched.size(); ++i)
+    j += std::string(i ? ", " : "") + sample_json(p.watched[i]);
+  return j + "]}";
+}
+
+// The points one to a line, each line opened here and the list closed by the caller.
+std::string timeline_json(const Collector& c) {
+  std::string j;
+  bool first = true;
+  for (const TimelinePoint& p : c.timeline()) {
+    j += first ? "\n    " : ",\n    ";
+    first = false;
+    j += point_json(p);
+  }
+  return j;
+}
+
+// What went over the wire (frames or requests, as the transport has them) and the
+// errors by kind.
+void print_traffic(const Options& o, const Tally& t) {
+  if (o.transport == TransportKind::kWebSocket) {
+    std::printf(
+        "  frames          %llu sent (%llu connections, %llu cut by --drop: %llu messages cut "
+        "off)\n",
+        static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
+        static_cast<unsigned long long>(t.drops),
+        static_cast<unsigned long long>(t.messages_cut_off));
+  } else {
+    std::printf(
+        "  requests        %llu (%llu connections, %llu cut by --drop, %llu resent)\n",
+        static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
+        static_cast<unsigned long long>(t.drops), static_cast<unsigned long long>(t.resends));
+  }
+  std::printf("  errors          %llu", static_cast<unsigned long long>(t.errors));
+  for (const auto& [kind, n] : t.errors_by_kind)
+    std::printf("  %s %llu", kind.c_str(), static_cast<unsigned long long>(n));
+  std::printf("\n");
+}
+
+}  // namespace
+
 std::string build_json(const Options& o, const Collector& c, const RunInfo& info) {
   const Final& f = c.totals();
   const Tally& t = f.tally;
-  const Verdict v = judge_generator(o, f, info.duration_s);
   std::string j = "{\n";
   j += "  \"tool\": \"switchboard-soak\",\n  \"version\": " + quote(std::string(kProjectVersion)) +
        ",\n  \"transport\": ";
@@ -180,53 +272,9 @@ std::string build_json(const Options& o, const Collector& c, const RunInfo& info
   j += "  \"resends\": " + std::to_string(t.resends) + ",\n";
   j += "  \"latency_ms\": " + latency_json(f.latency) + ",\n";
   j += "  \"login_latency_ms\": " + latency_json(f.login) + ",\n";
-  j += "  \"generator\": {\"procs\": " + std::to_string(o.procs) +
-       ", \"source\": " + quote(f.source) + ", \"max_loop_lag_ms\": " + num(f.max_loop_lag_ms) +
-       ", \"lagging_seconds\": " + std::to_string(f.lagging_intervals) +
-       ", \"cpu_seconds\": " + num(f.cpu_seconds) +
-       ", \"rss_baseline_bytes\": " + std::to_string(f.rss_baseline) +
-       ", \"rss_loaded_bytes\": " + std::to_string(f.rss_loaded) +
-       ", \"sessions_measured\": " + std::to_string(f.sessions_loaded) +
-       ", \"bytes_per_session\": " +
-       num(per_session(f.rss_loaded, f.rss_baseline, f.sessions_loaded)) +
-       ", \"fds_per_session\": " +
-       num(per_session(f.fds_loaded, f.fds_baseline, f.sessions_loaded)) +
-       ", \"overloaded\": " + (v.overloaded ? "true" : "false") +
-       ", \"verdict\": " + quote(v.text) + "},\n";
-  j += "  \"watched\": [";
-  for (std::size_t i = 0; i < o.watch_pids.size(); ++i) {
-    const std::string name = i < c.watched_names().size() ? c.watched_names()[i] : "";
-    j += std::string(i ? ", " : "") + "{\"pid\": " + std::to_string(o.watch_pids[i]) +
-         ", \"name\": " + quote(name) + "}";
-  }
-  j += "],\n  \"timeline\": [";
-  bool first = true;
-  for (const TimelinePoint& p : c.timeline()) {
-    j += first ? "\n    " : ",\n    ";
-    first = false;
-    j += "{\"t\": " + num(p.t) + ", \"sessions\": " + std::to_string(p.sessions) +
-         ", \"logins\": " + std::to_string(p.tally.logins) +
-         ", \"login_refusals\": " + std::to_string(p.tally.login_refusals) +
-         ", \"messages_sent\": " + std::to_string(p.tally.messages_sent) +
-         ", \"messages_received\": " + std::to_string(p.tally.messages_received) +
-         ", \"latency_ms\": {\"p50\": " + ms(p.p50_us) + ", \"p90\": " + ms(p.p90_us) +
-         ", \"p99\": " + ms(p.p99_us) + ", \"max\": " + ms(p.max_us) +
-         "}, \"errors\": " + std::to_string(p.tally.errors) +
-         ", \"errors_by_kind\": " + errors_json(p.tally) +
-         ", \"drops\": " + std::to_string(p.tally.drops) +
-         ", \"loop_lag_ms\": " + num(p.loop_lag_ms) + ", \"watched\": [";
-    for (std::size_t i = 0; i < p.watched.size(); ++i) {
-      const WatchSample& w = p.watched[i];
-      j += std::string(i ? ", " : "") + "{\"pid\": " + std::to_string(w.pid) +
-           ", \"alive\": " + (w.alive ? "true" : "false") +
-           ", \"rss_bytes\": " + std::to_string(w.rss_bytes) +
-           ", \"cpu_seconds\": " + num(w.cpu_seconds) +
-           ", \"processes\": " + std::to_string(w.processes) +
-           ", \"open_fds\": " + std::to_string(w.open_fds) + "}";
-    }
-    j += "]}";
-  }
-  j += "\n  ]\n}\n";
+  j += "  \"generator\": " + generator_json(o, f, judge_generator(o, f, info.duration_s)) + ",\n";
+  j += "  \"watched\": " + watched_json(o, c) + ",\n";
+  j += "  \"timeline\": [" + timeline_json(c) + "\n  ]\n}\n";
   return j;
 }
 
@@ -273,23 +321,7 @@ void print_summary(const Options& o, const Collector& c, const RunInfo& info) {
         static_cast<unsigned long long>(unsettled(t)), retry_as_name(effective_retry_as(o)),
         o.honour_retry_after ? ", honouring Retry-After" : "");
   }
-  if (o.transport == TransportKind::kWebSocket) {
-    std::printf(
-        "  frames          %llu sent (%llu connections, %llu cut by --drop: %llu messages cut "
-        "off)\n",
-        static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
-        static_cast<unsigned long long>(t.drops),
-        static_cast<unsigned long long>(t.messages_cut_off));
-  } else {
-    std::printf(
-        "  requests        %llu (%llu connections, %llu cut by --drop, %llu resent)\n",
-        static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.connections),
-        static_cast<unsigned long long>(t.drops), static_cast<unsigned long long>(t.resends));
-  }
-  std::printf("  errors          %llu", static_cast<unsigned long long>(t.errors));
-  for (const auto& [kind, n] : t.errors_by_kind)
-    std::printf("  %s %llu", kind.c_str(), static_cast<unsigned long long>(n));
-  std::printf("\n");
+  print_traffic(o, t);
   if (f.sessions_loaded > 0) {
     std::printf("  generator       %.0f bytes and %.2f fds per session (RSS at %llu sessions)\n",
                 per_session(f.rss_loaded, f.rss_baseline, f.sessions_loaded),

@@ -43,13 +43,25 @@ std::string ws_close_payload(std::uint16_t code) {
   return out;
 }
 
-std::size_t WsFrameReader::take_frame(std::string_view data, WsFrameSink& sink,
-                                      std::string& error) {
+namespace {
+
+// What a frame's header says, as far as the reader needs it.
+struct FrameHead {
+  bool fin = false;
+  bool control = false;
+  WsOpcode op = WsOpcode::kContinuation;
+  std::size_t size = 2;      // bytes of header
+  std::uint64_t length = 0;  // bytes of payload
+};
+
+// Reads the header at the front of `data`: returns its size, 0 when more bytes
+// are needed, or kFault on a fault the header alone shows.
+std::size_t read_head(std::string_view data, FrameHead& head, std::string& error) {
   if (data.size() < 2) return 0;
   const std::uint8_t b0 = byte_at(data, 0);
   const std::uint8_t b1 = byte_at(data, 1);
-  const bool fin = (b0 & 0x80) != 0;
-  const auto op = static_cast<WsOpcode>(b0 & 0x0f);
+  head.fin = (b0 & 0x80) != 0;
+  head.op = static_cast<WsOpcode>(b0 & 0x0f);
   if ((b0 & 0x70) != 0) {
     error = "ws_protocol:rsv";
     return kFault;
@@ -58,35 +70,50 @@ std::size_t WsFrameReader::take_frame(std::string_view data, WsFrameSink& sink,
     error = "ws_protocol:masked_server_frame";  // RFC 6455 §5.1: a client must close
     return kFault;
   }
-  std::size_t header = 2;
-  std::uint64_t length = b1 & 0x7f;
-  if (length == 126) {
+  head.length = b1 & 0x7f;
+  if (head.length == 126) {
     if (data.size() < 4) return 0;
-    length = static_cast<std::uint64_t>(byte_at(data, 2)) << 8 | byte_at(data, 3);
-    header = 4;
-  } else if (length == 127) {
+    head.length = static_cast<std::uint64_t>(byte_at(data, 2)) << 8 | byte_at(data, 3);
+    head.size = 4;
+  } else if (head.length == 127) {
     if (data.size() < 10) return 0;
-    length = 0;
-    for (std::size_t i = 2; i < 10; ++i) length = length << 8 | byte_at(data, i);
-    header = 10;
+    head.length = 0;
+    for (std::size_t i = 2; i < 10; ++i) head.length = head.length << 8 | byte_at(data, i);
+    head.size = 10;
   }
-  const bool control = (b0 & 0x08) != 0;
-  if (control && (length > 125 || !fin)) {
+  head.control = (b0 & 0x08) != 0;
+  if (head.control && (head.length > 125 || !head.fin)) {
     error = "ws_protocol:control_frame";
     return kFault;
   }
-  if (length > kMaxMessage || (!control && message_.size() + length > kMaxMessage)) {
+  return head.size;
+}
+
+}  // namespace
+
+std::size_t WsFrameReader::take_frame(std::string_view data, WsFrameSink& sink,
+                                      std::string& error) {
+  FrameHead head;
+  const std::size_t header = read_head(data, head, error);
+  if (header == 0 || header == kFault) return header;
+  if (head.length > kMaxMessage || (!head.control && message_.size() + head.length > kMaxMessage)) {
     error = "ws_protocol:too_big";
     return kFault;
   }
-  if (data.size() - header < length) return 0;
-  const std::string_view payload = data.substr(header, static_cast<std::size_t>(length));
+  if (data.size() - header < head.length) return 0;
+  const std::string_view payload = data.substr(header, static_cast<std::size_t>(head.length));
+  if (!deliver(head.op, head.fin, payload, sink, error)) return kFault;
+  return header + static_cast<std::size_t>(head.length);
+}
+
+bool WsFrameReader::deliver(WsOpcode op, bool fin, std::string_view payload, WsFrameSink& sink,
+                            std::string& error) {
   switch (op) {
     case WsOpcode::kText:
     case WsOpcode::kContinuation:
       if ((op == WsOpcode::kText) == in_message_) {
         error = "ws_protocol:fragmentation";
-        return kFault;
+        return false;
       }
       if (fin && !in_message_) {
         sink.on_ws_text(payload);
@@ -99,21 +126,20 @@ std::size_t WsFrameReader::take_frame(std::string_view data, WsFrameSink& sink,
           sink.on_ws_text(whole);
         }
       }
-      break;
-    case WsOpcode::kPing: sink.on_ws_ping(payload); break;
-    case WsOpcode::kPong: break;
+      return true;
+    case WsOpcode::kPing: sink.on_ws_ping(payload); return true;
+    case WsOpcode::kPong: return true;
     case WsOpcode::kClose:
       done_ = true;
       sink.on_ws_close(payload.size() >= 2 ? static_cast<std::uint16_t>(byte_at(payload, 0) << 8 |
                                                                         byte_at(payload, 1))
                                            : 1005);
-      break;
+      return true;
     default:
       error = op == WsOpcode::kBinary ? "ws_protocol:binary"
                                       : "ws_protocol:opcode";  // RFC 7395 §3.2: text only
-      return kFault;
+      return false;
   }
-  return header + static_cast<std::size_t>(length);
 }
 
 bool WsFrameReader::feed(std::string_view bytes, WsFrameSink& sink, std::string& error) {

@@ -61,6 +61,9 @@ class WsFrameReader {
   // Handles the frame at the front of `data` if complete: returns its size, 0
   // when more bytes are needed, or SIZE_MAX on a fault.
   std::size_t take_frame(std::string_view data, WsFrameSink& sink, std::string& error);
+  // Hands a complete frame's payload on (or keeps a fragment); false on a fault.
+  bool deliver(WsOpcode op, bool fin, std::string_view payload, WsFrameSink& sink,
+               std::string& error);
 
   static std::size_t heap(const std::string& s) {
     return s.capacity() > std::string().capacity() ? s.capacity() : 0;

@@ -132,122 +132,155 @@ int stop_workers(std::vector<pid_t>& pids, int signal_fd) {
   }
 }
 
-}  // namespace
-
-int run_supervisor(const Options& given) {
-  Options options = given;
-  set_log_level(options.log_level);
+// What the parent holds from the fork to the end: the workers, their links, and
+// what it watches for (the workers' "listening" byte and the signals).
+struct Parent {
+  Options options;
   int reserved_fd = -1;
-  if (reserve_port(options, reserved_fd) != 0) {
-    log(LogLevel::kError,
-        "cannot bind " + listen_address(options.listen_host, 0) + ": " + errno_text());
-    return 1;
-  }
   std::vector<std::vector<int>> pairs;
-  if (!make_mesh(options.procs, pairs)) {
-    log(LogLevel::kError, "cannot create the worker mesh: " + errno_text());
-    return 1;
-  }
-  int ready[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0) {
-    log(LogLevel::kError, "pipe: " + errno_text());
-    return 1;
-  }
-  // Signals are blocked before forking so none is lost in between; each worker
-  // unblocks them for libuv's handlers, the parent reads them from a signalfd.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &signals, nullptr);
-  const pid_t parent = ::getpid();
-
-  std::vector<pid_t> pids(options.procs, 0);
-  for (std::size_t i = 0; i < options.procs; ++i) {
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-      log(LogLevel::kError, "fork: " + errno_text());
-      close_all(pairs, options.procs);
-      const int sfd = ::signalfd(-1, &signals, SFD_CLOEXEC);
-      stop_workers(pids, sfd);
-      return 1;
-    }
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (::getppid() != parent) ::_exit(1);  // the parent died before prctl
-      close_all(pairs, i);
-      ::close(ready[0]);
-      if (reserved_fd >= 0) ::close(reserved_fd);
-      sigprocmask(SIG_UNBLOCK, &signals, nullptr);
-      int code = 1;
-      {
-        Worker worker(options, i, pairs[i], ready[1]);
-        code = worker.run();
-      }
-      std::fflush(nullptr);
-      ::_exit(code);  // never return into the parent's code
-    }
-    pids[i] = pid;
-  }
-  close_all(pairs, options.procs);
-  ::close(ready[1]);
-
-  const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC);
+  int ready[2] = {-1, -1};
+  sigset_t signals{};
+  std::vector<pid_t> pids;
+  int signal_fd = -1;
   std::size_t listening = 0;
   bool failed = false;
   bool stop = false;
-  while (!stop) {
-    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {ready[0], POLLIN, 0}};
-    const nfds_t count = ready[0] >= 0 ? 2 : 1;
+};
+
+// The port, the worker mesh and the ready pipe, each logged when it fails.
+bool prepare_fork(Parent& p) {
+  if (reserve_port(p.options, p.reserved_fd) != 0) {
+    log(LogLevel::kError,
+        "cannot bind " + listen_address(p.options.listen_host, 0) + ": " + errno_text());
+    return false;
+  }
+  if (!make_mesh(p.options.procs, p.pairs)) {
+    log(LogLevel::kError, "cannot create the worker mesh: " + errno_text());
+    return false;
+  }
+  if (::pipe2(p.ready, O_CLOEXEC) != 0) {
+    log(LogLevel::kError, "pipe: " + errno_text());
+    return false;
+  }
+  // Signals are blocked before forking so none is lost in between; each worker
+  // unblocks them for libuv's handlers, the parent reads them from a signalfd.
+  sigemptyset(&p.signals);
+  sigaddset(&p.signals, SIGTERM);
+  sigaddset(&p.signals, SIGINT);
+  sigaddset(&p.signals, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &p.signals, nullptr);
+  return true;
+}
+
+// Worker i, in the forked child: keeps only its own ends and never returns.
+[[noreturn]] void worker_main(Parent& p, std::size_t i, pid_t parent) {
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) ::_exit(1);  // the parent died before prctl
+  close_all(p.pairs, i);
+  ::close(p.ready[0]);
+  if (p.reserved_fd >= 0) ::close(p.reserved_fd);
+  sigprocmask(SIG_UNBLOCK, &p.signals, nullptr);
+  int code = 1;
+  {
+    Worker worker(p.options, i, p.pairs[i], p.ready[1]);
+    code = worker.run();
+  }
+  std::fflush(nullptr);
+  ::_exit(code);  // never return into the parent's code
+}
+
+// Forks the workers; when a fork fails, stops those already started.
+bool fork_workers(Parent& p) {
+  const pid_t parent = ::getpid();
+  p.pids.assign(p.options.procs, 0);
+  for (std::size_t i = 0; i < p.options.procs; ++i) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      log(LogLevel::kError, "fork: " + errno_text());
+      close_all(p.pairs, p.options.procs);
+      const int sfd = ::signalfd(-1, &p.signals, SFD_CLOEXEC);
+      stop_workers(p.pids, sfd);
+      return false;
+    }
+    if (pid == 0) worker_main(p, i, parent);
+    p.pids[i] = pid;
+  }
+  close_all(p.pairs, p.options.procs);
+  ::close(p.ready[1]);
+  return true;
+}
+
+// A byte on the ready pipe: 'R' when a worker listens ("listening on" once all
+// do), 'F' when one failed to start; end of file once no worker holds its end
+// any more.
+void read_ready(Parent& p) {
+  char byte = 0;
+  const ssize_t n = ::read(p.ready[0], &byte, 1);
+  if (n == 1 && byte == 'R' && ++p.listening == p.options.procs) {
+    if (p.reserved_fd >= 0) ::close(p.reserved_fd);
+    p.reserved_fd = -1;
+    std::printf("listening on %s\n",
+                listen_address(p.options.listen_host, p.options.listen_port).c_str());
+    std::fflush(stdout);
+    log(LogLevel::kInfo, std::to_string(p.options.procs) + " worker process(es) ready");
+  } else if (n == 1 && byte == 'F') {
+    p.failed = true;
+    p.stop = true;
+  } else if (n <= 0) {
+    ::close(p.ready[0]);
+    p.ready[0] = -1;
+  }
+}
+
+void read_signal(Parent& p) {
+  signalfd_siginfo info{};
+  if (::read(p.signal_fd, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return;
+  if (info.ssi_signo == SIGCHLD) {
+    // A worker exited while nobody asked it to: stop the rest and fail.
+    for (pid_t& pid : p.pids) {
+      int status = 0;
+      if (pid > 0 && ::waitpid(pid, &status, WNOHANG) == pid) {
+        log(LogLevel::kError, "worker (pid " + std::to_string(pid) + ") exited unexpectedly");
+        pid = 0;
+        p.failed = true;
+        p.stop = true;
+      }
+    }
+  } else {
+    log(LogLevel::kInfo, std::string("signal ") + strsignal(static_cast<int>(info.ssi_signo)) +
+                             ": stopping the workers");
+    p.stop = true;
+  }
+}
+
+// Waits until a signal, a worker's failure or death says stop.
+void watch_workers(Parent& p) {
+  while (!p.stop) {
+    pollfd fds[2] = {{p.signal_fd, POLLIN, 0}, {p.ready[0], POLLIN, 0}};
+    const nfds_t count = p.ready[0] >= 0 ? 2 : 1;
     if (::poll(fds, count, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (count == 2 && (fds[1].revents & (POLLIN | POLLHUP)) != 0) {
-      char byte = 0;
-      const ssize_t n = ::read(ready[0], &byte, 1);
-      if (n == 1 && byte == 'R' && ++listening == options.procs) {
-        if (reserved_fd >= 0) ::close(reserved_fd);
-        reserved_fd = -1;
-        std::printf("listening on %s\n",
-                    listen_address(options.listen_host, options.listen_port).c_str());
-        std::fflush(stdout);
-        log(LogLevel::kInfo, std::to_string(options.procs) + " worker process(es) ready");
-      } else if (n == 1 && byte == 'F') {
-        failed = true;
-        stop = true;
-      } else if (n <= 0) {
-        ::close(ready[0]);
-        ready[0] = -1;
-      }
-    }
-    if ((fds[0].revents & POLLIN) != 0) {
-      signalfd_siginfo info{};
-      if (::read(signal_fd, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
-      if (info.ssi_signo == SIGCHLD) {
-        // A worker exited while nobody asked it to: stop the rest and fail.
-        for (pid_t& pid : pids) {
-          int status = 0;
-          if (pid > 0 && ::waitpid(pid, &status, WNOHANG) == pid) {
-            log(LogLevel::kError, "worker (pid " + std::to_string(pid) + ") exited unexpectedly");
-            pid = 0;
-            failed = true;
-            stop = true;
-          }
-        }
-      } else {
-        log(LogLevel::kInfo, std::string("signal ") + strsignal(static_cast<int>(info.ssi_signo)) +
-                                 ": stopping the workers");
-        stop = true;
-      }
-    }
+    if (count == 2 && (fds[1].revents & (POLLIN | POLLHUP)) != 0) read_ready(p);
+    if ((fds[0].revents & POLLIN) != 0) read_signal(p);
   }
-  const int code = stop_workers(pids, signal_fd);
-  if (ready[0] >= 0) ::close(ready[0]);
-  if (reserved_fd >= 0) ::close(reserved_fd);
-  ::close(signal_fd);
-  return failed ? 1 : code;
+}
+
+}  // namespace
+
+int run_supervisor(const Options& given) {
+  Parent p;
+  p.options = given;
+  set_log_level(p.options.log_level);
+  if (!prepare_fork(p) || !fork_workers(p)) return 1;
+  p.signal_fd = ::signalfd(-1, &p.signals, SFD_CLOEXEC);
+  watch_workers(p);
+  const int code = stop_workers(p.pids, p.signal_fd);
+  if (p.ready[0] >= 0) ::close(p.ready[0]);
+  if (p.reserved_fd >= 0) ::close(p.reserved_fd);
+  ::close(p.signal_fd);
+  return p.failed ? 1 : code;
 }
 
 }  // namespace sb::stub
