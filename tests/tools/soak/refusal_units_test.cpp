@@ -76,7 +76,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "refusal: --retry-as none gives up at once; --honour-retry-after waits the header, same "
+    "refusal: --retry-as none gives up at once, --honour-retry-after waits the header, same "
     "tries") {
   CHECK(plan_retry(options({"--url", "http://x/", "--retry-as", "none"}), 1, 5, 0.5).give_up);
   const Options o = options({"--url", "http://x/", "--honour-retry-after"});

@@ -87,7 +87,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "ws reader: text, a fragmented message with a ping between its parts, close; cut anywhere") {
+    "ws reader: text, a fragmented message with a ping between its parts, close, cut anywhere") {
   const std::string big(70000, 'x');
   const std::string wire =
       server_frame(0x81, "<open/>") + server_frame(0x01, "<mess") + server_frame(0x89, "hi") +
@@ -141,7 +141,7 @@ TEST_CASE("ws reader: faults a client must fail the connection for") {
 }
 
 TEST_CASE(
-    "ledger: a session cut for good writes off what was on its way to it; what it sent may still "
+    "ledger: a session cut for good writes off what was on its way to it, what it sent may still "
     "arrive") {
   Ledger ledger;
   std::uint64_t latency = 0;

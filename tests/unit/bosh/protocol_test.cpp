@@ -16,7 +16,7 @@ std::vector<std::string> key_chain(const std::string& seed, int n) {
 }
 }  // namespace
 
-TEST_CASE("A1: with ack='1' the creation response carries ack=rid; later ones the highest rid") {
+TEST_CASE("A1: with ack='1' the creation response carries ack=rid, later ones the highest rid") {
   Engine e;
   auto& create = e.post(
       "<body xmlns='http://jabber.org/protocol/httpbind' rid='1000' to='example.com' ver='1.6' "
@@ -41,7 +41,7 @@ TEST_CASE("without ack='1' no response carries ack") {
   CHECK(Engine::attr(poll.body(), "ack").empty());
 }
 
-TEST_CASE("A2: with acks every unacknowledged response stays cached; acks trim the cache") {
+TEST_CASE("A2: with acks every unacknowledged response stays cached, acks trim the cache") {
   Engine e;
   auto sid = e.open_session("wait='60' hold='1' ack='1'");
   std::vector<sb::test::FakeExchange*> polls;
@@ -114,7 +114,7 @@ TEST_CASE("K: key sequencing accepts the chain, rekeying, and ends the session o
   CHECK(e.table->size() == 0);
 }
 
-TEST_CASE("K: a missing key ends a keyed session; a repeat skips the key check") {
+TEST_CASE("K: a missing key ends a keyed session, a repeat skips the key check") {
   const auto k = key_chain("seed", 3);
   Engine e;
   auto& create = e.post(
@@ -174,7 +174,7 @@ TEST_CASE("R10: the same polls slower than `polling` are fine") {
   CHECK(e.table->size() == 1);
 }
 
-TEST_CASE("R11/§12: a polling session (hold=0) is answered at once; polls too fast end it") {
+TEST_CASE("R11/§12: a polling session (hold=0) is answered at once, polls too fast end it") {
   Engine e;
   auto sid = e.open_session("wait='60' hold='0'");
   e.advance_seconds(3);

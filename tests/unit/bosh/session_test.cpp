@@ -88,7 +88,7 @@ TEST_CASE("an empty body after wait seconds") {
   CHECK(e.table->size() == 1);
 }
 
-TEST_CASE("requests are processed in rid order; an early one waits for the gap") {
+TEST_CASE("requests are processed in rid order, an early one waits for the gap") {
   Engine e;
   auto sid = e.open_session();
   auto& third = e.post(Engine::req(sid, 1002, "<message xmlns='jabber:client' id='b'/>"));
@@ -113,7 +113,7 @@ TEST_CASE("a repeated rid gets the very same response again") {
   CHECK(e.table->size() == 1);
 }
 
-TEST_CASE("a repeat of a rid still held takes its place; the old copy gets type='error'") {
+TEST_CASE("a repeat of a rid still held takes its place, the old copy gets type='error'") {
   Engine e;
   auto sid = e.open_session();
   auto& poll = e.post(Engine::req(sid, 1001));
@@ -179,7 +179,7 @@ TEST_CASE("a resend of a held rid after the connection dropped takes its place a
   CHECK(e.table->size() == 1);
 }
 
-TEST_CASE("a dropped request is answered empty when the client moves on; data waits") {
+TEST_CASE("a dropped request is answered empty when the client moves on, data waits") {
   Engine e;
   auto sid = e.open_session();
   auto& poll = e.post(Engine::req(sid, 1001));
@@ -296,7 +296,7 @@ TEST_CASE("upstream failures end the session with the right condition") {
   }
 }
 
-TEST_CASE("xmpp:restart restarts the stream; the new features answer the request") {
+TEST_CASE("xmpp:restart restarts the stream, the new features answer the request") {
   Engine e;
   auto sid = e.open_session();
   auto& restart = e.post(Engine::req(
@@ -309,7 +309,7 @@ TEST_CASE("xmpp:restart restarts the stream; the new features answer the request
   CHECK(restart.body().find("<bind xmlns=") != std::string::npos);
 }
 
-TEST_CASE("a dropped connection forgets its held request; nothing is lost") {
+TEST_CASE("a dropped connection forgets its held request, nothing is lost") {
   Engine e;
   auto sid = e.open_session();
   auto& poll = e.post(Engine::req(sid, 1001));
@@ -354,7 +354,7 @@ TEST_CASE("the per-session queue is bounded: policy-violation, not unbounded mem
   CHECK(e.table->size() == 0);
 }
 
-TEST_CASE("bad input: not XML is HTTP 400; a bad rid is bad-request; the session carries on") {
+TEST_CASE("bad input: not XML is HTTP 400, a bad rid is bad-request, the session carries on") {
   Engine e;
   auto sid = e.open_session();
   auto& junk = e.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='1'");

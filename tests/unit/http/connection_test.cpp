@@ -169,7 +169,7 @@ TEST_CASE("fed bytes are not kept after feed() returns") {
   CHECK(h.handler.requests[0].body == "abcd");
 }
 
-TEST_CASE("HEAD keeps Content-Length but sends no body; 204 has neither") {
+TEST_CASE("HEAD keeps Content-Length but sends no body, 204 has neither") {
   Harness h;
   h.handler.respond = [](const Request& request) {
     if (request.path == "/empty") return Response::text(204, "text/plain", "");

@@ -130,7 +130,7 @@ struct TlsServer {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(LoopFixture, "plaintext both ways through the filter; close_notify both ways") {
+TEST_CASE_FIXTURE(LoopFixture, "plaintext both ways through the filter, close_notify both ways") {
   TestPki pki;
   Recorder handler;
   TlsServer server(*this, pki, handler);
@@ -158,7 +158,7 @@ TEST_CASE_FIXTURE(LoopFixture, "plaintext both ways through the filter; close_no
 }
 
 TEST_CASE_FIXTURE(LoopFixture,
-                  "garbage and a half handshake are closed; the handler hears only on_closed") {
+                  "garbage and a half handshake are closed, the handler hears only on_closed") {
   TestPki pki;
   Recorder handler;
   TlsServer server(*this, pki, handler);

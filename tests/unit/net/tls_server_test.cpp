@@ -162,7 +162,7 @@ TEST_CASE("TLS 1.3 and TLS 1.2 handshakes, ALPN http/1.1, then bytes both ways")
   }
 }
 
-TEST_CASE("a client offering ALPN without http/1.1 is refused; one offering none is served") {
+TEST_CASE("a client offering ALPN without http/1.1 is refused, one offering none is served") {
   TestPki pki;
   auto server_context = context(pki, keys());
   {
@@ -278,7 +278,7 @@ TEST_CASE("a corrupt record after the handshake fails the connection, the bytes 
   CHECK(server.state() == TlsSession::State::kFailed);
 }
 
-TEST_CASE("certificate and key errors are clear; a failed reload keeps the old context") {
+TEST_CASE("certificate and key errors are clear, a failed reload keeps the old context") {
   TestPki pki;
   const auto [cert, key] = pki.server_files();
   const auto [rogue_cert, rogue_key] = pki.server_files(true);
@@ -324,7 +324,7 @@ TEST_CASE("certificate and key errors are clear; a failed reload keeps the old c
   CHECK(early_sink.received == "still here");
 }
 
-TEST_CASE("the ticket secret round-trips as hex; anything else is refused") {
+TEST_CASE("the ticket secret round-trips as hex, anything else is refused") {
   const TicketSecret original = secret();
   const auto back = TicketSecret::from_hex(original.to_hex());
   REQUIRE(back.has_value());

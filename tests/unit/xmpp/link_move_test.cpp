@@ -91,7 +91,7 @@ struct MoveRig {
 }  // namespace
 
 TEST_CASE_FIXTURE(LoopFixture,
-                  "a moved link gets the rest of a half-sent stanza; the server notices nothing") {
+                  "a moved link gets the rest of a half-sent stanza, the server notices nothing") {
   MoveRig rig(*this);
   rig.server.offer = FakeXmppServer::Offer::kNone;
   Recorder before;
@@ -147,7 +147,7 @@ TEST_CASE_FIXTURE(LoopFixture, "a link under TLS or with bytes still to send doe
   rig.finish(std::move(link));
 }
 
-TEST_CASE("a link record reads back as written; newer or damaged ones are refused") {
+TEST_CASE("a link record reads back as written, newer or damaged ones are refused") {
   LinkRecord record;
   record.framing = StanzaFraming::kWebSocket;
   record.namespaces.stream_prefix = "s";

@@ -102,7 +102,7 @@ struct Rig {
 }  // namespace
 
 TEST_CASE_FIXTURE(LoopFixture,
-                  "auto: STARTTLS when offered; the session sees only the TLS stream") {
+                  "auto: STARTTLS when offered, the session sees only the TLS stream") {
   Rig rig(*this);
   auto upstream = rig.open(TlsMode::kAuto);
   auto* link = static_cast<UpstreamLink*>(upstream.get());

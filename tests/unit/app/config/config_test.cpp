@@ -132,7 +132,7 @@ TEST_CASE("per-domain upstreams: upstream.<domain>, domain lower-cased, empty re
         "'upstream.example.org' must be host:port or [IPv6]:port: missing port in 'a'");
 }
 
-TEST_CASE("lists are space-separated; a bad entry names itself") {
+TEST_CASE("lists are space-separated, a bad entry names itself") {
   Config c;
   CHECK_FALSE(apply_setting(c, "allowed_routes", "a.example:5222  [::1]:5269\tb:1"));
   CHECK(c.allowed_routes == std::vector<HostPort>{{"a.example", 5222}, {"::1", 5269}, {"b", 1}});

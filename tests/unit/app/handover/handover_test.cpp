@@ -175,7 +175,7 @@ TEST_CASE_FIXTURE(TwoWorkers,
 }
 
 TEST_CASE_FIXTURE(TwoWorkers,
-                  "the supervisor's end closing is reported once; requests then get 503") {
+                  "the supervisor's end closing is reported once, requests then get 503") {
   const sb::app::LogLevel level = sb::app::log_level();
   sb::app::set_log_level(sb::app::LogLevel::kError);  // the expected warning is no news
   one.handover().close();                             // stands for the supervisor going away

@@ -86,7 +86,7 @@ TEST_CASE("the client's address travels in the frame, apart from the request") {
   CHECK(frames[0].request == "next");
 }
 
-TEST_CASE("a partial frame waits; a corrupt header is skipped to the next frame") {
+TEST_CASE("a partial frame waits, a corrupt header is skipped to the next frame") {
   FrameReader reader;
   std::vector<HandoverFrame> frames;
   const std::string frame = encode_frame(2, "abc");
@@ -122,7 +122,7 @@ TEST_CASE("a partial frame waits; a corrupt header is skipped to the next frame"
   }
 }
 
-TEST_CASE("sockets pair with the frame that began in their chunk; a lost one shifts nothing") {
+TEST_CASE("sockets pair with the frame that began in their chunk, a lost one shifts nothing") {
   // Three hand-overs and a control frame, read in chunks as the kernel would cut
   // them: each socket comes with the chunk holding its frame's first byte.
   const std::string a = encode_frame(1, "request-a");

@@ -64,7 +64,7 @@ TEST_CASE("control characters are escaped, so a message cannot forge a line") {
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);
 }
 
-TEST_CASE("long messages arrive whole; huge ones are cut") {
+TEST_CASE("long messages arrive whole, huge ones are cut") {
   CapturedLog log;
   const std::string medium(3000, 'm');  // beyond the stack buffer, within PIPE_BUF
   SB_LOG_INFO("%s", medium.c_str());
@@ -93,7 +93,7 @@ TEST_CASE("level names") {
   CHECK_FALSE(sb::app::log_level_from_name("").has_value());
 }
 
-TEST_CASE("log_file: lines are appended to the file; reopening follows a rename") {
+TEST_CASE("log_file: lines are appended to the file, reopening follows a rename") {
   char dir_template[] = "/tmp/sb-log-test-XXXXXX";
   REQUIRE(mkdtemp(dir_template) != nullptr);
   const std::string dir = dir_template;

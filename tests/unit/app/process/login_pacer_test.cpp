@@ -50,7 +50,7 @@ TEST_CASE("login rate: never below the floor, never above the maximum") {
   CHECK(rate.rate() == doctest::Approx(150));
 }
 
-TEST_CASE("login rate: up only when starved and healthy; an idle second teaches nothing") {
+TEST_CASE("login rate: up only when starved and healthy, an idle second teaches nothing") {
   LoginRate rate(100, 10000, {50, 2000});
   CHECK(std::string(rate.end_window(busy())) == "");
   CHECK(rate.rate() == doctest::Approx(100));  // not starved: no reason to grow

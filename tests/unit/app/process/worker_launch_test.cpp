@@ -54,7 +54,7 @@ TEST_CASE("a worker's arguments give back the supervisor's configuration") {
   CHECK(cli.config == config);
 }
 
-TEST_CASE("an ordinary command line is not a worker's; a bad index is an error") {
+TEST_CASE("an ordinary command line is not a worker's, a bad index is an error") {
   std::string error;
   std::vector<std::string> plain{"switchboard", "--workers", "4"};
   auto argv = argv_of(plain);
@@ -72,7 +72,7 @@ TEST_CASE("an ordinary command line is not a worker's; a bad index is an error")
   CHECK_FALSE(error.empty());
 }
 
-TEST_CASE("workers = 0 means one per core; other counts stay") {
+TEST_CASE("workers = 0 means one per core, other counts stay") {
   CHECK(resolve_worker_count(0) >= 1);
   CHECK(resolve_worker_count(0) <= 1024);
   CHECK(resolve_worker_count(1) == 1);
