@@ -12,6 +12,7 @@
 #include "net/loop_fixture.hpp"
 #include "xmpp/fake_xmpp_server.hpp"
 #include "xmpp/link_record.hpp"
+#include "xmpp/link_test_setup.hpp"
 #include "xmpp/upstream_link.hpp"
 
 using sb::engine::StanzaFraming;
@@ -20,18 +21,14 @@ using sb::net::test::LoopFixture;
 using sb::net::test::ServerContext;
 using sb::net::test::TestPki;
 using sb::xmpp::LinkRecord;
-using sb::xmpp::LinkSettings;
 using sb::xmpp::TlsMode;
 using sb::xmpp::UpstreamConnector;
 using sb::xmpp::UpstreamLink;
 using sb::xmpp::test::FakeXmppServer;
+using sb::xmpp::test::has;
 using sb::xmpp::test::Recorder;
 
 namespace {
-
-bool has(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 struct MoveRig {
   explicit MoveRig(LoopFixture& f, TlsMode mode = TlsMode::kOff)
@@ -39,17 +36,9 @@ struct MoveRig {
         server_ctx(pki.server_context(false)),
         server(server_ctx.ctx),
         listener(f, server) {
-    LinkSettings settings;
-    settings.connect_timeout_ms = 2000;
-    settings.close_timeout_ms = 500;
-    settings.tls = mode;
-    settings.tls_on_loopback = true;
-    settings.tls_client.verify_peer = true;
-    settings.tls_client.ca_file = pki.ca_file();
-    connector = std::make_unique<UpstreamConnector>(fixture.loop(), settings);
-    target.host = "127.0.0.1";
-    target.port = listener.port;
-    target.to = "localhost";
+    connector = std::make_unique<UpstreamConnector>(
+        fixture.loop(), sb::xmpp::test::link_settings(mode, pki, true, 2000));
+    target = sb::xmpp::test::loopback_target(listener.port);
   }
   // Opens a link and waits for its features.
   std::unique_ptr<UpstreamLink> open(Recorder& events, StanzaFraming framing) {

@@ -10,6 +10,7 @@
 
 #include "net/loop_fixture.hpp"
 #include "xmpp/fake_xmpp_server.hpp"
+#include "xmpp/link_test_setup.hpp"
 #include "xmpp/starttls.hpp"
 #include "xmpp/upstream_link.hpp"
 
@@ -24,6 +25,8 @@ using sb::xmpp::TlsMode;
 using sb::xmpp::UpstreamConnector;
 using sb::xmpp::UpstreamLink;
 using sb::xmpp::test::FakeXmppServer;
+using sb::xmpp::test::has;
+using sb::xmpp::test::loopback_target;
 using sb::xmpp::test::Recorder;
 
 namespace {
@@ -33,29 +36,9 @@ void record_report(std::string_view message) { g_reports.emplace_back(message); 
 
 LinkSettings link_settings(TlsMode mode, const TestPki& pki, bool verify,
                            std::uint64_t timeout_ms) {
-  LinkSettings settings;
-  settings.connect_timeout_ms = timeout_ms;
-  settings.close_timeout_ms = 500;
-  settings.tls = mode;
-  // The fake server listens on loopback, where `auto` would decline its optional
-  // offer; these tests are about TLS, so take it up (one test checks the default).
-  settings.tls_on_loopback = true;
-  settings.tls_client.verify_peer = verify;
-  settings.tls_client.ca_file = pki.ca_file();
+  LinkSettings settings = sb::xmpp::test::link_settings(mode, pki, verify, timeout_ms);
   settings.report = record_report;
   return settings;
-}
-
-sb::engine::UpstreamTarget target(std::uint16_t port, std::string domain = "localhost") {
-  sb::engine::UpstreamTarget t;
-  t.host = "127.0.0.1";
-  t.port = port;
-  t.to = std::move(domain);
-  return t;
-}
-
-bool has(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 // Everything a test needs: PKI, fake server listening, connector, session recorder.
@@ -76,7 +59,7 @@ struct Rig {
     auto settings = link_settings(mode, pki, verify, timeout_ms);
     settings.tls_on_loopback = tls_on_loopback;
     connector = std::make_unique<UpstreamConnector>(fixture.loop(), settings);
-    return connector->open(target(listener.port, std::move(domain)), events, framing);
+    return connector->open(loopback_target(listener.port, std::move(domain)), events, framing);
   }
 
   bool run_until_settled() {
@@ -149,7 +132,7 @@ TEST_CASE_FIXTURE(LoopFixture, "a restart after SASL goes over TLS too") {
   auto upstream = rig.open(TlsMode::kRequired);
   REQUIRE(rig.run_until_settled());
   REQUIRE(rig.events.opened.size() == 1);
-  upstream->restart(target(rig.listener.port));
+  upstream->restart(loopback_target(rig.listener.port));
   REQUIRE(run_until([&] { return rig.events.opened.size() == 2; }));
   CHECK(rig.events.opened[1].id == "tls-3");
   CHECK(rig.events.stanzas.size() == 2);
