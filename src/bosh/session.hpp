@@ -101,6 +101,12 @@ class Session final : public engine::UpstreamEvents,
   // client exchanges, as many as SessionRecord::connections(), in its order.
   void resume(std::unique_ptr<engine::Upstream> upstream,
               const std::vector<http::Exchange*>& exchanges);
+  // Before moving: the client exchanges that would travel, in the record's order
+  // (connected held requests, then early ones), and the server link (null when
+  // there is none or it is dead).
+  std::vector<http::Exchange*> exchanges() const;
+  engine::Upstream* live_upstream() const { return upstream_dead_ ? nullptr : upstream_.get(); }
+  const engine::UpstreamTarget& target() const { return *target_; }
 
   std::string_view sid() const { return sid_.view(); }
   // The client address that created the session, kept only while a per-address

@@ -60,6 +60,17 @@ SessionRecord Session::record() const {
   return r;
 }
 
+std::vector<http::Exchange*> Session::exchanges() const {
+  std::vector<http::Exchange*> out;
+  for (const Held& held : held_) {
+    if (held.exchange != nullptr) out.push_back(held.exchange);
+  }
+  if (rare_) {
+    for (const Early& early : rare_->early) out.push_back(early.exchange);
+  }
+  return out;
+}
+
 Session::Departure Session::move_out() {
   Departure out;
   if (!upstream_dead_) out.upstream = std::move(upstream_);

@@ -71,6 +71,13 @@ Session& SessionTable::add(std::unique_ptr<Session> session, std::string_view pe
   return *raw;
 }
 
+std::vector<Session*> SessionTable::live() const {
+  std::vector<Session*> out;
+  out.reserve(size_);
+  for_each_live([&](Session* s) { out.push_back(s); });
+  return out;
+}
+
 Session& SessionTable::restore(SessionRecord&& record) {
   const std::string peer = record.peer;
   return add(Session::from_record(*this, std::move(record)), peer);

@@ -62,6 +62,8 @@ class SessionTable {
 
   // BOSH sessions in the index.
   std::size_t size() const { return size_; }
+  // Every session in the index, in no particular order (an upgrade's walk).
+  std::vector<Session*> live() const;
   // The sessions of both transports, for the caps (max_sessions, max_sessions_per_ip).
   const engine::SessionCounts& counts() const { return counts_; }
   // Requests held by all live BOSH sessions: a walk over every session, for a

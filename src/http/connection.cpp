@@ -341,6 +341,66 @@ void Connection::close_now() {
 // Tells the watcher of every unanswered exchange that it is gone, then frees the
 // slots. The list is detached first and the slots stay alive until every watcher
 // has been told, so a watcher may call send() on any of them (it is ignored).
+bool Connection::movable() const {
+  if (phase_ != Phase::kOpen || paused_ || leftover_ != nullptr || continue_owed_ ||
+      parser_.in_message()) {
+    return false;
+  }
+  for (const Slot* slot = head_.get(); slot != nullptr; slot = slot->next.get()) {
+    if (slot->state != Slot::State::kWaiting || slot->upgrade || slot->close_after) return false;
+  }
+  return true;
+}
+
+ConnectionRecord Connection::record() const {
+  ConnectionRecord record;
+  record.peer = peer_ip_;
+  for (const Slot* slot = head_.get(); slot != nullptr; slot = slot->next.get()) {
+    record.in_flight.push_back(ConnectionRecord::InFlight{
+        std::string(cors_.decision_text(slot->cors)), slot->head_only, slot->keep_alive_header});
+  }
+  return record;
+}
+
+std::vector<Exchange*> Connection::waiting_exchanges() {
+  std::vector<Exchange*> out;
+  for (Slot* slot = head_.get(); slot != nullptr; slot = slot->next.get()) out.push_back(slot);
+  return out;
+}
+
+std::vector<Exchange*> Connection::adopt_in_flight(const ConnectionRecord& record,
+                                                   CorsPolicy& cors) {
+  std::vector<Exchange*> out;
+  peer_ip_ = record.peer;
+  for (const ConnectionRecord::InFlight& request : record.in_flight) {
+    auto slot = std::make_unique<Slot>(*this);
+    slot->cors = cors.admitted(request.cors);
+    slot->head_only = request.head_only;
+    slot->keep_alive_header = request.keep_alive_header;
+    out.push_back(slot.get());
+    append_slot(std::move(slot));
+  }
+  // Idle, it waits for the next request as any keep-alive connection does; with
+  // requests held, their handlers own the wait.
+  settle_timer();
+  return out;
+}
+
+void Connection::let_go() {
+  phase_ = Phase::kClosed;
+  base::TimerWheel::disarm(timer());
+  timer_purpose_ = TimerPurpose::kNone;
+  for (Slot* slot = head_.get(); slot != nullptr; slot = slot->next.get()) {
+    slot->state = Slot::State::kDone;
+    slot->watch(nullptr);
+  }
+  head_.reset();
+  tail_ = nullptr;
+  in_flight_ = 0;
+  leftover_.reset();
+  parser_.reset_message();
+}
+
 void Connection::lose_exchanges() {
   std::unique_ptr<Slot> list = std::move(head_);
   tail_ = nullptr;

@@ -42,8 +42,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/timer_wheel.hpp"
+#include "http/connection_record.hpp"
 #include "http/cors.hpp"
 #include "http/exchange.hpp"
 #include "http/limits.hpp"
@@ -96,6 +98,25 @@ class Connection : private base::TimerNode {
   }
   // Inside Handler::handle(): the request being handled was HTTP/1.0.
   bool current_request_http10() const { return current_http10_; }
+
+  // --- moving to another process (an upgrade in place, connection_record.hpp) --
+  // True when the connection can leave now: open, parsing (not paused), between
+  // two requests' bytes, and every request in flight still waiting for its
+  // answer (none answered but unwritten, no 100-continue owed, no upgrade). The
+  // transport's own queue must be empty too; its owner checks that.
+  bool movable() const;
+  // The client's address and the requests in flight, oldest first; and their
+  // exchanges, in the same order (for whoever answers them to let go of them).
+  ConnectionRecord record() const;
+  std::vector<Exchange*> waiting_exchanges();
+  // On a connection just made for a socket that moved here: the requests that
+  // were in flight on it, waiting again, oldest first. Their exchanges come back
+  // in that order, for the handlers that held them to take up (BOSH's
+  // Session::resume). `cors` admits each request's decision again.
+  std::vector<Exchange*> adopt_in_flight(const ConnectionRecord& record, CorsPolicy& cors);
+  // The socket moved: nothing more is parsed, written or reported. The exchanges
+  // are forgotten without telling their watchers (they moved with the socket).
+  void let_go();
 
  private:
   class Slot;

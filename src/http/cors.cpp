@@ -42,6 +42,26 @@ CorsPolicy::Match CorsPolicy::match(std::string_view origin) const {
   return static_cast<Match>(kFirstOrigin + static_cast<std::size_t>(it - origins_.begin()));
 }
 
+std::string_view CorsPolicy::decision_text(Match match) const {
+  if (match == kNone) return {};
+  if (match == kAny) return "*";
+  const std::size_t index = match - kFirstOrigin;
+  return index < origins_.size() ? std::string_view(origins_[index].origin) : std::string_view();
+}
+
+CorsPolicy::Match CorsPolicy::admitted(std::string_view decision) {
+  if (decision.empty()) return kNone;
+  if (decision == "*") return kAny;
+  auto it = std::find_if(origins_.begin(), origins_.end(),
+                         [&](const Entry& entry) { return entry.origin == decision; });
+  if (it == origins_.end()) {
+    if (origins_.size() >= std::numeric_limits<Match>::max() - kFirstOrigin) return kNone;
+    origins_.push_back({std::string(decision), false});
+    it = origins_.end() - 1;
+  }
+  return static_cast<Match>(kFirstOrigin + static_cast<std::size_t>(it - origins_.begin()));
+}
+
 void CorsPolicy::report_refusal(std::string_view origin) const {
   if (!refusal_hook_ || reported_.size() >= kMaxReportedOrigins) return;
   if (reported_.emplace(origin).second) refusal_hook_(origin);

@@ -64,6 +64,13 @@ class CorsPolicy {
   Match match(std::string_view origin) const;
   bool allows(std::string_view origin) const { return match(origin) != kNone; }
 
+  // A request that moved here from another process (an upgrade in place) with its
+  // decision as text: "" (none), "*" (any) or the origin it was allowed. It keeps
+  // that answer even if this policy no longer allows the origin, as a request held
+  // across a reload does (an entry withdrawn from the start, if it is new).
+  std::string_view decision_text(Match match) const;
+  Match admitted(std::string_view decision);
+
   // Appends "Name: value\r\n" lines for a response to a request with this match.
   void append_headers(Match match, std::string& head) const;
 

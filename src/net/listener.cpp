@@ -6,6 +6,7 @@
 // which from then on owns it exactly as if uv_accept had produced it.
 #include "net/listener.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -98,6 +99,33 @@ int Listener::listen(const std::string& address, int backlog, std::string& error
   return 0;
 }
 
+int Listener::listen_inherited(int fd, const std::string& address, std::string& error) {
+  if (state_ != State::kIdle) {
+    ::close(fd);
+    error = "listener already used";
+    return UV_EINVAL;
+  }
+  if (const int rc = parse_address(address, addr_, error); rc != 0) {
+    ::close(fd);
+    return rc;
+  }
+  address_ = address;
+  backlog_ = 4096;  // what reopen() listens with; the kernel keeps the socket's own
+  socklen_t bound_length = sizeof addr_;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr_), &bound_length);
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return fail(fd, "make non-blocking", address, error);
+  }
+  if (const int rc = watch_socket(fd, error); rc != 0) return rc;
+  uv_timer_init(loop_, &backoff_);
+  backoff_.data = this;
+  ++handles_open_;
+  state_ = State::kListening;
+  update_polling();
+  return 0;
+}
+
 int Listener::reopen(std::string& error) {
   if (state_ != State::kSuspended) {
     error = "listener not suspended";
@@ -137,7 +165,12 @@ int Listener::open_socket(std::string& error) {
   if (::listen(fd, backlog_) != 0) return fail(fd, "listen on", address, error);
   socklen_t bound_length = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &bound_length);
+  return watch_socket(fd, error);
+}
 
+// A fresh poll handle on the listening socket `fd`, which is ours from now on.
+int Listener::watch_socket(int fd, std::string& error) {
+  const std::string& address = address_;
   auto* poll = new uv_poll_t{};
   if (const int rc = uv_poll_init_socket(loop_, poll, fd); rc != 0) {
     delete poll;

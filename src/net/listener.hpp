@@ -50,6 +50,13 @@ class Listener {
   // SO_REUSEADDR and SO_REUSEPORT and listens. Returns 0 or a negative UV_E* error;
   // `error` gets a readable message. Only one successful listen() per Listener.
   int listen(const std::string& address, int backlog, std::string& error);
+  // Listens on a socket another process bound and listened on (an upgrade in
+  // place: the same socket, with its queue, so no connection is refused or
+  // reset). `address` is the one it was listened on, for reopen() and messages.
+  // Takes `fd` (closed on failure).
+  int listen_inherited(int fd, const std::string& address, std::string& error);
+  // The listening socket's descriptor (-1 when not listening), to pass it on.
+  int fd() const { return fd_; }
   // The port actually bound (useful with port 0); 0 when not listening.
   int bound_port() const;
   // Stops accepting (e.g. near the fd limit) and resumes. Pending connections wait
@@ -79,6 +86,7 @@ class Listener {
   static void on_backoff_end(uv_timer_t* timer);
   static void on_handle_closed(uv_handle_t* handle);
   int open_socket(std::string& error);
+  int watch_socket(int fd, std::string& error);
   void close_socket();
   void accept_some();
   void adopt(int fd);

@@ -98,11 +98,44 @@ class Switchboard {
     fs.writeFileSync(this.configFile, tomlConfig(all));
   }
 
+  /** The daemon's process id now: an upgrade in place hands it to another process. */
+  get pid() { return this.upgradedPid || this.child.pid; }
+
   /** SIGHUP: re-read the config file. */
-  reload() { process.kill(this.child.pid, 'SIGHUP'); }
+  reload() { process.kill(this.pid, 'SIGHUP'); }
 
   /** SIGUSR1: reopen the log file. */
-  reopenLogs() { process.kill(this.child.pid, 'SIGUSR1'); }
+  reopenLogs() { process.kill(this.pid, 'SIGUSR1'); }
+
+  /**
+   * SIGUSR2: an upgrade in place (docs/upgrade.md). Resolves once the new daemon
+   * logged "upgrade: N sessions moved, ..." and the old one is gone, with
+   * { oldPid, newPid, moved, line }; the old one's exit status must be 0 when it
+   * was this harness's child. Rejects with the log when either does not happen.
+   */
+  async upgrade({ timeoutMs = 20000 } = {}) {
+    const done = /upgrade: (\d+) sessions moved[^\n]*/g;
+    const before = (this.stderr().match(done) || []).length;
+    const oldPid = this.pid;
+    process.kill(oldPid, 'SIGUSR2');
+    const text = await this.waitForLog(done, { count: before + 1, timeoutMs });
+    const lines = [...text.matchAll(done)];
+    const line = lines[lines.length - 1];
+    const started = [...text.matchAll(/upgrade: started \S+ \(pid (\d+)\)/g)];
+    const newPid = Number(started[started.length - 1][1]);
+    const deadline = Date.now() + timeoutMs;
+    while (!processGone(oldPid)) {
+      if (Date.now() > deadline) throw new Error(`the old daemon (pid ${oldPid}) did not exit\n${this.logs()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (oldPid === this.child.pid) {
+      const status = await this.child.exited;
+      if (status !== 0) throw new Error(`the old daemon exited with status ${status}\n${this.logs()}`);
+    }
+    this.upgradedPid = newPid;
+    this.upgrades = (this.upgrades || 0) + 1;
+    return { oldPid, newPid, moved: Number(line[1]), line: line[0] };
+  }
 
   /** The captured stderr so far. */
   stderr() { return fs.readFileSync(this.logFile, 'utf8'); }
@@ -148,10 +181,16 @@ class Switchboard {
    * wrong.
    */
   async stop() {
+    if (this.upgradedPid) await stopPid(this.upgradedPid, { timeoutMs: 5000 });
     await stopProcess(this.child, { timeoutMs: 5000 });
     const status = this.child ? this.child.exitStatus : 0;
     let log = '';
     try { log = fs.readFileSync(this.logFile, 'utf8'); } catch { /* never started */ }
+    // A daemon that took over is not this harness's child: its clean end is its
+    // "stopped" line (one per daemon: the first and each upgrade's).
+    if (this.upgradedPid && (log.match(/\] stopped$/gm) || []).length < this.upgrades + 1) {
+      return `the upgraded switchboard (pid ${this.upgradedPid}) did not stop cleanly\n${this.logs()}`;
+    }
     const report = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: /.exec(log);
     let problem = null;
     if (status !== 0 && status !== undefined) {
@@ -164,4 +203,29 @@ class Switchboard {
   }
 }
 
-module.exports = { Switchboard, findBinary, repoRoot, tomlConfig };
+/** True when `pid` has exited (gone, or a zombie nobody reaped yet). */
+function processGone(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** SIGTERM to a process that is not our child, SIGKILL after `timeoutMs`. */
+async function stopPid(pid, { timeoutMs = 5000 } = {}) {
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  const deadline = Date.now() + timeoutMs;
+  while (!processGone(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (!processGone(pid)) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}
+
+module.exports = { Switchboard, processGone, findBinary, repoRoot, tomlConfig };

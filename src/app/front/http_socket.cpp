@@ -1,6 +1,8 @@
 // HttpSocket and HttpSocketList; see http_socket.hpp.
 #include "app/front/http_socket.hpp"
 
+#include <fcntl.h>
+
 #include "app/front/public_origin.hpp"
 #include "app/log/log.hpp"
 #include "base/check.hpp"
@@ -110,6 +112,39 @@ net::TcpStream& HttpSocket::begin_relay() {
   switched_ = true;
   shared_.list.retire(*this);
   return stream_;
+}
+
+bool HttpSocket::movable() const {
+  return !handing_over_ && !lingering_ && !switched_ && !awaiting_proxy_ && !tls_relayed_ &&
+         !tls() && !stream_.closing() && stream_.queued_bytes() == 0 && connection_.movable();
+}
+
+int HttpSocket::duplicate_socket() const {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_.handle()), &fd) != 0) return -1;
+  return ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+void HttpSocket::let_go() {
+  SB_CHECK(!handing_over_ && !switched_, "a socket lets go once, and not while handed over");
+  handing_over_ = true;  // inert: answers and closes are ignored from now on
+  connection_.let_go();
+  stream_.stop_reading();
+  // Closing this descriptor sends nothing: the duplicate keeps the connection.
+  stream_.close();
+}
+
+HttpSocket* HttpSocket::adopt_moved(net::TcpStream& stream, Shared& shared,
+                                    const http::ConnectionRecord& record, http::CorsPolicy& cors,
+                                    std::vector<http::Exchange*>& exchanges) {
+  auto* socket = new HttpSocket(stream, shared);  // owns itself until on_closed()
+  std::vector<http::Exchange*> mine = socket->connection_.adopt_in_flight(record, cors);
+  exchanges.insert(exchanges.end(), mine.begin(), mine.end());
+  if (stream.start_reading() != 0) {
+    // The exchanges stay valid until the close completes; answers are dropped.
+    stream.close();
+  }
+  return socket;
 }
 
 void HttpSocket::on_read(net::TcpStream&, std::string_view bytes) {

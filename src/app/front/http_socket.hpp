@@ -35,6 +35,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "app/front/client_address.hpp"
 #include "app/front/front_events.hpp"
@@ -113,6 +114,25 @@ class HttpSocket final : private net::StreamHandler,
   // stream, still reading, is returned to get a new handler.
   net::TcpStream& begin_relay();
 
+  // --- moving to the next process (an upgrade in place, app/upgrade/) ---------
+  // Whether the socket can move now: plain TCP (no TLS, not a relay), its PROXY
+  // header read, nothing queued for writing, not closing, and its connection
+  // between two requests' bytes (http::Connection::movable()).
+  bool movable() const;
+  http::ConnectionRecord record() const { return connection_.record(); }
+  std::vector<http::Exchange*> waiting_exchanges() { return connection_.waiting_exchanges(); }
+  // A duplicate of the socket's descriptor (close-on-exec) to send, or -1.
+  int duplicate_socket() const;
+  // The duplicate went: this process's handle closes without a word to the
+  // client, and the socket is freed. The requests in flight are forgotten here.
+  void let_go();
+  // A socket that moved here, with the requests that were in flight on it
+  // (`record`); their exchanges, oldest first, go to `exchanges`. `cors` is the
+  // worker's policy (the decisions are admitted again). Starts reading.
+  static HttpSocket* adopt_moved(net::TcpStream& stream, Shared& shared,
+                                 const http::ConnectionRecord& record, http::CorsPolicy& cors,
+                                 std::vector<http::Exchange*>& exchanges);
+
   HttpSocket* prev = nullptr;  // HttpSocketList links
   HttpSocket* next = nullptr;
 
@@ -157,6 +177,8 @@ class HttpSocketList {
   void remove(HttpSocket& socket);
   void close_all();
   std::size_t size() const { return size_; }
+  // The first live socket; the rest follow through `next`.
+  HttpSocket* first() const { return head_; }
   // A socket whose stream switched protocols: off the list, freed by collect().
   void retire(HttpSocket& socket);
   // Frees retired sockets. Call where no socket's frame is on the stack.

@@ -29,6 +29,12 @@ class MetricsRecorder final : public engine::EngineEvents,
   // `slot` null: a private slot (nobody scrapes this worker).
   explicit MetricsRecorder(MetricsSlot* slot);
   MetricsSlot& slot() { return *slot_; }
+  // From now on count into a private slot: the daemon that took this one's
+  // sessions over (an upgrade in place) writes the board's slot now.
+  void leave_board() {
+    own_ = std::make_unique<MetricsSlot>();
+    slot_ = own_.get();
+  }
 
   // engine::EngineEvents
   void session_created(std::string_view sid, std::string_view peer, std::string_view to) override;

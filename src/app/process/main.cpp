@@ -7,8 +7,13 @@
 //   which starts the worker processes and relays hand-overs between them;
 // - started by a supervisor (hidden first argument --worker-index I, see
 //   app/worker_launch.hpp), one of those workers.
+#include <unistd.h>
+
+#include <climits>
 #include <csignal>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "app/config/cli.hpp"
@@ -18,6 +23,7 @@
 #include "app/process/supervisor.hpp"
 #include "app/process/worker.hpp"
 #include "app/process/worker_launch.hpp"
+#include "app/upgrade/upgrade_taker.hpp"
 
 namespace {
 
@@ -45,6 +51,15 @@ int run_supervised_worker(const WorkerLaunch& launch) {
   return worker.run();
 }
 
+// The path of this binary, read now: a package upgrade replaces the file, and
+// SIGUSR2 must run what is at the path then, not what this process runs.
+std::string own_path(const char* argv0) {
+  char buffer[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+  if (n > 0) return std::string(buffer, static_cast<std::size_t>(n));
+  return argv0 != nullptr ? argv0 : "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +69,7 @@ int main(int argc, char** argv) {
   // runs; until then their default action, ending the process, must not apply.
   std::signal(SIGHUP, SIG_IGN);
   std::signal(SIGUSR1, SIG_IGN);
+  std::signal(SIGUSR2, SIG_IGN);
 
   std::string launch_error;
   if (const auto launch = worker_launch_from(argc, argv, launch_error)) {
@@ -65,8 +81,17 @@ int main(int argc, char** argv) {
     return run_supervised_worker(*launch);
   }
 
+  // Started by a running daemon to take its place (an upgrade in place)?
+  std::unique_ptr<UpgradeTaker> taker = UpgradeTaker::from_environment(launch_error);
+  if (!launch_error.empty()) {
+    std::fprintf(stderr, "switchboard: %s\n", launch_error.c_str());
+    return 1;
+  }
   CliResult cli = parse_command_line(argc, argv);
-  if (cli.action != CliResult::kRun) return report_cli_outcome(cli, "switchboard", stdout, stderr);
+  if (cli.action != CliResult::kRun) {
+    if (taker) taker->refuse("the new binary refused the command line or configuration");
+    return report_cli_outcome(cli, "switchboard", stdout, stderr);
+  }
   set_log_level(cli.config.log_level);
   if (const std::string error = set_log_file(cli.config.log_file); !error.empty()) {
     std::fprintf(stderr, "switchboard: log_file %s\n", error.c_str());
@@ -84,10 +109,26 @@ int main(int argc, char** argv) {
                 why.c_str());
   }
 
+  if (taker && cli.config.workers != 1) {
+    taker->refuse("an upgrade in place moves sessions to workers = 1 only in this release");
+    SB_LOG_ERROR("upgrade: refused: the new configuration has workers = %u", cli.config.workers);
+    return 1;
+  }
   if (cli.config.workers == 1) {
     set_worker_index(0);
-    Worker worker(cli.config, 0);
+    int board_fd = -1;
+    if (taker) {
+      if (!taker->receive_start(why)) {
+        SB_LOG_ERROR("upgrade: %s", why.c_str());
+        taker->refuse(why);
+        return 1;
+      }
+      board_fd = taker->take_socket("board", "");
+    }
+    Worker worker(cli.config, 0, -1, -1, board_fd);
     worker.set_reload_source(cli.config_path, cli.overrides);
+    worker.set_upgrade_source(own_path(argv[0]), std::vector<std::string>(argv, argv + argc));
+    worker.set_upgrade_taker(taker.get());
     return worker.run();
   }
   set_worker_index(-1);  // "[supervisor]"

@@ -36,6 +36,11 @@ void notify_reloading() {
 
 void notify_stopping() { send("STOPPING=1\nSTATUS=stopping: ending sessions"); }
 
+void notify_main_pid(int pid) {
+  send("MAINPID=" + std::to_string(pid) + "\nSTATUS=upgraded: the new daemon is pid " +
+       std::to_string(pid));
+}
+
 void forget_service_manager() {
   ::unsetenv("NOTIFY_SOCKET");
   ::unsetenv("WATCHDOG_USEC");

@@ -10,6 +10,8 @@
 //   WATCHDOG=1                 every WatchdogSec/2 while the loop runs, when the
 //                              manager set WATCHDOG_USEC for this process
 //   STATUS=...                 a line for `systemctl status`
+//   MAINPID=...                an upgrade in place: the new daemon is the main
+//                              process now (sent by the old one, before it exits)
 //
 // Only the process systemd started notifies (the supervisor, or the single
 // worker); supervised workers have NOTIFY_SOCKET removed from their environment
@@ -26,6 +28,9 @@ namespace sb::app {
 void notify_ready(std::string_view status);
 void notify_reloading();
 void notify_stopping();
+// An upgrade in place handed the daemon to process `pid`: systemd follows it as
+// the service's main process (MAINPID=, accepted from the main process itself).
+void notify_main_pid(int pid);
 // Removes the variables that would make this process (and its children) talk to
 // the service manager: for supervised workers.
 void forget_service_manager();

@@ -16,7 +16,6 @@
 namespace sb::app {
 namespace {
 constexpr std::uint64_t kSampleMs = 1000;  // gauges into the metrics slot
-constexpr int kBacklog = 4096;
 
 // The supervisor's board on `fd`, or (alone, with metrics_listen) our own.
 std::unique_ptr<MetricsBoard> open_metrics_board(const Config& config, int fd) {
@@ -207,6 +206,7 @@ int Worker::run() {
   if (!open_listeners(error)) return stop_before_start(error);
   start_admission();
   if (!start_handles(error)) return stop_before_start(error);
+  if (taker_ != nullptr && !take_over(error)) return stop_before_start("upgrade: " + error);
   announce();
   uv_run(&loop_, UV_RUN_DEFAULT);
 
@@ -226,7 +226,7 @@ bool Worker::open_listeners(std::string& error) {
         &loop_, context_->timers(), *metrics_board_, limits_, [] { return DaemonFigures{}; }, true);
   }
   const std::string address = listen_address(config_);
-  if (listener_->listen(address, kBacklog, error) != 0) {
+  if (listen_on(*listener_, "http", address, error) != 0) {
     error = "cannot listen on " + address + ": " + error;
     return false;
   }
@@ -243,7 +243,7 @@ bool Worker::open_listeners(std::string& error) {
       return false;
     }
     const std::string tls_address = tls_listen_address(config_);
-    if (tls_listener_->listen(tls_address, kBacklog, error) != 0) {
+    if (listen_on(*tls_listener_, "https", tls_address, error) != 0) {
       error = "cannot listen on " + tls_address + ": " + error;
       return false;
     }
@@ -310,7 +310,8 @@ bool Worker::start_handles(std::string& error) {
   } signals[] = {{&sigterm_, SIGTERM, &Worker::on_signal, true},
                  {&sigint_, SIGINT, &Worker::on_signal, true},
                  {&sighup_, SIGHUP, &Worker::on_reload_signal, false},
-                 {&sigusr1_, SIGUSR1, &Worker::on_reload_signal, false}};
+                 {&sigusr1_, SIGUSR1, &Worker::on_reload_signal, false},
+                 {&sigusr2_, SIGUSR2, &Worker::on_upgrade_signal, false}};
   for (const auto& sig : signals) {
     error = uv_failure("signal handler", uv_signal_init(&loop_, sig.handle));
     if (error.empty())

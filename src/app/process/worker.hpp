@@ -59,6 +59,8 @@
 #include "app/process/listen_board.hpp"
 #include "app/process/login_pacer.hpp"
 #include "app/process/notify.hpp"
+#include "app/upgrade/upgrade_giver.hpp"
+#include "app/upgrade/upgrade_taker.hpp"
 #include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
 #include "bosh/settings.hpp"
@@ -89,6 +91,14 @@ class Worker {
   // as the start did. Without a call, SIGHUP re-checks the command line only.
   void set_reload_source(std::string path, std::vector<Override> overrides);
 
+  // Alone: SIGUSR2 runs `exe` with `args` to take this daemon's place (an
+  // upgrade in place, app/upgrade/upgrade_giver.hpp). Without a call, SIGUSR2
+  // is refused with a log line.
+  void set_upgrade_source(std::string exe, std::vector<std::string> args);
+  // This daemon takes over from the one that started it (upgrade_taker.hpp):
+  // its listeners come from `taker`, and its sessions before the loop runs.
+  void set_upgrade_taker(UpgradeTaker* taker) { taker_ = taker; }
+
   // Listens and runs the loop until shutdown. Returns the process exit code.
   int run();
 
@@ -116,6 +126,13 @@ class Worker {
   void reload_from_file();
   void reload_file();
   void on_control(const ControlMessage& message);
+  // Upgrades in place (worker_upgrade.cpp).
+  static void on_upgrade_signal(uv_signal_t* handle, int signum);
+  void begin_upgrade();
+  void upgrade_done(const UpgradeOutcome& outcome);
+  int listen_on(net::Listener& listener, const char* role, const std::string& address,
+                std::string& error);
+  bool take_over(std::string& error);
   // The orderly end (worker_shutdown.cpp).
   void begin_shutdown();
   void finish_shutdown();
@@ -176,6 +193,11 @@ class Worker {
   uv_signal_t sigint_{};
   uv_signal_t sighup_{};
   uv_signal_t sigusr1_{};
+  uv_signal_t sigusr2_{};
+  std::string upgrade_exe_;  // empty: SIGUSR2 is refused
+  std::vector<std::string> upgrade_args_;
+  std::unique_ptr<UpgradeGiver> upgrade_;  // the last upgrade, kept until its handles closed
+  UpgradeTaker* taker_ = nullptr;
   uv_timer_t shutdown_timer_{};
   uv_timer_t sample_timer_{};
   Watchdog watchdog_;       // alone only: the supervisor pings for its workers

@@ -28,6 +28,7 @@ void Worker::on_signal(uv_signal_t* handle, int signum) {
 
 void Worker::begin_shutdown() {
   shutdown_phase_ = 1;
+  if (upgrade_ && !upgrade_->finished()) upgrade_->abandon("this daemon is stopping");
   if (!handover_) notify_stopping();
   if (admission_) admission_->stop();
   if (board_) board_->forget(static_cast<std::uint32_t>(index_));
@@ -71,6 +72,7 @@ void Worker::finish_shutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sample_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigusr2_), nullptr);
   watchdog_.stop();
   uv_timer_start(&shutdown_timer_, &Worker::on_shutdown_timer, kCloseMs, 0);
   uv_unref(reinterpret_cast<uv_handle_t*>(&shutdown_timer_));

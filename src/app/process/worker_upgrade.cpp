@@ -1,0 +1,97 @@
+// The worker's part in an upgrade in place (app/upgrade/): SIGUSR2 starts the
+// new binary beside this one (UpgradeGiver), whose outcome ends this daemon or
+// leaves it serving; a worker started to take over gets its listeners and
+// sessions from the old daemon (UpgradeTaker). See worker.hpp.
+#include <csignal>
+
+#include "app/log/log.hpp"
+#include "app/process/worker.hpp"
+#include "app/process/worker_launch.hpp"
+
+namespace sb::app {
+namespace {
+constexpr int kBacklog = 4096;
+}  // namespace
+
+void Worker::set_upgrade_source(std::string exe, std::vector<std::string> args) {
+  upgrade_exe_ = std::move(exe);
+  upgrade_args_ = std::move(args);
+}
+
+void Worker::on_upgrade_signal(uv_signal_t* handle, int) {
+  static_cast<Worker*>(handle->data)->begin_upgrade();
+}
+
+void Worker::begin_upgrade() {
+  if (shutdown_phase_ > 0) return;
+  if (handover_) {
+    SB_LOG_DEBUG("SIGUSR2 ignored: the supervisor decides upgrades");
+    return;
+  }
+  if (upgrade_exe_.empty()) {
+    SB_LOG_WARN("upgrade refused: this daemon does not know its binary's path");
+    return;
+  }
+  if (upgrade_ && upgrade_->busy()) {
+    SB_LOG_WARN("upgrade refused: the last one is still under way");
+    return;
+  }
+  UpgradeSource source;
+  source.loop = &loop_;
+  source.sessions = sessions_.get();
+  source.sockets = &sockets_;
+  source.listeners.push_back({"http", listener_.get(), listen_address(config_)});
+  if (tls_listener_) {
+    source.listeners.push_back({"https", tls_listener_.get(), tls_listen_address(config_)});
+  }
+  if (metrics_board_ && metrics_server_) source.board_fd = metrics_board_->fd();
+  source.staying = [this] {
+    std::vector<std::pair<std::string, std::uint64_t>> staying;
+    if (websocket_) staying.emplace_back("websocket", websocket_->live());
+    return staying;
+  };
+  upgrade_ = std::make_unique<UpgradeGiver>(
+      std::move(source), [this](const UpgradeOutcome& outcome) { upgrade_done(outcome); });
+  SB_LOG_INFO("upgrade: asked for (SIGUSR2); %zu BOSH sessions to move", sessions_->size());
+  std::string error;
+  if (!upgrade_->start(upgrade_exe_, upgrade_args_, error)) {
+    SB_LOG_ERROR("upgrade failed: %s; this daemon keeps every session", error.c_str());
+  }
+}
+
+// Committed: the sessions that moved are gone from here; the rest end as in a
+// shutdown, and this process exits. Rolled back: nothing changed.
+void Worker::upgrade_done(const UpgradeOutcome& outcome) {
+  if (!outcome.committed) {
+    SB_LOG_ERROR("upgrade failed: %s; this daemon keeps every session", outcome.reason.c_str());
+    return;
+  }
+  std::uint64_t ended = 0;
+  for (const auto& entry : outcome.account.ended) ended += entry.second;
+  SB_LOG_INFO("upgrade: %llu sessions and %llu idle connections handed to pid %d; %llu end here",
+              static_cast<unsigned long long>(outcome.account.sessions),
+              static_cast<unsigned long long>(outcome.account.connections), outcome.child_pid,
+              static_cast<unsigned long long>(ended));
+  notify_main_pid(outcome.child_pid);
+  // The new daemon writes the metrics board's slot from now on.
+  recorder_.leave_board();
+  begin_shutdown();
+}
+
+// The listener of `role` on `address`: the old daemon's very socket when this
+// daemon takes over from one that listened there, else a new one.
+int Worker::listen_on(net::Listener& listener, const char* role, const std::string& address,
+                      std::string& error) {
+  if (taker_ != nullptr) {
+    const int fd = taker_->take_socket(role, address);
+    if (fd >= 0) return listener.listen_inherited(fd, address, error);
+  }
+  return listener.listen(address, kBacklog, error);
+}
+
+bool Worker::take_over(std::string& error) {
+  return taker_->take_over(UpgradeTaker::Parts{&loop_, *sessions_, *upstreams_, *shared_, cors_},
+                           error);
+}
+
+}  // namespace sb::app

@@ -1,0 +1,415 @@
+// The running daemon's half of an upgrade in place; see upgrade_giver.hpp.
+#include "app/upgrade/upgrade_giver.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "app/log/log.hpp"
+#include "bosh/session.hpp"
+#include "xmpp/upstream_link.hpp"
+
+extern char** environ;
+
+namespace sb::app {
+namespace {
+constexpr int kChildChannelFd = 3;  // where the new daemon finds its end
+constexpr std::size_t kBatchBytes = 1u << 20;
+
+std::uint64_t monotonic_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1000000000u +
+         static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+// This process's environment for the new daemon: the channel named, and
+// WATCHDOG_PID dropped (it names this process; without it the new daemon feeds
+// the watchdog once systemd knows it as the main process).
+std::vector<std::string> child_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "WATCHDOG_PID=", 13) == 0) continue;
+    if (std::strncmp(*e, "SWITCHBOARD_UPGRADE_FD=", 23) == 0) continue;
+    env.emplace_back(*e);
+  }
+  env.push_back("SWITCHBOARD_UPGRADE_FD=" + std::to_string(kChildChannelFd));
+  return env;
+}
+}  // namespace
+
+// What moves, decided at the quiet moment, with the descriptors to send.
+struct UpgradeGiver::Plan {
+  struct Moving {
+    bosh::Session* session = nullptr;  // null: an idle connection
+    std::vector<HttpSocket*> sockets;  // the connections it takes
+    MovingItem item;
+    std::vector<int> fds;  // duplicates, closed once sent
+  };
+  std::vector<Moving> moving;
+  std::uint64_t busy = 0;  // sessions not movable at the last try
+  ~Plan() {
+    for (Moving& m : moving)
+      for (int fd : m.fds) ::close(fd);
+  }
+};
+
+UpgradeGiver::UpgradeGiver(UpgradeSource source, DoneFn done)
+    : source_(std::move(source)), done_(std::move(done)) {}
+
+UpgradeGiver::~UpgradeGiver() = default;
+
+bool UpgradeGiver::start(const std::string& exe, const std::vector<std::string>& args,
+                         std::string& error) {
+  started_ns_ = monotonic_ns();
+  int pair[2];
+  if (!make_channel_pair(pair, error)) return false;
+  channel_ = std::make_unique<UpgradeChannel>(pair[0]);
+
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env = child_environment();
+  std::vector<char*> envp;
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  uv_stdio_container_t stdio[4];
+  for (int i = 0; i < 3; ++i) {
+    stdio[i].flags = UV_INHERIT_FD;
+    stdio[i].data.fd = i;
+  }
+  stdio[3].flags = UV_INHERIT_FD;
+  stdio[3].data.fd = pair[1];
+  uv_process_options_t options{};
+  options.file = exe.c_str();
+  options.args = argv.data();
+  options.env = envp.data();
+  options.stdio_count = 4;
+  options.stdio = stdio;
+  options.exit_cb = &UpgradeGiver::on_exit;
+  const int rc = uv_spawn(source_.loop, &process_, &options);
+  ::close(pair[1]);
+  if (rc != 0) {
+    // libuv wants the handle closed even when the spawn failed.
+    process_.data = this;
+    ++open_handles_;
+    uv_close(reinterpret_cast<uv_handle_t*>(&process_), &UpgradeGiver::on_handle_closed);
+    finished_ = true;
+    channel_.reset();
+    error = "cannot run " + exe + ": " + uv_strerror(rc);
+    return false;
+  }
+  process_.data = this;
+  process_running_ = true;
+  process_open_ = true;
+  open_handles_ += 3;
+  child_pid_ = process_.pid;
+  uv_timer_init(source_.loop, &timer_);
+  timer_.data = this;
+  uv_poll_init(source_.loop, &poll_, channel_->fd());
+  poll_.data = this;
+  handles_open_ = true;
+  if (!send_start(error)) {
+    roll_back(error);
+    return true;  // started, and already rolled back: finish() said why
+  }
+  waiting_ready_ = true;
+  uv_poll_start(&poll_, UV_READABLE, &UpgradeGiver::on_readable);
+  uv_timer_start(&timer_, &UpgradeGiver::on_timer, kReadyTimeoutMs, 0);
+  SB_LOG_INFO("upgrade: started %s (pid %d) beside this process", exe.c_str(), child_pid_);
+  return true;
+}
+
+bool UpgradeGiver::send_start(std::string& error) {
+  StartMessage start;
+  std::vector<int> fds;
+  for (const UpgradeSource::ListenerRef& l : source_.listeners) {
+    if (l.listener == nullptr || l.listener->fd() < 0) continue;
+    start.sockets.push_back({l.role, l.address});
+    fds.push_back(l.listener->fd());
+  }
+  if (source_.board_fd >= 0) {
+    start.sockets.push_back({"board", ""});
+    fds.push_back(source_.board_fd);
+  }
+  return channel_->send(static_cast<std::uint8_t>(UpgradeKind::kStart), encode(start), fds, 5000,
+                        error);
+}
+
+void UpgradeGiver::on_readable(uv_poll_t* poll, int, int) {
+  auto& self = *static_cast<UpgradeGiver*>(poll->data);
+  if (self.waiting_ready_) self.ready();
+}
+
+void UpgradeGiver::on_timer(uv_timer_t* timer) {
+  auto& self = *static_cast<UpgradeGiver*>(timer->data);
+  if (self.waiting_ready_) {
+    self.roll_back("the new binary was not ready within " + std::to_string(kReadyTimeoutMs / 1000) +
+                   " s");
+    return;
+  }
+  self.try_moving();
+}
+
+void UpgradeGiver::on_exit(uv_process_t* process, std::int64_t status, int signal) {
+  auto& self = *static_cast<UpgradeGiver*>(process->data);
+  self.process_running_ = false;
+  if (self.finished_) {
+    // Killed in a rollback: reaped now, the handle can go.
+    self.process_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(process), &UpgradeGiver::on_handle_closed);
+    return;
+  }
+  self.roll_back(signal != 0 ? "the new binary was killed by signal " + std::to_string(signal)
+                             : "the new binary exited with status " + std::to_string(status));
+}
+
+// The new daemon spoke: ready (then move at the first quiet moment) or refused.
+void UpgradeGiver::ready() {
+  UpgradeChannel::Message message;
+  std::string error;
+  if (!channel_->receive(message, 1000, error)) {
+    roll_back(error == "closed" ? "the new binary closed the channel before it was ready" : error);
+    return;
+  }
+  if (message.kind == static_cast<std::uint8_t>(UpgradeKind::kRefused)) {
+    roll_back("the new binary refused: " + message.bytes);
+    return;
+  }
+  if (message.kind != static_cast<std::uint8_t>(UpgradeKind::kReady)) {
+    roll_back("the new binary said something unexpected before it was ready");
+    return;
+  }
+  waiting_ready_ = false;
+  uv_poll_stop(&poll_);
+  uv_timer_stop(&timer_);
+  // New connections are the new daemon's from now on (it listens on the same
+  // sockets; until its loop runs they wait in the queue).
+  for (UpgradeSource::ListenerRef& l : source_.listeners)
+    if (l.listener != nullptr) l.listener->pause();
+  try_moving();
+}
+
+void UpgradeGiver::try_moving() {
+  ++tries_;
+  Plan plan;
+  if (!this->plan(plan, tries_ >= kQuietTries)) {
+    uv_timer_start(&timer_, &UpgradeGiver::on_timer, kQuietRetryMs, 0);
+    return;
+  }
+  std::string error;
+  if (!send_plan(plan, error)) {
+    roll_back(error);
+    return;
+  }
+  UpgradeChannel::Message answer;
+  if (!channel_->receive(answer, kAnswerTimeoutMs, error)) {
+    roll_back(error == "closed" ? "the new binary closed the channel while taking over" : error);
+    return;
+  }
+  if (answer.kind == static_cast<std::uint8_t>(UpgradeKind::kRefused)) {
+    roll_back("the new binary refused the sessions: " + answer.bytes);
+    return;
+  }
+  if (answer.kind != static_cast<std::uint8_t>(UpgradeKind::kTaken)) {
+    roll_back("the new binary said something unexpected while taking over");
+    return;
+  }
+  commit(plan);
+}
+
+// Decides what moves now. False while some session is not movable yet and this
+// is not the last try.
+bool UpgradeGiver::plan(Plan& plan, bool last_try) {
+  // Which socket each waiting exchange is on.
+  std::unordered_map<const http::Exchange*, HttpSocket*> socket_of;
+  for (HttpSocket* s = source_.sockets->first(); s != nullptr; s = s->next) {
+    for (http::Exchange* e : s->waiting_exchanges()) socket_of.emplace(e, s);
+  }
+  std::unordered_set<const HttpSocket*> claimed;
+  for (bosh::Session* session : source_.sessions->live()) {
+    Plan::Moving m;
+    m.session = session;
+    bool movable = true;
+    xmpp::UpstreamLink* link = nullptr;
+    if (engine::Upstream* upstream = session->live_upstream()) {
+      link = dynamic_cast<xmpp::UpstreamLink*>(upstream);
+      movable = link != nullptr && link->movable();
+    }
+    // Its exchanges must fill whole sockets, each movable, in the record's order.
+    const std::vector<http::Exchange*> exchanges = session->exchanges();
+    std::size_t next = 0;
+    while (movable && next < exchanges.size()) {
+      const auto found = socket_of.find(exchanges[next]);
+      if (found == socket_of.end() || !found->second->movable() || claimed.count(found->second)) {
+        movable = false;
+        break;
+      }
+      HttpSocket* socket = found->second;
+      for (http::Exchange* e : socket->waiting_exchanges()) {
+        if (next >= exchanges.size() || exchanges[next] != e) {
+          movable = false;
+          break;
+        }
+        ++next;
+      }
+      if (movable) m.sockets.push_back(socket);
+    }
+    if (!movable) {
+      ++plan.busy;
+      if (!last_try) return false;
+      continue;
+    }
+    for (HttpSocket* socket : m.sockets) claimed.insert(socket);
+    plan.moving.push_back(std::move(m));
+  }
+  for (HttpSocket* s = source_.sockets->first(); s != nullptr; s = s->next) {
+    if (claimed.count(s) || !s->movable() || !s->waiting_exchanges().empty()) continue;
+    Plan::Moving m;
+    m.sockets.push_back(s);
+    plan.moving.push_back(std::move(m));
+  }
+  // The records and the duplicates, now that the moment is chosen.
+  for (Plan::Moving& m : plan.moving) {
+    m.item.type = m.session != nullptr ? MovingItem::Type::kSession : MovingItem::Type::kIdle;
+    if (m.session != nullptr) {
+      m.item.session = bosh::encode(m.session->record());
+      if (engine::Upstream* upstream = m.session->live_upstream()) {
+        auto* link = static_cast<xmpp::UpstreamLink*>(upstream);
+        m.item.link = xmpp::encode(link->record());
+        m.fds.push_back(link->duplicate_socket());
+      }
+    }
+    for (HttpSocket* socket : m.sockets) {
+      m.item.connections.push_back(http::encode(socket->record()));
+      m.fds.push_back(socket->duplicate_socket());
+    }
+  }
+  return true;
+}
+
+bool UpgradeGiver::send_plan(Plan& plan, std::string& error) {
+  for (const Plan::Moving& m : plan.moving) {
+    for (int fd : m.fds) {
+      if (fd < 0) {
+        error = std::string("cannot duplicate a socket: ") + std::strerror(errno);
+        return false;
+      }
+    }
+  }
+  std::vector<MovingItem> batch;
+  std::vector<int> fds;
+  std::size_t bytes = 0;
+  const auto flush = [&]() {
+    if (batch.empty()) return true;
+    const bool ok = channel_->send(static_cast<std::uint8_t>(UpgradeKind::kBatch), encode(batch),
+                                   fds, kAnswerTimeoutMs, error);
+    batch.clear();
+    fds.clear();
+    bytes = 0;
+    return ok;
+  };
+  EndMessage end;
+  end.started_ns = started_ns_;
+  for (Plan::Moving& m : plan.moving) {
+    const std::size_t size = m.item.session.size() + m.item.link.size() + 64;
+    if (fds.size() + m.fds.size() > UpgradeChannel::kMaxFds || bytes + size > kBatchBytes) {
+      if (!flush()) return false;
+    }
+    if (m.session != nullptr) {
+      ++end.sessions;
+    } else {
+      ++end.connections;
+    }
+    fds.insert(fds.end(), m.fds.begin(), m.fds.end());
+    bytes += size;
+    batch.push_back(std::move(m.item));
+  }
+  if (!flush()) return false;
+  if (plan.busy > 0) end.ended.emplace_back("busy", plan.busy);
+  if (source_.staying) {
+    for (auto& entry : source_.staying()) {
+      if (entry.second > 0) end.ended.push_back(std::move(entry));
+    }
+  }
+  if (!channel_->send(static_cast<std::uint8_t>(UpgradeKind::kEnd), encode(end), {},
+                      kAnswerTimeoutMs, error)) {
+    return false;
+  }
+  account_ = std::move(end);
+  return true;
+}
+
+// The new daemon holds every record: the moved sessions and sockets leave this
+// process without a word to their peers, and it is told to go ahead.
+void UpgradeGiver::commit(Plan& plan) {
+  for (Plan::Moving& m : plan.moving) {
+    if (m.session != nullptr) {
+      bosh::Session::Departure departure = m.session->move_out();
+      if (departure.upstream) {
+        static_cast<xmpp::UpstreamLink*>(departure.upstream.release())->let_go();
+      }
+    }
+    for (HttpSocket* socket : m.sockets) socket->let_go();
+  }
+  std::string error;
+  if (!channel_->send(static_cast<std::uint8_t>(UpgradeKind::kCommit), {}, {}, 5000, error)) {
+    // It has every record and waits for this word; without it, it takes over
+    // when it sees the channel close (upgrade_taker.cpp).
+    SB_LOG_WARN("upgrade: could not say commit (%s); the channel's end says it", error.c_str());
+  }
+  committed_ = true;
+  UpgradeOutcome outcome;
+  outcome.committed = true;
+  outcome.child_pid = child_pid_;
+  outcome.account = account_;
+  finish(std::move(outcome));
+}
+
+// Nothing was let go: resume accepting and keep everything.
+void UpgradeGiver::roll_back(const std::string& why) {
+  if (finished_) return;
+  if (channel_) {
+    std::string ignored;
+    channel_->send(static_cast<std::uint8_t>(UpgradeKind::kAbort), why, {}, 100, ignored);
+  }
+  if (process_running_) uv_process_kill(&process_, SIGKILL);
+  for (UpgradeSource::ListenerRef& l : source_.listeners)
+    if (l.listener != nullptr) l.listener->resume();
+  UpgradeOutcome outcome;
+  outcome.reason = why;
+  outcome.child_pid = child_pid_;
+  finish(std::move(outcome));
+}
+
+void UpgradeGiver::abandon(const std::string& why) { roll_back(why); }
+
+void UpgradeGiver::finish(UpgradeOutcome outcome) {
+  finished_ = true;
+  waiting_ready_ = false;
+  close_handles();
+  channel_.reset();
+  if (done_) done_(outcome);
+}
+
+void UpgradeGiver::close_handles() {
+  if (!handles_open_) return;
+  handles_open_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &UpgradeGiver::on_handle_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &UpgradeGiver::on_handle_closed);
+  // Committed, the new daemon lives on and this process stops watching it. Rolled
+  // back, it was killed: on_exit() reaps it and closes the handle then.
+  if (!process_running_ || committed_) {
+    process_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&process_), &UpgradeGiver::on_handle_closed);
+  }
+}
+
+void UpgradeGiver::on_handle_closed(uv_handle_t* handle) {
+  --static_cast<UpgradeGiver*>(handle->data)->open_handles_;
+}
+
+}  // namespace sb::app

@@ -1,0 +1,77 @@
+// UpgradeTaker: the new daemon's half of an upgrade in place (upgrade.hpp tells
+// the whole story; the running daemon's half is upgrade_giver.hpp).
+//
+// A daemon started with SWITCHBOARD_UPGRADE_FD in its environment is taking over
+// from the one that started it, over the channel on that descriptor. It first
+// takes the listening sockets (and the metrics board), so that it listens on the
+// very sockets the old daemon did, with their queues. Once its loop is built and
+// its listeners are up it says "ready", reads every session and idle connection
+// the old daemon sends, and checks every record before it answers: a record it
+// cannot read makes it refuse and exit, and the old daemon keeps everything.
+// Only when the old daemon says "commit" does it rebuild the sessions and adopt
+// their sockets; then its loop starts. If the channel closes after it took the
+// records and before that word, the old daemon is gone, so it takes over anyway.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/front/http_socket.hpp"
+#include "app/upgrade/upgrade_channel.hpp"
+#include "app/upgrade/upgrade_wire.hpp"
+#include "bosh/session_table.hpp"
+#include "http/cors.hpp"
+#include "xmpp/upstream_connector.hpp"
+
+namespace sb::app {
+
+inline constexpr const char* kUpgradeFdEnv = "SWITCHBOARD_UPGRADE_FD";
+
+class UpgradeTaker {
+ public:
+  static constexpr int kStartTimeoutMs = 10000;
+  static constexpr int kRecordsTimeoutMs = 60000;
+  static constexpr int kCommitTimeoutMs = 90000;  // longer than the giver's wait
+
+  // The taker named by the environment (which forgets it: a later upgrade of
+  // this daemon names its own), or null when this start is not an upgrade.
+  static std::unique_ptr<UpgradeTaker> from_environment(std::string& error);
+  explicit UpgradeTaker(int fd) : channel_(fd) {}
+
+  // Reads the old daemon's sockets (the kStart message).
+  bool receive_start(std::string& error);
+  // The socket of `role` if it was listening on `address` (ours then), else -1
+  // (a changed address: this daemon binds its own).
+  int take_socket(const std::string& role, const std::string& address);
+  // This daemon cannot run: tells the old one why (it keeps everything).
+  void refuse(const std::string& why);
+
+  struct Parts {
+    uv_loop_t* loop;
+    bosh::SessionTable& sessions;
+    xmpp::UpstreamConnector& upstreams;
+    HttpSocket::Shared& shared;
+    http::CorsPolicy& cors;
+  };
+  // Ready, the records, commit, and everything rebuilt here. False, with the
+  // reason, when this daemon must exit (the old one keeps its sessions).
+  bool take_over(const Parts& parts, std::string& error);
+  const EndMessage& account() const { return account_; }
+  std::uint64_t sessions_taken() const { return sessions_taken_; }
+
+ private:
+  struct Taken;
+  bool read_records(std::vector<Taken>& taken, std::string& error);
+  void adopt(const Parts& parts, std::vector<Taken>& taken);
+
+  UpgradeChannel channel_;
+  StartMessage start_;
+  std::vector<int> start_fds_;
+  EndMessage account_;
+  std::uint64_t sessions_taken_ = 0;
+};
+
+}  // namespace sb::app

@@ -1,0 +1,137 @@
+'use strict';
+// Conformance: an upgrade in place (SIGUSR2, docs/upgrade.md). The daemon runs
+// the binary at its path beside itself, hands it the listening socket and every
+// BOSH session with its sockets (held requests on their client connections,
+// early requests, the response cache, key sequencing, the server link with a
+// stanza half read), and exits. The clients below keep their TCP connections
+// and their rids and notice nothing; a failed upgrade leaves the old daemon
+// serving everything.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const {
+  useStack, startStackFor, openSession, assertAlive, assertWrapper, assertTerminate,
+  stillPending, attrPattern, sleep, uniqueDomain,
+} = require('./lib/stack');
+const { BoshSession } = require('../lib/bosh');
+
+const sha1 = (text) => crypto.createHash('sha1').update(text).digest('hex');
+/** [K(1), ..., K(n)] for `seed` (XEP-0124 §15). */
+function keyChain(seed, n) {
+  const keys = [sha1(seed)];
+  while (keys.length < n) keys.push(sha1(keys[keys.length - 1]));
+  return keys;
+}
+
+const stack = useStack();
+
+test('a held long poll moves with its connection and gets the server\'s next stanza', async () => {
+  const { session, conn } = await openSession(stack, 'held');
+  const held = session.send();
+  assert.ok(await stillPending(held, 200), 'held before the upgrade');
+  const { oldPid, newPid, moved } = await stack.sb.upgrade();
+  assert.notEqual(newPid, oldPid);
+  assert.ok(moved >= 1, `sessions moved: ${moved}`);
+  assert.ok(await stillPending(held, 200), 'still held after the upgrade');
+  conn.send("<message id='after-upgrade' from='a@b'><body>hi</body></message>");
+  const reply = await held;
+  assertWrapper(reply);
+  assert.match(reply.payload, attrPattern('id', 'after-upgrade'));
+  await assertAlive({ session, conn }, 'after the upgrade');
+});
+
+test('a stanza the client sends through the moved session reaches the server', async () => {
+  const { session, conn } = await openSession(stack, 'outbound');
+  await stack.sb.upgrade();
+  const pending = session.send({ payload: "<message id='out-1' to='peer@x'/>" });
+  await conn.waitStanza(attrPattern('id', 'out-1'));
+  conn.send("<message id='in-1' from='peer@x'/>");
+  const reply = await pending;
+  assert.match(reply.payload, attrPattern('id', 'in-1'));
+});
+
+test('an early request waits across the upgrade and is answered in order', async () => {
+  const { session, conn } = await openSession(stack, 'early', { attrs: { hold: '2' } });
+  const base = session.rid;
+  const early = session.send({ rid: base + 2, payload: "<message id='e2' to='p@x'/>" });
+  assert.ok(await stillPending(early, 200), 'the early request waits for its predecessor');
+  await stack.sb.upgrade();
+  const first = session.send({ rid: base + 1, payload: "<message id='e1' to='p@x'/>" });
+  await conn.waitStanza(attrPattern('id', 'e1'));
+  await conn.waitStanza(attrPattern('id', 'e2'));
+  conn.send("<message id='e-answer' from='p@x'/>");
+  const replies = await Promise.all([first, early]);
+  const all = replies.map((r) => r.payload).join('');
+  assert.match(all, attrPattern('id', 'e-answer'));
+});
+
+test('the response cache moves: a resent rid gets the same answer', async () => {
+  const { session, conn } = await openSession(stack, 'cache');
+  const pending = session.send();
+  conn.send("<message id='cached' from='a@b'/>");
+  const reply = await pending;
+  assert.match(reply.payload, attrPattern('id', 'cached'));
+  await stack.sb.upgrade();
+  const again = await session.send({ rid: session.rid });
+  assert.equal(again.text, reply.text, 'the resend gets the kept response');
+});
+
+test('a stanza the server had half sent when the session moved arrives whole', async () => {
+  const { session, conn } = await openSession(stack, 'half');
+  conn.send("<message id='split' from='a@b'><body>first half, ");
+  await sleep(100);
+  await stack.sb.upgrade();
+  const pending = session.send();
+  conn.send('second half</body></message>');
+  const reply = await pending;
+  assert.match(reply.payload, attrPattern('id', 'split'));
+  assert.match(reply.payload, /first half, second half/);
+});
+
+test('key sequencing carries over: the next key is checked, a wrong one refused', async () => {
+  const keys = keyChain('upgrade-keys', 6);
+  const { session, conn } = await openSession(stack, 'keys', { attrs: { newkey: keys[5] } });
+  const first = session.send({ attrs: { key: keys[4] } });
+  conn.send("<message id='k1' from='a@b'/>");
+  assert.match((await first).payload, attrPattern('id', 'k1'));
+  await stack.sb.upgrade();
+  const good = session.send({ attrs: { key: keys[3] } });
+  conn.send("<message id='k2' from='a@b'/>");
+  assert.match((await good).payload, attrPattern('id', 'k2'));
+  const bad = await session.send({ attrs: { key: keys[3] } });
+  assertTerminate(bad, 'item-not-found');
+});
+
+test('a failed upgrade (the new binary refuses its configuration) leaves the old daemon serving', async (t) => {
+  const { sb, upstream } = await startStackFor(t, {});
+  const to = uniqueDomain('rollback');
+  const session = await BoshSession.create(sb.port, to);
+  const conn = await upstream.connection(to);
+  const held = session.send();
+  const pid = sb.pid;
+  fs.writeFileSync(sb.configFile, 'listen = 12\n');  // what the next binary would read
+  process.kill(pid, 'SIGUSR2');
+  await sb.waitForLog(/upgrade failed: [^\n]*keeps every session/);
+  sb.writeConfig({});
+  assert.equal(sb.pid, pid);
+  assert.ok(await stillPending(held, 200), 'the held request is still held');
+  conn.send("<message id='kept' from='a@b'/>");
+  assert.match((await held).payload, attrPattern('id', 'kept'));
+  await assertAlive({ session, conn }, 'after a failed upgrade');
+  // And the next upgrade, with a good configuration, goes through.
+  const { moved } = await sb.upgrade();
+  assert.equal(moved, 1);
+  await assertAlive({ session, conn }, 'after the upgrade that worked');
+});
+
+test('two upgrades in a row: the session moves twice', async () => {
+  const { session, conn } = await openSession(stack, 'twice');
+  const held = session.send();
+  await stack.sb.upgrade();
+  await stack.sb.upgrade();
+  conn.send("<message id='twice' from='a@b'/>");
+  assert.match((await held).payload, attrPattern('id', 'twice'));
+  await assertAlive({ session, conn }, 'after two upgrades');
+});
