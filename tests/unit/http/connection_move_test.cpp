@@ -52,7 +52,8 @@ TEST_CASE("a request asking to close the connection after it keeps it from movin
   CHECK_FALSE(h.connection->movable());
 }
 
-TEST_CASE("the record lists the requests in flight with their CORS decisions; its bytes round-trip") {
+TEST_CASE(
+    "the record lists the requests in flight with their CORS decisions; its bytes round-trip") {
   Harness h({}, CorsPolicy({"https://chat.example"}));
   h.handler.hold = true;
   h.feed(post("https://chat.example"));
@@ -89,7 +90,8 @@ TEST_CASE("damaged or newer connection records are refused with a reason") {
   CHECK_FALSE(decode(bytes + "x", out, error));
 }
 
-TEST_CASE("requests rebuilt on a new connection are answered there, in order, with their CORS headers") {
+TEST_CASE(
+    "requests rebuilt on a new connection are answered there, in order, with their CORS headers") {
   Harness from({}, CorsPolicy({"https://chat.example"}));
   from.handler.hold = true;
   from.feed(post("https://chat.example"));
