@@ -16,6 +16,22 @@ const {
   stillPending, attrPattern, sleep, uniqueDomain,
 } = require('./lib/stack');
 const { BoshSession } = require('../lib/bosh');
+const { Switchboard } = require('../lib/switchboard');
+const { ScriptedUpstream } = require('../lib/scripted_upstream');
+const { destroyAllSockets } = require('../lib/raw_http');
+const { WsClient, destroyWsSockets } = require('./lib/ws_client');
+
+/** /metrics as a Map from "name{labels}" to its number. */
+async function scrape(url) {
+  const text = await (await fetch(url)).text();
+  const out = new Map();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.trim()) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
 
 const sha1 = (text) => crypto.createHash('sha1').update(text).digest('hex');
 /** [K(1), ..., K(n)] for `seed` (XEP-0124 §15). */
@@ -134,4 +150,45 @@ test('two upgrades in a row: the session moves twice', async () => {
   conn.send("<message id='twice' from='a@b'/>");
   assert.match((await held).payload, attrPattern('id', 'twice'));
   await assertAlive({ session, conn }, 'after two upgrades');
+});
+
+test('metrics carry over; the WebSocket session that cannot move yet ends as at a shutdown, counted', async (t) => {
+  const upstream = await new ScriptedUpstream().start();
+  const sb = new Switchboard({ upstreamPort: upstream.port, metrics: true });
+  t.after(async () => {
+    destroyAllSockets();
+    destroyWsSockets();
+    const problem = await sb.stop();
+    await upstream.stop();
+    if (problem) throw new Error(problem);
+  });
+  await sb.start();
+  const to = uniqueDomain('metrics');
+  const session = await BoshSession.create(sb.port, to);
+  const conn = await upstream.connection(to);
+  const ws = await WsClient.open(sb.port);
+  const wsTo = uniqueDomain('ws');
+  ws.sendOpen(wsTo);
+  await upstream.connection(wsTo);
+  await ws.frame(1);  // <open/> and the features: the stream is up
+  const before = await scrape(sb.metricsUrl);
+  assert.equal(before.get('switchboard_sessions_created_total'), 2);
+
+  const { moved } = await sb.upgrade();
+  assert.equal(moved, 1);
+  const close = await ws.waitCloseFrame();
+  // As at a shutdown: <close/>, then 1001 (going away); the client reconnects.
+  assert.equal(close.closeCode, 1001, close.describe());
+  assert.match(ws.texts().pop(), /^<close /);
+
+  await assertAlive({ session, conn }, 'after the upgrade');
+  const after = await scrape(sb.metricsUrl);
+  assert.equal(after.get('switchboard_sessions_created_total'), 2, 'the counter went on, no reset');
+  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="moved",reason="none"}'), 1, [...after].filter(([k]) => /upgrade|created/.test(k)).join('\n'));
+  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="ended",reason="websocket"}'), 1);
+  // The gauge is sampled once a second.
+  const deadline = Date.now() + 3000;
+  while ((await scrape(sb.metricsUrl)).get('switchboard_sessions') !== 1 && Date.now() < deadline) await sleep(100);
+  const last = await scrape(sb.metricsUrl);
+  assert.equal(last.get('switchboard_sessions'), 1, [...last].filter(([k]) => /sessions|pid|http/.test(k)).join('\n'));
 });

@@ -10,11 +10,25 @@
 
 namespace sb::app {
 namespace {
+// After the slots, the board says what layout it has: a board made by another
+// build (an upgrade in place hands its board to the next binary) is used only
+// when its slots are laid out the same.
+struct Footer {
+  std::uint64_t magic;
+  std::uint64_t slot_bytes;
+  std::uint64_t counters;
+};
+constexpr std::uint64_t kMagic = 0x53426d6574726963;  // "SBmetric"
+
+std::size_t slots_bytes(std::uint32_t workers) {
+  return sizeof(MetricsSlot) * (std::size_t{workers} + 1);
+}
 std::size_t board_bytes(std::uint32_t workers) {
   const std::size_t page = 4096;
-  const std::size_t bytes = sizeof(MetricsSlot) * (std::size_t{workers} + 1);
+  const std::size_t bytes = slots_bytes(workers) + sizeof(Footer);
   return (bytes + page - 1) / page * page;
 }
+Footer our_footer() { return Footer{kMagic, sizeof(MetricsSlot), metric::kCounters}; }
 }  // namespace
 
 std::unique_ptr<MetricsBoard> MetricsBoard::create(std::uint32_t workers, std::string& error) {
@@ -26,6 +40,13 @@ std::unique_ptr<MetricsBoard> MetricsBoard::create(std::uint32_t workers, std::s
     return nullptr;
   }
   // A fresh memfd reads as zeros, which is every counter and gauge at 0.
+  const Footer footer = our_footer();
+  if (::pwrite(fd, &footer, sizeof footer, static_cast<off_t>(slots_bytes(workers))) !=
+      static_cast<ssize_t>(sizeof footer)) {
+    error = std::string("shared metrics board: ") + std::strerror(errno);
+    ::close(fd);
+    return nullptr;
+  }
   auto board = attach(fd, workers, error);
   if (!board) ::close(fd);
   return board;
@@ -34,6 +55,14 @@ std::unique_ptr<MetricsBoard> MetricsBoard::create(std::uint32_t workers, std::s
 std::unique_ptr<MetricsBoard> MetricsBoard::attach(int fd, std::uint32_t workers,
                                                    std::string& error) {
   const std::size_t bytes = board_bytes(workers);
+  Footer footer{};
+  const Footer ours = our_footer();
+  if (::pread(fd, &footer, sizeof footer, static_cast<off_t>(slots_bytes(workers))) !=
+          static_cast<ssize_t>(sizeof footer) ||
+      std::memcmp(&footer, &ours, sizeof footer) != 0) {
+    error = "shared metrics board: made by a build with another layout";
+    return nullptr;
+  }
   void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (memory == MAP_FAILED) {
     error = std::string("shared metrics board: ") + std::strerror(errno);

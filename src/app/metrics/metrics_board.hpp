@@ -80,7 +80,12 @@ inline constexpr std::size_t kLoginMicros = kLoginBucket + kConnectBuckets;  // 
 inline constexpr std::size_t kQueueBucket = kLoginMicros + 1;  // + bucket (not cumulative)
 inline constexpr std::size_t kQueueMicros = kQueueBucket + kConnectBuckets;  // sum of times
 inline constexpr std::size_t kQueueGaveUp = kQueueMicros + 1;                // waited 10 s, refused
-inline constexpr std::size_t kCounters = kQueueGaveUp + 1;
+// Sessions an upgrade in place moved to this daemon, or that ended because they
+// could not move, by reason (kUpgradeReasons, in this order).
+inline constexpr std::size_t kUpgradeSessions = kQueueGaveUp + 1;  // + reason
+inline constexpr const char* kUpgradeReasons[] = {"moved", "busy", "websocket", "link", "other"};
+inline constexpr std::size_t kUpgradeReasonSlots = std::size(kUpgradeReasons);
+inline constexpr std::size_t kCounters = kUpgradeSessions + kUpgradeReasonSlots;
 }  // namespace metric
 
 struct alignas(64) MetricsSlot {

@@ -206,6 +206,15 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
            "BOSH session creations that waited their turn the longest allowed (10 s) and were then "
            "refused with 503.");
   w.sample("switchboard_login_queue_timeouts_total", c(metric::kQueueGaveUp));
+  w.family("switchboard_upgrade_sessions_total", "counter",
+           "Sessions an upgrade in place moved to the new daemon (outcome moved), or ended because "
+           "they could not move (outcome ended, by reason: busy, websocket, link, other).");
+  w.sample("switchboard_upgrade_sessions_total", c(metric::kUpgradeSessions),
+           label("outcome", "moved") + "," + label("reason", "none"));
+  for (std::size_t i = 1; i < metric::kUpgradeReasonSlots; ++i) {
+    w.sample("switchboard_upgrade_sessions_total", c(metric::kUpgradeSessions + i),
+             label("outcome", "ended") + "," + label("reason", metric::kUpgradeReasons[i]));
+  }
   w.family("switchboard_stanzas_total", "counter",
            "Top-level XMPP elements relayed, by direction.");
   w.sample("switchboard_stanzas_total", c(metric::kStanzas + metric::kToServer),

@@ -116,16 +116,16 @@ int main(int argc, char** argv) {
   }
   if (cli.config.workers == 1) {
     set_worker_index(0);
-    int board_fd = -1;
+    int metrics_fd = -1;
     if (taker) {
       if (!taker->receive_start(why)) {
         SB_LOG_ERROR("upgrade: %s", why.c_str());
         taker->refuse(why);
         return 1;
       }
-      board_fd = taker->take_socket("board", "");
+      metrics_fd = taker->take_socket("board", "");
     }
-    Worker worker(cli.config, 0, -1, -1, board_fd);
+    Worker worker(cli.config, 0, -1, -1, metrics_fd);
     worker.set_reload_source(cli.config_path, cli.overrides);
     worker.set_upgrade_source(own_path(argv[0]), std::vector<std::string>(argv, argv + argc));
     worker.set_upgrade_taker(taker.get());

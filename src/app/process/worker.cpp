@@ -23,7 +23,15 @@ std::unique_ptr<MetricsBoard> open_metrics_board(const Config& config, int fd) {
   std::unique_ptr<MetricsBoard> board;
   if (fd >= 0) {
     board = MetricsBoard::attach(fd, config.workers, error);
-  } else if (config.metrics_listen && config.workers == 1) {
+    if (!board) ::close(fd);
+  }
+  if (!board && fd >= 0 && config.workers == 1 && config.metrics_listen) {
+    // The board an old daemon handed over (an upgrade in place) has another
+    // layout: counting starts again on our own (Prometheus sees a reset).
+    SB_LOG_WARN("%s: counters start again from zero", error.c_str());
+    error.clear();
+    board = MetricsBoard::create(1, error);
+  } else if (fd < 0 && config.metrics_listen && config.workers == 1) {
     board = MetricsBoard::create(1, error);
   }
   if (!board && !error.empty())

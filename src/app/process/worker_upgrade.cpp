@@ -90,8 +90,25 @@ int Worker::listen_on(net::Listener& listener, const char* role, const std::stri
 }
 
 bool Worker::take_over(std::string& error) {
-  return taker_->take_over(UpgradeTaker::Parts{&loop_, *sessions_, *upstreams_, *shared_, cors_},
-                           error);
+  if (!taker_->take_over(UpgradeTaker::Parts{&loop_, *sessions_, *upstreams_, *shared_, cors_},
+                         error)) {
+    return false;
+  }
+  // switchboard_upgrade_sessions_total, counted here: this daemon writes the
+  // board from now on.
+  MetricsSlot& slot = recorder_.slot();
+  slot.add(metric::kUpgradeSessions, taker_->sessions_moved());
+  const auto reason_slot = [](const std::string& reason) {
+    for (std::size_t i = 1; i < metric::kUpgradeReasonSlots; ++i) {
+      if (reason == metric::kUpgradeReasons[i]) return i;
+    }
+    return metric::kUpgradeReasonSlots - 1;  // other
+  };
+  slot.add(metric::kUpgradeSessions + reason_slot("link"), taker_->links_lost());
+  for (const auto& [reason, count] : taker_->account().ended) {
+    slot.add(metric::kUpgradeSessions + reason_slot(reason), count);
+  }
+  return true;
 }
 
 }  // namespace sb::app

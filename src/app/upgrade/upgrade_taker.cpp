@@ -200,7 +200,7 @@ bool UpgradeTaker::read_records(std::vector<Taken>& taken, std::string& error) {
 }
 
 void UpgradeTaker::adopt(const Parts& parts, std::vector<Taken>& taken) {
-  std::uint64_t lost_links = 0;
+  std::uint64_t& lost_links = links_lost_;
   for (Taken& t : taken) {
     std::vector<http::Exchange*> exchanges;
     for (std::size_t i = 0; i < t.connections.size(); ++i) {

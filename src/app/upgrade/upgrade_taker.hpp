@@ -60,7 +60,10 @@ class UpgradeTaker {
   // reason, when this daemon must exit (the old one keeps its sessions).
   bool take_over(const Parts& parts, std::string& error);
   const EndMessage& account() const { return account_; }
-  std::uint64_t sessions_taken() const { return sessions_taken_; }
+  // Sessions that moved and run here; those whose server link could not be
+  // taken up (they ended with remote-connection-failed).
+  std::uint64_t sessions_moved() const { return sessions_taken_ - links_lost_; }
+  std::uint64_t links_lost() const { return links_lost_; }
 
  private:
   struct Taken;
@@ -72,6 +75,7 @@ class UpgradeTaker {
   std::vector<int> start_fds_;
   EndMessage account_;
   std::uint64_t sessions_taken_ = 0;
+  std::uint64_t links_lost_ = 0;
 };
 
 }  // namespace sb::app
