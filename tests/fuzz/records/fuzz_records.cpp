@@ -1,5 +1,7 @@
 // fuzz_records: the readers of the records that carry state out of a process
-// (bosh/session_record.hpp, xmpp/link_record.hpp) on damaged and hostile bytes:
+// (bosh/session_record.hpp, xmpp/link_record.hpp, http/connection_record.hpp,
+// and the upgrade channel's messages, app/upgrade/upgrade_wire.hpp) on damaged
+// and hostile bytes:
 // what an upgrade reads from the process before it, and what crash recovery will
 // read from storage.
 //
@@ -11,8 +13,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "app/upgrade/upgrade_wire.hpp"
 #include "bosh/session_record.hpp"
+#include "http/connection_record.hpp"
 #include "support/check.hpp"
 #include "xmpp/link_record.hpp"
 
@@ -38,5 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   read_back<sb::bosh::SessionRecord>(input);
   read_back<sb::xmpp::LinkRecord>(input);
+  read_back<sb::http::ConnectionRecord>(input);
+  read_back<sb::app::StartMessage>(input);
+  read_back<sb::app::EndMessage>(input);
+  read_back<std::vector<sb::app::MovingItem>>(input);
   return 0;
 }
