@@ -11,12 +11,16 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const {
   useStack, startStackFor, openSession, assertAlive, assertWrapper, assertTerminate,
   stillPending, attrPattern, sleep, uniqueDomain,
 } = require('./lib/stack');
 const { BoshSession } = require('../lib/bosh');
-const { Switchboard } = require('../lib/switchboard');
+const { Switchboard, processGone } = require('../lib/switchboard');
+const { waitUntil } = require('../lib/proc');
 const { ScriptedUpstream } = require('../lib/scripted_upstream');
 const { destroyAllSockets } = require('../lib/raw_http');
 const { WsClient, destroyWsSockets } = require('./lib/ws_client');
@@ -191,4 +195,40 @@ test('metrics carry over; the WebSocket session that cannot move yet ends as at 
   while ((await scrape(sb.metricsUrl)).get('switchboard_sessions') !== 1 && Date.now() < deadline) await sleep(100);
   const last = await scrape(sb.metricsUrl);
   assert.equal(last.get('switchboard_sessions'), 1, [...last].filter(([k]) => /sessions|pid|http/.test(k)).join('\n'));
+});
+
+test('switchboard upgrade: finds the daemon by pid_file, says how it went, refuses a bad configuration', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-upgrade-cmd-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pidFile = path.join(dir, 'switchboard.pid');
+  const { sb, upstream } = await startStackFor(t, { pid_file: pidFile });
+  const to = uniqueDomain('command');
+  const session = await BoshSession.create(sb.port, to);
+  const conn = await upstream.connection(to);
+  assert.equal(Number(fs.readFileSync(pidFile, 'utf8')), sb.pid);
+
+  const run = (args) => spawnSync(sb.binary, ['upgrade', ...args], { encoding: 'utf8', timeout: 60000 });
+  const ok = run(['--config', sb.configFile]);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const last = ok.stdout.trim().split('\n').pop();
+  assert.match(last, /^switchboard upgrade: pid \d+ took over from pid \d+; upgrade: 1 sessions moved, 0 ended \(none\), [\d.]+ s$/);
+  const newPid = Number(/pid (\d+) took over/.exec(last)[1]);
+  await waitUntil('the old daemon exits', () => processGone(sb.child.pid));
+  sb.upgradedPid = newPid;
+  sb.upgrades = 1;
+  assert.equal(Number(fs.readFileSync(pidFile, 'utf8')), newPid, 'the pid file names the new daemon');
+  await assertAlive({ session, conn }, 'after switchboard upgrade');
+
+  // A configuration the new daemon would refuse: nothing is asked.
+  fs.writeFileSync(sb.configFile, `pid_file = "${pidFile}"\nlisten = 12\n`);
+  const refused = run(['--config', sb.configFile]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /not asked/);
+  sb.writeConfig({ pid_file: pidFile });
+  await assertAlive({ session, conn }, 'after a refused upgrade command');
+
+  // No pid_file: it cannot find the daemon.
+  const lost = run(['--listen', '127.0.0.1:1', '--upstream', '127.0.0.1:1']);
+  assert.equal(lost.status, 1);
+  assert.match(lost.stderr, /pid_file is not set/);
 });

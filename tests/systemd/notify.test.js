@@ -23,10 +23,11 @@ const probeBinary = process.env.NOTIFY_PROBE_BIN;
 
 // The probe's lines, as they come, with a way to wait for the next one matching.
 class Probe {
-  constructor(socketPath) {
+  constructor(socketPath, { pids = false } = {}) {
     this.lines = [];
     this.waiters = [];
-    this.child = spawn(probeBinary, [socketPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const args = pids ? [socketPath, '--pids'] : [socketPath];
+    this.child = spawn(probeBinary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.exited.then(() => { this.child.hasExited = true; });
     let buffered = '';
@@ -129,3 +130,46 @@ for (const workers of [1, 2]) {
     assert.equal(await sb.exited, 0, logs());
   });
 }
+
+test('sd_notify through an upgrade in place: MAINPID from the old daemon, then the new one pings and stops', async (t) => {
+  assert.ok(probeBinary, 'NOTIFY_PROBE_BIN must name the notify_probe binary (ctest sets it)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-notify-upgrade-'));
+  const socketPath = path.join(dir, 'notify.sock');
+  const probe = new Probe(socketPath, { pids: true });
+  await probe.next(/^ready$/);
+  const port = await freePort();
+  const configFile = path.join(dir, 'sb.toml');
+  fs.writeFileSync(configFile, tomlConfig({ listen: `127.0.0.1:${port}`, upstream: '127.0.0.1:5222' }));
+  const logFile = path.join(dir, 'stderr.log');
+  const env = { ...process.env, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '400000' };
+  delete env.WATCHDOG_PID;
+  const sb = startLogged(findBinary(), ['--config', configFile], { logFile, env });
+  let newPid = 0;
+  t.after(async () => {
+    if (newPid) { try { process.kill(newPid, 'SIGKILL'); } catch { /* gone */ } }
+    await stopProcess(sb, { timeoutMs: 5000 });
+    await probe.stop();
+    if (!process.env.SB_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const logs = () => fs.readFileSync(logFile, 'utf8');
+  const oldPid = sb.pid;
+  const ready = await probe.next(new RegExp(`^${oldPid} READY=1`));
+
+  sb.kill('SIGUSR2');
+  const handed = await probe.next(/ MAINPID=\d+/, { from: ready.index + 1 });
+  const [sender, mainpid] = /^(\d+) MAINPID=(\d+)/.exec(handed.line).slice(1).map(Number);
+  assert.equal(sender, oldPid, 'MAINPID comes from the main process itself (NotifyAccess=main)');
+  assert.notEqual(mainpid, oldPid);
+  newPid = mainpid;
+  assert.equal(await sb.exited, 0, logs());
+  // The new daemon feeds the watchdog from now on (WATCHDOG_PID named the old one).
+  await probe.next(new RegExp(`^${newPid} WATCHDOG=1$`), { from: handed.index + 1, timeoutMs: 2000 });
+  const mark = probe.lines.length;
+  process.kill(newPid, 'SIGTERM');
+  await probe.next(new RegExp(`^${newPid} STOPPING=1`), { from: mark });
+  for (let i = 0; i < 100; i += 1) {
+    try { process.kill(newPid, 0); } catch { newPid = 0; break; }
+    await sleep(50);
+  }
+  assert.equal(newPid, 0, `the new daemon stopped:\n${logs()}`);
+});

@@ -228,6 +228,13 @@ std::string help_text(std::string_view program_name) {
       "  -h, --help               show this help and exit\n"
       "      --version            show the version and exit\n"
       "\n"
+      "Signals: SIGHUP reloads the configuration, SIGUSR1 reopens the log file,\n"
+      "SIGUSR2 upgrades in place (the binary at this path takes over every\n"
+      "session). " +
+      std::string(program_name) +
+      " upgrade [options] does that and says how it\n"
+      "went; it finds the daemon through pid_file (docs/upgrade.md).\n"
+      "\n"
       "Values given on the command line override the config file, whatever their\n"
       "order. Config keys:\n";
   std::string line = " ";

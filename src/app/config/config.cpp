@@ -286,6 +286,12 @@ Error set_log_file(Config& config, std::string_view, std::string_view value) {
 }
 std::string show_log_file(const Config& config) { return config.log_file; }
 
+Error set_pid_file(Config& config, std::string_view, std::string_view value) {
+  config.pid_file = std::string(value);
+  return std::nullopt;
+}
+std::string show_pid_file(const Config& config) { return config.pid_file; }
+
 // ---- TLS towards the XMPP server -----------------------------------------------
 
 Error set_upstream_tls(Config& config, std::string_view key, std::string_view value) {
@@ -492,6 +498,7 @@ const std::array kKeys{
             show_number<&Config::max_sessions>, kLive},
     KeySpec{"log_level", set_log_level_key, show_log_level, kLive},
     KeySpec{"log_file", set_log_file, show_log_file, kLive},
+    KeySpec{"pid_file", set_pid_file, show_pid_file, kRestart},
     KeySpec{"metrics_listen", set_metrics_listen, show_metrics_listen, kRestart},
     KeySpec{"proxy_protocol", set_flag<&Config::proxy_protocol>, show_flag<&Config::proxy_protocol>,
             kRestart},

@@ -106,6 +106,8 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;          // error | warn | info | debug
   std::optional<base::HostPort> metrics_listen;  // Prometheus /metrics listener; empty = off
   std::string log_file;                          // file the log is appended to; empty = stderr
+  std::string
+      pid_file;  // where the main process writes its pid (switchboard upgrade); empty = none
 
   bool operator==(const Config&) const = default;
 };

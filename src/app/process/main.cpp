@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/config/cli.hpp"
@@ -23,6 +24,8 @@
 #include "app/process/supervisor.hpp"
 #include "app/process/worker.hpp"
 #include "app/process/worker_launch.hpp"
+#include "app/upgrade/pid_file.hpp"
+#include "app/upgrade/upgrade_command.hpp"
 #include "app/upgrade/upgrade_taker.hpp"
 
 namespace {
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
     return run_supervised_worker(*launch);
   }
 
+  if (argc > 1 && std::string_view(argv[1]) == "upgrade") return run_upgrade_command(argc, argv);
   // Started by a running daemon to take its place (an upgrade in place)?
   std::unique_ptr<UpgradeTaker> taker = UpgradeTaker::from_environment(launch_error);
   if (!launch_error.empty()) {
@@ -134,5 +138,10 @@ int main(int argc, char** argv) {
   set_worker_index(-1);  // "[supervisor]"
   Supervisor supervisor(cli.config, argv[0]);
   supervisor.set_reload_source(cli.config_path, cli.overrides);
-  return supervisor.run();
+  if (const std::string error = write_pid_file(cli.config.pid_file, getpid()); !error.empty()) {
+    SB_LOG_ERROR("pid_file %s", error.c_str());
+  }
+  const int status = supervisor.run();
+  remove_pid_file(cli.config.pid_file, getpid());
+  return status;
 }

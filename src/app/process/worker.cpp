@@ -11,6 +11,7 @@
 #include "app/metrics/process_stats.hpp"  // count_open_fds
 #include "app/process/engine_settings.hpp"
 #include "app/process/worker_launch.hpp"
+#include "app/upgrade/pid_file.hpp"
 #include "net/tls_server_stream.hpp"
 
 namespace sb::app {
@@ -221,6 +222,7 @@ int Worker::run() {
   // The loop is out of work: close what is left and let the close callbacks run.
   net::close_remaining_handles(&loop_);
   sockets_.collect();
+  if (!handover_) remove_pid_file(config_.pid_file, getpid());
   SB_LOG_INFO("stopped");
   return 0;
 }
@@ -367,6 +369,9 @@ void Worker::announce() {
         &loop_, [this] { handover_->send_control(Heartbeat::kKind, ""); });
     heartbeat_->set_timeout(config_.worker_hang_timeout);
   } else {
+    if (const std::string error = write_pid_file(config_.pid_file, getpid()); !error.empty()) {
+      SB_LOG_ERROR("pid_file %s", error.c_str());
+    }
     notify_ready("listening on " + address);
     watchdog_.start(&loop_);
   }

@@ -2,11 +2,14 @@
 // new binary beside this one (UpgradeGiver), whose outcome ends this daemon or
 // leaves it serving; a worker started to take over gets its listeners and
 // sessions from the old daemon (UpgradeTaker). See worker.hpp.
+#include <unistd.h>
+
 #include <csignal>
 
 #include "app/log/log.hpp"
 #include "app/process/worker.hpp"
 #include "app/process/worker_launch.hpp"
+#include "app/upgrade/pid_file.hpp"
 
 namespace sb::app {
 namespace {
@@ -28,14 +31,12 @@ void Worker::begin_upgrade() {
     SB_LOG_DEBUG("SIGUSR2 ignored: the supervisor decides upgrades");
     return;
   }
-  if (upgrade_exe_.empty()) {
-    SB_LOG_WARN("upgrade refused: this daemon does not know its binary's path");
-    return;
-  }
-  if (upgrade_ && upgrade_->busy()) {
-    SB_LOG_WARN("upgrade refused: the last one is still under way");
-    return;
-  }
+  const auto refuse = [this](const char* why) {
+    SB_LOG_WARN("upgrade refused: %s", why);
+    write_upgrade_outcome(config_.pid_file, std::to_string(getpid()) + " 0 failed " + why);
+  };
+  if (upgrade_exe_.empty()) return refuse("this daemon does not know its binary's path");
+  if (upgrade_ && upgrade_->busy()) return refuse("the last one is still under way");
   UpgradeSource source;
   source.loop = &loop_;
   source.sessions = sessions_.get();
@@ -56,6 +57,7 @@ void Worker::begin_upgrade() {
   std::string error;
   if (!upgrade_->start(upgrade_exe_, upgrade_args_, error)) {
     SB_LOG_ERROR("upgrade failed: %s; this daemon keeps every session", error.c_str());
+    write_upgrade_outcome(config_.pid_file, std::to_string(getpid()) + " 0 failed " + error);
   }
 }
 
@@ -64,6 +66,8 @@ void Worker::begin_upgrade() {
 void Worker::upgrade_done(const UpgradeOutcome& outcome) {
   if (!outcome.committed) {
     SB_LOG_ERROR("upgrade failed: %s; this daemon keeps every session", outcome.reason.c_str());
+    write_upgrade_outcome(config_.pid_file,
+                          std::to_string(getpid()) + " 0 failed " + outcome.reason);
     return;
   }
   std::uint64_t ended = 0;
@@ -108,6 +112,11 @@ bool Worker::take_over(std::string& error) {
   for (const auto& [reason, count] : taker_->account().ended) {
     slot.add(metric::kUpgradeSessions + reason_slot(reason), count);
   }
+  // The old daemon started this one: it is the parent still.
+  write_pid_file(config_.pid_file, getpid());
+  write_upgrade_outcome(
+      config_.pid_file,
+      std::to_string(getppid()) + " " + std::to_string(getpid()) + " ok " + taker_->summary());
   return true;
 }
 

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
@@ -243,10 +244,13 @@ void UpgradeTaker::adopt(const Parts& parts, std::vector<Taken>& taken) {
     ended += (ended.empty() ? "" : ", ") + std::string("link ") + std::to_string(lost_links);
   const double seconds =
       static_cast<double>(monotonic_ns() - std::min(monotonic_ns(), account_.started_ns)) / 1e9;
-  SB_LOG_INFO("upgrade: %llu sessions moved, %llu ended (%s), %.3f s",
-              static_cast<unsigned long long>(sessions_taken_ - lost_links),
-              static_cast<unsigned long long>(ended_count), ended.empty() ? "none" : ended.c_str(),
-              seconds);
+  char line[512];
+  std::snprintf(line, sizeof line, "upgrade: %llu sessions moved, %llu ended (%s), %.3f s",
+                static_cast<unsigned long long>(sessions_taken_ - lost_links),
+                static_cast<unsigned long long>(ended_count),
+                ended.empty() ? "none" : ended.c_str(), seconds);
+  summary_ = line;
+  SB_LOG_INFO("%s", line);
 }
 
 }  // namespace sb::app

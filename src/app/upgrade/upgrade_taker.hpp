@@ -64,6 +64,8 @@ class UpgradeTaker {
   // taken up (they ended with remote-connection-failed).
   std::uint64_t sessions_moved() const { return sessions_taken_ - links_lost_; }
   std::uint64_t links_lost() const { return links_lost_; }
+  // "upgrade: N sessions moved, M ended (reasons), T s", as logged.
+  const std::string& summary() const { return summary_; }
 
  private:
   struct Taken;
@@ -76,6 +78,7 @@ class UpgradeTaker {
   EndMessage account_;
   std::uint64_t sessions_taken_ = 0;
   std::uint64_t links_lost_ = 0;
+  std::string summary_;
 };
 
 }  // namespace sb::app

@@ -64,7 +64,9 @@ TEST_CASE("messages arrive in order, each with its own descriptors") {
   for (int fd : {pipe1[0], pipe1[1], pipe2[0], pipe2[1]}) ::close(fd);
 }
 
-TEST_CASE("batches far larger than the socket buffer, with 253 descriptors each, pass while the peer reads") {
+TEST_CASE(
+    "batches far larger than the socket buffer, with 253 descriptors each, pass while the peer "
+    "reads") {
   Pair p;
   int pipefd[2];
   REQUIRE(::pipe(pipefd) == 0);

@@ -1,0 +1,29 @@
+// The pid file (`pid_file`) and the upgrade outcome file beside it: how
+// `switchboard upgrade` finds the running daemon and learns how its upgrade in
+// place ended (upgrade_command.hpp).
+//
+// The main process writes its pid at start and removes the file at exit, but
+// only while it still names this process: after an upgrade it names the new
+// daemon, which wrote it. The outcome of an upgrade is one line in
+// `<pid_file>.upgrade`, replaced whole (written aside, then renamed):
+//
+//   <old pid> <new pid> ok upgrade: N sessions moved, M ended (reasons), T s
+//   <old pid> 0 failed <why>
+#pragma once
+
+#include <string>
+
+namespace sb::app {
+
+// Writes `pid` to `path` (no-op for an empty path). Empty, or why it failed.
+std::string write_pid_file(const std::string& path, int pid);
+// Removes `path` if it names `pid`.
+void remove_pid_file(const std::string& path, int pid);
+// The pid in `path`, or 0 (missing, unreadable, not a pid).
+int read_pid_file(const std::string& path);
+
+std::string outcome_path(const std::string& pid_file);
+// Replaces the outcome file with one line (no-op for an empty pid file path).
+void write_upgrade_outcome(const std::string& pid_file, const std::string& line);
+
+}  // namespace sb::app
