@@ -234,6 +234,88 @@ void FrameParser::control_done(std::string_view payload, FrameSink& sink) {
   sink.close_received(code, reason);
 }
 
+FrameParserState FrameParser::save() const {
+  FrameParserState out;
+  out.in_payload = state_ == State::kPayload;
+  if (!out.in_payload)
+    out.header.assign(reinterpret_cast<const char*>(header_.data()), header_size_);
+  if (message_) {
+    out.message = *message_;
+    out.has_message = true;
+  }
+  if (control_) out.control = *control_;
+  out.remaining = remaining_;
+  std::copy(mask_.begin(), mask_.end(), out.mask);
+  out.mask_offset = mask_offset_;
+  out.opcode = static_cast<std::uint8_t>(opcode_);
+  out.fin = fin_;
+  out.in_message = in_message_;
+  return out;
+}
+
+namespace {
+// What load() hears when it reads a saved header again: only a refusal matters.
+struct RefusalSink final : FrameSink {
+  void text_message(std::string_view) override {}
+  void ping(std::string_view) override {}
+  void pong(std::string_view) override {}
+  void close_received(std::uint16_t, std::string_view) override {}
+  void frame_error(CloseCode, std::string_view what) override { error = what; }
+  std::string error;
+};
+}  // namespace
+
+bool FrameParser::load(const FrameParserState& in, std::string& error) {
+  const auto bad = [&](const char* why) {
+    error = std::string("WebSocket frame state: ") + why;
+    state_ = State::kStopped;
+    return false;
+  };
+  if (in.message.size() > max_message_) return bad("a message over the size limit");
+  if (in.control.size() > kMaxControlPayload) return bad("a control payload over 125 bytes");
+  if (in.has_message && !in.in_message && in.in_payload &&
+      static_cast<Opcode>(in.opcode) != Opcode::kText) {
+    return bad("a message under way outside a message");
+  }
+  message_ = in.has_message ? std::make_unique<std::string>(in.message) : nullptr;
+  control_ = in.control.empty() ? nullptr : std::make_unique<std::string>(in.control);
+  in_message_ = in.in_message;
+  whole_in_chunk_ = false;  // the rest comes in other chunks than the start
+  if (!in.in_payload) {
+    if (in.header.size() >= header_.size() - 1 || !in.control.empty() || in.remaining != 0) {
+      return bad("a header too long, or a payload left over");
+    }
+    // The header's first bytes are read again, with every check they had.
+    state_ = State::kHeader;
+    header_size_ = 0;
+    RefusalSink sink;
+    const std::size_t used = read_header(in.header.data(), in.header.size(), sink);
+    if (!sink.error.empty()) return bad("its header is refused");
+    if (used != in.header.size() || state_ != State::kHeader) return bad("its header is complete");
+    return true;
+  }
+  const Opcode op = static_cast<Opcode>(in.opcode);
+  if (!known_opcode(in.opcode) || op == Opcode::kBinary) return bad("an opcode no frame may have");
+  if (in.remaining == 0 || in.mask_offset > 3) return bad("no payload left, or a bad mask offset");
+  if (is_control(op)) {
+    if (!in.fin || in.control.size() + in.remaining > kMaxControlPayload) {
+      return bad("a control frame fragmented or over 125 bytes");
+    }
+  } else if (in.message.size() + in.remaining > max_message_) {
+    return bad("a message over the size limit");
+  } else if (op == Opcode::kContinuation && !in.in_message) {
+    return bad("a continuation outside a message");
+  }
+  opcode_ = op;
+  fin_ = in.fin;
+  remaining_ = in.remaining;
+  std::copy(std::begin(in.mask), std::end(in.mask), mask_.begin());
+  mask_offset_ = in.mask_offset;
+  header_size_ = 0;
+  state_ = State::kPayload;
+  return true;
+}
+
 void FrameParser::fail(CloseCode code, std::string_view what, FrameSink& sink) {
   state_ = State::kStopped;
   message_.reset();

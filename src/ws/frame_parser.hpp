@@ -58,6 +58,24 @@ class FrameSink {
   ~FrameSink() = default;
 };
 
+// Where a parser stands between two chunks, as plain data: what moves with a
+// WebSocket connection to another process (an upgrade in place, ws_record.hpp).
+// A frame's header read in part, or its payload in part (with the mask and how
+// far it got), and the message or control payload assembled so far, unmasked.
+struct FrameParserState {
+  bool in_payload = false;   // false: reading a header (`header` has its first bytes)
+  std::string header;        // a header's bytes so far (in_payload false), < 14
+  std::string message;       // a text message assembled so far (fragments, chunks)
+  bool has_message = false;  // `message` is under way (it may be empty)
+  std::string control;       // a control frame's payload so far
+  std::uint64_t remaining = 0;
+  std::uint8_t mask[4] = {};
+  std::uint8_t mask_offset = 0;
+  std::uint8_t opcode = 0;
+  bool fin = false;
+  bool in_message = false;  // a fragmented text message is under way
+};
+
 class FrameParser {
  public:
   explicit FrameParser(std::size_t max_message_bytes) : max_message_(max_message_bytes) {}
@@ -70,6 +88,13 @@ class FrameParser {
   // The sink wants no more events (it is closing the connection).
   void stop() { state_ = State::kStopped; }
   bool stopped() const { return state_ == State::kStopped; }
+
+  // Moving the connection: where the parser stands (not stopped), and a parser
+  // put back there. load() checks what it is given as it would check the
+  // client's bytes (a header read in part is read again); false, with the reason,
+  // for a state no client could have put it in.
+  FrameParserState save() const;
+  bool load(const FrameParserState& state, std::string& error);
 
   // Heap bytes held right now (0 between messages).
   std::size_t buffered_bytes() const {

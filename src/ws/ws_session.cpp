@@ -229,6 +229,46 @@ void WsSession::set_names(std::string_view to, std::string_view lang) {
   names_ = std::move(names);
 }
 
+bool WsSession::movable() const {
+  return state_ == State::kOpen && upstream_ && !upstream_dead_ && !close_frame_sent_ &&
+         !parser_.stopped();
+}
+
+void WsSession::record(WsRecord& record) const {
+  record.to = std::string(to());
+  record.lang = std::string(lang());
+  record.open_sent = open_sent_;
+  record.parser = parser_.save();
+}
+
+std::unique_ptr<engine::Upstream> WsSession::move_out() {
+  std::unique_ptr<engine::Upstream> out = std::move(upstream_);
+  upstream_dead_ = true;
+  state_ = State::kClosed;
+  end_reason_ = "moved to another process";
+  parser_.stop();
+  return out;
+}
+
+bool WsSession::take_up(const WsRecord& record, std::string& error) {
+  if (!parser_.load(record.parser, error)) {
+    state_ = State::kClosed;
+    return false;
+  }
+  set_names(record.to, record.lang);
+  open_sent_ = record.open_sent;
+  state_ = State::kOpen;
+  upstream_dead_ = true;  // until resume()
+  return true;
+}
+
+void WsSession::resume(std::unique_ptr<engine::Upstream> upstream) {
+  if (upstream) {
+    upstream_ = std::move(upstream);
+    upstream_dead_ = false;
+  }
+}
+
 void WsSession::close_upstream() {
   // A dead upstream stays in upstream_ and is destroyed with the session.
   if (!upstream_ || upstream_dead_) return;

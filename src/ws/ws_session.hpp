@@ -45,6 +45,7 @@
 #include "engine/upstream.hpp"
 #include "ws/close_code.hpp"
 #include "ws/frame_parser.hpp"
+#include "ws/ws_record.hpp"
 
 namespace sb::ws {
 
@@ -111,6 +112,22 @@ class WsSession final : public engine::UpstreamEvents, private FrameSink {
   // was reached when it was upgraded). Its <open/> is answered with our <open/>
   // and a policy-violation stream error (RFC 7395 §3.5), as BOSH answers a creation.
   void refuse_streams() { refuse_streams_ = true; }
+
+  // Moving the connection to another process (ws_record.hpp). movable(): the
+  // stream is open, its server link alive, no close under way. record() fills
+  // the session's part (names, our <open/>, the parser); the glue adds its own.
+  bool movable() const;
+  void record(WsRecord& record) const;
+  engine::Upstream* live_upstream() const { return upstream_dead_ ? nullptr : upstream_.get(); }
+  // The session leaves: its server link goes to the caller (its socket moved)
+  // and the session is closed without a word to either side.
+  std::unique_ptr<engine::Upstream> move_out();
+  // A new session put where `record` left one: open, its parser where it was.
+  // The server link follows (resume()). False, with the reason, for a record no
+  // session could have left (the session is closed then).
+  bool take_up(const WsRecord& record, std::string& error);
+  // The server link that travelled with the record (its events name this session).
+  void resume(std::unique_ptr<engine::Upstream> upstream);
 
   State state() const { return state_; }
   WsContext& context() const { return context_; }

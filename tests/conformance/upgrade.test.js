@@ -23,7 +23,7 @@ const { Switchboard, processGone } = require('../lib/switchboard');
 const { waitUntil } = require('../lib/proc');
 const { ScriptedUpstream } = require('../lib/scripted_upstream');
 const { destroyAllSockets } = require('../lib/raw_http');
-const { WsClient, destroyWsSockets } = require('./lib/ws_client');
+const { WsClient, OP, frameBytes, destroyWsSockets } = require('./lib/ws_client');
 
 /** /metrics as a Map from "name{labels}" to its number. */
 async function scrape(url) {
@@ -156,7 +156,17 @@ test('two upgrades in a row: the session moves twice', async () => {
   await assertAlive({ session, conn }, 'after two upgrades');
 });
 
-test('metrics carry over; the WebSocket session that cannot move yet ends as at a shutdown, counted', async (t) => {
+/** A WebSocket with an open XMPP stream on `port`: { ws, conn, to }. */
+async function openWs(port, upstream, label) {
+  const ws = await WsClient.open(port);
+  const to = uniqueDomain(label);
+  ws.sendOpen(to);
+  const conn = await upstream.connection(to);
+  await ws.frame(1);  // <open/> and the features: the stream is up
+  return { ws, conn, to };
+}
+
+test('metrics carry over, and count what moved', async (t) => {
   const upstream = await new ScriptedUpstream().start();
   const sb = new Switchboard({ upstreamPort: upstream.port, metrics: true });
   t.after(async () => {
@@ -170,31 +180,46 @@ test('metrics carry over; the WebSocket session that cannot move yet ends as at 
   const to = uniqueDomain('metrics');
   const session = await BoshSession.create(sb.port, to);
   const conn = await upstream.connection(to);
-  const ws = await WsClient.open(sb.port);
-  const wsTo = uniqueDomain('ws');
-  ws.sendOpen(wsTo);
-  await upstream.connection(wsTo);
-  await ws.frame(1);  // <open/> and the features: the stream is up
+  await openWs(sb.port, upstream, 'ws-metrics');
   const before = await scrape(sb.metricsUrl);
   assert.equal(before.get('switchboard_sessions_created_total'), 2);
 
   const { moved } = await sb.upgrade();
-  assert.equal(moved, 1);
-  const close = await ws.waitCloseFrame();
-  // As at a shutdown: <close/>, then 1001 (going away); the client reconnects.
-  assert.equal(close.closeCode, 1001, close.describe());
-  assert.match(ws.texts().pop(), /^<close /);
-
+  assert.equal(moved, 2);
   await assertAlive({ session, conn }, 'after the upgrade');
   const after = await scrape(sb.metricsUrl);
   assert.equal(after.get('switchboard_sessions_created_total'), 2, 'the counter went on, no reset');
-  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="moved",reason="none"}'), 1, [...after].filter(([k]) => /upgrade|created/.test(k)).join('\n'));
-  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="ended",reason="websocket"}'), 1);
-  // The gauge is sampled once a second.
+  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="moved",reason="none"}'), 2);
+  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="ended",reason="websocket"}'), 0);
+  // The gauges are sampled once a second.
   const deadline = Date.now() + 3000;
-  while ((await scrape(sb.metricsUrl)).get('switchboard_sessions') !== 1 && Date.now() < deadline) await sleep(100);
+  while ((await scrape(sb.metricsUrl)).get('switchboard_sessions') !== 2 && Date.now() < deadline) await sleep(100);
   const last = await scrape(sb.metricsUrl);
-  assert.equal(last.get('switchboard_sessions'), 1, [...last].filter(([k]) => /sessions|pid|http/.test(k)).join('\n'));
+  assert.equal(last.get('switchboard_sessions'), 2);
+  assert.equal(last.get('switchboard_websocket_connections'), 1);
+});
+
+test('a WebSocket session moves with its connection: stanzas both ways after it', async () => {
+  const { ws, conn } = await openWs(stack.port, stack.upstream, 'ws-moves');
+  await stack.sb.upgrade();
+  ws.sendText("<message xmlns='jabber:client' id='ws-out' to='p@x'/>");
+  await conn.waitStanza(attrPattern('id', 'ws-out'));
+  conn.send("<message id='ws-in' from='p@x'/>");
+  assert.match(await ws.waitText('ws-in'), attrPattern('id', 'ws-in'));
+});
+
+test('a WebSocket message half sent (a fragment, then a frame cut in two) arrives whole after the move', async () => {
+  const { ws, conn } = await openWs(stack.port, stack.upstream, 'ws-fragment');
+  const stanza = "<message xmlns='jabber:client' id='ws-frag' to='p@x'><body>one two three</body></message>";
+  ws.sendFrame(OP.text, stanza.slice(0, 30), { fin: false });
+  const last = frameBytes(OP.continuation, stanza.slice(30), { fin: true });
+  ws.sendRaw(last.subarray(0, 9));  // its header and a little of its payload
+  await sleep(100);
+  await stack.sb.upgrade();
+  ws.sendRaw(last.subarray(9));
+  await conn.waitStanza(attrPattern('id', 'ws-frag'));
+  conn.send("<message id='ws-frag-answer' from='p@x'/>");
+  await ws.waitText('ws-frag-answer');
 });
 
 test('switchboard upgrade: finds the daemon by pid_file, says how it went, refuses a bad configuration', async (t) => {

@@ -83,6 +83,8 @@ class WsEndpoint final : public http::Handler, public UpgradeTarget {
   // End of the drain: close every WebSocket socket still open.
   void close_all();
   std::size_t live() const { return shared_.live; }
+  // The sockets' shared state (an upgrade in place adopts sockets into it).
+  WsShared& shared() { return shared_; }
 
  private:
   void refuse(http::Exchange& exchange, const http::Request& request, http::Response response,

@@ -1,6 +1,8 @@
 // WsSocket: the WebSocket connection's socket glue and deadlines; see ws_socket.hpp.
 #include "app/front/ws_socket.hpp"
 
+#include <fcntl.h>
+
 #include <vector>
 
 #include "ws/frame_writer.hpp"
@@ -67,6 +69,72 @@ void WsSocket::for_each(uv_loop_t* loop, const std::function<void(WsSocket&)>& f
       },
       &sockets);
   for (WsSocket* socket : sockets) f(*socket);
+}
+
+bool WsSocket::movable() const {
+  return session_.movable() && created_ && !output_closed_ && !stream_.closing() &&
+         !stream_.filtered() && stream_.queued_bytes() == 0;
+}
+
+ws::WsRecord WsSocket::record() const {
+  ws::WsRecord record;
+  session_.record(record);
+  record.id = id_;
+  record.peer = log_address();
+  return record;
+}
+
+int WsSocket::duplicate_socket() const {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_.handle()), &fd) != 0) return -1;
+  return ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+std::unique_ptr<engine::Upstream> WsSocket::let_go() {
+  std::unique_ptr<engine::Upstream> link = session_.move_out();
+  created_ = false;  // it did not end: no session_ended
+  output_closed_ = true;
+  base::TimerWheel::disarm(timer());
+  wait_ = Wait::kNone;
+  stream_.stop_reading();
+  // Closing this descriptor sends nothing: the duplicate keeps the connection.
+  stream_.close();
+  return link;
+}
+
+WsSocket* WsSocket::adopt_moved(net::TcpStream& stream, WsShared& shared,
+                                const ws::WsRecord& record, std::string& error) {
+  auto* socket = new WsSocket(stream, shared);  // owns itself until on_closed()
+  socket->id_ = record.id;
+  if (shared.next_id < record.id) shared.next_id = record.id;
+  socket->peer_key_ = shared.counts.add(record.peer);
+  socket->counted_ = true;
+  if (socket->peer_key_ == nullptr && record.peer != stream.peer_ip()) {
+    shared.peers[socket] = record.peer;
+    socket->peer_stored_ = true;
+  }
+  socket->announced_ = true;
+  if (!socket->session_.take_up(record, error)) {
+    socket->output_closed_ = true;
+    stream.close();
+    return nullptr;
+  }
+  socket->created_ = true;
+  socket->arm(Wait::kKeepAlive, shared.ping_interval_ms);
+  if (stream.start_reading() != 0) {
+    socket->lose("client connection lost");
+    return socket;
+  }
+  return socket;
+}
+
+void WsSocket::resume(std::unique_ptr<engine::Upstream> upstream) {
+  session_.resume(std::move(upstream));
+}
+
+void WsSocket::link_lost() {
+  session_.upstream_closed(engine::UpstreamEnd::kFailed,
+                           "the server link did not survive the move");
 }
 
 void WsSocket::feed(char* data, std::size_t size) {

@@ -44,6 +44,7 @@
 #include "engine/engine_events.hpp"
 #include "engine/session_counts.hpp"
 #include "net/tcp_stream.hpp"
+#include "ws/ws_record.hpp"
 #include "ws/ws_session.hpp"
 
 namespace sb::app {
@@ -81,6 +82,31 @@ class WsSocket final : public net::StreamHandler,
 
   // Calls `f` with every WsSocket of `loop` (shutdown only: it walks all handles).
   static void for_each(uv_loop_t* loop, const std::function<void(WsSocket&)>& f);
+
+  // --- moving to the next process (an upgrade in place, app/upgrade/) ---------
+  // Whether it can move now: an open stream (WsSession::movable()), announced,
+  // nothing queued for writing, not closing, plain TCP.
+  bool movable() const;
+  // The session's record with this socket's part (log id, client address).
+  ws::WsRecord record() const;
+  engine::Upstream* live_upstream() const { return session_.live_upstream(); }
+  // A duplicate of the socket's descriptor (close-on-exec), or -1.
+  int duplicate_socket() const;
+  // The duplicate went: the server link goes to the caller, this handle closes
+  // without a word, and the session leaves the counts with no end event.
+  std::unique_ptr<engine::Upstream> let_go();
+  // A connection that moved here with its session, reading again; the server
+  // link follows with resume(). Null, with the reason, when the record cannot
+  // be taken up (the socket is closed then).
+  static WsSocket* adopt_moved(net::TcpStream& stream, WsShared& shared, const ws::WsRecord& record,
+                               std::string& error);
+  void resume(std::unique_ptr<engine::Upstream> upstream);
+  // What the server link's events go to (the session).
+  engine::UpstreamEvents& upstream_events() { return session_; }
+  // A stream was opened on it (a session, counted in session_created).
+  bool session_created() const { return created_; }
+  // The moved session's link could not be taken up: it ends as if the link failed.
+  void link_lost();
 
   // Drain: the session sends <close/> and close frame 1001.
   void shut_down() { session_.shutdown(); }

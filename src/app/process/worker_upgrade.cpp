@@ -46,11 +46,6 @@ void Worker::begin_upgrade() {
     source.listeners.push_back({"https", tls_listener_.get(), tls_listen_address(config_)});
   }
   if (metrics_board_ && metrics_server_) source.board_fd = metrics_board_->fd();
-  source.staying = [this] {
-    std::vector<std::pair<std::string, std::uint64_t>> staying;
-    if (websocket_) staying.emplace_back("websocket", websocket_->live());
-    return staying;
-  };
   upgrade_ = std::make_unique<UpgradeGiver>(
       std::move(source), [this](const UpgradeOutcome& outcome) { upgrade_done(outcome); });
   SB_LOG_INFO("upgrade: asked for (SIGUSR2); %zu BOSH sessions to move", sessions_->size());
@@ -94,7 +89,8 @@ int Worker::listen_on(net::Listener& listener, const char* role, const std::stri
 }
 
 bool Worker::take_over(std::string& error) {
-  if (!taker_->take_over(UpgradeTaker::Parts{&loop_, *sessions_, *upstreams_, *shared_, cors_},
+  if (!taker_->take_over(UpgradeTaker::Parts{&loop_, *sessions_, *upstreams_, *shared_, cors_,
+                                             websocket_ ? &websocket_->shared() : nullptr},
                          error)) {
     return false;
   }

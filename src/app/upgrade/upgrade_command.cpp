@@ -40,8 +40,10 @@ int run_upgrade_command(int argc, char** argv) {
     return report_cli_outcome(cli, "switchboard upgrade", stdout, stderr);
   }
   if (cli.action != CliResult::kRun) {
-    for (const std::string& e : cli.errors) std::fprintf(stderr, "switchboard upgrade: %s\n", e.c_str());
-    std::fprintf(stderr, "switchboard upgrade: not asked: the new daemon would refuse this configuration\n");
+    for (const std::string& e : cli.errors)
+      std::fprintf(stderr, "switchboard upgrade: %s\n", e.c_str());
+    std::fprintf(
+        stderr, "switchboard upgrade: not asked: the new daemon would refuse this configuration\n");
     return 1;
   }
   const std::string& pid_file = cli.config.pid_file;

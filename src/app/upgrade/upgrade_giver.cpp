@@ -10,6 +10,7 @@
 
 #include "app/log/log.hpp"
 #include "bosh/session.hpp"
+#include "ws/ws_record.hpp"
 #include "xmpp/upstream_link.hpp"
 
 extern char** environ;
@@ -44,13 +45,15 @@ std::vector<std::string> child_environment() {
 // What moves, decided at the quiet moment, with the descriptors to send.
 struct UpgradeGiver::Plan {
   struct Moving {
-    bosh::Session* session = nullptr;  // null: an idle connection
+    bosh::Session* session = nullptr;  // null: an idle connection or a WebSocket
+    WsSocket* websocket = nullptr;     // a WebSocket session
     std::vector<HttpSocket*> sockets;  // the connections it takes
     MovingItem item;
     std::vector<int> fds;  // duplicates, closed once sent
   };
   std::vector<Moving> moving;
-  std::uint64_t busy = 0;  // sessions not movable at the last try
+  std::uint64_t busy = 0;     // BOSH sessions not movable at the last try
+  std::uint64_t busy_ws = 0;  // WebSocket sessions likewise
   ~Plan() {
     for (Moving& m : moving)
       for (int fd : m.fds) ::close(fd);
@@ -266,6 +269,20 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
     for (HttpSocket* socket : m.sockets) claimed.insert(socket);
     plan.moving.push_back(std::move(m));
   }
+  bool ws_busy = false;
+  WsSocket::for_each(source_.loop, [&](WsSocket& socket) {
+    if (!socket.session_created()) return;  // no stream yet: it ends, as a connection
+    auto* link = dynamic_cast<xmpp::UpstreamLink*>(socket.live_upstream());
+    if (!socket.movable() || link == nullptr || !link->movable()) {
+      ++plan.busy_ws;
+      ws_busy = true;
+      return;
+    }
+    Plan::Moving m;
+    m.websocket = &socket;
+    plan.moving.push_back(std::move(m));
+  });
+  if (ws_busy && !last_try) return false;
   for (HttpSocket* s = source_.sockets->first(); s != nullptr; s = s->next) {
     if (claimed.count(s) || !s->movable() || !s->waiting_exchanges().empty()) continue;
     Plan::Moving m;
@@ -274,7 +291,17 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
   }
   // The records and the duplicates, now that the moment is chosen.
   for (Plan::Moving& m : plan.moving) {
-    m.item.type = m.session != nullptr ? MovingItem::Type::kSession : MovingItem::Type::kIdle;
+    m.item.type = m.session != nullptr     ? MovingItem::Type::kSession
+                  : m.websocket != nullptr ? MovingItem::Type::kWebSocket
+                                           : MovingItem::Type::kIdle;
+    if (m.websocket != nullptr) {
+      auto* link = static_cast<xmpp::UpstreamLink*>(m.websocket->live_upstream());
+      m.item.session = ws::encode(m.websocket->record());
+      m.item.link = xmpp::encode(link->record());
+      m.fds.push_back(link->duplicate_socket());
+      m.fds.push_back(m.websocket->duplicate_socket());
+      continue;
+    }
     if (m.session != nullptr) {
       m.item.session = bosh::encode(m.session->record());
       if (engine::Upstream* upstream = m.session->live_upstream()) {
@@ -319,7 +346,7 @@ bool UpgradeGiver::send_plan(Plan& plan, std::string& error) {
     if (fds.size() + m.fds.size() > UpgradeChannel::kMaxFds || bytes + size > kBatchBytes) {
       if (!flush()) return false;
     }
-    if (m.session != nullptr) {
+    if (m.session != nullptr || m.websocket != nullptr) {
       ++end.sessions;
     } else {
       ++end.connections;
@@ -330,11 +357,7 @@ bool UpgradeGiver::send_plan(Plan& plan, std::string& error) {
   }
   if (!flush()) return false;
   if (plan.busy > 0) end.ended.emplace_back("busy", plan.busy);
-  if (source_.staying) {
-    for (auto& entry : source_.staying()) {
-      if (entry.second > 0) end.ended.push_back(std::move(entry));
-    }
-  }
+  if (plan.busy_ws > 0) end.ended.emplace_back("websocket", plan.busy_ws);
   if (!channel_->send(static_cast<std::uint8_t>(UpgradeKind::kEnd), encode(end), {},
                       kAnswerTimeoutMs, error)) {
     return false;
@@ -347,6 +370,11 @@ bool UpgradeGiver::send_plan(Plan& plan, std::string& error) {
 // process without a word to their peers, and it is told to go ahead.
 void UpgradeGiver::commit(Plan& plan) {
   for (Plan::Moving& m : plan.moving) {
+    if (m.websocket != nullptr) {
+      std::unique_ptr<engine::Upstream> link = m.websocket->let_go();
+      if (link) static_cast<xmpp::UpstreamLink*>(link.release())->let_go();
+      continue;
+    }
     if (m.session != nullptr) {
       bosh::Session::Departure departure = m.session->move_out();
       if (departure.upstream) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "app/front/http_socket.hpp"
+#include "app/front/ws_socket.hpp"
 #include "app/upgrade/upgrade_channel.hpp"
 #include "app/upgrade/upgrade_wire.hpp"
 #include "bosh/session_table.hpp"
@@ -44,8 +45,6 @@ struct UpgradeSource {
   };
   std::vector<ListenerRef> listeners;
   int board_fd = -1;  // the metrics board's memfd, or -1
-  // Sessions that cannot move in this release and end (counted by reason).
-  std::function<std::vector<std::pair<std::string, std::uint64_t>>()> staying;
 };
 
 struct UpgradeOutcome {

@@ -12,6 +12,7 @@
 #include "bosh/session_record.hpp"
 #include "http/connection_record.hpp"
 #include "net/tcp_stream.hpp"
+#include "ws/ws_record.hpp"
 #include "xmpp/link_record.hpp"
 #include "xmpp/upstream_link.hpp"
 
@@ -45,8 +46,11 @@ struct UpgradeTaker::Taken {
   int link_fd = -1;
   std::vector<http::ConnectionRecord> connections;
   std::vector<int> connection_fds;
+  ws::WsRecord websocket;
+  int websocket_fd = -1;
   ~Taken() {
     if (link_fd >= 0) ::close(link_fd);
+    if (websocket_fd >= 0) ::close(websocket_fd);
     for (int fd : connection_fds)
       if (fd >= 0) ::close(fd);
   }
@@ -58,7 +62,9 @@ struct UpgradeTaker::Taken {
         link(std::move(other.link)),
         link_fd(std::exchange(other.link_fd, -1)),
         connections(std::move(other.connections)),
-        connection_fds(std::move(other.connection_fds)) {
+        connection_fds(std::move(other.connection_fds)),
+        websocket(std::move(other.websocket)),
+        websocket_fd(std::exchange(other.websocket_fd, -1)) {
     other.connection_fds.clear();
   }
 };
@@ -169,8 +175,9 @@ bool UpgradeTaker::read_records(std::vector<Taken>& taken, std::string& error) {
       if (!ok) break;
       Taken t;
       t.type = item.type;
-      if (item.type == MovingItem::Type::kSession) {
-        ok = bosh::decode(item.session, t.session, error);
+      if (item.type == MovingItem::Type::kSession || item.type == MovingItem::Type::kWebSocket) {
+        ok = item.type == MovingItem::Type::kSession ? bosh::decode(item.session, t.session, error)
+                                                     : ws::decode(item.session, t.websocket, error);
         if (ok && !item.link.empty()) {
           t.has_link = true;
           ok = xmpp::decode(item.link, t.link, error);
@@ -183,6 +190,13 @@ bool UpgradeTaker::read_records(std::vector<Taken>& taken, std::string& error) {
         ok = http::decode(bytes, record, error);
         t.connections.push_back(std::move(record));
         t.connection_fds.push_back(std::exchange(message.fds[next_fd++], -1));
+      }
+      if (ok && t.type == MovingItem::Type::kWebSocket) {
+        t.websocket_fd = std::exchange(message.fds[next_fd++], -1);
+        if (!t.has_link) {
+          error = "a WebSocket session came without its server link";
+          ok = false;
+        }
       }
       if (ok && t.type == MovingItem::Type::kSession) {
         std::size_t requests = 0;
@@ -213,6 +227,10 @@ void UpgradeTaker::adopt(const Parts& parts, std::vector<Taken>& taken) {
         continue;
       }
       HttpSocket::adopt_moved(*stream, parts.shared, t.connections[i], parts.cors, exchanges);
+    }
+    if (t.type == MovingItem::Type::kWebSocket) {
+      adopt_websocket(parts, t);
+      continue;
     }
     if (t.type != MovingItem::Type::kSession) continue;
     bosh::Session& session = parts.sessions.restore(std::move(t.session));
@@ -251,6 +269,38 @@ void UpgradeTaker::adopt(const Parts& parts, std::vector<Taken>& taken) {
                 ended.empty() ? "none" : ended.c_str(), seconds);
   summary_ = line;
   SB_LOG_INFO("%s", line);
+}
+
+// A WebSocket session: its socket, then its server link, its events the session's.
+void UpgradeTaker::adopt_websocket(const Parts& parts, Taken& t) {
+  ++sessions_taken_;
+  net::TcpStream* stream = open_stream(parts.loop, std::exchange(t.websocket_fd, -1));
+  std::string why;
+  WsSocket* socket = nullptr;
+  if (parts.websocket == nullptr) {
+    why = "websocket_path is off in the new configuration";
+    if (stream != nullptr) stream->close();
+  } else if (stream != nullptr) {
+    socket = WsSocket::adopt_moved(*stream, *parts.websocket, t.websocket, why);
+  } else {
+    why = "its socket could not be taken";
+  }
+  if (socket == nullptr) {
+    SB_LOG_WARN("upgrade: a WebSocket session could not be taken up: %s", why.c_str());
+    ++links_lost_;  // counted with the sessions whose link was lost: it ended
+    return;
+  }
+  const std::optional<engine::UpstreamTarget> target = parts.websocket->route(t.websocket.to);
+  std::unique_ptr<xmpp::UpstreamLink> link = xmpp::UpstreamLink::adopt(
+      parts.upstreams, target ? *target : engine::UpstreamTarget{}, socket->upstream_events(),
+      std::move(t.link), std::exchange(t.link_fd, -1), why);
+  if (!link) {
+    SB_LOG_WARN("upgrade: a WebSocket session lost its server link: %s", why.c_str());
+    ++links_lost_;
+    socket->link_lost();
+    return;
+  }
+  socket->resume(std::move(link));
 }
 
 }  // namespace sb::app

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "app/front/http_socket.hpp"
+#include "app/front/ws_socket.hpp"
 #include "app/upgrade/upgrade_channel.hpp"
 #include "app/upgrade/upgrade_wire.hpp"
 #include "bosh/session_table.hpp"
@@ -55,6 +56,7 @@ class UpgradeTaker {
     xmpp::UpstreamConnector& upstreams;
     HttpSocket::Shared& shared;
     http::CorsPolicy& cors;
+    WsShared* websocket;  // null without websocket_path: WebSocket sessions end
   };
   // Ready, the records, commit, and everything rebuilt here. False, with the
   // reason, when this daemon must exit (the old one keeps its sessions).
@@ -71,6 +73,7 @@ class UpgradeTaker {
   struct Taken;
   bool read_records(std::vector<Taken>& taken, std::string& error);
   void adopt(const Parts& parts, std::vector<Taken>& taken);
+  void adopt_websocket(const Parts& parts, Taken& t);
 
   UpgradeChannel channel_;
   StartMessage start_;

@@ -61,7 +61,7 @@ bool decode(std::string_view bytes, std::vector<MovingItem>& batch, std::string&
   std::vector<MovingItem> out;
   for (std::uint64_t n = r.u64_at_most(kMaxItems, "the items"); r.ok() && n > 0; --n) {
     MovingItem item;
-    const std::uint64_t type = r.u64_at_most(2, "an item's type");
+    const std::uint64_t type = r.u64_at_most(3, "an item's type");
     if (r.ok() && type == 0) r.fail("an item's type", "it is 0");
     item.type = static_cast<MovingItem::Type>(type);
     item.session = r.text(kMaxRecord, "a session record");
@@ -73,6 +73,9 @@ bool decode(std::string_view bytes, std::vector<MovingItem>& batch, std::string&
     if (r.ok() && item.type == MovingItem::Type::kIdle &&
         (item.connections.size() != 1 || !item.link.empty() || !item.session.empty())) {
       r.fail("an idle connection", "it is not one connection alone");
+    }
+    if (r.ok() && item.type == MovingItem::Type::kWebSocket && !item.connections.empty()) {
+      r.fail("a WebSocket session", "it lists HTTP connections");
     }
     out.push_back(std::move(item));
   }

@@ -43,15 +43,18 @@ bool decode(std::string_view bytes, StartMessage& message, std::string& error);
 
 // One thing that moves in a kBatch: a BOSH session (its record, its server
 // link's record if the link travels, the client connections its requests are
-// on) or an idle client connection. Its descriptors, in the message's order:
-// the link's socket (if any), then one per connection.
+// on), an idle client connection, or a WebSocket session (its record, its
+// link's record). Its descriptors, in the message's order: the link's socket
+// (if any), then one per connection, then the WebSocket's own.
 struct MovingItem {
-  enum class Type : std::uint8_t { kSession = 1, kIdle = 2 };
+  enum class Type : std::uint8_t { kSession = 1, kIdle = 2, kWebSocket = 3 };
   Type type = Type::kSession;
-  std::string session;                   // bosh::SessionRecord bytes (kSession)
+  std::string session;                   // bosh::SessionRecord or ws::WsRecord bytes
   std::string link;                      // xmpp::LinkRecord bytes, "" without a link
   std::vector<std::string> connections;  // http::ConnectionRecord bytes
-  std::size_t fds() const { return (link.empty() ? 0 : 1) + connections.size(); }
+  std::size_t fds() const {
+    return (link.empty() ? 0 : 1) + connections.size() + (type == Type::kWebSocket ? 1 : 0);
+  }
 };
 std::string encode(const std::vector<MovingItem>& batch);
 bool decode(std::string_view bytes, std::vector<MovingItem>& batch, std::string& error);
@@ -61,7 +64,7 @@ struct EndMessage {
   std::uint64_t sessions = 0;     // moved
   std::uint64_t connections = 0;  // idle connections moved
   std::uint64_t started_ns = 0;   // CLOCK_MONOTONIC when the upgrade was asked for
-  // Sessions that stay behind and end, by reason ("websocket", "tls", "busy").
+  // Sessions that stay behind and end, by reason ("busy", "websocket").
   std::vector<std::pair<std::string, std::uint64_t>> ended;
 };
 std::string encode(const EndMessage& message);

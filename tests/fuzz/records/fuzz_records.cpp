@@ -1,14 +1,13 @@
 // fuzz_records: the readers of the records that carry state out of a process
 // (bosh/session_record.hpp, xmpp/link_record.hpp, http/connection_record.hpp,
-// and the upgrade channel's messages, app/upgrade/upgrade_wire.hpp) on damaged
-// and hostile bytes:
-// what an upgrade reads from the process before it, and what crash recovery will
-// read from storage.
+// ws/ws_record.hpp, and the upgrade channel's messages, app/upgrade/upgrade_wire.hpp)
+// on damaged and hostile bytes: what an upgrade reads from the process before
+// it, and what crash recovery will read from storage.
 //
 // Whatever the bytes, decode must return (no crash, no read past the end, no
 // allocation beyond what the bytes can justify), and a record it accepts must be
 // one it would write: encoding it again and decoding that gives the same bytes. A
-// refusal must say why. Both readers see every input.
+// refusal must say why. Every reader sees every input.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +18,7 @@
 #include "bosh/session_record.hpp"
 #include "http/connection_record.hpp"
 #include "support/check.hpp"
+#include "ws/ws_record.hpp"
 #include "xmpp/link_record.hpp"
 
 namespace {
@@ -44,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   read_back<sb::bosh::SessionRecord>(input);
   read_back<sb::xmpp::LinkRecord>(input);
   read_back<sb::http::ConnectionRecord>(input);
+  read_back<sb::ws::WsRecord>(input);
   read_back<sb::app::StartMessage>(input);
   read_back<sb::app::EndMessage>(input);
   read_back<std::vector<sb::app::MovingItem>>(input);
