@@ -106,6 +106,10 @@ class Session final : public engine::UpstreamEvents,
   // there is none or it is dead).
   std::vector<http::Exchange*> exchanges() const;
   engine::Upstream* live_upstream() const { return upstream_dead_ ? nullptr : upstream_.get(); }
+  // Before moving, for connections that cannot move (TLS): every held request
+  // is answered now, empty, as its wait would have, and its connection closes
+  // after the answer, so the client's next request comes on a new connection.
+  void let_held_requests_go();
   const engine::UpstreamTarget& target() const { return *target_; }
 
   std::string_view sid() const { return sid_.view(); }

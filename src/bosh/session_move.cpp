@@ -10,6 +10,7 @@
 
 namespace sb::bosh {
 namespace {
+constexpr std::uint64_t kMsPerSecond = 1000;
 // How long ago `then` was, by `now` (0 if `then` is later).
 std::uint64_t since(std::uint64_t now, std::uint64_t then) { return now > then ? now - then : 0; }
 // How long until `when`, by `now` (0 if it is past).
@@ -69,6 +70,24 @@ std::vector<http::Exchange*> Session::exchanges() const {
     for (const Early& early : rare_->early) out.push_back(early.exchange);
   }
   return out;
+}
+
+void Session::let_held_requests_go() {
+  if (state_ != State::kOpen) return;  // a creation's answer needs the server's stream
+  while (!held_.empty()) {
+    const Held held = held_.front();
+    held_.erase(held_.begin());
+    http::SharedBody body = cache_response(held.rid, take_response(held.rid, false));
+    if (held.exchange == nullptr) continue;
+    held.exchange->watch(nullptr);
+    http::Response response;
+    response.content_type = content_type();
+    response.body = std::move(body);
+    response.close = true;
+    held.exchange->send(std::move(response));
+  }
+  inactivity_deadline_ms_ = timers().now_ms() + params_.inactivity * kMsPerSecond;
+  rearm_timer();
 }
 
 Session::Departure Session::move_out() {

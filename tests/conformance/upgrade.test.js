@@ -18,7 +18,9 @@ const {
   useStack, startStackFor, openSession, assertAlive, assertWrapper, assertTerminate,
   stillPending, attrPattern, sleep, uniqueDomain,
 } = require('./lib/stack');
-const { BoshSession } = require('../lib/bosh');
+const { BoshSession, bodyXml } = require('../lib/bosh');
+const { freePort } = require('../lib/ports');
+const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
 const { Switchboard, processGone } = require('../lib/switchboard');
 const { waitUntil } = require('../lib/proc');
 const { ScriptedUpstream } = require('../lib/scripted_upstream');
@@ -256,4 +258,37 @@ test('switchboard upgrade: finds the daemon by pid_file, says how it went, refus
   const lost = run(['--listen', '127.0.0.1:1', '--upstream', '127.0.0.1:1']);
   assert.equal(lost.status, 1);
   assert.match(lost.stderr, /pid_file is not set/);
+});
+
+test('BOSH over the HTTPS listener: the held request is answered early, and the session moves', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-upgrade-tls-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const { cert, key } = makeCertificate(dir);
+  const tlsPort = await freePort();
+  const { sb, upstream } = await startStackFor(t,
+    { tls_listen: `127.0.0.1:${tlsPort}`, tls_cert_file: cert, tls_key_file: key });
+  await sb.waitForLog(/listening on https:\/\//);
+  const to = uniqueDomain('https');
+  const creation = await tlsExchange(tlsPort,
+    { head: CREATION_HEAD, body: bodyXml(BoshSession.creationAttrs(to, { rid: '100', wait: '30' })) });
+  assert.equal(creation.status, 200, creation.text);
+  const sid = /sid=['"]([^'"]+)['"]/.exec(creation.text)[1];
+  const conn = await upstream.connection(to);
+  const over = (rid, payload = '') => tlsExchange(tlsPort,
+    { head: CREATION_HEAD, body: bodyXml({ rid: String(rid), sid }, payload) });
+
+  const held = over(101);
+  await sleep(200);
+  const { moved, line } = await sb.upgrade();
+  assert.equal(moved, 1, line);
+  const early = await held;
+  assert.equal(early.status, 200, early.text);
+  assert.doesNotMatch(early.text, /terminate/, 'answered as its wait would have: empty');
+  // The client's next request comes on a new TLS connection, to the new daemon.
+  const next = over(102, "<message id='tls-out' to='p@x'/>");
+  await conn.waitStanza(attrPattern('id', 'tls-out'));
+  conn.send("<message id='tls-in' from='p@x'/>");
+  const reply = await next;
+  assert.equal(reply.status, 200, reply.text);
+  assert.match(reply.text, attrPattern('id', 'tls-in'));
 });

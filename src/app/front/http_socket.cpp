@@ -283,6 +283,12 @@ void HttpSocketList::collect() {
   }
 }
 
+void HttpSocketList::close_idle() {
+  for (HttpSocket* s = head_; s != nullptr; s = s->next) {
+    if (s->waiting_exchanges().empty()) s->close_now();
+  }
+}
+
 void HttpSocketList::close_all() {
   for (HttpSocket* s = head_; s != nullptr; s = s->next) s->close_now();
 }

@@ -176,6 +176,9 @@ class HttpSocketList {
   void insert(HttpSocket& socket);
   void remove(HttpSocket& socket);
   void close_all();
+  // Closes the sockets with no request in flight (after an upgrade in place:
+  // a request read here now could name a session that moved).
+  void close_idle();
   std::size_t size() const { return size_; }
   // The first live socket; the rest follow through `next`.
   HttpSocket* first() const { return head_; }

@@ -105,6 +105,8 @@ class WsSocket final : public net::StreamHandler,
   engine::UpstreamEvents& upstream_events() { return session_; }
   // A stream was opened on it (a session, counted in session_created).
   bool session_created() const { return created_; }
+  // wss:// (the HTTPS listener's TLS): it cannot move to another process.
+  bool tls() const { return stream_.filtered(); }
   // The moved session's link could not be taken up: it ends as if the link failed.
   void link_lost();
 

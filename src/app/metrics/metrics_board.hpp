@@ -83,7 +83,8 @@ inline constexpr std::size_t kQueueGaveUp = kQueueMicros + 1;                // 
 // Sessions an upgrade in place moved to this daemon, or that ended because they
 // could not move, by reason (kUpgradeReasons, in this order).
 inline constexpr std::size_t kUpgradeSessions = kQueueGaveUp + 1;  // + reason
-inline constexpr const char* kUpgradeReasons[] = {"moved", "busy", "websocket", "link", "other"};
+inline constexpr const char* kUpgradeReasons[] = {"moved", "busy", "websocket",
+                                                  "tls",   "link", "other"};
 inline constexpr std::size_t kUpgradeReasonSlots = std::size(kUpgradeReasons);
 inline constexpr std::size_t kCounters = kUpgradeSessions + kUpgradeReasonSlots;
 }  // namespace metric

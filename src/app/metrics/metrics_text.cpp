@@ -208,7 +208,7 @@ std::string render_metrics(const MetricsTotals& t, const ProcessTotals& process,
   w.sample("switchboard_login_queue_timeouts_total", c(metric::kQueueGaveUp));
   w.family("switchboard_upgrade_sessions_total", "counter",
            "Sessions an upgrade in place moved to the new daemon (outcome moved), or ended because "
-           "they could not move (outcome ended, by reason: busy, websocket, link, other).");
+           "they could not move (outcome ended, by reason: busy, websocket, tls, link, other).");
   w.sample("switchboard_upgrade_sessions_total", c(metric::kUpgradeSessions),
            label("outcome", "moved") + "," + label("reason", "none"));
   for (std::size_t i = 1; i < metric::kUpgradeReasonSlots; ++i) {

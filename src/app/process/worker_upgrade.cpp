@@ -74,6 +74,7 @@ void Worker::upgrade_done(const UpgradeOutcome& outcome) {
   notify_main_pid(outcome.child_pid);
   // The new daemon writes the metrics board's slot from now on.
   recorder_.leave_board();
+  sockets_.close_idle();
   begin_shutdown();
 }
 

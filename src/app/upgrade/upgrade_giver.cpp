@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <unordered_map>
@@ -54,6 +55,7 @@ struct UpgradeGiver::Plan {
   std::vector<Moving> moving;
   std::uint64_t busy = 0;     // BOSH sessions not movable at the last try
   std::uint64_t busy_ws = 0;  // WebSocket sessions likewise
+  std::uint64_t tls = 0;      // sessions with TLS that cannot move: they end
   ~Plan() {
     for (Moving& m : moving)
       for (int fd : m.fds) ::close(fd);
@@ -193,7 +195,35 @@ void UpgradeGiver::ready() {
   // sockets; until its loop runs they wait in the queue).
   for (UpgradeSource::ListenerRef& l : source_.listeners)
     if (l.listener != nullptr) l.listener->pause();
+  // A TLS connection cannot move (OpenSSL keeps its state in this process): its
+  // held requests are answered now, as their wait would, and it closes after
+  // them; the client's next request comes on a new connection, which the new
+  // daemon accepts. The sessions then move with no connection.
+  if (release_tls_requests() > 0) {
+    uv_timer_start(&timer_, &UpgradeGiver::on_timer, kQuietRetryMs, 0);
+    return;
+  }
   try_moving();
+}
+
+std::size_t UpgradeGiver::release_tls_requests() {
+  std::unordered_map<const http::Exchange*, const HttpSocket*> socket_of;
+  for (HttpSocket* s = source_.sockets->first(); s != nullptr; s = s->next) {
+    if (!s->tls()) continue;
+    for (http::Exchange* e : s->waiting_exchanges()) socket_of.emplace(e, s);
+  }
+  std::size_t released = 0;
+  if (socket_of.empty()) return 0;
+  for (bosh::Session* session : source_.sessions->live()) {
+    const std::vector<http::Exchange*> exchanges = session->exchanges();
+    if (std::none_of(exchanges.begin(), exchanges.end(),
+                     [&](const http::Exchange* e) { return socket_of.count(e) != 0; })) {
+      continue;
+    }
+    session->let_held_requests_go();
+    ++released;
+  }
+  return released;
 }
 
 void UpgradeGiver::try_moving() {
@@ -240,6 +270,10 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
     xmpp::UpstreamLink* link = nullptr;
     if (engine::Upstream* upstream = session->live_upstream()) {
       link = dynamic_cast<xmpp::UpstreamLink*>(upstream);
+      if (link != nullptr && link->tls_state() != "plain") {
+        ++plan.tls;  // its TLS state lives in this process: it never moves
+        continue;
+      }
       movable = link != nullptr && link->movable();
     }
     // Its exchanges must fill whole sockets, each movable, in the record's order.
@@ -273,6 +307,10 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
   WsSocket::for_each(source_.loop, [&](WsSocket& socket) {
     if (!socket.session_created()) return;  // no stream yet: it ends, as a connection
     auto* link = dynamic_cast<xmpp::UpstreamLink*>(socket.live_upstream());
+    if (socket.tls() || (link != nullptr && link->tls_state() != "plain")) {
+      ++plan.tls;  // wss://, or TLS to the server: its TLS state stays here
+      return;
+    }
     if (!socket.movable() || link == nullptr || !link->movable()) {
       ++plan.busy_ws;
       ws_busy = true;
@@ -358,6 +396,7 @@ bool UpgradeGiver::send_plan(Plan& plan, std::string& error) {
   if (!flush()) return false;
   if (plan.busy > 0) end.ended.emplace_back("busy", plan.busy);
   if (plan.busy_ws > 0) end.ended.emplace_back("websocket", plan.busy_ws);
+  if (plan.tls > 0) end.ended.emplace_back("tls", plan.tls);
   if (!channel_->send(static_cast<std::uint8_t>(UpgradeKind::kEnd), encode(end), {},
                       kAnswerTimeoutMs, error)) {
     return false;

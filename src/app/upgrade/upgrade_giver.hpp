@@ -88,6 +88,7 @@ class UpgradeGiver {
   static void on_handle_closed(uv_handle_t* handle);
   bool send_start(std::string& error);
   void ready();
+  std::size_t release_tls_requests();
   void try_moving();
   bool plan(Plan& plan, bool last_try);
   bool send_plan(Plan& plan, std::string& error);

@@ -27,8 +27,8 @@ TEST_CASE("a parser moved at any byte goes on as if it had never moved") {
       client_frame("<message id='1'>first", {.opcode = 0x1, .fin = false}) +
       client_frame("ping-mid-message", {.opcode = 0x9}) +
       client_frame(std::string(300, 'x'), {.opcode = 0x0, .fin = false, .mask = 0x01020304}) +
-      client_frame("</message>", {.opcode = 0x0, .fin = true}) +
-      client_frame("<presence/>") + client_frame("pong", {.opcode = 0xA});
+      client_frame("</message>", {.opcode = 0x0, .fin = true}) + client_frame("<presence/>") +
+      client_frame("pong", {.opcode = 0xA});
   RecordingSink whole;
   ws::FrameParser reference(1 << 16);
   feed_bytes(reference, stream, whole);
