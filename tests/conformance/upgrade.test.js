@@ -274,8 +274,8 @@ test('BOSH over the HTTPS listener: the held request is answered early, and the 
   assert.equal(creation.status, 200, creation.text);
   const sid = /sid=['"]([^'"]+)['"]/.exec(creation.text)[1];
   const conn = await upstream.connection(to);
-  const over = (rid, payload = '') => tlsExchange(tlsPort,
-    { head: CREATION_HEAD, body: bodyXml({ rid: String(rid), sid }, payload) });
+  const over = (rid, payload = '', session) => tlsExchange(tlsPort,
+    { head: CREATION_HEAD, body: bodyXml({ rid: String(rid), sid }, payload), session });
 
   const held = over(101);
   await sleep(200);
@@ -284,11 +284,13 @@ test('BOSH over the HTTPS listener: the held request is answered early, and the 
   const early = await held;
   assert.equal(early.status, 200, early.text);
   assert.doesNotMatch(early.text, /terminate/, 'answered as its wait would have: empty');
-  // The client's next request comes on a new TLS connection, to the new daemon.
-  const next = over(102, "<message id='tls-out' to='p@x'/>");
+  // The client's next request comes on a new TLS connection, to the new daemon,
+  // which resumes the old daemon's ticket (the ticket secret carried over).
+  const next = over(102, "<message id='tls-out' to='p@x'/>", early.session || creation.session);
   await conn.waitStanza(attrPattern('id', 'tls-out'));
   conn.send("<message id='tls-in' from='p@x'/>");
   const reply = await next;
   assert.equal(reply.status, 200, reply.text);
   assert.match(reply.text, attrPattern('id', 'tls-in'));
+  assert.ok(reply.reused, 'the TLS session resumed with a ticket from before the upgrade');
 });

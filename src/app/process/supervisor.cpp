@@ -96,13 +96,14 @@ int Supervisor::run() {
   }
   uv_signal_start(&sigterm_, &Supervisor::on_signal, SIGTERM);
   uv_signal_start(&sigint_, &Supervisor::on_signal, SIGINT);
-  for (auto* sig : {&sighup_, &sigusr1_}) {
+  for (auto* sig : {&sighup_, &sigusr1_, &sigusr2_}) {
     uv_signal_init(&loop_, sig);
     sig->data = this;
     uv_unref(reinterpret_cast<uv_handle_t*>(sig));
   }
   uv_signal_start(&sighup_, &Supervisor::on_reload_signal, SIGHUP);
   uv_signal_start(&sigusr1_, &Supervisor::on_reload_signal, SIGUSR1);
+  uv_signal_start(&sigusr2_, &Supervisor::on_reload_signal, SIGUSR2);
   uv_timer_init(&loop_, &stop_timer_);
   stop_timer_.data = this;
   uv_timer_init(&loop_, &reload_timer_);
@@ -366,6 +367,7 @@ void Supervisor::finish_if_done() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigusr2_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&reload_timer_), nullptr);
   watchdog_.stop();

@@ -147,6 +147,7 @@ class Supervisor {
   uv_signal_t sigint_{};
   uv_signal_t sighup_{};
   uv_signal_t sigusr1_{};
+  uv_signal_t sigusr2_{};  // an upgrade in place: refused with workers > 1
   uv_timer_t stop_timer_{};
   uv_timer_t reload_timer_{};
   Watchdog watchdog_;

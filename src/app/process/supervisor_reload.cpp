@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <string>
+
+#include <unistd.h>
 
 #include "app/config/config_reload.hpp"
 #include "app/log/log.hpp"
@@ -15,6 +18,7 @@
 #include "app/process/supervisor.hpp"
 #include "app/process/supervisor_slot.hpp"
 #include "app/process/worker_launch.hpp"
+#include "app/upgrade/pid_file.hpp"
 
 namespace sb::app {
 
@@ -23,6 +27,10 @@ void Supervisor::on_reload_signal(uv_signal_t* handle, int signum) {
   if (self.stopping_) return;
   if (signum == SIGUSR1) {
     self.reopen_logs();
+  } else if (signum == SIGUSR2) {
+    const char* why = "an upgrade in place moves sessions with workers = 1 only in this release";
+    SB_LOG_WARN("upgrade refused: %s", why);
+    write_upgrade_outcome(self.config_.pid_file, std::to_string(getpid()) + " 0 failed " + why);
   } else {
     self.reload();
   }

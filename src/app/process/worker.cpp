@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 
 #include "app/log/log.hpp"
 #include "app/metrics/process_stats.hpp"  // count_open_fds
@@ -157,7 +158,11 @@ void Worker::build_front(const Config& config) {
   if (!config.tls_listen) return;
   // tls_ticket_rotation = 0: no ring, OpenSSL's own keys (this process only).
   if (config.tls_ticket_rotation > 0) {
-    if (auto secret = ticket_secret_from_environment()) {
+    // Alone, this process makes the secret, and puts it in its environment: the
+    // daemon an upgrade in place starts inherits it, so tickets keep resuming.
+    if (ipc_fd_ < 0 && std::getenv(kTicketSecretEnv) == nullptr && !share_ticket_secret()) {
+      tls_error_ = "cannot make the TLS session-ticket secret: the random generator failed";
+    } else if (auto secret = ticket_secret_from_environment()) {
       tickets_ = std::make_unique<net::TicketKeyRing>(*secret, config.tls_ticket_rotation);
     } else {
       tls_error_ = std::string("malformed ") + kTicketSecretEnv + " in the environment";
