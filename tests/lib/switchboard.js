@@ -112,6 +112,7 @@ class Switchboard {
    * logged "upgrade: N sessions moved, ..." and the old one is gone, with
    * { oldPid, newPid, moved, line }; the old one's exit status must be 0 when it
    * was this harness's child. Rejects with the log when either does not happen.
+   * Needs log_level info (the default): the outcome is an info line.
    */
   async upgrade({ timeoutMs = 20000 } = {}) {
     const done = /upgrade: (\d+) sessions moved[^\n]*/g;

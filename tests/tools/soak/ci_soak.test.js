@@ -4,8 +4,9 @@
 //      stub (switchboard-stub, two processes), chatting at one message per second
 //      per 100 sessions: every session logs in, zero errors, zero lost messages;
 //   2. 200 sessions through switchboard in front of a REAL ejabberd with 10% of
-//      the HTTP connections cut mid-request (--drop 0.1): zero errors, zero lost,
-//      duplicated or reordered messages.
+//      the HTTP connections cut mid-request (--drop 0.1), and an upgrade in place
+//      (SIGUSR2, docs/upgrade.md) halfway through: every session moves, zero
+//      errors, zero lost, duplicated or reordered messages.
 // The stub stands in for an XMPP server only for the count; correctness against
 // real servers is the job of tests/integration and of the second run here.
 
@@ -53,7 +54,7 @@ test('2,000 sessions for 30 s through switchboard (2 workers) to the stub', { ti
   assertClean(run, 2000, () => `${switchboard.logs()}\nstub: ${stub.stderr().slice(-2000)}`);
 });
 
-test('200 sessions through switchboard to a real ejabberd with 10% drops', { timeout: 180000 }, async (t) => {
+test('200 sessions through switchboard to a real ejabberd with 10% drops and an upgrade in place', { timeout: 180000 }, async (t) => {
   const ejabberd = new EjabberdServer({ inactivity: 30 });
   let switchboard = null;
   t.after(async () => {
@@ -65,12 +66,19 @@ test('200 sessions through switchboard to a real ejabberd with 10% drops', { tim
   const users = {};
   for (let i = 1; i <= 200; i++) users[`u${i}`] = `p${i}`;
   await ejabberd.addUsers(users);
-  switchboard = new Switchboard({ upstreamPort: ejabberd.c2sPort, settings: { log_level: 'warn' } });
+  // log_level info: the upgrade's outcome is an info line (Switchboard.upgrade waits for it).
+  switchboard = new Switchboard({ upstreamPort: ejabberd.c2sPort, settings: { log_level: 'info' } });
   await switchboard.start();
-  const run = await runSoak([
+  const running = runSoak([
     '--url', switchboard.boshUrl, '--sessions', '200', '--rate', '100', '--duration', '30',
     '--msg-rate', '20', '--drop', '0.1', '--domain', 'localhost',
     '--user-pattern', 'u%d', '--password', 'p%d',
   ], { timeoutMs: 120000, quiet: true });
-  assertClean(run, 200, () => `${switchboard.logs()}\n${ejabberd.logs()}`);
+  // Halfway: every session is up (2 s of logins) and chatting.
+  await new Promise((resolve) => setTimeout(resolve, 15000));
+  const upgrade = await switchboard.upgrade();
+  const run = await running;
+  assertClean(run, 200, () => `${upgrade.line}\n${switchboard.logs()}\n${ejabberd.logs()}`);
+  assert.equal(upgrade.moved, 200, upgrade.line);
+  assert.match(upgrade.line, / 0 ended \(none\)/);
 });
