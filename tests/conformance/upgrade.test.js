@@ -21,7 +21,7 @@ const {
 const { BoshSession, bodyXml } = require('../lib/bosh');
 const { freePort } = require('../lib/ports');
 const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
-const { Switchboard, processGone } = require('../lib/switchboard');
+const { Switchboard, processGone, findBinary } = require('../lib/switchboard');
 const { waitUntil } = require('../lib/proc');
 const { ScriptedUpstream } = require('../lib/scripted_upstream');
 const { destroyAllSockets } = require('../lib/raw_http');
@@ -293,4 +293,48 @@ test('BOSH over the HTTPS listener: the held request is answered early, and the 
   assert.equal(reply.status, 200, reply.text);
   assert.match(reply.text, attrPattern('id', 'tls-in'));
   assert.ok(reply.reused, 'the TLS session resumed with a ticket from before the upgrade');
+});
+
+test('a binary at the path that cannot run (or SIGHUP at the same moment) leaves the daemon serving', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-upgrade-binary-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const real = findBinary();
+  const copy = path.join(dir, 'switchboard');
+  fs.copyFileSync(real, copy);
+  fs.chmodSync(copy, 0o755);
+  const upstream = await new ScriptedUpstream().start();
+  const sb = new Switchboard({ upstreamPort: upstream.port, binary: copy });
+  t.after(async () => {
+    destroyAllSockets();
+    const problem = await sb.stop();
+    await upstream.stop();
+    if (problem) throw new Error(problem);
+  });
+  await sb.start();
+  const to = uniqueDomain('binary');
+  const session = await BoshSession.create(sb.port, to);
+  const conn = await upstream.connection(to);
+  const held = session.send();
+
+  // A package upgrade put a broken file at the path (a new file, renamed over).
+  const replace = (from) => {
+    fs.copyFileSync(from, `${copy}.new`);
+    fs.chmodSync(`${copy}.new`, 0o755);
+    fs.renameSync(`${copy}.new`, copy);
+  };
+  const broken = path.join(dir, 'broken.sh');
+  fs.writeFileSync(broken, '#!/bin/sh\nexit 3\n');
+  replace(broken);
+  process.kill(sb.pid, 'SIGUSR2');
+  await sb.waitForLog(/upgrade failed: the new binary exited with status 3; this daemon keeps every session/);
+  conn.send("<message id='still-here' from='a@b'/>");
+  assert.match((await held).payload, attrPattern('id', 'still-here'));
+  await assertAlive({ session, conn }, 'after a binary that would not run');
+
+  // The good binary back, and a reload asked at the same moment: both are done.
+  replace(real);
+  process.kill(sb.pid, 'SIGHUP');
+  const { moved } = await sb.upgrade();
+  assert.equal(moved, 1);
+  await assertAlive({ session, conn }, 'after the upgrade');
 });

@@ -54,8 +54,10 @@ class Switchboard {
    * @param opts.settings      extra `--set key=value` pairs, e.g. { inactivity: 5 }
    * @param opts.metrics       also serve /metrics on a free port (metricsPort, metricsUrl)
    * @param opts.config        config keys for a TOML file given with --config
+   * @param opts.binary        the binary to run (default: findBinary())
    */
-  constructor({ upstreamPort, settings = {}, metrics = false, config = null }) {
+  constructor({ upstreamPort, settings = {}, metrics = false, config = null, binary = null }) {
+    this.binaryOverride = binary;
     this.upstreamPort = upstreamPort;
     this.settings = settings;
     this.metrics = metrics;
@@ -63,7 +65,7 @@ class Switchboard {
   }
 
   async start({ timeoutMs = 10000 } = {}) {
-    this.binary = findBinary();
+    this.binary = this.binaryOverride || findBinary();
     this.port = await freePort();
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-switchboard-'));
     this.logFile = path.join(this.dir, 'switchboard.log');

@@ -118,8 +118,8 @@ bool UpgradeGiver::start(const std::string& exe, const std::vector<std::string>&
   poll_.data = this;
   handles_open_ = true;
   if (!send_start(error)) {
-    roll_back(error);
-    return true;  // started, and already rolled back: finish() said why
+    lost_channel(error);
+    return true;  // started; the outcome follows (finish() says why)
   }
   waiting_ready_ = true;
   uv_poll_start(&poll_, UV_READABLE, &UpgradeGiver::on_readable);
@@ -151,6 +151,10 @@ void UpgradeGiver::on_readable(uv_poll_t* poll, int, int) {
 
 void UpgradeGiver::on_timer(uv_timer_t* timer) {
   auto& self = *static_cast<UpgradeGiver*>(timer->data);
+  if (!self.channel_lost_.empty()) {
+    self.roll_back(self.channel_lost_);
+    return;
+  }
   if (self.waiting_ready_) {
     self.roll_back("the new binary was not ready within " + std::to_string(kReadyTimeoutMs / 1000) +
                    " s");
@@ -172,12 +176,27 @@ void UpgradeGiver::on_exit(uv_process_t* process, std::int64_t status, int signa
                              : "the new binary exited with status " + std::to_string(status));
 }
 
+// The channel failed before the new daemon was ready: most often because it
+// exited, and its exit status says why better than the channel can. That comes
+// through on_exit(); this reason is used if it does not within a second.
+void UpgradeGiver::lost_channel(const std::string& why) {
+  channel_lost_ = why;
+  waiting_ready_ = false;
+  if (handles_open_) {
+    uv_poll_stop(&poll_);
+    uv_timer_start(&timer_, &UpgradeGiver::on_timer, 1000, 0);
+  } else {
+    roll_back(why);
+  }
+}
+
 // The new daemon spoke: ready (then move at the first quiet moment) or refused.
 void UpgradeGiver::ready() {
   UpgradeChannel::Message message;
   std::string error;
   if (!channel_->receive(message, 1000, error)) {
-    roll_back(error == "closed" ? "the new binary closed the channel before it was ready" : error);
+    lost_channel(error == "closed" ? "the new binary closed the channel before it was ready"
+                                   : error);
     return;
   }
   if (message.kind == static_cast<std::uint8_t>(UpgradeKind::kRefused)) {

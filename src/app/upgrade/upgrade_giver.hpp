@@ -88,6 +88,7 @@ class UpgradeGiver {
   static void on_handle_closed(uv_handle_t* handle);
   bool send_start(std::string& error);
   void ready();
+  void lost_channel(const std::string& why);
   std::size_t release_tls_requests();
   void try_moving();
   bool plan(Plan& plan, bool last_try);
@@ -106,7 +107,8 @@ class UpgradeGiver {
   bool process_running_ = false;
   bool process_open_ = false;
   bool committed_ = false;
-  int open_handles_ = 0;  // closes still to complete before the giver may go
+  std::string channel_lost_;  // set: waiting a moment for the exit status
+  int open_handles_ = 0;      // closes still to complete before the giver may go
   bool handles_open_ = false;
   bool finished_ = false;
   bool waiting_ready_ = false;
