@@ -81,7 +81,9 @@ async function main() {
   const pidFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sb-upgrade-bench-')), 'switchboard.pid');
   const stubPort = await freePort();
   const sbPort = await freePort();
-  const soakProcs = Math.max(1, Math.ceil(n / SOAK_SESSIONS_PER_PROCESS));
+  // Two generator processes at least: one alone lagged at 9,000 logins (its loop
+  // lag is printed, so a run can tell).
+  const soakProcs = Math.max(2, Math.ceil(n / SOAK_SESSIONS_PER_PROCESS));
   let stub = null;
   let sb = null;
   let newPid = 0;

@@ -90,6 +90,9 @@ class UpstreamLink final
   // A duplicate of the socket's descriptor (close-on-exec) to send beside the
   // record, or -1 (errno says why). The link is unchanged.
   int duplicate_socket() const;
+  // The socket's descriptor itself (the link keeps it), or -1: to send with
+  // SCM_RIGHTS, which gives the receiver its own without a duplicate here.
+  int socket_fd() const;
   // The socket moved (its duplicate went with the record): this handle closes
   // quietly, without </stream:stream> (the server must not notice), the session
   // hears nothing more, and the link frees itself. Call on a link its session let

@@ -38,6 +38,15 @@ LinkRecord UpstreamLink::record() const {
   return record;
 }
 
+int UpstreamLink::socket_fd() const {
+  uv_os_fd_t fd = -1;
+  if (stream_ == nullptr ||
+      uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_->handle()), &fd) != 0) {
+    return -1;
+  }
+  return fd;
+}
+
 int UpstreamLink::duplicate_socket() const {
   if (stream_ == nullptr) {
     errno = EBADF;

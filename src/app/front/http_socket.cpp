@@ -1,8 +1,6 @@
 // HttpSocket and HttpSocketList; see http_socket.hpp.
 #include "app/front/http_socket.hpp"
 
-#include <fcntl.h>
-
 #include "app/front/public_origin.hpp"
 #include "app/log/log.hpp"
 #include "base/check.hpp"
@@ -119,10 +117,10 @@ bool HttpSocket::movable() const {
          !tls() && !stream_.closing() && stream_.queued_bytes() == 0 && connection_.movable();
 }
 
-int HttpSocket::duplicate_socket() const {
+int HttpSocket::socket_fd() const {
   uv_os_fd_t fd = -1;
   if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_.handle()), &fd) != 0) return -1;
-  return ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return fd;
 }
 
 void HttpSocket::let_go() {
@@ -130,7 +128,7 @@ void HttpSocket::let_go() {
   handing_over_ = true;  // inert: answers and closes are ignored from now on
   connection_.let_go();
   stream_.stop_reading();
-  // Closing this descriptor sends nothing: the duplicate keeps the connection.
+  // Closing this descriptor sends nothing: the one sent keeps the connection.
   stream_.close();
 }
 

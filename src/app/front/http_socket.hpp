@@ -121,8 +121,8 @@ class HttpSocket final : private net::StreamHandler,
   bool movable() const;
   http::ConnectionRecord record() const { return connection_.record(); }
   std::vector<http::Exchange*> waiting_exchanges() { return connection_.waiting_exchanges(); }
-  // A duplicate of the socket's descriptor (close-on-exec) to send, or -1.
-  int duplicate_socket() const;
+  // The socket's descriptor, to send (SCM_RIGHTS gives the receiver its own), or -1.
+  int socket_fd() const;
   // The duplicate went: this process's handle closes without a word to the
   // client, and the socket is freed. The requests in flight are forgotten here.
   void let_go();

@@ -1,8 +1,6 @@
 // WsSocket: the WebSocket connection's socket glue and deadlines; see ws_socket.hpp.
 #include "app/front/ws_socket.hpp"
 
-#include <fcntl.h>
-
 #include <vector>
 
 #include "ws/frame_writer.hpp"
@@ -84,10 +82,10 @@ ws::WsRecord WsSocket::record() const {
   return record;
 }
 
-int WsSocket::duplicate_socket() const {
+int WsSocket::socket_fd() const {
   uv_os_fd_t fd = -1;
   if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_.handle()), &fd) != 0) return -1;
-  return ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return fd;
 }
 
 std::unique_ptr<engine::Upstream> WsSocket::let_go() {
@@ -97,7 +95,7 @@ std::unique_ptr<engine::Upstream> WsSocket::let_go() {
   base::TimerWheel::disarm(timer());
   wait_ = Wait::kNone;
   stream_.stop_reading();
-  // Closing this descriptor sends nothing: the duplicate keeps the connection.
+  // Closing this descriptor sends nothing: the one sent keeps the connection.
   stream_.close();
   return link;
 }

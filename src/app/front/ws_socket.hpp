@@ -90,8 +90,8 @@ class WsSocket final : public net::StreamHandler,
   // The session's record with this socket's part (log id, client address).
   ws::WsRecord record() const;
   engine::Upstream* live_upstream() const { return session_.live_upstream(); }
-  // A duplicate of the socket's descriptor (close-on-exec), or -1.
-  int duplicate_socket() const;
+  // The socket's descriptor, to send (SCM_RIGHTS gives the receiver its own), or -1.
+  int socket_fd() const;
   // The duplicate went: the server link goes to the caller, this handle closes
   // without a word, and the session leaves the counts with no end event.
   std::unique_ptr<engine::Upstream> let_go();

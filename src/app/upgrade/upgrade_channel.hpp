@@ -37,7 +37,7 @@ class UpgradeChannel {
   UpgradeChannel& operator=(const UpgradeChannel&) = delete;
   ~UpgradeChannel();  // closes the socket and every descriptor received but not taken
 
-  // Sends one message (its descriptors duplicated in flight; the caller keeps
+  // Sends one message (the kernel gives the receiver its own descriptors; the caller keeps
   // its own). False, with `error`, on a failure or when `timeout_ms` passes.
   bool send(std::uint8_t kind, std::string_view bytes, const std::vector<int>& fds, int timeout_ms,
             std::string& error);

@@ -50,16 +50,15 @@ struct UpgradeGiver::Plan {
     WsSocket* websocket = nullptr;     // a WebSocket session
     std::vector<HttpSocket*> sockets;  // the connections it takes
     MovingItem item;
-    std::vector<int> fds;  // duplicates, closed once sent
+    // The sockets' own descriptors, in the item's order: SCM_RIGHTS gives the
+    // new daemon its own, so no duplicate is made here (a full worker has no
+    // room for one per socket).
+    std::vector<int> fds;
   };
   std::vector<Moving> moving;
   std::uint64_t busy = 0;     // BOSH sessions not movable at the last try
   std::uint64_t busy_ws = 0;  // WebSocket sessions likewise
   std::uint64_t tls = 0;      // sessions with TLS that cannot move: they end
-  ~Plan() {
-    for (Moving& m : moving)
-      for (int fd : m.fds) ::close(fd);
-  }
 };
 
 UpgradeGiver::UpgradeGiver(UpgradeSource source, DoneFn done)
@@ -355,8 +354,8 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
       auto* link = static_cast<xmpp::UpstreamLink*>(m.websocket->live_upstream());
       m.item.session = ws::encode(m.websocket->record());
       m.item.link = xmpp::encode(link->record());
-      m.fds.push_back(link->duplicate_socket());
-      m.fds.push_back(m.websocket->duplicate_socket());
+      m.fds.push_back(link->socket_fd());
+      m.fds.push_back(m.websocket->socket_fd());
       continue;
     }
     if (m.session != nullptr) {
@@ -364,12 +363,12 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
       if (engine::Upstream* upstream = m.session->live_upstream()) {
         auto* link = static_cast<xmpp::UpstreamLink*>(upstream);
         m.item.link = xmpp::encode(link->record());
-        m.fds.push_back(link->duplicate_socket());
+        m.fds.push_back(link->socket_fd());
       }
     }
     for (HttpSocket* socket : m.sockets) {
       m.item.connections.push_back(http::encode(socket->record()));
-      m.fds.push_back(socket->duplicate_socket());
+      m.fds.push_back(socket->socket_fd());
     }
   }
   return true;
@@ -379,7 +378,7 @@ bool UpgradeGiver::send_plan(Plan& plan, std::string& error) {
   for (const Plan::Moving& m : plan.moving) {
     for (int fd : m.fds) {
       if (fd < 0) {
-        error = std::string("cannot duplicate a socket: ") + std::strerror(errno);
+        error = "a socket to move has no descriptor";
         return false;
       }
     }
