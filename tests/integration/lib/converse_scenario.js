@@ -18,6 +18,13 @@
 // switchboard advertises wss://localhost/xmpp-websocket (public_websocket_url),
 // as a deployment behind an HTTPS proxy does.
 //
+// `transport: 'bosh'` has Converse use BOSH (bosh_service_url) instead. With
+// `upgrade: true` (over BOSH), switchboard runs with workers = 1 and upgrades in
+// place while alice and bob chat (numbered messages both ways, alice's typed into
+// the chat box): alice must notice nothing: no disconnection, no reconnection,
+// no login page, the same BOSH sid, no HTTP error, no failed BOSH request, and
+// every message shown once and in order.
+//
 // On failure a screenshot and the page's console go to artifacts/.
 
 const assert = require('node:assert/strict');
@@ -30,6 +37,7 @@ const { startStack } = require('./stack');
 const { XmppClient } = require('./strophe_client');
 const { startConverseSite, startTlsFront } = require('./converse_site');
 const { expectGone, expectNotListed } = require('./chat_checks');
+const { processGone } = require('../../lib/switchboard');
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const UI_TIMEOUT = 20000;
@@ -48,11 +56,22 @@ async function until(what, fn, timeoutMs = UI_TIMEOUT) {
   }
 }
 
+/** The numbers n of the bodies "NAME #n" among `bodies`, in order; other bodies left out. */
+function numbered(bodies, name) {
+  const pattern = new RegExp(`^${name} #(\\d+)$`);
+  return bodies.map((b) => pattern.exec((b || '').trim())).filter(Boolean).map((m) => Number(m[1]));
+}
+
 /**
- * @param opts.server    'prosody' or 'ejabberd'
- * @param opts.discover  Converse gets only the domain and finds switchboard by XEP-0156
+ * @param opts.server     'prosody' or 'ejabberd'
+ * @param opts.discover   Converse gets only the domain and finds switchboard by XEP-0156
+ * @param opts.transport  'websocket' (the default) or 'bosh'
+ * @param opts.upgrade    an upgrade in place while alice and bob chat (BOSH only)
  */
-function converseScenario({ server, discover = false }) {
+function converseScenario({ server, discover = false, transport = 'websocket', upgrade = false }) {
+  const bosh = transport === 'bosh';
+  if (bosh && discover) throw new Error('discovery is checked over WebSocket only');
+  if (upgrade && !bosh) throw new Error('an upgrade in place moves BOSH sessions only');
   let stack;
   let site;
   let front;
@@ -65,6 +84,7 @@ function converseScenario({ server, discover = false }) {
   const consoleLines = [];
   const sockets = [];  // WebSocket URLs the page opened
   const hostMeta = [];  // the page's XEP-0156 look-ups: "STATUS URL"
+  const failedRequests = [];  // "URL ERROR" of every request of the page that failed
 
   const step = (name, fn) => it(name, async (t) => {
     if (stack && stack.direct) return t.skip('SB_DIRECT=1: these tests are about switchboard');
@@ -84,10 +104,13 @@ function converseScenario({ server, discover = false }) {
 
   before(async () => {
     stack = await startStack({ server, users: { alice: 'alice', bob: 'bob' }, friends: ['alice', 'bob'],
-      settings: discover ? {
-        public_websocket_url: 'wss://localhost/xmpp-websocket',
-        public_bosh_url: 'https://localhost/http-bind',
-      } : {} });
+      settings: {
+        ...(discover ? {
+          public_websocket_url: 'wss://localhost/xmpp-websocket',
+          public_bosh_url: 'https://localhost/http-bind',
+        } : {}),
+        ...(upgrade ? { workers: 1 } : {}),  // the default, said out loud: upgrades need it
+      } });
     if (stack.direct) return;
     site = await startConverseSite();
     const args = [...FLAGS];
@@ -106,7 +129,10 @@ function converseScenario({ server, discover = false }) {
     page.on('console', (msg) => consoleLines.push(`[${msg.type()}] ${msg.text()}`));
     page.on('pageerror', (err) => consoleLines.push(`[pageerror] ${err.message}`));
     page.on('websocket', (ws) => sockets.push(ws.url()));
-    page.on('requestfailed', (r) => consoleLines.push(`[requestfailed] ${r.url()} ${r.failure()?.errorText}`));
+    page.on('requestfailed', (r) => {
+      consoleLines.push(`[requestfailed] ${r.url()} ${r.failure()?.errorText}`);
+      failedRequests.push(`${r.url()} ${r.failure()?.errorText}`);
+    });
     page.on('response', (r) => {
       if (r.url().includes('/.well-known/host-meta')) hostMeta.push(`${r.status()} ${r.url()}`);
     });
@@ -124,20 +150,39 @@ function converseScenario({ server, discover = false }) {
 
   const settings = discover
     ? { jid: 'alice@localhost', password: 'alice', discover_connection_methods: true }
-    : { jid: 'alice@localhost', password: 'alice', websocket_url: null, discover_connection_methods: false };
+    : {
+      jid: 'alice@localhost', password: 'alice', websocket_url: null, bosh_service_url: null,
+      discover_connection_methods: false,
+    };
 
-  step(`alice logs in with Converse.js over WebSocket${discover ? ', found through XEP-0156 host-meta' : ''}`, async () => {
-    if (!discover) settings.websocket_url = stack.switchboard.wsUrl;
+  /** alice's connection as the page sees it. */
+  const converseConnection = () => page.evaluate(() => {
+    const api = window.sbTest.api;
+    const c = api.connection.get();
+    return {
+      websocket: api.connection.isType('websocket'), bosh: Boolean(api.connection.isType('bosh')),
+      service: c.service, jid: c.jid, connected: c.connected, sid: c._proto.sid || null,
+    };
+  });
+
+  const over = bosh ? 'BOSH' : 'WebSocket';
+  step(`alice logs in with Converse.js over ${over}${discover ? ', found through XEP-0156 host-meta' : ''}`, async () => {
+    if (bosh) settings.bosh_service_url = stack.switchboard.boshUrl;
+    else if (!discover) settings.websocket_url = stack.switchboard.wsUrl;
     await page.goto(site.pageUrl(settings));
     await until('Converse to connect', () => page.evaluate(() => window.sbTest.events.includes('connected')));
-    const connection = await page.evaluate(() => {
-      const c = window.sbTest.api.connection.get();
-      return { websocket: window.sbTest.api.connection.isType('websocket'), service: c.service, jid: c.jid };
-    });
-    assert.equal(connection.websocket, true, `Converse uses WebSocket: ${JSON.stringify(connection)}`);
-    const expected = discover ? 'wss://localhost/xmpp-websocket' : stack.switchboard.wsUrl;
-    assert.equal(connection.service, expected);
-    assert.deepEqual(sockets, [expected], 'one WebSocket, to switchboard');
+    const connection = await converseConnection();
+    if (bosh) {
+      assert.equal(connection.bosh, true, `Converse uses BOSH: ${JSON.stringify(connection)}`);
+      assert.equal(connection.service, stack.switchboard.boshUrl);
+      assert.match(connection.sid || '', /./, 'a BOSH sid');
+      assert.deepEqual(sockets, [], 'no WebSocket');
+    } else {
+      assert.equal(connection.websocket, true, `Converse uses WebSocket: ${JSON.stringify(connection)}`);
+      const expected = discover ? 'wss://localhost/xmpp-websocket' : stack.switchboard.wsUrl;
+      assert.equal(connection.service, expected);
+      assert.deepEqual(sockets, [expected], 'one WebSocket, to switchboard');
+    }
     // With discovery the URL came from switchboard's host-meta, fetched by the page.
     assert.deepEqual(hostMeta, discover ? ['200 https://localhost/.well-known/host-meta'] : []);
     assert.match(connection.jid, /^alice@localhost\//);
@@ -169,6 +214,88 @@ function converseScenario({ server, discover = false }) {
     bob.sendMessage('alice@localhost', text);
     await page.locator('.chat-msg__text', { hasText: text }).waitFor();
   });
+
+  if (upgrade) {
+    const title = 'switchboard upgrades in place while they chat: alice notices nothing, every message arrives once, in order';
+    step(title, async (t) => {
+      const before = await converseConnection();
+      const bobSid = bob.sid;
+      const bobStatuses = bob.statuses.length;
+      const failedBefore = failedRequests.length;
+      // What alice's page gets and what her Strophe counts, as the stanzas come
+      // (beside what Converse shows).
+      await page.evaluate(() => {
+        const c = window.sbTest.api.connection.get();
+        window.sbTest.bodies = [];
+        window.sbTest.httpErrors = [];
+        c.addHandler((stanza) => {
+          const body = stanza.getElementsByTagName('body')[0];
+          if (body) window.sbTest.bodies.push(body.textContent);
+          return true;
+        }, null, 'message', 'chat');
+        const hitError = c._proto._hitError.bind(c._proto);
+        c._proto._hitError = (status) => {
+          window.sbTest.httpErrors.push(status);
+          return hitError(status);
+        };
+      });
+      const box = page.locator('converse-chat textarea.chat-textarea');
+      // bob sends every 200 ms; alice types hers one after another.
+      let bobSent = 0;
+      const bobTimer = setInterval(() => bob.sendMessage('alice@localhost', `bob #${++bobSent}`), 200);
+      let aliceSent = 0;
+      let typing = true;
+      const aliceTypes = (async () => {
+        while (typing) {
+          await box.fill(`alice #${aliceSent + 1}`);
+          await box.press('Enter');
+          aliceSent++;
+          await sleep(200);
+        }
+      })();
+      let moved;
+      try {
+        await sleep(2000);
+        moved = await stack.switchboard.upgrade();
+        await sleep(3000);
+      } finally {
+        clearInterval(bobTimer);
+        typing = false;
+        await aliceTypes;
+      }
+      t.diagnostic(`${moved.line}; bob sent ${bobSent}, alice typed ${aliceSent}`);
+
+      const shownFromBob = async () => numbered(await page.locator('.chat-msg__text').allTextContents(), 'bob');
+      const atBob = () => numbered(bob.messages.filter((m) => m.type === 'chat').map((m) => m.body), 'alice');
+      await until("Converse to show bob's messages", async () => (await shownFromBob()).length >= bobSent);
+      await until("bob to get alice's messages", () => atBob().length >= aliceSent);
+
+      assert.equal(moved.moved, 2, `alice's and bob's sessions moved: ${moved.line}`);
+      assert.match(moved.line, /, 0 ended \(none\),/);
+      assert.ok(processGone(moved.oldPid), `the old daemon (pid ${moved.oldPid}) exited`);
+      // alice: the same session, never dropped, never shown the login page.
+      const after = await converseConnection();
+      assert.equal(after.connected, true, 'Converse is connected');
+      assert.equal(after.sid, before.sid, "alice's BOSH sid is unchanged");
+      const events = await page.evaluate(() => window.sbTest.events);
+      assert.deepEqual(events, ['connected'], 'no disconnection or reconnection');
+      assert.equal(await page.locator('converse-login-form').isVisible(), false, 'no login page');
+      assert.deepEqual(await page.evaluate(() => window.sbTest.httpErrors), [], "alice's Strophe saw no HTTP error");
+      const boshFailed = failedRequests.slice(failedBefore).filter((r) => r.startsWith(stack.switchboard.boshUrl));
+      assert.deepEqual(boshFailed, [], 'no BOSH request of the page failed');
+      // bob: likewise.
+      assert.deepEqual(bob.statuses.slice(bobStatuses), [], 'bob stayed CONNECTED');
+      assert.equal(bob.sid, bobSid, "bob's BOSH sid is unchanged");
+      assert.deepEqual(bob.httpErrors, {}, 'bob saw no HTTP error');
+      assert.equal(bob.resends, 0, 'bob resent no request');
+      // Every message once, in order: as stanzas and on alice's screen.
+      const upTo = (n) => Array.from({ length: n }, (_, k) => k + 1);
+      const atAlice = numbered(await page.evaluate(() => window.sbTest.bodies), 'bob');
+      assert.deepEqual(atAlice, upTo(bobSent), "bob's messages reached alice's page");
+      assert.deepEqual(await shownFromBob(), upTo(bobSent), "Converse shows bob's messages");
+      assert.deepEqual(atBob(), upTo(aliceSent), "alice's typed messages reached bob");
+    });
+  }
 
   step('alice logs out; bob sees her go and the server no longer holds her session', async () => {
     const since = Date.now();

@@ -5,8 +5,9 @@
 //   Converse.js's release build (npm `converse.js`, its dist/ folder at /dist/,
 //   with the lazily loaded locales and assets) and one page that starts Converse
 //   with the settings given in the page's URL fragment (JSON). The page's origin
-//   is not switchboard's, so the WebSocket handshake carries a foreign Origin
-//   (allowed by switchboard's default cors_origins = *).
+//   is not switchboard's, so the WebSocket handshake carries a foreign Origin and
+//   BOSH requests are cross-origin (CORS; both allowed by switchboard's default
+//   cors_origins = *).
 // - startTlsFront(port): a TLS-terminating TCP relay in front of switchboard, as a
 //   deployment puts nginx or haproxy in front of it. Converse's XEP-0156 discovery
 //   only asks https://DOMAIN/.well-known/host-meta and only takes wss:// URLs
@@ -41,7 +42,7 @@ const page = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>Converse.js over WebSocket through switchboard</title>
+<title>Converse.js through switchboard</title>
 <link rel="stylesheet" href="/dist/converse.min.css">
 <script type="module" src="/dist/converse.min.js"></script>
 </head>
@@ -56,8 +57,11 @@ const page = `<!doctype html>
     initialize() {
       const api = this._converse.api;
       window.sbTest.api = api;
-      api.listen.on('connected', () => window.sbTest.events.push('connected'));
-      api.listen.on('disconnected', () => window.sbTest.events.push('disconnected'));
+      // Every turn of the connection, so a test can tell a session that went on
+      // from one that dropped and came back.
+      for (const event of ['connected', 'disconnected', 'will-reconnect', 'reconnected']) {
+        api.listen.on(event, () => window.sbTest.events.push(event));
+      }
     },
   });
   converse.initialize(Object.assign({

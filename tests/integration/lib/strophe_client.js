@@ -72,19 +72,43 @@ class XmppClient {
     this.websocket = /^wss?:/.test(boshUrl);
     const agentOptions = { keepAlive, ...(localAddress ? { localAddress } : {}) };
     this.agent = /^https:/.test(boshUrl) ? new https.Agent({ ...agentOptions, ca }) : new http.Agent(agentOptions);
+    // What a user never sees but a test of the connection manager should: the
+    // HTTP errors Strophe counted (_hitError, by status: 0 is a network error),
+    // the requests it resent with the same rid, and its TCP connections opened
+    // and closed (BOSH only).
+    this.httpErrors = {};
+    this.resends = 0;
+    this.tcpOpened = 0;
+    this.tcpClosed = 0;
     if (process.env.SB_DEBUG) {
       this.conn.rawInput = (data) => console.error(`[${name} <<] ${data}`);
       this.conn.rawOutput = (data) => console.error(`[${name} >>] ${data}`);
     }
     if (this.websocket) return;  // one socket of its own: no XHR agents to route
+    const createConnection = this.agent.createConnection.bind(this.agent);
+    this.agent.createConnection = (...args) => {
+      const socket = createConnection(...args);
+      this.tcpOpened++;
+      socket.once('close', () => { this.tcpClosed++; });
+      return socket;
+    };
     const bosh = this.conn._proto;
+    const hitError = bosh._hitError.bind(bosh);
+    bosh._hitError = (status) => {
+      this.httpErrors[status] = (this.httpErrors[status] || 0) + 1;
+      return hitError(status);
+    };
     const processRequest = bosh._processRequest.bind(bosh);
     bosh._processRequest = (i) => {
+      const before = bosh._requests[i];
       agentOfSendingClient = this.agent;
       try {
         return processRequest(i);
       } finally {
         agentOfSendingClient = null;
+        // Strophe resends by putting a new request with the same rid in its place.
+        const now = bosh._requests[i];
+        if (before && now && now !== before && now.rid === before.rid) this.resends++;
         // A retry may be sent later from a timer: give its XHR our agent now.
         for (const request of bosh._requests) request.xhr.nodejsHttpAgent = request.xhr.nodejsHttpsAgent = this.agent;
       }
@@ -94,6 +118,11 @@ class XmppClient {
   /** The full JID the server bound for us. */
   get jid() {
     return this.conn.jid;
+  }
+
+  /** The BOSH session id (null over WebSocket or before the session exists). */
+  get sid() {
+    return this.websocket ? null : this.conn._proto.sid;
   }
 
   /** Logs in (SASL + resource bind); rejects on AUTHFAIL, CONNFAIL or timeout. */

@@ -36,8 +36,6 @@ async function runStrophePairs({
   const clients = [];
   const online = new Set();
   const ended = {};            // reason -> count
-  const httpErrors = {};       // status -> count (Strophe's _hitError)
-  let resends = 0;
   const sent = new Map();      // "from:to" -> highest seq sent
   const got = new Map();       // "from:to" -> { highest, seen: Set }
   let received = 0;
@@ -72,19 +70,6 @@ async function runStrophePairs({
     const c = new XmppClient(url, { name: user(first + index), wait });
     c.index = index;
     c.ended = null;
-    const bosh = c.conn._proto;
-    const hitError = bosh._hitError.bind(bosh);
-    bosh._hitError = (status) => {
-      httpErrors[status] = (httpErrors[status] || 0) + 1;
-      return hitError(status);
-    };
-    const processRequest = bosh._processRequest.bind(bosh);
-    bosh._processRequest = (i) => {
-      const before = bosh._requests[i];
-      const out = processRequest(i);
-      if (before && bosh._requests[i] && bosh._requests[i] !== before && bosh._requests[i].rid === before.rid) resends++;
-      return out;
-    };
     c.conn.addHandler((stanza) => onMessage(c, stanza), null, 'message', 'chat');
     return c;
   }
@@ -169,6 +154,13 @@ async function runStrophePairs({
   }
 
   const endedEarly = Object.values(ended).reduce((a, b) => a + b, 0);
+  // Each client counts its own HTTP errors and resends (strophe_client.js).
+  const httpErrors = {};       // status -> count (Strophe's _hitError)
+  let resends = 0;
+  for (const c of clients) {
+    for (const [status, count] of Object.entries(c.httpErrors)) httpErrors[status] = (httpErrors[status] || 0) + count;
+    resends += c.resends;
+  }
   return {
     client: 'strophe.js 5.0.0',
     sessions_target: users,
