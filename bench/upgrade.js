@@ -50,7 +50,7 @@ function parseArgs(argv) {
   return args;
 }
 
-const rssOf = (pid) => { try { return memory(pid).rss; } catch { return 0; } };
+const rssOf = (pid) => { try { return memory(pid).rss || 0; } catch { return 0; } };
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 /** The outcome line the new daemon writes beside the pid file (docs/upgrade.md). */
