@@ -2,6 +2,33 @@
 
 namespace sb::base {
 
+void RecordWriter::head(std::string_view mark, std::uint64_t version) {
+  raw(mark);
+  u64(version);
+}
+
+bool RecordReader::head(std::string_view mark, std::uint64_t newest, std::string_view what,
+                        std::string_view a_what, std::string& error) {
+  if (raw(mark.size(), "the record's mark") != mark) {
+    error = "not " + std::string(a_what);
+    return false;
+  }
+  const std::uint64_t version = u64();
+  if (ok() && (version == 0 || version > newest)) {
+    error = std::string(what) + " version " + std::to_string(version) +
+            " is newer than this build reads (" + std::to_string(newest) + ")";
+    return false;
+  }
+  return true;
+}
+
+bool RecordReader::end(std::string_view what, std::string& error) {
+  if (ok() && !at_end()) fail("the record", "bytes follow its end");
+  if (ok()) return true;
+  error = "bad " + std::string(what) + ": " + this->error();
+  return false;
+}
+
 void RecordWriter::u64(std::uint64_t value) {
   while (value >= 0x80) {
     out_.push_back(static_cast<char>((value & 0x7f) | 0x80));

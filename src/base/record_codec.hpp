@@ -21,6 +21,8 @@ namespace sb::base {
 
 class RecordWriter {
  public:
+  // A record's head: its four-byte mark, then its format version.
+  void head(std::string_view mark, std::uint64_t version);
   void u64(std::uint64_t value);
   void boolean(bool value) { u64(value ? 1 : 0); }
   void text(std::string_view bytes);
@@ -36,6 +38,15 @@ class RecordWriter {
 class RecordReader {
  public:
   explicit RecordReader(std::string_view bytes) : in_(bytes) {}
+  // A record's head (RecordWriter::head). False, with `error`, for another mark
+  // ("not <a_what>") or a version this build does not read ("<what> version N
+  // is newer than this build reads (M)"): `what` names the record ("BOSH session
+  // record"), `a_what` with its article.
+  bool head(std::string_view mark, std::uint64_t newest, std::string_view what,
+            std::string_view a_what, std::string& error);
+  // After the last field: false, with `error` ("bad <what>: ..."), if a read
+  // failed or bytes follow the record's end.
+  bool end(std::string_view what, std::string& error);
   std::uint64_t u64();
   // A varint that must be at most `max` (a count, an enum, a port).
   std::uint64_t u64_at_most(std::uint64_t max, const char* what);

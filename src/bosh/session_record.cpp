@@ -63,8 +63,7 @@ std::size_t SessionRecord::connections() const {
 
 std::string encode(const SessionRecord& record) {
   base::RecordWriter w;
-  w.raw(kMagic);
-  w.u64(kSessionRecordVersion);
+  w.head(kMagic, kSessionRecordVersion);
   w.text(record.sid);
   w.text(record.peer);
   w.u64(record.wait);
@@ -121,16 +120,8 @@ std::string encode(const SessionRecord& record) {
 
 bool decode(std::string_view bytes, SessionRecord& record, std::string& error) {
   base::RecordReader r(bytes);
-  if (r.raw(kMagic.size(), "the record's mark") != kMagic) {
-    error = "not a BOSH session record";
+  if (!r.head(kMagic, kSessionRecordVersion, "BOSH session record", "a BOSH session record", error))
     return false;
-  }
-  const std::uint64_t version = r.u64();
-  if (r.ok() && (version == 0 || version > kSessionRecordVersion)) {
-    error = "BOSH session record version " + std::to_string(version) +
-            " is newer than this build reads (" + std::to_string(kSessionRecordVersion) + ")";
-    return false;
-  }
   SessionRecord out;
   out.sid = r.text(kMaxName, "the sid");
   out.peer = r.text(kMaxName, "the client address");
@@ -191,12 +182,8 @@ bool decode(std::string_view bytes, SessionRecord& record, std::string& error) {
   out.key = get_optional_text(r, kMaxName, "the key chain");
   out.report_rid = r.u64_at_most(kMaxRid, "the reported rid");
   out.report_ms = r.u64();
-  if (r.ok() && !r.at_end()) r.fail("the record", "bytes follow its end");
   if (r.ok() && out.sid.empty()) r.fail("the sid", "it is empty");
-  if (!r.ok()) {
-    error = "bad BOSH session record: " + r.error();
-    return false;
-  }
+  if (!r.end("BOSH session record", error)) return false;
   record = std::move(out);
   return true;
 }

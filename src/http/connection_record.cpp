@@ -12,8 +12,7 @@ constexpr std::uint64_t kMaxInFlight = 64;  // well above the pipelining limit
 
 std::string encode(const ConnectionRecord& record) {
   base::RecordWriter w;
-  w.raw(kMagic);
-  w.u64(kConnectionRecordVersion);
+  w.head(kMagic, kConnectionRecordVersion);
   w.text(record.peer);
   w.u64(record.in_flight.size());
   for (const ConnectionRecord::InFlight& request : record.in_flight) {
@@ -26,16 +25,9 @@ std::string encode(const ConnectionRecord& record) {
 
 bool decode(std::string_view bytes, ConnectionRecord& record, std::string& error) {
   base::RecordReader r(bytes);
-  if (r.raw(kMagic.size(), "the record's mark") != kMagic) {
-    error = "not an HTTP connection record";
+  if (!r.head(kMagic, kConnectionRecordVersion, "HTTP connection record",
+              "an HTTP connection record", error))
     return false;
-  }
-  const std::uint64_t version = r.u64();
-  if (r.ok() && (version == 0 || version > kConnectionRecordVersion)) {
-    error = "HTTP connection record version " + std::to_string(version) +
-            " is newer than this build reads (" + std::to_string(kConnectionRecordVersion) + ")";
-    return false;
-  }
   ConnectionRecord out;
   out.peer = r.text(kMaxPeer, "the client's address");
   for (std::uint64_t n = r.u64_at_most(kMaxInFlight, "the requests in flight"); r.ok() && n > 0;
@@ -46,11 +38,7 @@ bool decode(std::string_view bytes, ConnectionRecord& record, std::string& error
     request.keep_alive_header = r.boolean();
     out.in_flight.push_back(std::move(request));
   }
-  if (r.ok() && !r.at_end()) r.fail("the record", "bytes follow its end");
-  if (!r.ok()) {
-    error = "bad HTTP connection record: " + r.error();
-    return false;
-  }
+  if (!r.end("HTTP connection record", error)) return false;
   record = std::move(out);
   return true;
 }

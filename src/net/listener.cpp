@@ -91,12 +91,17 @@ int Listener::listen(const std::string& address, int backlog, std::string& error
   address_ = address;
   backlog_ = backlog;
   if (const int rc = open_socket(error); rc != 0) return rc;
+  start_listening();
+  return 0;
+}
+
+// The socket is open and watched: the back-off timer, and accepting.
+void Listener::start_listening() {
   uv_timer_init(loop_, &backoff_);
   backoff_.data = this;
   ++handles_open_;
   state_ = State::kListening;
   update_polling();
-  return 0;
 }
 
 int Listener::listen_inherited(int fd, const std::string& address, std::string& error) {
@@ -118,11 +123,7 @@ int Listener::listen_inherited(int fd, const std::string& address, std::string& 
     return fail(fd, "make non-blocking", address, error);
   }
   if (const int rc = watch_socket(fd, error); rc != 0) return rc;
-  uv_timer_init(loop_, &backoff_);
-  backoff_.data = this;
-  ++handles_open_;
-  state_ = State::kListening;
-  update_polling();
+  start_listening();
   return 0;
 }
 

@@ -87,6 +87,7 @@ class Listener {
   static void on_handle_closed(uv_handle_t* handle);
   int open_socket(std::string& error);
   int watch_socket(int fd, std::string& error);
+  void start_listening();
   void close_socket();
   void accept_some();
   void adopt(int fd);

@@ -11,8 +11,7 @@ constexpr std::size_t kMaxMessage = 256u << 20;
 
 std::string encode(const WsRecord& record) {
   base::RecordWriter w;
-  w.raw(kMagic);
-  w.u64(kWsRecordVersion);
+  w.head(kMagic, kWsRecordVersion);
   w.u64(record.id);
   w.text(record.peer);
   w.text(record.to);
@@ -35,16 +34,9 @@ std::string encode(const WsRecord& record) {
 
 bool decode(std::string_view bytes, WsRecord& record, std::string& error) {
   base::RecordReader r(bytes);
-  if (r.raw(kMagic.size(), "the record's mark") != kMagic) {
-    error = "not a WebSocket session record";
+  if (!r.head(kMagic, kWsRecordVersion, "WebSocket session record", "a WebSocket session record",
+              error))
     return false;
-  }
-  const std::uint64_t version = r.u64();
-  if (r.ok() && (version == 0 || version > kWsRecordVersion)) {
-    error = "WebSocket session record version " + std::to_string(version) +
-            " is newer than this build reads (" + std::to_string(kWsRecordVersion) + ")";
-    return false;
-  }
   WsRecord out;
   out.id = static_cast<std::uint32_t>(r.u64_at_most(UINT32_MAX, "the log id"));
   out.peer = r.text(kMaxName, "the client's address");
@@ -68,11 +60,7 @@ bool decode(std::string_view bytes, WsRecord& record, std::string& error) {
   if (r.ok() && out.lang.find('\0') != std::string::npos) {
     r.fail("the stream's xml:lang", "it holds a NUL");
   }
-  if (r.ok() && !r.at_end()) r.fail("the record", "bytes follow its end");
-  if (!r.ok()) {
-    error = "bad WebSocket session record: " + r.error();
-    return false;
-  }
+  if (!r.end("WebSocket session record", error)) return false;
   record = std::move(out);
   return true;
 }

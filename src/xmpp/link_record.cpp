@@ -12,8 +12,7 @@ constexpr std::size_t kMaxStanza = 256u << 20;
 
 std::string encode(const LinkRecord& record) {
   base::RecordWriter w;
-  w.raw(kMagic);
-  w.u64(kLinkRecordVersion);
+  w.head(kMagic, kLinkRecordVersion);
   w.u64(record.framing == engine::StanzaFraming::kWebSocket ? 1 : 0);
   w.text(record.namespaces.default_ns);
   w.text(record.namespaces.stream_prefix);
@@ -29,16 +28,8 @@ std::string encode(const LinkRecord& record) {
 
 bool decode(std::string_view bytes, LinkRecord& record, std::string& error) {
   base::RecordReader r(bytes);
-  if (r.raw(kMagic.size(), "the record's mark") != kMagic) {
-    error = "not an XMPP link record";
+  if (!r.head(kMagic, kLinkRecordVersion, "XMPP link record", "an XMPP link record", error))
     return false;
-  }
-  const std::uint64_t version = r.u64();
-  if (r.ok() && (version == 0 || version > kLinkRecordVersion)) {
-    error = "XMPP link record version " + std::to_string(version) +
-            " is newer than this build reads (" + std::to_string(kLinkRecordVersion) + ")";
-    return false;
-  }
   LinkRecord out;
   out.framing = r.u64_at_most(1, "the framing") == 1 ? engine::StanzaFraming::kWebSocket
                                                      : engine::StanzaFraming::kBoshBody;
@@ -52,11 +43,7 @@ bool decode(std::string_view bytes, LinkRecord& record, std::string& error) {
   out.stream_name = r.text(kMaxName, "the stream element's name");
   out.unfinished = r.text(kMaxStanza, "the unfinished stanza");
   if (r.ok() && out.stream_name.empty()) r.fail("the stream element's name", "it is empty");
-  if (r.ok() && !r.at_end()) r.fail("the record", "bytes follow its end");
-  if (!r.ok()) {
-    error = "bad XMPP link record: " + r.error();
-    return false;
-  }
+  if (!r.end("XMPP link record", error)) return false;
   record = std::move(out);
   return true;
 }

@@ -21,10 +21,8 @@ const {
 const { BoshSession, bodyXml } = require('../lib/bosh');
 const { freePort } = require('../lib/ports');
 const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
-const { Switchboard, processGone, findBinary } = require('../lib/switchboard');
+const { processGone, findBinary } = require('../lib/switchboard');
 const { waitUntil } = require('../lib/proc');
-const { ScriptedUpstream } = require('../lib/scripted_upstream');
-const { destroyAllSockets } = require('../lib/raw_http');
 const { WsClient, OP, frameBytes, destroyWsSockets } = require('./lib/ws_client');
 
 /** /metrics as a Map from "name{labels}" to its number. */
@@ -169,16 +167,8 @@ async function openWs(port, upstream, label) {
 }
 
 test('metrics carry over, and count what moved', async (t) => {
-  const upstream = await new ScriptedUpstream().start();
-  const sb = new Switchboard({ upstreamPort: upstream.port, metrics: true });
-  t.after(async () => {
-    destroyAllSockets();
-    destroyWsSockets();
-    const problem = await sb.stop();
-    await upstream.stop();
-    if (problem) throw new Error(problem);
-  });
-  await sb.start();
+  t.after(destroyWsSockets);
+  const { sb, upstream } = await startStackFor(t, {}, { metrics: true });
   const to = uniqueDomain('metrics');
   const session = await BoshSession.create(sb.port, to);
   const conn = await upstream.connection(to);
@@ -302,15 +292,7 @@ test('a binary at the path that cannot run (or SIGHUP at the same moment) leaves
   const copy = path.join(dir, 'switchboard');
   fs.copyFileSync(real, copy);
   fs.chmodSync(copy, 0o755);
-  const upstream = await new ScriptedUpstream().start();
-  const sb = new Switchboard({ upstreamPort: upstream.port, binary: copy });
-  t.after(async () => {
-    destroyAllSockets();
-    const problem = await sb.stop();
-    await upstream.stop();
-    if (problem) throw new Error(problem);
-  });
-  await sb.start();
+  const { sb, upstream } = await startStackFor(t, {}, { binary: copy });
   const to = uniqueDomain('binary');
   const session = await BoshSession.create(sb.port, to);
   const conn = await upstream.connection(to);

@@ -141,12 +141,13 @@ async function assertSessionGone(session) {
 
 /**
  * For one test: a scripted XMPP server and a switchboard in front of it with
- * `config` (config-file keys), stopped by PID when the test `t` ends (a problem
- * switchboard reports on stopping fails it). Resolves once switchboard started.
+ * `config` (config-file keys) and Switchboard `options` (metrics, binary),
+ * stopped by PID when the test `t` ends (a problem switchboard reports on
+ * stopping fails it). Resolves once switchboard started.
  */
-async function startStackFor(t, config) {
+async function startStackFor(t, config, options = {}) {
   const upstream = await new ScriptedUpstream().start();
-  const sb = new Switchboard({ upstreamPort: upstream.port, config });
+  const sb = new Switchboard({ upstreamPort: upstream.port, config, ...options });
   t.after(async () => {
     destroyAllSockets();
     const problem = await sb.stop();
