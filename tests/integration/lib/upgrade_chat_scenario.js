@@ -1,10 +1,11 @@
 'use strict';
 // The upgrade-in-place scenario both server tests run (upgrade_ejabberd,
-// upgrade_prosody): web chat users over BOSH must notice nothing when the
-// connection manager is replaced under them (SIGUSR2, workers = 1).
+// upgrade_prosody): web chat users over BOSH and over WebSocket must notice
+// nothing when the connection manager is replaced under them (SIGUSR2,
+// workers = 1).
 //
-//   1. three pairs of Strophe.js users log in over BOSH and see their partner
-//      online;
+//   1. three pairs of Strophe.js users log in, in each pair one over BOSH and
+//      one over WebSocket, and see their partner online;
 //   2. every user sends its partner a numbered message every 100 ms; a few
 //      seconds in, switchboard upgrades in place (tests/lib/switchboard.js
 //      upgrade()); the chat goes on for a few seconds with the new daemon.
@@ -70,7 +71,7 @@ function numbersFrom(client, from, jid) {
 }
 
 function defineUpgradeChatScenario(serverKind) {
-  describe(`an upgrade in place while users chat over BOSH with ${serverKind}`, { timeout: 120000 }, () => {
+  describe(`an upgrade in place while users chat over BOSH and WebSocket with ${serverKind}`, { timeout: 120000 }, () => {
     let stack;
     const jid = (user) => `${user}@localhost`;
     const names = Array.from({ length: 2 * PAIRS }, (_, i) => `u${i + 1}`);
@@ -87,7 +88,11 @@ function defineUpgradeChatScenario(serverKind) {
         settings: { workers: 1 },  // the default, said out loud: upgrades need it
       });
       for (let j = 0; j < PAIRS; j++) await stack.server.befriend([names[2 * j], names[2 * j + 1]]);
-      for (const name of names) clients.push(new XmppClient(stack.boshUrl, { name, wait: WAIT }));
+      // In each pair the first user speaks BOSH, the second WebSocket.
+      for (const [i, name] of names.entries()) {
+        const url = i % 2 === 0 || !stack.wsUrl ? stack.boshUrl : stack.wsUrl;  // SB_DIRECT: no WebSocket
+        clients.push(new XmppClient(url, { name, wait: WAIT }));
+      }
     });
 
     after(async () => {
@@ -95,13 +100,13 @@ function defineUpgradeChatScenario(serverKind) {
       if (stack) await stack.stop();
     });
 
-    step(`${2 * PAIRS} users log in over BOSH and see their partner online`, async (t) => {
+    step(`${2 * PAIRS} users log in (BOSH and WebSocket) and see their partner online`, async (t) => {
       if (stack.direct) return t.skip('SB_DIRECT=1: an upgrade in place is switchboard\'s');
       await Promise.all(clients.map((c) => c.connect(jid(c.name), `pw-${c.name}`)));
       for (const c of clients) c.sendPresence();
       await Promise.all(clients.map((c, i) => c.waitForPresence({ from: jid(clients[i ^ 1].name) })));
       for (const c of clients) {
-        assert.ok(c.sid, `${c.name} has a BOSH sid`);
+        if (!c.websocket) assert.ok(c.sid, `${c.name} has a BOSH sid`);
         sids[c.name] = c.sid;
         statusesAtLogin[c.name] = c.statuses.length;
       }
@@ -137,7 +142,7 @@ function defineUpgradeChatScenario(serverKind) {
 
       // The daemon's side: every session moved, none ended, the old one is gone.
       assert.notEqual(upgrade.newPid, upgrade.oldPid);
-      assert.equal(upgrade.moved, clients.length, `every BOSH session moved: ${upgrade.line}`);
+      assert.equal(upgrade.moved, clients.length, `every session moved: ${upgrade.line}`);
       assert.match(upgrade.line, /, 0 ended \(none\),/);
       assert.ok(processGone(upgrade.oldPid), `the old daemon (pid ${upgrade.oldPid}) exited`);
       assert.ok(!processGone(upgrade.newPid), `the new daemon (pid ${upgrade.newPid}) runs`);
