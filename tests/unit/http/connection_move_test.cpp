@@ -25,7 +25,8 @@ Response text(std::string body) {
 
 }  // namespace
 
-TEST_CASE("a connection between requests, with requests held, may move; one mid-request may not") {
+TEST_CASE(
+    "a connection between requests, with requests held, may move, and one mid-request may not") {
   Harness h;
   h.handler.hold = true;
   CHECK(h.connection->movable());  // idle
@@ -53,7 +54,7 @@ TEST_CASE("a request asking to close the connection after it keeps it from movin
 }
 
 TEST_CASE(
-    "the record lists the requests in flight with their CORS decisions; its bytes round-trip") {
+    "the record lists the requests in flight with their CORS decisions, and its bytes round-trip") {
   Harness h({}, CorsPolicy({"https://chat.example"}));
   h.handler.hold = true;
   h.feed(post("https://chat.example"));

@@ -131,7 +131,7 @@ TEST_CASE("the peer's end, its silence and damaged framing are told apart") {
   }
 }
 
-TEST_CASE("the upgrade messages read back as written; a batch's items keep their parts") {
+TEST_CASE("the upgrade messages read back as written, and a batch's items keep their parts") {
   using namespace sb::app;
   std::vector<MovingItem> batch(2);
   batch[0].session = "session-bytes";
