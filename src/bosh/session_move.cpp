@@ -95,19 +95,10 @@ Session::Departure Session::move_out() {
   if (!upstream_dead_) out.upstream = std::move(upstream_);
   upstream_.reset();
   upstream_dead_ = true;
-  for (Held& held : held_) {
-    if (held.exchange == nullptr) continue;
-    held.exchange->watch(nullptr);
-    out.exchanges.push_back(held.exchange);
-  }
+  out.exchanges = exchanges();
+  for (http::Exchange* exchange : out.exchanges) exchange->watch(nullptr);
   held_.clear();
-  if (rare_) {
-    for (Early& early : rare_->early) {
-      early.exchange->watch(nullptr);
-      out.exchanges.push_back(early.exchange);
-    }
-    rare_->early.clear();
-  }
+  if (rare_) rare_->early.clear();
   state_ = State::kEnded;
   end_reason_ = "moved to another process";
   table_.move_out(*this);

@@ -272,4 +272,10 @@ std::string TcpStream::peer_ip() const {
   return rc == 0 ? std::string(text.data()) : std::string();
 }
 
+int TcpStream::fd() const {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  return fd;
+}
+
 }  // namespace sb::net

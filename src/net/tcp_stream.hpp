@@ -75,6 +75,8 @@ class TcpStream : public base::Pooled<TcpStream> {
 
   uv_tcp_t* handle() { return &tcp_; }
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
+  // The socket's descriptor (still the stream's), or -1 when it has none.
+  int fd() const;
   // The handler lives in the handle's `data` slot (libuv's own spare pointer),
   // which saves a member: this class is 264 bytes, 248 of them uv_tcp_t.
   void set_handler(StreamHandler* handler) {

@@ -38,22 +38,11 @@ LinkRecord UpstreamLink::record() const {
   return record;
 }
 
-int UpstreamLink::socket_fd() const {
-  uv_os_fd_t fd = -1;
-  if (stream_ == nullptr ||
-      uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_->handle()), &fd) != 0) {
-    return -1;
-  }
-  return fd;
-}
+int UpstreamLink::socket_fd() const { return stream_ != nullptr ? stream_->fd() : -1; }
 
 int UpstreamLink::duplicate_socket() const {
-  if (stream_ == nullptr) {
-    errno = EBADF;
-    return -1;
-  }
-  uv_os_fd_t fd = -1;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_->handle()), &fd) != 0) {
+  const int fd = socket_fd();
+  if (fd < 0) {
     errno = EBADF;
     return -1;
   }

@@ -117,12 +117,6 @@ bool HttpSocket::movable() const {
          !tls() && !stream_.closing() && stream_.queued_bytes() == 0 && connection_.movable();
 }
 
-int HttpSocket::socket_fd() const {
-  uv_os_fd_t fd = -1;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_.handle()), &fd) != 0) return -1;
-  return fd;
-}
-
 void HttpSocket::let_go() {
   SB_CHECK(!handing_over_ && !switched_, "a socket lets go once, and not while handed over");
   handing_over_ = true;  // inert: answers and closes are ignored from now on

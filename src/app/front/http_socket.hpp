@@ -122,7 +122,7 @@ class HttpSocket final : private net::StreamHandler,
   http::ConnectionRecord record() const { return connection_.record(); }
   std::vector<http::Exchange*> waiting_exchanges() { return connection_.waiting_exchanges(); }
   // The socket's descriptor, to send (SCM_RIGHTS gives the receiver its own), or -1.
-  int socket_fd() const;
+  int socket_fd() const { return stream_.fd(); }
   // The duplicate went: this process's handle closes without a word to the
   // client, and the socket is freed. The requests in flight are forgotten here.
   void let_go();

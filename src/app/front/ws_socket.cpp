@@ -82,12 +82,6 @@ ws::WsRecord WsSocket::record() const {
   return record;
 }
 
-int WsSocket::socket_fd() const {
-  uv_os_fd_t fd = -1;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_.handle()), &fd) != 0) return -1;
-  return fd;
-}
-
 std::unique_ptr<engine::Upstream> WsSocket::let_go() {
   std::unique_ptr<engine::Upstream> link = session_.move_out();
   created_ = false;  // it did not end: no session_ended

@@ -91,7 +91,7 @@ class WsSocket final : public net::StreamHandler,
   ws::WsRecord record() const;
   engine::Upstream* live_upstream() const { return session_.live_upstream(); }
   // The socket's descriptor, to send (SCM_RIGHTS gives the receiver its own), or -1.
-  int socket_fd() const;
+  int socket_fd() const { return stream_.fd(); }
   // The duplicate went: the server link goes to the caller, this handle closes
   // without a word, and the session leaves the counts with no end event.
   std::unique_ptr<engine::Upstream> let_go();

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -21,11 +20,19 @@ namespace {
 constexpr int kChildChannelFd = 3;  // where the new daemon finds its end
 constexpr std::size_t kBatchBytes = 1u << 20;
 
-std::uint64_t monotonic_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<std::uint64_t>(now.tv_sec) * 1000000000u +
-         static_cast<std::uint64_t>(now.tv_nsec);
+// Which socket each request in flight is on.
+std::unordered_map<const http::Exchange*, HttpSocket*> sockets_by_exchange(
+    const HttpSocketList& sockets) {
+  std::unordered_map<const http::Exchange*, HttpSocket*> socket_of;
+  for (HttpSocket* s = sockets.first(); s != nullptr; s = s->next) {
+    for (http::Exchange* e : s->waiting_exchanges()) socket_of.emplace(e, s);
+  }
+  return socket_of;
+}
+
+// A server link with TLS: OpenSSL keeps its state in this process, so it never moves.
+bool keeps_tls(const xmpp::UpstreamLink* link) {
+  return link != nullptr && link->tls_state() != "plain";
 }
 
 // This process's environment for the new daemon: the channel named, and
@@ -108,7 +115,6 @@ bool UpgradeGiver::start(const std::string& exe, const std::vector<std::string>&
   }
   process_.data = this;
   process_running_ = true;
-  process_open_ = true;
   open_handles_ += 3;
   child_pid_ = process_.pid;
   uv_timer_init(source_.loop, &timer_);
@@ -167,7 +173,6 @@ void UpgradeGiver::on_exit(uv_process_t* process, std::int64_t status, int signa
   self.process_running_ = false;
   if (self.finished_) {
     // Killed in a rollback: reaped now, the handle can go.
-    self.process_open_ = false;
     uv_close(reinterpret_cast<uv_handle_t*>(process), &UpgradeGiver::on_handle_closed);
     return;
   }
@@ -225,19 +230,15 @@ void UpgradeGiver::ready() {
 }
 
 std::size_t UpgradeGiver::release_tls_requests() {
-  std::unordered_map<const http::Exchange*, const HttpSocket*> socket_of;
-  for (HttpSocket* s = source_.sockets->first(); s != nullptr; s = s->next) {
-    if (!s->tls()) continue;
-    for (http::Exchange* e : s->waiting_exchanges()) socket_of.emplace(e, s);
-  }
+  const auto socket_of = sockets_by_exchange(*source_.sockets);
+  const auto on_tls = [&](const http::Exchange* e) {
+    const auto found = socket_of.find(e);
+    return found != socket_of.end() && found->second->tls();
+  };
   std::size_t released = 0;
-  if (socket_of.empty()) return 0;
   for (bosh::Session* session : source_.sessions->live()) {
     const std::vector<http::Exchange*> exchanges = session->exchanges();
-    if (std::none_of(exchanges.begin(), exchanges.end(),
-                     [&](const http::Exchange* e) { return socket_of.count(e) != 0; })) {
-      continue;
-    }
+    if (std::none_of(exchanges.begin(), exchanges.end(), on_tls)) continue;
     session->let_held_requests_go();
     ++released;
   }
@@ -275,11 +276,7 @@ void UpgradeGiver::try_moving() {
 // Decides what moves now. False while some session is not movable yet and this
 // is not the last try.
 bool UpgradeGiver::plan(Plan& plan, bool last_try) {
-  // Which socket each waiting exchange is on.
-  std::unordered_map<const http::Exchange*, HttpSocket*> socket_of;
-  for (HttpSocket* s = source_.sockets->first(); s != nullptr; s = s->next) {
-    for (http::Exchange* e : s->waiting_exchanges()) socket_of.emplace(e, s);
-  }
+  const auto socket_of = sockets_by_exchange(*source_.sockets);
   std::unordered_set<const HttpSocket*> claimed;
   for (bosh::Session* session : source_.sessions->live()) {
     Plan::Moving m;
@@ -288,8 +285,8 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
     xmpp::UpstreamLink* link = nullptr;
     if (engine::Upstream* upstream = session->live_upstream()) {
       link = dynamic_cast<xmpp::UpstreamLink*>(upstream);
-      if (link != nullptr && link->tls_state() != "plain") {
-        ++plan.tls;  // its TLS state lives in this process: it never moves
+      if (keeps_tls(link)) {
+        ++plan.tls;
         continue;
       }
       movable = link != nullptr && link->movable();
@@ -325,8 +322,8 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
   WsSocket::for_each(source_.loop, [&](WsSocket& socket) {
     if (!socket.session_created()) return;  // no stream yet: it ends, as a connection
     auto* link = dynamic_cast<xmpp::UpstreamLink*>(socket.live_upstream());
-    if (socket.tls() || (link != nullptr && link->tls_state() != "plain")) {
-      ++plan.tls;  // wss://, or TLS to the server: its TLS state stays here
+    if (socket.tls() || keeps_tls(link)) {
+      ++plan.tls;  // wss://, or TLS to the server
       return;
     }
     if (!socket.movable() || link == nullptr || !link->movable()) {
@@ -488,7 +485,6 @@ void UpgradeGiver::close_handles() {
   // Committed, the new daemon lives on and this process stops watching it. Rolled
   // back, it was killed: on_exit() reaps it and closes the handle then.
   if (!process_running_ || committed_) {
-    process_open_ = false;
     uv_close(reinterpret_cast<uv_handle_t*>(&process_), &UpgradeGiver::on_handle_closed);
   }
 }

@@ -105,7 +105,6 @@ class UpgradeGiver {
   uv_poll_t poll_{};
   uv_timer_t timer_{};
   bool process_running_ = false;
-  bool process_open_ = false;
   bool committed_ = false;
   std::string channel_lost_;  // set: waiting a moment for the exit status
   int open_handles_ = 0;      // closes still to complete before the giver may go

@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 
 #include "app/log/log.hpp"
 #include "bosh/session.hpp"
@@ -18,13 +17,6 @@
 
 namespace sb::app {
 namespace {
-std::uint64_t monotonic_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<std::uint64_t>(now.tv_sec) * 1000000000u +
-         static_cast<std::uint64_t>(now.tv_nsec);
-}
-
 // A socket that moved here as a libuv stream, or null (the descriptor closed).
 net::TcpStream* open_stream(uv_loop_t* loop, int fd) {
   net::TcpStream* stream = net::TcpStream::create(loop, nullptr);
@@ -260,8 +252,8 @@ void UpgradeTaker::adopt(const Parts& parts, std::vector<Taken>& taken) {
   }
   if (lost_links > 0)
     ended += (ended.empty() ? "" : ", ") + std::string("link ") + std::to_string(lost_links);
-  const double seconds =
-      static_cast<double>(monotonic_ns() - std::min(monotonic_ns(), account_.started_ns)) / 1e9;
+  const std::uint64_t now = monotonic_ns();
+  const double seconds = static_cast<double>(now - std::min(now, account_.started_ns)) / 1e9;
   char line[512];
   std::snprintf(line, sizeof line, "upgrade: %llu sessions moved, %llu ended (%s), %.3f s",
                 static_cast<unsigned long long>(sessions_taken_ - lost_links),

@@ -1,6 +1,8 @@
 // The byte forms of the upgrade channel's messages; see upgrade_wire.hpp.
 #include "app/upgrade/upgrade_wire.hpp"
 
+#include <ctime>
+
 #include "base/record_codec.hpp"
 
 namespace sb::app {
@@ -82,6 +84,13 @@ bool decode(std::string_view bytes, std::vector<MovingItem>& batch, std::string&
   if (!finish(r, "upgrade batch", error)) return false;
   batch = std::move(out);
   return true;
+}
+
+std::uint64_t monotonic_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1000000000u +
+         static_cast<std::uint64_t>(now.tv_nsec);
 }
 
 std::string encode(const EndMessage& message) {

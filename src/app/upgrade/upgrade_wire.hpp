@@ -68,6 +68,9 @@ struct EndMessage {
   std::vector<std::pair<std::string, std::uint64_t>> ended;
 };
 std::string encode(const EndMessage& message);
+// CLOCK_MONOTONIC in ns: one clock for the whole machine, so the old daemon's
+// started_ns and the new daemon's now measure the upgrade between them.
+std::uint64_t monotonic_ns();
 bool decode(std::string_view bytes, EndMessage& message, std::string& error);
 
 }  // namespace sb::app
