@@ -6,9 +6,6 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
-#include <string>
-
-#include <unistd.h>
 
 #include "app/config/config_reload.hpp"
 #include "app/log/log.hpp"
@@ -30,7 +27,7 @@ void Supervisor::on_reload_signal(uv_signal_t* handle, int signum) {
   } else if (signum == SIGUSR2) {
     const char* why = "an upgrade in place moves sessions with workers = 1 only in this release";
     SB_LOG_WARN("upgrade refused: %s", why);
-    write_upgrade_outcome(self.config_.pid_file, std::to_string(getpid()) + " 0 failed " + why);
+    write_upgrade_failed(self.config_.pid_file, why);
   } else {
     self.reload();
   }

@@ -222,6 +222,9 @@ int Worker::run() {
   if (!start_handles(error)) return stop_before_start(error);
   if (taker_ != nullptr && !take_over(error)) return stop_before_start("upgrade: " + error);
   announce();
+  // What `switchboard upgrade` waits for, once the pid file names this process.
+  // The old daemon started this one: it is the parent still.
+  if (taker_ != nullptr) write_upgrade_ok(config_.pid_file, getppid(), taker_->summary());
   uv_run(&loop_, UV_RUN_DEFAULT);
 
   // The loop is out of work: close what is left and let the close callbacks run.

@@ -2,8 +2,6 @@
 // new binary beside this one (UpgradeGiver), whose outcome ends this daemon or
 // leaves it serving; a worker started to take over gets its listeners and
 // sessions from the old daemon (UpgradeTaker). See worker.hpp.
-#include <unistd.h>
-
 #include <csignal>
 
 #include "app/log/log.hpp"
@@ -33,7 +31,7 @@ void Worker::begin_upgrade() {
   }
   const auto refuse = [this](const char* why) {
     SB_LOG_WARN("upgrade refused: %s", why);
-    write_upgrade_outcome(config_.pid_file, std::to_string(getpid()) + " 0 failed " + why);
+    write_upgrade_failed(config_.pid_file, why);
   };
   if (upgrade_exe_.empty()) return refuse("this daemon does not know its binary's path");
   if (upgrade_ && upgrade_->busy()) return refuse("the last one is still under way");
@@ -51,8 +49,9 @@ void Worker::begin_upgrade() {
   SB_LOG_INFO("upgrade: asked for (SIGUSR2); %zu BOSH sessions to move", sessions_->size());
   std::string error;
   if (!upgrade_->start(upgrade_exe_, upgrade_args_, error)) {
-    SB_LOG_ERROR("upgrade failed: %s; this daemon keeps every session", error.c_str());
-    write_upgrade_outcome(config_.pid_file, std::to_string(getpid()) + " 0 failed " + error);
+    UpgradeOutcome failed;
+    failed.reason = error;
+    upgrade_done(failed);
   }
 }
 
@@ -61,8 +60,7 @@ void Worker::begin_upgrade() {
 void Worker::upgrade_done(const UpgradeOutcome& outcome) {
   if (!outcome.committed) {
     SB_LOG_ERROR("upgrade failed: %s; this daemon keeps every session", outcome.reason.c_str());
-    write_upgrade_outcome(config_.pid_file,
-                          std::to_string(getpid()) + " 0 failed " + outcome.reason);
+    write_upgrade_failed(config_.pid_file, outcome.reason);
     return;
   }
   std::uint64_t ended = 0;
@@ -109,11 +107,6 @@ bool Worker::take_over(std::string& error) {
   for (const auto& [reason, count] : taker_->account().ended) {
     slot.add(metric::kUpgradeSessions + reason_slot(reason), count);
   }
-  // The old daemon started this one: it is the parent still.
-  write_pid_file(config_.pid_file, getpid());
-  write_upgrade_outcome(
-      config_.pid_file,
-      std::to_string(getppid()) + " " + std::to_string(getpid()) + " ok " + taker_->summary());
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace sb::app {
 namespace {
@@ -44,11 +45,42 @@ void remove_pid_file(const std::string& path, int pid) {
   if (!path.empty() && read_pid_file(path) == pid) ::unlink(path.c_str());
 }
 
+namespace {
 std::string outcome_path(const std::string& pid_file) { return pid_file + ".upgrade"; }
 
-void write_upgrade_outcome(const std::string& pid_file, const std::string& line) {
+void write_outcome(const std::string& pid_file, const std::string& line) {
   if (pid_file.empty()) return;
   replace_file(outcome_path(pid_file), line + "\n");
+}
+}  // namespace
+
+void write_upgrade_failed(const std::string& pid_file, const std::string& why) {
+  write_outcome(pid_file, std::to_string(::getpid()) + " 0 failed " + why);
+}
+
+UpgradeOutcomeLine read_upgrade_outcome(const std::string& pid_file, int old_pid) {
+  UpgradeOutcomeLine out;
+  std::ifstream in(outcome_path(pid_file));
+  const std::string prefix = std::to_string(old_pid) + " ";
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    // "<old> <new> ok|failed <words>"
+    std::istringstream fields(line.substr(prefix.size()));
+    std::string status;
+    fields >> out.new_pid >> status;
+    fields.get();  // the space before the words
+    std::getline(fields, out.words);
+    out.ok = status == "ok";
+    out.line = line;
+    return out;
+  }
+  return out;
+}
+
+void write_upgrade_ok(const std::string& pid_file, int old_pid, const std::string& summary) {
+  write_outcome(pid_file,
+                std::to_string(old_pid) + " " + std::to_string(::getpid()) + " ok " + summary);
 }
 
 }  // namespace sb::app

@@ -22,8 +22,21 @@ void remove_pid_file(const std::string& path, int pid);
 // The pid in `path`, or 0 (missing, unreadable, not a pid).
 int read_pid_file(const std::string& path);
 
-std::string outcome_path(const std::string& pid_file);
-// Replaces the outcome file with one line (no-op for an empty pid file path).
-void write_upgrade_outcome(const std::string& pid_file, const std::string& line);
+// The outcome line of an upgrade asked of this process that failed (`why`), or
+// of one this process took over from `old_pid` (`summary`: the log's line).
+// Each replaces the outcome file; no-op for an empty pid file path.
+void write_upgrade_failed(const std::string& pid_file, const std::string& why);
+void write_upgrade_ok(const std::string& pid_file, int old_pid, const std::string& summary);
+
+// The outcome line of an upgrade asked of `old_pid`, read back ("" in `line`
+// while there is none): whether it went through, the new daemon's pid (0 when
+// not), and its words (the summary, or why it failed).
+struct UpgradeOutcomeLine {
+  std::string line;
+  bool ok = false;
+  int new_pid = 0;
+  std::string words;
+};
+UpgradeOutcomeLine read_upgrade_outcome(const std::string& pid_file, int old_pid);
 
 }  // namespace sb::app

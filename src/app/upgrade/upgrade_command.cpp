@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,17 +17,6 @@
 namespace sb::app {
 namespace {
 constexpr auto kWait = std::chrono::seconds(150);  // the daemons' own limits, and some
-
-// The outcome line for an upgrade of `pid`, if it is there yet.
-std::string outcome_for(const std::string& pid_file, int pid) {
-  std::ifstream in(outcome_path(pid_file));
-  std::string line;
-  const std::string prefix = std::to_string(pid) + " ";
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) == 0) return line;
-  }
-  return {};
-}
 }  // namespace
 
 int run_upgrade_command(int argc, char** argv) {
@@ -73,25 +61,19 @@ int run_upgrade_command(int argc, char** argv) {
   std::fflush(stdout);
   const auto deadline = std::chrono::steady_clock::now() + kWait;
   // An outcome already there is an earlier upgrade's: only a new line counts.
-  const std::string earlier = outcome_for(pid_file, pid);
+  const std::string earlier = read_upgrade_outcome(pid_file, pid).line;
   bool gone = false;
   auto grace = deadline;
   for (;;) {
-    const std::string line = outcome_for(pid_file, pid);
-    if (!line.empty() && line != earlier) {
-      // "<old> <new> ok|failed <words>"
-      const std::size_t a = line.find(' ');
-      const std::size_t b = line.find(' ', a + 1);
-      const std::size_t c = line.find(' ', b + 1);
-      const std::string status = line.substr(b + 1, c - b - 1);
-      const std::string words = line.substr(c + 1);
-      if (status == "ok") {
-        std::printf("switchboard upgrade: pid %d took over from pid %d; %s\n",
-                    std::atoi(line.substr(a + 1, b - a - 1).c_str()), pid, words.c_str());
+    const UpgradeOutcomeLine outcome = read_upgrade_outcome(pid_file, pid);
+    if (!outcome.line.empty() && outcome.line != earlier) {
+      if (outcome.ok) {
+        std::printf("switchboard upgrade: pid %d took over from pid %d; %s\n", outcome.new_pid, pid,
+                    outcome.words.c_str());
         return 0;
       }
       std::printf("switchboard upgrade: failed, pid %d keeps every session: %s\n", pid,
-                  words.c_str());
+                  outcome.words.c_str());
       return 1;
     }
     // The old daemon exits once it has handed over; the line may come a moment
