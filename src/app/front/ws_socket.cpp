@@ -21,18 +21,11 @@ bool streaming(State state) {
 void WsSocket::start(net::TcpStream& stream, WsShared& shared, std::string& first_bytes,
                      std::string_view peer) {
   auto* socket = new WsSocket(stream, shared);  // owns itself until on_closed()
-  if (shared.counts.full_for(peer)) {
-    // Over the address's cap: the <open/> gets policy-violation, as a BOSH
-    // creation would. Such a connection holds no stream and is not counted.
-    socket->session_.refuse_streams();
-  } else {
-    socket->peer_key_ = shared.counts.add(peer);
-    socket->counted_ = true;
-  }
-  if (socket->peer_key_ == nullptr && peer != stream.peer_ip()) {
-    shared.peers[socket] = std::string(peer);
-    socket->peer_stored_ = true;
-  }
+  // Over the address's cap, the <open/> gets policy-violation, as a BOSH
+  // creation would. Such a connection holds no stream and is not counted.
+  const bool over_cap = shared.counts.full_for(peer);
+  if (over_cap) socket->session_.refuse_streams();
+  socket->note_peer(peer, !over_cap);
   socket->arm(Wait::kOpening, shared.open_timeout_ms);
   if (stream.start_reading() != 0) {
     socket->lose("client connection lost");
@@ -99,12 +92,7 @@ WsSocket* WsSocket::adopt_moved(net::TcpStream& stream, WsShared& shared,
   auto* socket = new WsSocket(stream, shared);  // owns itself until on_closed()
   socket->id_ = record.id;
   if (shared.next_id < record.id) shared.next_id = record.id;
-  socket->peer_key_ = shared.counts.add(record.peer);
-  socket->counted_ = true;
-  if (socket->peer_key_ == nullptr && record.peer != stream.peer_ip()) {
-    shared.peers[socket] = record.peer;
-    socket->peer_stored_ = true;
-  }
+  socket->note_peer(record.peer, true);
   socket->announced_ = true;
   if (!socket->session_.take_up(record, error)) {
     socket->output_closed_ = true;
@@ -127,6 +115,20 @@ void WsSocket::resume(std::unique_ptr<engine::Upstream> upstream) {
 void WsSocket::link_lost() {
   session_.upstream_closed(engine::UpstreamEnd::kFailed,
                            "the server link did not survive the move");
+}
+
+// Counts the session under its client's address (`count`: not over the cap),
+// and keeps the address aside when the count keeps no key for it and the
+// socket's own peer is someone else (a proxy).
+void WsSocket::note_peer(std::string_view peer, bool count) {
+  if (count) {
+    peer_key_ = shared().counts.add(peer);
+    counted_ = true;
+  }
+  if (peer_key_ == nullptr && peer != stream_.peer_ip()) {
+    shared().peers[this] = std::string(peer);
+    peer_stored_ = true;
+  }
 }
 
 void WsSocket::feed(char* data, std::size_t size) {

@@ -122,6 +122,7 @@ class WsSocket final : public net::StreamHandler,
   ~WsSocket();
 
   WsShared& shared() const { return static_cast<WsShared&>(session_.context()); }
+  void note_peer(std::string_view peer, bool count);
   void feed(char* data, std::size_t size);
   void announce_if_opened(ws::WsSession::State before);
   void lose(std::string_view reason);
