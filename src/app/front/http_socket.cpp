@@ -277,7 +277,7 @@ void HttpSocketList::collect() {
 
 void HttpSocketList::close_idle() {
   for (HttpSocket* s = head_; s != nullptr; s = s->next) {
-    if (s->waiting_exchanges().empty()) s->close_now();
+    if (s->requests_in_flight() == 0) s->close_now();
   }
 }
 

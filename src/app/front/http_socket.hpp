@@ -121,6 +121,7 @@ class HttpSocket final : private net::StreamHandler,
   bool movable() const;
   http::ConnectionRecord record() const { return connection_.record(); }
   std::vector<http::Exchange*> waiting_exchanges() { return connection_.waiting_exchanges(); }
+  std::size_t requests_in_flight() const { return connection_.in_flight(); }
   // The socket's descriptor, to send (SCM_RIGHTS gives the receiver its own), or -1.
   int socket_fd() const { return stream_.fd(); }
   // The duplicate went: this process's handle closes without a word to the

@@ -337,7 +337,7 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
   });
   if (ws_busy && !last_try) return false;
   for (HttpSocket* s = source_.sockets->first(); s != nullptr; s = s->next) {
-    if (claimed.count(s) || !s->movable() || !s->waiting_exchanges().empty()) continue;
+    if (claimed.count(s) || !s->movable() || s->requests_in_flight() > 0) continue;
     Plan::Moving m;
     m.sockets.push_back(s);
     plan.moving.push_back(std::move(m));
