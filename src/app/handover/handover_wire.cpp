@@ -3,21 +3,10 @@
 
 #include <algorithm>
 
+#include "base/little_endian.hpp"
+
 namespace sb::app {
 namespace {
-
-void put_u32(std::string& out, std::uint32_t value) {
-  for (int shift = 0; shift < 32; shift += 8)
-    out.push_back(static_cast<char>((value >> shift) & 0xff));
-}
-
-std::uint32_t get_u32(std::string_view bytes) {
-  std::uint32_t value = 0;
-  for (std::size_t i = 0; i < 4; ++i) {
-    value |= std::uint32_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
-  }
-  return value;
-}
 
 std::optional<std::string_view> method_name(http::Method method) {
   switch (method) {
@@ -36,9 +25,9 @@ std::string encode_frame(std::uint32_t target, std::string_view request, std::st
   peer = peer.substr(0, 255);
   std::string frame;
   frame.reserve(kFrameHeaderBytes + 1 + peer.size() + request.size());
-  put_u32(frame, kFrameMagic);
-  put_u32(frame, target);
-  put_u32(frame, static_cast<std::uint32_t>(1 + peer.size() + request.size()));
+  base::put_u32_le(frame, kFrameMagic);
+  base::put_u32_le(frame, target);
+  base::put_u32_le(frame, static_cast<std::uint32_t>(1 + peer.size() + request.size()));
   frame.push_back(static_cast<char>(peer.size()));
   frame.append(peer).append(request);
   return frame;
@@ -78,8 +67,9 @@ void FrameReader::feed(std::string_view bytes, std::vector<HandoverFrame>& out) 
   std::size_t offset = 0;
   while (partial_.size() - offset >= kFrameHeaderBytes) {
     const std::string_view rest = std::string_view(partial_).substr(offset);
-    const std::uint32_t length = get_u32(rest.substr(8));
-    const bool sane = get_u32(rest) == kFrameMagic && length >= 1 && length <= kMaxFramePayload;
+    const std::uint32_t length = base::get_u32_le(rest.substr(8));
+    const bool sane =
+        base::get_u32_le(rest) == kFrameMagic && length >= 1 && length <= kMaxFramePayload;
     if (sane && rest.size() < kFrameHeaderBytes + length) break;
     const std::string_view payload =
         sane ? rest.substr(kFrameHeaderBytes, length) : std::string_view();
@@ -93,7 +83,7 @@ void FrameReader::feed(std::string_view bytes, std::vector<HandoverFrame>& out) 
       offset = next == std::string::npos ? std::max(offset + 1, partial_.size() - 3) : next;
       continue;
     }
-    out.push_back({get_u32(rest.substr(4)), std::string(payload.substr(1 + peer_length)),
+    out.push_back({base::get_u32_le(rest.substr(4)), std::string(payload.substr(1 + peer_length)),
                    std::string(payload.substr(1, peer_length)), consumed_ + offset});
     offset += kFrameHeaderBytes + length;
   }

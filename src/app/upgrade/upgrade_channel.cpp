@@ -9,19 +9,11 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/little_endian.hpp"
+
 namespace sb::app {
 namespace {
 constexpr std::size_t kHead = 1 + 4 + 2;  // kind, length, descriptor count
-
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-std::uint32_t get_u32(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v |= static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
 
 using Clock = std::chrono::steady_clock;
 int left_ms(Clock::time_point deadline) {
@@ -56,7 +48,7 @@ bool UpgradeChannel::send(std::uint8_t kind, std::string_view bytes, const std::
   std::string frame;
   frame.reserve(kHead + bytes.size());
   frame.push_back(static_cast<char>(kind));
-  put_u32(frame, static_cast<std::uint32_t>(bytes.size()));
+  base::put_u32_le(frame, static_cast<std::uint32_t>(bytes.size()));
   frame.push_back(static_cast<char>(fds.size() & 0xff));
   frame.push_back(static_cast<char>(fds.size() >> 8));
   frame.append(bytes);
@@ -152,7 +144,7 @@ bool UpgradeChannel::receive(Message& message, int timeout_ms, std::string& erro
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     if (in_.size() >= kHead) {
-      const std::uint32_t length = get_u32(in_.data() + 1);
+      const std::uint32_t length = base::get_u32_le(std::string_view(in_).substr(1));
       const std::size_t count = static_cast<unsigned char>(in_[5]) |
                                 (static_cast<std::size_t>(static_cast<unsigned char>(in_[6])) << 8);
       if (length > kMaxBytes || count > kMaxFds) {
@@ -174,11 +166,6 @@ bool UpgradeChannel::receive(Message& message, int timeout_ms, std::string& erro
     }
     if (!read_some(left_ms(deadline), error)) return false;
   }
-}
-
-bool UpgradeChannel::readable() {
-  pollfd p{fd_, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0;
 }
 
 bool make_channel_pair(int (&fds)[2], std::string& error) {

@@ -44,8 +44,6 @@ class UpgradeChannel {
   // The next message; false, with `error` ("closed" at the peer's end of stream),
   // on a failure, damaged framing, or when `timeout_ms` passes.
   bool receive(Message& message, int timeout_ms, std::string& error);
-  // Whether a whole message, or the end, can be read without waiting.
-  bool readable();
   int fd() const { return fd_; }
 
  private:

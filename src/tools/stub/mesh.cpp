@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "base/little_endian.hpp"
 #include "net/tcp_stream.hpp"
 #include "tools/stub/log.hpp"
 
@@ -12,16 +13,6 @@ namespace {
 constexpr std::size_t kHeaderBytes = 4 + 1 + 2;  // length, kind, address length
 // A frame carries one stanza; the c2s framer already limits stanzas far below this.
 constexpr std::uint32_t kMaxFrameBytes = 16u << 20;
-
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int shift = 0; shift < 32; shift += 8) out += static_cast<char>((v >> shift) & 0xff);
-}
-
-std::uint32_t get_u32(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 }  // namespace
 
@@ -91,7 +82,7 @@ class Mesh::Link final : public net::StreamHandler {
   std::size_t consume(std::string_view bytes) {
     std::size_t at = 0;
     while (bytes.size() - at >= kHeaderBytes) {
-      const std::uint32_t length = get_u32(bytes.data() + at);
+      const std::uint32_t length = base::get_u32_le(bytes.substr(at));
       if (length < kHeaderBytes - 4 || length > kMaxFrameBytes) {
         log(LogLevel::kError, "mesh: corrupt frame from p" + std::to_string(proc_));
         if (stream_ != nullptr) lost(*stream_);
@@ -151,7 +142,7 @@ void Mesh::send(std::size_t proc, FrameKind kind, std::string_view address,
                 std::string_view payload) {
   if (proc >= links_.size() || !links_[proc] || address.size() > 0xffff) return;
   std::string head;  // 7 bytes: fits the small-string buffer, no allocation
-  put_u32(head, static_cast<std::uint32_t>(3 + address.size() + payload.size()));
+  base::put_u32_le(head, static_cast<std::uint32_t>(3 + address.size() + payload.size()));
   head += static_cast<char>(kind);
   head += static_cast<char>(address.size() & 0xff);
   head += static_cast<char>((address.size() >> 8) & 0xff);
