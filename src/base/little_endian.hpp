@@ -11,7 +11,8 @@
 namespace sb::base {
 
 inline void put_u32_le(std::string& out, std::uint32_t value) {
-  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
+  for (int shift = 0; shift < 32; shift += 8)
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
 }
 
 // The number in the first four bytes of `bytes` (the caller checked there are four).

@@ -23,19 +23,18 @@ constexpr std::uint64_t kSampleMs = 1000;  // gauges into the metrics slot
 std::unique_ptr<MetricsBoard> open_metrics_board(const Config& config, int fd) {
   std::string error;
   std::unique_ptr<MetricsBoard> board;
+  const bool alone_serving = config.metrics_listen && config.workers == 1;
   if (fd >= 0) {
     board = MetricsBoard::attach(fd, config.workers, error);
     if (!board) ::close(fd);
+    if (!board && alone_serving) {
+      // The board an old daemon handed over (an upgrade in place) has another
+      // layout: counting starts again on our own (Prometheus sees a reset).
+      SB_LOG_WARN("%s: counters start again from zero", error.c_str());
+      error.clear();
+    }
   }
-  if (!board && fd >= 0 && config.workers == 1 && config.metrics_listen) {
-    // The board an old daemon handed over (an upgrade in place) has another
-    // layout: counting starts again on our own (Prometheus sees a reset).
-    SB_LOG_WARN("%s: counters start again from zero", error.c_str());
-    error.clear();
-    board = MetricsBoard::create(1, error);
-  } else if (fd < 0 && config.metrics_listen && config.workers == 1) {
-    board = MetricsBoard::create(1, error);
-  }
+  if (!board && alone_serving) board = MetricsBoard::create(1, error);
   if (!board && !error.empty())
     SB_LOG_WARN("%s: this worker's metrics are not shown", error.c_str());
   return board;
