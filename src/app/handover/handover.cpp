@@ -206,6 +206,21 @@ bool Handover::on_chunk(net::IpcReader::Chunk& chunk) {
       continue;
     }
     if (arrival->stream == nullptr) continue;  // a socket we could not take
+    if (frame.target == kUpgradeGateTarget) {
+      // Not a client's: the descriptor leaves the stream for the gate's handler.
+      uv_os_fd_t fd = -1;
+      const int own = uv_fileno(reinterpret_cast<uv_handle_t*>(arrival->stream->handle()), &fd) == 0
+                          ? ::dup(fd)
+                          : -1;
+      arrival->stream->close();
+      if (own >= 0 && gate_) {
+        gate_(own);
+      } else if (own >= 0) {
+        ::close(own);
+      }
+      if (state_ != State::kOpen) return false;
+      continue;
+    }
     ++counters_.adopted;
     SB_LOG_DEBUG("connection adopted from another worker (%zu bytes of request)",
                  frame.request.size());

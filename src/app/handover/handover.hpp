@@ -97,6 +97,10 @@ class Handover final : public bosh::ForeignSidRouter {
   void set_control_handler(ControlFn handler) { control_ = std::move(handler); }
   // Sends a control message to the supervisor; dropped if the pipe is not open.
   void send_control(std::string_view kind, std::string_view body);
+  // A kUpgradeGateTarget frame's socket goes to `handler` as a descriptor the
+  // handler owns (its end of an upgrade gate, worker_upgrade.cpp).
+  using GateFn = std::function<void(int fd)>;
+  void set_gate_handler(GateFn handler) { gate_ = std::move(handler); }
 
  private:
   struct Outgoing;
@@ -122,6 +126,7 @@ class Handover final : public bosh::ForeignSidRouter {
   HttpSocket::Shared& sockets_;
   AdoptFn adopt_;
   LostFn lost_;
+  GateFn gate_;
   ControlFn control_;
   uv_pipe_t pipe_{};                  // the writes (uv_write2); never read by libuv
   net::IpcReader* reader_ = nullptr;  // the reads; closes itself after close()

@@ -215,6 +215,29 @@ void HandoverRelay::on_frame(Channel& channel, HandoverFrame& frame) {
   deliver(relay);
 }
 
+bool HandoverRelay::send_gate(std::uint32_t index, int fd) {
+  if (index >= channels_.size() || channels_[index]->pipe == nullptr ||
+      !channels_[index]->writable) {
+    ::close(fd);
+    return false;
+  }
+  auto* relay = new Relay;
+  relay->owner = this;
+  uv_tcp_init(loop_, &relay->tcp);  // libuv passes any stream socket in a tcp handle
+  relay->tcp.data = relay;
+  ++held_;
+  if (uv_tcp_open(&relay->tcp, fd) != 0) {
+    ::close(fd);
+    drop(relay);
+    return false;
+  }
+  relay->target = index;
+  relay->attempts = 1;  // a gate is sent once: a worker that is gone has no use for it
+  relay->frame = encode_frame(kUpgradeGateTarget, {});
+  write(*channels_[index], relay);
+  return true;
+}
+
 bool HandoverRelay::send_control(std::uint32_t index, std::string_view kind,
                                  std::string_view body) {
   if (index >= channels_.size()) return false;

@@ -82,6 +82,10 @@ class HandoverRelay {
   // Sends a control message to worker `index`. False if its pipe cannot take it
   // (the worker is down or going): then it is not sent at all.
   bool send_control(std::uint32_t index, std::string_view kind, std::string_view body);
+  // Sends worker `index` the socket `fd` in a kUpgradeGateTarget frame (the
+  // relay owns `fd` from now on, and closes its copy once written). False, and
+  // `fd` closed, if the worker's pipe cannot take it now.
+  bool send_gate(std::uint32_t index, int fd);
 
   // Reads what worker `index` has sent and not yet been read, now. False if its
   // pipe is not being read (the worker is down or its pipe ended).

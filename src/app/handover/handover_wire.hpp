@@ -21,11 +21,14 @@
 //
 // The same pipes carry control messages between the supervisor and a worker: a
 // frame whose target is kControlTarget, with no socket, whose payload is a word
-// naming the message, a newline and the message's body (ControlMessage). Today:
+// naming the message, a newline and the message's body (ControlMessage). A frame
+// whose target is kUpgradeGateTarget goes to a worker with one socket: its end of
+// an upgrade in place's gate to the supervisor. Control messages today:
 // "config" (supervisor -> worker: run this configuration, config_reload.hpp),
 // "applied"/"refused" (the worker's answer), "listening" (worker ->
-// supervisor: its listener is open, for the readiness notification) and "alive"
-// (worker -> supervisor, empty: its heartbeat, heartbeat.hpp).
+// supervisor: its listener is open, for the readiness notification), "alive"
+// (worker -> supervisor, empty: its heartbeat, heartbeat.hpp) and "upgraded"
+// (worker -> supervisor: what it took over in an upgrade in place).
 //
 // Sockets and frames are matched by where they are in the stream, never by
 // counting. A pipe is a byte stream: a frame may arrive in pieces, several may
@@ -67,6 +70,10 @@ inline constexpr std::uint32_t kMaxFramePayload = 32u * 1024 * 1024;
 
 // The target of a control frame; no worker has this index (at most 1024).
 inline constexpr std::uint32_t kControlTarget = 0xffffffffu;
+// The target of a frame that brings a worker the supervisor's end of an upgrade
+// gate (app/upgrade/supervisor_upgrade.hpp): one socket comes with it, paired by
+// place as a hand-over's is; its payload is empty.
+inline constexpr std::uint32_t kUpgradeGateTarget = 0xfffffffeu;
 
 struct ControlMessage {
   std::string kind;  // "config", "applied", ...

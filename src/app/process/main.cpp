@@ -9,6 +9,7 @@
 //   app/worker_launch.hpp), one of those workers.
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <csignal>
 #include <cstdio>
@@ -49,8 +50,21 @@ int run_supervised_worker(const WorkerLaunch& launch) {
     SB_LOG_ERROR("log_file %s", error.c_str());
     return 1;
   }
+  // Taking over from this index's worker of the daemon being replaced: its
+  // listeners come first, before the worker opens its own.
+  std::unique_ptr<UpgradeTaker> taker;
+  if (launch.upgrade) {
+    taker = std::make_unique<UpgradeTaker>(kWorkerUpgradeFd);
+    std::string error;
+    if (!taker->receive_start(error)) {
+      SB_LOG_ERROR("upgrade: %s", error.c_str());
+      taker->refuse(error);
+      return 1;
+    }
+  }
   Worker worker(cli.config, static_cast<int>(launch.index), kWorkerIpcFd,
                 launch.board ? kWorkerBoardFd : -1, launch.metrics ? kWorkerMetricsFd : -1);
+  worker.set_upgrade_taker(taker.get());
   return worker.run();
 }
 
@@ -113,22 +127,29 @@ int main(int argc, char** argv) {
                 why.c_str());
   }
 
-  if (taker && cli.config.workers != 1) {
-    taker->refuse("an upgrade in place moves sessions to workers = 1 only in this release");
-    SB_LOG_ERROR("upgrade: refused: the new configuration has workers = %u", cli.config.workers);
-    return 1;
+  int metrics_fd = -1;
+  if (taker) {
+    // The old daemon's listeners (alone) or its workers' channels (supervised),
+    // and its metrics board. Sessions move index by index: the shape must stay.
+    if (!taker->receive_start(why)) {
+      SB_LOG_ERROR("upgrade: %s", why.c_str());
+      taker->refuse(why);
+      return 1;
+    }
+    const std::size_t old_workers = std::max<std::size_t>(1, taker->count("worker"));
+    const bool old_alone = taker->count("worker") == 0;
+    if (old_workers != cli.config.workers || old_alone != (cli.config.workers == 1)) {
+      why = "the running daemon has " + std::to_string(old_workers) +
+            " worker(s) and the new configuration " + std::to_string(cli.config.workers) +
+            ": an upgrade in place keeps the count (changing it takes a restart)";
+      SB_LOG_ERROR("upgrade: refused: %s", why.c_str());
+      taker->refuse(why);
+      return 1;
+    }
+    metrics_fd = taker->take_socket("board", "");
   }
   if (cli.config.workers == 1) {
     set_worker_index(0);
-    int metrics_fd = -1;
-    if (taker) {
-      if (!taker->receive_start(why)) {
-        SB_LOG_ERROR("upgrade: %s", why.c_str());
-        taker->refuse(why);
-        return 1;
-      }
-      metrics_fd = taker->take_socket("board", "");
-    }
     Worker worker(cli.config, 0, -1, -1, metrics_fd);
     worker.set_reload_source(cli.config_path, cli.overrides);
     worker.set_upgrade_source(own_path(argv[0]), std::vector<std::string>(argv, argv + argc));
@@ -136,9 +157,14 @@ int main(int argc, char** argv) {
     return worker.run();
   }
   set_worker_index(-1);  // "[supervisor]"
-  Supervisor supervisor(cli.config, argv[0]);
+  Supervisor supervisor(cli.config, argv[0], metrics_fd);
   supervisor.set_reload_source(cli.config_path, cli.overrides);
-  if (const std::string error = write_pid_file(cli.config.pid_file, getpid()); !error.empty()) {
+  supervisor.set_upgrade_source(own_path(argv[0]), std::vector<std::string>(argv, argv + argc));
+  supervisor.set_upgrade_taker(taker.get());
+  // Taking over, the pid file changes hands once the old daemon has let go.
+  if (const std::string error =
+          taker ? std::string() : write_pid_file(cli.config.pid_file, getpid());
+      !error.empty()) {
     SB_LOG_ERROR("pid_file %s", error.c_str());
   }
   const int status = supervisor.run();

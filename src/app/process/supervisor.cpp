@@ -3,6 +3,8 @@
 #include "app/process/supervisor.hpp"
 #include "app/process/supervisor_slot.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
@@ -24,7 +26,7 @@ void Supervisor::set_reload_source(std::string path, std::vector<Override> overr
   overrides_ = std::move(overrides);
 }
 
-Supervisor::Supervisor(const Config& config, std::string program)
+Supervisor::Supervisor(const Config& config, std::string program, int metrics_fd)
     : config_(config), program_(std::move(program)) {
   uv_loop_init(&loop_);
   relay_ = std::make_unique<HandoverRelay>(&loop_, config.workers);
@@ -33,8 +35,20 @@ Supervisor::Supervisor(const Config& config, std::string program)
   std::string error;
   board_ = ListenBoard::create(error);
   if (!board_) SB_LOG_WARN("%s: full workers will keep their listeners open", error.c_str());
-  if (config.metrics_listen) {
+  if (metrics_fd >= 0) {
+    // Handed over by the daemon this one replaces: the counters go on.
+    metrics_board_ =
+        config.metrics_listen ? MetricsBoard::attach(metrics_fd, config.workers, error) : nullptr;
+    if (!metrics_board_) {
+      ::close(metrics_fd);
+      if (!error.empty()) SB_LOG_WARN("%s: counters start again from zero", error.c_str());
+      error.clear();
+    }
+  }
+  if (config.metrics_listen && !metrics_board_) {
     metrics_board_ = MetricsBoard::create(config.workers, error);
+  }
+  if (config.metrics_listen) {
     if (!metrics_board_) {
       SB_LOG_WARN("%s: no metrics", error.c_str());
     } else {
@@ -66,6 +80,7 @@ Supervisor::Supervisor(const Config& config, std::string program)
 }
 
 Supervisor::~Supervisor() {
+  upgrade_.reset();
   metrics_server_.reset();
   context_.reset();
   relay_.reset();
@@ -74,7 +89,10 @@ Supervisor::~Supervisor() {
 
 int Supervisor::run() {
   if (!probe_listen_address()) return 1;
-  if (config_.tls_listen && config_.tls_ticket_rotation > 0 && !share_ticket_secret()) {
+  // An upgrade's new daemon inherits the secret in its environment: tickets keep
+  // resuming across it.
+  if (config_.tls_listen && config_.tls_ticket_rotation > 0 &&
+      std::getenv(kTicketSecretEnv) == nullptr && !share_ticket_secret()) {
     SB_LOG_ERROR("cannot make the TLS session-ticket secret: the random generator failed");
     return 1;
   }
@@ -117,6 +135,7 @@ int Supervisor::run() {
   watchdog_.start(&loop_);
   SB_LOG_INFO("starting %u workers on http://%s%s", config_.workers,
               listen_address(config_).c_str(), config_.bosh_path.c_str());
+  if (taker_ != nullptr) start_takeover();
   for (auto& slot : slots_) spawn(*slot);
 
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -126,7 +145,7 @@ int Supervisor::run() {
   SB_LOG_INFO("all workers stopped (%llu connections relayed, %llu dropped)",
               static_cast<unsigned long long>(relay_->counters().relayed),
               static_cast<unsigned long long>(relay_->counters().dropped));
-  return 0;
+  return exit_status_;
 }
 
 // Binds the address once before starting anything: a worker that cannot listen
@@ -153,13 +172,14 @@ void Supervisor::spawn(Slot& slot) {
   incarnation->pipe.data = incarnation;
   incarnation->process.data = incarnation;
 
-  const std::vector<std::string> args =
-      worker_arguments(program_, config_, slot.index, board_ != nullptr, metrics_board_ != nullptr);
+  const bool taking_over = slot.upgrade_fd >= 0;
+  const std::vector<std::string> args = worker_arguments(
+      program_, config_, slot.index, board_ != nullptr, metrics_board_ != nullptr, taking_over);
   std::vector<char*> argv;
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
-  uv_stdio_container_t stdio[1 + kWorkerMetricsFd];
+  uv_stdio_container_t stdio[1 + kWorkerUpgradeFd];
   for (int fd = 0; fd < kWorkerIpcFd; ++fd) {  // stdin, stdout, stderr: ours
     stdio[fd].flags = UV_INHERIT_FD;
     stdio[fd].data.fd = fd;
@@ -171,6 +191,8 @@ void Supervisor::spawn(Slot& slot) {
   stdio[kWorkerBoardFd].data.fd = board_ ? board_->fd() : -1;
   stdio[kWorkerMetricsFd].flags = metrics_board_ ? UV_INHERIT_FD : UV_IGNORE;
   stdio[kWorkerMetricsFd].data.fd = metrics_board_ ? metrics_board_->fd() : -1;
+  stdio[kWorkerUpgradeFd].flags = taking_over ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[kWorkerUpgradeFd].data.fd = slot.upgrade_fd;
 
   uv_process_options_t options{};
   options.exit_cb = &Supervisor::on_exit;
@@ -178,9 +200,15 @@ void Supervisor::spawn(Slot& slot) {
   options.file = "/proc/self/exe";
   options.args = argv.data();
   options.stdio = stdio;
-  options.stdio_count = 1 + kWorkerMetricsFd;
+  options.stdio_count = taking_over ? 1 + kWorkerUpgradeFd : 1 + kWorkerMetricsFd;
 
   const int rc = uv_spawn(&loop_, &incarnation->process, &options);
+  if (taking_over) {  // the first process of the slot only: a restart starts afresh
+    ::close(slot.upgrade_fd);
+    slot.upgrade_fd = -1;
+    slot.taking_over = rc == 0;
+    if (rc != 0) worker_lost_in_takeover(slot);
+  }
   incarnation->open_handles = 2;  // on Unix the process handle is initialized even on failure
   if (rc != 0) {
     SB_LOG_ERROR("cannot start worker %u: %s", slot.index, uv_strerror(rc));
@@ -196,7 +224,9 @@ void Supervisor::spawn(Slot& slot) {
   ++running_;
   SB_LOG_INFO("worker %u started (pid %d)", slot.index, incarnation->pid);
   relay_->attach(slot.index, &incarnation->pipe);
-  watch_for_hang(slot);  // its first message is due within the timeout, as any other
+  // Its first message is due within the timeout, as any other; one taking over
+  // beats only once its sessions are in (its first word, "upgraded", starts the watch).
+  if (!slot.taking_over) watch_for_hang(slot);
 }
 
 void Supervisor::close_incarnation(Incarnation* incarnation) {
@@ -224,8 +254,10 @@ void Supervisor::on_exit(uv_process_t* process, std::int64_t exit_status, int te
   uv_timer_stop(&slot.hang_timer);
   self.relay_->detach(slot.index);
   if (self.board_) self.board_->forget(slot.index);
-  // Before the index can start again: its counters stay in the sums.
-  if (self.metrics_board_) self.metrics_board_->retire(slot.index);
+  // Before the index can start again: its counters stay in the sums. Handed
+  // over, the slot is the new daemon's worker's, counting on.
+  if (self.metrics_board_ && !self.handed_over_) self.metrics_board_->retire(slot.index);
+  if (slot.taking_over) self.worker_lost_in_takeover(slot);
   if (!self.stopping_) ++(incarnation->hung ? self.restarts_hung_ : self.restarts_exited_);
   close_incarnation(incarnation);
   slot.current = nullptr;
@@ -327,6 +359,7 @@ void Supervisor::on_signal(uv_signal_t* handle, int signum) {
 }
 
 void Supervisor::begin_stop(int signum) {
+  if (upgrade_) upgrade_->abandon("this daemon is stopping");
   notify_stopping();
   stopping_ = true;
   if (metrics_server_) metrics_server_->close();
@@ -361,6 +394,10 @@ void Supervisor::kill_all(int signum) {
 void Supervisor::finish_if_done() {
   if (running_ > 0 || finished_) return;
   finished_ = true;
+  if (takeover_polling_) {
+    takeover_polling_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&takeover_poll_), nullptr);
+  }
   relay_->close_all();
   if (context_) context_->stop_ticking();
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);

@@ -49,6 +49,15 @@
 // loop, so it tells systemd about the supervisor alone; the workers' hangs are
 // this watch's business.
 //
+// SIGUSR2: an upgrade in place (supervisor_succession.cpp, SupervisorUpgrade):
+// the binary at the daemon's path starts as a new supervisor beside this one,
+// each of its workers takes the sessions and listener of the same index here,
+// and once every one holds its records this daemon's workers let go and end,
+// systemd is told the new main PID, and this supervisor exits. A supervisor
+// started so (set_upgrade_taker) takes the metrics board over, starts each worker
+// with its channel to the old one, and writes the pid file and the outcome line
+// once every worker has taken over and the old supervisor has said commit.
+//
 // Workers also shut down by themselves when the supervisor's end of their pipe
 // closes, so even a supervisor killed with SIGKILL leaves no worker behind.
 //
@@ -76,6 +85,8 @@
 #include "app/metrics/metrics_server.hpp"
 #include "app/process/listen_board.hpp"
 #include "app/process/notify.hpp"
+#include "app/upgrade/supervisor_upgrade.hpp"
+#include "app/upgrade/upgrade_taker.hpp"
 #include "net/loop_context.hpp"
 
 namespace sb::app {
@@ -90,7 +101,9 @@ class Supervisor {
 
   // `config.workers` must be resolved (not 0). `program` becomes the workers'
   // argv[0], for ps and logs.
-  Supervisor(const Config& config, std::string program);
+  // `metrics_fd` >= 0: the metrics board an upgrade in place handed over, to
+  // count on (else one is made when metrics_listen is set).
+  Supervisor(const Config& config, std::string program, int metrics_fd = -1);
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
   ~Supervisor();
@@ -98,8 +111,16 @@ class Supervisor {
   // SIGHUP re-reads `path` and lays `overrides` over it, as the start did.
   void set_reload_source(std::string path, std::vector<Override> overrides);
 
+  // SIGUSR2 runs `exe` with `args` to take this daemon's place. Without a call,
+  // SIGUSR2 is refused with a log line.
+  void set_upgrade_source(std::string exe, std::vector<std::string> args);
+  // This daemon takes over from the one that started it: `taker` has read its
+  // kStart (the board and one channel per worker index, as many as `workers`).
+  void set_upgrade_taker(UpgradeTaker* taker) { taker_ = taker; }
+
   // Starts the workers and runs until they are all gone after a signal. Returns the
-  // process exit code: 1 if the listen address is unusable, else 0.
+  // process exit code: 1 if the listen address is unusable or a take-over failed,
+  // else 0.
   int run();
 
  private:
@@ -126,6 +147,16 @@ class Supervisor {
   void finish_reload_if_done(bool timed_out);
   void reopen_logs();
   std::string ready_status() const;
+  // Upgrades in place (supervisor_succession.cpp).
+  void begin_upgrade();
+  void upgrade_done(const SupervisorUpgrade::Outcome& outcome);
+  void retire();
+  void start_takeover();
+  static void on_takeover_readable(uv_poll_t* poll, int status, int events);
+  void worker_took_over(Slot& slot, const ControlMessage& message);
+  void worker_lost_in_takeover(Slot& slot);
+  void fail_takeover(const std::string& why);
+  void finish_takeover_if_done();
 
   Config config_;  // what workers run (and start with); changed by reloads
   std::string config_path_;
@@ -155,6 +186,20 @@ class Supervisor {
   bool stopping_ = false;
   bool killed_ = false;  // SIGKILL was sent
   bool finished_ = false;
+  int exit_status_ = 0;
+  // Giving this daemon's place to a new one (SIGUSR2).
+  std::string upgrade_exe_;
+  std::vector<std::string> upgrade_args_;
+  std::unique_ptr<SupervisorUpgrade> upgrade_;
+  bool handed_over_ = false;  // committed: the workers end, the board is the new daemon's
+  // Taking over from an old daemon (a start with a taker).
+  UpgradeTaker* taker_ = nullptr;
+  bool taking_over_ = false;
+  bool commit_heard_ = false;
+  uv_poll_t takeover_poll_{};
+  bool takeover_polling_ = false;
+  std::uint32_t took_over_ = 0;  // workers that said "upgraded" (or died trying)
+  UpgradeTally takeover_tally_;
 };
 
 }  // namespace sb::app

@@ -15,7 +15,6 @@
 #include "app/process/supervisor.hpp"
 #include "app/process/supervisor_slot.hpp"
 #include "app/process/worker_launch.hpp"
-#include "app/upgrade/pid_file.hpp"
 
 namespace sb::app {
 
@@ -25,9 +24,9 @@ void Supervisor::on_reload_signal(uv_signal_t* handle, int signum) {
   if (signum == SIGUSR1) {
     self.reopen_logs();
   } else if (signum == SIGUSR2) {
-    const char* why = "an upgrade in place moves sessions with workers = 1 only in this release";
-    SB_LOG_WARN("upgrade refused: %s", why);
-    write_upgrade_failed(self.config_.pid_file, why);
+    self.begin_upgrade();
+  } else if ((self.upgrade_ && self.upgrade_->busy()) || self.taking_over_) {
+    SB_LOG_WARN("reload refused: an upgrade in place is under way; send SIGHUP again after it");
   } else {
     self.reload();
   }
@@ -79,6 +78,10 @@ void Supervisor::on_control(std::uint32_t index, const ControlMessage& message) 
   Slot& slot = *slots_[index];
   watch_for_hang(slot);  // any message is a sign of life
   if (message.kind == Heartbeat::kKind) return;
+  if (message.kind == "upgraded") {
+    worker_took_over(slot, message);
+    return;
+  }
   if (message.kind == "listening") {
     slot.listening = true;
     const bool all = std::all_of(slots_.begin(), slots_.end(), [](const auto& s) {

@@ -27,6 +27,11 @@ struct Supervisor::Slot {
   std::uint64_t started_ms = 0;
   bool listening = false;        // its process said so: it handles SIGUSR1 now
   std::uint64_t generation = 0;  // the configuration its process runs
+  // An upgrade in place: the channel to the old daemon's worker of this index,
+  // for this slot's first process (then closed), and whether that process has
+  // yet to say it took over.
+  int upgrade_fd = -1;
+  bool taking_over = false;
 };
 
 // One process of a slot with its IPC pipe. Both handles are closed when the

@@ -193,6 +193,7 @@ void Worker::build_handover(const Config& config) {
         begin_shutdown();
       });
   handover_->set_control_handler([this](const ControlMessage& message) { on_control(message); });
+  handover_->set_gate_handler([this](int fd) { begin_supervised_upgrade(fd); });
   endpoint_->set_foreign_sid_router(handover_.get());
 }
 
@@ -222,8 +223,17 @@ int Worker::run() {
   if (taker_ != nullptr && !take_over(error)) return stop_before_start("upgrade: " + error);
   announce();
   // What `switchboard upgrade` waits for, once the pid file names this process.
-  // The old daemon started this one: it is the parent still.
-  if (taker_ != nullptr) write_upgrade_ok(config_.pid_file, getppid(), taker_->summary());
+  // The old daemon started this one: it is the parent still. Supervised, the
+  // supervisor adds up every worker's account and writes it.
+  if (taker_ != nullptr && !handover_) {
+    SB_LOG_INFO("%s", taker_->summary().c_str());
+    write_upgrade_ok(config_.pid_file, getppid(), taker_->summary());
+  } else if (taker_ != nullptr) {
+    SB_LOG_INFO("upgrade: this worker took over %llu sessions (%llu ended)",
+                static_cast<unsigned long long>(taker_->tally().moved),
+                static_cast<unsigned long long>(taker_->tally().ended_total()));
+    handover_->send_control("upgraded", taker_->tally().text());
+  }
   uv_run(&loop_, UV_RUN_DEFAULT);
 
   // The loop is out of work: close what is left and let the close callbacks run.

@@ -129,6 +129,8 @@ class Worker {
   // Upgrades in place (worker_upgrade.cpp).
   static void on_upgrade_signal(uv_signal_t* handle, int signum);
   void begin_upgrade();
+  void begin_supervised_upgrade(int gate_fd);
+  UpgradeSource upgrade_source();
   void upgrade_done(const UpgradeOutcome& outcome);
   int listen_on(net::Listener& listener, const char* role, const std::string& address,
                 std::string& error);

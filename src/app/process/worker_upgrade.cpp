@@ -2,6 +2,8 @@
 // new binary beside this one (UpgradeGiver), whose outcome ends this daemon or
 // leaves it serving; a worker started to take over gets its listeners and
 // sessions from the old daemon (UpgradeTaker). See worker.hpp.
+#include <unistd.h>
+
 #include <csignal>
 
 #include "app/log/log.hpp"
@@ -35,17 +37,8 @@ void Worker::begin_upgrade() {
   };
   if (upgrade_exe_.empty()) return refuse("this daemon does not know its binary's path");
   if (upgrade_ && upgrade_->busy()) return refuse("the last one is still under way");
-  UpgradeSource source;
-  source.loop = &loop_;
-  source.sessions = sessions_.get();
-  source.sockets = &sockets_;
-  source.listeners.push_back({"http", listener_.get(), listen_address(config_)});
-  if (tls_listener_) {
-    source.listeners.push_back({"https", tls_listener_.get(), tls_listen_address(config_)});
-  }
-  if (metrics_board_ && metrics_server_) source.board_fd = metrics_board_->fd();
   upgrade_ = std::make_unique<UpgradeGiver>(
-      std::move(source), [this](const UpgradeOutcome& outcome) { upgrade_done(outcome); });
+      upgrade_source(), [this](const UpgradeOutcome& outcome) { upgrade_done(outcome); });
   SB_LOG_INFO("upgrade: asked for (SIGUSR2); %zu BOSH sessions to move", sessions_->size());
   std::string error;
   if (!upgrade_->start(upgrade_exe_, upgrade_args_, error)) {
@@ -55,21 +48,66 @@ void Worker::begin_upgrade() {
   }
 }
 
+UpgradeSource Worker::upgrade_source() {
+  UpgradeSource source;
+  source.loop = &loop_;
+  source.sessions = sessions_.get();
+  source.sockets = &sockets_;
+  source.listeners.push_back({"http", listener_.get(), listen_address(config_)});
+  if (tls_listener_) {
+    source.listeners.push_back({"https", tls_listener_.get(), tls_listen_address(config_)});
+  }
+  // Alone, the board is ours to hand on; supervised, the supervisor's to.
+  if (metrics_board_ && metrics_server_) source.board_fd = metrics_board_->fd();
+  return source;
+}
+
+// Supervised: the supervisor sent this worker its end of the gate
+// (supervisor_upgrade.hpp), on which the channel to this index's new worker
+// follows at once.
+void Worker::begin_supervised_upgrade(int gate_fd) {
+  auto gate = std::make_unique<UpgradeChannel>(gate_fd);
+  std::string error;
+  const auto refuse = [&gate](const std::string& why) {
+    SB_LOG_WARN("upgrade refused: %s", why.c_str());
+    std::string ignored;
+    gate->send(static_cast<std::uint8_t>(UpgradeKind::kRefused), why, {}, 100, ignored);
+  };
+  if (shutdown_phase_ > 0) return refuse("this worker is stopping");
+  if (upgrade_ && upgrade_->busy()) return refuse("this worker's last upgrade is still under way");
+  UpgradeChannel::Message start;
+  if (!gate->receive(start, 5000, error) ||
+      start.kind != static_cast<std::uint8_t>(UpgradeKind::kStart) || start.fds.size() != 1) {
+    for (int fd : start.fds) ::close(fd);
+    return refuse("the supervisor's gate did not bring the channel" +
+                  (error.empty() ? std::string() : ": " + error));
+  }
+  SB_LOG_INFO("upgrade: %zu BOSH sessions to move to this index's new worker", sessions_->size());
+  upgrade_ = std::make_unique<UpgradeGiver>(
+      upgrade_source(), [this](const UpgradeOutcome& outcome) { upgrade_done(outcome); });
+  upgrade_->start_supervised(start.fds[0], std::move(gate));
+}
+
 // Committed: the sessions that moved are gone from here; the rest end as in a
 // shutdown, and this process exits. Rolled back: nothing changed.
 void Worker::upgrade_done(const UpgradeOutcome& outcome) {
   if (!outcome.committed) {
+    if (handover_) {  // the supervisor tells the story
+      SB_LOG_WARN("upgrade called off: %s; this worker keeps every session",
+                  outcome.reason.c_str());
+      return;
+    }
     SB_LOG_ERROR("upgrade failed: %s; this daemon keeps every session", outcome.reason.c_str());
     write_upgrade_failed(config_.pid_file, outcome.reason);
     return;
   }
   std::uint64_t ended = 0;
   for (const auto& entry : outcome.account.ended) ended += entry.second;
-  SB_LOG_INFO("upgrade: %llu sessions and %llu idle connections handed to pid %d; %llu end here",
+  SB_LOG_INFO("upgrade: %llu sessions and %llu idle connections handed over; %llu end here",
               static_cast<unsigned long long>(outcome.account.sessions),
-              static_cast<unsigned long long>(outcome.account.connections), outcome.child_pid,
+              static_cast<unsigned long long>(outcome.account.connections),
               static_cast<unsigned long long>(ended));
-  notify_main_pid(outcome.child_pid);
+  if (!handover_) notify_main_pid(outcome.child_pid);
   // The new daemon writes the metrics board's slot from now on.
   recorder_.leave_board();
   sockets_.close_idle();

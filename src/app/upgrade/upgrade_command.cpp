@@ -41,12 +41,6 @@ int run_upgrade_command(int argc, char** argv) {
                  "(set it, or send SIGUSR2 to the daemon's main process)\n");
     return 1;
   }
-  if (cli.config.workers != 1) {
-    std::fprintf(stderr,
-                 "switchboard upgrade: not asked: an upgrade in place moves sessions with "
-                 "workers = 1 only in this release\n");
-    return 1;
-  }
   const int pid = read_pid_file(pid_file);
   if (pid == 0) {
     std::fprintf(stderr, "switchboard upgrade: no daemon pid in %s\n", pid_file.c_str());

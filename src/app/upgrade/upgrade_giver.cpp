@@ -9,15 +9,13 @@
 #include <unordered_set>
 
 #include "app/log/log.hpp"
+#include "app/upgrade/successor.hpp"
 #include "bosh/session.hpp"
 #include "ws/ws_record.hpp"
 #include "xmpp/upstream_link.hpp"
 
-extern char** environ;
-
 namespace sb::app {
 namespace {
-constexpr int kChildChannelFd = 3;  // where the new daemon finds its end
 constexpr std::size_t kBatchBytes = 1u << 20;
 
 // Which socket each request in flight is on.
@@ -33,20 +31,6 @@ std::unordered_map<const http::Exchange*, HttpSocket*> sockets_by_exchange(
 // A server link with TLS: OpenSSL keeps its state in this process, so it never moves.
 bool keeps_tls(const xmpp::UpstreamLink* link) {
   return link != nullptr && link->tls_state() != "plain";
-}
-
-// This process's environment for the new daemon: the channel named, and
-// WATCHDOG_PID dropped (it names this process; without it the new daemon feeds
-// the watchdog once systemd knows it as the main process).
-std::vector<std::string> child_environment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "WATCHDOG_PID=", 13) == 0) continue;
-    if (std::strncmp(*e, "SWITCHBOARD_UPGRADE_FD=", 23) == 0) continue;
-    env.emplace_back(*e);
-  }
-  env.push_back("SWITCHBOARD_UPGRADE_FD=" + std::to_string(kChildChannelFd));
-  return env;
 }
 }  // namespace
 
@@ -79,29 +63,9 @@ bool UpgradeGiver::start(const std::string& exe, const std::vector<std::string>&
   int pair[2];
   if (!make_channel_pair(pair, error)) return false;
   channel_ = std::make_unique<UpgradeChannel>(pair[0]);
-
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<std::string> env = child_environment();
-  std::vector<char*> envp;
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  uv_stdio_container_t stdio[4];
-  for (int i = 0; i < 3; ++i) {
-    stdio[i].flags = UV_INHERIT_FD;
-    stdio[i].data.fd = i;
-  }
-  stdio[3].flags = UV_INHERIT_FD;
-  stdio[3].data.fd = pair[1];
-  uv_process_options_t options{};
-  options.file = exe.c_str();
-  options.args = argv.data();
-  options.env = envp.data();
-  options.stdio_count = 4;
-  options.stdio = stdio;
-  options.exit_cb = &UpgradeGiver::on_exit;
-  const int rc = uv_spawn(source_.loop, &process_, &options);
+  spawned_ = true;
+  const int rc =
+      spawn_successor(source_.loop, &process_, exe, args, pair[1], &UpgradeGiver::on_exit);
   ::close(pair[1]);
   if (rc != 0) {
     // libuv wants the handle closed even when the spawn failed.
@@ -115,22 +79,56 @@ bool UpgradeGiver::start(const std::string& exe, const std::vector<std::string>&
   }
   process_.data = this;
   process_running_ = true;
-  open_handles_ += 3;
+  ++open_handles_;
   child_pid_ = process_.pid;
+  SB_LOG_INFO("upgrade: started %s (pid %d) beside this process", exe.c_str(), child_pid_);
+  wait_for_ready();
+  return true;
+}
+
+void UpgradeGiver::start_supervised(int channel_fd, std::unique_ptr<UpgradeChannel> gate) {
+  started_ns_ = monotonic_ns();
+  channel_ = std::make_unique<UpgradeChannel>(channel_fd);
+  gate_ = std::move(gate);
+  uv_poll_init(source_.loop, &gate_poll_, gate_->fd());
+  gate_poll_.data = this;
+  ++open_handles_;
+  uv_poll_start(&gate_poll_, UV_READABLE, &UpgradeGiver::on_gate_readable);
+  wait_for_ready();
+}
+
+// Sends the listeners and waits (in the loop) for the new daemon's word.
+void UpgradeGiver::wait_for_ready() {
   uv_timer_init(source_.loop, &timer_);
   timer_.data = this;
   uv_poll_init(source_.loop, &poll_, channel_->fd());
   poll_.data = this;
+  open_handles_ += 2;
   handles_open_ = true;
+  std::string error;
   if (!send_start(error)) {
-    lost_channel(error);
-    return true;  // started; the outcome follows (finish() says why)
+    lost_channel(error);  // the outcome follows (finish() says why)
+    return;
   }
   waiting_ready_ = true;
   uv_poll_start(&poll_, UV_READABLE, &UpgradeGiver::on_readable);
   uv_timer_start(&timer_, &UpgradeGiver::on_timer, kReadyTimeoutMs, 0);
-  SB_LOG_INFO("upgrade: started %s (pid %d) beside this process", exe.c_str(), child_pid_);
-  return true;
+}
+
+// Supervised: the supervisor speaks on the gate only to call the upgrade off
+// (its commit is read in try_moving()), or the gate closes because it is gone.
+void UpgradeGiver::on_gate_readable(uv_poll_t* poll, int, int) {
+  auto& self = *static_cast<UpgradeGiver*>(poll->data);
+  if (self.finished_) return;
+  UpgradeChannel::Message word;
+  std::string error;
+  if (!self.gate_->receive(word, 1000, error)) {
+    self.roll_back("the supervisor's gate " + error);
+    return;
+  }
+  self.roll_back(word.kind == static_cast<std::uint8_t>(UpgradeKind::kAbort)
+                     ? "the supervisor called it off: " + word.bytes
+                     : std::string("the supervisor said something unexpected"));
 }
 
 bool UpgradeGiver::send_start(std::string& error) {
@@ -270,7 +268,33 @@ void UpgradeGiver::try_moving() {
     roll_back("the new binary said something unexpected while taking over");
     return;
   }
+  if (gate_ && !hear_commit(error)) {
+    roll_back(error);
+    return;
+  }
   commit(plan);
+}
+
+// Supervised: every worker's successor must have read its records before any
+// old worker lets go, so this one says "taken" on the gate and waits, still
+// holding its loop, for the supervisor's commit. False, with the reason, for
+// anything else.
+bool UpgradeGiver::hear_commit(std::string& error) {
+  if (!gate_->send(static_cast<std::uint8_t>(UpgradeKind::kTaken), encode(account_), {}, 5000,
+                   error)) {
+    error = "cannot tell the supervisor: " + error;
+    return false;
+  }
+  UpgradeChannel::Message word;
+  if (!gate_->receive(word, kAnswerTimeoutMs, error)) {
+    error = "no word from the supervisor: " + error;
+    return false;
+  }
+  if (word.kind == static_cast<std::uint8_t>(UpgradeKind::kCommit)) return true;
+  error = word.kind == static_cast<std::uint8_t>(UpgradeKind::kAbort)
+              ? "the supervisor called it off: " + word.bytes
+              : std::string("the supervisor said something unexpected");
+  return false;
 }
 
 // Decides what moves now. False while some session is not movable yet and this
@@ -454,10 +478,11 @@ void UpgradeGiver::commit(Plan& plan) {
 // Nothing was let go: resume accepting and keep everything.
 void UpgradeGiver::roll_back(const std::string& why) {
   if (finished_) return;
-  if (channel_) {
-    std::string ignored;
+  std::string ignored;
+  if (channel_)
     channel_->send(static_cast<std::uint8_t>(UpgradeKind::kAbort), why, {}, 100, ignored);
-  }
+  // The supervisor calls the others off (if it was not the one calling off).
+  if (gate_) gate_->send(static_cast<std::uint8_t>(UpgradeKind::kRefused), why, {}, 100, ignored);
   if (process_running_) uv_process_kill(&process_, SIGKILL);
   for (UpgradeSource::ListenerRef& l : source_.listeners)
     if (l.listener != nullptr) l.listener->resume();
@@ -474,17 +499,19 @@ void UpgradeGiver::finish(UpgradeOutcome outcome) {
   waiting_ready_ = false;
   close_handles();
   channel_.reset();
+  gate_.reset();
   if (done_) done_(outcome);
 }
 
 void UpgradeGiver::close_handles() {
+  if (gate_) uv_close(reinterpret_cast<uv_handle_t*>(&gate_poll_), &UpgradeGiver::on_handle_closed);
   if (!handles_open_) return;
   handles_open_ = false;
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &UpgradeGiver::on_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &UpgradeGiver::on_handle_closed);
   // Committed, the new daemon lives on and this process stops watching it. Rolled
   // back, it was killed: on_exit() reaps it and closes the handle then.
-  if (!process_running_ || committed_) {
+  if (spawned_ && (!process_running_ || committed_)) {
     uv_close(reinterpret_cast<uv_handle_t*>(&process_), &UpgradeGiver::on_handle_closed);
   }
 }

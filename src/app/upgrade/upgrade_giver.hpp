@@ -70,6 +70,14 @@ class UpgradeGiver {
   // Runs `exe` with `args` (argv[0] first) beside this process. False, with
   // `error`, when it cannot be started (nothing changes then).
   bool start(const std::string& exe, const std::vector<std::string>& args, std::string& error);
+  // Supervised (workers > 1, supervisor_upgrade.hpp): the supervisor started
+  // the new daemon, and this worker's successor is at the far end of
+  // `channel_fd`; `gate` is this worker's line to the supervisor. The giver
+  // sends and waits as above, but lets go only at the supervisor's commit on the
+  // gate, which comes once every worker's successor has read its records; the
+  // supervisor's abort (or the gate's end) rolls it back at any step. Takes both.
+  // The outcome follows through `done`.
+  void start_supervised(int channel_fd, std::unique_ptr<UpgradeChannel> gate);
   // The moment it was asked for (CLOCK_MONOTONIC, ns).
   std::uint64_t started_ns() const { return started_ns_; }
   // Abandons an upgrade under way (this daemon is stopping): the new one is told
@@ -86,6 +94,9 @@ class UpgradeGiver {
   static void on_timer(uv_timer_t* timer);
   static void on_exit(uv_process_t* process, std::int64_t status, int signal);
   static void on_handle_closed(uv_handle_t* handle);
+  static void on_gate_readable(uv_poll_t* poll, int status, int events);
+  void wait_for_ready();
+  bool hear_commit(std::string& error);
   bool send_start(std::string& error);
   void ready();
   void lost_channel(const std::string& why);
@@ -101,9 +112,12 @@ class UpgradeGiver {
   UpgradeSource source_;
   DoneFn done_;
   std::unique_ptr<UpgradeChannel> channel_;
+  std::unique_ptr<UpgradeChannel> gate_;  // supervised only
+  uv_poll_t gate_poll_{};
   uv_process_t process_{};
   uv_poll_t poll_{};
   uv_timer_t timer_{};
+  bool spawned_ = false;  // this giver started the new daemon (not supervised)
   bool process_running_ = false;
   bool committed_ = false;
   std::string channel_lost_;  // set: waiting a moment for the exit status

@@ -99,6 +99,13 @@ int UpgradeTaker::take_socket(const std::string& role, const std::string& addres
   return -1;
 }
 
+std::size_t UpgradeTaker::count(const std::string& role) const {
+  std::size_t n = 0;
+  for (const StartMessage::Socket& socket : start_.sockets)
+    if (socket.role == role) ++n;
+  return n;
+}
+
 void UpgradeTaker::refuse(const std::string& why) {
   std::string ignored;
   channel_.send(static_cast<std::uint8_t>(UpgradeKind::kRefused), why, {}, 1000, ignored);
@@ -244,23 +251,11 @@ void UpgradeTaker::adopt(const Parts& parts, std::vector<Taken>& taken) {
     ++sessions_taken_;
   }
   parts.sessions.collect();
-  std::string ended;
-  std::uint64_t ended_count = lost_links;
-  for (const auto& [reason, count] : account_.ended) {
-    ended += (ended.empty() ? "" : ", ") + reason + " " + std::to_string(count);
-    ended_count += count;
-  }
-  if (lost_links > 0)
-    ended += (ended.empty() ? "" : ", ") + std::string("link ") + std::to_string(lost_links);
-  const std::uint64_t now = monotonic_ns();
-  const double seconds = static_cast<double>(now - std::min(now, account_.started_ns)) / 1e9;
-  char line[512];
-  std::snprintf(line, sizeof line, "upgrade: %llu sessions moved, %llu ended (%s), %.3f s",
-                static_cast<unsigned long long>(sessions_taken_ - lost_links),
-                static_cast<unsigned long long>(ended_count),
-                ended.empty() ? "none" : ended.c_str(), seconds);
-  summary_ = line;
-  SB_LOG_INFO("%s", line);
+  tally_.moved = sessions_taken_ - lost_links;
+  tally_.started_ns = account_.started_ns;
+  for (const auto& [reason, count] : account_.ended) tally_.ended[reason] += count;
+  if (lost_links > 0) tally_.ended["link"] += lost_links;
+  summary_ = tally_.summary(monotonic_ns());
 }
 
 // A WebSocket session: its socket, then its server link, its events the session's.

@@ -22,6 +22,7 @@
 #include "app/front/http_socket.hpp"
 #include "app/front/ws_socket.hpp"
 #include "app/upgrade/upgrade_channel.hpp"
+#include "app/upgrade/upgrade_tally.hpp"
 #include "app/upgrade/upgrade_wire.hpp"
 #include "bosh/session_table.hpp"
 #include "http/cors.hpp"
@@ -66,8 +67,15 @@ class UpgradeTaker {
   // taken up (they ended with remote-connection-failed).
   std::uint64_t sessions_moved() const { return sessions_taken_ - links_lost_; }
   std::uint64_t links_lost() const { return links_lost_; }
-  // "upgrade: N sessions moved, M ended (reasons), T s", as logged.
+  // "upgrade: N sessions moved, M ended (reasons), T s", for the log.
   const std::string& summary() const { return summary_; }
+  // The same account as a whole, for adding up (upgrade_tally.hpp).
+  const UpgradeTally& tally() const { return tally_; }
+  // The channel's descriptor (a supervisor taking over watches it in its loop,
+  // supervisor_upgrade.hpp), and the channel itself to read and answer on.
+  UpgradeChannel& channel() { return channel_; }
+  // How many sockets of `role` the old daemon sent.
+  std::size_t count(const std::string& role) const;
 
  private:
   struct Taken;
@@ -82,6 +90,7 @@ class UpgradeTaker {
   std::uint64_t sessions_taken_ = 0;
   std::uint64_t links_lost_ = 0;
   std::string summary_;
+  UpgradeTally tally_;
 };
 
 }  // namespace sb::app

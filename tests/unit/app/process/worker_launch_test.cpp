@@ -124,3 +124,27 @@ TEST_CASE("--worker-metrics says the MetricsBoard is on fd 5, with or without th
     CHECK(launch->cli_args.at(1) == "--set");
   }
 }
+
+TEST_CASE("--worker-upgrade says the worker takes over on fd 6, after the boards or alone") {
+  Config config;
+  config.workers = 2;
+  for (bool boards : {true, false}) {
+    std::vector<std::string> args =
+        worker_arguments("switchboard", config, 0, boards, boards, true);
+    std::vector<char*> argv = argv_of(args);
+    std::string error;
+    auto launch = worker_launch_from(static_cast<int>(args.size()), argv.data(), error);
+    REQUIRE(launch.has_value());
+    CHECK(error.empty());
+    CHECK(launch->board == boards);
+    CHECK(launch->metrics == boards);
+    CHECK(launch->upgrade);
+    CHECK(launch->cli_args.at(1) == "--set");
+  }
+  std::vector<std::string> args = worker_arguments("switchboard", config, 0, true, true);
+  std::vector<char*> argv = argv_of(args);
+  std::string error;
+  auto launch = worker_launch_from(static_cast<int>(args.size()), argv.data(), error);
+  REQUIRE(launch.has_value());
+  CHECK_FALSE(launch->upgrade);
+}

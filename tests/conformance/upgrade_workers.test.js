@@ -1,0 +1,188 @@
+'use strict';
+// Conformance: an upgrade in place with several workers (docs/upgrade.md,
+// "Several workers"). SIGUSR2 to the supervisor starts a new supervisor beside
+// it; each new worker takes the listener and the sessions of the old worker of
+// its index, straight from it, and no old worker lets go before every new one
+// holds its records. Clients keep their connections and rids; requests that
+// land on the other worker are handed over as before; a new binary that cannot
+// run, or a changed worker count, leaves the old daemon serving everything.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const {
+  startStackFor, assertAlive, assertWrapper, stillPending, attrPattern, sleep, uniqueDomain,
+} = require('./lib/stack');
+const { BoshSession } = require('../lib/bosh');
+const { processGone } = require('../lib/switchboard');
+const { waitUntil } = require('../lib/proc');
+const { WsClient, destroyWsSockets } = require('./lib/ws_client');
+
+const WORKERS = 2;
+const workerOf = (sid) => Number(/^w(\d+)\./.exec(sid)[1]);
+
+/** /metrics as a Map from "name{labels}" to its number. */
+async function scrape(url) {
+  const text = await (await fetch(url)).text();
+  const out = new Map();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.trim()) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** Sessions until every worker owns at least `each`: [{ session, conn, worker }]. */
+async function sessionsOnEveryWorker(sb, upstream, label, each = 1) {
+  const out = [];
+  const per = new Array(WORKERS).fill(0);
+  for (let n = 0; per.some((c) => c < each); n += 1) {
+    if (n > 60) throw new Error(`no session on every worker after ${n} tries: ${per}`);
+    const to = uniqueDomain(`${label}-${n}`);
+    const session = await BoshSession.create(sb.port, to);
+    const conn = await upstream.connection(to);
+    const worker = workerOf(session.sid);
+    per[worker] += 1;
+    out.push({ session, conn, worker });
+  }
+  return out;
+}
+
+const upgradeLine = /upgrade: (\d+) sessions moved, (\d+) ended \(([^)]*)\), [\d.]+ s/;
+
+test('every worker\'s sessions move, held polls and all, and chat on', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'w', 2);
+  const held = all.map(({ session }) => session.send());
+  for (const h of held) assert.ok(await stillPending(h, 50), 'held before the upgrade');
+
+  const { oldPid, newPid, moved, line } = await sb.upgrade();
+  assert.notEqual(newPid, oldPid);
+  assert.equal(moved, all.length, line);
+  assert.match(line, /0 ended \(none\)/);
+  for (const h of held) assert.ok(await stillPending(h, 20), 'still held after the upgrade');
+  // The server's next stanza reaches each held poll, through the new workers.
+  all.forEach(({ conn }, i) => conn.send(`<message id='after-${i}' from='a@b'/>`));
+  for (let i = 0; i < all.length; i += 1) {
+    const reply = await held[i];
+    assertWrapper(reply);
+    assert.match(reply.payload, attrPattern('id', `after-${i}`));
+  }
+  for (const s of all) await assertAlive(s, `worker ${s.worker}'s session after the upgrade`);
+});
+
+test('a request on a connection to the other worker is handed over after the upgrade', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: process.env.SB_LOG_LEVEL || 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'hand', 1);
+  if (!process.env.SB_NO_UPGRADE) await sb.upgrade();
+  // Every request below comes on a connection of its own (tests/lib/raw_http.js):
+  // the kernel spreads them over both new workers, so about half must be
+  // handed to the owner, as before any upgrade.
+  for (let round = 0; round < 6; round += 1) {
+    for (const s of all) {
+      const pending = s.session.send({ payload: `<message id='r${round}-${s.worker}' to='p@x'/>` });
+      await s.conn.waitStanza(attrPattern('id', `r${round}-${s.worker}`));
+      s.conn.send(`<message id='a${round}-${s.worker}' from='p@x'/>`);
+      assert.match((await pending).payload, attrPattern('id', `a${round}-${s.worker}`));
+    }
+  }
+});
+
+test('WebSocket sessions on every worker move with their connections', async (t) => {
+  t.after(destroyWsSockets);
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const sockets = [];
+  for (let i = 0; i < 6; i += 1) {
+    const ws = await WsClient.open(sb.port);
+    const to = uniqueDomain(`ws-${i}`);
+    ws.sendOpen(to);
+    const conn = await upstream.connection(to);
+    await ws.frame(1);
+    sockets.push({ ws, conn });
+  }
+  const { moved, line } = await sb.upgrade();
+  assert.equal(moved, sockets.length, line);
+  for (const [i, { ws, conn }] of sockets.entries()) {
+    ws.sendText(`<message xmlns='jabber:client' id='ws-out-${i}' to='p@x'/>`);
+    await conn.waitStanza(attrPattern('id', `ws-out-${i}`));
+    conn.send(`<message id='ws-in-${i}' from='p@x'/>`);
+    assert.match(await ws.waitText(`ws-in-${i}`), attrPattern('id', `ws-in-${i}`));
+  }
+});
+
+test('metrics go on across the upgrade (no reset), and count what moved', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' }, { metrics: true });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'm', 1);
+  const before = await scrape(sb.metricsUrl);
+  assert.equal(before.get('switchboard_sessions_created_total'), all.length);
+  const { moved } = await sb.upgrade();
+  assert.equal(moved, all.length);
+  const deadline = Date.now() + 5000;
+  let after = await scrape(sb.metricsUrl);
+  while (after.get('switchboard_sessions') !== all.length && Date.now() < deadline) {
+    await sleep(100);
+    after = await scrape(sb.metricsUrl);
+  }
+  assert.equal(after.get('switchboard_sessions_created_total'), all.length, 'the counter went on');
+  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="moved",reason="none"}'), all.length);
+  assert.equal(after.get('switchboard_sessions'), all.length, 'the gauge counts them, once each');
+  assert.equal(after.get('switchboard_workers'), WORKERS);
+});
+
+test('a new binary that refuses its configuration, or a changed worker count: the old daemon keeps everything', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'keep', 1);
+  const held = all.map(({ session }) => session.send());
+  const pid = sb.pid;
+
+  fs.writeFileSync(sb.configFile, 'listen = 12\n');  // what the next binary would read
+  process.kill(pid, 'SIGUSR2');
+  await sb.waitForLog(/upgrade failed: [^\n]*every worker keeps its sessions/);
+
+  sb.writeConfig({ workers: WORKERS + 1, log_level: 'info' });
+  process.kill(pid, 'SIGUSR2');
+  const text = await sb.waitForLog(/upgrade failed: [^\n]*every worker keeps its sessions/, { count: 2 });
+  assert.match(text, /an upgrade in place keeps the count/);
+
+  sb.writeConfig({ workers: WORKERS, log_level: 'info' });
+  assert.equal(sb.pid, pid);
+  for (const h of held) assert.ok(await stillPending(h, 20), 'every held request is still held');
+  all.forEach(({ conn }, i) => conn.send(`<message id='kept-${i}' from='a@b'/>`));
+  for (let i = 0; i < all.length; i += 1) assert.match((await held[i]).payload, attrPattern('id', `kept-${i}`));
+  for (const s of all) await assertAlive(s, 'after the failed upgrades');
+  // And then one that works.
+  const { moved } = await sb.upgrade();
+  assert.equal(moved, all.length);
+  for (const s of all) await assertAlive(s, 'after the upgrade that worked');
+});
+
+test('switchboard upgrade with several workers: the pid file, the outcome line, two in a row', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-upgrade-workers-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pidFile = path.join(dir, 'switchboard.pid');
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, pid_file: pidFile });
+  const all = await sessionsOnEveryWorker(sb, upstream, 'cmd', 1);
+  let oldPid = sb.pid;
+  for (let round = 1; round <= 2; round += 1) {
+    const run = spawnSync(sb.binary, ['upgrade', '--config', sb.configFile], { encoding: 'utf8', timeout: 60000 });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const last = run.stdout.trim().split('\n').pop();
+    assert.match(last, new RegExp(`^switchboard upgrade: pid \\d+ took over from pid ${oldPid}; upgrade: ${all.length} sessions moved, 0 ended \\(none\\), [\\d.]+ s$`));
+    const newPid = Number(/pid (\d+) took over/.exec(last)[1]);
+    await waitUntil('the old daemon exits', () => processGone(oldPid));
+    sb.upgradedPid = newPid;
+    sb.upgrades = round;
+    assert.equal(Number(fs.readFileSync(pidFile, 'utf8')), newPid, 'the pid file names the new daemon');
+    for (const s of all) await assertAlive(s, `after upgrade ${round}`);
+    oldPid = newPid;
+  }
+});
