@@ -186,3 +186,37 @@ test('switchboard upgrade with several workers: the pid file, the outcome line, 
     oldPid = newPid;
   }
 });
+
+test('requests keep coming on fresh connections through the upgrade: none is lost or refused', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'debug' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'busy', 4);
+  // Each session echoes a stanza through the server, one request after the
+  // other, each on a connection of its own: about half of them land on the
+  // other worker and are handed over, before, during and after the move.
+  let stop = false;
+  const counts = all.map(() => 0);
+  const loops = all.map(async ({ session, conn }, i) => {
+    while (!stop) {
+      const id = `echo-${i}-${counts[i]}`;
+      const pending = session.send({ payload: `<message id='${id}' to='p@x'/>` });
+      await conn.waitStanza(attrPattern('id', id));
+      conn.send(`<message id='${id}-back' from='p@x'/>`);
+      const reply = await pending;
+      assert.equal(reply.status, 200, `${id}: ${reply.describe()}`);
+      assert.equal(reply.type, undefined, `${id}: ${reply.describe()}`);
+      assert.match(reply.payload, attrPattern('id', `${id}-back`), reply.describe());
+      counts[i] += 1;
+    }
+  });
+  await sleep(500);
+  const { moved, line } = await sb.upgrade();
+  assert.equal(moved, all.length, line);
+  await sleep(500);
+  stop = true;
+  await Promise.all(loops);
+  for (const [i, n] of counts.entries()) assert.ok(n >= 3, `session ${i} went on: ${n} round trips`);
+  const log = sb.stderr();
+  const handed = (log.match(/connection adopted from another worker/g) || []).length;
+  assert.ok(handed > 0, 'requests were handed between workers');
+});

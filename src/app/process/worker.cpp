@@ -186,7 +186,7 @@ void Worker::build_handover(const Config& config) {
   handover_ = std::make_unique<Handover>(
       &loop_, std::move(identity), *shared_,
       [this](net::TcpStream& stream, std::string_view request, std::string_view peer,
-             bool tls_relayed) { HttpSocket::adopt(stream, *shared_, request, peer, tls_relayed); },
+             bool tls_relayed) { adopt_handed_over(stream, request, peer, tls_relayed); },
       [this] {
         if (shutdown_phase_ > 0) return;
         SB_LOG_WARN("supervisor gone: shutting down %zu sessions", sessions_->size());
@@ -233,6 +233,7 @@ int Worker::run() {
                 static_cast<unsigned long long>(taker_->tally().moved),
                 static_cast<unsigned long long>(taker_->tally().ended_total()));
     handover_->send_control("upgraded", taker_->tally().text());
+    watch_for_forwards();
   }
   uv_run(&loop_, UV_RUN_DEFAULT);
 

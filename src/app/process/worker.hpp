@@ -131,6 +131,12 @@ class Worker {
   void begin_upgrade();
   void begin_supervised_upgrade(int gate_fd);
   UpgradeSource upgrade_source();
+  void adopt_handed_over(net::TcpStream& stream, std::string_view request, std::string_view peer,
+                         bool tls_relayed);
+  void watch_for_forwards();
+  static void on_forward(uv_poll_t* poll, int status, int events);
+  bool take_forward();
+  void stop_watching_forwards();
   void upgrade_done(const UpgradeOutcome& outcome);
   int listen_on(net::Listener& listener, const char* role, const std::string& address,
                 std::string& error);
@@ -200,6 +206,12 @@ class Worker {
   std::vector<std::string> upgrade_args_;
   std::unique_ptr<UpgradeGiver> upgrade_;  // the last upgrade, kept until its handles closed
   UpgradeTaker* taker_ = nullptr;
+  // Several workers, an upgrade in place: the old worker, once its sessions have
+  // moved, passes on what other workers still hand it (successor_); the new one
+  // takes those from its taker's channel (forward_poll_).
+  std::unique_ptr<UpgradeChannel> successor_;
+  uv_poll_t forward_poll_{};
+  bool forward_polling_ = false;
   uv_timer_t shutdown_timer_{};
   uv_timer_t sample_timer_{};
   Watchdog watchdog_;       // alone only: the supervisor pings for its workers

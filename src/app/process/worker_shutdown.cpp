@@ -57,6 +57,8 @@ void Worker::finish_shutdown() {
   // Closing the pipe first fails the hand-overs still being sent, which closes
   // their sockets too.
   if (heartbeat_) heartbeat_->close();
+  stop_watching_forwards();
+  successor_.reset();
   pacer_->close();
   if (handover_) handover_->close();
   sockets_.close_all();

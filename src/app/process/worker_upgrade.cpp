@@ -108,10 +108,84 @@ void Worker::upgrade_done(const UpgradeOutcome& outcome) {
               static_cast<unsigned long long>(outcome.account.connections),
               static_cast<unsigned long long>(ended));
   if (!handover_) notify_main_pid(outcome.child_pid);
+  // Hand-overs sent here before the other workers' sessions left (they may sit
+  // in this pipe still) go on to the new worker, which now has the session.
+  successor_ = upgrade_->take_channel();
   // The new daemon writes the metrics board's slot from now on.
   recorder_.leave_board();
   sockets_.close_idle();
   begin_shutdown();
+}
+
+// A connection another worker handed to this one. Once this worker's sessions
+// have moved, it goes on, with its request, to the new worker of this index.
+void Worker::adopt_handed_over(net::TcpStream& stream, std::string_view request,
+                               std::string_view peer, bool tls_relayed) {
+  if (successor_) {
+    uv_os_fd_t fd = -1;
+    std::string error = "the socket has no descriptor";
+    ForwardMessage forward{std::string(request), std::string(peer), tls_relayed};
+    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream.handle()), &fd) == 0 &&
+        successor_->send(static_cast<std::uint8_t>(UpgradeKind::kForward), encode(forward), {fd},
+                         1000, error)) {
+      SB_LOG_DEBUG("upgrade: a late hand-over passed on to the new worker");
+      stream.close();  // our descriptor only: the new worker has its own
+      return;
+    }
+    SB_LOG_WARN("upgrade: cannot pass a late hand-over on to the new worker: %s", error.c_str());
+    successor_.reset();
+  }
+  HttpSocket::adopt(stream, *shared_, request, peer, tls_relayed);
+}
+
+// The new worker: what the old one passes on arrives on the taker's channel
+// until the old worker exits and the channel ends.
+void Worker::watch_for_forwards() {
+  if (uv_poll_init(&loop_, &forward_poll_, taker_->channel().fd()) != 0) return;
+  forward_poll_.data = this;
+  forward_polling_ = true;
+  uv_poll_start(&forward_poll_, UV_READABLE, &Worker::on_forward);
+  if (taker_->channel().buffered()) on_forward(&forward_poll_, 0, UV_READABLE);
+}
+
+void Worker::on_forward(uv_poll_t* poll, int, int) {
+  auto& self = *static_cast<Worker*>(poll->data);
+  do {
+    if (!self.take_forward()) return;
+  } while (self.forward_polling_ && self.taker_->channel().buffered());
+}
+
+// One message from the old worker: false when the channel has ended.
+bool Worker::take_forward() {
+  UpgradeChannel::Message message;
+  std::string error;
+  if (!taker_->channel().receive(message, 1000, error)) {
+    stop_watching_forwards();  // the old worker is gone: nothing more comes
+    return false;
+  }
+  ForwardMessage forward;
+  if (message.kind != static_cast<std::uint8_t>(UpgradeKind::kForward) || message.fds.size() != 1 ||
+      !decode(message.bytes, forward, error)) {
+    for (int fd : message.fds) ::close(fd);
+    SB_LOG_WARN("upgrade: the old worker passed on something unreadable; ignored");
+    return true;
+  }
+  net::TcpStream* stream = net::TcpStream::create(&loop_, nullptr);
+  if (uv_tcp_open(stream->handle(), message.fds[0]) != 0) {
+    ::close(message.fds[0]);
+    stream->close();
+    return true;
+  }
+  if (!forward.tls_relayed) uv_tcp_nodelay(stream->handle(), 1);
+  SB_LOG_DEBUG("upgrade: a late hand-over taken from the old worker");
+  HttpSocket::adopt(*stream, *shared_, forward.request, forward.peer, forward.tls_relayed);
+  return true;
+}
+
+void Worker::stop_watching_forwards() {
+  if (!forward_polling_) return;
+  forward_polling_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&forward_poll_), nullptr);
 }
 
 // The listener of `role` on `address`: the old daemon's very socket when this

@@ -45,6 +45,9 @@ class UpgradeChannel {
   // on a failure, damaged framing, or when `timeout_ms` passes.
   bool receive(Message& message, int timeout_ms, std::string& error);
   int fd() const { return fd_; }
+  // Bytes read and not yet taken as a message: a watcher of fd() must not wait
+  // for the socket to be readable before it takes them.
+  bool buffered() const { return !in_.empty(); }
 
  private:
   bool read_some(int timeout_ms, std::string& error);

@@ -498,7 +498,9 @@ void UpgradeGiver::finish(UpgradeOutcome outcome) {
   finished_ = true;
   waiting_ready_ = false;
   close_handles();
-  channel_.reset();
+  // Supervised and committed, the channel stays for the worker to pass on the
+  // hand-overs that reach it late (take_channel()).
+  if (!outcome.committed || !gate_) channel_.reset();
   gate_.reset();
   if (done_) done_(outcome);
 }

@@ -78,6 +78,10 @@ class UpgradeGiver {
   // supervisor's abort (or the gate's end) rolls it back at any step. Takes both.
   // The outcome follows through `done`.
   void start_supervised(int channel_fd, std::unique_ptr<UpgradeChannel> gate);
+  // Supervised, after the commit: the channel to the new worker, on which the
+  // worker passes on what other workers hand it for sessions that have moved
+  // (kForward). Null otherwise.
+  std::unique_ptr<UpgradeChannel> take_channel() { return std::move(channel_); }
   // The moment it was asked for (CLOCK_MONOTONIC, ns).
   std::uint64_t started_ns() const { return started_ns_; }
   // Abandons an upgrade under way (this daemon is stopping): the new one is told

@@ -10,6 +10,8 @@ namespace {
 constexpr std::size_t kMaxText = 256;
 constexpr std::size_t kMaxRecord = 512u << 20;
 constexpr std::uint64_t kMaxSockets = 16;
+constexpr std::uint64_t kMaxStartSockets = 256;  // a supervisor's: one channel per worker
+constexpr std::size_t kMaxRequest = 32u << 20;   // as a hand-over frame's (handover_wire.hpp)
 constexpr std::uint64_t kMaxItems = 1u << 20;
 constexpr std::uint64_t kMaxConnections = 64;
 
@@ -34,7 +36,7 @@ std::string encode(const StartMessage& message) {
 bool decode(std::string_view bytes, StartMessage& message, std::string& error) {
   base::RecordReader r(bytes);
   StartMessage out;
-  for (std::uint64_t n = r.u64_at_most(kMaxSockets, "the sockets"); r.ok() && n > 0; --n) {
+  for (std::uint64_t n = r.u64_at_most(kMaxStartSockets, "the sockets"); r.ok() && n > 0; --n) {
     StartMessage::Socket s;
     s.role = r.text(kMaxText, "a socket's role");
     s.address = r.text(kMaxText, "a socket's address");
@@ -83,6 +85,25 @@ bool decode(std::string_view bytes, std::vector<MovingItem>& batch, std::string&
   }
   if (!finish(r, "upgrade batch", error)) return false;
   batch = std::move(out);
+  return true;
+}
+
+std::string encode(const ForwardMessage& message) {
+  base::RecordWriter w;
+  w.text(message.request);
+  w.text(message.peer);
+  w.u64(message.tls_relayed ? 1 : 0);
+  return w.take();
+}
+
+bool decode(std::string_view bytes, ForwardMessage& message, std::string& error) {
+  base::RecordReader r(bytes);
+  ForwardMessage out;
+  out.request = r.text(kMaxRequest, "a forwarded request");
+  out.peer = r.text(kMaxText, "a forwarded request's peer");
+  out.tls_relayed = r.u64_at_most(1, "the TLS relay flag") == 1;
+  if (!finish(r, "upgrade forward message", error)) return false;
+  message = std::move(out);
   return true;
 }
 

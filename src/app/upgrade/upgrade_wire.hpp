@@ -10,6 +10,13 @@
 //               kRefused  a record it cannot read (the reason): keep them
 //   old -> new  kCommit   let go: they are yours
 //               kAbort    the old daemon keeps them (timed out, or stopping)
+//   old -> new  kForward  (several workers, after the commit) a connection handed
+//                         to the old worker for a session that has moved: its
+//                         request, passed on with its socket
+//
+// Between a supervisor and its old workers' gates (supervisor_upgrade.hpp) the
+// same kinds say: kStart (the channel to the new worker, one descriptor), kTaken
+// (an EndMessage: the new worker holds these), kRefused, kCommit and kAbort.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +35,7 @@ enum class UpgradeKind : std::uint8_t {
   kTaken = 6,
   kCommit = 7,
   kAbort = 8,
+  kForward = 9,
 };
 
 // kStart: what each descriptor of the message is, in order.
@@ -68,6 +76,16 @@ struct EndMessage {
   std::vector<std::pair<std::string, std::uint64_t>> ended;
 };
 std::string encode(const EndMessage& message);
+// kForward: a hand-over that reached the old worker after its sessions left; its
+// one descriptor is the client's connection (or a TLS relay's end).
+struct ForwardMessage {
+  std::string request;  // the request as HTTP bytes (handover_wire.hpp)
+  std::string peer;     // the client's address; empty = the socket's own
+  bool tls_relayed = false;
+};
+std::string encode(const ForwardMessage& message);
+bool decode(std::string_view bytes, ForwardMessage& message, std::string& error);
+
 // CLOCK_MONOTONIC in ns: one clock for the whole machine, so the old daemon's
 // started_ns and the new daemon's now measure the upgrade between them.
 std::uint64_t monotonic_ns();
