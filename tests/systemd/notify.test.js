@@ -131,7 +131,8 @@ for (const workers of [1, 2]) {
   });
 }
 
-test('sd_notify through an upgrade in place: MAINPID from the old daemon, then the new one pings and stops', async (t) => {
+for (const workers of [1, 2]) {
+test(`sd_notify through an upgrade in place with ${workers} worker(s): MAINPID from the old daemon, then the new one pings and stops`, async (t) => {
   assert.ok(probeBinary, 'NOTIFY_PROBE_BIN must name the notify_probe binary (ctest sets it)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-notify-upgrade-'));
   const socketPath = path.join(dir, 'notify.sock');
@@ -139,7 +140,7 @@ test('sd_notify through an upgrade in place: MAINPID from the old daemon, then t
   await probe.next(/^ready$/);
   const port = await freePort();
   const configFile = path.join(dir, 'sb.toml');
-  fs.writeFileSync(configFile, tomlConfig({ listen: `127.0.0.1:${port}`, upstream: '127.0.0.1:5222' }));
+  fs.writeFileSync(configFile, tomlConfig({ listen: `127.0.0.1:${port}`, upstream: '127.0.0.1:5222', workers }));
   const logFile = path.join(dir, 'stderr.log');
   const env = { ...process.env, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '400000' };
   delete env.WATCHDOG_PID;
@@ -173,3 +174,4 @@ test('sd_notify through an upgrade in place: MAINPID from the old daemon, then t
   }
   assert.equal(newPid, 0, `the new daemon stopped:\n${logs()}`);
 });
+}

@@ -19,7 +19,7 @@
 // as a deployment behind an HTTPS proxy does.
 //
 // `transport: 'bosh'` has Converse use BOSH (bosh_service_url) instead. With
-// `upgrade: true` (over BOSH), switchboard runs with workers = 1 and upgrades in
+// `upgrade: true` (over BOSH), switchboard runs with `workers` and upgrades in
 // place while alice and bob chat (numbered messages both ways, alice's typed into
 // the chat box): alice must notice nothing: no disconnection, no reconnection,
 // no login page, the same BOSH sid, no HTTP error, no failed BOSH request, and
@@ -67,8 +67,9 @@ function numbered(bodies, name) {
  * @param opts.discover   Converse gets only the domain and finds switchboard by XEP-0156
  * @param opts.transport  'websocket' (the default) or 'bosh'
  * @param opts.upgrade    an upgrade in place while alice and bob chat (BOSH only)
+ * @param opts.workers    switchboard's worker count for it (1: the lone daemon)
  */
-function converseScenario({ server, discover = false, transport = 'websocket', upgrade = false }) {
+function converseScenario({ server, discover = false, transport = 'websocket', upgrade = false, workers = 1 }) {
   const bosh = transport === 'bosh';
   if (bosh && discover) throw new Error('discovery is checked over WebSocket only');
   if (upgrade && !bosh) throw new Error('an upgrade in place moves BOSH sessions only');
@@ -109,7 +110,7 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
           public_websocket_url: 'wss://localhost/xmpp-websocket',
           public_bosh_url: 'https://localhost/http-bind',
         } : {}),
-        ...(upgrade ? { workers: 1 } : {}),  // the default, said out loud: upgrades need it
+        ...(upgrade ? { workers } : {}),
       } });
     if (stack.direct) return;
     site = await startConverseSite();

@@ -1,8 +1,9 @@
 'use strict';
 // The upgrade-in-place scenario both server tests run (upgrade_ejabberd,
 // upgrade_prosody): web chat users over BOSH and over WebSocket must notice
-// nothing when the connection manager is replaced under them (SIGUSR2,
-// workers = 1).
+// nothing when the connection manager is replaced under them (SIGUSR2; with
+// `workers` 1, the lone daemon hands itself over; with more, every worker to its
+// successor of the same index, docs/upgrade.md).
 //
 //   1. three pairs of Strophe.js users log in, in each pair one over BOSH and
 //      one over WebSocket, and see their partner online;
@@ -70,8 +71,8 @@ function numbersFrom(client, from, jid) {
     });
 }
 
-function defineUpgradeChatScenario(serverKind) {
-  describe(`an upgrade in place while users chat over BOSH and WebSocket with ${serverKind}`, { timeout: 120000 }, () => {
+function defineUpgradeChatScenario(serverKind, { workers = 1 } = {}) {
+  describe(`an upgrade in place (workers = ${workers}) while users chat over BOSH and WebSocket with ${serverKind}`, { timeout: 120000 }, () => {
     let stack;
     const jid = (user) => `${user}@localhost`;
     const names = Array.from({ length: 2 * PAIRS }, (_, i) => `u${i + 1}`);
@@ -85,7 +86,7 @@ function defineUpgradeChatScenario(serverKind) {
       stack = await startStack({
         server: serverKind,
         users: Object.fromEntries(names.map((n) => [n, `pw-${n}`])),
-        settings: { workers: 1 },  // the default, said out loud: upgrades need it
+        settings: { workers },
       });
       for (let j = 0; j < PAIRS; j++) await stack.server.befriend([names[2 * j], names[2 * j + 1]]);
       // In each pair the first user speaks BOSH, the second WebSocket.
