@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict';
 // An upgrade in place under load (docs/upgrade.md): switchboard-stub + one
-// switchboard (workers = 1: the upgrade moves a lone worker's sessions) +
-// switchboard-soak, all on this machine. N sessions log in at --rate and chat at
+// switchboard (--workers 1, the default: the lone daemon hands itself over; more,
+// or auto: every worker to its successor) + switchboard-soak, all on this
+// machine. N sessions log in at --rate and chat at
 // one message per second per 100 sessions; --before seconds after the last login
 // the daemon gets SIGUSR2 (the binary at its path: the same build, rebuilt or
 // not); the chat goes on --after seconds more. It prints:
@@ -11,16 +12,19 @@
 //   sessions moved per second, message latency p99 and max in the seconds of the
 //   move against the --before seconds before it (the baseline of this same run,
 //   as a ratio), the old and new daemon's summed RSS at its peak during the
-//   overlap against the old one's alone just before, and whether the generator
+//   overlap against the old one's alone just before (every process of each
+//   daemon: supervisor and workers), and whether the generator
 //   kept up (its own loop lag).
 // The soak's JSON and HTML reports (its timeline plots latency per second) go to
 // --out.
 //
-//   node bench/upgrade.js [--sessions 9000] [--before 60] [--after 30]
-//        [--rate 500] [--idle] [--out bench-out/upgrade]
+//   node bench/upgrade.js [--sessions 9000] [--workers 1|N|auto] [--before 60]
+//        [--after 30] [--rate 500] [--idle] [--out bench-out/upgrade]
 //
 // One worker holds at most ~9,800 sessions under the 20,000-fd limit (two
 // descriptors each): the default is the largest round count it holds with room.
+// --workers auto sizes the daemon for the sessions (max_sessions 10 % above, as
+// the scale runs), e.g. 12 workers for 100,000.
 // --idle: no messages (the largest idle count; the move itself is what is timed).
 //
 // Binaries: SWITCHBOARD_BIN, STUB_BIN, SOAK_BIN, else build/. Everything runs on
@@ -33,14 +37,15 @@ const { spawn } = require('node:child_process');
 const { memory, MiB } = require('../tests/lib/proc_stats');
 const { freePort } = require('../tests/lib/ports');
 const { waitForPort, sleep } = require('../tests/lib/proc');
-const { SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, start, stop } = require('./lib/scale_stack');
+const { SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamSources, start, stop } = require('./lib/scale_stack');
 
 function parseArgs(argv) {
-  const args = { sessions: 9000, before: 60, after: 30, rate: 500, idle: false, out: 'bench-out/upgrade' };
+  const args = { sessions: 9000, workers: '1', before: 60, after: 30, rate: 500, idle: false, out: 'bench-out/upgrade' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--idle') { args.idle = true; i -= 1; }
     else if (flag === '--sessions') args.sessions = Number(value);
+    else if (flag === '--workers') args.workers = value;
     else if (flag === '--before') args.before = Number(value);
     else if (flag === '--after') args.after = Number(value);
     else if (flag === '--rate') args.rate = Number(value);
@@ -52,6 +57,22 @@ function parseArgs(argv) {
 
 const rssOf = (pid) => { try { return memory(pid).rss || 0; } catch { return 0; } };
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+/** `pid` and every process below it. */
+function tree(pid) {
+  const out = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift();
+    out.push(p);
+    try {
+      for (const c of fs.readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/)) {
+        if (c) queue.push(Number(c));
+      }
+    } catch { /* gone */ }
+  }
+  return out;
+}
+const treeRss = (pids) => [...new Set(pids.flatMap(tree))].reduce((sum, pid) => sum + rssOf(pid), 0);
 
 /** The outcome line the new daemon writes beside the pid file (docs/upgrade.md). */
 async function outcome(pidFile, oldPid, timeoutMs) {
@@ -76,7 +97,7 @@ function window(points, from, to) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const n = args.sessions;
-  const dir = path.resolve(args.out, `n${n}${args.idle ? '-idle' : ''}`);
+  const dir = path.resolve(args.out, `n${n}-w${args.workers}${args.idle ? '-idle' : ''}`);
   fs.mkdirSync(dir, { recursive: true });
   const pidFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sb-upgrade-bench-')), 'switchboard.pid');
   const stubPort = await freePort();
@@ -90,14 +111,17 @@ async function main() {
   try {
     stub = await start(STUB, ['--listen', `127.0.0.1:${stubPort}`, '--procs', String(stubProcs(n)), '--log-level', 'warn'],
       { ready: /listening on/, logFile: path.join(dir, 'stub.log') });
+    const several = args.workers !== '1';
     sb = await start(SWITCHBOARD, ['--listen', `127.0.0.1:${sbPort}`, '--upstream', `127.0.0.1:${stubPort}`,
-      '--set', 'workers=1', '--set', `pid_file=${pidFile}`, '--log-level', 'warn'],
+      '--set', `workers=${args.workers === 'auto' ? 0 : args.workers}`, '--set', `pid_file=${pidFile}`,
+      ...(several ? ['--set', `max_sessions=${Math.ceil(n * 1.1)}`] : []), '--log-level', 'warn', ...upstreamSources(n)],
     { ready: null, logFile: path.join(dir, 'switchboard.log') });
     await waitForPort(sbPort);
+    if (several) await sleep(1000);  // every worker listening
     const loginSeconds = Math.ceil(n / args.rate);
     const duration = loginSeconds + args.before + args.after;
     const json = path.join(dir, 'report.json');
-    console.log(`-- ${n} sessions${args.idle ? ' (idle)' : ''}: logins ${loginSeconds} s, then ${args.before} s, ` +
+    console.log(`-- ${n} sessions${args.idle ? ' (idle)' : ''}, workers ${args.workers}: logins ${loginSeconds} s, then ${args.before} s, ` +
       `SIGUSR2, then ${args.after} s; soak ${soakProcs} procs`);
     const soakStart = Date.now();
     const soak = spawn(SOAK, ['--url', `http://127.0.0.1:${sbPort}/http-bind`, '--sessions', String(n),
@@ -110,25 +134,24 @@ async function main() {
 
     await sleep((loginSeconds + args.before) * 1000);
     const oldPid = sb.pid;
-    const before = rssOf(oldPid);
+    const workers = tree(oldPid).length - 1;
+    const before = treeRss([oldPid]);
     const signalAt = (Date.now() - soakStart) / 1000;
     process.kill(oldPid, 'SIGUSR2');
     // Peak memory of the two daemons while both live, sampled every 20 ms.
     let peak = before;
+    // The new daemon starts as the old one's child: the old tree holds both
+    // until the old one exits.
     const sampler = setInterval(() => {
-      let pids = [oldPid];
-      if (newPid) pids.push(newPid);
-      else {
-        try { pids = pids.concat(fs.readFileSync(`/proc/${oldPid}/task/${oldPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)); } catch { /* gone */ }
-      }
-      peak = Math.max(peak, pids.reduce((sum, pid) => sum + rssOf(pid), 0));
+      peak = Math.max(peak, treeRss(newPid ? [oldPid, newPid] : [oldPid]));
     }, 20);
-    const line = await outcome(pidFile, oldPid, 120000);
+    const line = await outcome(pidFile, oldPid, 180000);
+    console.log(`(the daemon ran ${workers} worker process${workers === 1 ? '' : 'es'} under pid ${oldPid})`);
     newPid = Number(line.split(' ')[1]);
     const deadline = Date.now() + 30000;
     while (alive(oldPid) && Date.now() < deadline) await sleep(20);
     clearInterval(sampler);
-    const after = rssOf(newPid);
+    const after = treeRss([newPid]);
     const status = await soakDone;
     const report = JSON.parse(fs.readFileSync(json, 'utf8'));
 
