@@ -20,6 +20,9 @@ const { BoshSession } = require('../lib/bosh');
 const { processGone } = require('../lib/switchboard');
 const { waitUntil } = require('../lib/proc');
 const { WsClient, destroyWsSockets } = require('./lib/ws_client');
+const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
+const { freePort } = require('../lib/ports');
+const { bodyXml } = require('../lib/bosh');
 
 const WORKERS = 2;
 const workerOf = (sid) => Number(/^w(\d+)\./.exec(sid)[1]);
@@ -219,4 +222,48 @@ test('requests keep coming on fresh connections through the upgrade: none is los
   const log = sb.stderr();
   const handed = (log.match(/connection adopted from another worker/g) || []).length;
   assert.ok(handed > 0, 'requests were handed between workers');
+});
+
+test('BOSH over HTTPS with two workers: held requests (relayed ones too) are answered early, every session moves', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-upgrade-workers-tls-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const { cert, key } = makeCertificate(dir);
+  const tlsPort = await freePort();
+  const { sb, upstream } = await startStackFor(t, {
+    workers: WORKERS, log_level: 'info', tls_listen: `127.0.0.1:${tlsPort}`, tls_cert_file: cert, tls_key_file: key,
+  });
+  await sb.waitForLog(/all 2 workers listening/);
+  // Sessions until both workers own some; each held request comes on a TLS
+  // connection of its own, so about half reach the other worker and are
+  // relayed to the owner (the relay's TLS stays in the worker that accepted it).
+  const sessions = [];
+  const per = new Array(WORKERS).fill(0);
+  for (let n = 0; per.some((c) => c < 2); n += 1) {
+    assert.ok(n < 60, `no sessions on both workers: ${per}`);
+    const to = uniqueDomain(`tls-${n}`);
+    const creation = await tlsExchange(tlsPort,
+      { head: CREATION_HEAD, body: bodyXml(BoshSession.creationAttrs(to, { rid: '100', wait: '30' })) });
+    assert.equal(creation.status, 200, creation.text);
+    const sid = /sid=['"]([^'"]+)['"]/.exec(creation.text)[1];
+    per[workerOf(sid)] += 1;
+    const conn = await upstream.connection(to);
+    const over = (rid, payload = '') => tlsExchange(tlsPort,
+      { head: CREATION_HEAD, body: bodyXml({ rid: String(rid), sid }, payload) });
+    sessions.push({ sid, conn, over, held: over(101) });
+  }
+  await sleep(300);
+  const { moved, line } = await sb.upgrade();
+  assert.equal(moved, sessions.length, line);
+  assert.match(line, /0 ended \(none\)/);
+  for (const [i, s] of sessions.entries()) {
+    const early = await s.held;
+    assert.equal(early.status, 200, early.text);
+    assert.doesNotMatch(early.text, /terminate/, 'answered as its wait would have: empty');
+    const next = s.over(102, `<message id='tls-out-${i}' to='p@x'/>`);
+    await s.conn.waitStanza(attrPattern('id', `tls-out-${i}`));
+    s.conn.send(`<message id='tls-in-${i}' from='p@x'/>`);
+    const reply = await next;
+    assert.equal(reply.status, 200, reply.text);
+    assert.match(reply.text, attrPattern('id', `tls-in-${i}`));
+  }
 });

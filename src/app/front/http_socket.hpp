@@ -110,6 +110,8 @@ class HttpSocket final : private net::StreamHandler,
   // Whether the connection is TLS (the HTTPS listener's): it cannot move to
   // another process, its plaintext is relayed instead (tls_relay.hpp).
   bool tls() const { return stream_.filtered(); }
+  // The far end of a TLS relay: the client's TLS lives in another worker.
+  bool tls_relayed() const { return tls_relayed_; }
   // For the relay: the socket is retired (as after a 101) and inert, and its
   // stream, still reading, is returned to get a new handler.
   net::TcpStream& begin_relay();

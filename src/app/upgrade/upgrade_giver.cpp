@@ -229,9 +229,11 @@ void UpgradeGiver::ready() {
 
 std::size_t UpgradeGiver::release_tls_requests() {
   const auto socket_of = sockets_by_exchange(*source_.sockets);
+  // The client's TLS state is in this process, or (relayed) in another worker's:
+  // either way the connection cannot move.
   const auto on_tls = [&](const http::Exchange* e) {
     const auto found = socket_of.find(e);
-    return found != socket_of.end() && found->second->tls();
+    return found != socket_of.end() && (found->second->tls() || found->second->tls_relayed());
   };
   std::size_t released = 0;
   for (bosh::Session* session : source_.sessions->live()) {
