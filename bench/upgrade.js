@@ -27,7 +27,8 @@
 // the scale runs), e.g. 12 workers for 100,000.
 // --idle: no messages (the largest idle count; the move itself is what is timed).
 //
-// Binaries: SWITCHBOARD_BIN, STUB_BIN, SOAK_BIN, else build/. Everything runs on
+// Binaries: SWITCHBOARD_BIN, STUB_BIN, SOAK_BIN, else build/. SB_BENCH_LOG_LEVEL
+// sets switchboard's log level (default warn). Everything runs on
 // loopback; every process is stopped by PID at the end.
 
 const fs = require('node:fs');
@@ -114,7 +115,8 @@ async function main() {
     const several = args.workers !== '1';
     sb = await start(SWITCHBOARD, ['--listen', `127.0.0.1:${sbPort}`, '--upstream', `127.0.0.1:${stubPort}`,
       '--set', `workers=${args.workers === 'auto' ? 0 : args.workers}`, '--set', `pid_file=${pidFile}`,
-      ...(several ? ['--set', `max_sessions=${Math.ceil(n * 1.1)}`] : []), '--log-level', 'warn', ...upstreamSources(n)],
+      ...(several ? ['--set', `max_sessions=${Math.ceil(n * 1.1)}`] : []),
+      '--log-level', process.env.SB_BENCH_LOG_LEVEL || 'warn', ...upstreamSources(n)],
     { ready: null, logFile: path.join(dir, 'switchboard.log') });
     await waitForPort(sbPort);
     if (several) await sleep(1000);  // every worker listening

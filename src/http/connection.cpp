@@ -341,15 +341,20 @@ void Connection::close_now() {
 // Tells the watcher of every unanswered exchange that it is gone, then frees the
 // slots. The list is detached first and the slots stay alive until every watcher
 // has been told, so a watcher may call send() on any of them (it is ignored).
-bool Connection::movable() const {
-  if (phase_ != Phase::kOpen || paused_ || leftover_ != nullptr || continue_owed_ ||
-      parser_.in_message()) {
-    return false;
-  }
+bool Connection::movable() const { return why_not_movable().empty(); }
+
+std::string_view Connection::why_not_movable() const {
+  if (phase_ != Phase::kOpen) return "closing";
+  if (paused_) return "paused";
+  if (leftover_ != nullptr) return "bytes after an upgrade";
+  if (continue_owed_) return "100-continue owed";
+  if (parser_.in_message()) return "a request half read";
   for (const Slot* slot = head_.get(); slot != nullptr; slot = slot->next.get()) {
-    if (slot->state != Slot::State::kWaiting || slot->upgrade || slot->close_after) return false;
+    if (slot->state != Slot::State::kWaiting) return "an answer not yet written";
+    if (slot->upgrade) return "an upgrade";
+    if (slot->close_after) return "closing after an answer";
   }
-  return true;
+  return {};
 }
 
 ConnectionRecord Connection::record() const {

@@ -105,6 +105,8 @@ class Connection : private base::TimerNode {
   // answer (none answered but unwritten, no 100-continue owed, no upgrade). The
   // transport's own queue must be empty too; its owner checks that.
   bool movable() const;
+  // Why not movable(), in a few words ("half read", "answered", ...); empty when it is.
+  std::string_view why_not_movable() const;
   // The client's address and the requests in flight, oldest first; and their
   // exchanges, in the same order (for whoever answers them to let go of them).
   ConnectionRecord record() const;

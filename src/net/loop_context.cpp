@@ -70,6 +70,11 @@ void LoopContext::schedule_tick() {
   uv_timer_start(&ticker_, on_tick, base::TimerWheel::kTickMs - now % base::TimerWheel::kTickMs, 0);
 }
 
+void LoopContext::catch_up() {
+  uv_update_time(loop_);
+  if (wheel_.empty()) wheel_.advance(uv_now(loop_));
+}
+
 void LoopContext::on_tick(uv_timer_t* timer) {
   auto* self = static_cast<LoopContext*>(timer->data);
   self->wheel_.advance(uv_now(self->loop_));

@@ -35,6 +35,10 @@ class LoopContext {
 
   uv_loop_t* loop() const { return loop_; }
   base::TimerWheel& timers() { return wheel_; }
+  // The loop's clock and the wheel's brought to now, after this thread held the
+  // loop still (an upgrade in place): deadlines armed next count from now, not
+  // from before the pause. Nothing due fires here; the next tick fires it.
+  void catch_up();
   std::uint64_t now_ms() const { return uv_now(loop_); }
 
   // libuv alloc callback that hands out the shared read buffer.

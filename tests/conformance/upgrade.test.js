@@ -25,6 +25,21 @@ const { processGone, findBinary } = require('../lib/switchboard');
 const { waitUntil } = require('../lib/proc');
 const { WsClient, OP, frameBytes, destroyWsSockets } = require('./lib/ws_client');
 
+/** The inodes of the sockets listening on TCP `port` (from /proc/net/tcp): the same after an upgrade when the very sockets were handed on. */
+function listenInodes(port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const out = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && f[1].endsWith(`:${hex}`)) out.push(f[9]);
+    }
+  }
+  return out.sort();
+}
+
 /** /metrics as a Map from "name{labels}" to its number. */
 async function scrape(url) {
   const text = await (await fetch(url)).text();
@@ -175,8 +190,11 @@ test('metrics carry over, and count what moved', async (t) => {
   await openWs(sb.port, upstream, 'ws-metrics');
   const before = await scrape(sb.metricsUrl);
   assert.equal(before.get('switchboard_sessions_created_total'), 2);
+  const sockets = { http: listenInodes(sb.port), metrics: listenInodes(sb.metricsPort) };
 
   const { moved } = await sb.upgrade();
+  assert.deepEqual({ http: listenInodes(sb.port), metrics: listenInodes(sb.metricsPort) }, sockets,
+    'the new daemon listens on the very sockets of the old (BOSH and metrics)');
   assert.equal(moved, 2);
   await assertAlive({ session, conn }, 'after the upgrade');
   const after = await scrape(sb.metricsUrl);

@@ -23,6 +23,7 @@ const { WsClient, destroyWsSockets } = require('./lib/ws_client');
 const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
 const { freePort } = require('../lib/ports');
 const { bodyXml } = require('../lib/bosh');
+const { HttpConnection, requestBytes } = require('../lib/raw_http');
 
 const WORKERS = 2;
 const workerOf = (sid) => Number(/^w(\d+)\./.exec(sid)[1]);
@@ -37,6 +38,21 @@ async function scrape(url) {
     out.set(line.slice(0, at), Number(line.slice(at + 1)));
   }
   return out;
+}
+
+/** The inodes of the sockets listening on TCP `port` (from /proc/net/tcp): the same after an upgrade when the very sockets were handed on. */
+function listenInodes(port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const out = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && f[1].endsWith(`:${hex}`)) out.push(f[9]);
+    }
+  }
+  return out.sort();
 }
 
 /** Sessions until every worker owns at least `each`: [{ session, conn, worker }]. */
@@ -126,7 +142,11 @@ test('metrics go on across the upgrade (no reset), and count what moved', async 
   const all = await sessionsOnEveryWorker(sb, upstream, 'm', 1);
   const before = await scrape(sb.metricsUrl);
   assert.equal(before.get('switchboard_sessions_created_total'), all.length);
+  const sockets = { http: listenInodes(sb.port), metrics: listenInodes(sb.metricsPort) };
+  assert.equal(sockets.http.length, WORKERS);
   const { moved } = await sb.upgrade();
+  assert.deepEqual({ http: listenInodes(sb.port), metrics: listenInodes(sb.metricsPort) }, sockets,
+    'the new daemon listens on the very sockets of the old (workers\' and metrics)');
   assert.equal(moved, all.length);
   const deadline = Date.now() + 5000;
   let after = await scrape(sb.metricsUrl);
@@ -266,4 +286,45 @@ test('BOSH over HTTPS with two workers: held requests (relayed ones too) are ans
     assert.equal(reply.status, 200, reply.text);
     assert.match(reply.text, attrPattern('id', `tls-in-${i}`));
   }
+});
+
+/**
+ * A request half sent when the daemon moves: its head and half its body before
+ * SIGUSR2, the rest after. The old process read the half, so the connection
+ * stays there; when the request is whole it goes on, with its connection, to
+ * the new daemon (successor_link.hpp), which answers it as if nothing happened.
+ */
+async function halfReadRequest(sb, upstream, label) {
+  const to = uniqueDomain(label);
+  const session = await BoshSession.create(sb.port, to);
+  const conn = await upstream.connection(to);
+  const raw = requestBytes({ headers: [['Host', 'x'], ['Content-Type', 'text/xml; charset=utf-8']],
+    body: session.xml({ payload: `<message id='${label}-half' to='p@x'/>` }) });
+  session.rid += 1;
+  const cut = raw.length - 20;
+  const http = await HttpConnection.open(sb.port);
+  http.write(raw.subarray(0, cut));
+  await sleep(100);  // read by the daemon: the request is half in
+  // The rest comes while the old process still lives, as a client's would, a
+  // moment after the move.
+  const { line } = await sb.upgrade({ beforeOldExits: () => http.writeMore(raw.subarray(cut)) });
+  await conn.waitStanza(attrPattern('id', `${label}-half`));
+  conn.send(`<message id='${label}-answer' from='p@x'/>`);
+  const reply = await http.next();
+  assert.equal(reply.status, 200, reply.body);
+  assert.match(reply.body, attrPattern('id', `${label}-answer`));
+  assert.match(sb.stderr(), /client connections stay in this process \(a request half read 1\)/);
+  await assertAlive({ session, conn }, 'after its request went on');
+  return line;
+}
+
+test('a request half read when the workers move goes on to the new one whole, and is answered', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  await halfReadRequest(sb, upstream, 'half-workers');
+});
+
+test('a request half read when the lone daemon moves goes on to the new one whole, and is answered', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { log_level: 'info' });
+  await halfReadRequest(sb, upstream, 'half-alone');
 });

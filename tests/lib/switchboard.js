@@ -115,8 +115,10 @@ class Switchboard {
    * { oldPid, newPid, moved, line }; the old one's exit status must be 0 when it
    * was this harness's child. Rejects with the log when either does not happen.
    * Needs log_level info (the default): the outcome is an info line.
+   * `beforeOldExits` (async) runs between the two, while the old daemon still
+   * passes on the connections that stayed with it.
    */
-  async upgrade({ timeoutMs = 20000 } = {}) {
+  async upgrade({ timeoutMs = 20000, beforeOldExits = null } = {}) {
     const done = /upgrade: (\d+) sessions moved[^\n]*/g;
     const before = (this.stderr().match(done) || []).length;
     const oldPid = this.pid;
@@ -126,6 +128,9 @@ class Switchboard {
     const line = lines[lines.length - 1];
     const started = [...text.matchAll(/upgrade: started \S+ \(pid (\d+)\)/g)];
     const newPid = Number(started[started.length - 1][1]);
+    // The old daemon lingers a moment after the move (passing on what stayed with
+    // it): a test may act in it.
+    if (beforeOldExits) await beforeOldExits();
     const deadline = Date.now() + timeoutMs;
     while (!processGone(oldPid)) {
       if (Date.now() > deadline) throw new Error(`the old daemon (pid ${oldPid}) did not exit\n${this.logs()}`);

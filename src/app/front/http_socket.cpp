@@ -112,9 +112,17 @@ net::TcpStream& HttpSocket::begin_relay() {
   return stream_;
 }
 
-bool HttpSocket::movable() const {
-  return !handing_over_ && !lingering_ && !switched_ && !awaiting_proxy_ && !tls_relayed_ &&
-         !tls() && !stream_.closing() && stream_.queued_bytes() == 0 && connection_.movable();
+bool HttpSocket::movable() const { return why_not_movable().empty(); }
+
+std::string_view HttpSocket::why_not_movable() const {
+  if (handing_over_) return "handed over";
+  if (lingering_) return "lingering";
+  if (switched_) return "switched protocols";
+  if (awaiting_proxy_) return "awaiting its PROXY header";
+  if (tls_relayed_ || tls()) return "TLS";
+  if (stream_.closing()) return "closing";
+  if (stream_.queued_bytes() != 0) return "writing";
+  return connection_.why_not_movable();
 }
 
 void HttpSocket::let_go() {

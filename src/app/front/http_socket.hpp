@@ -121,6 +121,8 @@ class HttpSocket final : private net::StreamHandler,
   // header read, nothing queued for writing, not closing, and its connection
   // between two requests' bytes (http::Connection::movable()).
   bool movable() const;
+  // Why not movable(), in a few words; empty when it is.
+  std::string_view why_not_movable() const;
   http::ConnectionRecord record() const { return connection_.record(); }
   std::vector<http::Exchange*> waiting_exchanges() { return connection_.waiting_exchanges(); }
   std::size_t requests_in_flight() const { return connection_.in_flight(); }

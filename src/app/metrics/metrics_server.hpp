@@ -48,6 +48,13 @@ class MetricsServer final : private http::Handler {
 
   // Returns 0 or a negative UV_E* error with `error` set.
   int listen(const std::string& address, std::string& error);
+  // The same on the listening socket `fd` an old daemon handed over (an upgrade
+  // in place), opened on `address`: its queue goes on.
+  int listen_inherited(int fd, const std::string& address, std::string& error) {
+    return listener_.listen_inherited(fd, address, error);
+  }
+  // The listener, for an upgrade in place to hand its socket on.
+  net::Listener& listener() { return listener_; }
   int bound_port() const { return listener_.bound_port(); }
   // Stops listening and closes the scrapers' connections (shutdown).
   void close();

@@ -88,7 +88,11 @@ Supervisor::~Supervisor() {
 }
 
 int Supervisor::run() {
-  if (!probe_listen_address()) return 1;
+  // Taking over, the old workers' listening sockets are in the same
+  // SO_REUSEPORT group as a probe would be: the kernel would queue connections
+  // on the probe too, and reset them when it closes. A new worker that cannot
+  // listen fails the take-over instead, and the old daemon keeps everything.
+  if (taker_ == nullptr && !probe_listen_address()) return 1;
   // An upgrade's new daemon inherits the secret in its environment: tickets keep
   // resuming across it.
   if (config_.tls_listen && config_.tls_ticket_rotation > 0 &&
@@ -99,7 +103,10 @@ int Supervisor::run() {
   if (metrics_server_) {
     std::string error;
     const std::string address = listen_address(*config_.metrics_listen);
-    if (metrics_server_->listen(address, error) != 0) {
+    // Taking over, the old supervisor's very socket (its queue goes on).
+    const int inherited = taker_ != nullptr ? taker_->take_socket("metrics", address) : -1;
+    if ((inherited >= 0 ? metrics_server_->listen_inherited(inherited, address, error)
+                        : metrics_server_->listen(address, error)) != 0) {
       SB_LOG_ERROR("cannot listen for metrics on %s: %s", address.c_str(), error.c_str());
       metrics_server_->close();
       uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks

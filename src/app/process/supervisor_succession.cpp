@@ -9,6 +9,7 @@
 #include "app/process/notify.hpp"
 #include "app/process/supervisor.hpp"
 #include "app/process/supervisor_slot.hpp"
+#include "app/process/worker_launch.hpp"
 #include "app/upgrade/pid_file.hpp"
 #include "app/upgrade/upgrade_wire.hpp"
 
@@ -34,8 +35,14 @@ void Supervisor::begin_upgrade() {
                     " is not up (it is starting or restarting): ask again once it is");
     }
   }
+  SupervisorUpgrade::Shared shared;
+  shared.board_fd = metrics_board_ ? metrics_board_->fd() : -1;
+  if (metrics_server_ && config_.metrics_listen) {
+    shared.metrics_fd = metrics_server_->listener().fd();
+    shared.metrics_address = listen_address(*config_.metrics_listen);
+  }
   upgrade_ = std::make_unique<SupervisorUpgrade>(
-      &loop_, config_.workers, metrics_board_ ? metrics_board_->fd() : -1,
+      &loop_, config_.workers, shared,
       [this](std::uint32_t index, int fd) { return relay_->send_gate(index, fd); },
       [this](const SupervisorUpgrade::Outcome& outcome) { upgrade_done(outcome); });
   SB_LOG_INFO("upgrade: asked for (SIGUSR2); %u workers hand over their sessions", running_);

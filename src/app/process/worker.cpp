@@ -233,8 +233,9 @@ int Worker::run() {
                 static_cast<unsigned long long>(taker_->tally().moved),
                 static_cast<unsigned long long>(taker_->tally().ended_total()));
     handover_->send_control("upgraded", taker_->tally().text());
-    watch_for_forwards();
   }
+  // What stayed with the old daemon comes on as it can (successor_link.hpp).
+  if (taker_ != nullptr) watch_for_forwards();
   uv_run(&loop_, UV_RUN_DEFAULT);
 
   // The loop is out of work: close what is left and let the close callbacks run.
@@ -260,7 +261,9 @@ bool Worker::open_listeners(std::string& error) {
   }
   if (metrics_server_) {
     const std::string metrics_address = listen_address(*config_.metrics_listen);
-    if (metrics_server_->listen(metrics_address, error) != 0) {
+    const int inherited = taker_ != nullptr ? taker_->take_socket("metrics", metrics_address) : -1;
+    if ((inherited >= 0 ? metrics_server_->listen_inherited(inherited, metrics_address, error)
+                        : metrics_server_->listen(metrics_address, error)) != 0) {
       error = "cannot listen for metrics on " + metrics_address + ": " + error;
       return false;
     }

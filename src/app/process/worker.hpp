@@ -59,6 +59,7 @@
 #include "app/process/listen_board.hpp"
 #include "app/process/login_pacer.hpp"
 #include "app/process/notify.hpp"
+#include "app/upgrade/successor_link.hpp"
 #include "app/upgrade/upgrade_giver.hpp"
 #include "app/upgrade/upgrade_taker.hpp"
 #include "bosh/endpoint.hpp"
@@ -135,8 +136,10 @@ class Worker {
                          bool tls_relayed);
   void watch_for_forwards();
   static void on_forward(uv_poll_t* poll, int status, int events);
+  static void on_pass_timer(uv_timer_t* timer);
   bool take_forward();
   void stop_watching_forwards();
+  void stop_passing_on();
   void upgrade_done(const UpgradeOutcome& outcome);
   int listen_on(net::Listener& listener, const char* role, const std::string& address,
                 std::string& error);
@@ -144,6 +147,7 @@ class Worker {
   // The orderly end (worker_shutdown.cpp).
   void begin_shutdown();
   void finish_shutdown();
+  void log_cut_connections();
   static void on_signal(uv_signal_t* handle, int signum);
   static void on_reload_signal(uv_signal_t* handle, int signum);
   static void on_check(uv_check_t* handle);
@@ -206,10 +210,11 @@ class Worker {
   std::vector<std::string> upgrade_args_;
   std::unique_ptr<UpgradeGiver> upgrade_;  // the last upgrade, kept until its handles closed
   UpgradeTaker* taker_ = nullptr;
-  // Several workers, an upgrade in place: the old worker, once its sessions have
-  // moved, passes on what other workers still hand it (successor_); the new one
-  // takes those from its taker's channel (forward_poll_).
-  std::unique_ptr<UpgradeChannel> successor_;
+  // An upgrade in place: the old worker, once its sessions have moved, passes on
+  // the client connections still here (successor_); the new one takes them from
+  // its taker's channel (forward_poll_).
+  std::unique_ptr<SuccessorLink> successor_;
+  uv_timer_t pass_timer_{};  // passes idle connections on while successor_ lives
   uv_poll_t forward_poll_{};
   bool forward_polling_ = false;
   uv_timer_t shutdown_timer_{};

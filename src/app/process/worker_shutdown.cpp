@@ -4,6 +4,8 @@
 // the loop at the latest kCloseMs later. See worker.hpp.
 #include <csignal>
 #include <cstdlib>
+#include <map>
+#include <string>
 
 #include "app/log/log.hpp"
 #include "app/process/notify.hpp"
@@ -52,15 +54,41 @@ void Worker::on_shutdown_timer(uv_timer_t* handle) {
   uv_stop(handle->loop);
 }
 
+// The client connections the shutdown closes with something under way on them
+// (a request waiting, half read, an answer not yet written): a client may see
+// them cut. Said once, with why.
+void Worker::log_cut_connections() {
+  std::map<std::string, std::uint64_t, std::less<>> cut;
+  for (HttpSocket* s = sockets_.first(); s != nullptr; s = s->next) {
+    const std::string_view why = s->why_not_movable();
+    if (s->requests_in_flight() > 0) {
+      ++cut["a request waiting"];
+    } else if (why == "a request half read" || why == "writing" ||
+               why == "an answer not yet written") {
+      ++cut[std::string(why)];
+    }
+  }
+  if (cut.empty()) return;
+  std::string text;
+  std::uint64_t total = 0;
+  for (const auto& [why, count] : cut) {
+    text += (text.empty() ? "" : ", ") + why + " " + std::to_string(count);
+    total += count;
+  }
+  SB_LOG_WARN("shutdown: closing %llu client connections with something under way (%s)",
+              static_cast<unsigned long long>(total), text.c_str());
+}
+
 void Worker::finish_shutdown() {
   shutdown_phase_ = 2;
   // Closing the pipe first fails the hand-overs still being sent, which closes
   // their sockets too.
   if (heartbeat_) heartbeat_->close();
   stop_watching_forwards();
-  successor_.reset();
+  stop_passing_on();
   pacer_->close();
   if (handover_) handover_->close();
+  log_cut_connections();
   sockets_.close_all();
   if (websocket_) websocket_->close_all();
   // Links still waiting for a server's </stream:stream> (a deaf server) are

@@ -10,10 +10,12 @@
 #include "app/process/worker.hpp"
 #include "app/process/worker_launch.hpp"
 #include "app/upgrade/pid_file.hpp"
+#include "http/connection_record.hpp"
 
 namespace sb::app {
 namespace {
 constexpr int kBacklog = 4096;
+constexpr std::uint64_t kPassEveryMs = 20;  // idle connections go on to the new daemon
 }  // namespace
 
 void Worker::set_upgrade_source(std::string exe, std::vector<std::string> args) {
@@ -57,8 +59,13 @@ UpgradeSource Worker::upgrade_source() {
   if (tls_listener_) {
     source.listeners.push_back({"https", tls_listener_.get(), tls_listen_address(config_)});
   }
-  // Alone, the board is ours to hand on; supervised, the supervisor's to.
-  if (metrics_board_ && metrics_server_) source.board_fd = metrics_board_->fd();
+  // Alone, the board and the metrics listener are ours to hand on; supervised,
+  // the supervisor's.
+  if (metrics_board_ && metrics_server_) {
+    source.board_fd = metrics_board_->fd();
+    source.listeners.push_back(
+        {"metrics", &metrics_server_->listener(), listen_address(*config_.metrics_listen)});
+  }
   return source;
 }
 
@@ -108,12 +115,18 @@ void Worker::upgrade_done(const UpgradeOutcome& outcome) {
               static_cast<unsigned long long>(outcome.account.connections),
               static_cast<unsigned long long>(ended));
   if (!handover_) notify_main_pid(outcome.child_pid);
-  // Hand-overs sent here before the other workers' sessions left (they may sit
-  // in this pipe still) go on to the new worker, which now has the session.
-  successor_ = upgrade_->take_channel();
   // The new daemon writes the metrics board's slot from now on.
   recorder_.leave_board();
-  sockets_.close_idle();
+  // What stays (a request half read, an answer being written, a hand-over still
+  // on its way here) goes on to the new daemon as it comes, until the shutdown
+  // closes what is left.
+  if (std::unique_ptr<UpgradeChannel> channel = upgrade_->take_channel()) {
+    successor_ = std::make_unique<SuccessorLink>(std::move(channel), *shared_);
+    endpoint_->set_foreign_sid_router(successor_.get());
+    uv_timer_init(&loop_, &pass_timer_);
+    pass_timer_.data = this;
+    uv_timer_start(&pass_timer_, &Worker::on_pass_timer, 0, kPassEveryMs);
+  }
   begin_shutdown();
 }
 
@@ -121,21 +134,25 @@ void Worker::upgrade_done(const UpgradeOutcome& outcome) {
 // have moved, it goes on, with its request, to the new worker of this index.
 void Worker::adopt_handed_over(net::TcpStream& stream, std::string_view request,
                                std::string_view peer, bool tls_relayed) {
-  if (successor_) {
-    uv_os_fd_t fd = -1;
-    std::string error = "the socket has no descriptor";
-    ForwardMessage forward{std::string(request), std::string(peer), tls_relayed};
-    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream.handle()), &fd) == 0 &&
-        successor_->send(static_cast<std::uint8_t>(UpgradeKind::kForward), encode(forward), {fd},
-                         1000, error)) {
-      SB_LOG_DEBUG("upgrade: a late hand-over passed on to the new worker");
-      stream.close();  // our descriptor only: the new worker has its own
-      return;
-    }
-    SB_LOG_WARN("upgrade: cannot pass a late hand-over on to the new worker: %s", error.c_str());
-    successor_.reset();
+  if (successor_ && successor_->pass_on(stream, request, peer, tls_relayed)) {
+    SB_LOG_DEBUG("upgrade: a late hand-over passed on to the new worker");
+    return;
   }
   HttpSocket::adopt(stream, *shared_, request, peer, tls_relayed);
+}
+
+void Worker::on_pass_timer(uv_timer_t* timer) {
+  auto& self = *static_cast<Worker*>(timer->data);
+  if (self.successor_) self.successor_->pass_idle(self.sockets_);
+}
+
+void Worker::stop_passing_on() {
+  if (!successor_) return;
+  SB_LOG_INFO("upgrade: %llu client connections passed on to the new daemon after the move",
+              static_cast<unsigned long long>(successor_->passed()));
+  endpoint_->set_foreign_sid_router(handover_.get());
+  uv_close(reinterpret_cast<uv_handle_t*>(&pass_timer_), nullptr);
+  successor_.reset();
 }
 
 // The new worker: what the old one passes on arrives on the taker's channel
@@ -164,10 +181,13 @@ bool Worker::take_forward() {
     return false;
   }
   ForwardMessage forward;
+  http::ConnectionRecord idle;
   if (message.kind != static_cast<std::uint8_t>(UpgradeKind::kForward) || message.fds.size() != 1 ||
-      !decode(message.bytes, forward, error)) {
+      !decode(message.bytes, forward, error) ||
+      (!forward.connection.empty() && !http::decode(forward.connection, idle, error))) {
     for (int fd : message.fds) ::close(fd);
-    SB_LOG_WARN("upgrade: the old worker passed on something unreadable; ignored");
+    SB_LOG_WARN("upgrade: the old daemon passed on something unreadable (%s); closed",
+                error.c_str());
     return true;
   }
   net::TcpStream* stream = net::TcpStream::create(&loop_, nullptr);
@@ -177,7 +197,12 @@ bool Worker::take_forward() {
     return true;
   }
   if (!forward.tls_relayed) uv_tcp_nodelay(stream->handle(), 1);
-  SB_LOG_DEBUG("upgrade: a late hand-over taken from the old worker");
+  if (!forward.connection.empty()) {  // idle: the client's next request comes here
+    std::vector<http::Exchange*> none;
+    HttpSocket::adopt_moved(*stream, *shared_, idle, cors_, none);
+    return true;
+  }
+  SB_LOG_DEBUG("upgrade: a connection taken from the old daemon with its request");
   HttpSocket::adopt(*stream, *shared_, forward.request, forward.peer, forward.tls_relayed);
   return true;
 }
@@ -200,9 +225,10 @@ int Worker::listen_on(net::Listener& listener, const char* role, const std::stri
 }
 
 bool Worker::take_over(std::string& error) {
-  if (!taker_->take_over(UpgradeTaker::Parts{&loop_, *sessions_, *upstreams_, *shared_, cors_,
-                                             websocket_ ? &websocket_->shared() : nullptr},
-                         error)) {
+  if (!taker_->take_over(
+          UpgradeTaker::Parts{&loop_, *sessions_, *upstreams_, *shared_, cors_,
+                              websocket_ ? &websocket_->shared() : nullptr, context_.get()},
+          error)) {
     return false;
   }
   // switchboard_upgrade_sessions_total, counted here: this daemon writes the

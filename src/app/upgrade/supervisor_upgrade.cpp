@@ -22,11 +22,11 @@ struct SupervisorUpgrade::Gate {
   bool taken = false;
 };
 
-SupervisorUpgrade::SupervisorUpgrade(uv_loop_t* loop, std::uint32_t workers, int board_fd,
+SupervisorUpgrade::SupervisorUpgrade(uv_loop_t* loop, std::uint32_t workers, Shared shared,
                                      SendGateFn send_gate, DoneFn done)
     : loop_(loop),
       workers_(workers),
-      board_fd_(board_fd),
+      shared_(std::move(shared)),
       send_gate_(std::move(send_gate)),
       done_(std::move(done)) {}
 
@@ -35,7 +35,7 @@ SupervisorUpgrade::~SupervisorUpgrade() = default;
 bool SupervisorUpgrade::start(const std::string& exe, const std::vector<std::string>& args,
                               std::string& error) {
   tally_.started_ns = monotonic_ns();
-  if (workers_ + 1 > UpgradeChannel::kMaxFds) {
+  if (workers_ + 2 > UpgradeChannel::kMaxFds) {
     error = "more workers than one message can carry channels for";
     return false;
   }
@@ -75,7 +75,8 @@ bool SupervisorUpgrade::send_channels(std::string& error) {
   StartMessage start;
   std::vector<int> theirs;
   std::vector<int> ours;
-  if (board_fd_ >= 0) start.sockets.push_back({"board", ""});
+  if (shared_.board_fd >= 0) start.sockets.push_back({"board", ""});
+  if (shared_.metrics_fd >= 0) start.sockets.push_back({"metrics", shared_.metrics_address});
   for (std::uint32_t i = 0; i < workers_; ++i) {
     int pair[2];
     if (!make_channel_pair(pair, error)) break;
@@ -86,7 +87,8 @@ bool SupervisorUpgrade::send_channels(std::string& error) {
   bool ok = ours.size() == workers_;
   if (ok) {
     std::vector<int> fds;
-    if (board_fd_ >= 0) fds.push_back(board_fd_);
+    if (shared_.board_fd >= 0) fds.push_back(shared_.board_fd);
+    if (shared_.metrics_fd >= 0) fds.push_back(shared_.metrics_fd);
     for (int fd : theirs) fds.push_back(fd);
     ok = successor_->send(static_cast<std::uint8_t>(UpgradeKind::kStart), encode(start), fds, 5000,
                           error);

@@ -9,7 +9,8 @@
 //
 // 1. start() runs the binary at the daemon's path with the daemon's command line
 //    (successor.hpp) and sends it, on the supervisors' channel, the metrics
-//    board and, per index, one end of a fresh UpgradeChannel ("worker", "i").
+//    board and listener and, per index, one end of a fresh UpgradeChannel
+//    ("worker", "i").
 //    The new supervisor starts its workers, each with its end (fd 6).
 // 2. Each old worker gets a gate: a socket pair whose far end goes down its IPC
 //    pipe (a kUpgradeGateTarget frame), followed on the gate by the other end of
@@ -55,7 +56,14 @@ class SupervisorUpgrade {
   using SendGateFn = std::function<bool(std::uint32_t index, int fd)>;
   using DoneFn = std::function<void(const Outcome&)>;
 
-  SupervisorUpgrade(uv_loop_t* loop, std::uint32_t workers, int board_fd, SendGateFn send_gate,
+  // What the supervisor itself hands on: the metrics board and the metrics
+  // listener (-1: none).
+  struct Shared {
+    int board_fd = -1;
+    int metrics_fd = -1;
+    std::string metrics_address;
+  };
+  SupervisorUpgrade(uv_loop_t* loop, std::uint32_t workers, Shared shared, SendGateFn send_gate,
                     DoneFn done);
   SupervisorUpgrade(const SupervisorUpgrade&) = delete;
   SupervisorUpgrade& operator=(const SupervisorUpgrade&) = delete;
@@ -85,7 +93,7 @@ class SupervisorUpgrade {
 
   uv_loop_t* loop_;
   std::uint32_t workers_;
-  int board_fd_;
+  Shared shared_;
   SendGateFn send_gate_;
   DoneFn done_;
   std::unique_ptr<UpgradeChannel> successor_;  // the new supervisor

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -50,6 +51,8 @@ struct UpgradeGiver::Plan {
   std::uint64_t busy = 0;     // BOSH sessions not movable at the last try
   std::uint64_t busy_ws = 0;  // WebSocket sessions likewise
   std::uint64_t tls = 0;      // sessions with TLS that cannot move: they end
+  // Client connections that stay here (neither a moving session's nor idle), by why.
+  std::map<std::string, std::uint64_t, std::less<>> staying;
 };
 
 UpgradeGiver::UpgradeGiver(UpgradeSource source, DoneFn done)
@@ -363,7 +366,12 @@ bool UpgradeGiver::plan(Plan& plan, bool last_try) {
   });
   if (ws_busy && !last_try) return false;
   for (HttpSocket* s = source_.sockets->first(); s != nullptr; s = s->next) {
-    if (claimed.count(s) || !s->movable() || s->requests_in_flight() > 0) continue;
+    if (claimed.count(s)) continue;
+    const std::string_view why = s->why_not_movable();
+    if (!why.empty() || s->requests_in_flight() > 0) {
+      ++plan.staying[std::string(why.empty() ? "a request of no session" : why)];
+      continue;
+    }
     Plan::Moving m;
     m.sockets.push_back(s);
     plan.moving.push_back(std::move(m));
@@ -449,6 +457,16 @@ bool UpgradeGiver::send_plan(Plan& plan, std::string& error) {
 // The new daemon holds every record: the moved sessions and sockets leave this
 // process without a word to their peers, and it is told to go ahead.
 void UpgradeGiver::commit(Plan& plan) {
+  if (!plan.staying.empty()) {
+    std::string reasons;
+    std::uint64_t total = 0;
+    for (const auto& [why, count] : plan.staying) {
+      reasons += (reasons.empty() ? "" : ", ") + why + " " + std::to_string(count);
+      total += count;
+    }
+    SB_LOG_WARN("upgrade: %llu client connections stay in this process (%s)",
+                static_cast<unsigned long long>(total), reasons.c_str());
+  }
   for (Plan::Moving& m : plan.moving) {
     if (m.websocket != nullptr) {
       std::unique_ptr<engine::Upstream> link = m.websocket->let_go();
@@ -498,11 +516,14 @@ void UpgradeGiver::abandon(const std::string& why) { roll_back(why); }
 
 void UpgradeGiver::finish(UpgradeOutcome outcome) {
   finished_ = true;
+  // The loop stood still while the sessions went: timers the outcome starts (the
+  // shutdown's drain) must count from now, not from before.
+  uv_update_time(source_.loop);
   waiting_ready_ = false;
   close_handles();
-  // Supervised and committed, the channel stays for the worker to pass on the
-  // hand-overs that reach it late (take_channel()).
-  if (!outcome.committed || !gate_) channel_.reset();
+  // Committed, the channel stays for the worker to pass on the connections that
+  // stayed behind (take_channel(), successor_link.hpp).
+  if (!outcome.committed) channel_.reset();
   gate_.reset();
   if (done_) done_(outcome);
 }

@@ -78,9 +78,9 @@ class UpgradeGiver {
   // supervisor's abort (or the gate's end) rolls it back at any step. Takes both.
   // The outcome follows through `done`.
   void start_supervised(int channel_fd, std::unique_ptr<UpgradeChannel> gate);
-  // Supervised, after the commit: the channel to the new worker, on which the
-  // worker passes on what other workers hand it for sessions that have moved
-  // (kForward). Null otherwise.
+  // After the commit: the channel to the new daemon (or worker), on which the
+  // worker passes on the client connections that stayed behind (kForward,
+  // successor_link.hpp). Null otherwise.
   std::unique_ptr<UpgradeChannel> take_channel() { return std::move(channel_); }
   // The moment it was asked for (CLOCK_MONOTONIC, ns).
   std::uint64_t started_ns() const { return started_ns_; }

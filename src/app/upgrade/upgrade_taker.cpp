@@ -214,6 +214,7 @@ bool UpgradeTaker::read_records(std::vector<Taken>& taken, std::string& error) {
 }
 
 void UpgradeTaker::adopt(const Parts& parts, std::vector<Taken>& taken) {
+  if (parts.context != nullptr) parts.context->catch_up();
   std::uint64_t& lost_links = links_lost_;
   for (Taken& t : taken) {
     std::vector<http::Exchange*> exchanges;

@@ -26,6 +26,7 @@
 #include "app/upgrade/upgrade_wire.hpp"
 #include "bosh/session_table.hpp"
 #include "http/cors.hpp"
+#include "net/loop_context.hpp"
 #include "xmpp/upstream_connector.hpp"
 
 namespace sb::app {
@@ -58,6 +59,9 @@ class UpgradeTaker {
     HttpSocket::Shared& shared;
     http::CorsPolicy& cors;
     WsShared* websocket;  // null without websocket_path: WebSocket sessions end
+    // Brought to now before the sessions are rebuilt: their remaining waits and
+    // inactivity count from then, not from before this daemon waited for them.
+    net::LoopContext* context;
   };
   // Ready, the records, commit, and everything rebuilt here. False, with the
   // reason, when this daemon must exit (the old one keeps its sessions).

@@ -93,6 +93,7 @@ std::string encode(const ForwardMessage& message) {
   w.text(message.request);
   w.text(message.peer);
   w.u64(message.tls_relayed ? 1 : 0);
+  w.text(message.connection);
   return w.take();
 }
 
@@ -102,6 +103,7 @@ bool decode(std::string_view bytes, ForwardMessage& message, std::string& error)
   out.request = r.text(kMaxRequest, "a forwarded request");
   out.peer = r.text(kMaxText, "a forwarded request's peer");
   out.tls_relayed = r.u64_at_most(1, "the TLS relay flag") == 1;
+  out.connection = r.text(kMaxText * 64, "a forwarded connection record");
   if (!finish(r, "upgrade forward message", error)) return false;
   message = std::move(out);
   return true;

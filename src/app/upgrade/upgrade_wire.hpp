@@ -10,9 +10,10 @@
 //               kRefused  a record it cannot read (the reason): keep them
 //   old -> new  kCommit   let go: they are yours
 //               kAbort    the old daemon keeps them (timed out, or stopping)
-//   old -> new  kForward  (several workers, after the commit) a connection handed
-//                         to the old worker for a session that has moved: its
-//                         request, passed on with its socket
+//   old -> new  kForward  (after the commit) a client connection that stayed
+//                         behind, passed on with its socket (successor_link.hpp):
+//                         with the request it brought for a session that has
+//                         moved, or idle, as a connection record
 //
 // Between a supervisor and its old workers' gates (supervisor_upgrade.hpp) the
 // same kinds say: kStart (the channel to the new worker, one descriptor), kTaken
@@ -76,12 +77,13 @@ struct EndMessage {
   std::vector<std::pair<std::string, std::uint64_t>> ended;
 };
 std::string encode(const EndMessage& message);
-// kForward: a hand-over that reached the old worker after its sessions left; its
-// one descriptor is the client's connection (or a TLS relay's end).
+// kForward: a client connection that stayed with the old daemon after its
+// sessions left; its one descriptor is the connection (or a TLS relay's end).
 struct ForwardMessage {
-  std::string request;  // the request as HTTP bytes (handover_wire.hpp)
+  std::string request;  // a request as HTTP bytes (handover_wire.hpp), or empty
   std::string peer;     // the client's address; empty = the socket's own
   bool tls_relayed = false;
+  std::string connection;  // no request: the idle connection's ConnectionRecord bytes
 };
 std::string encode(const ForwardMessage& message);
 bool decode(std::string_view bytes, ForwardMessage& message, std::string& error);
