@@ -110,6 +110,11 @@ class Session final : public engine::UpstreamEvents,
   // is answered now, empty, as its wait would have, and its connection closes
   // after the answer, so the client's next request comes on a new connection.
   void let_held_requests_go();
+  // Before moving: every held request whose wait ends within `ms` is answered
+  // now, as its wait would (the move holds the loop still for a moment, which
+  // must not push an answer past the client's own timeout). The connections
+  // stay open. True if any was.
+  bool answer_held_due_within(std::uint64_t ms);
   const engine::UpstreamTarget& target() const { return *target_; }
 
   std::string_view sid() const { return sid_.view(); }

@@ -90,6 +90,18 @@ void Session::let_held_requests_go() {
   rearm_timer();
 }
 
+bool Session::answer_held_due_within(std::uint64_t ms) {
+  if (state_ != State::kOpen) return false;
+  const std::uint64_t soon = timers().now_ms() + ms;
+  bool answered = false;
+  while (!held_.empty() && held_.front().deadline_ms <= soon) {
+    answer_oldest(true);
+    answered = true;
+  }
+  if (answered) rearm_timer();
+  return answered;
+}
+
 Session::Departure Session::move_out() {
   Departure out;
   if (!upstream_dead_) out.upstream = std::move(upstream_);

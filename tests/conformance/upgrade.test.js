@@ -102,6 +102,23 @@ test('an early request waits across the upgrade and is answered in order', async
   assert.match(all, attrPattern('id', 'e-answer'));
 });
 
+test('a held request whose wait ends within 8 s is answered before the move, as its wait would', async () => {
+  // The move holds the loop still for a moment; a client gives an answer little
+  // more than its wait (Strophe.js: 1.1 times) before it calls it lost.
+  const { session, conn } = await openSession(stack, 'due-soon');  // wait 10
+  const held = session.send();
+  await sleep(2500);  // 7.5 s of its wait left
+  let answeredAt = 0;
+  held.then(() => { answeredAt = Date.now(); });
+  const asked = Date.now();
+  await stack.sb.upgrade();
+  const reply = await held;
+  assertWrapper(reply);
+  assert.equal(reply.payload, '', 'empty, as its wait would have answered it');
+  assert.ok(answeredAt - asked < 2000, `answered at the move, not at its wait's end (${answeredAt - asked} ms)`);
+  await assertAlive({ session, conn }, 'after the move');
+});
+
 test('the response cache moves: a resent rid gets the same answer', async () => {
   const { session, conn } = await openSession(stack, 'cache');
   const pending = session.send();

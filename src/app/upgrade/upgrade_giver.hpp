@@ -61,6 +61,8 @@ class UpgradeGiver {
   static constexpr int kAnswerTimeoutMs = 60000;
   static constexpr std::uint64_t kQuietRetryMs = 50;
   static constexpr int kQuietTries = 40;
+  // Held requests whose wait ends sooner are answered before the move.
+  static constexpr std::uint64_t kDueSoonMs = 8000;
 
   UpgradeGiver(UpgradeSource source, DoneFn done);
   UpgradeGiver(const UpgradeGiver&) = delete;

@@ -48,5 +48,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   read_back<sb::app::StartMessage>(input);
   read_back<sb::app::EndMessage>(input);
   read_back<std::vector<sb::app::MovingItem>>(input);
+  read_back<sb::app::ForwardMessage>(input);
   return 0;
 }

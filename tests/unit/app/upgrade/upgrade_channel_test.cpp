@@ -165,3 +165,42 @@ TEST_CASE("the upgrade messages read back as written, and a batch's items keep t
     CHECK_FALSE(decode(bytes.substr(0, cut), end_back, error));
   }
 }
+
+TEST_CASE("a connection passed on after the move reads back: with its request, or idle") {
+  using namespace sb::app;
+  ForwardMessage request;
+  request.request = "POST /http-bind HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+  request.peer = "203.0.113.7";
+  request.tls_relayed = true;
+  ForwardMessage back;
+  std::string error;
+  REQUIRE(decode(encode(request), back, error));
+  CHECK(back.request == request.request);
+  CHECK(back.peer == "203.0.113.7");
+  CHECK(back.tls_relayed);
+  CHECK(back.connection.empty());
+
+  ForwardMessage idle;
+  idle.connection = "connection-record-bytes";
+  REQUIRE(decode(encode(idle), back, error));
+  CHECK(back.request.empty());
+  CHECK_FALSE(back.tls_relayed);
+  CHECK(back.connection == "connection-record-bytes");
+  const std::string bytes = encode(request);
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    CHECK_FALSE(decode(bytes.substr(0, cut), back, error));
+  }
+  CHECK_FALSE(decode(bytes + "x", back, error));
+}
+
+TEST_CASE("a supervisor's start message carries a channel per worker, past the old limit of 16") {
+  using namespace sb::app;
+  StartMessage start;
+  start.sockets.push_back({"board", ""});
+  for (int i = 0; i < 40; ++i) start.sockets.push_back({"worker", std::to_string(i)});
+  StartMessage back;
+  std::string error;
+  REQUIRE(decode(encode(start), back, error));
+  REQUIRE(back.sockets.size() == 41);
+  CHECK(back.sockets[40].address == "39");
+}
