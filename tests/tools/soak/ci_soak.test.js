@@ -2,7 +2,10 @@
 // The small soak every CI run does (label `soak`), bounded in count and time:
 //   1. 2,000 sessions for 30 s through switchboard (two workers) to the scale-test
 //      stub (switchboard-stub, two processes), chatting at one message per second
-//      per 100 sessions: every session logs in, zero errors, zero lost messages;
+//      per 100 sessions, with an upgrade in place of both workers halfway
+//      through (each request on a connection of its own, so about half of them
+//      are handed between the workers, before, during and after the move):
+//      every session logs in and moves, zero errors, zero lost messages;
 //   2. 200 sessions through switchboard in front of a REAL ejabberd with 10% of
 //      the HTTP connections cut mid-request (--drop 0.1), and an upgrade in place
 //      (SIGUSR2, docs/upgrade.md) halfway through: every session moves, zero
@@ -34,10 +37,11 @@ function assertClean(run, sessions, logs) {
   assert.equal(run.status, 0, `soak exit status${why}`);
 }
 
-test('2,000 sessions for 30 s through switchboard (2 workers) to the stub', { timeout: 150000 }, async (t) => {
+test('2,000 sessions for 30 s through switchboard (2 workers) to the stub, and an upgrade in place', { timeout: 150000 }, async (t) => {
   const stub = await startStub(['--procs', '2', '--log-level', 'warn']);
+  // log_level info: the upgrade's outcome is an info line (Switchboard.upgrade waits for it).
   const switchboard = new Switchboard({
-    upstreamPort: stub.port, settings: { workers: 2, log_level: 'warn' },
+    upstreamPort: stub.port, settings: { workers: 2, log_level: 'info' },
   });
   t.after(async () => {
     const problem = await switchboard.stop();
@@ -45,13 +49,18 @@ test('2,000 sessions for 30 s through switchboard (2 workers) to the stub', { ti
     if (problem) throw new Error(problem);
   });
   await switchboard.start();
-  const run = await runSoak([
+  const running = runSoak([
     '--url', switchboard.boshUrl, '--sessions', '2000', '--rate', '400', '--duration', '30',
     '--msg-rate', '20', '--hold', '1', '--wait', '60',
     '--user-pattern', 'u%d', '--password', 'p%d',
-    '--watch-pid', String(switchboard.child.pid),
   ], { timeoutMs: 120000, quiet: true });
-  assertClean(run, 2000, () => `${switchboard.logs()}\nstub: ${stub.stderr().slice(-2000)}`);
+  // Halfway: every session is up (5 s of logins) and chatting.
+  await new Promise((resolve) => setTimeout(resolve, 15000));
+  const upgrade = await switchboard.upgrade();
+  const run = await running;
+  assertClean(run, 2000, () => `${upgrade.line}\n${switchboard.logs()}\nstub: ${stub.stderr().slice(-2000)}`);
+  assert.equal(upgrade.moved, 2000, upgrade.line);
+  assert.match(upgrade.line, / 0 ended \(none\)/);
 });
 
 test('200 sessions through switchboard to a real ejabberd with 10% drops and an upgrade in place', { timeout: 180000 }, async (t) => {
