@@ -19,13 +19,16 @@
 // --out.
 //
 //   node bench/upgrade.js [--sessions 9000] [--workers 1|N|auto] [--before 60]
-//        [--after 30] [--rate 500] [--idle] [--out bench-out/upgrade]
+//        [--after 30] [--rate 500] [--idle] [--new-binary PATH] [--out bench-out/upgrade]
 //
 // One worker holds at most ~9,800 sessions under the 20,000-fd limit (two
 // descriptors each): the default is the largest round count it holds with room.
 // --workers auto sizes the daemon for the sessions (max_sessions 10 % above, as
 // the scale runs), e.g. 12 workers for 100,000.
 // --idle: no messages (the largest idle count; the move itself is what is timed).
+// --new-binary: the daemon runs from a copy of SWITCHBOARD_BIN in a temporary
+// folder, and PATH (another build) replaces that copy just before SIGUSR2, as a
+// package upgrade would: the upgrade is to a rebuilt binary.
 //
 // Binaries: SWITCHBOARD_BIN, STUB_BIN, SOAK_BIN, else build/. SB_BENCH_LOG_LEVEL
 // sets switchboard's log level (default warn). Everything runs on
@@ -41,12 +44,13 @@ const { waitForPort, sleep } = require('../tests/lib/proc');
 const { SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamSources, start, stop } = require('./lib/scale_stack');
 
 function parseArgs(argv) {
-  const args = { sessions: 9000, workers: '1', before: 60, after: 30, rate: 500, idle: false, out: 'bench-out/upgrade' };
+  const args = { sessions: 9000, workers: '1', before: 60, after: 30, rate: 500, idle: false, newBinary: null, out: 'bench-out/upgrade' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--idle') { args.idle = true; i -= 1; }
     else if (flag === '--sessions') args.sessions = Number(value);
     else if (flag === '--workers') args.workers = value;
+    else if (flag === '--new-binary') args.newBinary = path.resolve(value);
     else if (flag === '--before') args.before = Number(value);
     else if (flag === '--after') args.after = Number(value);
     else if (flag === '--rate') args.rate = Number(value);
@@ -100,7 +104,15 @@ async function main() {
   const n = args.sessions;
   const dir = path.resolve(args.out, `n${n}-w${args.workers}${args.idle ? '-idle' : ''}`);
   fs.mkdirSync(dir, { recursive: true });
-  const pidFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sb-upgrade-bench-')), 'switchboard.pid');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-upgrade-bench-'));
+  const pidFile = path.join(tmp, 'switchboard.pid');
+  // With --new-binary the daemon runs from a copy, which the other build replaces.
+  let binary = SWITCHBOARD;
+  if (args.newBinary) {
+    binary = path.join(tmp, 'switchboard');
+    fs.copyFileSync(SWITCHBOARD, binary);
+    fs.chmodSync(binary, 0o755);
+  }
   const stubPort = await freePort();
   const sbPort = await freePort();
   // Two generator processes at least: one alone lagged at 9,000 logins (its loop
@@ -113,7 +125,7 @@ async function main() {
     stub = await start(STUB, ['--listen', `127.0.0.1:${stubPort}`, '--procs', String(stubProcs(n)), '--log-level', 'warn'],
       { ready: /listening on/, logFile: path.join(dir, 'stub.log') });
     const several = args.workers !== '1';
-    sb = await start(SWITCHBOARD, ['--listen', `127.0.0.1:${sbPort}`, '--upstream', `127.0.0.1:${stubPort}`,
+    sb = await start(binary, ['--listen', `127.0.0.1:${sbPort}`, '--upstream', `127.0.0.1:${stubPort}`,
       '--set', `workers=${args.workers === 'auto' ? 0 : args.workers}`, '--set', `pid_file=${pidFile}`,
       ...(several ? ['--set', `max_sessions=${Math.ceil(n * 1.1)}`] : []),
       '--log-level', process.env.SB_BENCH_LOG_LEVEL || 'warn', ...upstreamSources(n)],
@@ -138,6 +150,11 @@ async function main() {
     const oldPid = sb.pid;
     const workers = tree(oldPid).length - 1;
     const before = treeRss([oldPid]);
+    if (args.newBinary) {
+      fs.copyFileSync(args.newBinary, `${binary}.new`);
+      fs.chmodSync(`${binary}.new`, 0o755);
+      fs.renameSync(`${binary}.new`, binary);
+    }
     const signalAt = (Date.now() - soakStart) / 1000;
     process.kill(oldPid, 'SIGUSR2');
     // Peak memory of the two daemons while both live, sampled every 20 ms.
@@ -175,6 +192,12 @@ async function main() {
       `${f(base.max)} / ${f(during.max)} ms (${f(during.max / base.max, 2)}) | ` +
       `${MiB(before)} → ${MiB(peak)} (${f(peak / before, 2)}) → ${MiB(after)} | ` +
       `${report.generator && report.generator.overloaded ? 'OVERLOADED' : 'kept up'} (loop lag max ${f(Math.max(base.lag, during.lag, later.lag))} ms) |`);
+    if (args.newBinary) {
+      const sha = (file) => require('node:crypto').createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+      const same = sha(`/proc/${newPid}/exe`) === sha(args.newBinary);
+      const differs = sha(SWITCHBOARD) !== sha(args.newBinary);
+      console.log(`the new daemon runs ${args.newBinary}: ${same ? 'yes' : 'NO'} (a different file from the old one's: ${differs ? 'yes' : 'no'})`);
+    }
     console.log(`after the move: p99 ${f(later.p99)} ms, max ${f(later.max)} ms over ${later.seconds} s; soak exit status ${status}`);
     fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ n, line, moved, seconds, base, during, later,
       rss: { before, peak, after }, lost: report.messages_lost, duplicated: report.messages_duplicated,

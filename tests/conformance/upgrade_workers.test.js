@@ -328,3 +328,29 @@ test('a request half read when the lone daemon moves goes on to the new one whol
   const { sb, upstream } = await startStackFor(t, { log_level: 'info' });
   await halfReadRequest(sb, upstream, 'half-alone');
 });
+
+test('while a worker restarts, or a reload runs, SIGUSR2 is refused cleanly; then it goes through', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'restart', 1);
+  const survivor = all.find((s) => s.worker === 0);
+  // Worker 1 dies; SIGUSR2 before its next process listens is refused.
+  const started = [...sb.stderr().matchAll(/worker 1 started \(pid (\d+)\)/g)];
+  process.kill(Number(started[started.length - 1][1]), 'SIGKILL');
+  await sb.waitForLog(/worker 1 \(pid \d+\) killed by signal 9/);
+  process.kill(sb.pid, 'SIGUSR2');
+  await sb.waitForLog(/upgrade refused: worker 1 is not up/);
+  await sb.waitForLog(/worker 1 started \(pid \d+\)/, { count: 2 });
+  await sleep(500);  // it listens
+  // SIGHUP and SIGUSR2 one right after the other: the supervisor reads both in
+  // order, and the upgrade is refused while the workers apply the reload.
+  sb.reload();
+  process.kill(sb.pid, 'SIGUSR2');
+  await sb.waitForLog(/upgrade refused: a reload is under way/);
+  await sb.waitForLog(/reload 1 done/);
+  await assertAlive(survivor, 'after the refusals');
+  await sleep(1500);
+  const { moved, line } = await sb.upgrade();
+  assert.ok(moved >= 1, line);
+  await assertAlive(survivor, 'after the upgrade that went through');
+});
