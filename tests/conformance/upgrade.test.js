@@ -115,7 +115,7 @@ test('a held request whose wait ends within 8 s is answered before the move, as 
   const reply = await held;
   assertWrapper(reply);
   assert.equal(reply.payload, '', 'empty, as its wait would have answered it');
-  assert.ok(answeredAt - asked < 2000, `answered at the move, not at its wait's end (${answeredAt - asked} ms)`);
+  assert.ok(answeredAt - asked < 5000, `answered at the move, not at its wait's end (${answeredAt - asked} ms)`);
   await assertAlive({ session, conn }, 'after the move');
 });
 
