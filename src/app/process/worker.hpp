@@ -138,6 +138,7 @@ class Worker {
   static void on_forward(uv_poll_t* poll, int status, int events);
   static void on_pass_timer(uv_timer_t* timer);
   bool take_forward();
+  UpgradeTaker::Parts upgrade_parts();
   void stop_watching_forwards();
   void stop_passing_on();
   void upgrade_done(const UpgradeOutcome& outcome);

@@ -4,12 +4,12 @@
 // the loop at the latest kCloseMs later. See worker.hpp.
 #include <csignal>
 #include <cstdlib>
-#include <map>
 #include <string>
 
 #include "app/log/log.hpp"
 #include "app/process/notify.hpp"
 #include "app/process/worker.hpp"
+#include "app/upgrade/upgrade_tally.hpp"
 
 namespace sb::app {
 namespace {
@@ -58,7 +58,7 @@ void Worker::on_shutdown_timer(uv_timer_t* handle) {
 // (a request waiting, half read, an answer not yet written): a client may see
 // them cut. Said once, with why.
 void Worker::log_cut_connections() {
-  std::map<std::string, std::uint64_t, std::less<>> cut;
+  ReasonCounts cut;
   for (HttpSocket* s = sockets_.first(); s != nullptr; s = s->next) {
     const std::string_view why = s->why_not_movable();
     if (s->requests_in_flight() > 0) {
@@ -69,14 +69,8 @@ void Worker::log_cut_connections() {
     }
   }
   if (cut.empty()) return;
-  std::string text;
-  std::uint64_t total = 0;
-  for (const auto& [why, count] : cut) {
-    text += (text.empty() ? "" : ", ") + why + " " + std::to_string(count);
-    total += count;
-  }
   SB_LOG_WARN("shutdown: closing %llu client connections with something under way (%s)",
-              static_cast<unsigned long long>(total), text.c_str());
+              static_cast<unsigned long long>(reason_total(cut)), reason_list(cut).c_str());
 }
 
 void Worker::finish_shutdown() {

@@ -10,7 +10,6 @@
 #include "app/process/worker.hpp"
 #include "app/process/worker_launch.hpp"
 #include "app/upgrade/pid_file.hpp"
-#include "http/connection_record.hpp"
 
 namespace sb::app {
 namespace {
@@ -174,37 +173,9 @@ void Worker::on_forward(uv_poll_t* poll, int, int) {
 
 // One message from the old worker: false when the channel has ended.
 bool Worker::take_forward() {
-  UpgradeChannel::Message message;
-  std::string error;
-  if (!taker_->channel().receive(message, 1000, error)) {
-    stop_watching_forwards();  // the old worker is gone: nothing more comes
-    return false;
-  }
-  ForwardMessage forward;
-  http::ConnectionRecord idle;
-  if (message.kind != static_cast<std::uint8_t>(UpgradeKind::kForward) || message.fds.size() != 1 ||
-      !decode(message.bytes, forward, error) ||
-      (!forward.connection.empty() && !http::decode(forward.connection, idle, error))) {
-    for (int fd : message.fds) ::close(fd);
-    SB_LOG_WARN("upgrade: the old daemon passed on something unreadable (%s); closed",
-                error.c_str());
-    return true;
-  }
-  net::TcpStream* stream = net::TcpStream::create(&loop_, nullptr);
-  if (uv_tcp_open(stream->handle(), message.fds[0]) != 0) {
-    ::close(message.fds[0]);
-    stream->close();
-    return true;
-  }
-  if (!forward.tls_relayed) uv_tcp_nodelay(stream->handle(), 1);
-  if (!forward.connection.empty()) {  // idle: the client's next request comes here
-    std::vector<http::Exchange*> none;
-    HttpSocket::adopt_moved(*stream, *shared_, idle, cors_, none);
-    return true;
-  }
-  SB_LOG_DEBUG("upgrade: a connection taken from the old daemon with its request");
-  HttpSocket::adopt(*stream, *shared_, forward.request, forward.peer, forward.tls_relayed);
-  return true;
+  if (taker_->take_forward(upgrade_parts())) return true;
+  stop_watching_forwards();  // the old worker is gone: nothing more comes
+  return false;
 }
 
 void Worker::stop_watching_forwards() {
@@ -224,13 +195,15 @@ int Worker::listen_on(net::Listener& listener, const char* role, const std::stri
   return listener.listen(address, kBacklog, error);
 }
 
+UpgradeTaker::Parts Worker::upgrade_parts() {
+  return UpgradeTaker::Parts{&loop_,        *sessions_,
+                             *upstreams_,   *shared_,
+                             cors_,         websocket_ ? &websocket_->shared() : nullptr,
+                             context_.get()};
+}
+
 bool Worker::take_over(std::string& error) {
-  if (!taker_->take_over(
-          UpgradeTaker::Parts{&loop_, *sessions_, *upstreams_, *shared_, cors_,
-                              websocket_ ? &websocket_->shared() : nullptr, context_.get()},
-          error)) {
-    return false;
-  }
+  if (!taker_->take_over(upgrade_parts(), error)) return false;
   // switchboard_upgrade_sessions_total, counted here: this daemon writes the
   // board from now on.
   MetricsSlot& slot = recorder_.slot();

@@ -9,6 +9,11 @@ extern char** environ;
 
 namespace sb::app {
 
+std::string successor_exit_reason(std::int64_t status, int signal) {
+  return signal != 0 ? "the new binary was killed by signal " + std::to_string(signal)
+                     : "the new binary exited with status " + std::to_string(status);
+}
+
 int spawn_successor(uv_loop_t* loop, uv_process_t* process, const std::string& exe,
                     const std::vector<std::string>& args, int channel_fd, uv_exit_cb on_exit) {
   std::vector<char*> argv;

@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ inline constexpr int kSuccessorChannelFd = 3;
 // and WATCHDOG_PID dropped (it names this process; without it the successor
 // feeds the watchdog once systemd knows it as the main process). Returns
 // uv_spawn's result; on failure `process` must still be closed.
+// Why the successor's process ended, as the upgrade's outcome says it.
+std::string successor_exit_reason(std::int64_t status, int signal);
+
 int spawn_successor(uv_loop_t* loop, uv_process_t* process, const std::string& exe,
                     const std::vector<std::string>& args, int channel_fd, uv_exit_cb on_exit);
 

@@ -184,8 +184,7 @@ void SupervisorUpgrade::on_exit(uv_process_t* process, std::int64_t status, int 
     uv_close(reinterpret_cast<uv_handle_t*>(process), &SupervisorUpgrade::on_handle_closed);
     return;
   }
-  self.call_off(signal != 0 ? "the new binary was killed by signal " + std::to_string(signal)
-                            : "the new binary exited with status " + std::to_string(status));
+  self.call_off(successor_exit_reason(status, signal));
 }
 
 void SupervisorUpgrade::on_deadline(uv_timer_t* timer) {

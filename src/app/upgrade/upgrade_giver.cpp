@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "app/log/log.hpp"
 #include "app/upgrade/successor.hpp"
+#include "app/upgrade/upgrade_tally.hpp"
 #include "bosh/session.hpp"
 #include "ws/ws_record.hpp"
 #include "xmpp/upstream_link.hpp"
@@ -52,7 +52,7 @@ struct UpgradeGiver::Plan {
   std::uint64_t busy_ws = 0;  // WebSocket sessions likewise
   std::uint64_t tls = 0;      // sessions with TLS that cannot move: they end
   // Client connections that stay here (neither a moving session's nor idle), by why.
-  std::map<std::string, std::uint64_t, std::less<>> staying;
+  ReasonCounts staying;
 };
 
 UpgradeGiver::UpgradeGiver(UpgradeSource source, DoneFn done)
@@ -177,8 +177,7 @@ void UpgradeGiver::on_exit(uv_process_t* process, std::int64_t status, int signa
     uv_close(reinterpret_cast<uv_handle_t*>(process), &UpgradeGiver::on_handle_closed);
     return;
   }
-  self.roll_back(signal != 0 ? "the new binary was killed by signal " + std::to_string(signal)
-                             : "the new binary exited with status " + std::to_string(status));
+  self.roll_back(successor_exit_reason(status, signal));
 }
 
 // The channel failed before the new daemon was ready: most often because it
@@ -466,14 +465,9 @@ bool UpgradeGiver::send_plan(Plan& plan, std::string& error) {
 // process without a word to their peers, and it is told to go ahead.
 void UpgradeGiver::commit(Plan& plan) {
   if (!plan.staying.empty()) {
-    std::string reasons;
-    std::uint64_t total = 0;
-    for (const auto& [why, count] : plan.staying) {
-      reasons += (reasons.empty() ? "" : ", ") + why + " " + std::to_string(count);
-      total += count;
-    }
     SB_LOG_WARN("upgrade: %llu client connections stay in this process (%s)",
-                static_cast<unsigned long long>(total), reasons.c_str());
+                static_cast<unsigned long long>(reason_total(plan.staying)),
+                reason_list(plan.staying).c_str());
   }
   for (Plan::Moving& m : plan.moving) {
     if (m.websocket != nullptr) {

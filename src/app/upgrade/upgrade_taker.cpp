@@ -259,6 +259,33 @@ void UpgradeTaker::adopt(const Parts& parts, std::vector<Taken>& taken) {
   summary_ = tally_.summary(monotonic_ns());
 }
 
+bool UpgradeTaker::take_forward(const Parts& parts) {
+  UpgradeChannel::Message message;
+  std::string error;
+  if (!channel_.receive(message, 1000, error)) return false;
+  ForwardMessage forward;
+  http::ConnectionRecord idle;
+  if (message.kind != static_cast<std::uint8_t>(UpgradeKind::kForward) || message.fds.size() != 1 ||
+      !decode(message.bytes, forward, error) ||
+      (!forward.connection.empty() && !http::decode(forward.connection, idle, error))) {
+    for (int fd : message.fds) ::close(fd);
+    SB_LOG_WARN("upgrade: the old daemon passed on something unreadable (%s); closed",
+                error.c_str());
+    return true;
+  }
+  // The socket's options (TCP_NODELAY among them) came with it.
+  net::TcpStream* stream = open_stream(parts.loop, message.fds[0]);
+  if (stream == nullptr) return true;
+  if (!forward.connection.empty()) {  // idle: the client's next request comes here
+    std::vector<http::Exchange*> none;
+    HttpSocket::adopt_moved(*stream, parts.shared, idle, parts.cors, none);
+    return true;
+  }
+  SB_LOG_DEBUG("upgrade: a connection taken from the old daemon with its request");
+  HttpSocket::adopt(*stream, parts.shared, forward.request, forward.peer, forward.tls_relayed);
+  return true;
+}
+
 // A WebSocket session: its socket, then its server link, its events the session's.
 void UpgradeTaker::adopt_websocket(const Parts& parts, Taken& t) {
   ++sessions_taken_;

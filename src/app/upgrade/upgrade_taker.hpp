@@ -66,6 +66,10 @@ class UpgradeTaker {
   // Ready, the records, commit, and everything rebuilt here. False, with the
   // reason, when this daemon must exit (the old one keeps its sessions).
   bool take_over(const Parts& parts, std::string& error);
+  // After the take-over: one connection the old daemon passed on (kForward,
+  // successor_link.hpp), taken up with its request or as an idle connection.
+  // False once the channel has ended (the old daemon is gone).
+  bool take_forward(const Parts& parts);
   const EndMessage& account() const { return account_; }
   // Sessions that moved and run here; those whose server link could not be
   // taken up (they ended with remote-connection-failed).

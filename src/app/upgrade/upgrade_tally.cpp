@@ -13,6 +13,20 @@ bool number(std::string_view text, std::uint64_t& out) {
 }
 }  // namespace
 
+std::uint64_t reason_total(const ReasonCounts& counts) {
+  std::uint64_t total = 0;
+  for (const auto& entry : counts) total += entry.second;
+  return total;
+}
+
+std::string reason_list(const ReasonCounts& counts) {
+  std::string text;
+  for (const auto& [reason, count] : counts) {
+    if (count > 0) text += (text.empty() ? "" : ", ") + reason + " " + std::to_string(count);
+  }
+  return text;
+}
+
 void UpgradeTally::add(const UpgradeTally& other) {
   moved += other.moved;
   for (const auto& [reason, count] : other.ended) ended[reason] += count;
@@ -21,11 +35,7 @@ void UpgradeTally::add(const UpgradeTally& other) {
   }
 }
 
-std::uint64_t UpgradeTally::ended_total() const {
-  std::uint64_t total = 0;
-  for (const auto& entry : ended) total += entry.second;
-  return total;
-}
+std::uint64_t UpgradeTally::ended_total() const { return reason_total(ended); }
 
 std::string UpgradeTally::text() const {
   std::string out = std::to_string(moved) + " " + std::to_string(started_ns);
@@ -61,11 +71,7 @@ bool UpgradeTally::parse(std::string_view text, UpgradeTally& out) {
 }
 
 std::string UpgradeTally::summary(std::uint64_t now_ns) const {
-  std::string reasons;
-  for (const auto& [reason, count] : ended) {
-    if (count == 0) continue;
-    reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(count);
-  }
+  const std::string reasons = reason_list(ended);
   const double seconds =
       started_ns == 0 ? 0.0 : static_cast<double>(now_ns - std::min(now_ns, started_ns)) / 1e9;
   char line[512];

@@ -12,10 +12,16 @@
 
 namespace sb::app {
 
+// Counts by reason (sessions ended, connections left behind), and their sum and
+// text for a log line: "why n, why n", zeros left out, empty when there are none.
+using ReasonCounts = std::map<std::string, std::uint64_t>;
+std::uint64_t reason_total(const ReasonCounts& counts);
+std::string reason_list(const ReasonCounts& counts);
+
 struct UpgradeTally {
   std::uint64_t moved = 0;
-  std::map<std::string, std::uint64_t> ended;  // by reason: busy, websocket, tls, link, other
-  std::uint64_t started_ns = 0;                // the earliest ask (CLOCK_MONOTONIC); 0: none
+  ReasonCounts ended;            // by reason: busy, websocket, tls, link, other
+  std::uint64_t started_ns = 0;  // the earliest ask (CLOCK_MONOTONIC); 0: none
 
   void add(const UpgradeTally& other);
   std::uint64_t ended_total() const;
