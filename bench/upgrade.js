@@ -38,7 +38,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { memory, MiB } = require('../tests/lib/proc_stats');
+const { memory, processTree, MiB } = require('../tests/lib/proc_stats');
 const { freePort } = require('../tests/lib/ports');
 const { waitForPort, sleep } = require('../tests/lib/proc');
 const { SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamSources, start, stop } = require('./lib/scale_stack');
@@ -62,22 +62,7 @@ function parseArgs(argv) {
 
 const rssOf = (pid) => { try { return memory(pid).rss || 0; } catch { return 0; } };
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-/** `pid` and every process below it. */
-function tree(pid) {
-  const out = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const p = queue.shift();
-    out.push(p);
-    try {
-      for (const c of fs.readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/)) {
-        if (c) queue.push(Number(c));
-      }
-    } catch { /* gone */ }
-  }
-  return out;
-}
-const treeRss = (pids) => [...new Set(pids.flatMap(tree))].reduce((sum, pid) => sum + rssOf(pid), 0);
+const treeRss = (pids) => [...new Set(pids.flatMap(processTree))].reduce((sum, pid) => sum + rssOf(pid), 0);
 
 /** The outcome line the new daemon writes beside the pid file (docs/upgrade.md). */
 async function outcome(pidFile, oldPid, timeoutMs) {
@@ -148,7 +133,7 @@ async function main() {
 
     await sleep((loginSeconds + args.before) * 1000);
     const oldPid = sb.pid;
-    const workers = tree(oldPid).length - 1;
+    const workers = processTree(oldPid).length - 1;
     const before = treeRss([oldPid]);
     if (args.newBinary) {
       fs.copyFileSync(args.newBinary, `${binary}.new`);

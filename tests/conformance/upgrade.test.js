@@ -19,38 +19,12 @@ const {
   stillPending, attrPattern, sleep, uniqueDomain,
 } = require('./lib/stack');
 const { BoshSession, bodyXml } = require('../lib/bosh');
-const { freePort } = require('../lib/ports');
+const { freePort, listenInodes } = require('../lib/ports');
+const { scrape } = require(path.join(__dirname, '..', 'integration', 'lib', 'metrics.js'));
 const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
 const { processGone, findBinary } = require('../lib/switchboard');
 const { waitUntil } = require('../lib/proc');
 const { WsClient, OP, frameBytes, destroyWsSockets } = require('./lib/ws_client');
-
-/** The inodes of the sockets listening on TCP `port` (from /proc/net/tcp): the same after an upgrade when the very sockets were handed on. */
-function listenInodes(port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const out = [];
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 9 && f[3] === '0A' && f[1].endsWith(`:${hex}`)) out.push(f[9]);
-    }
-  }
-  return out.sort();
-}
-
-/** /metrics as a Map from "name{labels}" to its number. */
-async function scrape(url) {
-  const text = await (await fetch(url)).text();
-  const out = new Map();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !line.trim()) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 const sha1 = (text) => crypto.createHash('sha1').update(text).digest('hex');
 /** [K(1), ..., K(n)] for `seed` (XEP-0124 §15). */
@@ -205,8 +179,8 @@ test('metrics carry over, and count what moved', async (t) => {
   const session = await BoshSession.create(sb.port, to);
   const conn = await upstream.connection(to);
   await openWs(sb.port, upstream, 'ws-metrics');
-  const before = await scrape(sb.metricsUrl);
-  assert.equal(before.get('switchboard_sessions_created_total'), 2);
+  const before = (await scrape(sb.metricsUrl)).samples;
+  assert.equal(before.switchboard_sessions_created_total, 2);
   const sockets = { http: listenInodes(sb.port), metrics: listenInodes(sb.metricsPort) };
 
   const { moved } = await sb.upgrade();
@@ -214,16 +188,16 @@ test('metrics carry over, and count what moved', async (t) => {
     'the new daemon listens on the very sockets of the old (BOSH and metrics)');
   assert.equal(moved, 2);
   await assertAlive({ session, conn }, 'after the upgrade');
-  const after = await scrape(sb.metricsUrl);
-  assert.equal(after.get('switchboard_sessions_created_total'), 2, 'the counter went on, no reset');
-  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="moved",reason="none"}'), 2);
-  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="ended",reason="websocket"}'), 0);
+  const after = (await scrape(sb.metricsUrl)).samples;
+  assert.equal(after.switchboard_sessions_created_total, 2, 'the counter went on, no reset');
+  assert.equal(after['switchboard_upgrade_sessions_total{outcome="moved",reason="none"}'], 2);
+  assert.equal(after['switchboard_upgrade_sessions_total{outcome="ended",reason="websocket"}'], 0);
   // The gauges are sampled once a second.
   const deadline = Date.now() + 3000;
-  while ((await scrape(sb.metricsUrl)).get('switchboard_sessions') !== 2 && Date.now() < deadline) await sleep(100);
-  const last = await scrape(sb.metricsUrl);
-  assert.equal(last.get('switchboard_sessions'), 2);
-  assert.equal(last.get('switchboard_websocket_connections'), 1);
+  while ((await scrape(sb.metricsUrl)).samples.switchboard_sessions !== 2 && Date.now() < deadline) await sleep(100);
+  const last = (await scrape(sb.metricsUrl)).samples;
+  assert.equal(last.switchboard_sessions, 2);
+  assert.equal(last.switchboard_websocket_connections, 1);
 });
 
 test('a WebSocket session moves with its connection: stanzas both ways after it', async () => {

@@ -21,39 +21,13 @@ const { processGone } = require('../lib/switchboard');
 const { waitUntil } = require('../lib/proc');
 const { WsClient, destroyWsSockets } = require('./lib/ws_client');
 const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
-const { freePort } = require('../lib/ports');
+const { freePort, listenInodes } = require('../lib/ports');
+const { scrape } = require(path.join(__dirname, '..', 'integration', 'lib', 'metrics.js'));
 const { bodyXml } = require('../lib/bosh');
 const { HttpConnection, requestBytes } = require('../lib/raw_http');
 
 const WORKERS = 2;
 const workerOf = (sid) => Number(/^w(\d+)\./.exec(sid)[1]);
-
-/** /metrics as a Map from "name{labels}" to its number. */
-async function scrape(url) {
-  const text = await (await fetch(url)).text();
-  const out = new Map();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !line.trim()) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
-
-/** The inodes of the sockets listening on TCP `port` (from /proc/net/tcp): the same after an upgrade when the very sockets were handed on. */
-function listenInodes(port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const out = [];
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 9 && f[3] === '0A' && f[1].endsWith(`:${hex}`)) out.push(f[9]);
-    }
-  }
-  return out.sort();
-}
 
 /** Sessions until every worker owns at least `each`: [{ session, conn, worker }]. */
 async function sessionsOnEveryWorker(sb, upstream, label, each = 1) {
@@ -140,8 +114,8 @@ test('metrics go on across the upgrade (no reset), and count what moved', async 
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' }, { metrics: true });
   await sb.waitForLog(/all 2 workers listening/);
   const all = await sessionsOnEveryWorker(sb, upstream, 'm', 1);
-  const before = await scrape(sb.metricsUrl);
-  assert.equal(before.get('switchboard_sessions_created_total'), all.length);
+  const before = (await scrape(sb.metricsUrl)).samples;
+  assert.equal(before.switchboard_sessions_created_total, all.length);
   const sockets = { http: listenInodes(sb.port), metrics: listenInodes(sb.metricsPort) };
   assert.equal(sockets.http.length, WORKERS);
   const { moved } = await sb.upgrade();
@@ -149,15 +123,15 @@ test('metrics go on across the upgrade (no reset), and count what moved', async 
     'the new daemon listens on the very sockets of the old (workers\' and metrics)');
   assert.equal(moved, all.length);
   const deadline = Date.now() + 5000;
-  let after = await scrape(sb.metricsUrl);
-  while (after.get('switchboard_sessions') !== all.length && Date.now() < deadline) {
+  let after = (await scrape(sb.metricsUrl)).samples;
+  while (after.switchboard_sessions !== all.length && Date.now() < deadline) {
     await sleep(100);
-    after = await scrape(sb.metricsUrl);
+    after = (await scrape(sb.metricsUrl)).samples;
   }
-  assert.equal(after.get('switchboard_sessions_created_total'), all.length, 'the counter went on');
-  assert.equal(after.get('switchboard_upgrade_sessions_total{outcome="moved",reason="none"}'), all.length);
-  assert.equal(after.get('switchboard_sessions'), all.length, 'the gauge counts them, once each');
-  assert.equal(after.get('switchboard_workers'), WORKERS);
+  assert.equal(after.switchboard_sessions_created_total, all.length, 'the counter went on');
+  assert.equal(after['switchboard_upgrade_sessions_total{outcome="moved",reason="none"}'], all.length);
+  assert.equal(after.switchboard_sessions, all.length, 'the gauge counts them, once each');
+  assert.equal(after.switchboard_workers, WORKERS);
 });
 
 test('a new binary that refuses its configuration, or a changed worker count: the old daemon keeps everything', async (t) => {

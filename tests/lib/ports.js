@@ -8,6 +8,7 @@
 // again. There is a short window in which another process could take the port;
 // we keep a per-process list so at least this process never hands one out twice.
 
+const fs = require('node:fs');
 const net = require('node:net');
 
 const handedOut = new Set();
@@ -36,4 +37,23 @@ async function freePort() {
   throw new Error('could not find a free loopback port');
 }
 
-module.exports = { freePort };
+/**
+ * The inodes of the sockets listening on TCP `port` (from /proc/net/tcp and
+ * tcp6), sorted: the same before and after an upgrade in place when the very
+ * listening sockets were handed on, new ones when they were bound again.
+ */
+function listenInodes(port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const out = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && f[1].endsWith(`:${hex}`)) out.push(f[9]);
+    }
+  }
+  return out.sort();
+}
+
+module.exports = { freePort, listenInodes };

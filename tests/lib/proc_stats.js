@@ -50,8 +50,31 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime (14), stime (15)
 }
 
-/** `pid` and all its descendants (a supervisor and its workers, say). */
+// Whether this kernel keeps each thread's children list (CONFIG_PROC_CHILDREN).
+const HAVE_CHILDREN_LISTS = fs.existsSync(`/proc/self/task/${process.pid}/children`);
+
+/**
+ * `pid` and all its descendants (a supervisor and its workers, say). Read from
+ * the kernel's list of each thread's children (/proc/PID/task/TID/children),
+ * which costs a few reads per process, so a sampler may call it every few ms;
+ * on a kernel without those lists, from the parent of every process in /proc.
+ */
 function processTree(pid) {
+  if (!HAVE_CHILDREN_LISTS) return processTreeByScan(pid);
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    let tasks = [];
+    try { tasks = fs.readdirSync(`/proc/${tree[i]}/task`); } catch { continue; }  // gone meanwhile
+    for (const task of tasks) {
+      let text = '';
+      try { text = fs.readFileSync(`/proc/${tree[i]}/task/${task}/children`, 'utf8'); } catch { continue; }
+      for (const child of text.split(' ')) if (child.trim()) tree.push(Number(child));
+    }
+  }
+  return tree;
+}
+
+function processTreeByScan(pid) {
   const parentOf = new Map();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -21,6 +21,17 @@ using sb::app::ControlMessage;
 using sb::app::HandoverRelay;
 using sb::net::test::LoopFixture;
 
+namespace {
+// Worker 0's IPC pipe, as the supervisor has it: `pipe` (ours, attached to the
+// relay) on ends[0]; ends[1] is the worker's side.
+void attach_worker(LoopFixture& fixture, HandoverRelay& relay, uv_pipe_t& pipe, int (&ends)[2]) {
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+  uv_pipe_init(fixture.loop(), &pipe, 1);
+  REQUIRE(uv_pipe_open(&pipe, ends[0]) == 0);
+  relay.attach(0, &pipe);
+}
+}  // namespace
+
 TEST_CASE("hang watch: the relay reads a worker's pipe on demand, and knows when it cannot") {
   LoopFixture fixture;
   HandoverRelay relay(fixture.loop(), 2);
@@ -29,11 +40,8 @@ TEST_CASE("hang watch: the relay reads a worker's pipe on demand, and knows when
     heard.push_back(std::to_string(worker) + ":" + message.kind);
   });
   int ends[2];
-  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
   uv_pipe_t pipe{};
-  uv_pipe_init(fixture.loop(), &pipe, 1);
-  REQUIRE(uv_pipe_open(&pipe, ends[0]) == 0);
-  relay.attach(0, &pipe);
+  attach_worker(fixture, relay, pipe, ends);
 
   CHECK_FALSE(relay.read_now(1));  // worker 1 has no pipe: nothing to conclude
   CHECK_FALSE(relay.has_unread(0));
@@ -61,11 +69,8 @@ TEST_CASE("a gate goes down a worker's pipe to the worker's gate handler, workin
   LoopFixture fixture;
   HandoverRelay relay(fixture.loop(), 1);
   int ends[2];
-  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
   uv_pipe_t pipe{};
-  uv_pipe_init(fixture.loop(), &pipe, 1);
-  REQUIRE(uv_pipe_open(&pipe, ends[0]) == 0);
-  relay.attach(0, &pipe);
+  attach_worker(fixture, relay, pipe, ends);
 
   sb::http::ConnectionLimits limits;
   sb::http::CorsPolicy cors;
