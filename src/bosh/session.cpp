@@ -452,6 +452,7 @@ void Session::close_upstream() {
 // Timers
 
 void Session::rearm_timer() {
+  table_.changed(*this);  // every change of state ends here
   if (!held_.empty()) {
     timers().arm_at(timer(), held_.front().deadline_ms);
   } else if (has_early()) {

@@ -132,6 +132,13 @@ class Session final : public engine::UpstreamEvents,
     rare_->keys->start(newkey);
   }
   std::size_t cached_responses() const { return cache_.size(); }
+  // Two bits the table's SessionWatcher keeps in the session, so that it needs
+  // no set of its own: `marked`, the session changed since the watcher last
+  // looked; `kept`, the watcher's copy holds the session's server socket.
+  bool watch_marked() const { return watch_marked_; }
+  void set_watch_marked(bool on) { watch_marked_ = on; }
+  bool watch_kept() const { return watch_kept_; }
+  void set_watch_kept(bool on) { watch_kept_ = on; }
   State state() const { return state_; }
   // Why the session ended (valid once retired): what the client was told and why.
   Condition end_condition() const { return end_condition_; }
@@ -261,6 +268,8 @@ class Session final : public engine::UpstreamEvents,
   bool last_was_empty_poll_ : 1 = false;  // the previous new request was an empty poll
   bool last_response_empty_ : 1 = false;  // the previous response carried nothing
   bool upstream_dead_ : 1 = false;        // closed, or closing on its own: never call it again
+  bool watch_marked_ : 1 = false;         // the table's watcher's marks (watch_mark)
+  bool watch_kept_ : 1 = false;
 };
 
 }  // namespace sb::bosh

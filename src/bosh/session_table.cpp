@@ -121,6 +121,7 @@ void SessionTable::unindex(Session& session, bool ended) {
   session.set_peer_key(nullptr);  // the key may go with the count's entry
   counts_.remove(key);
   retired_.emplace_back(&session);
+  changed(session);
 }
 
 void SessionTable::collect() {

@@ -32,6 +32,17 @@ namespace sb::bosh {
 class Session;
 struct SessionRecord;
 
+// Hears of every change to a session's state, for a copy kept outside the
+// process (app/keeper/): called after each change, several times per change at
+// times, and once more when the session leaves the index (ended or moved).
+class SessionWatcher {
+ public:
+  virtual void session_changed(Session& session) = 0;
+
+ protected:
+  ~SessionWatcher() = default;
+};
+
 class SessionTable {
  public:
   // `counts` counts the sessions of both transports (engine/session_counts.hpp);
@@ -80,6 +91,12 @@ class SessionTable {
   // Who hears about sessions created and ended (may be null).
   void set_events(engine::EngineEvents* events) { events_ = events; }
   engine::EngineEvents* events() const { return events_; }
+  // Who hears of every change (may be null; one at a time).
+  void set_watcher(SessionWatcher* watcher) { watcher_ = watcher; }
+  // Session's call, after a change.
+  void changed(Session& session) {
+    if (watcher_ != nullptr) watcher_->session_changed(session);
+  }
   base::TimerWheel& timers() const { return timers_; }
 
  private:
@@ -87,6 +104,7 @@ class SessionTable {
   base::TimerWheel& timers_;
   engine::SessionCounts& counts_;
   engine::EngineEvents* events_ = nullptr;
+  SessionWatcher* watcher_ = nullptr;
   std::size_t bucket_index(std::string_view sid) const;
   Session** bucket_of(std::string_view sid);
   void grow_index();

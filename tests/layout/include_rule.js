@@ -27,7 +27,7 @@ const LAYER_USES = {
   tools: ['net', 'xml', 'http', 'base'],
 };
 // app/'s rooms, in order: each may include those before it.
-const ROOMS = ['log', 'config', 'front', 'metrics', 'handover', 'upgrade', 'process'];
+const ROOMS = ['log', 'config', 'front', 'metrics', 'handover', 'upgrade', 'keeper', 'process'];
 const MAX_LINES = 600;
 
 const INCLUDE = /^\s*#\s*include\s+"([^"]+)"/;

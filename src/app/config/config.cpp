@@ -442,6 +442,8 @@ const std::array kKeys{
     KeySpec{"worker_hang_timeout",
             set_number<&Config::worker_hang_timeout, 0, 3600, Unit::kSeconds>,
             show_number<&Config::worker_hang_timeout>, kLive},
+    KeySpec{"keep_sessions", set_flag<&Config::keep_sessions>, show_flag<&Config::keep_sessions>,
+            kRestart},
     KeySpec{"upstream", set_upstream, show_upstream, kLive},
     KeySpec{"allowed_routes", set_allowed_routes, show_allowed_routes, kLive, Shape::kList},
     KeySpec{"cors_origins", set_cors_origins, show_cors_origins, kLive, Shape::kList},

@@ -47,6 +47,9 @@ struct Config {
   std::uint32_t workers = 1;  // worker processes; 0 = auto (cores, fds, max_sessions)
   std::uint32_t worker_hang_timeout =
       30;  // seconds without a worker's heartbeat before it is killed; 0 = off
+  // With several workers: a keeper process per worker holds its sessions' records
+  // and server sockets, so a worker that dies loses no session (app/keeper/).
+  bool keep_sessions = true;
   std::optional<base::HostPort> upstream;  // default XMPP server; empty = none configured
   // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.
   std::map<std::string, base::HostPort, std::less<>> domain_upstreams;

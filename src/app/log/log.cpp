@@ -15,6 +15,7 @@ namespace sb::app {
 namespace {
 
 int g_worker_index = -1;
+const char* g_role = "worker";  // what a process with an index is
 int g_log_fd = STDERR_FILENO;
 int g_file_fd = -1;  // the log file's descriptor, ours to close; -1 when none
 std::string g_file_path;
@@ -99,6 +100,10 @@ std::optional<LogLevel> log_level_from_name(std::string_view name) {
 void set_log_level(LogLevel level) { detail::g_log_level = level; }
 LogLevel log_level() { return detail::g_log_level; }
 void set_worker_index(int index) { g_worker_index = index; }
+void set_keeper_index(int index) {
+  g_worker_index = index;
+  g_role = "keeper";
+}
 void set_log_fd(int fd) { g_log_fd = fd; }
 
 std::string set_log_file(const std::string& path) {
@@ -163,7 +168,11 @@ void log_write(LogLevel level, const char* format, ...) {
   if (g_worker_index < 0) {
     line.append(" [supervisor] ");
   } else {
-    line.append(" [worker ").append(std::to_string(g_worker_index)).append("] ");
+    line.append(" [")
+        .append(g_role)
+        .append(" ")
+        .append(std::to_string(g_worker_index))
+        .append("] ");
   }
   append_escaped(line, message);
   if (truncated) line.append("... (truncated)");

@@ -40,6 +40,8 @@ LogLevel log_level();
 
 // The "[worker N]" tag; a negative index (the default) prints "[supervisor]".
 void set_worker_index(int index);
+// The "[keeper N]" tag of a worker slot's keeper process (app/keeper/keeper.hpp).
+void set_keeper_index(int index);
 // Where lines go; stderr (2) by default. Tests point it at a pipe.
 void set_log_fd(int fd);
 

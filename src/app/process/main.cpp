@@ -13,12 +13,14 @@
 #include <climits>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "app/config/cli.hpp"
+#include "app/keeper/keeper.hpp"
 #include "app/log/log.hpp"
 #include "app/process/fd_budget.hpp"
 #include "app/process/notify.hpp"
@@ -32,6 +34,17 @@
 namespace {
 
 using namespace sb::app;
+
+// A worker slot's keeper (app/keeper/keeper.hpp): `--keeper I LEVEL LOG_FILE`.
+int run_keeper_process(int argc, char** argv) {
+  const int index = argc > 2 ? std::atoi(argv[2]) : 0;
+  set_keeper_index(index);
+  if (argc > 3) {
+    if (const auto level = log_level_from_name(argv[3])) set_log_level(*level);
+  }
+  if (argc > 4 && argv[4][0] != '\0') set_log_file(argv[4]);
+  return run_keeper(index);
+}
 
 int run_supervised_worker(const WorkerLaunch& launch) {
   std::vector<char*> argv;
@@ -65,6 +78,7 @@ int run_supervised_worker(const WorkerLaunch& launch) {
   Worker worker(cli.config, static_cast<int>(launch.index), kWorkerIpcFd,
                 launch.board ? kWorkerBoardFd : -1, launch.metrics ? kWorkerMetricsFd : -1);
   worker.set_upgrade_taker(taker.get());
+  if (launch.keeper) worker.set_keeper_fd(kWorkerKeeperFd);
   return worker.run();
 }
 
@@ -88,6 +102,7 @@ int main(int argc, char** argv) {
   std::signal(SIGUSR1, SIG_IGN);
   std::signal(SIGUSR2, SIG_IGN);
 
+  if (argc > 1 && std::string_view(argv[1]) == kKeeperOption) return run_keeper_process(argc, argv);
   std::string launch_error;
   if (const auto launch = worker_launch_from(argc, argv, launch_error)) {
     if (!launch_error.empty()) {

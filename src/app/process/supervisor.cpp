@@ -143,6 +143,7 @@ int Supervisor::run() {
   SB_LOG_INFO("starting %u workers on http://%s%s", config_.workers,
               listen_address(config_).c_str(), config_.bosh_path.c_str());
   if (taker_ != nullptr) start_takeover();
+  if (config_.keep_sessions) start_keepers();
   for (auto& slot : slots_) spawn(*slot);
 
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -171,6 +172,19 @@ bool Supervisor::probe_listen_address() {
   return true;  // the destructor lets libuv release the probe's handles
 }
 
+// keep_sessions: a keeper per worker index, before the workers, which it outlives
+// (app/keeper/keeper.hpp). A keeper that cannot start leaves its slot unkept.
+void Supervisor::start_keepers() {
+  for (auto& slot : slots_) {
+    auto keeper = std::make_unique<KeeperProcess>(&loop_, slot->index);
+    std::string error;
+    if (!keeper->start(std::string(log_level_name(config_.log_level)), config_.log_file, error)) {
+      SB_LOG_ERROR("worker %u's sessions will not outlive it: %s", slot->index, error.c_str());
+    }
+    keepers_.push_back(std::move(keeper));
+  }
+}
+
 void Supervisor::spawn(Slot& slot) {
   slot.started_ms = uv_now(&loop_);
   auto* incarnation = new Incarnation;
@@ -180,13 +194,15 @@ void Supervisor::spawn(Slot& slot) {
   incarnation->process.data = incarnation;
 
   const bool taking_over = slot.upgrade_fd >= 0;
-  const std::vector<std::string> args = worker_arguments(
-      program_, config_, slot.index, board_ != nullptr, metrics_board_ != nullptr, taking_over);
+  const int keeper_fd = slot.index < keepers_.size() ? keepers_[slot.index]->worker_fd() : -1;
+  const std::vector<std::string> args =
+      worker_arguments(program_, config_, slot.index, board_ != nullptr, metrics_board_ != nullptr,
+                       taking_over, keeper_fd >= 0);
   std::vector<char*> argv;
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
-  uv_stdio_container_t stdio[1 + kWorkerUpgradeFd];
+  uv_stdio_container_t stdio[1 + kWorkerKeeperFd];
   for (int fd = 0; fd < kWorkerIpcFd; ++fd) {  // stdin, stdout, stderr: ours
     stdio[fd].flags = UV_INHERIT_FD;
     stdio[fd].data.fd = fd;
@@ -200,6 +216,8 @@ void Supervisor::spawn(Slot& slot) {
   stdio[kWorkerMetricsFd].data.fd = metrics_board_ ? metrics_board_->fd() : -1;
   stdio[kWorkerUpgradeFd].flags = taking_over ? UV_INHERIT_FD : UV_IGNORE;
   stdio[kWorkerUpgradeFd].data.fd = slot.upgrade_fd;
+  stdio[kWorkerKeeperFd].flags = keeper_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[kWorkerKeeperFd].data.fd = keeper_fd;
 
   uv_process_options_t options{};
   options.exit_cb = &Supervisor::on_exit;
@@ -207,7 +225,9 @@ void Supervisor::spawn(Slot& slot) {
   options.file = "/proc/self/exe";
   options.args = argv.data();
   options.stdio = stdio;
-  options.stdio_count = taking_over ? 1 + kWorkerUpgradeFd : 1 + kWorkerMetricsFd;
+  options.stdio_count = keeper_fd >= 0 ? 1 + kWorkerKeeperFd
+                        : taking_over  ? 1 + kWorkerUpgradeFd
+                                       : 1 + kWorkerMetricsFd;
 
   const int rc = uv_spawn(&loop_, &incarnation->process, &options);
   if (taking_over) {  // the first process of the slot only: a restart starts afresh
@@ -415,6 +435,7 @@ void Supervisor::finish_if_done() {
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&reload_timer_), nullptr);
   watchdog_.stop();
+  for (auto& keeper : keepers_) keeper->stop();  // what they held ended with the workers
   for (auto& slot : slots_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&slot->restart_timer), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&slot->hang_timer), nullptr);

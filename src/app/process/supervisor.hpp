@@ -81,6 +81,7 @@
 #include "app/config/cli.hpp"
 #include "app/config/config.hpp"
 #include "app/handover/handover_relay.hpp"
+#include "app/keeper/keeper_process.hpp"
 #include "app/metrics/metrics_board.hpp"
 #include "app/metrics/metrics_server.hpp"
 #include "app/process/listen_board.hpp"
@@ -128,6 +129,7 @@ class Supervisor {
   struct Incarnation;
 
   bool probe_listen_address();
+  void start_keepers();
   void spawn(Slot& slot);
   void schedule_restart(Slot& slot);
   void watch_for_hang(Slot& slot);
@@ -167,6 +169,8 @@ class Supervisor {
   std::string program_;
   uv_loop_t loop_{};
   std::vector<std::unique_ptr<Slot>> slots_;
+  // keep_sessions: one keeper per slot, by index (app/keeper/keeper_process.hpp).
+  std::vector<std::unique_ptr<KeeperProcess>> keepers_;
   std::unique_ptr<HandoverRelay> relay_;
   std::unique_ptr<ListenBoard> board_;             // null if it could not be made
   std::unique_ptr<MetricsBoard> metrics_board_;    // metrics_listen only

@@ -221,6 +221,7 @@ int Worker::run() {
   start_admission();
   if (!start_handles(error)) return stop_before_start(error);
   if (taker_ != nullptr && !take_over(error)) return stop_before_start("upgrade: " + error);
+  if (keeper_fd_ >= 0) recover_kept_sessions();
   announce();
   // What `switchboard upgrade` waits for, once the pid file names this process.
   // The old daemon started this one: it is the parent still. Supervised, the
@@ -400,6 +401,7 @@ void Worker::announce() {
 
 void Worker::on_check(uv_check_t* handle) {
   auto& self = *static_cast<Worker*>(handle->data);
+  if (self.keeper_) self.keeper_->flush();  // before collect(): it reads the sessions that ended
   self.sessions_->collect();
   self.sockets_.collect();  // HTTP sockets whose stream switched to WebSocket
   self.admission_->check();

@@ -50,6 +50,7 @@
 #include "app/front/http_socket.hpp"
 #include "app/front/ws_endpoint.hpp"
 #include "app/handover/handover.hpp"
+#include "app/keeper/session_keeper.hpp"
 #include "app/metrics/metrics_board.hpp"
 #include "app/metrics/metrics_recorder.hpp"
 #include "app/metrics/metrics_server.hpp"
@@ -99,6 +100,10 @@ class Worker {
   // This daemon takes over from the one that started it (upgrade_taker.hpp):
   // its listeners come from `taker`, and its sessions before the loop runs.
   void set_upgrade_taker(UpgradeTaker* taker) { taker_ = taker; }
+  // Supervised with keep_sessions: `fd` is this slot's keeper's socket
+  // (app/keeper/session_keeper.hpp). The sessions it holds are taken up before
+  // the loop runs, and every change is sent to it from then on.
+  void set_keeper_fd(int fd) { keeper_fd_ = fd; }
 
   // Listens and runs the loop until shutdown. Returns the process exit code.
   int run();
@@ -145,6 +150,7 @@ class Worker {
   int listen_on(net::Listener& listener, const char* role, const std::string& address,
                 std::string& error);
   bool take_over(std::string& error);
+  void recover_kept_sessions();
   // The orderly end (worker_shutdown.cpp).
   void begin_shutdown();
   void finish_shutdown();
@@ -211,6 +217,8 @@ class Worker {
   std::vector<std::string> upgrade_args_;
   std::unique_ptr<UpgradeGiver> upgrade_;  // the last upgrade, kept until its handles closed
   UpgradeTaker* taker_ = nullptr;
+  int keeper_fd_ = -1;
+  std::unique_ptr<SessionKeeper> keeper_;  // keep_sessions, supervised
   // An upgrade in place: the old worker, once its sessions have moved, passes on
   // the client connections still here (successor_); the new one takes them from
   // its taker's channel (forward_poll_).

@@ -23,12 +23,13 @@ std::uint32_t resolve_worker_count(std::uint32_t configured, std::uint32_t max_s
 
 std::vector<std::string> worker_arguments(std::string_view program, const Config& config,
                                           std::uint32_t index, bool board, bool metrics,
-                                          bool upgrade) {
+                                          bool upgrade, bool keeper) {
   std::vector<std::string> args{std::string(program), std::string(kWorkerIndexOption),
                                 std::to_string(index)};
   if (board) args.emplace_back(kWorkerBoardOption);
   if (metrics) args.emplace_back(kWorkerMetricsOption);
   if (upgrade) args.emplace_back(kWorkerUpgradeOption);
+  if (keeper) args.emplace_back(kWorkerKeeperOption);
   for (const ConfigEntry& entry : config_entries(config)) {
     args.emplace_back("--set");
     args.push_back(entry.key + "=" + entry.value);
@@ -58,6 +59,10 @@ std::optional<WorkerLaunch> worker_launch_from(int argc, char** argv, std::strin
   }
   if (argc > first && std::string_view(argv[first]) == kWorkerUpgradeOption) {
     launch.upgrade = true;
+    ++first;
+  }
+  if (argc > first && std::string_view(argv[first]) == kWorkerKeeperOption) {
+    launch.keeper = true;
     ++first;
   }
   launch.cli_args.emplace_back(argv[0]);

@@ -14,7 +14,9 @@
 // (metrics_board.hpp) is file descriptor kWorkerMetricsFd. A fourth,
 // `--worker-upgrade`, says that the worker takes over from the same index of the
 // daemon it replaces (an upgrade in place, supervisor_upgrade.hpp): its
-// UpgradeChannel to that worker is file descriptor kWorkerUpgradeFd.
+// UpgradeChannel to that worker is file descriptor kWorkerUpgradeFd. A fifth,
+// `--worker-keeper`, says that its end of the slot's keeper socket (keep_sessions,
+// app/keeper/keeper.hpp) is file descriptor kWorkerKeeperFd.
 //
 // The HTTPS listener's session-ticket keys must be the same in every worker (a
 // client resumes on whichever worker the kernel gives it), so the supervisor makes
@@ -40,10 +42,12 @@ inline constexpr int kWorkerIpcFd = 3;
 inline constexpr int kWorkerBoardFd = 4;
 inline constexpr int kWorkerMetricsFd = 5;
 inline constexpr int kWorkerUpgradeFd = 6;
+inline constexpr int kWorkerKeeperFd = 7;
 inline constexpr std::string_view kWorkerIndexOption = "--worker-index";
 inline constexpr std::string_view kWorkerBoardOption = "--worker-board";
 inline constexpr std::string_view kWorkerMetricsOption = "--worker-metrics";
 inline constexpr std::string_view kWorkerUpgradeOption = "--worker-upgrade";
+inline constexpr std::string_view kWorkerKeeperOption = "--worker-keeper";
 
 // `workers` as configured, with 0 (auto) meaning one per CPU core the process may
 // use; `max_sessions` and `fd_limit` may ask for more (fd_budget.hpp). `why` (if
@@ -53,16 +57,19 @@ std::uint32_t resolve_worker_count(std::uint32_t configured, std::uint32_t max_s
 
 // The argv of worker `index` (program name first); `board`: it gets the
 // ListenBoard on kWorkerBoardFd; `metrics`: the MetricsBoard on kWorkerMetricsFd;
-// `upgrade`: its UpgradeChannel on kWorkerUpgradeFd.
+// `upgrade`: its UpgradeChannel on kWorkerUpgradeFd; `keeper`: its keeper's socket
+// on kWorkerKeeperFd.
 std::vector<std::string> worker_arguments(std::string_view program, const Config& config,
                                           std::uint32_t index, bool board = false,
-                                          bool metrics = false, bool upgrade = false);
+                                          bool metrics = false, bool upgrade = false,
+                                          bool keeper = false);
 
 struct WorkerLaunch {
   std::uint32_t index = 0;
   bool board = false;                 // the ListenBoard is on kWorkerBoardFd
   bool metrics = false;               // the MetricsBoard is on kWorkerMetricsFd
   bool upgrade = false;               // it takes over: its UpgradeChannel is on kWorkerUpgradeFd
+  bool keeper = false;                // its keeper's socket is on kWorkerKeeperFd
   std::vector<std::string> cli_args;  // the rest, program name first, for parse_command_line
 };
 

@@ -23,7 +23,10 @@
 // place while alice and bob chat (numbered messages both ways, alice's typed into
 // the chat box): alice must notice nothing: no disconnection, no reconnection,
 // no login page, the same BOSH sid, no HTTP error, no failed BOSH request, and
-// every message shown once and in order.
+// every message shown once and in order. With `crash: true` (over BOSH, two
+// workers) the worker holding alice's session is killed with SIGKILL instead
+// (docs/crash.md): the same, except that the requests that worker held fail
+// with its connections and are resent (HTTP errors, failed requests).
 //
 // On failure a screenshot and the page's console go to artifacts/.
 
@@ -38,6 +41,7 @@ const { XmppClient } = require('./strophe_client');
 const { startConverseSite, startTlsFront } = require('./converse_site');
 const { expectGone, expectNotListed } = require('./chat_checks');
 const { processGone } = require('../../lib/switchboard');
+const { workerProcesses } = require('./worker_procs');
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const UI_TIMEOUT = 20000;
@@ -68,11 +72,13 @@ function numbered(bodies, name) {
  * @param opts.transport  'websocket' (the default) or 'bosh'
  * @param opts.upgrade    an upgrade in place while alice and bob chat (BOSH only)
  * @param opts.workers    switchboard's worker count for it (1: the lone daemon)
+ * @param opts.crash      the worker holding alice's session is killed (SIGKILL) while they chat (BOSH, 2 workers)
  */
-function converseScenario({ server, discover = false, transport = 'websocket', upgrade = false, workers = 1 }) {
+function converseScenario({ server, discover = false, transport = 'websocket', upgrade = false, workers = 1, crash = false }) {
   const bosh = transport === 'bosh';
   if (bosh && discover) throw new Error('discovery is checked over WebSocket only');
   if (upgrade && !bosh) throw new Error('an upgrade in place moves BOSH sessions only');
+  if (crash && !bosh) throw new Error('a keeper keeps BOSH sessions only');
   let stack;
   let site;
   let front;
@@ -111,6 +117,7 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
           public_bosh_url: 'https://localhost/http-bind',
         } : {}),
         ...(upgrade ? { workers } : {}),
+        ...(crash ? { workers: 2 } : {}),
       } });
     if (stack.direct) return;
     site = await startConverseSite();
@@ -216,8 +223,10 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
     await page.locator('.chat-msg__text', { hasText: text }).waitFor();
   });
 
-  if (upgrade) {
-    const title = 'switchboard upgrades in place while they chat: alice notices nothing, every message arrives once, in order';
+  if (upgrade || crash) {
+    const title = upgrade
+      ? 'switchboard upgrades in place while they chat: alice notices nothing, every message arrives once, in order'
+      : "the worker holding alice's session is killed while they chat: alice notices nothing, every message arrives once, in order";
     step(title, async (t) => {
       const before = await converseConnection();
       const bobSid = bob.sid;
@@ -255,25 +264,34 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
         }
       })();
       let moved;
+      let recovered;
       try {
         await sleep(2000);
-        moved = await stack.switchboard.upgrade();
+        if (upgrade) {
+          moved = await stack.switchboard.upgrade();
+        } else {
+          recovered = await killOwner(stack.switchboard, before.sid);
+        }
         await sleep(3000);
       } finally {
         clearInterval(bobTimer);
         typing = false;
         await aliceTypes;
       }
-      t.diagnostic(`${moved.line}; bob sent ${bobSent}, alice typed ${aliceSent}`);
+      t.diagnostic(`${upgrade ? moved.line : recovered}; bob sent ${bobSent}, alice typed ${aliceSent}`);
 
       const shownFromBob = async () => numbered(await page.locator('.chat-msg__text').allTextContents(), 'bob');
       const atBob = () => numbered(bob.messages.filter((m) => m.type === 'chat').map((m) => m.body), 'alice');
       await until("Converse to show bob's messages", async () => (await shownFromBob()).length >= bobSent);
       await until("bob to get alice's messages", () => atBob().length >= aliceSent);
 
-      assert.equal(moved.moved, 2, `alice's and bob's sessions moved: ${moved.line}`);
-      assert.match(moved.line, /, 0 ended \(none\),/);
-      assert.ok(processGone(moved.oldPid), `the old daemon (pid ${moved.oldPid}) exited`);
+      if (upgrade) {
+        assert.equal(moved.moved, 2, `alice's and bob's sessions moved: ${moved.line}`);
+        assert.match(moved.line, /, 0 ended \(none\),/);
+        assert.ok(processGone(moved.oldPid), `the old daemon (pid ${moved.oldPid}) exited`);
+      } else {
+        assert.match(recovered, /keeper: (\d+) of \1 sessions continue/, 'every session of the dead worker continues');
+      }
       // alice: the same session, never dropped, never shown the login page.
       const after = await converseConnection();
       assert.equal(after.connected, true, 'Converse is connected');
@@ -281,14 +299,20 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
       const events = await page.evaluate(() => window.sbTest.events);
       assert.deepEqual(events, ['connected'], 'no disconnection or reconnection');
       assert.equal(await page.locator('converse-login-form').isVisible(), false, 'no login page');
-      assert.deepEqual(await page.evaluate(() => window.sbTest.httpErrors), [], "alice's Strophe saw no HTTP error");
-      const boshFailed = failedRequests.slice(failedBefore).filter((r) => r.startsWith(stack.switchboard.boshUrl));
-      assert.deepEqual(boshFailed, [], 'no BOSH request of the page failed');
+      if (upgrade) {
+        assert.deepEqual(await page.evaluate(() => window.sbTest.httpErrors), [], "alice's Strophe saw no HTTP error");
+        const boshFailed = failedRequests.slice(failedBefore).filter((r) => r.startsWith(stack.switchboard.boshUrl));
+        assert.deepEqual(boshFailed, [], 'no BOSH request of the page failed');
+      } else {
+        t.diagnostic(`alice's Strophe saw HTTP errors ${JSON.stringify(await page.evaluate(() => window.sbTest.httpErrors))} (the dead worker's connections)`);
+      }
       // bob: likewise.
       assert.deepEqual(bob.statuses.slice(bobStatuses), [], 'bob stayed CONNECTED');
       assert.equal(bob.sid, bobSid, "bob's BOSH sid is unchanged");
-      assert.deepEqual(bob.httpErrors, {}, 'bob saw no HTTP error');
-      assert.equal(bob.resends, 0, 'bob resent no request');
+      if (upgrade) {
+        assert.deepEqual(bob.httpErrors, {}, 'bob saw no HTTP error');
+        assert.equal(bob.resends, 0, 'bob resent no request');
+      }
       // Every message once, in order: as stanzas and on alice's screen.
       const upTo = (n) => Array.from({ length: n }, (_, k) => k + 1);
       const atAlice = numbered(await page.evaluate(() => window.sbTest.bodies), 'bob');
@@ -307,6 +331,20 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
     await expectGone(bob, aliceJid);
     await expectNotListed(stack.server, aliceJid);
   });
+}
+
+/**
+ * Kills (SIGKILL) the worker that owns `sid` and resolves with the line its
+ * successor logs once it took up the kept sessions (docs/crash.md).
+ */
+async function killOwner(switchboard, sid) {
+  const index = Number(/^w(\d+)\./.exec(sid)[1]);
+  const victim = workerProcesses(switchboard.child.pid).find((w) => w.index === index);
+  const pattern = new RegExp(`\\[worker ${index}\\] keeper: \\d+ of \\d+ sessions continue[^\\n]*`, 'g');
+  const seen = (switchboard.stderr().match(pattern) || []).length;
+  process.kill(victim.pid, 'SIGKILL');
+  const text = await switchboard.waitForLog(pattern, { count: seen + 1 });
+  return text.match(pattern).pop();
 }
 
 module.exports = { converseScenario };

@@ -1,0 +1,91 @@
+// SessionKeeper: a worker's half of keeping sessions alive across its own death
+// (keeper.hpp has the keeper's half, docs/crash.md the whole story).
+//
+// It watches the worker's BOSH sessions (bosh::SessionWatcher): every session
+// that changed in a turn of the loop is sent to the keeper at the end of that
+// turn, from the worker's check handle, as a record (the same SessionRecord and
+// LinkRecord an upgrade in place moves) with where the session stood in its
+// server connection's byte streams, and, the first time, a duplicate of that
+// socket. A session that ended or left is dropped there. A session is kept only
+// while its link is plain and settled (UpstreamLink::movable): one opening, or
+// with TLS to the server, or with bytes queued for the server, is sent when it
+// is, or never (TLS).
+//
+// When a worker starts, recover() asks the keeper for everything it holds and
+// rebuilds each session here before the loop runs. A session continues only if
+// the kernel's count of its server connection (net/stream_position.hpp) is
+// where the record says: otherwise the dead worker read or wrote on it after
+// its last record, and what it did is unknown, so that session ends
+// (remote-connection-failed), counted by reason. Requests the dead worker held
+// lost their connections with it: each keeps its place, and the client's resend
+// of that rid (XEP-0124 §14) takes it up.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "app/keeper/keeper_link.hpp"
+#include "app/keeper/keeper_wire.hpp"
+#include "app/upgrade/upgrade_tally.hpp"
+#include "bosh/session_table.hpp"
+#include "net/loop_context.hpp"
+#include "xmpp/upstream_connector.hpp"
+
+namespace sb::app {
+
+class SessionKeeper final : public bosh::SessionWatcher {
+ public:
+  static constexpr int kRecoverTimeoutMs = 30000;
+  static constexpr std::uint64_t kRetryMs = 20;  // after the keeper's socket was full
+
+  // `fd`: the worker's end of its keeper's socket (taken over).
+  SessionKeeper(uv_loop_t* loop, int fd, bosh::SessionTable& sessions);
+  ~SessionKeeper();
+  SessionKeeper(const SessionKeeper&) = delete;
+  SessionKeeper& operator=(const SessionKeeper&) = delete;
+
+  struct Recovery {
+    std::uint64_t kept = 0;       // sessions the keeper held
+    std::uint64_t continued = 0;  // rebuilt here, under their sids
+    ReasonCounts ended;           // the rest, by reason
+    std::uint64_t ms = 0;         // how long it took
+  };
+  // At start, before the loop runs: every session the keeper holds, rebuilt.
+  // False, with `error`, when the keeper did not answer (nothing was rebuilt).
+  bool recover(xmpp::UpstreamConnector& upstreams, net::LoopContext& context, Recovery& recovery,
+               std::string& error);
+  // From then on: watch the table and send what changed.
+  void start();
+  // The end of a loop turn (the worker's check handle, before the table's
+  // collect()): every session that changed goes to the keeper.
+  void flush();
+  // Stops watching (shutdown: the sessions end, the keeper goes with the supervisor).
+  void stop();
+
+  void session_changed(bosh::Session& session) override;
+
+  struct Counters {
+    std::uint64_t records = 0;  // entries sent
+    std::uint64_t full = 0;     // turns the keeper's socket was full
+  };
+  const Counters& counters() const { return counters_; }
+
+ private:
+  static void on_retry(uv_timer_t* timer);
+  bool send(KeeperMessage& message, std::vector<int>& fds);
+
+  uv_loop_t* loop_;
+  KeeperLink link_;
+  bosh::SessionTable& sessions_;
+  std::vector<bosh::Session*> changed_;
+  std::vector<std::string> gone_;  // sids to drop, kept as text: the sessions are freed
+  uv_timer_t retry_{};
+  bool watching_ = false;
+  bool broken_ = false;  // the keeper is gone: nothing more is sent
+  Counters counters_;
+};
+
+}  // namespace sb::app

@@ -1,0 +1,200 @@
+'use strict';
+// Conformance: a worker that dies loses no session (docs/crash.md). With
+// several workers each worker slot has a keeper process holding its sessions'
+// records and server sockets; a worker killed with SIGKILL is restarted, takes
+// them back and every session continues under its sid, on the same connection
+// to the XMPP server: requests the dead worker held are resent by the client
+// (same rid, XEP-0124 §14) and get what the server sent meanwhile; what the
+// client sends next reaches the server once. A session that ends is dropped by
+// the keeper (its server connection closes at once); keep_sessions = false
+// restores the old outcome (the sessions end with the worker).
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const {
+  startStackFor, assertAlive, assertWrapper, stillPending, attrPattern, uniqueDomain, assertSessionGone,
+} = require('./lib/stack');
+const { BoshSession } = require('../lib/bosh');
+const { waitUntil } = require('../lib/proc');
+const { workerProcesses, processAlive } = require(path.join(__dirname, '..', 'integration', 'lib', 'worker_procs.js'));
+
+const WORKERS = 2;
+const workerOf = (sid) => Number(/^w(\d+)\./.exec(sid)[1]);
+const recoveryLine = /keeper: (\d+) of (\d+) sessions continue after the last process of this worker(?:; ended: ([^(]*))? \((\d+) ms\)/;
+
+/** Sessions until every worker owns at least `each`: [{ session, conn, worker }]. */
+async function sessionsOnEveryWorker(sb, upstream, label, each = 1) {
+  const out = [];
+  const per = new Array(WORKERS).fill(0);
+  for (let n = 0; per.some((c) => c < each); n += 1) {
+    if (n > 60) throw new Error(`no session on every worker after ${n} tries: ${per}`);
+    const to = uniqueDomain(`${label}-${n}`);
+    const session = await BoshSession.create(sb.port, to);
+    const conn = await upstream.connection(to);
+    const worker = workerOf(session.sid);
+    per[worker] += 1;
+    out.push({ session, conn, worker });
+  }
+  return out;
+}
+
+/**
+ * One message each way: the client's stanza reaches the server (once), the
+ * server's answer comes back in the response to that same request.
+ */
+async function chat(s, id) {
+  const reply = s.session.send({ payload: `<message id='${id}' to='a@b'/>` });
+  await s.conn.waitStanza(attrPattern('id', id));
+  s.conn.send(`<message id='${id}-back' from='a@b'/>`);
+  const answer = await reply;
+  assertWrapper(answer);
+  assert.match(answer.payload, attrPattern('id', `${id}-back`));
+  assert.equal(s.conn.stanzas.filter((x) => attrPattern('id', id).test(x)).length, 1, `${id} reached the server once`);
+}
+
+/** The pid of worker `index` (waits for it to run). */
+function workerPid(sb, index) {
+  return waitUntil(`worker ${index}'s process`, () => {
+    const found = workerProcesses(sb.child.pid).find((w) => w.index === index);
+    return found && found.pid;
+  });
+}
+
+/** Kills worker `index` with SIGKILL; resolves with the recovery line's figures once its successor took its sessions. */
+async function killWorker(sb, index) {
+  const pid = await workerPid(sb, index);
+  const handed = new RegExp(`\\[keeper ${index}\\] (\\d+) sessions handed to the worker`);
+  const lines = (pattern) => sb.stderr().split('\n').filter((l) => pattern.test(l));
+  const seen = lines(handed).length;
+  const seenRecoveries = lines(recoveryLine).length;
+  process.kill(pid, 'SIGKILL');
+  await waitUntil(`worker ${index} (pid ${pid}) gone`, () => !processAlive(pid));
+  const keeperLine = await waitUntil('the keeper handing the sessions back', () => {
+    const found = lines(handed);
+    return found.length > seen && found[found.length - 1];
+  }, { timeoutMs: 10000 });
+  const kept = Number(handed.exec(keeperLine)[1]);
+  if (kept === 0) return { continued: 0, kept, ended: '', pid };
+  const line = await waitUntil('the recovery line', () => {
+    const found = lines(recoveryLine);
+    return found.length > seenRecoveries && found[found.length - 1];
+  }, { timeoutMs: 10000 });
+  const [, continued, keptToo, ended] = recoveryLine.exec(line);
+  assert.equal(Number(keptToo), kept);
+  return { continued: Number(continued), kept, ended: ended || '', line, pid };
+}
+
+test('a worker killed with SIGKILL: its sessions continue, the others never notice', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'kill', 2);
+  const connections = upstream.connectionCount;
+  // One message each way first, so the rids and the server stream have moved.
+  for (const [i, s] of all.entries()) await chat(s, `before-${i}`);
+  const held = all.map(({ session }) => session.send());
+  for (const h of held) assert.ok(await stillPending(h, 50), 'held before the kill');
+
+  const victims = all.filter((s) => s.worker === 0);
+  const { continued, kept, ended } = await killWorker(sb, 0);
+  assert.equal(kept, victims.length, 'the keeper held every session of the worker');
+  assert.equal(continued, victims.length, `every session continues (ended: ${ended})`);
+
+  // The dead worker's held polls failed with their connections; the other
+  // worker's are still held.
+  for (const [i, s] of all.entries()) {
+    if (s.worker === 0) {
+      await assert.rejects(held[i], 'the held poll died with its worker');
+    } else {
+      assert.ok(await stillPending(held[i], 20), 'the other worker\'s poll is still held');
+    }
+  }
+  // The server speaks while nobody holds a request: it waits for the resend.
+  victims.forEach(({ conn }, i) => conn.send(`<message id='meanwhile-${i}' from='a@b'/>`));
+  for (const [i, s] of victims.entries()) {
+    const resent = await s.session.send({ rid: s.session.rid });  // the same rid again
+    assertWrapper(resent);
+    assert.match(resent.payload, attrPattern('id', `meanwhile-${i}`));
+  }
+  // Each session goes on, one message each way, on the same server connection.
+  for (const [i, s] of victims.entries()) {
+    await chat(s, `after-${i}`);
+    assert.equal(s.conn.ended, false, 'the same server connection');
+    await assertAlive(s, `session ${i} after its worker died`);
+  }
+  assert.equal(upstream.connectionCount, connections, 'no new server connection');
+  // The other worker's sessions: their held polls get the next stanza.
+  for (const [i, s] of all.entries()) {
+    if (s.worker === 0) continue;
+    s.conn.send(`<message id='other-${i}' from='a@b'/>`);
+    const reply = await held[i];
+    assertWrapper(reply);
+    assert.match(reply.payload, attrPattern('id', `other-${i}`));
+  }
+});
+
+test('killed twice: the restarted worker keeps what it took up', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'twice', 2);
+  const victims = all.filter((s) => s.worker === 1);
+  for (let round = 0; round < 2; round += 1) {
+    const { continued, kept } = await killWorker(sb, 1);
+    assert.equal(kept, victims.length, `round ${round}: kept`);
+    assert.equal(continued, victims.length, `round ${round}: continued`);
+    for (const [i, s] of victims.entries()) await chat(s, `r${round}-${i}`);
+  }
+  for (const s of all) await assertAlive(s, `worker ${s.worker}'s session`);
+});
+
+test('a hung worker killed by the hang watch: its sessions continue too', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info', worker_hang_timeout: 2 });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'hung', 2);
+  const victims = all.filter((s) => s.worker === 0);
+  for (const [i, s] of all.entries()) await chat(s, `before-${i}`);
+  const pid = await workerPid(sb, 0);
+  process.kill(pid, 'SIGSTOP');  // its loop no longer turns: the supervisor kills it
+  try {
+    await sb.waitForLog(/worker 0 \(pid \d+\) .*hung|killed by signal 9/, { timeoutMs: 15000 });
+    const text = await sb.waitForLog(recoveryLine, { timeoutMs: 15000 });
+    const [, continued, kept] = recoveryLine.exec(text.match(new RegExp(recoveryLine.source, 'g')).pop());
+    assert.equal(Number(kept), victims.length);
+    assert.equal(Number(continued), victims.length);
+  } finally {
+    if (processAlive(pid)) process.kill(pid, 'SIGCONT');
+  }
+  for (const [i, s] of all.entries()) await chat(s, `after-${i}`);
+  for (const s of victims) assert.equal(s.conn.ended, false, 'the same server connection');
+});
+
+test('a session that ends is let go by the keeper: its server connection closes', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'end', 1);
+  for (const s of all) {
+    const reply = await s.session.send({ attrs: { type: 'terminate' } });
+    assert.equal(reply.status, 200);
+    await s.conn.waitStreamClose(2000);
+    await s.conn.waitEnd(2000);  // not held open by the keeper's copy of the socket
+  }
+  // The keeper holds nothing for them now: a killed worker has none to take up.
+  const { kept } = await killWorker(sb, 0);
+  assert.equal(kept, 0);
+  for (const s of all) await assertSessionGone(s.session);
+});
+
+test('keep_sessions = false: a killed worker\'s sessions end with it', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info', keep_sessions: false });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'off', 1);
+  assert.doesNotMatch(sb.stderr(), /keeper \d started/);
+  const victim = all.find((s) => s.worker === 0);
+  const pid = await workerPid(sb, 0);
+  process.kill(pid, 'SIGKILL');
+  await waitUntil('worker 0 gone', () => !processAlive(pid));
+  await victim.conn.waitEnd(5000);  // the kernel closed its server connection
+  await sb.waitForLog(/worker 0 started/, { count: 2 });
+  await workerPid(sb, 0);
+  await assertSessionGone(victim.session);
+});

@@ -1,0 +1,4 @@
+'use strict';
+// Web chat over BOSH through a worker's death (SIGKILL) with two workers and
+// their keepers, against a private Prosody (see lib/crash_chat_scenario.js).
+require('./lib/crash_chat_scenario').defineCrashChatScenario('prosody');

@@ -1,0 +1,170 @@
+'use strict';
+// The crash scenario both server tests run (crash_ejabberd, crash_prosody): web
+// chat users must not notice when the worker process that holds their sessions
+// is killed with SIGKILL (docs/crash.md). Switchboard runs two workers, each
+// with its keeper.
+//
+//   1. pairs of Strophe.js users log in over BOSH, and see their partner
+//      online; each worker holds some of them;
+//   2. every user sends its partner a numbered message every 100 ms; a few
+//      seconds in, worker 0 is killed with SIGKILL; its successor takes up its
+//      sessions from the keeper and the chat goes on for a few seconds. No
+//      client left CONNECTED or changed its sid; every numbered message arrived
+//      exactly once and in order; the XMPP server never saw a session go. The
+//      users of the dead worker had their held requests fail with its
+//      connections and resent them (same rid), which is all they noticed;
+//   3. after the kill IQs still go round, and everyone logs out: the server sees
+//      each session go.
+//
+// The steps share one server and depend on each other, so after a failure the
+// rest are skipped, and a failing step's error carries the server and
+// Switchboard logs.
+
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { describe, before, after } = require('node:test');
+const { startStack } = require('./stack');
+const { XmppClient } = require('./strophe_client');
+const { dependentSteps, expectGone, expectNotListed } = require('./chat_checks');
+const { workerProcesses, processAlive } = require('./worker_procs');
+const { sleep, waitUntil } = require('../../lib/proc');
+
+const PAIRS = 3;
+const EVERY_MS = 100;     // each user sends its partner one message this often
+const BEFORE_MS = 3000;   // chatting before the kill
+const AFTER_MS = 4000;    // and after the worker is back
+const WAIT = 10;          // BOSH wait
+const VICTIM = 0;         // the worker index killed
+const workerOf = (sid) => Number(/^w(\d+)\./.exec(sid)[1]);
+
+/** Each user sends its partner message n ("NAME #n") every EVERY_MS until stop(). */
+function startChatter(clients, jid) {
+  const sent = {};
+  for (const c of clients) sent[c.name] = 0;
+  const timer = setInterval(() => {
+    for (const [i, c] of clients.entries()) {
+      const partner = clients[i ^ 1];
+      c.sendMessage(jid(partner.name), `${c.name} #${++sent[c.name]}`);
+    }
+  }, EVERY_MS);
+  return { sent, stop: () => clearInterval(timer) };
+}
+
+/** The numbers of the chat messages `client` got from `from`, in order of arrival. */
+function numbersFrom(client, from, jid) {
+  return client.messages
+    .filter((m) => m.from.startsWith(`${jid(from)}/`) && m.type === 'chat' && m.body !== null)
+    .map((m) => {
+      const match = new RegExp(`^${from} #(\\d+)$`).exec(m.body);
+      return match ? Number(match[1]) : m.body;
+    });
+}
+
+function defineCrashChatScenario(serverKind) {
+  describe(`a worker killed with SIGKILL while users chat over BOSH with ${serverKind}`, { timeout: 120000 }, () => {
+    let stack;
+    const jid = (user) => `${user}@localhost`;
+    const clients = [];
+    const sids = {};
+    const statusesAtLogin = {};
+
+    const step = dependentSteps(() => stack, (s) => `BOSH via ${s.via} at ${s.boshUrl}`);
+
+    before(async () => {
+      const names = Array.from({ length: 2 * PAIRS }, (_, i) => `u${i + 1}`);
+      stack = await startStack({
+        server: serverKind,
+        users: Object.fromEntries(names.map((n) => [n, `pw-${n}`])),
+        settings: { workers: 2 },
+      });
+      for (let j = 0; j < PAIRS; j++) await stack.server.befriend([names[2 * j], names[2 * j + 1]]);
+      for (const name of names) clients.push(new XmppClient(stack.boshUrl, { name, wait: WAIT }));
+    });
+
+    after(async () => {
+      for (const client of clients) await client.close();
+      if (stack) await stack.stop();
+    });
+
+    step(`${2 * PAIRS} users log in over BOSH and see their partner online, on both workers`, async (t) => {
+      if (stack.direct) return t.skip('SB_DIRECT=1: a worker is switchboard\'s');
+      await Promise.all(clients.map((c) => c.connect(jid(c.name), `pw-${c.name}`)));
+      for (const c of clients) c.sendPresence();
+      await Promise.all(clients.map((c, i) => c.waitForPresence({ from: jid(clients[i ^ 1].name) })));
+      for (const c of clients) {
+        sids[c.name] = c.sid;
+        statusesAtLogin[c.name] = c.statuses.length;
+      }
+      // Users with sessions on the victim are what this is about; with six
+      // users on two workers the chance that it has none is 1/32.
+      const onVictim = clients.filter((c) => workerOf(c.sid) === VICTIM).length;
+      t.diagnostic(`${onVictim} of ${clients.length} sessions on worker ${VICTIM}`);
+    });
+
+    step(`they chat through worker ${VICTIM}'s death and notice nothing but resent requests`, async (t) => {
+      if (stack.direct) return t.skip('SB_DIRECT=1: a worker is switchboard\'s');
+      const sb = stack.switchboard;
+      const victims = clients.filter((c) => workerOf(c.sid) === VICTIM).map((c) => c.name);
+      const chatter = startChatter(clients, jid);
+      let line;
+      try {
+        await sleep(BEFORE_MS);
+        const pid = workerProcesses(sb.child.pid).find((w) => w.index === VICTIM).pid;
+        process.kill(pid, 'SIGKILL');
+        await waitUntil(`worker ${VICTIM} gone`, () => !processAlive(pid));
+        if (victims.length > 0) {
+          const text = await sb.waitForLog(/keeper: \d+ of \d+ sessions continue[^\n]*/);
+          line = text.match(/keeper: \d+ of \d+ sessions continue[^\n]*/g).pop();
+        }
+        await sleep(AFTER_MS);
+      } finally {
+        chatter.stop();
+      }
+      if (line) t.diagnostic(line);
+      const complete = () => clients.every((c, i) => numbersFrom(clients[i ^ 1], c.name, jid).length >= chatter.sent[c.name]);
+      const deadline = Date.now() + 15000;
+      while (!complete() && Date.now() < deadline) await sleep(50);
+
+      if (victims.length > 0) {
+        assert.match(line, new RegExp(`keeper: ${victims.length} of ${victims.length} sessions continue`));
+      }
+      for (const c of clients) {
+        assert.deepEqual(c.statuses.slice(statusesAtLogin[c.name]), [],
+          `${c.name} stayed CONNECTED (statuses after login: ${c.statuses.join(', ')})`);
+        assert.ok(c.conn.connected, `${c.name} is connected`);
+        assert.equal(c.sid, sids[c.name], `${c.name} kept its sid`);
+        assert.deepEqual(c.messages.filter((m) => m.type === 'error'), [], `${c.name} got no error bounce`);
+        if (!victims.includes(c.name)) {
+          assert.deepEqual(c.httpErrors, {}, `${c.name} (on the other worker) saw no HTTP error`);
+          assert.equal(c.resends, 0, `${c.name} (on the other worker) resent nothing`);
+        }
+      }
+      let total = 0;
+      for (const [i, c] of clients.entries()) {
+        const partner = clients[i ^ 1];
+        const expected = Array.from({ length: chatter.sent[c.name] }, (_, k) => k + 1);
+        assert.deepEqual(numbersFrom(partner, c.name, jid), expected, `${c.name}'s messages at ${partner.name}`);
+        total += expected.length;
+      }
+      const resent = clients.filter((c) => victims.includes(c.name)).map((c) => `${c.name} ${c.resends}`);
+      t.diagnostic(`${total} messages, each arrived once and in order; resends on worker ${VICTIM}: ${resent.join(', ') || 'none'}`);
+    });
+
+    step('after the kill IQs go round and everyone logs out: the server sees them go', async (t) => {
+      if (stack.direct) return t.skip('SB_DIRECT=1: a worker is switchboard\'s');
+      for (const [i, c] of clients.entries()) assert.equal(await c.ping(clients[i ^ 1].jid), 'result');
+      const fullJids = clients.map((c) => c.jid);
+      await Promise.all(clients.map((c) => c.disconnect()));
+      for (const fullJid of fullJids) await expectNotListed(stack.server, fullJid);
+      const witness = new XmppClient(stack.boshUrl, { name: 'witness', wait: WAIT });
+      try {
+        await witness.connect(jid('u1'), 'pw-u1');
+        for (const fullJid of fullJids) await expectGone(witness, fullJid);
+      } finally {
+        await witness.close();
+      }
+    });
+  });
+}
+
+module.exports = { defineCrashChatScenario };
