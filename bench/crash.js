@@ -15,11 +15,17 @@
 // --keep off runs the same with keep_sessions = false: the outcome a worker's
 // death had before keepers (its sessions end).
 //
-//   node bench/crash.js [--sessions 19000] [--workers 2] [--before 30]
-//        [--after 30] [--rate 500] [--keep on|off] [--out bench-out/crash]
+//   node bench/crash.js [--sessions 16000] [--workers 2] [--before 30]
+//        [--after 30] [--rate 500] [--keep on|off] [--migrate 0|1] [--out bench-out/crash]
 //
-// One worker holds at most ~9,800 sessions under the 20,000-fd limit: 19,000
-// sessions on 2 workers is the largest round count at about 10,000 per worker.
+// --migrate sets net.ipv4.tcp_migrate_req for the run (and puts the old value
+// back): 1, as deploy/sysctl.d recommends, moves the connections queued on the
+// dying worker's listener to the other listeners instead of resetting them;
+// the stock 0 resets them, and their clients retry after a back-off.
+//
+// One worker holds at most ~9,800 sessions under the 20,000-fd limit, and stops
+// taking connections there (its listener closes): 16,000 sessions on 2 workers
+// (8,000 each) leaves both listening, as a deployment would be sized.
 //
 // Binaries: SWITCHBOARD_BIN, STUB_BIN, SOAK_BIN, else build/. SB_BENCH_LOG_LEVEL
 // sets switchboard's log level (default warn; the recovery line is a warning).
@@ -34,7 +40,7 @@ const { workerProcesses } = require('../tests/integration/lib/worker_procs');
 const { SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamSources, start, stop } = require('./lib/scale_stack');
 
 function parseArgs(argv) {
-  const args = { sessions: 19000, workers: 2, before: 30, after: 30, rate: 500, keep: 'on', out: 'bench-out/crash' };
+  const args = { sessions: 16000, workers: 2, before: 30, after: 30, rate: 500, keep: 'on', migrate: null, out: 'bench-out/crash' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--sessions') args.sessions = Number(value);
@@ -43,6 +49,7 @@ function parseArgs(argv) {
     else if (flag === '--after') args.after = Number(value);
     else if (flag === '--rate') args.rate = Number(value);
     else if (flag === '--keep') args.keep = value;
+    else if (flag === '--migrate') args.migrate = value;
     else if (flag === '--out') args.out = value;
     else throw new Error(`unknown option ${flag}`);
   }
@@ -67,6 +74,20 @@ function keeperProcesses(supervisorPid) {
   return found;
 }
 
+/** The daemon's /metrics text ('' if it does not answer). */
+function scrape(port) {
+  return new Promise((resolve) => {
+    const req = require('node:http').get({ host: '127.0.0.1', port, path: '/metrics', timeout: 5000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { text += chunk; });
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', () => resolve(''));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
 /** Latency figures over the timeline's seconds in [from, to). */
 function window(points, from, to) {
   const inside = points.filter((p) => p.t >= from && p.t < to && p.latency_ms);
@@ -80,20 +101,25 @@ const recoveryPattern = /keeper: (\d+) of (\d+) sessions continue after the last
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const n = args.sessions;
-  const dir = path.resolve(args.out, `n${n}-w${args.workers}-keep-${args.keep}`);
+  const dir = path.resolve(args.out, `n${n}-w${args.workers}-keep-${args.keep}${args.migrate !== null ? `-migrate${args.migrate}` : ''}`);
   fs.mkdirSync(dir, { recursive: true });
   const stubPort = await freePort();
   const sbPort = await freePort();
+  const metricsPort = await freePort();
   const soakProcs = Math.max(2, Math.ceil(n / SOAK_SESSIONS_PER_PROCESS));
   const logFile = path.join(dir, 'switchboard.log');
+  const migratePath = '/proc/sys/net/ipv4/tcp_migrate_req';
+  const migrateBefore = fs.readFileSync(migratePath, 'utf8').trim();
   let stub = null;
   let sb = null;
   try {
+    if (args.migrate !== null) fs.writeFileSync(migratePath, args.migrate);
+    console.log(`tcp_migrate_req ${fs.readFileSync(migratePath, 'utf8').trim()}`);
     stub = await start(STUB, ['--listen', `127.0.0.1:${stubPort}`, '--procs', String(stubProcs(n)), '--log-level', 'warn'],
       { ready: /listening on/, logFile: path.join(dir, 'stub.log') });
     sb = await start(SWITCHBOARD, ['--listen', `127.0.0.1:${sbPort}`, '--upstream', `127.0.0.1:${stubPort}`,
       '--set', `workers=${args.workers}`, '--set', `keep_sessions=${args.keep === 'on'}`,
-      '--set', `max_sessions=${Math.ceil(n * 1.1)}`,
+      '--set', `max_sessions=${Math.ceil(n * 1.1)}`, '--set', `metrics_listen=127.0.0.1:${metricsPort}`,
       '--log-level', process.env.SB_BENCH_LOG_LEVEL || 'warn', ...upstreamSources(n)],
     { ready: null, logFile });
     await waitForPort(sbPort);
@@ -130,6 +156,7 @@ async function main() {
       await sleep(10);
     }
     const status = await soakDone;
+    const metrics = await scrape(metricsPort);
     const report = JSON.parse(fs.readFileSync(json, 'utf8'));
     const m = line ? recoveryPattern.exec(line) : null;
     const points = report.timeline || [];
@@ -149,6 +176,9 @@ async function main() {
       `${f(base.max)} / ${f(during.max)} ms (${f(during.max / base.max, 2)}) | ` +
       `${MiB(keeperRss)} for ${keepers.length} (${kept ? f((keeperRss / keepers.length) / kept, 0) : '-'} B) | ` +
       `${report.generator && report.generator.overloaded ? 'OVERLOADED' : 'kept up'} (loop lag max ${f(Math.max(base.lag, during.lag, later.lag))} ms) |`);
+    const pick = (pattern) => metrics.split('\n').filter((l) => pattern.test(l) && !l.startsWith('#')).join(', ') || 'none';
+    console.log(`hand-overs: ${pick(/^switchboard_handovers_(relayed|dropped|refused|lost)_total/)}; ` +
+      `refused requests: ${pick(/^switchboard_refused_requests_total\{reason="(connection_busy|unknown_sid|no_room|overload)"/)}`);
     console.log(`worker 0 held ${MiB(victimRss)} when killed; after: p99 ${f(later.p99)} ms, max ${f(later.max)} ms over ${later.seconds} s; soak exit status ${status}`);
     fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ n, workers: args.workers, keep: args.keep, line,
       recoveredMs, base, during, later, keeperRss, keepers: keepers.length, victimRss,
@@ -158,6 +188,7 @@ async function main() {
   } finally {
     await stop(sb);
     await stop(stub);
+    if (args.migrate !== null) fs.writeFileSync(migratePath, migrateBefore);
   }
 }
 

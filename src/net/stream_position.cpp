@@ -19,7 +19,7 @@ constexpr std::uint8_t kCloseWait = 8;
 }  // namespace
 
 bool stream_position(int fd, StreamPosition& position, std::string& error) {
-  struct tcp_info info{};
+  struct tcp_info info {};
   socklen_t size = sizeof(info);
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) != 0) {
     error = std::string("TCP_INFO: ") + std::strerror(errno);

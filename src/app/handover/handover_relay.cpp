@@ -101,9 +101,24 @@ void HandoverRelay::attach(std::uint32_t index, uv_pipe_t* pipe) {
         });
   }
   if (rc != 0) SB_LOG_ERROR("worker %u: cannot read its IPC pipe: %s", index, uv_strerror(rc));
-  std::deque<Relay*> waiting = std::move(channel.waiting);
-  channel.waiting.clear();
-  for (Relay* relay : waiting) deliver(relay);
+  send_waiting(channel);
+}
+
+// Hand-overs that waited for this worker's process, in order, as many as its
+// pipe may have in flight; on_written() sends more as writes complete.
+void HandoverRelay::send_waiting(Channel& channel) {
+  while (!channel.waiting.empty() && channel.pipe != nullptr && channel.writable &&
+         channel.in_flight < kMaxInFlightPerWorker) {
+    Relay* relay = channel.waiting.front();
+    channel.waiting.pop_front();
+    if (closed_ || relay->attempts >= 2) {
+      drop(relay);
+    } else if (held_ > max_held_) {
+      refuse(relay);
+    } else {
+      write(channel, relay);
+    }
+  }
 }
 
 void HandoverRelay::detach(std::uint32_t index) {
@@ -252,18 +267,21 @@ void HandoverRelay::deliver(Relay* relay) {
     return;
   }
   Channel& channel = *channels_[relay->target];
-  if (channel.pipe != nullptr && channel.writable) {
-    // The owner is not reading fast enough, or the relay is near its share of
-    // the file limit: answer now rather than hold the socket past any use.
-    if (channel.in_flight >= kMaxInFlightPerWorker || held_ > max_held_) {
-      // (held_ counts this socket too: at most max_held_ stay open past here.)
-      refuse(relay);
-      return;
-    }
+  // Near its share of the file limit the relay answers at once rather than hold
+  // one more socket (held_ counts this one too: at most max_held_ stay open).
+  if (held_ > max_held_) {
+    refuse(relay);
+    return;
+  }
+  if (channel.pipe != nullptr && channel.writable && channel.waiting.empty() &&
+      channel.in_flight < kMaxInFlightPerWorker) {
     write(channel, relay);
     return;
   }
-  if (channel.waiting.size() >= kMaxWaiting || held_ > max_held_) {
+  // The owner is down, or not reading its pipe as fast as they come (a restarted
+  // worker taking up its kept sessions while all their clients resend): they
+  // wait their turn, up to a point; past it the client is told to retry.
+  if (channel.waiting.size() >= kMaxWaiting) {
     refuse(relay);
     return;
   }
@@ -294,6 +312,7 @@ void HandoverRelay::on_written(uv_write_t* req, int status) {
     ++self.counters_.relayed;
     // The owner holds its own descriptor now; ours can go.
     self.release(relay);
+    self.send_waiting(channel);
     return;
   }
   // The owner's pipe broke (it died) or was closed (it exited): its next process

@@ -10,9 +10,13 @@
 //
 // A worker that is down (it died and waits for its restart) cannot take its
 // hand-overs: they wait here, at most kMaxWaiting per worker, and go to the new
-// process when it is attached. Its sessions are gone, so it answers them
-// item-not-found, which is what tells the client. Waiting hand-overs beyond the
-// cap, and all of them at shutdown, are dropped: the connection is closed.
+// process when it is attached, kMaxInFlightPerWorker writes at a time (the rest
+// follow as writes complete; a worker that reads its pipe slower than hand-overs
+// come has them wait the same way). With keep_sessions the new process has taken up
+// the dead one's sessions (docs/crash.md): every client of that worker resends
+// at once, so thousands may wait for a moment. Without, it answers them
+// item-not-found, which is what tells the client. Hand-overs beyond the cap are
+// answered 503; at shutdown the waiting ones are dropped (the connection closed).
 //
 // Each pipe is read with net::IpcReader: every frame waiting is read in one
 // wake-up, and sockets are paired with frames by their place in the stream
@@ -20,10 +24,10 @@
 //
 // The relay holds a descriptor for every socket between its arrival and the
 // completed write to the owner, so it bounds them: at most kMaxInFlightPerWorker
-// writes queued to one worker (a worker that does not read its pipe in time), and
-// at most max_held() sockets in all: half of what the file limit leaves besides
-// the pipes and the rest (a process at its limit is handed frames without their
-// sockets). A hand-over
+// writes queued to one worker's pipe and kMaxWaiting more waiting their turn (a
+// worker that does not read its pipe in time), and at most max_held() sockets in
+// all: half of what the file limit leaves besides the pipes and the rest (a
+// process at its limit is handed frames without their sockets). A hand-over
 // beyond either bound is answered at once on its socket with a plain HTTP 503 and
 // Retry-After and closed: the client retries, as it does for any 503, instead of
 // waiting for an answer that would come too late.
@@ -58,7 +62,7 @@ struct RelayCounters {
 
 class HandoverRelay {
  public:
-  static constexpr std::size_t kMaxWaiting = 1024;
+  static constexpr std::size_t kMaxWaiting = 16384;  // and max_held() in all
   static constexpr std::size_t kMaxInFlightPerWorker = 2048;
 
   // `max_held`: sockets the relay may hold at once (0: from the file limit).
@@ -106,6 +110,7 @@ class HandoverRelay {
   bool on_chunk(Channel& channel, net::IpcReader::Chunk& chunk);
   void on_frame(Channel& channel, HandoverFrame& frame);
   void deliver(Relay* relay);
+  void send_waiting(Channel& channel);
   void write(Channel& channel, Relay* relay);
   void drop(Relay* relay);
   void refuse(Relay* relay);

@@ -61,7 +61,8 @@ int Keeper::run() {
       update(message, fds);
     } else if (message.kind == KeeperKind::kRecover) {
       for (int fd : fds) ::close(fd);
-      if (!restore(message.nonce)) SB_LOG_WARN("keeper %d: the worker went away while restoring", index_);
+      if (!restore(message.nonce))
+        SB_LOG_WARN("keeper %d: the worker went away while restoring", index_);
     } else {
       for (int fd : fds) ::close(fd);
     }

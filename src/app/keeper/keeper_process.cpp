@@ -61,9 +61,10 @@ bool KeeperProcess::start(const std::string& log_level, const std::string& log_f
 void KeeperProcess::on_exit(uv_process_t* process, std::int64_t status, int signal) {
   auto* self = static_cast<KeeperProcess*>(process->data);
   if (self->running_) {
-    SB_LOG_ERROR("keeper %u (pid %d) ended (status %lld, signal %d): worker %u's sessions are "
-                 "no longer kept",
-                 self->index_, process->pid, static_cast<long long>(status), signal, self->index_);
+    SB_LOG_ERROR(
+        "keeper %u (pid %d) ended (status %lld, signal %d): worker %u's sessions are "
+        "no longer kept",
+        self->index_, process->pid, static_cast<long long>(status), signal, self->index_);
   }
   self->running_ = false;
 }

@@ -77,7 +77,9 @@ void SessionKeeper::session_changed(bosh::Session& session) {
   changed_.push_back(&session);
 }
 
-void SessionKeeper::on_retry(uv_timer_t* timer) { static_cast<SessionKeeper*>(timer->data)->flush(); }
+void SessionKeeper::on_retry(uv_timer_t* timer) {
+  static_cast<SessionKeeper*>(timer->data)->flush();
+}
 
 bool SessionKeeper::send(KeeperMessage& message, std::vector<int>& fds) {
   if (message.kind == KeeperKind::kUpdate && message.entries.empty()) return true;
@@ -120,7 +122,8 @@ void SessionKeeper::flush() {
     if (full) return false;
     if (!send(message, fds)) {
       full = true;
-      for (std::size_t i = 0; i < message.entries.size(); ++i) put_back(message.entries[i], in_message[i]);
+      for (std::size_t i = 0; i < message.entries.size(); ++i)
+        put_back(message.entries[i], in_message[i]);
     } else {
       for (std::size_t i = 0; i < message.entries.size(); ++i) {
         if (in_message[i] != nullptr && message.entries[i].fd) in_message[i]->set_watch_kept(true);

@@ -19,12 +19,13 @@ void Worker::recover_kept_sessions() {
     return;
   }
   if (recovery.kept == 0) return;  // a first start, or nothing was kept
-  SB_LOG_WARN("keeper: %llu of %llu sessions continue after the last process of this worker%s%s "
-              "(%llu ms)",
-              static_cast<unsigned long long>(recovery.continued),
-              static_cast<unsigned long long>(recovery.kept),
-              recovery.ended.empty() ? "" : "; ended: ", reason_list(recovery.ended).c_str(),
-              static_cast<unsigned long long>(recovery.ms));
+  SB_LOG_WARN(
+      "keeper: %llu of %llu sessions continue after the last process of this worker%s%s "
+      "(%llu ms)",
+      static_cast<unsigned long long>(recovery.continued),
+      static_cast<unsigned long long>(recovery.kept),
+      recovery.ended.empty() ? "" : "; ended: ", reason_list(recovery.ended).c_str(),
+      static_cast<unsigned long long>(recovery.ms));
 }
 
 }  // namespace sb::app

@@ -3,8 +3,8 @@
 // the peer sends until it is read; refused for a socket that is not connected.
 #include "net/stream_position.hpp"
 
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>

@@ -62,8 +62,8 @@ TEST_CASE("a keeper message survives its byte form") {
   m.entries.push_back(gone);
   m.entries.push_back(entry("w0.c", false));
   const std::string bytes = encode(m);
-  CHECK(bytes.size() <= encoded_size(m.entries[0]) + encoded_size(m.entries[1]) +
-                            encoded_size(m.entries[2]) + 32);
+  CHECK(bytes.size() <=
+        encoded_size(m.entries[0]) + encoded_size(m.entries[1]) + encoded_size(m.entries[2]) + 32);
   KeeperMessage back;
   std::string error;
   REQUIRE(decode(bytes, back, error));
