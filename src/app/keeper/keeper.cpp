@@ -137,7 +137,12 @@ bool Keeper::restore(std::uint64_t nonce) {
   KeeperMessage end;
   end.kind = KeeperKind::kRestoreEnd;
   end.nonce = nonce;
-  SB_LOG_INFO("%zu sessions handed to the worker", kept_.size());
+  std::size_t record_bytes = 0;
+  for (const auto& [sid, kept] : kept_) {
+    record_bytes += kept.entry.session.size() + kept.entry.link.size() + sid.size();
+  }
+  SB_LOG_INFO("%zu sessions handed to the worker (%zu bytes of records)", kept_.size(),
+              record_bytes);
   return send_blocking(end, {});
 }
 
