@@ -7,8 +7,9 @@
 // sessions) for --seconds. It prints, for each run and as a ratio:
 //   the CPU time of the workers (and of the keepers) per request over the
 //   chatting window, in microseconds (the soak's request count, /proc's CPU
-//   times), and the resident memory of the workers and keepers per session
-//   at its end (RSS, which counts every page the processes touched: user space).
+//   times), and the resident memory the sessions added to the workers and the
+//   keepers, per session, at its end (RSS then less RSS before the first login:
+//   user space, the processes' own baseline left out).
 //
 //   node bench/keep_cost.js [--sessions 10000] [--workers 2] [--seconds 60] [--rate 500]
 //        [--out bench-out/keep-cost]
@@ -69,6 +70,11 @@ async function run(args, keep, dir) {
       '--log-level', 'warn', ...upstreamSources(n)], { ready: null, logFile: path.join(dir, 'switchboard.log') });
     await waitForPort(sbPort);
     await sleep(1000);
+    // Every process's memory before any session: what the sessions add is measured from here.
+    const empty = {
+      workers: sum(workerProcesses(sb.pid).map((w) => w.pid), (pid) => memory(pid).rss),
+      keepers: sum(keeperPids(sb.pid), (pid) => memory(pid).rss),
+    };
     const loginSeconds = Math.ceil(n / args.rate);
     const json = path.join(dir, 'report.json');
     const soak = spawn(SOAK, ['--url', `http://127.0.0.1:${sbPort}/http-bind`, '--sessions', String(n),
@@ -85,6 +91,7 @@ async function run(args, keep, dir) {
     const cpu1 = { workers: sum(workers, cpuSeconds), keepers: sum(keepers, cpuSeconds) };
     const window = (Date.now() - started) / 1000;
     const rss = { workers: sum(workers, (pid) => memory(pid).rss), keepers: sum(keepers, (pid) => memory(pid).rss) };
+    const added = { workers: rss.workers - empty.workers, keepers: rss.keepers - empty.keepers };
     await done;
     const report = JSON.parse(fs.readFileSync(json, 'utf8'));
     // The requests of the window: the timeline's per-second counts when it has
@@ -94,7 +101,7 @@ async function run(args, keep, dir) {
       ? points.reduce((s, p) => s + (p.requests || 0), 0)
       : report.requests * (window / (loginSeconds + 5 + args.seconds));
     return { keep, n, established: report.sessions_established, errors: report.errors, lost: report.messages_lost,
-      requests, window, cpu: { workers: cpu1.workers - cpu0.workers, keepers: cpu1.keepers - cpu0.keepers }, rss };
+      requests, window, cpu: { workers: cpu1.workers - cpu0.workers, keepers: cpu1.keepers - cpu0.keepers }, rss, added };
   } finally {
     await stop(sb);
     await stop(stub);
@@ -109,16 +116,17 @@ async function main() {
   const on = await run(args, true, path.join(base, 'on'));
   const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   const us = (r, key) => (r.cpu[key] * 1e6) / r.requests;
-  console.log('| keep_sessions | sessions | requests in the window | workers CPU µs / request | keepers CPU µs / request | workers RSS / session | keepers RSS / session | errors | lost |');
+  console.log('| keep_sessions | sessions | requests in the window | workers CPU µs / request | keepers CPU µs / request | ' +
+    'workers RSS added / session (all) | keepers RSS added / session (all) | errors | lost |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of [off, on]) {
     console.log(`| ${r.keep} | ${r.established} | ${Math.round(r.requests)} | ${f(us(r, 'workers'))} | ${f(us(r, 'keepers'))} | ` +
-      `${f(r.rss.workers / r.established, 0)} B (${MiB(r.rss.workers)}) | ${f(r.rss.keepers / r.established, 0)} B (${MiB(r.rss.keepers)}) | ${r.errors} | ${r.lost} |`);
+      `${f(r.added.workers / r.established, 0)} B (${MiB(r.rss.workers)}) | ${f(r.added.keepers / r.established, 0)} B (${MiB(r.rss.keepers)}) | ${r.errors} | ${r.lost} |`);
   }
   const total = (r) => us(r, 'workers') + us(r, 'keepers');
   console.log(`with keepers: CPU per request ${f(total(on))} µs against ${f(total(off))} µs (${f(total(on) / total(off))}×, ` +
-    `+${f((total(on) - total(off)) * 1000, 0)} ns); memory per session ${f((on.rss.workers + on.rss.keepers) / on.established, 0)} B ` +
-    `against ${f(off.rss.workers / off.established, 0)} B`);
+    `+${f((total(on) - total(off)) * 1000, 0)} ns); memory added per session ${f((on.added.workers + on.added.keepers) / on.established, 0)} B ` +
+    `against ${f(off.added.workers / off.established, 0)} B`);
   fs.writeFileSync(path.join(base, 'summary.json'), JSON.stringify({ off, on }, null, 2));
 }
 

@@ -5,7 +5,7 @@
 #
 #   build:      cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev
 #               doctest-dev node-llhttp libtomlplusplus-dev (the TOML config file)
-#               libsystemd-dev (sd_notify)
+#               libsystemd-dev (sd_notify) zlib1g-dev (the keeper's records)
 #   checks:     systemd (systemd-analyze verify of deploy/switchboard.service)
 #   checks:     clang libclang-rt-14-dev llvm (libFuzzer targets, symbolized
 #               sanitizer reports)
@@ -35,6 +35,7 @@ fi
 
 packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev node-llhttp
           libtomlplusplus-dev  # the config file reader (TOML)
+          zlib1g-dev  # the keeper's compact records
           libsystemd-dev systemd  # sd_notify; systemd-analyze verify of the unit
           libjs-chart.js  # Chart.js for the soak tool's HTML report
           ejabberd prosody chromium

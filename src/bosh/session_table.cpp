@@ -127,6 +127,7 @@ void SessionTable::unindex(Session& session, bool ended) {
 void SessionTable::collect() {
   // Destructors may retire nothing further, but be safe against growth anyway.
   while (!retired_.empty()) {
+    if (watcher_ != nullptr) watcher_->sessions_freeing();
     std::vector<std::unique_ptr<Session>> batch;
     batch.swap(retired_);
   }

@@ -38,6 +38,9 @@ struct SessionRecord;
 class SessionWatcher {
  public:
   virtual void session_changed(Session& session) = 0;
+  // The sessions that left the index are about to be freed: whoever holds one
+  // (it was named by session_changed) lets go now.
+  virtual void sessions_freeing() = 0;
 
  protected:
   ~SessionWatcher() = default;

@@ -7,91 +7,88 @@
 
 #include <csignal>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "app/keeper/keeper_link.hpp"
 #include "app/keeper/keeper_wire.hpp"
+#include "app/keeper/kept_store.hpp"
 #include "app/log/log.hpp"
 
 namespace sb::app {
 namespace {
 
-struct Kept {
-  KeptEntry entry;
-  int fd = -1;
-};
-
 class Keeper {
  public:
-  explicit Keeper(int index) : index_(index), link_(kKeeperFd) {}
-  ~Keeper() {
-    for (auto& [sid, kept] : kept_) ::close(kept.fd);
-  }
+  Keeper() : link_(kKeeperFd) {}
   int run();
 
  private:
+  // How long the keeper rests after taking what was there.
+  static constexpr int kRestMs = 10;
+  enum class Taken { kOne, kNone, kClosed };
+  Taken take_one(int timeout_ms);
   void update(KeeperMessage& message, std::vector<int>& fds);
   bool restore(std::uint64_t nonce);
   bool send_blocking(const KeeperMessage& message, const std::vector<int>& fds);
 
-  int index_;
   KeeperLink link_;
-  std::unordered_map<std::string, Kept> kept_;
+  KeptStore kept_;
 };
 
 int Keeper::run() {
+  // Wait for a message, take every one there is, then rest a moment: messages
+  // wait safely in the socket meanwhile (a dead worker's too), and a keeper woken
+  // for every packet spent more CPU on waking than on keeping.
   for (;;) {
-    std::string bytes;
-    std::vector<int> fds;
-    std::string error;
-    if (!link_.receive(bytes, fds, -1, error)) {
-      if (error == "closed") return 0;  // the supervisor and every worker are gone
-      SB_LOG_WARN("keeper %d: %s", index_, error.c_str());
-      continue;
+    switch (take_one(-1)) {
+      case Taken::kClosed: return 0;  // the supervisor and every worker are gone
+      case Taken::kNone: continue;
+      case Taken::kOne: break;
     }
-    KeeperMessage message;
-    if (!decode(bytes, message, error) || message.fds() != fds.size()) {
-      SB_LOG_WARN("keeper %d: an unreadable message dropped (%s)", index_,
-                  error.empty() ? "its sockets do not match" : error.c_str());
-      for (int fd : fds) ::close(fd);
-      continue;
+    for (;;) {
+      const Taken next = take_one(0);
+      if (next == Taken::kClosed) return 0;
+      if (next == Taken::kNone) break;
     }
-    if (message.kind == KeeperKind::kUpdate) {
-      update(message, fds);
-    } else if (message.kind == KeeperKind::kRecover) {
-      for (int fd : fds) ::close(fd);
-      if (!restore(message.nonce))
-        SB_LOG_WARN("keeper %d: the worker went away while restoring", index_);
-    } else {
-      for (int fd : fds) ::close(fd);
-    }
+    ::usleep(kRestMs * 1000);
   }
+}
+
+Keeper::Taken Keeper::take_one(int timeout_ms) {
+  std::string bytes;
+  std::vector<int> fds;
+  std::string error;
+  if (!link_.receive(bytes, fds, timeout_ms, error)) {
+    if (error == "closed") return Taken::kClosed;
+    if (error != "timed out") SB_LOG_WARN("%s", error.c_str());
+    return Taken::kNone;
+  }
+  KeeperMessage message;
+  if (!decode(bytes, message, error) || message.fds() != fds.size()) {
+    SB_LOG_WARN("an unreadable message dropped (%s)",
+                error.empty() ? "its sockets do not match" : error.c_str());
+    for (int fd : fds) ::close(fd);
+    return Taken::kOne;
+  }
+  if (message.kind == KeeperKind::kUpdate) {
+    update(message, fds);
+  } else if (message.kind == KeeperKind::kRecover) {
+    for (int fd : fds) ::close(fd);
+    if (!restore(message.nonce)) SB_LOG_WARN("the worker went away while restoring");
+  } else {
+    for (int fd : fds) ::close(fd);
+  }
+  return Taken::kOne;
 }
 
 void Keeper::update(KeeperMessage& message, std::vector<int>& fds) {
   std::size_t next = 0;
   for (KeptEntry& e : message.entries) {
     if (e.gone) {
-      auto found = kept_.find(e.sid);
-      if (found == kept_.end()) continue;
-      ::close(found->second.fd);
-      kept_.erase(found);
-      continue;
+      kept_.drop(e.sid);
+    } else {
+      kept_.put(e, e.fd ? fds[next++] : -1);
     }
-    const int fd = e.fd ? fds[next++] : -1;
-    auto found = kept_.find(e.sid);
-    if (found == kept_.end()) {
-      if (fd < 0) continue;  // nothing to keep without its socket
-      std::string sid = e.sid;
-      kept_.emplace(std::move(sid), Kept{std::move(e), fd});
-      continue;
-    }
-    if (fd >= 0) {  // a restarted worker sends its socket again: the same connection
-      ::close(found->second.fd);
-      found->second.fd = fd;
-    }
-    found->second.entry = std::move(e);
   }
 }
 
@@ -123,32 +120,31 @@ bool Keeper::restore(std::uint64_t nonce) {
     bytes = 0;
     return sent;
   };
-  for (const auto& [sid, kept] : kept_) {
-    const std::size_t size = encoded_size(kept.entry);
+  bool sent = true;
+  kept_.for_each([&](const KeptEntry& entry, int fd) {
+    if (!sent) return;
+    const std::size_t size = encoded_size(entry);
     if (bytes + size > KeeperLink::kMaxBytes - 64 || fds.size() + 1 > KeeperLink::kMaxFds) {
-      if (!flush()) return false;
+      sent = flush();
     }
-    batch.entries.push_back(kept.entry);
+    batch.entries.push_back(entry);
     batch.entries.back().fd = true;
-    fds.push_back(kept.fd);
+    fds.push_back(fd);
     bytes += size;
-  }
+  });
+  if (!sent) return false;
   if (!flush()) return false;
   KeeperMessage end;
   end.kind = KeeperKind::kRestoreEnd;
   end.nonce = nonce;
-  std::size_t record_bytes = 0;
-  for (const auto& [sid, kept] : kept_) {
-    record_bytes += kept.entry.session.size() + kept.entry.link.size() + sid.size();
-  }
-  SB_LOG_INFO("%zu sessions handed to the worker (%zu bytes of records)", kept_.size(),
-              record_bytes);
+  SB_LOG_INFO("%zu sessions handed to the worker (%zu bytes of records, kept in %zu)", kept_.size(),
+              kept_.raw_bytes(), kept_.stored_bytes());
   return send_blocking(end, {});
 }
 
 }  // namespace
 
-int run_keeper(int index) {
+int run_keeper() {
   // Gone with the supervisor, whatever way it goes; and if it went already,
   // before we could ask, go now.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -156,7 +152,7 @@ int run_keeper(int index) {
   // A Ctrl-C or systemd's SIGTERM reaches the whole process group: the
   // supervisor decides, and we go when it does.
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE}) std::signal(sig, SIG_IGN);
-  Keeper keeper(index);
+  Keeper keeper;
   return keeper.run();
 }
 

@@ -27,6 +27,6 @@ inline constexpr std::string_view kKeeperOption = "--keeper";
 inline constexpr int kKeeperFd = 3;
 
 // The keeper's whole life; returns its exit code.
-int run_keeper(int index);
+int run_keeper();
 
 }  // namespace sb::app

@@ -73,8 +73,9 @@ bool KeeperLink::receive(std::string& bytes, std::vector<int>& fds, int timeout_
       return false;
     }
   }
-  bytes.resize(kMaxBytes + 1);
-  iovec iov{bytes.data(), bytes.size()};
+  // One buffer for every receive: a fresh one would be zeroed each time.
+  if (!buffer_) buffer_ = std::make_unique<char[]>(kMaxBytes + 1);
+  iovec iov{buffer_.get(), kMaxBytes + 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -109,7 +110,7 @@ bool KeeperLink::receive(std::string& bytes, std::vector<int>& fds, int timeout_
     error = "a message too large for the keeper link";
     return false;
   }
-  bytes.resize(static_cast<std::size_t>(n));
+  bytes.assign(buffer_.get(), static_cast<std::size_t>(n));
   return true;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ class KeeperLink {
 
  private:
   int fd_;
+  std::unique_ptr<char[]> buffer_;  // what receive() reads into, made on first use
 };
 
 // A SOCK_SEQPACKET pair, both ends close-on-exec: [keeper's, worker's].

@@ -77,6 +77,20 @@ void SessionKeeper::session_changed(bosh::Session& session) {
   changed_.push_back(&session);
 }
 
+// Sessions that left are freed outside the check handle too (an upgrade's move,
+// a recovery): each becomes the sid to drop before its memory goes.
+void SessionKeeper::sessions_freeing() {
+  std::erase_if(changed_, [&](bosh::Session* s) {
+    if (s->state() != bosh::Session::State::kEnded) return false;
+    s->set_watch_marked(false);
+    if (s->watch_kept()) {
+      s->set_watch_kept(false);
+      gone_.emplace_back(s->sid());
+    }
+    return true;
+  });
+}
+
 void SessionKeeper::on_retry(uv_timer_t* timer) {
   static_cast<SessionKeeper*>(timer->data)->flush();
 }

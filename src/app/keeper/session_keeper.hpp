@@ -66,6 +66,7 @@ class SessionKeeper final : public bosh::SessionWatcher {
   void stop();
 
   void session_changed(bosh::Session& session) override;
+  void sessions_freeing() override;
 
   struct Counters {
     std::uint64_t records = 0;  // entries sent

@@ -43,7 +43,7 @@ int run_keeper_process(int argc, char** argv) {
     if (const auto level = log_level_from_name(argv[3])) set_log_level(*level);
   }
   if (argc > 4 && argv[4][0] != '\0') set_log_file(argv[4]);
-  return run_keeper(index);
+  return run_keeper();
 }
 
 int run_supervised_worker(const WorkerLaunch& launch) {

@@ -206,6 +206,7 @@ Worker::~Worker() {
   tls_listener_.reset();
   heartbeat_.reset();
   handover_.reset();
+  keeper_.reset();  // it watches the session table
   sessions_.reset();
   context_.reset();
   if (loop_ready_) uv_loop_close(&loop_);
