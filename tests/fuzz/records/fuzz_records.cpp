@@ -1,8 +1,9 @@
 // fuzz_records: the readers of the records that carry state out of a process
 // (bosh/session_record.hpp, xmpp/link_record.hpp, http/connection_record.hpp,
-// ws/ws_record.hpp, and the upgrade channel's messages, app/upgrade/upgrade_wire.hpp)
-// on damaged and hostile bytes: what an upgrade reads from the process before
-// it, and what crash recovery will read from storage.
+// ws/ws_record.hpp, the upgrade channel's messages, app/upgrade/upgrade_wire.hpp,
+// and a keeper's, app/keeper/keeper_wire.hpp) on damaged and hostile bytes: what
+// an upgrade reads from the process before it, what a keeper and a restarted
+// worker read from each other, and what crash recovery will read from storage.
 //
 // Whatever the bytes, decode must return (no crash, no read past the end, no
 // allocation beyond what the bytes can justify), and a record it accepts must be
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/keeper/keeper_wire.hpp"
 #include "app/upgrade/upgrade_wire.hpp"
 #include "bosh/session_record.hpp"
 #include "http/connection_record.hpp"
@@ -49,5 +51,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   read_back<sb::app::EndMessage>(input);
   read_back<std::vector<sb::app::MovingItem>>(input);
   read_back<sb::app::ForwardMessage>(input);
+  read_back<sb::app::KeeperMessage>(input);
   return 0;
 }
