@@ -23,6 +23,7 @@ const { WsClient, destroyWsSockets } = require('./lib/ws_client');
 const { makeCertificate, tlsExchange, CREATION_HEAD } = require('./lib/tls_client');
 const { freePort, listenInodes } = require('../lib/ports');
 const { scrape } = require(path.join(__dirname, '..', 'integration', 'lib', 'metrics.js'));
+const { workerProcesses } = require(path.join(__dirname, '..', 'integration', 'lib', 'worker_procs.js'));
 const { bodyXml } = require('../lib/bosh');
 const { HttpConnection, requestBytes } = require('../lib/raw_http');
 
@@ -315,11 +316,20 @@ test('while a worker restarts, or a reload runs, SIGUSR2 is refused cleanly; the
   process.kill(sb.pid, 'SIGUSR2');
   await sb.waitForLog(/upgrade refused: worker 1 is not up/);
   await sb.waitForLog(/\[worker 1\] listening on http/, { count: 2 });  // its next process listens
-  // SIGHUP and SIGUSR2 one right after the other: the supervisor reads both in
-  // order, and the upgrade is refused while the workers apply the reload.
-  sb.reload();
-  process.kill(sb.pid, 'SIGUSR2');
-  await sb.waitForLog(/upgrade refused: a reload is under way/);
+  // SIGUSR2 while the workers apply a reload is refused. Worker 0 is stopped
+  // for that moment, so the reload cannot finish before the second signal
+  // (two signals sent back to back may be read one loop turn apart, and the
+  // workers answer a reload within a millisecond).
+  const worker0 = workerProcesses(sb.pid).find((w) => w.index === 0).pid;
+  process.kill(worker0, 'SIGSTOP');
+  try {
+    sb.reload();
+    await sb.waitForLog(/reload 1: /);
+    process.kill(sb.pid, 'SIGUSR2');
+    await sb.waitForLog(/upgrade refused: a reload is under way/);
+  } finally {
+    process.kill(worker0, 'SIGCONT');
+  }
   await sb.waitForLog(/reload 1 done/);
   await assertAlive(survivor, 'after the refusals');
   const { moved, line } = await sb.upgrade();
