@@ -36,7 +36,7 @@ const { spawn } = require('node:child_process');
 const { memory, MiB } = require('../tests/lib/proc_stats');
 const { freePort } = require('../tests/lib/ports');
 const { waitForPort, sleep } = require('../tests/lib/proc');
-const { workerProcesses } = require('../tests/integration/lib/worker_procs');
+const { workerProcesses, keeperProcesses } = require('../tests/integration/lib/worker_procs');
 const { SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamSources, start, stop } = require('./lib/scale_stack');
 
 function parseArgs(argv) {
@@ -57,22 +57,6 @@ function parseArgs(argv) {
 }
 
 const rssOf = (pid) => { try { return memory(pid).rss || 0; } catch { return 0; } };
-
-/** The keeper processes under `supervisorPid`: [{ pid, index }]. */
-function keeperProcesses(supervisorPid) {
-  const found = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== supervisorPid) continue;
-      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const at = args.indexOf('--keeper');
-      if (at >= 0) found.push({ pid: Number(entry), index: Number(args[at + 1]) });
-    } catch { /* gone while we looked */ }
-  }
-  return found;
-}
 
 /** The daemon's /metrics text ('' if it does not answer). */
 function scrape(port) {

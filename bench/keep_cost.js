@@ -22,7 +22,7 @@ const { spawn } = require('node:child_process');
 const { memory, cpuSeconds, MiB } = require('../tests/lib/proc_stats');
 const { freePort } = require('../tests/lib/ports');
 const { waitForPort, sleep } = require('../tests/lib/proc');
-const { workerProcesses } = require('../tests/integration/lib/worker_procs');
+const { workerProcesses, keeperProcesses } = require('../tests/integration/lib/worker_procs');
 const { SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamSources, start, stop } = require('./lib/scale_stack');
 
 function parseArgs(argv) {
@@ -37,20 +37,6 @@ function parseArgs(argv) {
     else throw new Error(`unknown option ${flag}`);
   }
   return args;
-}
-
-/** The supervisor's children that are keepers. */
-function keeperPids(supervisorPid) {
-  const out = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== supervisorPid) continue;
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes('--keeper')) out.push(Number(entry));
-    } catch { /* gone */ }
-  }
-  return out;
 }
 
 const sum = (pids, f) => pids.reduce((s, pid) => { try { return s + (f(pid) || 0); } catch { return s; } }, 0);
@@ -73,7 +59,7 @@ async function run(args, keep, dir) {
     // Every process's memory before any session: what the sessions add is measured from here.
     const empty = {
       workers: sum(workerProcesses(sb.pid).map((w) => w.pid), (pid) => memory(pid).rss),
-      keepers: sum(keeperPids(sb.pid), (pid) => memory(pid).rss),
+      keepers: sum(keeperProcesses(sb.pid).map((k) => k.pid), (pid) => memory(pid).rss),
     };
     const loginSeconds = Math.ceil(n / args.rate);
     const json = path.join(dir, 'report.json');
@@ -84,7 +70,7 @@ async function run(args, keep, dir) {
     const done = new Promise((resolve) => soak.on('exit', resolve));
     await sleep((loginSeconds + 5) * 1000);
     const workers = workerProcesses(sb.pid).map((w) => w.pid);
-    const keepers = keeperPids(sb.pid);
+    const keepers = keeperProcesses(sb.pid).map((k) => k.pid);
     const cpu0 = { workers: sum(workers, cpuSeconds), keepers: sum(keepers, cpuSeconds) };
     const started = Date.now();
     await sleep(args.seconds * 1000 - 1000);

@@ -1,7 +1,8 @@
 'use strict';
 // The worker processes of a supervising switchboard, read from /proc: which pid
-// runs which worker index (its `--worker-index` argument), and what state a
-// process is in. Tests use it to stop, kill or watch one worker by its pid.
+// runs which worker index (its `--worker-index` argument), the same for its
+// keepers (`--keeper I`, docs/crash.md), and what state a process is in. Tests
+// and benchmarks use it to stop, kill or watch one process by its pid.
 
 const fs = require('node:fs');
 
@@ -15,8 +16,8 @@ function statFields(pid) {
   }
 }
 
-/** The worker processes of `supervisorPid`: [{ pid, index }] by index, zombies left out. */
-function workerProcesses(supervisorPid) {
+/** The children of `supervisorPid` whose command line has `flag I`: [{ pid, index }] by index, zombies left out. */
+function childrenWith(supervisorPid, flag) {
   const found = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -24,12 +25,17 @@ function workerProcesses(supervisorPid) {
     if (!fields || Number(fields[1]) !== supervisorPid || fields[0] === 'Z') continue;
     try {
       const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const at = args.indexOf('--worker-index');
+      const at = args.indexOf(flag);
       if (at >= 0) found.push({ pid: Number(entry), index: Number(args[at + 1]) });
     } catch { /* the process ended while we looked */ }
   }
   return found.sort((a, b) => a.index - b.index);
 }
+
+/** The worker processes of `supervisorPid`: [{ pid, index }] by index. */
+const workerProcesses = (supervisorPid) => childrenWith(supervisorPid, '--worker-index');
+/** Its keeper processes (keep_sessions): [{ pid, index }] by index. */
+const keeperProcesses = (supervisorPid) => childrenWith(supervisorPid, '--keeper');
 
 /** The state letter of a process (R, S, T for stopped, Z for a zombie...), or null if gone. */
 function processState(pid) {
@@ -49,4 +55,4 @@ function workerOfSid(sid) {
   return match ? Number(match[1]) : null;
 }
 
-module.exports = { workerProcesses, processState, processAlive, workerOfSid };
+module.exports = { workerProcesses, keeperProcesses, processState, processAlive, workerOfSid };
