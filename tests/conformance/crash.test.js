@@ -13,31 +13,15 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const {
-  startStackFor, assertAlive, assertWrapper, stillPending, attrPattern, uniqueDomain, assertSessionGone,
+  startStackFor, assertAlive, assertWrapper, stillPending, attrPattern, assertSessionGone,
+  sessionsOnEveryWorker,
 } = require('./lib/stack');
-const { BoshSession } = require('../lib/bosh');
 const { waitUntil } = require('../lib/proc');
 const { workerProcesses, processAlive } = require(path.join(__dirname, '..', 'integration', 'lib', 'worker_procs.js'));
 
 const WORKERS = 2;
-const workerOf = (sid) => Number(/^w(\d+)\./.exec(sid)[1]);
 const recoveryLine = /keeper: (\d+) of (\d+) sessions continue after the last process of this worker(?:; ended: ([^(]*))? \((\d+) ms\)/;
 
-/** Sessions until every worker owns at least `each`: [{ session, conn, worker }]. */
-async function sessionsOnEveryWorker(sb, upstream, label, each = 1) {
-  const out = [];
-  const per = new Array(WORKERS).fill(0);
-  for (let n = 0; per.some((c) => c < each); n += 1) {
-    if (n > 60) throw new Error(`no session on every worker after ${n} tries: ${per}`);
-    const to = uniqueDomain(`${label}-${n}`);
-    const session = await BoshSession.create(sb.port, to);
-    const conn = await upstream.connection(to);
-    const worker = workerOf(session.sid);
-    per[worker] += 1;
-    out.push({ session, conn, worker });
-  }
-  return out;
-}
 
 /**
  * One message each way: the client's stanza reaches the server (once), the
@@ -88,7 +72,7 @@ async function killWorker(sb, index) {
 test('a worker killed with SIGKILL: its sessions continue, the others never notice', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'kill', 2);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'kill', { workers: WORKERS, each: 2 });
   const connections = upstream.connectionCount;
   // One message each way first, so the rids and the server stream have moved.
   for (const [i, s] of all.entries()) await chat(s, `before-${i}`);
@@ -136,7 +120,7 @@ test('a worker killed with SIGKILL: its sessions continue, the others never noti
 test('killed twice: the restarted worker keeps what it took up', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'twice', 2);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'twice', { workers: WORKERS, each: 2 });
   const victims = all.filter((s) => s.worker === 1);
   for (let round = 0; round < 2; round += 1) {
     const { continued, kept } = await killWorker(sb, 1);
@@ -150,7 +134,7 @@ test('killed twice: the restarted worker keeps what it took up', async (t) => {
 test('a hung worker killed by the hang watch: its sessions continue too', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info', worker_hang_timeout: 2 });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'hung', 2);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'hung', { workers: WORKERS, each: 2 });
   const victims = all.filter((s) => s.worker === 0);
   for (const [i, s] of all.entries()) await chat(s, `before-${i}`);
   const pid = await workerPid(sb, 0);
@@ -171,7 +155,7 @@ test('a hung worker killed by the hang watch: its sessions continue too', async 
 test('a session that ends is let go by the keeper: its server connection closes', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'end', 1);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'end', { workers: WORKERS, each: 1 });
   for (const s of all) {
     const reply = await s.session.send({ attrs: { type: 'terminate' } });
     assert.equal(reply.status, 200);
@@ -187,7 +171,7 @@ test('a session that ends is let go by the keeper: its server connection closes'
 test('keep_sessions = false: a killed worker\'s sessions end with it', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info', keep_sessions: false });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'off', 1);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'off', { workers: WORKERS, each: 1 });
   assert.doesNotMatch(sb.stderr(), /keeper \d started/);
   const victim = all.find((s) => s.worker === 0);
   const pid = await workerPid(sb, 0);

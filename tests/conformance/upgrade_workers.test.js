@@ -15,6 +15,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const {
   startStackFor, assertAlive, assertWrapper, stillPending, attrPattern, sleep, uniqueDomain,
+  sessionsOnEveryWorker,
 } = require('./lib/stack');
 const { BoshSession } = require('../lib/bosh');
 const { processGone } = require('../lib/switchboard');
@@ -30,28 +31,13 @@ const { HttpConnection, requestBytes } = require('../lib/raw_http');
 const WORKERS = 2;
 const workerOf = (sid) => Number(/^w(\d+)\./.exec(sid)[1]);
 
-/** Sessions until every worker owns at least `each`: [{ session, conn, worker }]. */
-async function sessionsOnEveryWorker(sb, upstream, label, each = 1) {
-  const out = [];
-  const per = new Array(WORKERS).fill(0);
-  for (let n = 0; per.some((c) => c < each); n += 1) {
-    if (n > 60) throw new Error(`no session on every worker after ${n} tries: ${per}`);
-    const to = uniqueDomain(`${label}-${n}`);
-    const session = await BoshSession.create(sb.port, to);
-    const conn = await upstream.connection(to);
-    const worker = workerOf(session.sid);
-    per[worker] += 1;
-    out.push({ session, conn, worker });
-  }
-  return out;
-}
 
 const upgradeLine = /upgrade: (\d+) sessions moved, (\d+) ended \(([^)]*)\), [\d.]+ s/;
 
 test('every worker\'s sessions move, held polls and all, and chat on', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'w', 2);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'w', { workers: WORKERS, each: 2 });
   const held = all.map(({ session }) => session.send());
   for (const h of held) assert.ok(await stillPending(h, 50), 'held before the upgrade');
 
@@ -73,7 +59,7 @@ test('every worker\'s sessions move, held polls and all, and chat on', async (t)
 test('a request on a connection to the other worker is handed over after the upgrade', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: process.env.SB_LOG_LEVEL || 'info' });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'hand', 1);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'hand', { workers: WORKERS, each: 1 });
   if (!process.env.SB_NO_UPGRADE) await sb.upgrade();
   // Every request below comes on a connection of its own (tests/lib/raw_http.js):
   // the kernel spreads them over both new workers, so about half must be
@@ -114,7 +100,7 @@ test('WebSocket sessions on every worker move with their connections', async (t)
 test('metrics go on across the upgrade (no reset), and count what moved', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' }, { metrics: true });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'm', 1);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'm', { workers: WORKERS, each: 1 });
   const before = (await scrape(sb.metricsUrl)).samples;
   assert.equal(before.switchboard_sessions_created_total, all.length);
   const sockets = { http: listenInodes(sb.port), metrics: listenInodes(sb.metricsPort) };
@@ -138,7 +124,7 @@ test('metrics go on across the upgrade (no reset), and count what moved', async 
 test('a new binary that refuses its configuration, or a changed worker count: the old daemon keeps everything', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'keep', 1);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'keep', { workers: WORKERS, each: 1 });
   const held = all.map(({ session }) => session.send());
   const pid = sb.pid;
 
@@ -168,7 +154,7 @@ test('switchboard upgrade with several workers: the pid file, the outcome line, 
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const pidFile = path.join(dir, 'switchboard.pid');
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, pid_file: pidFile });
-  const all = await sessionsOnEveryWorker(sb, upstream, 'cmd', 1);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'cmd', { workers: WORKERS, each: 1 });
   let oldPid = sb.pid;
   for (let round = 1; round <= 2; round += 1) {
     const run = spawnSync(sb.binary, ['upgrade', '--config', sb.configFile], { encoding: 'utf8', timeout: 60000 });
@@ -188,7 +174,7 @@ test('switchboard upgrade with several workers: the pid file, the outcome line, 
 test('requests keep coming on fresh connections through the upgrade: none is lost or refused', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'debug' });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'busy', 4);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'busy', { workers: WORKERS, each: 4 });
   // Each session echoes a stanza through the server, one request after the
   // other, each on a connection of its own: about half of them land on the
   // other worker and are handed over, before, during and after the move.
@@ -307,7 +293,7 @@ test('a request half read when the lone daemon moves goes on to the new one whol
 test('while a worker restarts, or a reload runs, SIGUSR2 is refused cleanly; then it goes through', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
   await sb.waitForLog(/all 2 workers listening/);
-  const all = await sessionsOnEveryWorker(sb, upstream, 'restart', 1);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'restart', { workers: WORKERS, each: 1 });
   const survivor = all.find((s) => s.worker === 0);
   // Worker 1 dies; SIGUSR2 before its next process listens is refused.
   const started = [...sb.stderr().matchAll(/worker 1 started \(pid (\d+)\)/g)];

@@ -168,7 +168,27 @@ async function stillPending(promise, ms) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Sessions until each of `workers` workers owns at least `each` (sids name their
+ * worker: "w3.…"): [{ session, conn, worker }].
+ */
+async function sessionsOnEveryWorker(sb, upstream, label, { workers = 2, each = 1 } = {}) {
+  const out = [];
+  const per = new Array(workers).fill(0);
+  for (let n = 0; per.some((c) => c < each); n += 1) {
+    if (n > 60) throw new Error(`no session on every worker after ${n} tries: ${per}`);
+    const to = uniqueDomain(`${label}-${n}`);
+    const session = await BoshSession.create(sb.port, to);
+    const conn = await upstream.connection(to);
+    const worker = Number(/^w(\d+)\./.exec(session.sid)[1]);
+    per[worker] += 1;
+    out.push({ session, conn, worker });
+  }
+  return out;
+}
+
 module.exports = {
+  sessionsOnEveryWorker,
   attrPattern, useStack, startStackFor, uniqueDomain, openSession, openBystander, assertAlive, assertWrapper, assertTerminate,
   assertEmptyBody, assertHttpError, assertSessionGone, stillPending, sleep,
 };
