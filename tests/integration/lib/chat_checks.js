@@ -68,4 +68,41 @@ async function exchangeMessages(alice, bob, jid) {
   assert.deepEqual(received, burst);
 }
 
-module.exports = { dependentSteps, expectGone, expectNotListed, exchangeMessages };
+/**
+ * Every user sends its partner (clients 2j and 2j+1) message n ("NAME #n",
+ * n = 1, 2, ...) every 100 ms until stop(). sent[name] is the last n sent by
+ * `name`; sentAt(name, since) counts those sent from `since` (ms) on.
+ */
+function startChatter(clients, jid) {
+  const sent = {};
+  const times = {};
+  for (const c of clients) {
+    sent[c.name] = 0;
+    times[c.name] = [];
+  }
+  const timer = setInterval(() => {
+    for (const [i, c] of clients.entries()) {
+      const partner = clients[i ^ 1];
+      const n = ++sent[c.name];
+      times[c.name].push(Date.now());
+      c.sendMessage(jid(partner.name), `${c.name} #${n}`);
+    }
+  }, 100);
+  return {
+    sent,
+    sentAt: (name, since, until = Infinity) => times[name].filter((t) => t >= since && t < until).length,
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** The numbers of the chat messages `client` got from `from`, in order of arrival. */
+function numbersFrom(client, from, jid) {
+  return client.messages
+    .filter((m) => m.from.startsWith(`${jid(from)}/`) && m.type === 'chat' && m.body !== null)
+    .map((m) => {
+      const match = new RegExp(`^${from} #(\\d+)$`).exec(m.body);
+      return match ? Number(match[1]) : m.body;
+    });
+}
+
+module.exports = { dependentSteps, expectGone, expectNotListed, exchangeMessages, startChatter, numbersFrom };

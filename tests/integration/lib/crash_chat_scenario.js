@@ -25,40 +25,16 @@ const path = require('node:path');
 const { describe, before, after } = require('node:test');
 const { startStack } = require('./stack');
 const { XmppClient } = require('./strophe_client');
-const { dependentSteps, expectGone, expectNotListed } = require('./chat_checks');
+const { dependentSteps, expectGone, expectNotListed, startChatter, numbersFrom } = require('./chat_checks');
 const { workerProcesses, processAlive } = require('./worker_procs');
 const { sleep, waitUntil } = require('../../lib/proc');
 
 const PAIRS = 3;
-const EVERY_MS = 100;     // each user sends its partner one message this often
 const BEFORE_MS = 3000;   // chatting before the kill
 const AFTER_MS = 4000;    // and after the worker is back
 const WAIT = 10;          // BOSH wait
 const VICTIM = 0;         // the worker index killed
 const workerOf = (sid) => Number(/^w(\d+)\./.exec(sid)[1]);
-
-/** Each user sends its partner message n ("NAME #n") every EVERY_MS until stop(). */
-function startChatter(clients, jid) {
-  const sent = {};
-  for (const c of clients) sent[c.name] = 0;
-  const timer = setInterval(() => {
-    for (const [i, c] of clients.entries()) {
-      const partner = clients[i ^ 1];
-      c.sendMessage(jid(partner.name), `${c.name} #${++sent[c.name]}`);
-    }
-  }, EVERY_MS);
-  return { sent, stop: () => clearInterval(timer) };
-}
-
-/** The numbers of the chat messages `client` got from `from`, in order of arrival. */
-function numbersFrom(client, from, jid) {
-  return client.messages
-    .filter((m) => m.from.startsWith(`${jid(from)}/`) && m.type === 'chat' && m.body !== null)
-    .map((m) => {
-      const match = new RegExp(`^${from} #(\\d+)$`).exec(m.body);
-      return match ? Number(match[1]) : m.body;
-    });
-}
 
 function defineCrashChatScenario(serverKind) {
   describe(`a worker killed with SIGKILL while users chat over BOSH with ${serverKind}`, { timeout: 120000 }, () => {

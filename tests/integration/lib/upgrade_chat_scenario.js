@@ -24,52 +24,14 @@ const assert = require('node:assert/strict');
 const { describe, before, after } = require('node:test');
 const { startStack } = require('./stack');
 const { XmppClient } = require('./strophe_client');
-const { dependentSteps, expectGone, expectNotListed } = require('./chat_checks');
+const { dependentSteps, expectGone, expectNotListed, startChatter, numbersFrom } = require('./chat_checks');
 const { processGone } = require('../../lib/switchboard');
 const { sleep } = require('../../lib/proc');
 
 const PAIRS = 3;
-const EVERY_MS = 100;     // each user sends its partner one message this often
 const BEFORE_MS = 3000;   // chatting before the upgrade is asked for
 const AFTER_MS = 4000;    // and after the old daemon has gone
 const WAIT = 10;          // BOSH wait: a held request spans the upgrade
-
-/**
- * Every user sends its partner (clients 2j and 2j+1) message n ("NAME #n",
- * n = 1, 2, ...) every EVERY_MS until stop(). sent[name] is the last n sent by
- * `name`; sentAt(name, since) counts those sent from `since` (ms) on.
- */
-function startChatter(clients, jid) {
-  const sent = {};
-  const times = {};
-  for (const c of clients) {
-    sent[c.name] = 0;
-    times[c.name] = [];
-  }
-  const timer = setInterval(() => {
-    for (const [i, c] of clients.entries()) {
-      const partner = clients[i ^ 1];
-      const n = ++sent[c.name];
-      times[c.name].push(Date.now());
-      c.sendMessage(jid(partner.name), `${c.name} #${n}`);
-    }
-  }, EVERY_MS);
-  return {
-    sent,
-    sentAt: (name, since, until = Infinity) => times[name].filter((t) => t >= since && t < until).length,
-    stop: () => clearInterval(timer),
-  };
-}
-
-/** The numbers of the chat messages `client` got from `from`, in order of arrival. */
-function numbersFrom(client, from, jid) {
-  return client.messages
-    .filter((m) => m.from.startsWith(`${jid(from)}/`) && m.type === 'chat' && m.body !== null)
-    .map((m) => {
-      const match = new RegExp(`^${from} #(\\d+)$`).exec(m.body);
-      return match ? Number(match[1]) : m.body;
-    });
-}
 
 function defineUpgradeChatScenario(serverKind, { workers = 1 } = {}) {
   describe(`an upgrade in place (workers = ${workers}) while users chat over BOSH and WebSocket with ${serverKind}`, { timeout: 120000 }, () => {
