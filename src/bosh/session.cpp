@@ -535,7 +535,13 @@ void Session::upstream_stanza(std::string&& stanza) {
 }
 
 void Session::upstream_batch_end() {
-  if (!data_ready_ || state_ == State::kEnded) return;
+  if (state_ == State::kEnded) return;
+  if (!data_ready_) {
+    // Part of a stanza was read: nothing to deliver, but where the session
+    // stands in the server's stream moved (its link holds the part).
+    table_.changed(*this);
+    return;
+  }
   data_ready_ = false;
   if (state_ == State::kOpening) state_ = State::kOpen;
   deliver();

@@ -294,12 +294,8 @@ void Listener::accept_some() {
 }
 
 void Listener::adopt(int fd) {
-  TcpStream* stream = TcpStream::create(loop_, nullptr);
-  if (uv_tcp_open(stream->handle(), fd) != 0) {
-    ::close(fd);  // libuv did not take it
-    stream->close();
-    return;
-  }
+  TcpStream* stream = TcpStream::open(loop_, fd);
+  if (stream == nullptr) return;
   uv_tcp_nodelay(stream->handle(), 1);
   on_accept_(*stream);
 }

@@ -12,6 +12,8 @@
 // freed there, never while one of its own callbacks is on the stack.
 #include "net/tcp_stream.hpp"
 
+#include <unistd.h>
+
 #include <array>
 #include <type_traits>
 #include <utility>
@@ -60,6 +62,16 @@ struct TcpStream::WriteRequest {
 
 TcpStream* TcpStream::create(uv_loop_t* loop, StreamHandler* handler) {
   return new TcpStream(loop, handler);
+}
+
+TcpStream* TcpStream::open(uv_loop_t* loop, int fd) {
+  TcpStream* stream = create(loop, nullptr);
+  if (uv_tcp_open(stream->handle(), fd) != 0) {
+    ::close(fd);  // libuv did not take it
+    stream->close();
+    return nullptr;
+  }
+  return stream;
 }
 
 TcpStream::TcpStream(uv_loop_t* loop, StreamHandler* handler) {

@@ -72,6 +72,10 @@ class TcpStream : public base::Pooled<TcpStream> {
   // must have a LoopContext (reads use its shared buffer). Until it is open the
   // stream is freed the same way: close() and let the loop run.
   static TcpStream* create(uv_loop_t* loop, StreamHandler* handler);
+  // A stream over `fd`, a connected socket this process received (accepted,
+  // handed over, kept): it owns the descriptor from now on. Null when libuv
+  // does not take it (the descriptor is closed then).
+  static TcpStream* open(uv_loop_t* loop, int fd);
 
   uv_tcp_t* handle() { return &tcp_; }
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }

@@ -64,6 +64,9 @@ class WsOutput {
   // A text message from the client was read, or one went to it: for counting.
   virtual void message_in() {}
   virtual void message_out() {}
+  // The server link read bytes (a stanza, or part of one): where the session
+  // stands in the server's stream moved.
+  virtual void upstream_read() {}
   // The client's address ("192.0.2.7"), for a PROXY protocol header towards the
   // server (upstream_proxy_protocol); empty if the glue does not keep it.
   virtual std::string_view client_address() const { return {}; }
@@ -142,7 +145,9 @@ class WsSession final : public engine::UpstreamEvents, private FrameSink {
   // engine::UpstreamEvents
   void upstream_opened(const engine::StreamHeader& header) override;
   void upstream_stanza(std::string&& stanza) override;
-  void upstream_batch_end() override {}
+  void upstream_batch_end() override {
+    if (state_ != State::kClosed) output_.upstream_read();
+  }
   void upstream_closed(engine::UpstreamEnd end, std::string&& detail) override;
   std::string_view client_address() const override { return output_.client_address(); }
 

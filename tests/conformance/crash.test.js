@@ -7,17 +7,20 @@
 // (same rid, XEP-0124 §14) and get what the server sent meanwhile; what the
 // client sends next reaches the server once. A session that ends is dropped by
 // the keeper (its server connection closes at once); keep_sessions = false
-// restores the old outcome (the sessions end with the worker).
+// restores the old outcome (the sessions end with the worker). A WebSocket
+// session is kept with its client's connection: the client sees nothing at
+// all, not even a message in part lost.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const {
   startStackFor, assertAlive, assertWrapper, stillPending, attrPattern, assertSessionGone,
-  sessionsOnEveryWorker,
+  sessionsOnEveryWorker, uniqueDomain, sleep,
 } = require('./lib/stack');
 const { waitUntil } = require('../lib/proc');
 const { workerProcesses, processAlive } = require(path.join(__dirname, '..', 'integration', 'lib', 'worker_procs.js'));
+const { WsClient, destroyWsSockets, frameBytes, OP } = require('./lib/ws_client');
 
 const WORKERS = 2;
 const recoveryLine = /keeper: (\d+) of (\d+) sessions continue after the last process of this worker(?:; ended: ([^(]*))? \((\d+) ms\)/;
@@ -117,6 +120,73 @@ test('a worker killed with SIGKILL: its sessions continue, the others never noti
   }
 });
 
+/** WebSocket sessions until each worker has `each`: { ws, conn, worker, to }. */
+async function wsSessionsOnEveryWorker(sb, upstream, label, each) {
+  const out = [];
+  const per = new Array(WORKERS).fill(0);
+  for (let n = 0; per.some((c) => c < each); n += 1) {
+    if (n > 60) throw new Error(`no WebSocket session on every worker after ${n} tries: ${per}`);
+    const ws = await WsClient.open(sb.port);
+    const to = uniqueDomain(`${label}-${n}`);
+    ws.sendOpen(to);
+    const conn = await upstream.connection(to);
+    await ws.frame(1);
+    const created = new RegExp(`session w(\\d+)\\.ws\\d+\\.\\.\\. created for ${to.replace(/\./g, '\\.')}`);
+    const worker = Number(created.exec(await sb.waitForLog(created))[1]);
+    per[worker] += 1;
+    out.push({ ws, conn, worker, to });
+  }
+  return out;
+}
+
+/** One message each way on a WebSocket session: reaches the server once, comes back. */
+async function wsChat(s, id) {
+  s.ws.sendText(`<message xmlns='jabber:client' id='${id}' to='p@x'/>`);
+  await s.conn.waitStanza(attrPattern('id', id));
+  s.conn.send(`<message id='${id}-back' from='p@x'/>`);
+  assert.match(await s.ws.waitText(`${id}-back`), attrPattern('id', `${id}-back`));
+  assert.equal(s.conn.stanzas.filter((x) => attrPattern('id', id).test(x)).length, 1, `${id} reached the server once`);
+}
+
+test('WebSocket sessions continue through their worker\'s death, on the same connections', async (t) => {
+  t.after(destroyWsSockets);
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await wsSessionsOnEveryWorker(sb, upstream, 'wskill', 2);
+  const connections = upstream.connectionCount;
+  for (const [i, s] of all.entries()) await wsChat(s, `before-${i}`);
+  const victims = all.filter((s) => s.worker === 0);
+  // The first client leaves a message in part: its first bytes are read (and
+  // kept, in the record's frame parser) before the kill, the rest come after.
+  const split = frameBytes(OP.text, Buffer.from("<message xmlns='jabber:client' id='split' to='p@x'/>"));
+  victims[0].ws.sendRaw(split.subarray(0, 20));
+  await sleep(100);
+
+  const { continued, kept, ended } = await killWorker(sb, 0);
+  assert.equal(kept, victims.length, 'the keeper held every session of the worker');
+  assert.equal(continued, victims.length, `every session continues (ended: ${ended})`);
+  // The server spoke while the worker was down, or being replaced: it comes through.
+  victims.forEach(({ conn }, i) => conn.send(`<message id='meanwhile-${i}' from='p@x'/>`));
+  for (const [i, s] of victims.entries()) {
+    assert.match(await s.ws.waitText(`meanwhile-${i}`), attrPattern('id', `meanwhile-${i}`));
+  }
+  victims[0].ws.sendRaw(split.subarray(20));
+  await victims[0].conn.waitStanza(attrPattern('id', 'split'));
+  for (const [i, s] of all.entries()) {
+    await wsChat(s, `after-${i}`);
+    assert.equal(s.ws.tcpEnded, false, 'the same client connection');
+    assert.equal(s.conn.ended, false, 'the same server connection');
+  }
+  assert.equal(upstream.connectionCount, connections, 'no new server connection');
+  for (const s of all) {
+    assert.equal(s.ws.frames.filter((f) => f.opcode === OP.close).length, 0, 'no close frame');
+  }
+  // The restarted worker keeps them in turn: killed again, they continue again.
+  const again = await killWorker(sb, 0);
+  assert.equal(again.continued, victims.length, `kept by the restarted worker (ended: ${again.ended})`);
+  for (const [i, s] of victims.entries()) await wsChat(s, `again-${i}`);
+});
+
 test('killed twice: the restarted worker keeps what it took up', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
   await sb.waitForLog(/all 2 workers listening/);
@@ -152,7 +222,7 @@ test('a hung worker killed by the hang watch: its sessions continue too', async 
   for (const s of victims) assert.equal(s.conn.ended, false, 'the same server connection');
 });
 
-test('a session that ends is let go by the keeper: its server connection closes', async (t) => {
+test('a session that ends is let go by the keeper: its connections close', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
   await sb.waitForLog(/all 2 workers listening/);
   const all = await sessionsOnEveryWorker(sb, upstream, 'end', { workers: WORKERS, each: 1 });
@@ -161,6 +231,17 @@ test('a session that ends is let go by the keeper: its server connection closes'
     assert.equal(reply.status, 200);
     await s.conn.waitStreamClose(2000);
     await s.conn.waitEnd(2000);  // not held open by the keeper's copy of the socket
+  }
+  // WebSocket sessions closed by their clients: both connections close, though
+  // the keeper held a copy of each socket.
+  t.after(destroyWsSockets);
+  const sockets = await wsSessionsOnEveryWorker(sb, upstream, 'wsend', 1);
+  for (const [i, s] of sockets.entries()) await wsChat(s, `kept-${i}`);
+  await sleep(50);  // the records (and the sockets' copies) reach the keepers
+  for (const s of sockets) {
+    s.ws.sendClose(1000);
+    await s.ws.waitEnd(2000);
+    await s.conn.waitEnd(2000);
   }
   // The keeper holds nothing for them now: a killed worker has none to take up.
   const { kept } = await killWorker(sb, 0);

@@ -67,6 +67,11 @@ bool WsSocket::movable() const {
          !stream_.filtered() && stream_.queued_bytes() == 0;
 }
 
+bool WsSocket::keepable() const {
+  return created_ && streaming(session_.state()) && !output_closed_ && !stream_.closing() &&
+         !stream_.filtered();
+}
+
 ws::WsRecord WsSocket::record() const {
   ws::WsRecord record;
   session_.record(record);
@@ -110,6 +115,7 @@ WsSocket* WsSocket::adopt_moved(net::TcpStream& stream, WsShared& shared,
 
 void WsSocket::resume(std::unique_ptr<engine::Upstream> upstream) {
   session_.resume(std::move(upstream));
+  changed();
 }
 
 void WsSocket::link_lost() {
@@ -186,6 +192,7 @@ void WsSocket::on_timeout() {
         break;
       }
       stream_.write(ws::ping_frame({}));
+      changed();
       arm(Wait::kPong, shared().pong_timeout_ms);
       break;
     case Wait::kPong:
@@ -206,6 +213,7 @@ void WsSocket::on_read(net::TcpStream&, std::string_view bytes) {
   // The view is into the loop's shared read buffer, which is ours to change until
   // we return: frames are unmasked in place there.
   feed(const_cast<char*>(bytes.data()), bytes.size());
+  changed();
 }
 
 void WsSocket::on_read_end(net::TcpStream&, int) {
@@ -228,11 +236,13 @@ void WsSocket::on_closed(net::TcpStream&) {
   if (counted_) shared.counts.remove(peer_key_);
   if (peer_stored_) shared.peers.erase(this);
   --shared.live;
+  if (shared.watcher != nullptr) shared.watcher->ws_freeing(*this);
   delete this;
 }
 
 void WsSocket::write(std::string_view header, std::string_view payload) {
   stream_.write_copy(header, payload);
+  changed();
 }
 
 // The session is done with the socket: flush what it wrote, half-close, and read

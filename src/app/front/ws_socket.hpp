@@ -49,6 +49,22 @@
 
 namespace sb::app {
 
+class WsSocket;
+
+// Who hears of every change to a worker's WebSocket sessions (the keeper's
+// watcher, app/keeper/session_keeper.hpp), as bosh::SessionWatcher hears of BOSH
+// sessions. Both calls come from inside the loop; neither may free the socket.
+class WsWatcher {
+ public:
+  // Bytes were read from the client or the server, or written to the client.
+  virtual void ws_changed(WsSocket& socket) = 0;
+  // The socket is about to be freed (it closed, or moved to another process).
+  virtual void ws_freeing(WsSocket& socket) = 0;
+
+ protected:
+  ~WsWatcher() = default;
+};
+
 // What every WebSocket connection of a worker shares. It is the sessions'
 // WsContext (factory, routing, limits), with the glue's own settings after it.
 struct WsShared : ws::WsContext {
@@ -60,6 +76,7 @@ struct WsShared : ws::WsContext {
   std::uint64_t ping_interval_ms;
   std::uint64_t pong_timeout_ms;
   FrontEvents* counted = nullptr;  // sessions and messages counted; may be null
+  WsWatcher* watcher = nullptr;    // hears of every change; may be null
   std::uint32_t next_id = 0;
   std::size_t live = 0;  // WsSockets alive now
   // The client's address of connections whose client is not the socket's peer
@@ -109,6 +126,14 @@ class WsSocket final : public net::StreamHandler,
   bool tls() const { return stream_.filtered(); }
   // The moved session's link could not be taken up: it ends as if the link failed.
   void link_lost();
+  // Plain TCP, a stream open or opening, not closing: movable() once settled
+  // (its server stream opened, what was queued written).
+  bool keepable() const;
+  // The watcher's marks (WsWatcher): named in this turn, and kept by it.
+  bool watch_marked() const { return watch_marked_; }
+  void set_watch_marked(bool on) { watch_marked_ = on; }
+  bool watch_kept() const { return watch_kept_; }
+  void set_watch_kept(bool on) { watch_kept_ = on; }
 
   // Drain: the session sends <close/> and close frame 1001.
   void shut_down() { session_.shutdown(); }
@@ -142,7 +167,12 @@ class WsSocket final : public net::StreamHandler,
   void awaiting_close() override;
   void message_in() override;
   void message_out() override;
+  void upstream_read() override { changed(); }
   std::string_view client_address() const override;
+  // Tells the watcher, if any, that this session changed.
+  void changed() {
+    if (WsWatcher* watcher = shared().watcher) watcher->ws_changed(*this);
+  }
   // The client's address for the log (see client_address()).
   std::string log_address() const;
 
@@ -157,6 +187,8 @@ class WsSocket final : public net::StreamHandler,
   bool created_ = false;    // session_created was reported: session_ended is owed
   bool output_closed_ = false;
   bool peer_stored_ = false;  // its client's address is in WsShared::peers
+  bool watch_marked_ = false;
+  bool watch_kept_ = false;
 };
 
 }  // namespace sb::app

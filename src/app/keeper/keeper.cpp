@@ -86,8 +86,13 @@ void Keeper::update(KeeperMessage& message, std::vector<int>& fds) {
   for (KeptEntry& e : message.entries) {
     if (e.gone) {
       kept_.drop(e.sid);
+    } else if (!e.fd) {
+      kept_.put(e, -1);
+    } else if (e.websocket) {  // the client's socket, then the server's
+      const int client_fd = fds[next++];
+      kept_.put(e, fds[next++], client_fd);
     } else {
-      kept_.put(e, e.fd ? fds[next++] : -1);
+      kept_.put(e, fds[next++]);
     }
   }
 }
@@ -121,14 +126,15 @@ bool Keeper::restore(std::uint64_t nonce) {
     return sent;
   };
   bool sent = true;
-  kept_.for_each([&](const KeptEntry& entry, int fd) {
+  kept_.for_each([&](const KeptEntry& entry, int fd, int client_fd) {
     if (!sent) return;
     const std::size_t size = encoded_size(entry);
-    if (bytes + size > KeeperLink::kMaxBytes - 64 || fds.size() + 1 > KeeperLink::kMaxFds) {
+    if (bytes + size > KeeperLink::kMaxBytes - 64 || fds.size() + 2 > KeeperLink::kMaxFds) {
       sent = flush();
     }
     batch.entries.push_back(entry);
     batch.entries.back().fd = true;
+    if (entry.websocket) fds.push_back(client_fd);
     fds.push_back(fd);
     bytes += size;
   });

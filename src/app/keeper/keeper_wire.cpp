@@ -12,7 +12,7 @@ constexpr std::uint64_t kMaxEntries = 1u << 16;
 
 std::size_t KeeperMessage::fds() const {
   std::size_t n = 0;
-  for (const KeptEntry& e : entries) n += e.fd ? 1 : 0;
+  for (const KeptEntry& e : entries) n += e.sockets();
   return n;
 }
 
@@ -30,13 +30,17 @@ std::string encode(const KeeperMessage& message) {
     w.u64(e.read);
     w.u64(e.written);
     w.boolean(e.fd);
+    w.boolean(e.websocket);
+    if (!e.websocket) continue;
+    w.u64(e.client_read);
+    w.u64(e.client_written);
   }
   return w.take();
 }
 
 std::size_t encoded_size(const KeptEntry& entry) {
-  // Each varint takes at most 10 bytes; six of them.
-  return entry.sid.size() + entry.session.size() + entry.link.size() + 60;
+  // Ten varints (flags, lengths, positions), each at most 10 bytes.
+  return entry.sid.size() + entry.session.size() + entry.link.size() + 100;
 }
 
 bool decode(std::string_view bytes, KeeperMessage& message, std::string& error) {
@@ -64,6 +68,11 @@ bool decode(std::string_view bytes, KeeperMessage& message, std::string& error) 
       e.read = r.u64();
       e.written = r.u64();
       e.fd = r.boolean();
+      e.websocket = r.boolean();
+      if (e.websocket) {
+        e.client_read = r.u64();
+        e.client_written = r.u64();
+      }
     }
     out.entries.push_back(std::move(e));
   }

@@ -26,18 +26,25 @@ enum class KeeperKind : std::uint8_t {
   kRestoreEnd = 4,
 };
 
-// One session as the keeper holds it. `fd`: a socket rides with this entry (the
-// session's server link, in the message's descriptor order).
+// One session as the keeper holds it, BOSH or WebSocket. `fd`: its sockets ride
+// with this entry, in the message's descriptor order: a BOSH session's server
+// link; a WebSocket session's client connection, then its server link.
 struct KeptEntry {
-  bool gone = false;    // the session ended or left: drop it and close its socket
-  std::string sid;      // the key
-  std::string session;  // bosh::SessionRecord bytes
-  std::string link;     // xmpp::LinkRecord bytes
+  bool gone = false;       // the session ended or left: drop it and close its sockets
+  bool websocket = false;  // `session` is a ws::WsRecord, and the client's socket is kept
+  std::string sid;         // the key (a WebSocket session's is made up: ws_key())
+  std::string session;     // bosh::SessionRecord or ws::WsRecord bytes
+  std::string link;        // xmpp::LinkRecord bytes
   // Where the session stood in the server connection's byte streams when the
   // record was taken (net/stream_position.hpp): a restarted worker compares.
   std::uint64_t read = 0;
   std::uint64_t written = 0;
+  // The same for a WebSocket session's client connection.
+  std::uint64_t client_read = 0;
+  std::uint64_t client_written = 0;
   bool fd = false;
+  // The descriptors that ride with it.
+  std::size_t sockets() const { return fd ? (websocket ? 2 : 1) : 0; }
 };
 
 struct KeeperMessage {

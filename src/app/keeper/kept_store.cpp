@@ -14,6 +14,11 @@ std::string rest_of(const KeptEntry& e) {
   base::RecordWriter w;
   w.u64(e.read);
   w.u64(e.written);
+  w.boolean(e.websocket);
+  if (e.websocket) {
+    w.u64(e.client_read);
+    w.u64(e.client_written);
+  }
   w.text(e.session);
   w.text(e.link);
   return w.take();
@@ -23,6 +28,11 @@ bool read_rest(std::string_view bytes, KeptEntry& e) {
   base::RecordReader r(bytes);
   e.read = r.u64();
   e.written = r.u64();
+  e.websocket = r.boolean();
+  if (e.websocket) {
+    e.client_read = r.u64();
+    e.client_written = r.u64();
+  }
   e.session = r.text(bytes.size(), "a session record");
   e.link = r.text(bytes.size(), "a link record");
   return r.ok() && r.at_end();
@@ -40,7 +50,7 @@ KeptStore::KeptStore() {
 }
 
 KeptStore::~KeptStore() {
-  for (auto& [sid, stored] : index_) ::close(stored.fd);
+  for (auto& [sid, stored] : index_) close_sockets(stored);
   deflateEnd(&deflate_);
   inflateEnd(&inflate_);
 }
@@ -74,7 +84,12 @@ std::string KeptStore::expand(const Stored& stored) const {
   return out;
 }
 
-void KeptStore::put(const KeptEntry& entry, int fd) {
+void KeptStore::close_sockets(const Stored& stored) {
+  ::close(stored.fd);
+  if (stored.client_fd >= 0) ::close(stored.client_fd);
+}
+
+void KeptStore::put(const KeptEntry& entry, int fd, int client_fd) {
   auto found = index_.find(entry.sid);
   if (found == index_.end() && fd < 0) return;  // nothing to keep without its socket
   const std::string raw = rest_of(entry);
@@ -89,11 +104,16 @@ void KeptStore::put(const KeptEntry& entry, int fd) {
   std::memcpy(stored.bytes.get(), entry.sid.data(), entry.sid.size());
   std::memcpy(stored.bytes.get() + entry.sid.size(), packed.data(), packed.size());
   stored.fd = fd;
+  stored.client_fd = client_fd;
   if (found != index_.end()) {
     if (fd < 0) {
       stored.fd = found->second.fd;
-    } else if (found->second.fd != fd) {  // a restarted worker sent the socket again
-      ::close(found->second.fd);
+      stored.client_fd = found->second.client_fd;
+    } else {  // a restarted worker sent the sockets again
+      if (found->second.fd != fd) ::close(found->second.fd);
+      if (found->second.client_fd >= 0 && found->second.client_fd != client_fd) {
+        ::close(found->second.client_fd);
+      }
     }
     stored_bytes_ -= found->second.size;
     raw_bytes_ -= found->second.raw_size + found->second.sid_size;
@@ -108,18 +128,19 @@ void KeptStore::put(const KeptEntry& entry, int fd) {
 void KeptStore::drop(std::string_view sid) {
   auto found = index_.find(sid);
   if (found == index_.end()) return;
-  ::close(found->second.fd);
+  close_sockets(found->second);
   stored_bytes_ -= found->second.size;
   raw_bytes_ -= found->second.raw_size + found->second.sid_size;
   index_.erase(found);
 }
 
-void KeptStore::for_each(const std::function<void(const KeptEntry&, int fd)>& visit) const {
+void KeptStore::for_each(
+    const std::function<void(const KeptEntry&, int fd, int client_fd)>& visit) const {
   for (const auto& [sid, stored] : index_) {
     KeptEntry entry;
     entry.sid = std::string(sid);
     if (!read_rest(expand(stored), entry)) continue;  // cannot happen: we wrote it
-    visit(entry, stored.fd);
+    visit(entry, stored.fd, stored.client_fd);
   }
 }
 

@@ -31,14 +31,15 @@ class KeptStore {
   KeptStore(const KeptStore&) = delete;
   KeptStore& operator=(const KeptStore&) = delete;
 
-  // Keeps `entry` (replacing the one of its sid) with socket `fd` (-1: keep the
-  // one it had; an entry without any socket is not kept). The store owns the
-  // sockets it holds and closes a replaced one.
-  void put(const KeptEntry& entry, int fd);
-  // Forgets the sid's entry and closes its socket.
+  // Keeps `entry` (replacing the one of its sid) with its server socket `fd` and,
+  // for a WebSocket session, its client socket `client_fd` (-1 and -1: keep the
+  // ones it had; an entry without any socket is not kept). The store owns the
+  // sockets it holds and closes replaced ones.
+  void put(const KeptEntry& entry, int fd, int client_fd = -1);
+  // Forgets the sid's entry and closes its sockets.
   void drop(std::string_view sid);
-  // Every entry, rebuilt, with its socket (still the store's).
-  void for_each(const std::function<void(const KeptEntry&, int fd)>& visit) const;
+  // Every entry, rebuilt, with its sockets (still the store's; client_fd -1 for BOSH).
+  void for_each(const std::function<void(const KeptEntry&, int fd, int client_fd)>& visit) const;
   std::size_t size() const { return index_.size(); }
   // Bytes the entries take in their kept form, and as they came.
   std::size_t stored_bytes() const { return stored_bytes_; }
@@ -51,7 +52,9 @@ class KeptStore {
     std::uint32_t size = 0;      // of `bytes`
     std::uint32_t raw_size = 0;  // of the rest, uncompressed
     int fd = -1;
+    int client_fd = -1;  // a WebSocket session's client connection
   };
+  static void close_sockets(const Stored& stored);
   std::string compress(const std::string& raw);
   std::string expand(const Stored& stored) const;
 

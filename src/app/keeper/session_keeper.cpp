@@ -1,16 +1,19 @@
-// A worker's half of keeping its sessions across its death; see session_keeper.hpp.
+// A worker's half of keeping its sessions across its death: watching them and
+// sending what changed (session_keeper_recovery.cpp takes them up again); see
+// session_keeper.hpp.
 #include "app/keeper/session_keeper.hpp"
 
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "app/log/log.hpp"
 #include "bosh/session.hpp"
 #include "bosh/session_record.hpp"
 #include "net/stream_position.hpp"
+#include "ws/ws_record.hpp"
 #include "xmpp/link_record.hpp"
 #include "xmpp/upstream_link.hpp"
 
@@ -18,35 +21,20 @@ namespace sb::app {
 namespace {
 constexpr std::size_t kRoom = 64;  // below KeeperLink::kMaxBytes for the message's head
 
-// What a kept session is rebuilt from, checked; `reason` empty when it can continue.
-struct Checked {
-  bosh::SessionRecord session;
-  xmpp::LinkRecord link;
-  std::string reason;
+// Where an entry came from: a BOSH session, a WebSocket session, or neither (a drop).
+struct Source {
+  bosh::Session* session = nullptr;
+  WsSocket* socket = nullptr;
 };
-
-Checked check(const KeptEntry& entry, int fd) {
-  Checked c;
-  std::string error;
-  if (!bosh::decode(entry.session, c.session, error) || !xmpp::decode(entry.link, c.link, error)) {
-    c.reason = "unreadable";
-    SB_LOG_WARN("keeper: session %.8s: %s", entry.sid.c_str(), error.c_str());
-    return c;
-  }
-  net::StreamPosition now;
-  if (!net::stream_position(fd, now, error)) {
-    c.reason = "connection";
-  } else if (now.read != entry.read) {
-    c.reason = "unrecorded-read";  // the dead worker read server bytes after its record
-  } else if (now.written != entry.written) {
-    c.reason = "unrecorded-write";  // or wrote to the server
-  }
-  return c;
-}
 }  // namespace
 
-SessionKeeper::SessionKeeper(uv_loop_t* loop, int fd, bosh::SessionTable& sessions)
-    : loop_(loop), link_(fd), sessions_(sessions) {
+SessionKeeper::SessionKeeper(uv_loop_t* loop, int fd, bosh::SessionTable& sessions,
+                             WsShared* websocket)
+    : loop_(loop),
+      link_(fd),
+      sessions_(sessions),
+      websocket_(websocket),
+      ws_key_prefix_("ws." + std::to_string(::getpid()) + ".") {
   uv_timer_init(loop_, &retry_);
   retry_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&retry_));
@@ -57,14 +45,18 @@ SessionKeeper::~SessionKeeper() { stop(); }
 void SessionKeeper::start() {
   watching_ = true;
   sessions_.set_watcher(this);
+  if (websocket_ != nullptr) websocket_->watcher = this;
 }
 
 void SessionKeeper::stop() {
   if (!watching_) return;
   watching_ = false;
   sessions_.set_watcher(nullptr);
+  if (websocket_ != nullptr) websocket_->watcher = nullptr;
   for (bosh::Session* s : changed_) s->set_watch_marked(false);
   changed_.clear();
+  for (WsSocket* w : changed_ws_) w->set_watch_marked(false);
+  changed_ws_.clear();
   uv_timer_stop(&retry_);
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&retry_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&retry_), nullptr);
@@ -91,6 +83,34 @@ void SessionKeeper::sessions_freeing() {
   });
 }
 
+void SessionKeeper::ws_changed(WsSocket& socket) {
+  if (socket.watch_marked()) return;
+  socket.set_watch_marked(true);
+  changed_ws_.push_back(&socket);
+}
+
+// Sockets are freed in the loop's close callbacks, after this turn's flush: a
+// drop queued here goes out at the next turn, which the timer makes at once.
+// (A session that ends is usually dropped before: see flush().)
+void SessionKeeper::ws_freeing(WsSocket& socket) {
+  if (socket.watch_marked()) {
+    // Named in this turn, most likely lately: looked for from the end.
+    auto found = std::find(changed_ws_.rbegin(), changed_ws_.rend(), &socket);
+    if (found != changed_ws_.rend()) changed_ws_.erase(std::next(found).base());
+  }
+  if (!socket.watch_kept()) return;
+  gone_.push_back(ws_key(socket));
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&retry_))) {
+    uv_timer_start(&retry_, &SessionKeeper::on_retry, 0, 0);
+  }
+}
+
+std::string SessionKeeper::ws_key(const WsSocket& socket) const {
+  char address[24];
+  std::snprintf(address, sizeof address, "%p", static_cast<const void*>(&socket));
+  return ws_key_prefix_ + address;
+}
+
 void SessionKeeper::on_retry(uv_timer_t* timer) {
   static_cast<SessionKeeper*>(timer->data)->flush();
 }
@@ -108,11 +128,41 @@ bool SessionKeeper::send(KeeperMessage& message, std::vector<int>& fds) {
   return false;
 }
 
+SessionKeeper::WsEntry SessionKeeper::websocket_entry(WsSocket& socket, KeptEntry& entry,
+                                                      int& client_fd, int& link_fd) {
+  if (!socket.keepable()) return WsEntry::kNever;  // TLS, closing, or no stream yet
+  auto* link = dynamic_cast<xmpp::UpstreamLink*>(socket.live_upstream());
+  if (link == nullptr || link->tls_state() != "plain") return WsEntry::kNever;  // dying, or TLS
+  if (!socket.movable() || !link->movable()) return WsEntry::kLater;  // opening, or bytes queued
+  net::StreamPosition client;
+  net::StreamPosition server;
+  std::string error;
+  if (!net::stream_position(socket.socket_fd(), client, error) ||
+      !net::stream_position(link->socket_fd(), server, error)) {
+    return WsEntry::kNever;  // a connection is failing: the session ends soon
+  }
+  entry.websocket = true;
+  entry.sid = ws_key(socket);
+  entry.session = ws::encode(socket.record());
+  entry.link = xmpp::encode(link->record());
+  entry.read = server.read;
+  entry.written = server.written;
+  entry.client_read = client.read;
+  entry.client_written = client.written;
+  entry.fd = !socket.watch_kept();
+  client_fd = socket.socket_fd();
+  link_fd = link->socket_fd();
+  return WsEntry::kEntry;
+}
+
 void SessionKeeper::flush() {
   if (!watching_) return;
   std::vector<bosh::Session*> changed;
   changed.swap(changed_);
   for (bosh::Session* s : changed) s->set_watch_marked(false);
+  std::vector<WsSocket*> changed_ws;
+  changed_ws.swap(changed_ws_);
+  for (WsSocket* w : changed_ws) w->set_watch_marked(false);
   std::vector<std::string> gone;
   gone.swap(gone_);
   if (broken_) return;
@@ -120,14 +170,16 @@ void SessionKeeper::flush() {
   KeeperMessage message;
   message.kind = KeeperKind::kUpdate;
   std::vector<int> fds;
-  std::vector<bosh::Session*> in_message;  // each entry's session (null: a drop)
+  std::vector<Source> in_message;  // each entry's session
   std::size_t bytes = 0;
   bool full = false;
   bool retry = false;
   // What was not sent goes back to wait for the next try.
-  const auto put_back = [&](const KeptEntry& entry, bosh::Session* s) {
-    if (s != nullptr) {
-      session_changed(*s);
+  const auto put_back = [&](const KeptEntry& entry, Source source) {
+    if (source.session != nullptr) {
+      session_changed(*source.session);
+    } else if (source.socket != nullptr) {
+      ws_changed(*source.socket);
     } else {
       gone_.push_back(entry.sid);
     }
@@ -140,7 +192,9 @@ void SessionKeeper::flush() {
         put_back(message.entries[i], in_message[i]);
     } else {
       for (std::size_t i = 0; i < message.entries.size(); ++i) {
-        if (in_message[i] != nullptr && message.entries[i].fd) in_message[i]->set_watch_kept(true);
+        if (!message.entries[i].fd) continue;
+        if (in_message[i].session != nullptr) in_message[i].session->set_watch_kept(true);
+        if (in_message[i].socket != nullptr) in_message[i].socket->set_watch_kept(true);
       }
     }
     message.entries.clear();
@@ -149,25 +203,31 @@ void SessionKeeper::flush() {
     bytes = 0;
     return !full;
   };
-  const auto add = [&](KeptEntry&& entry, bosh::Session* s, int fd) {
+  // `fd` and `client_fd`: the sockets that ride with the entry (-1: none).
+  const auto add = [&](KeptEntry&& entry, Source source, int fd, int client_fd) {
     const std::size_t size = encoded_size(entry);
-    if (bytes + size > KeeperLink::kMaxBytes - kRoom || fds.size() + 1 > KeeperLink::kMaxFds) {
+    if (bytes + size > KeeperLink::kMaxBytes - kRoom || fds.size() + 2 > KeeperLink::kMaxFds) {
       send_message();
     }
     if (full) {
-      put_back(entry, s);
+      put_back(entry, source);
       return;
     }
+    if (client_fd >= 0) fds.push_back(client_fd);
     if (fd >= 0) fds.push_back(fd);
     bytes += size;
     message.entries.push_back(std::move(entry));
-    in_message.push_back(s);
+    in_message.push_back(source);
   };
   const auto drop = [&](std::string sid) {
     KeptEntry entry;
     entry.gone = true;
     entry.sid = std::move(sid);
-    add(std::move(entry), nullptr, -1);
+    add(std::move(entry), Source{}, -1, -1);
+  };
+  // Too much waiting for the client to fit one packet: not kept until it shrinks.
+  const auto too_big = [&](const KeptEntry& entry) {
+    return encoded_size(entry) > KeeperLink::kMaxBytes - kRoom;
   };
 
   for (std::string& sid : gone) drop(std::move(sid));
@@ -199,15 +259,41 @@ void SessionKeeper::flush() {
     entry.read = position.read;
     entry.written = position.written;
     entry.fd = !s->watch_kept();
-    if (encoded_size(entry) > KeeperLink::kMaxBytes - kRoom) {
-      // Too much waiting for the client to fit one packet: not kept until it shrinks.
+    if (too_big(entry)) {
       if (s->watch_kept()) {
         s->set_watch_kept(false);
         drop(std::string(s->sid()));
       }
       continue;
     }
-    add(std::move(entry), s, entry.fd ? link->socket_fd() : -1);
+    const int fd = entry.fd ? link->socket_fd() : -1;
+    add(std::move(entry), Source{s, nullptr}, fd, -1);
+  }
+  std::vector<WsSocket*> later_ws;
+  for (WsSocket* w : changed_ws) {
+    if (full) {
+      ws_changed(*w);
+      continue;
+    }
+    KeptEntry entry;
+    int client_fd = -1;
+    int link_fd = -1;
+    const WsEntry made = websocket_entry(*w, entry, client_fd, link_fd);
+    if (made == WsEntry::kLater) {
+      later_ws.push_back(w);  // one kept before stays as it was meanwhile
+      continue;
+    }
+    if (made == WsEntry::kNever || too_big(entry)) {
+      // Closing (or failing): the keeper lets its sockets go now, so that a
+      // close of ours reaches the peers at once, not when the keeper's copy goes.
+      if (w->watch_kept()) {
+        w->set_watch_kept(false);
+        drop(ws_key(*w));
+      }
+      continue;
+    }
+    if (!entry.fd) client_fd = link_fd = -1;
+    add(std::move(entry), Source{nullptr, w}, link_fd, client_fd);
   }
   send_message();
   // Sessions that could not be kept yet come back on the next turn; a quiet loop
@@ -221,93 +307,11 @@ void SessionKeeper::flush() {
       }
     }
   }
-  if ((full || retry) && !uv_is_active(reinterpret_cast<uv_handle_t*>(&retry_))) {
+  for (WsSocket* w : later_ws) ws_changed(*w);
+  if ((full || retry || !later_ws.empty()) &&
+      !uv_is_active(reinterpret_cast<uv_handle_t*>(&retry_))) {
     uv_timer_start(&retry_, &SessionKeeper::on_retry, kRetryMs, 0);
   }
-}
-
-bool SessionKeeper::recover(xmpp::UpstreamConnector& upstreams, net::LoopContext& context,
-                            Recovery& recovery, std::string& error) {
-  const std::uint64_t started = uv_hrtime();
-  KeeperMessage ask;
-  ask.kind = KeeperKind::kRecover;
-  ask.nonce = static_cast<std::uint64_t>(::getpid());
-  for (;;) {
-    std::vector<int> none;
-    if (send(ask, none)) break;
-    if (broken_) {
-      error = "the keeper is gone";
-      return false;
-    }
-    pollfd p{link_.fd(), POLLOUT, 0};
-    ::poll(&p, 1, 100);
-  }
-  std::vector<std::pair<KeptEntry, int>> kept;
-  const auto close_all = [&]() {
-    for (auto& [entry, fd] : kept) ::close(fd);
-  };
-  for (;;) {
-    std::string bytes;
-    std::vector<int> fds;
-    if (!link_.receive(bytes, fds, kRecoverTimeoutMs, error)) {
-      close_all();
-      error = "no answer from the keeper: " + error;
-      return false;
-    }
-    KeeperMessage message;
-    std::string why;
-    if (!decode(bytes, message, why) || message.fds() != fds.size() ||
-        message.kind == KeeperKind::kUpdate || message.kind == KeeperKind::kRecover) {
-      for (int fd : fds) ::close(fd);
-      continue;
-    }
-    if (message.kind == KeeperKind::kRestoreEnd) {
-      if (message.nonce == ask.nonce) break;
-      continue;  // an answer to an earlier process's asking
-    }
-    std::size_t next = 0;
-    for (KeptEntry& entry : message.entries) {
-      if (!entry.fd) continue;
-      kept.emplace_back(std::move(entry), fds[next++]);
-    }
-  }
-  context.catch_up();
-  start();  // the sessions rebuilt below are sent back with their sockets
-  // Sessions already here (an upgrade in place brought them) are kept too.
-  for (bosh::Session* s : sessions_.live()) session_changed(*s);
-  for (auto& [entry, fd] : kept) {
-    ++recovery.kept;
-    Checked c = check(entry, fd);
-    if (!c.reason.empty()) {
-      ++recovery.ended[c.reason];
-      ::shutdown(fd, SHUT_RDWR);  // the server ends its side of the stream
-      ::close(fd);
-      gone_.push_back(entry.sid);
-      continue;
-    }
-    // Its requests' connections died with the worker: each keeps its place.
-    for (bosh::SessionRecord::Held& held : c.session.held) {
-      held.connected = false;
-      held.lost_for_ms = 0;
-    }
-    c.session.early.clear();
-    bosh::Session& session = sessions_.restore(std::move(c.session));
-    std::string why;
-    std::unique_ptr<xmpp::UpstreamLink> link =
-        xmpp::UpstreamLink::adopt(upstreams, session.target(), session, std::move(c.link), fd, why);
-    if (!link) {
-      SB_LOG_WARN("keeper: session %.8s lost its server link: %s", entry.sid.c_str(), why.c_str());
-      session.resume(nullptr, {});
-      session.end(bosh::Condition::kRemoteConnectionFailed);
-      ++recovery.ended["link"];
-      continue;
-    }
-    session.resume(std::move(link), {});
-    ++recovery.continued;
-  }
-  sessions_.collect();
-  recovery.ms = (uv_hrtime() - started) / 1000000;
-  return true;
 }
 
 }  // namespace sb::app

@@ -1,15 +1,18 @@
 // SessionKeeper: a worker's half of keeping sessions alive across its own death
 // (keeper.hpp has the keeper's half, docs/crash.md the whole story).
 //
-// It watches the worker's BOSH sessions (bosh::SessionWatcher): every session
-// that changed in a turn of the loop is sent to the keeper at the end of that
-// turn, from the worker's check handle, as a record (the same SessionRecord and
-// LinkRecord an upgrade in place moves) with where the session stood in its
-// server connection's byte streams, and, the first time, a duplicate of that
-// socket. A session that ended or left is dropped there. A session is kept only
-// while its link is plain and settled (UpstreamLink::movable): one opening, or
-// with TLS to the server, or with bytes queued for the server, is sent when it
-// is, or never (TLS).
+// It watches the worker's BOSH sessions (bosh::SessionWatcher) and WebSocket
+// sessions (WsWatcher): every session that changed in a turn of the loop is
+// sent to the keeper at the end of that turn, from the worker's check handle,
+// as a record (the same SessionRecord or WsRecord, and LinkRecord, an upgrade in
+// place moves) with where the session stood in its connections' byte streams,
+// and, the first time, duplicates of their sockets: the server's, and for
+// WebSocket the client's too (a WebSocket session is its connection). A
+// session that ended or left is dropped there. A session is kept only while
+// its link is plain and settled (UpstreamLink::movable), and a WebSocket
+// session only while its client's connection is plain TCP with nothing queued
+// (WsSocket::movable): one opening, or with bytes queued, is sent when it is
+// settled, or never (TLS).
 //
 // When a worker starts, recover() asks the keeper for everything it holds and
 // rebuilds each session here before the loop runs. A session continues only if
@@ -18,7 +21,9 @@
 // its last record, and what it did is unknown, so that session ends
 // (remote-connection-failed), counted by reason. Requests the dead worker held
 // lost their connections with it: each keeps its place, and the client's resend
-// of that rid (XEP-0124 §14) takes it up.
+// of that rid (XEP-0124 §14) takes it up. A WebSocket session's client
+// connection is checked the same way; one that moved is closed (the client
+// reconnects, as after any dropped connection).
 #pragma once
 
 #include <uv.h>
@@ -27,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "app/front/ws_socket.hpp"
 #include "app/keeper/keeper_link.hpp"
 #include "app/keeper/keeper_wire.hpp"
 #include "app/upgrade/upgrade_tally.hpp"
@@ -36,13 +42,14 @@
 
 namespace sb::app {
 
-class SessionKeeper final : public bosh::SessionWatcher {
+class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
  public:
   static constexpr int kRecoverTimeoutMs = 30000;
   static constexpr std::uint64_t kRetryMs = 20;  // after the keeper's socket was full
 
-  // `fd`: the worker's end of its keeper's socket (taken over).
-  SessionKeeper(uv_loop_t* loop, int fd, bosh::SessionTable& sessions);
+  // `fd`: the worker's end of its keeper's socket (taken over). `websocket`:
+  // the WebSocket sessions' shared state, null without websocket_path.
+  SessionKeeper(uv_loop_t* loop, int fd, bosh::SessionTable& sessions, WsShared* websocket);
   ~SessionKeeper();
   SessionKeeper(const SessionKeeper&) = delete;
   SessionKeeper& operator=(const SessionKeeper&) = delete;
@@ -67,6 +74,8 @@ class SessionKeeper final : public bosh::SessionWatcher {
 
   void session_changed(bosh::Session& session) override;
   void sessions_freeing() override;
+  void ws_changed(WsSocket& socket) override;
+  void ws_freeing(WsSocket& socket) override;
 
   struct Counters {
     std::uint64_t records = 0;  // entries sent
@@ -75,13 +84,26 @@ class SessionKeeper final : public bosh::SessionWatcher {
   const Counters& counters() const { return counters_; }
 
  private:
+  struct Kept;  // an entry the keeper gave back, with its sockets
   static void on_retry(uv_timer_t* timer);
   bool send(KeeperMessage& message, std::vector<int>& fds);
+  // A WebSocket session's entry (kEntry), or why not: kLater, it can be once
+  // it has settled; kNever, it cannot (TLS, closing, failing).
+  enum class WsEntry { kEntry, kLater, kNever };
+  WsEntry websocket_entry(WsSocket& socket, KeptEntry& entry, int& client_fd, int& link_fd);
+  // The key a WebSocket session is kept under: unique among this worker's
+  // sessions while it lives (this process, its address).
+  std::string ws_key(const WsSocket& socket) const;
+  void take_up_bosh(Kept& kept, xmpp::UpstreamConnector& upstreams, Recovery& recovery);
+  void take_up_websocket(Kept& kept, xmpp::UpstreamConnector& upstreams, Recovery& recovery);
 
   uv_loop_t* loop_;
   KeeperLink link_;
   bosh::SessionTable& sessions_;
+  WsShared* websocket_;
   std::vector<bosh::Session*> changed_;
+  std::vector<WsSocket*> changed_ws_;
+  std::string ws_key_prefix_;      // "ws.<pid>.": see ws_key()
   std::vector<std::string> gone_;  // sids to drop, kept as text: the sessions are freed
   uv_timer_t retry_{};
   bool watching_ = false;

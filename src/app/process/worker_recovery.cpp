@@ -10,7 +10,8 @@ namespace sb::app {
 // A worker of a slot whose last process died: the keeper's sessions come back
 // (app/keeper/session_keeper.hpp), then every change goes to the keeper.
 void Worker::recover_kept_sessions() {
-  keeper_ = std::make_unique<SessionKeeper>(&loop_, std::exchange(keeper_fd_, -1), *sessions_);
+  keeper_ = std::make_unique<SessionKeeper>(&loop_, std::exchange(keeper_fd_, -1), *sessions_,
+                                            websocket_ ? &websocket_->shared() : nullptr);
   SessionKeeper::Recovery recovery;
   std::string error;
   if (!keeper_->recover(*upstreams_, *context_, recovery, error)) {

@@ -16,18 +16,6 @@
 #include "xmpp/upstream_link.hpp"
 
 namespace sb::app {
-namespace {
-// A socket that moved here as a libuv stream, or null (the descriptor closed).
-net::TcpStream* open_stream(uv_loop_t* loop, int fd) {
-  net::TcpStream* stream = net::TcpStream::create(loop, nullptr);
-  if (uv_tcp_open(stream->handle(), fd) != 0) {
-    ::close(fd);
-    stream->close();
-    return nullptr;
-  }
-  return stream;
-}
-}  // namespace
 
 // One item read and checked, with its descriptors, until the commit.
 struct UpgradeTaker::Taken {
@@ -219,7 +207,8 @@ void UpgradeTaker::adopt(const Parts& parts, std::vector<Taken>& taken) {
   for (Taken& t : taken) {
     std::vector<http::Exchange*> exchanges;
     for (std::size_t i = 0; i < t.connections.size(); ++i) {
-      net::TcpStream* stream = open_stream(parts.loop, std::exchange(t.connection_fds[i], -1));
+      net::TcpStream* stream =
+          net::TcpStream::open(parts.loop, std::exchange(t.connection_fds[i], -1));
       if (stream == nullptr) {
         // Its requests are lost: their sessions hold their place for a resend.
         for (std::size_t n = 0; n < t.connections[i].in_flight.size(); ++n)
@@ -274,7 +263,7 @@ bool UpgradeTaker::take_forward(const Parts& parts) {
     return true;
   }
   // The socket's options (TCP_NODELAY among them) came with it.
-  net::TcpStream* stream = open_stream(parts.loop, message.fds[0]);
+  net::TcpStream* stream = net::TcpStream::open(parts.loop, message.fds[0]);
   if (stream == nullptr) return true;
   if (!forward.connection.empty()) {  // idle: the client's next request comes here
     std::vector<http::Exchange*> none;
@@ -289,7 +278,7 @@ bool UpgradeTaker::take_forward(const Parts& parts) {
 // A WebSocket session: its socket, then its server link, its events the session's.
 void UpgradeTaker::adopt_websocket(const Parts& parts, Taken& t) {
   ++sessions_taken_;
-  net::TcpStream* stream = open_stream(parts.loop, std::exchange(t.websocket_fd, -1));
+  net::TcpStream* stream = net::TcpStream::open(parts.loop, std::exchange(t.websocket_fd, -1));
   std::string why;
   WsSocket* socket = nullptr;
   if (parts.websocket == nullptr) {

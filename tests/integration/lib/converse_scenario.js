@@ -23,10 +23,12 @@
 // place while alice and bob chat (numbered messages both ways, alice's typed into
 // the chat box): alice must notice nothing: no disconnection, no reconnection,
 // no login page, the same BOSH sid, no HTTP error, no failed BOSH request, and
-// every message shown once and in order. With `crash: true` (over BOSH, two
-// workers) the worker holding alice's session is killed with SIGKILL instead
-// (docs/crash.md): the same, except that the requests that worker held fail
-// with its connections and are resent (HTTP errors, failed requests).
+// every message shown once and in order. With `crash: true` (two workers) the
+// worker holding alice's session is killed with SIGKILL instead (docs/crash.md):
+// the same, except that over BOSH the requests that worker held fail with its
+// connections and are resent (HTTP errors, failed requests). Over WebSocket
+// nothing tells which worker holds alice's connection, so both are killed, one
+// after the other: her connection itself is kept and she sees nothing at all.
 //
 // On failure a screenshot and the page's console go to artifacts/.
 
@@ -72,13 +74,12 @@ function numbered(bodies, name) {
  * @param opts.transport  'websocket' (the default) or 'bosh'
  * @param opts.upgrade    an upgrade in place while alice and bob chat (BOSH only)
  * @param opts.workers    switchboard's worker count for it (1: the lone daemon)
- * @param opts.crash      the worker holding alice's session is killed (SIGKILL) while they chat (BOSH, 2 workers)
+ * @param opts.crash      the worker holding alice's session is killed (SIGKILL) while they chat (2 workers)
  */
 function converseScenario({ server, discover = false, transport = 'websocket', upgrade = false, workers = 1, crash = false }) {
   const bosh = transport === 'bosh';
   if (bosh && discover) throw new Error('discovery is checked over WebSocket only');
   if (upgrade && !bosh) throw new Error('an upgrade in place moves BOSH sessions only');
-  if (crash && !bosh) throw new Error('a keeper keeps BOSH sessions only');
   let stack;
   let site;
   let front;
@@ -243,6 +244,7 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
           if (body) window.sbTest.bodies.push(body.textContent);
           return true;
         }, null, 'message', 'chat');
+        if (!c._proto._hitError) return;  // WebSocket: no HTTP requests
         const hitError = c._proto._hitError.bind(c._proto);
         c._proto._hitError = (status) => {
           window.sbTest.httpErrors.push(status);
@@ -269,8 +271,10 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
         await sleep(2000);
         if (upgrade) {
           moved = await stack.switchboard.upgrade();
+        } else if (bosh) {
+          recovered = [await killWorker(stack.switchboard, Number(/^w(\d+)\./.exec(before.sid)[1]))];
         } else {
-          recovered = await killOwner(stack.switchboard, before.sid);
+          recovered = [await killWorker(stack.switchboard, 0), await killWorker(stack.switchboard, 1)];
         }
         await sleep(3000);
       } finally {
@@ -278,7 +282,7 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
         typing = false;
         await aliceTypes;
       }
-      t.diagnostic(`${upgrade ? moved.line : recovered}; bob sent ${bobSent}, alice typed ${aliceSent}`);
+      t.diagnostic(`${upgrade ? moved.line : recovered.map((l) => l || 'a worker with nothing kept').join('; ')}; bob sent ${bobSent}, alice typed ${aliceSent}`);
 
       const shownFromBob = async () => numbered(await page.locator('.chat-msg__text').allTextContents(), 'bob');
       const atBob = () => numbered(bob.messages.filter((m) => m.type === 'chat').map((m) => m.body), 'alice');
@@ -290,7 +294,9 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
         assert.match(moved.line, /, 0 ended \(none\),/);
         assert.ok(processGone(moved.oldPid), `the old daemon (pid ${moved.oldPid}) exited`);
       } else {
-        assert.match(recovered, /keeper: (\d+) of \1 sessions continue/, 'every session of the dead worker continues');
+        const taken = recovered.filter((line) => line !== null);
+        assert.ok(taken.length > 0, 'a killed worker held alice\'s or bob\'s session');
+        for (const line of taken) assert.match(line, /keeper: (\d+) of \1 sessions continue/, 'every session of the dead worker continues');
       }
       // alice: the same session, never dropped, never shown the login page.
       const after = await converseConnection();
@@ -299,7 +305,7 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
       const events = await page.evaluate(() => window.sbTest.events);
       assert.deepEqual(events, ['connected'], 'no disconnection or reconnection');
       assert.equal(await page.locator('converse-login-form').isVisible(), false, 'no login page');
-      if (upgrade) {
+      if (upgrade || !bosh) {
         assert.deepEqual(await page.evaluate(() => window.sbTest.httpErrors), [], "alice's Strophe saw no HTTP error");
         const boshFailed = failedRequests.slice(failedBefore).filter((r) => r.startsWith(stack.switchboard.boshUrl));
         assert.deepEqual(boshFailed, [], 'no BOSH request of the page failed');
@@ -334,17 +340,21 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
 }
 
 /**
- * Kills (SIGKILL) the worker that owns `sid` and resolves with the line its
- * successor logs once it took up the kept sessions (docs/crash.md).
+ * Kills (SIGKILL) worker `index` and resolves with the line its successor logs
+ * once it took up the kept sessions (docs/crash.md), or null when its keeper
+ * had none to hand over.
  */
-async function killOwner(switchboard, sid) {
-  const index = Number(/^w(\d+)\./.exec(sid)[1]);
+async function killWorker(switchboard, index) {
   const victim = workerProcesses(switchboard.child.pid).find((w) => w.index === index);
+  const handed = new RegExp(`\\[keeper ${index}\\] \\d+ sessions handed`, 'g');
   const pattern = new RegExp(`\\[worker ${index}\\] keeper: \\d+ of \\d+ sessions continue[^\\n]*`, 'g');
-  const seen = (switchboard.stderr().match(pattern) || []).length;
+  const count = (p) => (switchboard.stderr().match(p) || []).length;
+  const seenHanded = count(handed);
+  const seen = count(pattern);
   process.kill(victim.pid, 'SIGKILL');
-  const text = await switchboard.waitForLog(pattern, { count: seen + 1 });
-  return text.match(pattern).pop();
+  const text = await switchboard.waitForLog(handed, { count: seenHanded + 1, timeoutMs: 15000 });
+  if (/\] 0 sessions handed/.test(text.match(handed).pop())) return null;
+  return (await switchboard.waitForLog(pattern, { count: seen + 1 })).match(pattern).pop();
 }
 
 module.exports = { converseScenario };

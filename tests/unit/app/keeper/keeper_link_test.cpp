@@ -1,5 +1,5 @@
-// The keeper's packet socket and its messages: an entry survives its byte form
-// whole, a packet carries its descriptors and never a part of another, a full
+// The keeper's packet socket and its messages: an entry (BOSH or WebSocket)
+// survives its byte form whole, a packet carries its descriptors and never a part of another, a full
 // socket says so without blocking, damaged bytes and unknown kinds are refused,
 // and a closed peer reads as "closed".
 #include <doctest/doctest.h>
@@ -61,15 +61,20 @@ TEST_CASE("a keeper message survives its byte form") {
   gone.sid = "w0.b";
   m.entries.push_back(gone);
   m.entries.push_back(entry("w0.c", false));
+  KeptEntry ws = entry("ws.77.0x5a", true);  // a WebSocket session: two sockets
+  ws.websocket = true;
+  ws.client_read = 99;
+  ws.client_written = 1ull << 40;
+  m.entries.push_back(ws);
   const std::string bytes = encode(m);
-  CHECK(bytes.size() <=
-        encoded_size(m.entries[0]) + encoded_size(m.entries[1]) + encoded_size(m.entries[2]) + 32);
+  CHECK(bytes.size() <= encoded_size(m.entries[0]) + encoded_size(m.entries[1]) +
+                            encoded_size(m.entries[2]) + encoded_size(m.entries[3]) + 32);
   KeeperMessage back;
   std::string error;
   REQUIRE(decode(bytes, back, error));
   CHECK(back.kind == KeeperKind::kRestoreEnd);
   CHECK(back.nonce == 77);
-  REQUIRE(back.entries.size() == 3);
+  REQUIRE(back.entries.size() == 4);
   CHECK(back.entries[0].sid == "w0.a");
   CHECK(back.entries[0].session == m.entries[0].session);
   CHECK(back.entries[0].link == "link record");
@@ -78,8 +83,14 @@ TEST_CASE("a keeper message survives its byte form") {
   CHECK(back.entries[0].fd);
   CHECK(back.entries[1].gone);
   CHECK(back.entries[1].sid == "w0.b");
+  CHECK_FALSE(back.entries[0].websocket);
   CHECK_FALSE(back.entries[2].fd);
-  CHECK(back.fds() == 1);
+  CHECK(back.entries[3].websocket);
+  CHECK(back.entries[3].client_read == 99);
+  CHECK(back.entries[3].client_written == 1ull << 40);
+  CHECK(back.entries[3].read == 1234567890123ull);
+  CHECK(back.entries[3].sockets() == 2);
+  CHECK(back.fds() == 3);  // one for the BOSH session, two for the WebSocket one
 }
 
 TEST_CASE("damaged keeper messages are refused with a reason") {

@@ -1,8 +1,9 @@
 // KeptStore, the keeper's sessions: an entry comes back exactly as it was put,
 // a newer one replaces it (keeping its socket unless a new one comes, closing
 // the old one when one does), a drop closes its socket, an entry without any
-// socket is not kept, and entries alike in all but a few bytes keep in a
-// fraction of their size.
+// socket is not kept, a WebSocket entry keeps its client's socket beside the
+// server's, and entries alike in all but a few bytes keep in a fraction of
+// their size.
 #include "app/keeper/kept_store.hpp"
 
 #include <doctest/doctest.h>
@@ -38,7 +39,10 @@ int a_socket() {
 
 std::map<std::string, std::pair<KeptEntry, int>> contents(const KeptStore& store) {
   std::map<std::string, std::pair<KeptEntry, int>> out;
-  store.for_each([&](const KeptEntry& e, int fd) { out[e.sid] = {e, fd}; });
+  store.for_each([&](const KeptEntry& e, int fd, int client_fd) {
+    if (!e.websocket) CHECK(client_fd == -1);
+    out[e.sid] = {e, fd};
+  });
   return out;
 }
 }  // namespace
@@ -90,4 +94,40 @@ TEST_CASE("entries alike keep in a fraction of their size") {
   CHECK(store.stored_bytes() * 3 < store.raw_bytes());
   auto kept = contents(store);
   CHECK(kept["w2.s42"].first.session == entry("w2.s42", 7).session);
+}
+
+TEST_CASE("a WebSocket entry keeps its client's socket, replaced and closed with the server's") {
+  KeptStore store;
+  KeptEntry ws = entry("ws.1.0x10", 1);
+  ws.websocket = true;
+  ws.client_read = 5;
+  ws.client_written = 6;
+  const int link = a_socket();
+  const int client = a_socket();
+  store.put(ws, link, client);
+  ws.client_read = 50;
+  store.put(ws, -1, -1);  // a newer record, the same sockets
+  int seen_link = -1;
+  int seen_client = -1;
+  KeptEntry back;
+  store.for_each([&](const KeptEntry& e, int fd, int client_fd) {
+    back = e;
+    seen_link = fd;
+    seen_client = client_fd;
+  });
+  CHECK(back.websocket);
+  CHECK(back.client_read == 50);
+  CHECK(back.client_written == 6);
+  CHECK(back.session == ws.session);
+  CHECK(seen_link == link);
+  CHECK(seen_client == client);
+  // Sent again by a restarted worker: both old copies close.
+  const int link2 = a_socket();
+  const int client2 = a_socket();
+  store.put(ws, link2, client2);
+  CHECK_FALSE(is_open(link));
+  CHECK_FALSE(is_open(client));
+  store.drop("ws.1.0x10");
+  CHECK_FALSE(is_open(link2));
+  CHECK_FALSE(is_open(client2));
 }
