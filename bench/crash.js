@@ -13,10 +13,13 @@
 //   --before seconds before it (the baseline of this same run, as a ratio), the
 //   keepers' memory per kept session, and whether the generator kept up.
 // --keep off runs the same with keep_sessions = false: the outcome a worker's
-// death had before keepers (its sessions end).
+// death had before keepers (its sessions end). --transport websocket has the
+// soak speak XMPP over WebSocket instead of BOSH (a kept session keeps its
+// client's connection too: no error, no resend is the aim).
 //
 //   node bench/crash.js [--sessions 16000] [--workers 2] [--before 30]
-//        [--after 30] [--rate 500] [--keep on|off] [--migrate 0|1] [--out bench-out/crash]
+//        [--after 30] [--rate 500] [--keep on|off] [--migrate 0|1]
+//        [--transport bosh|websocket] [--out bench-out/crash]
 //
 // --migrate sets net.ipv4.tcp_migrate_req for the run (and puts the old value
 // back): 1, as deploy/sysctl.d recommends, moves the connections queued on the
@@ -40,7 +43,8 @@ const { workerProcesses, keeperProcesses } = require('../tests/integration/lib/w
 const { SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamSources, start, stop } = require('./lib/scale_stack');
 
 function parseArgs(argv) {
-  const args = { sessions: 16000, workers: 2, before: 30, after: 30, rate: 500, keep: 'on', migrate: null, out: 'bench-out/crash' };
+  const args = { sessions: 16000, workers: 2, before: 30, after: 30, rate: 500, keep: 'on', migrate: null,
+    transport: 'bosh', out: 'bench-out/crash' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--sessions') args.sessions = Number(value);
@@ -51,6 +55,7 @@ function parseArgs(argv) {
     else if (flag === '--keep') args.keep = value;
     else if (flag === '--migrate') args.migrate = value;
     else if (flag === '--out') args.out = value;
+    else if (flag === '--transport') args.transport = value;
     else throw new Error(`unknown option ${flag}`);
   }
   return args;
@@ -85,7 +90,8 @@ const recoveryPattern = /keeper: (\d+) of (\d+) sessions continue after the last
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const n = args.sessions;
-  const dir = path.resolve(args.out, `n${n}-w${args.workers}-keep-${args.keep}${args.migrate !== null ? `-migrate${args.migrate}` : ''}`);
+  if (!['bosh', 'websocket'].includes(args.transport)) throw new Error('--transport is bosh or websocket');
+  const dir = path.resolve(args.out, `n${n}-w${args.workers}-${args.transport}-keep-${args.keep}${args.migrate !== null ? `-migrate${args.migrate}` : ''}`);
   fs.mkdirSync(dir, { recursive: true });
   const stubPort = await freePort();
   const sbPort = await freePort();
@@ -111,10 +117,11 @@ async function main() {
     const loginSeconds = Math.ceil(n / args.rate);
     const duration = loginSeconds + args.before + args.after;
     const json = path.join(dir, 'report.json');
-    console.log(`-- ${n} sessions on ${args.workers} workers, keep_sessions ${args.keep}: logins ${loginSeconds} s, ` +
+    console.log(`-- ${n} ${args.transport} sessions on ${args.workers} workers, keep_sessions ${args.keep}: logins ${loginSeconds} s, ` +
       `then ${args.before} s, SIGKILL to worker 0, then ${args.after} s; soak ${soakProcs} procs`);
     const soakStart = Date.now();
-    const soak = spawn(SOAK, ['--url', `http://127.0.0.1:${sbPort}/http-bind`, '--sessions', String(n),
+    const url = args.transport === 'bosh' ? `http://127.0.0.1:${sbPort}/http-bind` : `ws://127.0.0.1:${sbPort}/xmpp-websocket`;
+    const soak = spawn(SOAK, ['--url', url, '--sessions', String(n),
       '--rate', String(args.rate), '--duration', String(duration), '--msg-rate', String(Math.max(1, n / 100)),
       '--hold', '1', '--wait', '60', '--procs', String(soakProcs), '--user-pattern', 'u%d', '--password', 'p%d',
       '--watch-pid', String(stub.pid), '--json', json, '--html', path.join(dir, 'report.html')],
@@ -164,7 +171,7 @@ async function main() {
     console.log(`hand-overs: ${pick(/^switchboard_handovers_(relayed|dropped|refused|lost)_total/)}; ` +
       `refused requests: ${pick(/^switchboard_refused_requests_total\{reason="(connection_busy|unknown_sid|no_room|overload)"/)}`);
     console.log(`worker 0 held ${MiB(victimRss)} when killed; after: p99 ${f(later.p99)} ms, max ${f(later.max)} ms over ${later.seconds} s; soak exit status ${status}`);
-    fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ n, workers: args.workers, keep: args.keep, line,
+    fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ n, workers: args.workers, keep: args.keep, transport: args.transport, line,
       recoveredMs, base, during, later, keeperRss, keepers: keepers.length, victimRss,
       lost: report.messages_lost, duplicated: report.messages_duplicated, errors: report.errors,
       errorsByKind: report.errors_by_kind, resends: report.resends, ended: report.sessions_ended,

@@ -109,6 +109,13 @@ void Endpoint::handle(http::Request& request, http::Exchange& exchange) {
   if (session == nullptr) {
     if (foreign_sids_ != nullptr && foreign_sids_->route(*sid, request, exchange)) return;
     ++counters_.unknown_sids;
+    if (lost_sids_ != nullptr && lost_sids_->lost(*sid)) {
+      ++counters_.lost_sids;
+      refused(request.peer, engine::Refusal::kUnknownSid,
+              "a session lost in a crash of the daemon");
+      send_terminal(exchange, Condition::kRemoteConnectionFailed, legacy);
+      return;
+    }
     refused(request.peer, engine::Refusal::kUnknownSid, "unknown sid");
     send_terminal(exchange, Condition::kItemNotFound, legacy);
     return;

@@ -32,11 +32,24 @@ struct EndpointCounters {
   std::uint64_t sessions_created = 0;
   std::uint64_t bad_requests = 0;  // not XML, not a body, bad rid
   std::uint64_t unknown_sids = 0;
+  std::uint64_t lost_sids = 0;          // of them, sessions a crashed daemon had (LostSids)
   std::uint64_t refused_creations = 0;  // host-unknown, improper-addressing, caps
   std::uint64_t refused_no_room = 0;    // of those: 503 because the gate said no room
   std::uint64_t refused_overload = 0;   // of those: 503 because the login gate said overload
   std::uint64_t queued = 0;             // creations that waited their turn (LoginGate::kQueue)
   std::uint64_t redirected = 0;         // creations the gate took to another worker
+};
+
+// Sids of sessions that ended in a crash of the whole daemon (app/keeper's
+// journal, docs/crash.md): a request for one is answered remote-connection-failed
+// (the session existed, and lost its server connection) instead of
+// item-not-found (no such session was ever known).
+class LostSids {
+ public:
+  virtual bool lost(std::string_view sid) const = 0;
+
+ protected:
+  ~LostSids() = default;
 };
 
 // Hook for a node running several worker processes (app/handover.hpp): a sid
@@ -62,6 +75,7 @@ class Endpoint final : public http::Handler, private http::ExchangeWatcher {
   const EndpointCounters& counters() const { return counters_; }
   // Asked about unknown sids before item-not-found; null (the default) = nobody.
   void set_foreign_sid_router(ForeignSidRouter* router) { foreign_sids_ = router; }
+  void set_lost_sids(const LostSids* lost) { lost_sids_ = lost; }
   // Asked before each creation; null (the default) = always room.
   void set_creation_gate(engine::CreationGate* gate) { gate_ = gate; }
   // Asked before each creation that has room; null (the default) = never overloaded.
@@ -97,6 +111,7 @@ class Endpoint final : public http::Handler, private http::ExchangeWatcher {
   engine::UpstreamFactory& upstreams_;
   EndpointCounters counters_;
   ForeignSidRouter* foreign_sids_ = nullptr;
+  const LostSids* lost_sids_ = nullptr;
   engine::CreationGate* gate_ = nullptr;
   engine::LoginGate* login_gate_ = nullptr;
   std::deque<Queued> queue_;

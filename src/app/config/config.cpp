@@ -292,6 +292,12 @@ Error set_pid_file(Config& config, std::string_view, std::string_view value) {
 }
 std::string show_pid_file(const Config& config) { return config.pid_file; }
 
+Error set_state_dir(Config& config, std::string_view, std::string_view value) {
+  config.state_dir = std::string(value);
+  return std::nullopt;
+}
+std::string show_state_dir(const Config& config) { return config.state_dir; }
+
 // ---- TLS towards the XMPP server -----------------------------------------------
 
 Error set_upstream_tls(Config& config, std::string_view key, std::string_view value) {
@@ -444,6 +450,7 @@ const std::array kKeys{
             show_number<&Config::worker_hang_timeout>, kLive},
     KeySpec{"keep_sessions", set_flag<&Config::keep_sessions>, show_flag<&Config::keep_sessions>,
             kRestart},
+    KeySpec{"state_dir", set_state_dir, show_state_dir, kRestart},
     KeySpec{"upstream", set_upstream, show_upstream, kLive},
     KeySpec{"allowed_routes", set_allowed_routes, show_allowed_routes, kLive, Shape::kList},
     KeySpec{"cors_origins", set_cors_origins, show_cors_origins, kLive, Shape::kList},

@@ -50,6 +50,8 @@ struct Config {
   // With several workers: a keeper process per worker holds its sessions' records
   // and server sockets, so a worker that dies loses no session (app/keeper/).
   bool keep_sessions = true;
+  // Where the keepers write their journals (app/keeper/journal.hpp); empty = none.
+  std::string state_dir;
   std::optional<base::HostPort> upstream;  // default XMPP server; empty = none configured
   // XMPP server per domain (the `to` of a session), lower-case domain -> host:port.
   std::map<std::string, base::HostPort, std::less<>> domain_upstreams;

@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "app/keeper/journal.hpp"
 #include "app/keeper/keeper_link.hpp"
 #include "app/keeper/keeper_wire.hpp"
 #include "app/keeper/kept_store.hpp"
@@ -17,23 +20,122 @@
 namespace sb::app {
 namespace {
 
+std::uint64_t now_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000 +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000000;
+}
+
 class Keeper {
  public:
   Keeper() : link_(kKeeperFd) {}
+  // The journal in `state_dir` ("" = none): an earlier one read, a new one begun.
+  void open_journal(std::uint32_t index, const std::string& state_dir);
   int run();
 
  private:
   // How long the keeper rests after taking what was there.
   static constexpr int kRestMs = 10;
+  // How long the sids of sessions a crashed daemon had are given to workers:
+  // their clients have given up well before (a BOSH client's requests time out
+  // within `wait`, plus its retries).
+  static constexpr std::uint64_t kLostForMs = 10 * 60 * 1000;
+  // The journal is compacted once it is this much larger than what it describes.
+  static constexpr std::uint64_t kCompactSlack = 1u << 20;
   enum class Taken { kOne, kNone, kClosed };
   Taken take_one(int timeout_ms);
-  void update(KeeperMessage& message, std::vector<int>& fds);
+  void update(KeeperMessage& message, std::vector<int>& fds, std::string_view bytes);
   bool restore(std::uint64_t nonce);
   bool send_blocking(const KeeperMessage& message, const std::vector<int>& fds);
+  void write_journal();
+  void read_orphan(const std::string& path);
 
   KeeperLink link_;
   KeptStore kept_;
+  Journal journal_;
+  std::vector<std::string> lost_;  // BOSH sids of sessions a crashed daemon had
+  std::uint64_t lost_until_ms_ = 0;
 };
+
+// A journal nobody holds: the sessions it describes ended with the daemon that
+// wrote it. Each one's sid is remembered (BOSH; a WebSocket client has none to
+// come back with), and the file goes.
+void Keeper::read_orphan(const std::string& path) {
+  std::vector<std::string> messages;
+  bool torn = false;
+  std::string error;
+  if (!read_journal(path, messages, torn, error)) {
+    SB_LOG_WARN("journal %s: %s; removed", path.c_str(), error.c_str());
+    ::unlink(path.c_str());
+    return;
+  }
+  std::unordered_map<std::string, bool> live;  // sid -> a WebSocket session
+  for (const std::string& bytes : messages) {
+    KeeperMessage message;
+    if (!decode(bytes, message, error)) continue;
+    for (const KeptEntry& e : message.entries) {
+      if (e.gone) {
+        live.erase(e.sid);
+      } else {
+        live[e.sid] = e.websocket;
+      }
+    }
+  }
+  std::size_t websocket = 0;
+  for (const auto& [sid, is_websocket] : live) {
+    if (is_websocket) {
+      ++websocket;
+    } else {
+      lost_.push_back(sid);
+    }
+  }
+  SB_LOG_WARN(
+      "journal %s: the daemon that wrote it died without a clean stop; %zu sessions ended with "
+      "it (%zu BOSH, %zu WebSocket)%s",
+      path.c_str(), live.size(), live.size() - websocket, websocket,
+      torn ? "; its last record was torn (the last moment before the crash is missing)" : "");
+  ::unlink(path.c_str());
+}
+
+void Keeper::open_journal(std::uint32_t index, const std::string& state_dir) {
+  if (state_dir.empty()) return;
+  for (const std::string& path : orphan_journals(state_dir, index)) read_orphan(path);
+  lost_until_ms_ = now_ms() + kLostForMs;
+  const std::string path = state_dir + "/" + journal_name(index, static_cast<long>(::getppid()));
+  std::string error;
+  if (!journal_.open(path, error)) {
+    SB_LOG_ERROR("journal: %s; this slot's sessions are kept in memory only", error.c_str());
+  }
+}
+
+// After each round of taking messages: what gathered goes to disk in one write,
+// and a log grown well past what it describes is compacted.
+void Keeper::write_journal() {
+  if (!journal_.is_open()) return;
+  std::string error;
+  if (journal_.size() > 2 * kept_.raw_bytes() + kCompactSlack) {
+    std::vector<std::string> snapshot;
+    KeeperMessage batch;
+    std::size_t bytes = 0;
+    kept_.for_each([&](const KeptEntry& entry, int, int) {
+      batch.entries.push_back(entry);
+      batch.entries.back().fd = false;
+      bytes += encoded_size(entry);
+      if (bytes > KeeperLink::kMaxBytes) {
+        snapshot.push_back(encode(batch));
+        batch.entries.clear();
+        bytes = 0;
+      }
+    });
+    if (!batch.entries.empty()) snapshot.push_back(encode(batch));
+    if (!journal_.rewrite(snapshot, error))
+      SB_LOG_WARN("journal: compaction failed: %s", error.c_str());
+  }
+  if (!journal_.flush(now_ms(), error)) {
+    SB_LOG_ERROR("journal: %s; this slot's sessions are no longer written to disk", error.c_str());
+  }
+}
 
 int Keeper::run() {
   // Wait for a message, take every one there is, then rest a moment: messages
@@ -50,6 +152,7 @@ int Keeper::run() {
       if (next == Taken::kClosed) return 0;
       if (next == Taken::kNone) break;
     }
+    write_journal();
     ::usleep(kRestMs * 1000);
   }
 }
@@ -71,7 +174,7 @@ Keeper::Taken Keeper::take_one(int timeout_ms) {
     return Taken::kOne;
   }
   if (message.kind == KeeperKind::kUpdate) {
-    update(message, fds);
+    update(message, fds, bytes);
   } else if (message.kind == KeeperKind::kRecover) {
     for (int fd : fds) ::close(fd);
     if (!restore(message.nonce)) SB_LOG_WARN("the worker went away while restoring");
@@ -81,7 +184,8 @@ Keeper::Taken Keeper::take_one(int timeout_ms) {
   return Taken::kOne;
 }
 
-void Keeper::update(KeeperMessage& message, std::vector<int>& fds) {
+void Keeper::update(KeeperMessage& message, std::vector<int>& fds, std::string_view bytes) {
+  journal_.append(bytes);  // as it came: the journal replays it as it was applied
   std::size_t next = 0;
   for (KeptEntry& e : message.entries) {
     if (e.gone) {
@@ -140,6 +244,18 @@ bool Keeper::restore(std::uint64_t nonce) {
   });
   if (!sent) return false;
   if (!flush()) return false;
+  // The sessions a crashed daemon had: gone, for the worker to answer their clients.
+  if (!lost_.empty() && now_ms() < lost_until_ms_) {
+    for (const std::string& sid : lost_) {
+      KeptEntry gone;
+      gone.gone = true;
+      gone.sid = sid;
+      bytes += encoded_size(gone);
+      batch.entries.push_back(std::move(gone));
+      if (bytes > KeeperLink::kMaxBytes - 64 - 512 && !flush()) return false;
+    }
+    if (!flush()) return false;
+  }
   KeeperMessage end;
   end.kind = KeeperKind::kRestoreEnd;
   end.nonce = nonce;
@@ -150,7 +266,7 @@ bool Keeper::restore(std::uint64_t nonce) {
 
 }  // namespace
 
-int run_keeper() {
+int run_keeper(std::uint32_t index, const std::string& state_dir) {
   // Gone with the supervisor, whatever way it goes; and if it went already,
   // before we could ask, go now.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -159,6 +275,7 @@ int run_keeper() {
   // supervisor decides, and we go when it does.
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE}) std::signal(sig, SIG_IGN);
   Keeper keeper;
+  keeper.open_journal(index, state_dir);
   return keeper.run();
 }
 

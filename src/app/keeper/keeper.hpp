@@ -11,13 +11,21 @@
 // the records and the sockets back; messages a dead worker sent before it died
 // are still in the socket, and are read first.
 //
-// The keeper does no I/O of its own on the sockets it holds and never writes
-// to disk: it is a few hundred lines that have little reason to crash. It dies
+// The keeper does no I/O of its own on the sockets it holds: it is a few
+// hundred lines that have little reason to crash. With `state_dir` set it is
+// also the slot's writer: it appends what it is sent to a journal on disk
+// (journal.hpp), asynchronously to the worker, and at start reads the journal
+// an earlier daemon left when it died: those sessions ended with it (their
+// connections are gone), and their sids are given to each worker process that
+// asks (kRestore entries marked gone), so that a returning client hears that
+// its session was lost rather than that it never existed. It dies
 // with the supervisor (PR_SET_PDEATHSIG), ignores the signals meant for the
 // daemon (a Ctrl-C reaches the whole process group), and holds at most what its
 // worker holds, so the descriptor limit of one process is respected.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace sb::app {
@@ -26,7 +34,8 @@ inline constexpr std::string_view kKeeperOption = "--keeper";
 // The keeper's end of its packet socket, in the keeper process.
 inline constexpr int kKeeperFd = 3;
 
-// The keeper's whole life; returns its exit code.
-int run_keeper();
+// The keeper's whole life; returns its exit code. `state_dir`: where its
+// journal goes ("" = none).
+int run_keeper(std::uint32_t index, const std::string& state_dir);
 
 }  // namespace sb::app

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <vector>
 
+#include "app/keeper/journal.hpp"
 #include "app/keeper/keeper.hpp"
 #include "app/keeper/keeper_link.hpp"
 #include "app/log/log.hpp"
@@ -21,11 +22,16 @@ KeeperProcess::~KeeperProcess() {
 }
 
 bool KeeperProcess::start(const std::string& log_level, const std::string& log_file,
-                          std::string& error) {
+                          const std::string& state_dir, std::string& error) {
   int fds[2];
   if (!make_keeper_pair(fds, error)) return false;
-  std::vector<std::string> args{"switchboard-keeper", std::string(kKeeperOption),
-                                std::to_string(index_), log_level, log_file};
+  std::vector<std::string> args{"switchboard-keeper",
+                                std::string(kKeeperOption),
+                                std::to_string(index_),
+                                log_level,
+                                log_file,
+                                state_dir};
+  if (!state_dir.empty()) journal_ = state_dir + "/" + journal_name(index_, ::getpid());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -74,6 +80,13 @@ void KeeperProcess::stop() {
   if (running_) {
     running_ = false;
     uv_process_kill(&process_, SIGKILL);
+  }
+  // A clean stop: the sessions it described ended (or moved to a new daemon,
+  // whose keepers write their own), so the next start has nothing to learn.
+  if (!journal_.empty()) {
+    ::unlink(journal_.c_str());
+    ::unlink((journal_ + ".new").c_str());
+    journal_.clear();
   }
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&process_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&process_), nullptr);

@@ -19,8 +19,10 @@ class KeeperProcess {
   KeeperProcess& operator=(const KeeperProcess&) = delete;
 
   // Starts the keeper; false with `error` (the slot's workers then run unkept).
-  // `log_level` and `log_file` as the daemon's.
-  bool start(const std::string& log_level, const std::string& log_file, std::string& error);
+  // `log_level` and `log_file` as the daemon's; `state_dir` where its journal
+  // goes ("" = none).
+  bool start(const std::string& log_level, const std::string& log_file,
+             const std::string& state_dir, std::string& error);
   // The worker's end of the keeper's socket, for each worker process of the
   // slot (kWorkerKeeperFd); -1 when no keeper runs.
   int worker_fd() const { return running_ ? worker_fd_ : -1; }
@@ -37,6 +39,7 @@ class KeeperProcess {
   bool spawned_ = false;  // the handle is initialized (to close)
   bool running_ = false;
   int worker_fd_ = -1;
+  std::string journal_;  // its journal's path, removed at a clean stop ("" = none)
 };
 
 }  // namespace sb::app

@@ -30,17 +30,33 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "app/front/ws_socket.hpp"
 #include "app/keeper/keeper_link.hpp"
 #include "app/keeper/keeper_wire.hpp"
 #include "app/upgrade/upgrade_tally.hpp"
+#include "bosh/endpoint.hpp"
 #include "bosh/session_table.hpp"
 #include "net/loop_context.hpp"
 #include "xmpp/upstream_connector.hpp"
 
 namespace sb::app {
+
+// The BOSH sids a crashed daemon had (the keeper's journal): the endpoint
+// answers them remote-connection-failed. Kept for the life of this process:
+// the keeper gives them only for the first minutes after the crash.
+class LostSessions final : public bosh::LostSids {
+ public:
+  void add(std::string sid) { sids_.insert(std::move(sid)); }
+  bool lost(std::string_view sid) const override { return sids_.contains(std::string(sid)); }
+  std::size_t size() const { return sids_.size(); }
+
+ private:
+  std::unordered_set<std::string> sids_;
+};
 
 class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
  public:
@@ -59,6 +75,7 @@ class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
     std::uint64_t continued = 0;  // rebuilt here, under their sids
     ReasonCounts ended;           // the rest, by reason
     std::uint64_t ms = 0;         // how long it took
+    std::uint64_t lost = 0;       // sids of sessions a crashed daemon had (journal)
   };
   // At start, before the loop runs: every session the keeper holds, rebuilt.
   // False, with `error`, when the keeper did not answer (nothing was rebuilt).
@@ -82,6 +99,8 @@ class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
     std::uint64_t full = 0;     // turns the keeper's socket was full
   };
   const Counters& counters() const { return counters_; }
+  // What recover() learned of sessions a crash of the whole daemon ended.
+  const LostSessions& lost() const { return lost_; }
 
  private:
   struct Kept;  // an entry the keeper gave back, with its sockets
@@ -103,7 +122,8 @@ class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
   WsShared* websocket_;
   std::vector<bosh::Session*> changed_;
   std::vector<WsSocket*> changed_ws_;
-  std::string ws_key_prefix_;      // "ws.<pid>.": see ws_key()
+  std::string ws_key_prefix_;  // "ws.<pid>.": see ws_key()
+  LostSessions lost_;
   std::vector<std::string> gone_;  // sids to drop, kept as text: the sessions are freed
   uv_timer_t retry_{};
   bool watching_ = false;

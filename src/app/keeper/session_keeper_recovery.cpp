@@ -91,6 +91,10 @@ bool SessionKeeper::recover(xmpp::UpstreamConnector& upstreams, net::LoopContext
     }
     std::size_t next = 0;
     for (KeptEntry& entry : message.entries) {
+      if (entry.gone) {  // a session a crashed daemon had (the journal)
+        lost_.add(std::move(entry.sid));
+        continue;
+      }
       if (!entry.fd) continue;
       Kept k;
       if (entry.websocket) k.client_fd = fds[next++];  // the client's socket comes first
@@ -113,12 +117,12 @@ bool SessionKeeper::recover(xmpp::UpstreamConnector& upstreams, net::LoopContext
     }
   }
   sessions_.collect();
+  recovery.lost = lost_.size();
   recovery.ms = (uv_hrtime() - started) / 1000000;
   return true;
 }
 
-void SessionKeeper::take_up_bosh(Kept& k, xmpp::UpstreamConnector& upstreams,
-                                 Recovery& recovery) {
+void SessionKeeper::take_up_bosh(Kept& k, xmpp::UpstreamConnector& upstreams, Recovery& recovery) {
   const std::string& sid = k.entry.sid;
   bosh::SessionRecord record;
   xmpp::LinkRecord link_record;

@@ -178,7 +178,8 @@ void Supervisor::start_keepers() {
   for (auto& slot : slots_) {
     auto keeper = std::make_unique<KeeperProcess>(&loop_, slot->index);
     std::string error;
-    if (!keeper->start(std::string(log_level_name(config_.log_level)), config_.log_file, error)) {
+    if (!keeper->start(std::string(log_level_name(config_.log_level)), config_.log_file,
+                       config_.state_dir, error)) {
       SB_LOG_ERROR("worker %u's sessions will not outlive it: %s", slot->index, error.c_str());
     }
     keepers_.push_back(std::move(keeper));

@@ -206,7 +206,8 @@ Worker::~Worker() {
   tls_listener_.reset();
   heartbeat_.reset();
   handover_.reset();
-  keeper_.reset();  // it watches the session table
+  if (endpoint_) endpoint_->set_lost_sids(nullptr);  // the keeper's
+  keeper_.reset();                                   // it watches the session table
   sessions_.reset();
   context_.reset();
   if (loop_ready_) uv_loop_close(&loop_);

@@ -19,6 +19,13 @@ void Worker::recover_kept_sessions() {
     keeper_.reset();
     return;
   }
+  if (recovery.lost > 0) {
+    endpoint_->set_lost_sids(&keeper_->lost());
+    SB_LOG_WARN(
+        "keeper: %llu BOSH sessions of this worker ended in a crash of the whole daemon; "
+        "their clients hear remote-connection-failed",
+        static_cast<unsigned long long>(recovery.lost));
+  }
   if (recovery.kept == 0) return;  // a first start, or nothing was kept
   SB_LOG_WARN(
       "keeper: %llu of %llu sessions continue after the last process of this worker%s%s "

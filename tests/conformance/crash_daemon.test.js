@@ -1,0 +1,103 @@
+'use strict';
+// Conformance: a crash of the whole daemon (docs/crash.md, "A crash of the whole
+// daemon"). With `state_dir`, each keeper writes its sessions' records to a
+// journal on disk. Every process of the daemon killed with SIGKILL (the
+// supervisor, its workers and keepers) takes every TCP connection with it, so no
+// session can continue; the next start reads the journals it left, counts the
+// sessions that ended with it in the log, and answers a BOSH client returning
+// with one of their sids remote-connection-failed (its session existed, and lost
+// its server connection), while a sid never seen still gets item-not-found. The
+// journals it read are removed, the new daemon's keepers write their own, and a
+// clean stop removes those.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Switchboard } = require('../lib/switchboard');
+const { ScriptedUpstream } = require('../lib/scripted_upstream');
+const { BoshSession } = require('../lib/bosh');
+const { waitUntil } = require('../lib/proc');
+const { sessionsOnEveryWorker, assertTerminate, attrPattern, assertWrapper, sleep, uniqueDomain } = require('./lib/stack');
+const { WsClient, destroyWsSockets } = require('./lib/ws_client');
+const { workerProcesses, keeperProcesses, processAlive } = require(path.join(__dirname, '..', 'integration', 'lib', 'worker_procs.js'));
+
+const WORKERS = 2;
+const journals = (dir) => fs.readdirSync(dir).filter((f) => /^keeper-\d+\.\d+\.journal$/.test(f)).sort();
+
+test('after a crash of the whole daemon the next start knows the sessions it had', async (t) => {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-state-'));
+  const upstream = await new ScriptedUpstream().start();
+  const config = { workers: WORKERS, log_level: 'info', state_dir: stateDir };
+  const first = new Switchboard({ upstreamPort: upstream.port, config });
+  let second = null;
+  t.after(async () => {
+    destroyWsSockets();
+    for (const pid of [first.child && first.child.pid]) if (pid && processAlive(pid)) process.kill(pid, 'SIGKILL');
+    const problem = second ? await second.stop() : null;
+    await upstream.stop();
+    if (!process.env.SB_KEEP) {
+      fs.rmSync(stateDir, { recursive: true, force: true });
+      if (first.dir) fs.rmSync(first.dir, { recursive: true, force: true });
+    }
+    if (problem) throw new Error(problem);
+  });
+  await first.start();
+  await first.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(first, upstream, 'daemon', { workers: WORKERS, each: 2 });
+  for (const [i, s] of all.entries()) {
+    const reply = s.session.send({ payload: `<message id='m${i}' to='a@b'/>` });
+    await s.conn.waitStanza(attrPattern('id', `m${i}`));
+    s.conn.send(`<message id='m${i}-back' from='a@b'/>`);
+    assertWrapper(await reply);
+  }
+  // A WebSocket session too: it has no sid to come back with, but is counted.
+  const ws = await WsClient.open(first.port);
+  ws.sendOpen(uniqueDomain('daemon-ws'));
+  await ws.frame(1);
+  // One session ends before the crash: it is not counted as lost.
+  const ended = all.pop();
+  assertWrapper(await ended.session.send({ attrs: { type: 'terminate' } }));
+  await sleep(200);  // the keepers' last round of writing
+  const pid = first.child.pid;
+  assert.deepEqual(journals(stateDir), [`keeper-0.${pid}.journal`, `keeper-1.${pid}.journal`]);
+
+  // Every process of the daemon at once, as `systemctl kill -s KILL` does.
+  const victims = [pid, ...workerProcesses(pid).map((w) => w.pid), ...keeperProcesses(pid).map((k) => k.pid)];
+  assert.equal(victims.length, 1 + 2 * WORKERS);
+  for (const p of victims) process.kill(p, 'SIGKILL');
+  await waitUntil('every process of the daemon gone', () => victims.every((p) => !processAlive(p)));
+  for (const s of all) await s.conn.waitEnd(5000);  // the kernel closed the server connections
+
+  second = new Switchboard({ upstreamPort: upstream.port, config });
+  await second.start();
+  await second.waitForLog(/all 2 workers listening/);
+  const text = await second.waitForLog(/sessions ended with it \(\d+ BOSH, \d+ WebSocket\)/g, { count: WORKERS });
+  const counted = [...text.matchAll(/journal \S+: the daemon that wrote it died without a clean stop; (\d+) sessions ended with it \((\d+) BOSH, (\d+) WebSocket\)/g)];
+  assert.equal(counted.length, WORKERS);
+  const sum = (k) => counted.reduce((n, m) => n + Number(m[k]), 0);
+  assert.equal(sum(2), all.length, 'every BOSH session that lived at the crash, the ended one not');
+  assert.equal(sum(3), 1, 'the WebSocket session');
+  assert.equal(sum(1), all.length + 1);
+
+  // A returning client: its session existed, and ended with its server connection.
+  for (const s of all) {
+    const back = new BoshSession(second.port, { sid: s.session.sid, rid: s.session.rid, to: s.session.to });
+    assertTerminate(await back.send(), 'remote-connection-failed');
+  }
+  const endedBack = new BoshSession(second.port, { sid: ended.session.sid, rid: ended.session.rid, to: ended.session.to });
+  assertTerminate(await endedBack.send(), 'item-not-found');
+  const stranger = new BoshSession(second.port, { sid: 'w0.neverseenbefore', rid: 1000, to: 'x' });
+  assertTerminate(await stranger.send(), 'item-not-found');
+  await second.waitForLog(/keeper: \d+ BOSH sessions of this worker ended in a crash of the whole daemon/, { count: 2 });
+
+  // The journals read are gone; the new daemon's keepers write their own, and a
+  // clean stop removes them.
+  const secondPid = second.child.pid;
+  assert.deepEqual(journals(stateDir), [`keeper-0.${secondPid}.journal`, `keeper-1.${secondPid}.journal`]);
+  const problem = await second.stop();
+  second = null;
+  assert.equal(problem, null);
+  assert.deepEqual(journals(stateDir), [], 'a clean stop leaves no journal');
+});
