@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
-// What keeping sessions costs (docs/crash.md): the same load twice in one
-// invocation, first with keep_sessions = false (the baseline), then true:
+// What keeping sessions costs (docs/crash.md): the same load three times in one
+// invocation, first with keep_sessions = false (the baseline), then true, then
+// true with a journal on disk (state_dir, a fresh directory under --out):
 // switchboard-stub + switchboard (--workers N) + switchboard-soak, N sessions
 // logging in at --rate and then chatting (one message per second per 100
 // sessions) for --seconds. It prints, for each run and as a ratio:
@@ -9,7 +10,8 @@
 //   chatting window, in microseconds (the soak's request count, /proc's CPU
 //   times), and the resident memory the sessions added to the workers and the
 //   keepers, per session, at its end (RSS then less RSS before the first login:
-//   user space, the processes' own baseline left out).
+//   user space, the processes' own baseline left out); with the journal, the
+//   bytes the keepers wrote per second (/proc's wchar) and per request.
 //
 //   node bench/keep_cost.js [--sessions 10000] [--workers 2] [--seconds 60] [--rate 500]
 //        [--out bench-out/keep-cost]
@@ -41,7 +43,13 @@ function parseArgs(argv) {
 
 const sum = (pids, f) => pids.reduce((s, pid) => { try { return s + (f(pid) || 0); } catch { return s; } }, 0);
 
-async function run(args, keep, dir) {
+/** Bytes a process has written with write() and its kin (/proc/PID/io wchar). */
+function wchar(pid) {
+  const m = /^wchar: (\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+async function run(args, keep, dir, stateDir = '') {
   const n = args.sessions;
   fs.mkdirSync(dir, { recursive: true });
   const stubPort = await freePort();
@@ -53,6 +61,7 @@ async function run(args, keep, dir) {
       { ready: /listening on/, logFile: path.join(dir, 'stub.log') });
     sb = await start(SWITCHBOARD, ['--listen', `127.0.0.1:${sbPort}`, '--upstream', `127.0.0.1:${stubPort}`,
       '--set', `workers=${args.workers}`, '--set', `keep_sessions=${keep}`, '--set', `max_sessions=${Math.ceil(n * 1.1)}`,
+      '--set', `state_dir=${stateDir}`,
       '--log-level', 'warn', ...upstreamSources(n)], { ready: null, logFile: path.join(dir, 'switchboard.log') });
     await waitForPort(sbPort);
     await sleep(1000);
@@ -72,9 +81,11 @@ async function run(args, keep, dir) {
     const workers = workerProcesses(sb.pid).map((w) => w.pid);
     const keepers = keeperProcesses(sb.pid).map((k) => k.pid);
     const cpu0 = { workers: sum(workers, cpuSeconds), keepers: sum(keepers, cpuSeconds) };
+    const written0 = sum(keepers, wchar);
     const started = Date.now();
     await sleep(args.seconds * 1000 - 1000);
     const cpu1 = { workers: sum(workers, cpuSeconds), keepers: sum(keepers, cpuSeconds) };
+    const written = sum(keepers, wchar) - written0;
     const window = (Date.now() - started) / 1000;
     const rss = { workers: sum(workers, (pid) => memory(pid).rss), keepers: sum(keepers, (pid) => memory(pid).rss) };
     const added = { workers: rss.workers - empty.workers, keepers: rss.keepers - empty.keepers };
@@ -86,7 +97,7 @@ async function run(args, keep, dir) {
     const requests = points.length && points[0].requests !== undefined
       ? points.reduce((s, p) => s + (p.requests || 0), 0)
       : report.requests * (window / (loginSeconds + 5 + args.seconds));
-    return { keep, n, established: report.sessions_established, errors: report.errors, lost: report.messages_lost,
+    return { keep, journal: Boolean(stateDir), written, n, established: report.sessions_established, errors: report.errors, lost: report.messages_lost,
       requests, window, cpu: { workers: cpu1.workers - cpu0.workers, keepers: cpu1.keepers - cpu0.keepers }, rss, added };
   } finally {
     await stop(sb);
@@ -97,23 +108,30 @@ async function run(args, keep, dir) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const base = path.resolve(args.out, `n${args.sessions}-w${args.workers}`);
-  console.log(`-- ${args.sessions} sessions on ${args.workers} workers, ${args.seconds} s chatting; keep_sessions false, then true`);
+  console.log(`-- ${args.sessions} sessions on ${args.workers} workers, ${args.seconds} s chatting; keep_sessions false, then true, then true with a journal`);
   const off = await run(args, false, path.join(base, 'off'));
   const on = await run(args, true, path.join(base, 'on'));
+  const stateDir = path.join(base, 'state');
+  fs.rmSync(stateDir, { recursive: true, force: true });
+  fs.mkdirSync(stateDir, { recursive: true });
+  const journal = await run(args, true, path.join(base, 'journal'), stateDir);
   const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   const us = (r, key) => (r.cpu[key] * 1e6) / r.requests;
   console.log('| keep_sessions | sessions | requests in the window | workers CPU µs / request | keepers CPU µs / request | ' +
     'workers RSS added / session (all) | keepers RSS added / session (all) | errors | lost |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of [off, on]) {
-    console.log(`| ${r.keep} | ${r.established} | ${Math.round(r.requests)} | ${f(us(r, 'workers'))} | ${f(us(r, 'keepers'))} | ` +
+  for (const r of [off, on, journal]) {
+    console.log(`| ${r.keep}${r.journal ? ' + journal' : ''} | ${r.established} | ${Math.round(r.requests)} | ${f(us(r, 'workers'))} | ${f(us(r, 'keepers'))} | ` +
       `${f(r.added.workers / r.established, 0)} B (${MiB(r.rss.workers)}) | ${f(r.added.keepers / r.established, 0)} B (${MiB(r.rss.keepers)}) | ${r.errors} | ${r.lost} |`);
   }
   const total = (r) => us(r, 'workers') + us(r, 'keepers');
   console.log(`with keepers: CPU per request ${f(total(on))} µs against ${f(total(off))} µs (${f(total(on) / total(off))}×, ` +
     `+${f((total(on) - total(off)) * 1000, 0)} ns); memory added per session ${f((on.added.workers + on.added.keepers) / on.established, 0)} B ` +
     `against ${f(off.added.workers / off.established, 0)} B`);
-  fs.writeFileSync(path.join(base, 'summary.json'), JSON.stringify({ off, on }, null, 2));
+  console.log(`with the journal too: CPU per request ${f(total(journal))} µs (${f(total(journal) / total(off))}× the baseline, ` +
+    `${f(total(journal) / total(on))}× keepers alone); keepers wrote ${f(journal.written / journal.window / 1024, 1)} KiB/s, ` +
+    `${f(journal.written / journal.requests, 0)} B per request (${Math.round(journal.requests / journal.window)} requests/s)`);
+  fs.writeFileSync(path.join(base, 'summary.json'), JSON.stringify({ off, on, journal }, null, 2));
 }
 
 main().catch((err) => {
