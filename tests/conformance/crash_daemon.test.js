@@ -6,8 +6,9 @@
 // session can continue; the next start reads the journals it left, counts the
 // sessions that ended with it in the log, and answers a BOSH client returning
 // with one of their sids remote-connection-failed (its session existed, and lost
-// its server connection), while a sid never seen still gets item-not-found. The
-// journals it read are removed, the new daemon's keepers write their own, and a
+// its server connection), while a sid never seen still gets item-not-found. A
+// writer (keeper) killed before the crash is replaced and catches up: its
+// successor's journal holds every session too. The journals read are removed, the new daemon's keepers write their own, and a
 // clean stop removes those.
 
 const { test } = require('node:test');
@@ -59,6 +60,12 @@ test('after a crash of the whole daemon the next start knows the sessions it had
   // One session ends before the crash: it is not counted as lost.
   const ended = all.pop();
   assertWrapper(await ended.session.send({ attrs: { type: 'terminate' } }));
+  // The writer of slot 0 killed first: the new one asks its worker for every
+  // session again and writes them all to its journal (the same file).
+  await sleep(100);
+  const keeper = keeperProcesses(first.child.pid).find((k) => k.index === 0);
+  process.kill(keeper.pid, 'SIGKILL');
+  await first.waitForLog(/\[worker 0\] keeper: a new keeper asked for every session/);
   await sleep(200);  // the keepers' last round of writing
   const pid = first.child.pid;
   assert.deepEqual(journals(stateDir), [`keeper-0.${pid}.journal`, `keeper-1.${pid}.journal`]);

@@ -206,7 +206,8 @@ std::string journal_name(std::uint32_t index, long pid) {
   return "keeper-" + std::to_string(index) + "." + std::to_string(pid) + ".journal";
 }
 
-std::vector<std::string> orphan_journals(const std::string& dir, std::uint32_t index) {
+std::vector<std::string> orphan_journals(const std::string& dir, std::uint32_t index,
+                                         std::string_view own) {
   std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return out;
@@ -215,7 +216,7 @@ std::vector<std::string> orphan_journals(const std::string& dir, std::uint32_t i
   while (const dirent* e = ::readdir(d)) {
     const std::string_view name(e->d_name);
     if (name.size() <= prefix.size() + suffix.size() || name.substr(0, prefix.size()) != prefix ||
-        name.substr(name.size() - suffix.size()) != suffix) {
+        name.substr(name.size() - suffix.size()) != suffix || name == own) {
       continue;
     }
     const std::string path = dir + "/" + std::string(name);

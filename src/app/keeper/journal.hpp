@@ -56,8 +56,8 @@ class Journal {
   bool rewrite(const std::vector<std::string>& messages, std::string& error);
 
   struct Counters {
-    std::uint64_t records = 0;   // messages written
-    std::uint64_t bytes = 0;     // bytes written, compactions included
+    std::uint64_t records = 0;  // messages written
+    std::uint64_t bytes = 0;    // bytes written, compactions included
     std::uint64_t syncs = 0;
     std::uint64_t rewrites = 0;  // compactions
   };
@@ -84,7 +84,10 @@ bool read_journal(const std::string& path, std::vector<std::string>& messages, b
                   std::string& error);
 // The name of the journal keeper `index` of the supervisor `pid` writes.
 std::string journal_name(std::uint32_t index, long pid);
-// The journals of keeper `index` in `dir` that no living keeper holds.
-std::vector<std::string> orphan_journals(const std::string& dir, std::uint32_t index);
+// The journals of keeper `index` in `dir` that no living keeper holds, but for
+// `own` (the file name this keeper writes: one its dead predecessor of the same
+// daemon left, whose sessions are alive in the worker).
+std::vector<std::string> orphan_journals(const std::string& dir, std::uint32_t index,
+                                         std::string_view own = {});
 
 }  // namespace sb::app

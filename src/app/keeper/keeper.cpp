@@ -32,6 +32,11 @@ class Keeper {
   Keeper() : link_(kKeeperFd) {}
   // The journal in `state_dir` ("" = none): an earlier one read, a new one begun.
   void open_journal(std::uint32_t index, const std::string& state_dir);
+  // A keeper that is not the slot's first (its predecessor died: the supervisor
+  // kept the socket) has nothing: it asks the worker for every session. The
+  // first one's question waits in the socket for the first worker, which
+  // passes over it.
+  void ask_for_everything();
   int run();
 
  private:
@@ -100,12 +105,22 @@ void Keeper::read_orphan(const std::string& path) {
 
 void Keeper::open_journal(std::uint32_t index, const std::string& state_dir) {
   if (state_dir.empty()) return;
-  for (const std::string& path : orphan_journals(state_dir, index)) read_orphan(path);
+  const std::string name = journal_name(index, static_cast<long>(::getppid()));
+  for (const std::string& path : orphan_journals(state_dir, index, name)) read_orphan(path);
   lost_until_ms_ = now_ms() + kLostForMs;
-  const std::string path = state_dir + "/" + journal_name(index, static_cast<long>(::getppid()));
+  const std::string path = state_dir + "/" + name;
   std::string error;
   if (!journal_.open(path, error)) {
     SB_LOG_ERROR("journal: %s; this slot's sessions are kept in memory only", error.c_str());
+  }
+}
+
+void Keeper::ask_for_everything() {
+  KeeperMessage resync;
+  resync.kind = KeeperKind::kResync;
+  std::string error;
+  if (link_.send(encode(resync), {}, error) == KeeperLink::Sent::kFailed) {
+    SB_LOG_WARN("cannot ask the worker for its sessions: %s", error.c_str());
   }
 }
 
@@ -276,6 +291,7 @@ int run_keeper(std::uint32_t index, const std::string& state_dir) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE}) std::signal(sig, SIG_IGN);
   Keeper keeper;
   keeper.open_journal(index, state_dir);
+  keeper.ask_for_everything();
   return keeper.run();
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <utility>
 #include <vector>
 
 #include "app/keeper/journal.hpp"
@@ -15,9 +16,12 @@ namespace sb::app {
 
 KeeperProcess::KeeperProcess(uv_loop_t* loop, std::uint32_t index) : loop_(loop), index_(index) {
   process_.data = this;
+  uv_timer_init(loop_, &restart_timer_);
+  restart_timer_.data = this;
 }
 
 KeeperProcess::~KeeperProcess() {
+  if (keeper_fd_ >= 0) ::close(keeper_fd_);
   if (worker_fd_ >= 0) ::close(worker_fd_);
 }
 
@@ -25,13 +29,27 @@ bool KeeperProcess::start(const std::string& log_level, const std::string& log_f
                           const std::string& state_dir, std::string& error) {
   int fds[2];
   if (!make_keeper_pair(fds, error)) return false;
+  keeper_fd_ = fds[0];
+  worker_fd_ = fds[1];
+  log_level_ = log_level;
+  log_file_ = log_file;
+  state_dir_ = state_dir;
+  if (!state_dir.empty()) journal_ = state_dir + "/" + journal_name(index_, ::getpid());
+  if (!spawn(error)) {
+    ::close(std::exchange(keeper_fd_, -1));
+    ::close(std::exchange(worker_fd_, -1));
+    return false;
+  }
+  return true;
+}
+
+bool KeeperProcess::spawn(std::string& error) {
   std::vector<std::string> args{"switchboard-keeper",
                                 std::string(kKeeperOption),
                                 std::to_string(index_),
-                                log_level,
-                                log_file,
-                                state_dir};
-  if (!state_dir.empty()) journal_ = state_dir + "/" + journal_name(index_, ::getpid());
+                                log_level_,
+                                log_file_,
+                                state_dir_};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -41,7 +59,7 @@ bool KeeperProcess::start(const std::string& log_level, const std::string& log_f
     stdio[fd].data.fd = fd;
   }
   stdio[kKeeperFd].flags = UV_INHERIT_FD;
-  stdio[kKeeperFd].data.fd = fds[0];
+  stdio[kKeeperFd].data.fd = keeper_fd_;
   uv_process_options_t options{};
   options.exit_cb = &KeeperProcess::on_exit;
   options.file = "/proc/self/exe";
@@ -50,15 +68,12 @@ bool KeeperProcess::start(const std::string& log_level, const std::string& log_f
   options.stdio_count = kKeeperFd + 1;
   const int rc = uv_spawn(loop_, &process_, &options);
   spawned_ = true;
-  ::close(fds[0]);  // the keeper's now
   if (rc != 0) {
-    ::close(fds[1]);
     error = std::string("cannot start the keeper: ") + uv_strerror(rc);
     return false;
   }
   // The keeper never ends the loop by itself running: it lives as long as we do.
   uv_unref(reinterpret_cast<uv_handle_t*>(&process_));
-  worker_fd_ = fds[1];
   running_ = true;
   SB_LOG_INFO("keeper %u started (pid %d)", index_, process_.pid);
   return true;
@@ -66,17 +81,47 @@ bool KeeperProcess::start(const std::string& log_level, const std::string& log_f
 
 void KeeperProcess::on_exit(uv_process_t* process, std::int64_t status, int signal) {
   auto* self = static_cast<KeeperProcess*>(process->data);
-  if (self->running_) {
-    SB_LOG_ERROR(
-        "keeper %u (pid %d) ended (status %lld, signal %d): worker %u's sessions are "
-        "no longer kept",
-        self->index_, process->pid, static_cast<long long>(status), signal, self->index_);
-  }
   self->running_ = false;
+  if (self->stopping_) return;
+  SB_LOG_ERROR(
+      "keeper %u (pid %d) ended (status %lld, signal %d); starting it again: worker %u sends it "
+      "every session again",
+      self->index_, process->pid, static_cast<long long>(status), signal, self->index_);
+  // The handle is reused once closed.
+  uv_close(reinterpret_cast<uv_handle_t*>(process), &KeeperProcess::on_closed);
+}
+
+void KeeperProcess::on_closed(uv_handle_t* handle) {
+  auto* self = static_cast<KeeperProcess*>(handle->data);
+  self->spawned_ = false;
+  if (self->stopping_) return;
+  uv_timer_start(&self->restart_timer_, &KeeperProcess::on_restart, kRestartMs, 0);
+}
+
+void KeeperProcess::on_restart(uv_timer_t* timer) {
+  auto* self = static_cast<KeeperProcess*>(timer->data);
+  if (self->stopping_) return;
+  std::string error;
+  self->process_ = uv_process_t{};
+  self->process_.data = self;
+  if (!self->spawn(error)) {
+    SB_LOG_ERROR("keeper %u: %s; trying again", self->index_, error.c_str());
+    if (self->spawned_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&self->process_), &KeeperProcess::on_closed);
+    } else {
+      uv_timer_start(&self->restart_timer_, &KeeperProcess::on_restart, kRestartMs, 0);
+    }
+    return;
+  }
+  ++self->restarts_;
 }
 
 void KeeperProcess::stop() {
-  if (!spawned_) return;
+  stopping_ = true;
+  uv_timer_stop(&restart_timer_);
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&restart_timer_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&restart_timer_), nullptr);
+  }
   if (running_) {
     running_ = false;
     uv_process_kill(&process_, SIGKILL);
@@ -88,7 +133,7 @@ void KeeperProcess::stop() {
     ::unlink((journal_ + ".new").c_str());
     journal_.clear();
   }
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&process_))) {
+  if (spawned_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&process_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&process_), nullptr);
   }
 }

@@ -50,7 +50,7 @@ bool decode(std::string_view bytes, KeeperMessage& message, std::string& error) 
   }
   const auto kind = static_cast<std::uint8_t>(bytes[0]);
   if (kind < static_cast<std::uint8_t>(KeeperKind::kUpdate) ||
-      kind > static_cast<std::uint8_t>(KeeperKind::kRestoreEnd)) {
+      kind > static_cast<std::uint8_t>(KeeperKind::kResync)) {
     error = "a keeper message of unknown kind " + std::to_string(kind);
     return false;
   }

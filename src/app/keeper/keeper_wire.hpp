@@ -6,6 +6,8 @@
 //                     kRecover     a worker (re)starting asks for what is kept
 //   keeper -> worker  kRestore     kept sessions, with their sockets
 //                     kRestoreEnd  that was all (answers kRecover's nonce)
+//                     kResync      a keeper started again after its predecessor
+//                                  died: send every session again, sockets too
 //
 // The worker's end of the pair outlives the worker (the supervisor keeps it for
 // the slot's next process), so whatever a dying worker sent is still read, in
@@ -24,6 +26,7 @@ enum class KeeperKind : std::uint8_t {
   kRecover = 2,
   kRestore = 3,
   kRestoreEnd = 4,
+  kResync = 5,
 };
 
 // One session as the keeper holds it, BOSH or WebSocket. `fd`: its sockets ride

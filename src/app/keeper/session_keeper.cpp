@@ -46,6 +46,51 @@ void SessionKeeper::start() {
   watching_ = true;
   sessions_.set_watcher(this);
   if (websocket_ != nullptr) websocket_->watcher = this;
+  if (uv_poll_init(loop_, &readable_, link_.fd()) == 0) {
+    readable_.data = this;
+    polling_ = true;
+    uv_poll_start(&readable_, UV_READABLE, &SessionKeeper::on_keeper_readable);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&readable_));
+  }
+}
+
+void SessionKeeper::on_keeper_readable(uv_poll_t* poll, int status, int) {
+  auto* self = static_cast<SessionKeeper*>(poll->data);
+  if (status < 0) return;
+  bool resync = false;
+  for (;;) {
+    std::string bytes;
+    std::vector<int> fds;
+    std::string error;
+    if (!self->link_.receive(bytes, fds, 0, error)) {
+      if (error == "closed") uv_poll_stop(poll);
+      break;
+    }
+    for (int fd : fds) ::close(fd);  // nothing the keeper sends now carries any
+    KeeperMessage message;
+    if (decode(bytes, message, error) && message.kind == KeeperKind::kResync) resync = true;
+  }
+  if (resync) self->resync();
+}
+
+void SessionKeeper::resync() {
+  std::size_t sessions = 0;
+  for (bosh::Session* s : sessions_.live()) {
+    s->set_watch_kept(false);  // its socket goes again
+    session_changed(*s);
+    ++sessions;
+  }
+  if (websocket_ != nullptr) {
+    WsSocket::for_each(loop_, [&](WsSocket& w) {
+      w.set_watch_kept(false);
+      ws_changed(w);
+      ++sessions;
+    });
+  }
+  // Drops still queued go too: the new keeper may have read, from the
+  // socket, a record its predecessor left unread.
+  SB_LOG_WARN("keeper: a new keeper asked for every session; sending %zu again", sessions);
+  flush();
 }
 
 void SessionKeeper::stop() {
@@ -60,6 +105,10 @@ void SessionKeeper::stop() {
   uv_timer_stop(&retry_);
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&retry_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&retry_), nullptr);
+  }
+  if (polling_) {
+    polling_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&readable_), nullptr);
   }
 }
 

@@ -81,7 +81,8 @@ class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
   // False, with `error`, when the keeper did not answer (nothing was rebuilt).
   bool recover(xmpp::UpstreamConnector& upstreams, net::LoopContext& context, Recovery& recovery,
                std::string& error);
-  // From then on: watch the table and send what changed.
+  // From then on: watch the table and send what changed, and hear the keeper
+  // (a new one, after its predecessor died, asks for every session again).
   void start();
   // The end of a loop turn (the worker's check handle, before the table's
   // collect()): every session that changed goes to the keeper.
@@ -105,6 +106,10 @@ class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
  private:
   struct Kept;  // an entry the keeper gave back, with its sockets
   static void on_retry(uv_timer_t* timer);
+  // The keeper's socket is readable: a new keeper asks for everything (kResync).
+  static void on_keeper_readable(uv_poll_t* poll, int status, int events);
+  // Every session again, with its sockets (a new keeper has none).
+  void resync();
   bool send(KeeperMessage& message, std::vector<int>& fds);
   // A WebSocket session's entry (kEntry), or why not: kLater, it can be once
   // it has settled; kNever, it cannot (TLS, closing, failing).
@@ -126,6 +131,8 @@ class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
   LostSessions lost_;
   std::vector<std::string> gone_;  // sids to drop, kept as text: the sessions are freed
   uv_timer_t retry_{};
+  uv_poll_t readable_{};
+  bool polling_ = false;
   bool watching_ = false;
   bool broken_ = false;  // the keeper is gone: nothing more is sent
   Counters counters_;

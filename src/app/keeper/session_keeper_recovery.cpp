@@ -85,6 +85,7 @@ bool SessionKeeper::recover(xmpp::UpstreamConnector& upstreams, net::LoopContext
       for (int fd : fds) ::close(fd);
       continue;
     }
+    if (message.kind == KeeperKind::kResync) continue;  // a keeper's first words: we ask anyway
     if (message.kind == KeeperKind::kRestoreEnd) {
       if (message.nonce == ask.nonce) break;
       continue;  // an answer to an earlier process's asking

@@ -114,8 +114,13 @@ TEST_CASE("a rewrite replaces the whole file, and only an unheld journal is an o
   Journal second;
   CHECK_FALSE(second.open(path, error));
   // Another index's file, held by nobody: an orphan of that index only.
-  { Journal left; REQUIRE(left.open(dir.path + "/keeper-4.99.journal", error)); }
+  {
+    Journal left;
+    REQUIRE(left.open(dir.path + "/keeper-4.99.journal", error));
+  }
   CHECK(sb::app::orphan_journals(dir.path, 4) ==
         std::vector<std::string>{dir.path + "/keeper-4.99.journal"});
   CHECK(sb::app::orphan_journals(dir.path, 3).empty());
+  // A keeper's own file, left by its dead predecessor of the same daemon: not an orphan.
+  CHECK(sb::app::orphan_journals(dir.path, 4, "keeper-4.99.journal").empty());
 }
