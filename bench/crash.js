@@ -19,7 +19,11 @@
 //
 //   node bench/crash.js [--sessions 16000] [--workers 2] [--before 30]
 //        [--after 30] [--rate 500] [--keep on|off] [--migrate 0|1]
-//        [--transport bosh|websocket] [--out bench-out/crash]
+//        [--transport bosh|websocket] [--journal on|off] [--out bench-out/crash]
+//
+// --journal on gives the keepers a state_dir (a fresh folder under --out) and
+// prints what each keeper's journal logged last (records written per second,
+// the lag from a worker's send to the write; switchboard then logs at info).
 //
 // --migrate sets net.ipv4.tcp_migrate_req for the run (and puts the old value
 // back): 1, as deploy/sysctl.d recommends, moves the connections queued on the
@@ -44,7 +48,7 @@ const { SWITCHBOARD, STUB, SOAK, SOAK_SESSIONS_PER_PROCESS, stubProcs, upstreamS
 
 function parseArgs(argv) {
   const args = { sessions: 16000, workers: 2, before: 30, after: 30, rate: 500, keep: 'on', migrate: null,
-    transport: 'bosh', out: 'bench-out/crash' };
+    transport: 'bosh', journal: 'off', out: 'bench-out/crash' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--sessions') args.sessions = Number(value);
@@ -56,6 +60,7 @@ function parseArgs(argv) {
     else if (flag === '--migrate') args.migrate = value;
     else if (flag === '--out') args.out = value;
     else if (flag === '--transport') args.transport = value;
+    else if (flag === '--journal') args.journal = value;
     else throw new Error(`unknown option ${flag}`);
   }
   return args;
@@ -91,7 +96,10 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const n = args.sessions;
   if (!['bosh', 'websocket'].includes(args.transport)) throw new Error('--transport is bosh or websocket');
-  const dir = path.resolve(args.out, `n${n}-w${args.workers}-${args.transport}-keep-${args.keep}${args.migrate !== null ? `-migrate${args.migrate}` : ''}`);
+  const dir = path.resolve(args.out, `n${n}-w${args.workers}-${args.transport}-keep-${args.keep}${args.journal === 'on' ? '-journal' : ''}${args.migrate !== null ? `-migrate${args.migrate}` : ''}`);
+  const stateDir = path.join(dir, 'state');
+  fs.rmSync(stateDir, { recursive: true, force: true });
+  if (args.journal === 'on') fs.mkdirSync(stateDir, { recursive: true });
   fs.mkdirSync(dir, { recursive: true });
   const stubPort = await freePort();
   const sbPort = await freePort();
@@ -110,7 +118,8 @@ async function main() {
     sb = await start(SWITCHBOARD, ['--listen', `127.0.0.1:${sbPort}`, '--upstream', `127.0.0.1:${stubPort}`,
       '--set', `workers=${args.workers}`, '--set', `keep_sessions=${args.keep === 'on'}`,
       '--set', `max_sessions=${Math.ceil(n * 1.1)}`, '--set', `metrics_listen=127.0.0.1:${metricsPort}`,
-      '--log-level', process.env.SB_BENCH_LOG_LEVEL || 'warn', ...upstreamSources(n)],
+      '--set', `state_dir=${args.journal === 'on' ? stateDir : ''}`,
+      '--log-level', process.env.SB_BENCH_LOG_LEVEL || (args.journal === 'on' ? 'info' : 'warn'), ...upstreamSources(n)],
     { ready: null, logFile });
     await waitForPort(sbPort);
     await sleep(1000);  // every worker listening
@@ -170,6 +179,12 @@ async function main() {
     const pick = (pattern) => metrics.split('\n').filter((l) => pattern.test(l) && !l.startsWith('#')).join(', ') || 'none';
     console.log(`hand-overs: ${pick(/^switchboard_handovers_(relayed|dropped|refused|lost)_total/)}; ` +
       `refused requests: ${pick(/^switchboard_refused_requests_total\{reason="(connection_busy|unknown_sid|no_room|overload)"/)}`);
+    if (args.journal === 'on') {
+      const journalLines = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => /\] journal: \d+ session records/.test(l));
+      const last = new Map();
+      for (const l of journalLines) last.set(/\[keeper (\d+)\]/.exec(l)[1], l.slice(l.indexOf('[keeper')));
+      console.log(`journals (the last report of each keeper):\n${[...last.values()].join('\n') || 'none yet (the first comes a minute after the first write)'}`);
+    }
     console.log(`worker 0 held ${MiB(victimRss)} when killed; after: p99 ${f(later.p99)} ms, max ${f(later.max)} ms over ${later.seconds} s; soak exit status ${status}`);
     fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ n, workers: args.workers, keep: args.keep, transport: args.transport, line,
       recoveredMs, base, during, later, keeperRss, keepers: keepers.length, victimRss,

@@ -213,6 +213,36 @@ test('a keeper killed: its worker\'s sessions never notice, a new keeper takes t
   for (const [i, s] of sockets.entries()) await wsChat(s, `after-ws-${i}`);
 });
 
+test('a worker killed while its keeper is behind: what the keeper had not read yet still counts', async (t) => {
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'behind', { workers: WORKERS, each: 2 });
+  for (const [i, s] of all.entries()) await chat(s, `before-${i}`);
+  await sleep(100);
+  const victims = all.filter((s) => s.worker === 0);
+  const keeper = await waitUntil('keeper 0', () => keeperProcesses(sb.child.pid).find((k) => k.index === 0));
+  process.kill(keeper.pid, 'SIGSTOP');  // it reads nothing more: the worker's records wait in the socket
+  try {
+    for (const [i, s] of victims.entries()) await chat(s, `unread-${i}`);
+    await sleep(100);
+    const pid = await workerPid(sb, 0);
+    const seen = (sb.stderr().match(new RegExp(recoveryLine.source, 'g')) || []).length;
+    process.kill(pid, 'SIGKILL');
+    await waitUntil('worker 0 gone', () => !processAlive(pid));
+    await sb.waitForLog(/worker 0 started/, { count: 2 });
+    await sleep(200);  // the new worker asks the stopped keeper, and waits
+    process.kill(keeper.pid, 'SIGCONT');
+    const text = await sb.waitForLog(recoveryLine, { count: seen + 1, timeoutMs: 15000 });
+    const [, continued, kept, ended] = recoveryLine.exec(text.match(new RegExp(recoveryLine.source, 'g')).pop());
+    assert.equal(Number(kept), victims.length);
+    assert.equal(Number(continued), victims.length, `every session continues from its latest record (ended: ${ended})`);
+  } finally {
+    if (processAlive(keeper.pid)) process.kill(keeper.pid, 'SIGCONT');
+  }
+  for (const [i, s] of all.entries()) await chat(s, `after-${i}`);
+  for (const s of victims) assert.equal(s.conn.ended, false, 'the same server connection');
+});
+
 test('killed twice: the restarted worker keeps what it took up', async (t) => {
   const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
   await sb.waitForLog(/all 2 workers listening/);

@@ -1,11 +1,15 @@
 // The keeper process; see keeper.hpp.
 #include "app/keeper/keeper.hpp"
 
+#include <malloc.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <csignal>
+#include <cstdint>
 #include <ctime>
 #include <string>
 #include <unordered_map>
@@ -20,12 +24,14 @@
 namespace sb::app {
 namespace {
 
-std::uint64_t now_ms() {
+// CLOCK_MONOTONIC, the clock libuv's uv_hrtime() reads in the worker too.
+std::uint64_t now_us() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000 +
-         static_cast<std::uint64_t>(ts.tv_nsec) / 1000000;
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000 +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
 }
+std::uint64_t now_ms() { return now_us() / 1000; }
 
 class Keeper {
  public:
@@ -48,12 +54,15 @@ class Keeper {
   static constexpr std::uint64_t kLostForMs = 10 * 60 * 1000;
   // The journal is compacted once it is this much larger than what it describes.
   static constexpr std::uint64_t kCompactSlack = 1u << 20;
+  // How often the journal's figures are logged (info), while it writes.
+  static constexpr std::uint64_t kReportMs = 60 * 1000;
   enum class Taken { kOne, kNone, kClosed };
   Taken take_one(int timeout_ms);
   void update(KeeperMessage& message, std::vector<int>& fds, std::string_view bytes);
   bool restore(std::uint64_t nonce);
   bool send_blocking(const KeeperMessage& message, const std::vector<int>& fds);
   void write_journal();
+  void report_journal(std::uint64_t now);
   void read_orphan(const std::string& path);
 
   KeeperLink link_;
@@ -61,6 +70,13 @@ class Keeper {
   Journal journal_;
   std::vector<std::string> lost_;  // BOSH sids of sessions a crashed daemon had
   std::uint64_t lost_until_ms_ = 0;
+  // The journal's figures since the last report: each record's lag (from the
+  // worker's send to its write() here, µs), and what was written.
+  std::vector<std::uint64_t> sent_us_;  // this round's records, as stamped
+  std::vector<std::uint32_t> lags_us_;
+  std::uint64_t report_at_ms_ = 0;
+  Journal::Counters reported_{};
+  std::uint64_t entries_ = 0;  // session records (and drops) appended since the last report
 };
 
 // A journal nobody holds: the sessions it describes ended with the daemon that
@@ -144,12 +160,52 @@ void Keeper::write_journal() {
       }
     });
     if (!batch.entries.empty()) snapshot.push_back(encode(batch));
-    if (!journal_.rewrite(snapshot, error))
+    if (!journal_.rewrite(snapshot, error)) {
       SB_LOG_WARN("journal: compaction failed: %s", error.c_str());
+    }
+    snapshot = {};
+    // The snapshot was the size of everything kept, twice over: give it back,
+    // or the keeper's resident memory keeps it as a high-water mark.
+    ::malloc_trim(0);
   }
   if (!journal_.flush(now_ms(), error)) {
     SB_LOG_ERROR("journal: %s; this slot's sessions are no longer written to disk", error.c_str());
   }
+  const std::uint64_t now = now_us();
+  for (std::uint64_t sent : sent_us_) {
+    if (sent == 0 || sent > now) continue;  // not stamped
+    lags_us_.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(now - sent, UINT32_MAX)));
+  }
+  sent_us_.clear();
+  report_journal(now / 1000);
+}
+
+// One info line a minute while the journal is written: records, bytes, lag.
+void Keeper::report_journal(std::uint64_t now) {
+  if (report_at_ms_ == 0) report_at_ms_ = now + kReportMs;
+  if (now < report_at_ms_ || lags_us_.empty()) return;
+  const Journal::Counters& c = journal_.counters();
+  const double seconds = static_cast<double>(kReportMs + now - report_at_ms_) / 1000.0;
+  std::sort(lags_us_.begin(), lags_us_.end());
+  const auto at = [&](double q) {
+    return lags_us_[static_cast<std::size_t>(q * static_cast<double>(lags_us_.size() - 1))] /
+           1000.0;
+  };
+  SB_LOG_INFO(
+      "journal: %llu session records in %llu messages in %.0f s (%.0f records/s), %.1f KiB "
+      "written (%llu compactions, %llu syncs); lag from the worker's send to the write: p50 "
+      "%.1f ms, p99 %.1f ms, max %.1f ms; %zu sessions kept",
+      static_cast<unsigned long long>(entries_),
+      static_cast<unsigned long long>(c.records - reported_.records), seconds,
+      static_cast<double>(entries_) / seconds,
+      static_cast<double>(c.bytes - reported_.bytes) / 1024.0,
+      static_cast<unsigned long long>(c.rewrites - reported_.rewrites),
+      static_cast<unsigned long long>(c.syncs - reported_.syncs), at(0.5), at(0.99),
+      lags_us_.back() / 1000.0, kept_.size());
+  reported_ = c;
+  entries_ = 0;
+  lags_us_.clear();
+  report_at_ms_ = now + kReportMs;
 }
 
 int Keeper::run() {
@@ -200,7 +256,11 @@ Keeper::Taken Keeper::take_one(int timeout_ms) {
 }
 
 void Keeper::update(KeeperMessage& message, std::vector<int>& fds, std::string_view bytes) {
-  journal_.append(bytes);  // as it came: the journal replays it as it was applied
+  if (journal_.is_open()) {
+    journal_.append(bytes);  // as it came: the journal replays it as it was applied
+    sent_us_.push_back(message.nonce);
+    entries_ += message.entries.size();
+  }
   std::size_t next = 0;
   for (KeptEntry& e : message.entries) {
     if (e.gone) {

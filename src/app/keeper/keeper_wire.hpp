@@ -52,7 +52,9 @@ struct KeptEntry {
 
 struct KeeperMessage {
   KeeperKind kind = KeeperKind::kUpdate;
-  std::uint64_t nonce = 0;  // kRecover / kRestoreEnd: which asking this answers
+  // kRecover / kRestoreEnd: which asking this answers. kUpdate: when the worker
+  // sent it (CLOCK_MONOTONIC, µs), for the journal's lag.
+  std::uint64_t nonce = 0;
   std::vector<KeptEntry> entries;
   std::size_t fds() const;
 };

@@ -166,6 +166,7 @@ void SessionKeeper::on_retry(uv_timer_t* timer) {
 
 bool SessionKeeper::send(KeeperMessage& message, std::vector<int>& fds) {
   if (message.kind == KeeperKind::kUpdate && message.entries.empty()) return true;
+  if (message.kind == KeeperKind::kUpdate) message.nonce = uv_hrtime() / 1000;  // sent at
   std::string error;
   switch (link_.send(encode(message), fds, error)) {
     case KeeperLink::Sent::kSent: counters_.records += message.entries.size(); return true;
