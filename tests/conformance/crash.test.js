@@ -48,8 +48,16 @@ function workerPid(sb, index) {
   });
 }
 
-/** Kills worker `index` with SIGKILL; resolves with the recovery line's figures once its successor took its sessions. */
+/**
+ * Kills worker `index` with SIGKILL; resolves with the recovery line's figures
+ * once its successor took its sessions. It first lets the worker end the loop
+ * turn that answered the test's last request: a session is recorded at the
+ * end of the turn that changed it, and a worker killed between its answer and
+ * that record ends the session (unrecorded-write, docs/crash.md), which a
+ * loaded machine can make happen.
+ */
 async function killWorker(sb, index) {
+  await sleep(100);
   const pid = await workerPid(sb, index);
   const handed = new RegExp(`\\[keeper ${index}\\] (\\d+) sessions handed to the worker`);
   const lines = (pattern) => sb.stderr().split('\n').filter((l) => pattern.test(l));
