@@ -35,7 +35,7 @@ test('after a crash of the whole daemon the next start knows the sessions it had
   let second = null;
   t.after(async () => {
     destroyWsSockets();
-    for (const pid of [first.child && first.child.pid]) if (pid && processAlive(pid)) process.kill(pid, 'SIGKILL');
+    if (first.child && processAlive(first.child.pid)) process.kill(first.child.pid, 'SIGKILL');
     const problem = second ? await second.stop() : null;
     await upstream.stop();
     if (!process.env.SB_KEEP) {

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +33,46 @@ std::uint64_t now_us() {
          static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
 }
 std::uint64_t now_ms() { return now_us() / 1000; }
+
+// Entries gathered into messages of one packet each (keeper_link.hpp's bounds on
+// bytes and descriptors); each full message goes to `send` with its
+// descriptors, the last one at finish(). Once a send fails, the rest is dropped.
+class Packer {
+ public:
+  using Send = std::function<bool(const KeeperMessage&, const std::vector<int>&)>;
+  Packer(KeeperKind kind, Send send) : send_(std::move(send)) { message_.kind = kind; }
+
+  // `fd`, `client_fd`: the entry's sockets when it carries them (entry.fd).
+  void add(KeptEntry entry, int fd = -1, int client_fd = -1) {
+    if (!ok_) return;
+    const std::size_t size = encoded_size(entry);
+    if (bytes_ + size > KeeperLink::kMaxBytes - kRoom || fds_.size() + 2 > KeeperLink::kMaxFds) {
+      finish();
+    }
+    if (entry.fd) {
+      if (entry.websocket) fds_.push_back(client_fd);  // the client's socket comes first
+      fds_.push_back(fd);
+    }
+    message_.entries.push_back(std::move(entry));
+    bytes_ += size;
+  }
+  // Sends what is gathered; false when any send failed.
+  bool finish() {
+    if (ok_ && !message_.entries.empty()) ok_ = send_(message_, fds_);
+    message_.entries.clear();
+    fds_.clear();
+    bytes_ = 0;
+    return ok_;
+  }
+
+ private:
+  static constexpr std::size_t kRoom = 64;  // the message's head
+  Send send_;
+  KeeperMessage message_;
+  std::vector<int> fds_;
+  std::size_t bytes_ = 0;
+  bool ok_ = true;
+};
 
 class Keeper {
  public:
@@ -147,19 +188,16 @@ void Keeper::write_journal() {
   std::string error;
   if (journal_.size() > 2 * kept_.raw_bytes() + kCompactSlack) {
     std::vector<std::string> snapshot;
-    KeeperMessage batch;
-    std::size_t bytes = 0;
-    kept_.for_each([&](const KeptEntry& entry, int, int) {
-      batch.entries.push_back(entry);
-      batch.entries.back().fd = false;
-      bytes += encoded_size(entry);
-      if (bytes > KeeperLink::kMaxBytes) {
-        snapshot.push_back(encode(batch));
-        batch.entries.clear();
-        bytes = 0;
-      }
+    Packer packets(KeeperKind::kUpdate, [&](const KeeperMessage& m, const std::vector<int>&) {
+      snapshot.push_back(encode(m));
+      return true;
     });
-    if (!batch.entries.empty()) snapshot.push_back(encode(batch));
+    kept_.for_each([&](const KeptEntry& entry, int, int) {
+      KeptEntry e = entry;
+      e.fd = false;  // the journal holds no socket
+      packets.add(std::move(e));
+    });
+    packets.finish();
     if (!journal_.rewrite(snapshot, error)) {
       SB_LOG_WARN("journal: compaction failed: %s", error.c_str());
     }
@@ -292,45 +330,24 @@ bool Keeper::send_blocking(const KeeperMessage& message, const std::vector<int>&
 
 // Every kept session to the worker that asked, in packets, then the end.
 bool Keeper::restore(std::uint64_t nonce) {
-  KeeperMessage batch;
-  batch.kind = KeeperKind::kRestore;
-  std::vector<int> fds;
-  std::size_t bytes = 0;
-  const auto flush = [&]() {
-    if (batch.entries.empty()) return true;
-    const bool sent = send_blocking(batch, fds);
-    batch.entries.clear();
-    fds.clear();
-    bytes = 0;
-    return sent;
-  };
-  bool sent = true;
-  kept_.for_each([&](const KeptEntry& entry, int fd, int client_fd) {
-    if (!sent) return;
-    const std::size_t size = encoded_size(entry);
-    if (bytes + size > KeeperLink::kMaxBytes - 64 || fds.size() + 2 > KeeperLink::kMaxFds) {
-      sent = flush();
-    }
-    batch.entries.push_back(entry);
-    batch.entries.back().fd = true;
-    if (entry.websocket) fds.push_back(client_fd);
-    fds.push_back(fd);
-    bytes += size;
+  Packer packets(KeeperKind::kRestore, [&](const KeeperMessage& m, const std::vector<int>& fds) {
+    return send_blocking(m, fds);
   });
-  if (!sent) return false;
-  if (!flush()) return false;
+  kept_.for_each([&](const KeptEntry& entry, int fd, int client_fd) {
+    KeptEntry e = entry;
+    e.fd = true;
+    packets.add(std::move(e), fd, client_fd);
+  });
   // The sessions a crashed daemon had: gone, for the worker to answer their clients.
-  if (!lost_.empty() && now_ms() < lost_until_ms_) {
+  if (now_ms() < lost_until_ms_) {
     for (const std::string& sid : lost_) {
       KeptEntry gone;
       gone.gone = true;
       gone.sid = sid;
-      bytes += encoded_size(gone);
-      batch.entries.push_back(std::move(gone));
-      if (bytes > KeeperLink::kMaxBytes - 64 - 512 && !flush()) return false;
+      packets.add(std::move(gone));
     }
-    if (!flush()) return false;
   }
+  if (!packets.finish()) return false;
   KeeperMessage end;
   end.kind = KeeperKind::kRestoreEnd;
   end.nonce = nonce;

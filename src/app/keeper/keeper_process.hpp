@@ -35,7 +35,8 @@ class KeeperProcess {
   bool start(const std::string& log_level, const std::string& log_file,
              const std::string& state_dir, std::string& error);
   // The worker's end of the keeper's socket, for each worker process of the
-  // slot (kWorkerKeeperFd); -1 when no keeper runs.
+  // slot (kWorkerKeeperFd); -1 when no keeper could be started. It stays the
+  // same while a keeper that died is started again.
   int worker_fd() const { return worker_fd_; }
   // Keepers started again after one died.
   std::uint64_t restarts() const { return restarts_; }

@@ -200,8 +200,10 @@ SessionKeeper::WsEntry SessionKeeper::websocket_entry(WsSocket& socket, KeptEntr
   entry.client_read = client.read;
   entry.client_written = client.written;
   entry.fd = !socket.watch_kept();
-  client_fd = socket.socket_fd();
-  link_fd = link->socket_fd();
+  if (entry.fd) {  // the first time: its sockets ride with it
+    client_fd = socket.socket_fd();
+    link_fd = link->socket_fd();
+  }
   return WsEntry::kEntry;
 }
 
@@ -342,7 +344,6 @@ void SessionKeeper::flush() {
       }
       continue;
     }
-    if (!entry.fd) client_fd = link_fd = -1;
     add(std::move(entry), Source{nullptr, w}, link_fd, client_fd);
   }
   send_message();

@@ -111,8 +111,9 @@ class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
   // Every session again, with its sockets (a new keeper has none).
   void resync();
   bool send(KeeperMessage& message, std::vector<int>& fds);
-  // A WebSocket session's entry (kEntry), or why not: kLater, it can be once
-  // it has settled; kNever, it cannot (TLS, closing, failing).
+  // A WebSocket session's entry (kEntry; `client_fd` and `link_fd` set when its
+  // sockets ride with it), or why not: kLater, it can be once it has settled;
+  // kNever, it cannot (TLS, closing, failing).
   enum class WsEntry { kEntry, kLater, kNever };
   WsEntry websocket_entry(WsSocket& socket, KeptEntry& entry, int& client_fd, int& link_fd);
   // The key a WebSocket session is kept under: unique among this worker's

@@ -9,6 +9,7 @@
 
 #include "app/keeper/session_keeper.hpp"
 #include "app/log/log.hpp"
+#include "app/upgrade/moved_websocket.hpp"
 #include "bosh/session.hpp"
 #include "bosh/session_record.hpp"
 #include "net/stream_position.hpp"
@@ -163,7 +164,7 @@ void SessionKeeper::take_up_bosh(Kept& k, xmpp::UpstreamConnector& upstreams, Re
 }
 
 // A WebSocket session is its client's connection: taken up as an upgrade in
-// place takes one up (its socket, then its server link), under a new key.
+// place takes one up (moved_websocket.hpp), under a new key.
 void SessionKeeper::take_up_websocket(Kept& k, xmpp::UpstreamConnector& upstreams,
                                       Recovery& recovery) {
   gone_.push_back(k.entry.sid);  // kept again under this process's key once taken up
@@ -189,30 +190,20 @@ void SessionKeeper::take_up_websocket(Kept& k, xmpp::UpstreamConnector& upstream
     end_connection(std::exchange(k.client_fd, -1));  // the client reconnects
     return;
   }
-  net::TcpStream* stream = net::TcpStream::open(loop_, std::exchange(k.client_fd, -1));
-  WsSocket* socket = nullptr;
-  if (stream == nullptr) {
-    error = "its socket could not be opened";
-  } else {
-    socket = WsSocket::adopt_moved(*stream, *websocket_, record, error);
-  }
-  if (socket == nullptr) {
-    SB_LOG_WARN("keeper: a WebSocket session could not be taken up: %s", error.c_str());
+  MovedWebSocket taken =
+      app::take_up_websocket(loop_, *websocket_, record, std::exchange(k.client_fd, -1), upstreams,
+                             std::move(link_record), k.fd);
+  if (taken.socket == nullptr) {
+    SB_LOG_WARN("keeper: a WebSocket session could not be taken up: %s", taken.error.c_str());
     ++recovery.ended["unreadable"];
     end_connection(std::exchange(k.fd, -1));
     return;
   }
-  const std::optional<engine::UpstreamTarget> target = websocket_->route(record.to);
-  std::unique_ptr<xmpp::UpstreamLink> link = xmpp::UpstreamLink::adopt(
-      upstreams, target ? *target : engine::UpstreamTarget{}, socket->upstream_events(),
-      std::move(link_record), std::exchange(k.fd, -1), error);
-  if (!link) {
-    SB_LOG_WARN("keeper: a WebSocket session lost its server link: %s", error.c_str());
-    socket->link_lost();
+  if (taken.link_lost) {
+    SB_LOG_WARN("keeper: a WebSocket session lost its server link: %s", taken.error.c_str());
     ++recovery.ended["link"];
     return;
   }
-  socket->resume(std::move(link));
   ++recovery.continued;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "app/log/log.hpp"
+#include "app/upgrade/moved_websocket.hpp"
 #include "bosh/session.hpp"
 #include "bosh/session_record.hpp"
 #include "http/connection_record.hpp"
@@ -275,36 +276,26 @@ bool UpgradeTaker::take_forward(const Parts& parts) {
   return true;
 }
 
-// A WebSocket session: its socket, then its server link, its events the session's.
+// A WebSocket session: its socket, then its server link (moved_websocket.hpp).
 void UpgradeTaker::adopt_websocket(const Parts& parts, Taken& t) {
   ++sessions_taken_;
-  net::TcpStream* stream = net::TcpStream::open(parts.loop, std::exchange(t.websocket_fd, -1));
-  std::string why;
-  WsSocket* socket = nullptr;
   if (parts.websocket == nullptr) {
-    why = "websocket_path is off in the new configuration";
-    if (stream != nullptr) stream->close();
-  } else if (stream != nullptr) {
-    socket = WsSocket::adopt_moved(*stream, *parts.websocket, t.websocket, why);
-  } else {
-    why = "its socket could not be taken";
-  }
-  if (socket == nullptr) {
-    SB_LOG_WARN("upgrade: a WebSocket session could not be taken up: %s", why.c_str());
+    ::close(std::exchange(t.websocket_fd, -1));  // a duplicate: closing it says nothing
+    SB_LOG_WARN("upgrade: a WebSocket session could not be taken up: %s",
+                "websocket_path is off in the new configuration");
     ++links_lost_;  // counted with the sessions whose link was lost: it ended
     return;
   }
-  const std::optional<engine::UpstreamTarget> target = parts.websocket->route(t.websocket.to);
-  std::unique_ptr<xmpp::UpstreamLink> link = xmpp::UpstreamLink::adopt(
-      parts.upstreams, target ? *target : engine::UpstreamTarget{}, socket->upstream_events(),
-      std::move(t.link), std::exchange(t.link_fd, -1), why);
-  if (!link) {
-    SB_LOG_WARN("upgrade: a WebSocket session lost its server link: %s", why.c_str());
+  MovedWebSocket taken = take_up_websocket(parts.loop, *parts.websocket, t.websocket,
+                                           std::exchange(t.websocket_fd, -1), parts.upstreams,
+                                           std::move(t.link), t.link_fd);
+  if (taken.socket == nullptr) {
+    SB_LOG_WARN("upgrade: a WebSocket session could not be taken up: %s", taken.error.c_str());
+    ++links_lost_;  // counted with the sessions whose link was lost: it ended
+  } else if (taken.link_lost) {
+    SB_LOG_WARN("upgrade: a WebSocket session lost its server link: %s", taken.error.c_str());
     ++links_lost_;
-    socket->link_lost();
-    return;
   }
-  socket->resume(std::move(link));
 }
 
 }  // namespace sb::app
