@@ -21,10 +21,9 @@ MovedWebSocket take_up_websocket(uv_loop_t* loop, WsShared& shared, const ws::Ws
   out.socket = WsSocket::adopt_moved(*stream, shared, record, out.error);
   if (out.socket == nullptr) return out;
   const std::optional<engine::UpstreamTarget> target = shared.route(record.to);
-  std::unique_ptr<xmpp::UpstreamLink> adopted =
-      xmpp::UpstreamLink::adopt(upstreams, target ? *target : engine::UpstreamTarget{},
-                                out.socket->upstream_events(), std::move(link),
-                                std::exchange(link_fd, -1), out.error);
+  std::unique_ptr<xmpp::UpstreamLink> adopted = xmpp::UpstreamLink::adopt(
+      upstreams, target ? *target : engine::UpstreamTarget{}, out.socket->upstream_events(),
+      std::move(link), std::exchange(link_fd, -1), out.error);
   if (!adopted) {
     out.link_lost = true;
     out.socket->link_lost();
