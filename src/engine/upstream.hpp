@@ -56,6 +56,11 @@ class UpstreamEvents {
   // One top-level element from the server, namespace-fixed for the StanzaFraming
   // the link was opened with. <starttls/> is already removed from stream features.
   virtual void upstream_stanza(std::string&& stanza) = 0;
+  // One read from the server starts: what it carries (a header, stanzas) comes
+  // next, then upstream_batch_end(). A WebSocket session holds its frames until
+  // then and writes them in one go (one write for a stream header and its
+  // features, or a burst of messages, instead of one each).
+  virtual void upstream_batch_begin() {}
   // The stanzas of one read from the server have all been delivered: a good moment
   // to answer a held request with all of them in one response.
   virtual void upstream_batch_end() = 0;

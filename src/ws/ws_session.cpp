@@ -150,6 +150,12 @@ void WsSession::upstream_stanza(std::string&& stanza) {
 
 void WsSession::upstream_closed(engine::UpstreamEnd end, std::string&& detail) {
   upstream_dead_ = true;  // destroyed with the session, never from inside its callback
+  tell_closed(end, std::move(detail));
+  // A link that ended delivers no batch end: what its read held goes out now.
+  output_.release_writes();
+}
+
+void WsSession::tell_closed(engine::UpstreamEnd end, std::string&& detail) {
   if (state_ == State::kClosing || state_ == State::kClosed) return;
   // The client is told in RFC 7395 terms: the server's own stream error (fixed for
   // a message of its own, like any element), or ours.

@@ -64,6 +64,10 @@ class WsOutput {
   // A text message from the client was read, or one went to it: for counting.
   virtual void message_in() {}
   virtual void message_out() {}
+  // A read from the server link starts: the frames written until release_writes()
+  // may be held and written together then.
+  virtual void hold_writes() {}
+  virtual void release_writes() {}
   // The server link read bytes (a stanza, or part of one): where the session
   // stands in the server's stream moved.
   virtual void upstream_read() {}
@@ -145,13 +149,21 @@ class WsSession final : public engine::UpstreamEvents, private FrameSink {
   // engine::UpstreamEvents
   void upstream_opened(const engine::StreamHeader& header) override;
   void upstream_stanza(std::string&& stanza) override;
+  void upstream_batch_begin() override {
+    if (state_ != State::kClosed) output_.hold_writes();
+  }
+  // Held frames go out even if the session closed meanwhile (its close frame is
+  // among them).
   void upstream_batch_end() override {
+    output_.release_writes();
     if (state_ != State::kClosed) output_.upstream_read();
   }
   void upstream_closed(engine::UpstreamEnd end, std::string&& detail) override;
   std::string_view client_address() const override { return output_.client_address(); }
 
  private:
+  // What upstream_closed() tells the client (before the held frames go out).
+  void tell_closed(engine::UpstreamEnd end, std::string&& detail);
   // FrameSink
   void text_message(std::string_view message) override;
   void ping(std::string_view payload) override;

@@ -255,6 +255,7 @@ void UpstreamLink::on_timer(base::TimerNode& node) {
 
 void UpstreamLink::on_read(net::TcpStream&, std::string_view bytes) {
   if (settings().observer != nullptr) settings().observer->link_bytes_received(bytes.size());
+  if (events_ != nullptr) events_->upstream_batch_begin();
   if (tls_state_ == Tls::kHandshaking || tls_state_ == Tls::kOn) {
     tls_->feed(bytes);
   } else {

@@ -165,6 +165,7 @@ void WsSocket::feed(char* data, std::size_t size) {
 }
 
 void WsSocket::lose(std::string_view reason) {
+  release_held(true);
   session_.connection_lost(reason);
   stream_.close();
 }
@@ -191,6 +192,7 @@ void WsSocket::on_timeout() {
         arm(Wait::kKeepAlive, shared().ping_interval_ms);
         break;
       }
+      release_held();  // never holding here (a timer, not a read); order kept anyway
       stream_.write(ws::ping_frame({}));
       changed();
       arm(Wait::kPong, shared().pong_timeout_ms);
@@ -236,18 +238,38 @@ void WsSocket::on_closed(net::TcpStream&) {
   if (counted_) shared.counts.remove(peer_key_);
   if (peer_stored_) shared.peers.erase(this);
   --shared.live;
+  release_held(true);
   if (shared.watcher != nullptr) shared.watcher->ws_freeing(*this);
   delete this;
 }
 
 void WsSocket::write(std::string_view header, std::string_view payload) {
-  stream_.write_copy(header, payload);
+  if (holding_) {
+    WsShared& shared = this->shared();
+    // One socket holds at a time (a read from one server link is delivered whole
+    // before the next starts); should another still hold, its frames go first.
+    if (shared.held_by != this && shared.held_by != nullptr) shared.held_by->release_held();
+    shared.held_by = this;
+    shared.held.append(header).append(payload);
+  } else {
+    stream_.write_copy(header, payload);
+  }
   changed();
+}
+
+void WsSocket::release_held(bool drop) {
+  holding_ = false;
+  WsShared& shared = this->shared();
+  if (shared.held_by != this) return;
+  shared.held_by = nullptr;
+  if (!drop) stream_.write_copy(shared.held, {});
+  shared.held.clear();  // keeps its capacity: the next read's frames reuse it
 }
 
 // The session is done with the socket: flush what it wrote, half-close, and read
 // (discarding) until the client closes too, for at most kLingerMs.
 void WsSocket::close() {
+  release_held();  // the session's last frames (its close frame) go out first
   output_closed_ = true;
   stream_.shutdown_after_writes();
   if (!stream_.reading() && !stream_.closing()) stream_.start_reading();

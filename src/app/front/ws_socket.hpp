@@ -84,6 +84,11 @@ struct WsShared : ws::WsContext {
   // no per-address key: held only until the session is announced in the log, so
   // an idle session pays nothing for it.
   std::unordered_map<const void*, std::string> peers{};
+  // The frames of one read from the server, held until its end and written in one
+  // go (WsSocket::hold_writes): one buffer for the worker, since one socket at a
+  // time holds, so an idle session owns none of it.
+  std::string held{};
+  WsSocket* held_by = nullptr;  // whose frames `held` has, if any
 };
 
 class WsSocket final : public net::StreamHandler,
@@ -167,7 +172,12 @@ class WsSocket final : public net::StreamHandler,
   void awaiting_close() override;
   void message_in() override;
   void message_out() override;
+  void hold_writes() override { holding_ = true; }
+  void release_writes() override { release_held(); }
   void upstream_read() override { changed(); }
+  // Writes the frames held since hold_writes() (one write), or drops them when
+  // `drop` (the socket is lost); either way holding ends.
+  void release_held(bool drop = false);
   std::string_view client_address() const override;
   // Tells the watcher, if any, that this session changed.
   void changed() {
@@ -189,6 +199,7 @@ class WsSocket final : public net::StreamHandler,
   bool peer_stored_ = false;  // its client's address is in WsShared::peers
   bool watch_marked_ = false;
   bool watch_kept_ = false;
+  bool holding_ = false;  // frames go to WsShared::held until upstream_read()
 };
 
 }  // namespace sb::app

@@ -53,11 +53,13 @@ struct FakeFactory final : engine::UpstreamFactory {
                         "<stream:features><mechanisms "
                         "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></"
                         "mechanisms></stream:features>") {
+    events->upstream_batch_begin();  // one read carries both, as from a real server
     events->upstream_opened({"stream-id-1", "example.com", "1.0"});
     events->upstream_stanza(std::move(features));
     events->upstream_batch_end();
   }
   void server_sends(std::string stanza) {
+    events->upstream_batch_begin();
     events->upstream_stanza(std::move(stanza));
     events->upstream_batch_end();
   }

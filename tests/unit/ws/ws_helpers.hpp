@@ -121,16 +121,32 @@ inline std::vector<ServerFrame> decode_server_frames(std::string_view bytes, boo
   return frames;
 }
 
+// Holds frames between hold_writes() and release_writes() as the app's WsSocket
+// does (one write for a server read's frames): `bytes` is what reached the socket.
 struct RecordingOutput final : ws::WsOutput {
   std::string bytes;
+  std::string held;  // written while holding, not yet released
+  bool holding = false;
+  int releases = 0;  // release_writes() that wrote something
   int closes = 0;
   bool wrote_after_close = false;
   std::size_t queued = 0;  // what queued_bytes() reports
   void write(std::string_view header, std::string_view payload) override {
     if (closes > 0) wrote_after_close = true;
-    bytes.append(header).append(payload);
+    (holding ? held : bytes).append(header).append(payload);
   }
-  void close() override { ++closes; }
+  void hold_writes() override { holding = true; }
+  void release_writes() override {
+    holding = false;
+    if (held.empty()) return;
+    bytes += held;
+    held.clear();
+    ++releases;
+  }
+  void close() override {
+    release_writes();  // the glue's contract: flush, then close
+    ++closes;
+  }
   std::size_t queued_bytes() const override { return queued; }
   std::vector<ServerFrame> frames() const {
     bool ok = false;

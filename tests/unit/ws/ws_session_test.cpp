@@ -174,6 +174,37 @@ TEST_CASE("server stream error: the error element first, then <close/>, then the
   CHECK_FALSE(w.factory.log.closed);  // the link ended itself: not closed again
 }
 
+TEST_CASE("the frames of one server read are held and go out together at its end") {
+  World w;
+  w.say(kOpen);
+  w.factory.events->upstream_batch_begin();
+  w.factory.events->upstream_opened({"stream-id-1", "example.com", "1.0"});
+  w.factory.events->upstream_stanza(std::string(kFeatures));
+  CHECK(w.out.bytes.empty());  // nothing written yet: both wait for the read's end
+  w.factory.events->upstream_batch_end();
+  CHECK(w.texts() == std::vector<std::string>{kServerOpen, kFeatures});
+  CHECK(w.out.releases == 1);  // one write for both frames
+  CHECK_FALSE(w.out.holding);
+}
+
+TEST_CASE("a server read that ends the link: its stanzas, <close/> and 1000 go out at once") {
+  World w;
+  w.open();
+  const std::string message =
+      "<message xmlns='jabber:client' to='a@example.com'><body>last</body></message>";
+  w.factory.events->upstream_batch_begin();
+  w.factory.events->upstream_stanza(std::string(message));
+  // A link that ended delivers no batch end: the session releases what it held.
+  w.factory.events->upstream_closed(engine::UpstreamEnd::kServerClosed, {});
+  const auto texts = w.texts();
+  REQUIRE(texts.size() >= 2);
+  CHECK(texts[texts.size() - 2] == message);
+  CHECK(texts.back() == kServerClose);
+  CHECK(w.out.close_code() == 1000);
+  CHECK(w.out.held.empty());
+  CHECK_FALSE(w.out.holding);
+}
+
 TEST_CASE("a frame holding two elements: stream error, <close/>, 1000") {
   World w;
   w.open();
@@ -363,7 +394,10 @@ TEST_CASE("memory per idle open session: under 256 bytes of heap (measured)") {
     factory.server_opens(kBindFeatures);
     CHECK(sessions.back()->buffered_bytes() == 0);
   }
-  for (auto& o : outputs) std::string().swap(o.bytes);  // the recorder's copy is not the session's
+  for (auto& o : outputs) {  // the recorder's copies are not the session's
+    std::string().swap(o.bytes);
+    std::string().swap(o.held);
+  }
   factory.log.sent.clear();
   factory.log.sent.shrink_to_fit();
   const std::size_t after = mallinfo2().uordblks;
