@@ -200,11 +200,16 @@ class Switchboard {
       return `the upgraded switchboard (pid ${this.upgradedPid}) did not stop cleanly\n${this.logs()}`;
     }
     const report = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: /.exec(log);
+    // A worker's crash (an assertion, a bad access) shows only in the log: the
+    // supervisor's own exit status stays 0. Tests kill workers with SIGKILL only.
+    const crash = /killed by signal (4|6|7|8|11)\b|Assertion `.*' failed/.exec(log);
     let problem = null;
     if (status !== 0 && status !== undefined) {
       problem = `switchboard did not exit cleanly after SIGTERM (status ${status})\n${this.logs()}`;
     } else if (report) {
       problem = `switchboard's log holds a sanitizer report ("${report[0]}")\n${this.logs()}`;
+    } else if (crash) {
+      problem = `a switchboard process crashed ("${crash[0]}")\n${this.logs()}`;
     }
     if (this.dir && !process.env.SB_KEEP && !problem) fs.rmSync(this.dir, { recursive: true, force: true });
     return problem;

@@ -106,9 +106,13 @@ void SessionKeeper::stop() {
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&retry_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&retry_), nullptr);
   }
+  // At a worker's end the loop's last sweep (net::close_remaining_handles) has
+  // closed both handles already, before this runs from the destructor.
   if (polling_) {
     polling_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&readable_), nullptr);
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&readable_))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&readable_), nullptr);
+    }
   }
 }
 

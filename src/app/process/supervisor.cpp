@@ -271,7 +271,14 @@ void Supervisor::on_exit(uv_process_t* process, std::int64_t exit_status, int te
   auto* incarnation = static_cast<Incarnation*>(process->data);
   Slot& slot = *incarnation->slot;
   Supervisor& self = *slot.owner;
-  const LogLevel level = self.stopping_ ? LogLevel::kInfo : LogLevel::kWarn;
+  // A crash (an assertion, a bad access) is an error even while stopping: only
+  // our own SIGKILL (a stop's second signal, the hang watch) and the operator's
+  // SIGTERM/SIGINT end a worker by a signal otherwise.
+  const bool crashed =
+      term_signal != 0 && term_signal != SIGKILL && term_signal != SIGTERM && term_signal != SIGINT;
+  const LogLevel level = crashed          ? LogLevel::kError
+                         : self.stopping_ ? LogLevel::kInfo
+                                          : LogLevel::kWarn;
   if (term_signal != 0) {
     SB_LOG(level, "worker %u (pid %d) killed by signal %d", slot.index, incarnation->pid,
            term_signal);
