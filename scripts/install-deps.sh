@@ -7,6 +7,9 @@
 #               doctest-dev node-llhttp libtomlplusplus-dev (the TOML config file)
 #               libsystemd-dev (sd_notify) zlib1g-dev (the keeper's records)
 #   checks:     systemd (systemd-analyze verify of deploy/switchboard.service)
+#   package:    dpkg-dev file (cpack's DEB generator: dpkg-shlibdeps for the
+#               dependencies), lintian, curl (tests/package: the package is
+#               linted, installed into a fresh root and its daemon asked over BOSH)
 #   checks:     clang libclang-rt-14-dev llvm (libFuzzer targets, symbolized
 #               sanitizer reports)
 #   test peers: ejabberd prosody chromium, openssl (the command, for a test's
@@ -37,6 +40,7 @@ packages=(cmake g++ pkg-config libuv1-dev libpugixml-dev libssl-dev doctest-dev 
           libtomlplusplus-dev  # the config file reader (TOML)
           zlib1g-dev  # the keeper's compact records
           libsystemd-dev systemd  # sd_notify; systemd-analyze verify of the unit
+          dpkg-dev file lintian curl  # the Debian package (cpack -G DEB) and its test
           libjs-chart.js  # Chart.js for the soak tool's HTML report
           ejabberd prosody chromium
           openssl  # the command: a self-signed certificate for the Converse.js discovery test
