@@ -389,9 +389,11 @@ std::string show_upstream_proxy_protocol(const Config& config) {
                                                : "v2";
 }
 
-Error set_metrics_listen(Config& config, std::string_view key, std::string_view value) {
+// An IP literal and port, or empty for none: the side listeners (metrics, agent).
+template <std::optional<base::HostPort> Config::*field>
+Error set_side_listen(Config& config, std::string_view key, std::string_view value) {
   if (value.empty()) {
-    config.metrics_listen.reset();
+    (config.*field).reset();
     return std::nullopt;
   }
   std::string reason;
@@ -401,11 +403,12 @@ Error set_metrics_listen(Config& config, std::string_view key, std::string_view 
     return quoted(key) + " must be an IP address and port, like 127.0.0.1:9280 " +
            "(no host names), got " + quoted(value);
   }
-  config.metrics_listen = std::move(*address);
+  config.*field = std::move(*address);
   return std::nullopt;
 }
-std::string show_metrics_listen(const Config& config) {
-  return config.metrics_listen ? config.metrics_listen->to_string() : std::string();
+template <std::optional<base::HostPort> Config::*field>
+std::string show_side_listen(const Config& config) {
+  return (config.*field) ? (config.*field)->to_string() : std::string();
 }
 
 // ---- the table -------------------------------------------------------------------
@@ -508,7 +511,11 @@ const std::array kKeys{
     KeySpec{"log_level", set_log_level_key, show_log_level, kLive},
     KeySpec{"log_file", set_log_file, show_log_file, kLive},
     KeySpec{"pid_file", set_pid_file, show_pid_file, kRestart},
-    KeySpec{"metrics_listen", set_metrics_listen, show_metrics_listen, kRestart},
+    KeySpec{"metrics_listen", set_side_listen<&Config::metrics_listen>,
+            show_side_listen<&Config::metrics_listen>, kRestart},
+    KeySpec{"agent_listen", set_side_listen<&Config::agent_listen>,
+            show_side_listen<&Config::agent_listen>, kRestart},
+    KeySpec{"drain", set_flag<&Config::drain>, show_flag<&Config::drain>, kLive},
     KeySpec{"proxy_protocol", set_flag<&Config::proxy_protocol>, show_flag<&Config::proxy_protocol>,
             kRestart},
     KeySpec{"trusted_proxies", set_trusted_proxies, show_trusted_proxies, kRestart, Shape::kList},

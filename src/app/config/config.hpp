@@ -110,7 +110,13 @@ struct Config {
   // --- operations ---------------------------------------------------------------
   LogLevel log_level = LogLevel::kInfo;          // error | warn | info | debug
   std::optional<base::HostPort> metrics_listen;  // Prometheus /metrics listener; empty = off
-  std::string log_file;                          // file the log is appended to; empty = stderr
+  // HAProxy agent-check listener (agent_server.hpp): one line, the free capacity
+  // as a weight; empty = off.
+  std::optional<base::HostPort> agent_listen;
+  // The operator's drain: the agent says weight 0, so the balancer sends no new
+  // sessions while this node's sessions go on (live on reload).
+  bool drain = false;
+  std::string log_file;  // file the log is appended to; empty = stderr
   std::string
       pid_file;  // where the main process writes its pid (switchboard upgrade); empty = none
 

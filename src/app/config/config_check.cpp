@@ -88,6 +88,13 @@ std::vector<std::string> validate_config(const Config& config) {
     problems.push_back("'metrics_listen' must not be the 'listen' address (" +
                        config.listen.to_string() + ")");
   }
+  if (config.agent_listen && config.agent_listen->port != 0 &&
+      (*config.agent_listen == config.listen ||
+       (config.metrics_listen && *config.agent_listen == *config.metrics_listen))) {
+    problems.push_back(
+        "'agent_listen' must be an address of its own (not 'listen' or "
+        "'metrics_listen')");
+  }
   if (!config.demo_root.empty()) {
     struct stat info {};
     if (::stat(config.demo_root.c_str(), &info) != 0) {

@@ -37,16 +37,26 @@ Supervisor::Supervisor(const Config& config, std::string program, int metrics_fd
   if (!board_) SB_LOG_WARN("%s: full workers will keep their listeners open", error.c_str());
   if (metrics_fd >= 0) {
     // Handed over by the daemon this one replaces: the counters go on.
-    metrics_board_ =
-        config.metrics_listen ? MetricsBoard::attach(metrics_fd, config.workers, error) : nullptr;
+    metrics_board_ = wants_metrics_board(config)
+                         ? MetricsBoard::attach(metrics_fd, config.workers, error)
+                         : nullptr;
     if (!metrics_board_) {
       ::close(metrics_fd);
       if (!error.empty()) SB_LOG_WARN("%s: counters start again from zero", error.c_str());
       error.clear();
     }
   }
-  if (config.metrics_listen && !metrics_board_) {
+  if (wants_metrics_board(config) && !metrics_board_) {
     metrics_board_ = MetricsBoard::create(config.workers, error);
+  }
+  if (config.agent_listen) {
+    if (!metrics_board_) {
+      SB_LOG_WARN("%s: no agent-check", error.c_str());
+    } else {
+      // config_, not config: a reload's max_sessions and drain count at the next check.
+      agent_server_ = std::make_unique<AgentServer>(
+          &loop_, [this] { return agent_figures(*metrics_board_, config_); });
+    }
   }
   if (config.metrics_listen) {
     if (!metrics_board_) {
@@ -81,6 +91,7 @@ Supervisor::Supervisor(const Config& config, std::string program, int metrics_fd
 
 Supervisor::~Supervisor() {
   upgrade_.reset();
+  agent_server_.reset();
   metrics_server_.reset();
   context_.reset();
   relay_.reset();
@@ -114,6 +125,19 @@ int Supervisor::run() {
     }
     context_->start_ticking();
     SB_LOG_INFO("metrics on http://%s/metrics", address.c_str());
+  }
+  if (agent_server_) {
+    std::string error;
+    const std::string address = listen_address(*config_.agent_listen);
+    if (agent_server_->listen(address, error) != 0) {
+      SB_LOG_ERROR("cannot listen for agent checks on %s: %s", address.c_str(), error.c_str());
+      agent_server_->close();
+      if (metrics_server_) metrics_server_->close();
+      if (agent_server_) agent_server_->close();
+      uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks
+      return 1;
+    }
+    SB_LOG_INFO("agent-check on %s", address.c_str());
   }
   for (auto* sig : {&sigterm_, &sigint_}) {
     uv_signal_init(&loop_, sig);
@@ -398,6 +422,7 @@ void Supervisor::begin_stop(int signum) {
   notify_stopping();
   stopping_ = true;
   if (metrics_server_) metrics_server_->close();
+  if (agent_server_) agent_server_->close();
   reloading_ = false;
   uv_timer_stop(&reload_timer_);
   relay_->close_all();

@@ -82,6 +82,7 @@
 #include "app/config/config.hpp"
 #include "app/handover/handover_relay.hpp"
 #include "app/keeper/keeper_process.hpp"
+#include "app/metrics/agent_server.hpp"
 #include "app/metrics/metrics_board.hpp"
 #include "app/metrics/metrics_server.hpp"
 #include "app/process/listen_board.hpp"
@@ -173,9 +174,10 @@ class Supervisor {
   std::vector<std::unique_ptr<KeeperProcess>> keepers_;
   std::unique_ptr<HandoverRelay> relay_;
   std::unique_ptr<ListenBoard> board_;             // null if it could not be made
-  std::unique_ptr<MetricsBoard> metrics_board_;    // metrics_listen only
+  std::unique_ptr<MetricsBoard> metrics_board_;    // metrics_listen or agent_listen
   std::unique_ptr<net::LoopContext> context_;      // for the metrics connections
   std::unique_ptr<MetricsServer> metrics_server_;  // metrics_listen only
+  std::unique_ptr<AgentServer> agent_server_;      // agent_listen only
   std::uint64_t restarts_exited_ = 0;              // workers that exited or died unasked
   std::uint64_t restarts_hung_ = 0;                // workers killed for missing their heartbeats
   uv_signal_t sigterm_{};

@@ -75,6 +75,7 @@ void Supervisor::retire() {
   handed_over_ = true;
   stopping_ = true;
   if (metrics_server_) metrics_server_->close();
+  if (agent_server_) agent_server_->close();
   reloading_ = false;
   uv_timer_stop(&reload_timer_);
   for (auto& slot : slots_) {
@@ -177,6 +178,7 @@ void Supervisor::fail_takeover(const std::string& why) {
   stopping_ = true;
   relay_->close_all();
   if (metrics_server_) metrics_server_->close();
+  if (agent_server_) agent_server_->close();
   for (auto& slot : slots_) {
     uv_timer_stop(&slot->restart_timer);
     uv_timer_stop(&slot->hang_timer);

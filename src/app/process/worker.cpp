@@ -19,11 +19,12 @@ namespace sb::app {
 namespace {
 constexpr std::uint64_t kSampleMs = 1000;  // gauges into the metrics slot
 
-// The supervisor's board on `fd`, or (alone, with metrics_listen) our own.
+// The supervisor's board on `fd`, or (alone, with metrics_listen or
+// agent_listen) our own.
 std::unique_ptr<MetricsBoard> open_metrics_board(const Config& config, int fd) {
   std::string error;
   std::unique_ptr<MetricsBoard> board;
-  const bool alone_serving = config.metrics_listen && config.workers == 1;
+  const bool alone_serving = wants_metrics_board(config) && config.workers == 1;
   if (fd >= 0) {
     board = MetricsBoard::attach(fd, config.workers, error);
     if (!board) ::close(fd);
@@ -200,6 +201,7 @@ void Worker::build_handover(const Config& config) {
 Worker::~Worker() {
   // Everything below was closed by run(); free in reverse order of creation.
   trimmer_.reset();
+  agent_server_.reset();
   metrics_server_.reset();
   admission_.reset();
   listener_.reset();
@@ -249,13 +251,18 @@ int Worker::run() {
   return 0;
 }
 
-// The pipe to the supervisor, then the listeners: plain, metrics (alone with
-// metrics_listen), HTTPS. False with `error` at the first that fails.
+// The pipe to the supervisor, then the listeners: plain, metrics and agent
+// (alone, with metrics_listen or agent_listen), HTTPS. False with `error` at the first that fails.
 bool Worker::open_listeners(std::string& error) {
   if (handover_ && handover_->open(ipc_fd_, error) != 0) return false;
   if (metrics_board_ && config_.metrics_listen && !handover_) {
     metrics_server_ = std::make_unique<MetricsServer>(
         &loop_, context_->timers(), *metrics_board_, limits_, [] { return DaemonFigures{}; }, true);
+  }
+  if (metrics_board_ && config_.agent_listen && !handover_) {
+    // config_ at each check: a reload's max_sessions and drain count at once.
+    agent_server_ = std::make_unique<AgentServer>(
+        &loop_, [this] { return agent_figures(*metrics_board_, config_); });
   }
   const std::string address = listen_address(config_);
   if (listen_on(*listener_, "http", address, error) != 0) {
@@ -268,6 +275,13 @@ bool Worker::open_listeners(std::string& error) {
     if ((inherited >= 0 ? metrics_server_->listen_inherited(inherited, metrics_address, error)
                         : metrics_server_->listen(metrics_address, error)) != 0) {
       error = "cannot listen for metrics on " + metrics_address + ": " + error;
+      return false;
+    }
+  }
+  if (agent_server_) {
+    const std::string agent_address = listen_address(*config_.agent_listen);
+    if (agent_server_->listen(agent_address, error) != 0) {
+      error = "cannot listen for agent checks on " + agent_address + ": " + error;
       return false;
     }
   }
@@ -292,6 +306,7 @@ int Worker::stop_before_start(const std::string& error) {
   listener_->close();
   if (tls_listener_) tls_listener_->close();
   if (metrics_server_) metrics_server_->close();
+  if (agent_server_) agent_server_->close();
   if (handover_) handover_->close();
   uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks
   return 1;
@@ -372,6 +387,9 @@ void Worker::announce() {
   const std::string address = listen_address(config_);
   if (metrics_server_) {
     SB_LOG_INFO("metrics on http://%s/metrics", listen_address(*config_.metrics_listen).c_str());
+  }
+  if (agent_server_) {
+    SB_LOG_INFO("agent-check on %s", listen_address(*config_.agent_listen).c_str());
   }
   if (!config_.websocket_path.empty()) {
     SB_LOG_INFO("XMPP over WebSocket on ws://%s%s", address.c_str(),

@@ -51,6 +51,7 @@
 #include "app/front/ws_endpoint.hpp"
 #include "app/handover/handover.hpp"
 #include "app/keeper/session_keeper.hpp"
+#include "app/metrics/agent_server.hpp"
 #include "app/metrics/metrics_board.hpp"
 #include "app/metrics/metrics_recorder.hpp"
 #include "app/metrics/metrics_server.hpp"
@@ -204,6 +205,7 @@ class Worker {
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<HeapTrimmer> trimmer_;           // malloc_trim once a burst of sessions settles
   std::unique_ptr<MetricsServer> metrics_server_;  // alone with metrics_listen only
+  std::unique_ptr<AgentServer> agent_server_;      // alone with agent_listen only
   std::uint64_t fd_limit_ = 0;
   int index_;
   int ipc_fd_;

@@ -37,6 +37,7 @@ void Worker::begin_shutdown() {
   listener_->close();
   if (tls_listener_) tls_listener_->close();
   if (metrics_server_) metrics_server_->close();
+  if (agent_server_) agent_server_->close();
   endpoint_->refuse_new_sessions();
   sessions_->end_all(bosh::Condition::kSystemShutdown);
   sessions_->collect();

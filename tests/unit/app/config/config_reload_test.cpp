@@ -89,14 +89,14 @@ TEST_CASE("which keys are live") {
   for (const char* key :
        {"max_sessions_per_ip", "cors_origins", "upstream", "allowed_routes", "log_level",
         "log_file", "max_wait", "upstream.any.example", "tls_cert_file", "tls_key_file",
-        "websocket_ping_interval", "websocket_pong_timeout", "worker_hang_timeout"}) {
+        "websocket_ping_interval", "websocket_pong_timeout", "worker_hang_timeout", "drain"}) {
     INFO(key);
     CHECK(key_reload(key) == Reload::kLive);
   }
   for (const char* key : {"listen", "workers", "bosh_path", "node_id", "demo_root", "upstream_tls",
                           "upstream_source_addresses", "no_such_key", "tls_listen",
                           "websocket_path", "public_bosh_url", "metrics_listen", "proxy_protocol",
-                          "trusted_proxies", "upstream_proxy_protocol"}) {
+                          "trusted_proxies", "upstream_proxy_protocol", "agent_listen"}) {
     INFO(key);
     CHECK(key_reload(key) == Reload::kRestart);
   }

@@ -388,3 +388,25 @@ TEST_CASE("front-proxy and metrics keys: flags, versions, CIDR lists, a numeric 
         std::vector<std::string>{
             "'metrics_listen' must not be the 'listen' address (127.0.0.1:5280)"});
 }
+
+TEST_CASE("agent_listen and drain") {
+  Config c;
+  CHECK_FALSE(c.agent_listen.has_value());
+  CHECK_FALSE(c.drain);
+  CHECK_FALSE(apply_setting(c, "agent_listen", "127.0.0.2:5290"));
+  CHECK(c.agent_listen == HostPort{"127.0.0.2", 5290});
+  CHECK(error_of("agent_listen", "node1:5290").find("must be an IP address and port") !=
+        std::string::npos);
+  CHECK_FALSE(apply_setting(c, "drain", "true"));
+  CHECK(c.drain);
+
+  c.upstream = HostPort{"x.example", 5222};
+  CHECK(sb::app::validate_config(c).empty());
+  c.metrics_listen = HostPort{"127.0.0.2", 5290};
+  CHECK(sb::app::validate_config(c) ==
+        std::vector<std::string>{
+            "'agent_listen' must be an address of its own (not 'listen' or 'metrics_listen')"});
+  c.metrics_listen.reset();
+  c.agent_listen = c.listen;
+  CHECK(sb::app::validate_config(c).size() == 1);
+}
