@@ -50,20 +50,20 @@ function startLogged(command, args, { logFile, env, cwd, group = false }) {
   return child;
 }
 
-/** Resolves once 127.0.0.1:port accepts a TCP connection. */
-async function waitForPort(port, { timeoutMs = 15000, child = null, what = `port ${port}` } = {}) {
+/** Resolves once host:port (127.0.0.1 unless told) accepts a TCP connection. */
+async function waitForPort(port, { timeoutMs = 15000, child = null, what = `port ${port}`, host = '127.0.0.1' } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child && child.hasExited) throw new Error(`${what}: the process exited (${child.exitStatus}) before it listened`);
-    if (await canConnect(port)) return;
-    if (Date.now() > deadline) throw new Error(`${what}: nothing accepted on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    if (await canConnect(port, host)) return;
+    if (Date.now() > deadline) throw new Error(`${what}: nothing accepted on ${host}:${port} within ${timeoutMs} ms`);
     await sleep(100);
   }
 }
 
-function canConnect(port) {
+function canConnect(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     const done = (ok) => { socket.destroy(); resolve(ok); };
     socket.setTimeout(1000, () => done(false));
     socket.once('connect', () => done(true));
