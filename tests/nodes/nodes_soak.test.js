@@ -62,3 +62,55 @@ for (const transport of ['bosh', 'websocket']) {
       `p99 ${r.latency_ms.p99} ms, spread ${JSON.stringify(spread)}, ${Date.now() - started} ms`);
   });
 }
+
+// A node killed in the middle of a soak: the sessions of the other two see no
+// error (the soak's errors are at most the dead node's sessions, all told
+// item-not-found or cut), and neither live node ends a session badly.
+for (const transport of ['bosh', 'websocket']) {
+  test(`n3 killed during a ${transport} soak: only its sessions end`, async () => {
+    const victim = stack.node('n3');
+    if (victim.child.hasExited) {
+      await victim.start();
+      await stack.waitForServers((s) => s.status === 'UP' && s.weight > 0, ['n3']);
+    }
+    const live = stack.nodes.filter((n) => n !== victim);
+    const counter = transport === 'bosh' ? 'switchboard_sessions_created_total'
+      : 'switchboard_websocket_sessions_created_total';
+    const created = {};
+    const badly = {};
+    for (const n of live) {
+      created[n.name] = await n.metric(counter);
+      badly[n.name] = await n.endedBadly();
+    }
+    const first = transport === 'bosh' ? 1 : SESSIONS + 1;
+    let killedAt = 0;
+    const run = await runSoak(['--url', transport === 'bosh' ? stack.boshUrl : stack.wsUrl, ...login,
+      '--first-user', String(first), '--sessions', String(SESSIONS), '--rate', '40', '--msg-rate', '30',
+      '--duration', '7', '--wait', '10', '--max-errors', String(SESSIONS)], {
+      quiet: false,
+      timeoutMs: 60000,
+      onOutput: (text) => {
+        // Every session is in (the progress line says 60/60): kill.
+        if (!killedAt && new RegExp(`sessions ${SESSIONS}/${SESSIONS}`).test(text)) {
+          killedAt = Date.now();
+          victim.kill();
+        }
+      },
+    });
+    const r = run.report;
+    const why = `\n${run.output.slice(-3000)}\n${stack.logs()}`;
+    assert.ok(r && killedAt, `no report or no kill${why}`);
+    assert.equal(r.sessions_established, SESSIONS, why);
+    let onLive = 0;
+    for (const n of live) {
+      onLive += (await n.metric(counter)) - created[n.name];
+      assert.equal(await n.endedBadly(), badly[n.name], `${n.name} ended sessions badly${why}`);
+    }
+    const onVictim = SESSIONS - onLive;
+    assert.ok(onVictim > 0, why);
+    assert.ok(r.errors <= onVictim, `${r.errors} errors for ${onVictim} sessions on n3: ${JSON.stringify(r.errors_by_kind)}${why}`);
+    console.log(`# ${transport}, n3 killed: ${onVictim} sessions on n3, ${onLive} on n1+n2; soak errors ${r.errors} ` +
+      `${JSON.stringify(r.errors_by_kind)}, sessions ended ${r.sessions_ended}; messages ${r.messages_sent} sent, ` +
+      `${r.messages_lost} lost, ${r.messages_cut_off || 0} cut off; live nodes ended no session badly`);
+  });
+}

@@ -60,7 +60,7 @@ class Node {
     };
     const args = ['--config', this.configFile];
     for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
-    fs.writeFileSync(this.logFile, `[harness] ${findBinary()} ${args.join(' ')}\n`);
+    fs.appendFileSync(this.logFile, `[harness] ${findBinary()} ${args.join(' ')}\n`);
     this.child = startLogged(findBinary(), args, { logFile: this.logFile, cwd: this.dir });
     await waitForPort(this.boshPort, { host: this.host, child: this.child, what: `switchboard ${this.name}` });
     await waitForPort(this.agentPort, { host: this.host, child: this.child, what: `agent of ${this.name}` });
@@ -93,7 +93,23 @@ class Node {
 
   /** A number from this node's /metrics (0 when absent). */
   async metric(name) {
-    const text = await new Promise((resolve, reject) => {
+    const text = await this.metricsText();
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  }
+
+  /** Sessions this node ended with a condition other than `none` (a clean end). */
+  async endedBadly() {
+    const text = await this.metricsText();
+    let n = 0;
+    for (const m of text.matchAll(/^switchboard_sessions_ended_total\{condition="([^"]+)"\} (\S+)$/gm)) {
+      if (m[1] !== 'none') n += Number(m[2]);
+    }
+    return n;
+  }
+
+  metricsText() {
+    return new Promise((resolve, reject) => {
       http.get({ host: this.host, port: this.metricsPort, path: '/metrics' }, (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -101,8 +117,6 @@ class Node {
         res.on('end', () => resolve(body));
       }).on('error', reject);
     });
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : 0;
   }
 
   kill() { process.kill(this.child.pid, 'SIGKILL'); }
