@@ -123,11 +123,23 @@ test('a killed node touches only its sessions; its clients get item-not-found an
   // node that died under a held request, or a live node's for a sid it does not
   // know): when did the last one learn it?
   const learned = new Map();
-  while (learned.size < victims.length) {
-    for (const s of victims) if (s.error && !learned.has(s)) learned.set(s, Date.now() - killedAt);
-    if (Date.now() - killedAt > 10000) break;
-    await sleep(10);
-  }
+  const watching = (async () => {
+    while (learned.size < victims.length && Date.now() - killedAt < 10000) {
+      for (const s of victims) if (s.error && !learned.has(s)) learned.set(s, Date.now() - killedAt);
+      await sleep(5);
+    }
+  })();
+  // A new request of a dead session at once, before HAProxy's checks have
+  // seen anything: its connection to n1 is refused and redispatched.
+  const early = new LightBoshSession(stack.boshUrl, { wait: 2 });
+  early.sid = victims[0].sid;
+  early.rid = 1;
+  await sleep(50);
+  const earlyAt = Date.now();
+  await assert.rejects(early.post({}), /item-not-found/);
+  const earlyMs = Date.now() - earlyAt;
+  early.destroy();
+  await watching;
   for (const s of victims) {
     assert.ok(s.error, `${s.sid}: no answer 10 s after the kill`);
     assert.match(s.error.message, /item-not-found/, s.sid);
@@ -158,6 +170,6 @@ test('a killed node touches only its sessions; its clients get item-not-found an
   sessions.push(...again);
   assert.equal(byNode(again).n1, 0);
   console.log(`# kill: ${victims.length} sessions on n1, item-not-found after ${times[0]}-${times[times.length - 1]} ms ` +
-    `(held polls); next request after DOWN (${JSON.stringify(down.n1)}) answered in ${nextRequestMs} ms; ` +
+    `(held polls); a new request 50 ms after the kill answered in ${earlyMs} ms; next request after DOWN (${JSON.stringify(down.n1)}) answered in ${nextRequestMs} ms; ` +
     `${others.length} other sessions: 0 errors; logged in again: ${JSON.stringify(byNode(again))}`);
 });
