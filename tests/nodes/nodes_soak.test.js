@@ -17,7 +17,8 @@ const login = ['--user-pattern', 'u%d', '--password', 'p%d', '--domain', 'localh
 
 let stack;
 test.before(async () => {
-  stack = new NodesStack({ users: 2 * SESSIONS });
+  // n2 runs two workers: its sids read n2.w0./n2.w1., its agent answers from the supervisor.
+  stack = new NodesStack({ users: 2 * SESSIONS, settings: { n2: { workers: 2 } } });
   await stack.start();
 });
 test.after(async () => { if (stack) await stack.stop(); });
