@@ -111,6 +111,27 @@ test('drain = true (SIGHUP) makes the agent say 0 %: no new sessions, the old on
   await stack.waitForServers((s) => s.weight > 0, ['n2']);
 });
 
+test('the sid is found with either quote, after an XML declaration, and not in a stanza', async () => {
+  // A session of its own (not idling), so the test owns its rids.
+  const s = new LightBoshSession(stack.boshUrl, { wait: 1 });
+  await s.login(`u${nextUser}`, `p${nextUser}`);
+  nextUser++;
+  const ns = 'http://jabber.org/protocol/httpbind';
+  const other = ['n1', 'n2', 'n3'].find((n) => n !== nodeOf(s));
+  const bodies = [
+    `<?xml version='1.0' encoding='utf-8'?>\n<body rid="${s.rid++}" sid="${s.sid}" xmlns="${ns}"/>`,
+    `<body\n  xmlns='${ns}'\n  rid='${s.rid++}'\tsid='${s.sid}'/>`,
+    // Another node's sid in a stanza (XEP-0047 names an attribute sid) must not route.
+    `<body rid='${s.rid++}' sid='${s.sid}' xmlns='${ns}'><iq type='set' id='x' xmlns='jabber:client'>` +
+      `<open xmlns='http://jabber.org/protocol/ibb' sid='${other}.x' block-size='4096'/></iq></body>`,
+  ];
+  for (const xml of bodies) {
+    const text = await s.send(xml);
+    assert.match(text, /^<body\b/, xml);
+  }
+  s.destroy();
+});
+
 test('a killed node touches only its sessions; its clients get item-not-found and log in again elsewhere', async () => {
   const victims = sessions.filter((s) => nodeOf(s) === 'n1');
   const others = sessions.filter((s) => nodeOf(s) !== 'n1');

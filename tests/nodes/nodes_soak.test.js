@@ -64,6 +64,24 @@ for (const transport of ['bosh', 'websocket']) {
   });
 }
 
+test('host-meta through HAProxy: any node answers, naming the URL the browser used', async () => {
+  const http = require('node:http');
+  const get = () => new Promise((resolve, reject) => {
+    http.get(`http://127.0.0.1:${stack.frontPort}/.well-known/host-meta`, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', reject);
+  });
+  for (let i = 0; i < 3; i++) {
+    const { status, body } = await get();
+    assert.equal(status, 200);
+    assert.ok(body.includes(`href="http://127.0.0.1:${stack.frontPort}/http-bind"`) ||
+      body.includes(`href='http://127.0.0.1:${stack.frontPort}/http-bind'`), body);
+  }
+});
+
 // A node killed in the middle of a soak: the sessions of the other two see no
 // error (the soak's errors are at most the dead node's sessions, all told
 // item-not-found or cut), and neither live node ends a session badly.
