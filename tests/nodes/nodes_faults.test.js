@@ -14,7 +14,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 
-const { NodesStack } = require('./lib/haproxy_nodes');
+const { NodesStack } = require('../lib/haproxy_nodes');
 const { LightBoshSession } = require('../lib/bosh_light_client');
 const { sleep, waitUntil } = require('../lib/proc');
 

@@ -9,7 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 
-const { NodesStack } = require('./lib/haproxy_nodes');
+const { NodesStack } = require('../lib/haproxy_nodes');
 const { runSoak } = require(path.join(__dirname, '..', 'tools', 'lib', 'run_soak'));
 
 const SESSIONS = 60;

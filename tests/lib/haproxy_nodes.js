@@ -15,10 +15,10 @@ const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
 
-const { freePort } = require('../../lib/ports');
-const { startLogged, waitForPort, stopProcess, tail, waitUntil } = require('../../lib/proc');
-const { findBinary, repoRoot } = require('../../lib/switchboard');
-const { EjabberdServer } = require('../../lib/ejabberd');
+const { freePort } = require('./ports');
+const { startLogged, waitForPort, stopProcess, tail, waitUntil } = require('./proc');
+const { findBinary, repoRoot } = require('./switchboard');
+const { EjabberdServer } = require('./ejabberd');
 
 const DEPLOY = path.join(repoRoot, 'deploy', 'haproxy');
 const NODE_NAMES = ['n1', 'n2', 'n3'];
