@@ -3,7 +3,7 @@
 // shipped) in front of ejabberd, with small BOSH clients idling through HAProxy
 // (one held poll each, wait 2 s), one after the other in one stack:
 //   - n3 is capped (max_sessions = 6): it fills, says 0 % to the agent-check,
-//     and the creations go to the others; nobody is refused;
+//     and the creations go to the others, BOSH and WebSocket; nobody is refused;
 //   - n1 drained in HAProxy (`set server … state drain`): no new session, its
 //     own sessions go on;
 //   - n2 drained by switchboard (`drain = true`, SIGHUP): the same, through the
@@ -17,6 +17,7 @@ const assert = require('node:assert/strict');
 const { NodesStack } = require('../lib/haproxy_nodes');
 const { LightBoshSession } = require('../lib/bosh_light_client');
 const { sleep, waitUntil } = require('../lib/proc');
+const { runSoak } = require('../tools/lib/run_soak');
 
 const CAP = 6;
 let stack;
@@ -76,6 +77,16 @@ test(`a node at its cap (${CAP}) says 0 % and the creations go to the others`, a
   console.log(`# cap: ${JSON.stringify(spread)}, n3 agent 0%, 503 answered by nodes (retried by HAProxy): ${JSON.stringify(refused)}`);
   await sleep(2500); // every session's poll comes back once at least
   assertHealthy(sessions, 'after the cap');
+
+  // WebSocket upgrades too go where there is room.
+  const wsBefore = await stack.counts('switchboard_websocket_sessions_created_total');
+  const run = await runSoak(['--url', stack.wsUrl, '--user-pattern', 'u%d', '--password', 'p%d',
+    '--first-user', '71', '--sessions', '9', '--rate', '20', '--duration', '2'], { quiet: true, timeoutMs: 30000 });
+  assert.ok(run.report, run.output);
+  assert.equal(run.report.errors, 0, `${JSON.stringify(run.report.errors_by_kind)}\n${run.output}`);
+  assert.equal(run.report.sessions_established, 9);
+  const wsAfter = await stack.counts('switchboard_websocket_sessions_created_total');
+  assert.equal(wsAfter.n3 - wsBefore.n3, 0, 'a WebSocket session on the full node');
 });
 
 test('a node drained in HAProxy keeps its sessions and takes no new ones', async () => {
