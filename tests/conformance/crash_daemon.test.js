@@ -108,3 +108,48 @@ test('after a crash of the whole daemon the next start knows the sessions it had
   assert.equal(problem, null);
   assert.deepEqual(journals(stateDir), [], 'a clean stop leaves no journal');
 });
+
+test('restarted with fewer workers, the next start still reads every journal the crash left', async (t) => {
+  // workers = "auto" on a smaller machine, or an operator's change made while the
+  // daemon was down: the journals of the indexes that are gone are read by
+  // keeper index % workers, and a sid naming such an index is handed there.
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-state-'));
+  const upstream = await new ScriptedUpstream().start();
+  const first = new Switchboard({ upstreamPort: upstream.port, config: { workers: 3, log_level: 'info', state_dir: stateDir } });
+  let second = null;
+  t.after(async () => {
+    if (first.child && processAlive(first.child.pid)) process.kill(first.child.pid, 'SIGKILL');
+    const problem = second ? await second.stop() : null;
+    await upstream.stop();
+    if (!process.env.SB_KEEP) {
+      fs.rmSync(stateDir, { recursive: true, force: true });
+      if (first.dir) fs.rmSync(first.dir, { recursive: true, force: true });
+    }
+    if (problem) throw new Error(problem);
+  });
+  await first.start();
+  await first.waitForLog(/all 3 workers listening/);
+  const all = await sessionsOnEveryWorker(first, upstream, 'fewer', { workers: 3, each: 1 });
+  await sleep(200);  // the keepers' round of writing
+  const pid = first.child.pid;
+  assert.equal(journals(stateDir).length, 3);
+  const victims = [pid, ...workerProcesses(pid).map((w) => w.pid), ...keeperProcesses(pid).map((k) => k.pid)];
+  for (const p of victims) process.kill(p, 'SIGKILL');
+  await waitUntil('every process of the daemon gone', () => victims.every((p) => !processAlive(p)));
+
+  second = new Switchboard({ upstreamPort: upstream.port, config: { workers: 2, log_level: 'info', state_dir: stateDir } });
+  await second.start();
+  await second.waitForLog(/all 2 workers listening/);
+  const text = await second.waitForLog(/sessions ended with it \(\d+ BOSH, \d+ WebSocket\)/g, { count: 3 });
+  const counted = [...text.matchAll(/\[keeper (\d+)\] journal \S+keeper-(\d+)\.\d+\.journal: the daemon that wrote it died without a clean stop; (\d+) sessions ended with it/g)];
+  assert.deepEqual(counted.map((m) => [Number(m[1]), Number(m[2])]).sort(), [[0, 0], [0, 2], [1, 1]],
+    'keeper 0 reads index 0 and the gone index 2; keeper 1 reads index 1');
+  assert.equal(counted.reduce((n, m) => n + Number(m[3]), 0), all.length);
+  for (const s of all) {
+    const back = new BoshSession(second.port, { sid: s.session.sid, rid: s.session.rid, to: s.session.to });
+    assertTerminate(await back.send(), 'remote-connection-failed');
+  }
+  const secondPid = second.child.pid;
+  assert.deepEqual(journals(stateDir), [`keeper-0.${secondPid}.journal`, `keeper-1.${secondPid}.journal`],
+    'no journal of the gone index is left behind');
+});

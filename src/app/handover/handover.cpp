@@ -70,8 +70,14 @@ void Handover::close() {
 }
 
 bool Handover::route(std::string_view sid, http::Request& request, http::Exchange& exchange) {
-  const auto owner = sid_owner_worker(sid, identity_.node_id);
-  if (!owner || *owner == identity_.self || *owner >= identity_.workers) return false;
+  auto owner = sid_owner_worker(sid, identity_.node_id);
+  if (!owner) return false;
+  // A sid of a worker index this daemon does not have (a crashed daemon ran more
+  // workers) goes where that index's journal was read (keeper/journal.hpp), which
+  // knows whether the session existed (remote-connection-failed, not
+  // item-not-found).
+  if (*owner >= identity_.workers && identity_.workers > 0) *owner %= identity_.workers;
+  if (*owner == identity_.self) return false;
   if (!move(*owner, request, true)) {
     // Only a connection with nothing else on it can move; a client that pipelines
     // requests of several sessions on one connection is asked to retry.

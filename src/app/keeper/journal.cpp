@@ -206,19 +206,36 @@ std::string journal_name(std::uint32_t index, long pid) {
   return "keeper-" + std::to_string(index) + "." + std::to_string(pid) + ".journal";
 }
 
+std::optional<std::uint32_t> journal_index(std::string_view name) {
+  constexpr std::string_view kPrefix = "keeper-";
+  constexpr std::string_view kSuffix = ".journal";
+  if (name.size() <= kPrefix.size() + kSuffix.size() || !name.starts_with(kPrefix) ||
+      !name.ends_with(kSuffix)) {
+    return std::nullopt;
+  }
+  name.remove_prefix(kPrefix.size());
+  const std::size_t dot = name.find('.');
+  if (dot == 0 || dot == std::string_view::npos || dot > 9) return std::nullopt;
+  std::uint32_t index = 0;
+  for (const char c : name.substr(0, dot)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    index = index * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  return index;
+}
+
 std::vector<std::string> orphan_journals(const std::string& dir, std::uint32_t index,
-                                         std::string_view own) {
+                                         std::uint32_t workers, std::string_view own) {
   std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return out;
-  const std::string prefix = "keeper-" + std::to_string(index) + ".";
-  const std::string_view suffix = ".journal";
+  if (workers == 0) workers = 1;
   while (const dirent* e = ::readdir(d)) {
     const std::string_view name(e->d_name);
-    if (name.size() <= prefix.size() + suffix.size() || name.substr(0, prefix.size()) != prefix ||
-        name.substr(name.size() - suffix.size()) != suffix || name == own) {
-      continue;
-    }
+    const std::optional<std::uint32_t> of = journal_index(name);
+    if (!of || name == own) continue;
+    const bool ours = *of == index || (*of >= workers && *of % workers == index);
+    if (!ours) continue;
     const std::string path = dir + "/" + std::string(name);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,10 +85,16 @@ bool read_journal(const std::string& path, std::vector<std::string>& messages, b
                   std::string& error);
 // The name of the journal keeper `index` of the supervisor `pid` writes.
 std::string journal_name(std::uint32_t index, long pid);
-// The journals of keeper `index` in `dir` that no living keeper holds, but for
+// The journals in `dir` that no living keeper holds and that keeper `index` of
+// `workers` reads: its own index's, and those of indexes this daemon no longer
+// has (a crashed daemon with more workers), index j going to j % workers, which
+// is also where a request for one of their sids is handed (app/handover).
 // `own` (the file name this keeper writes: one its dead predecessor of the same
-// daemon left, whose sessions are alive in the worker).
+// daemon left, whose sessions are alive in the worker) is never among them.
 std::vector<std::string> orphan_journals(const std::string& dir, std::uint32_t index,
-                                         std::string_view own = {});
+                                         std::uint32_t workers, std::string_view own = {});
+// The keeper index in a journal's file name ("keeper-3.812.journal": 3), or
+// nullopt for any other name.
+std::optional<std::uint32_t> journal_index(std::string_view name);
 
 }  // namespace sb::app

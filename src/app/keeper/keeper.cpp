@@ -78,7 +78,7 @@ class Keeper {
  public:
   Keeper() : link_(kKeeperFd) {}
   // The journal in `state_dir` ("" = none): an earlier one read, a new one begun.
-  void open_journal(std::uint32_t index, const std::string& state_dir);
+  void open_journal(std::uint32_t index, std::uint32_t workers, const std::string& state_dir);
   // A keeper that is not the slot's first (its predecessor died: the supervisor
   // kept the socket) has nothing: it asks the worker for every session. The
   // first one's question waits in the socket for the first worker, which
@@ -160,10 +160,13 @@ void Keeper::read_orphan(const std::string& path) {
   ::unlink(path.c_str());
 }
 
-void Keeper::open_journal(std::uint32_t index, const std::string& state_dir) {
+void Keeper::open_journal(std::uint32_t index, std::uint32_t workers,
+                          const std::string& state_dir) {
   if (state_dir.empty()) return;
   const std::string name = journal_name(index, static_cast<long>(::getppid()));
-  for (const std::string& path : orphan_journals(state_dir, index, name)) read_orphan(path);
+  for (const std::string& path : orphan_journals(state_dir, index, workers, name)) {
+    read_orphan(path);
+  }
   lost_until_ms_ = now_ms() + kLostForMs;
   const std::string path = state_dir + "/" + name;
   std::string error;
@@ -358,7 +361,7 @@ bool Keeper::restore(std::uint64_t nonce) {
 
 }  // namespace
 
-int run_keeper(std::uint32_t index, const std::string& state_dir) {
+int run_keeper(std::uint32_t index, std::uint32_t workers, const std::string& state_dir) {
   // Gone with the supervisor, whatever way it goes; and if it went already,
   // before we could ask, go now.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -367,7 +370,7 @@ int run_keeper(std::uint32_t index, const std::string& state_dir) {
   // supervisor decides, and we go when it does.
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE}) std::signal(sig, SIG_IGN);
   Keeper keeper;
-  keeper.open_journal(index, state_dir);
+  keeper.open_journal(index, workers, state_dir);
   keeper.ask_for_everything();
   return keeper.run();
 }

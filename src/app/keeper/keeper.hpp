@@ -35,7 +35,8 @@ inline constexpr std::string_view kKeeperOption = "--keeper";
 inline constexpr int kKeeperFd = 3;
 
 // The keeper's whole life; returns its exit code. `state_dir`: where its
-// journal goes ("" = none).
-int run_keeper(std::uint32_t index, const std::string& state_dir);
+// journal goes ("" = none); `workers`: the daemon's worker count (which of a
+// crashed daemon's journals this keeper reads, journal.hpp).
+int run_keeper(std::uint32_t index, std::uint32_t workers, const std::string& state_dir);
 
 }  // namespace sb::app

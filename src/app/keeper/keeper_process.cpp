@@ -14,7 +14,8 @@
 
 namespace sb::app {
 
-KeeperProcess::KeeperProcess(uv_loop_t* loop, std::uint32_t index) : loop_(loop), index_(index) {
+KeeperProcess::KeeperProcess(uv_loop_t* loop, std::uint32_t index, std::uint32_t workers)
+    : loop_(loop), index_(index), workers_(workers) {
   process_.data = this;
   uv_timer_init(loop_, &restart_timer_);
   restart_timer_.data = this;
@@ -49,7 +50,8 @@ bool KeeperProcess::spawn(std::string& error) {
                                 std::to_string(index_),
                                 log_level_,
                                 log_file_,
-                                state_dir_};
+                                state_dir_,
+                                std::to_string(workers_)};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

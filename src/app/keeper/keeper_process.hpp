@@ -24,7 +24,9 @@ class KeeperProcess {
  public:
   static constexpr std::uint64_t kRestartMs = 100;
 
-  KeeperProcess(uv_loop_t* loop, std::uint32_t index);
+  // `workers`: the daemon's worker count (which journals of a crashed daemon the
+  // keeper reads: journal.hpp's orphan_journals()).
+  KeeperProcess(uv_loop_t* loop, std::uint32_t index, std::uint32_t workers);
   ~KeeperProcess();
   KeeperProcess(const KeeperProcess&) = delete;
   KeeperProcess& operator=(const KeeperProcess&) = delete;
@@ -52,6 +54,7 @@ class KeeperProcess {
 
   uv_loop_t* loop_;
   std::uint32_t index_;
+  std::uint32_t workers_;
   uv_process_t process_{};
   uv_timer_t restart_timer_{};
   bool spawned_ = false;  // the process handle is initialized (to close)

@@ -35,7 +35,8 @@ namespace {
 
 using namespace sb::app;
 
-// A worker slot's keeper (app/keeper/keeper.hpp): `--keeper I LEVEL LOG_FILE STATE_DIR`.
+// A worker slot's keeper (app/keeper/keeper.hpp):
+// `--keeper I LEVEL LOG_FILE STATE_DIR WORKERS`.
 int run_keeper_process(int argc, char** argv) {
   const int index = argc > 2 ? std::atoi(argv[2]) : 0;
   set_keeper_index(index);
@@ -43,7 +44,9 @@ int run_keeper_process(int argc, char** argv) {
     if (const auto level = log_level_from_name(argv[3])) set_log_level(*level);
   }
   if (argc > 4 && argv[4][0] != '\0') set_log_file(argv[4]);
-  return run_keeper(static_cast<std::uint32_t>(index), argc > 5 ? argv[5] : "");
+  const int workers = argc > 6 ? std::atoi(argv[6]) : 1;
+  return run_keeper(static_cast<std::uint32_t>(index),
+                    static_cast<std::uint32_t>(workers > 0 ? workers : 1), argc > 5 ? argv[5] : "");
 }
 
 int run_supervised_worker(const WorkerLaunch& launch) {

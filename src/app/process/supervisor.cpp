@@ -200,7 +200,8 @@ bool Supervisor::probe_listen_address() {
 // (app/keeper/keeper.hpp). A keeper that cannot start leaves its slot unkept.
 void Supervisor::start_keepers() {
   for (auto& slot : slots_) {
-    auto keeper = std::make_unique<KeeperProcess>(&loop_, slot->index);
+    auto keeper = std::make_unique<KeeperProcess>(&loop_, slot->index,
+                                                  static_cast<std::uint32_t>(slots_.size()));
     std::string error;
     if (!keeper->start(std::string(log_level_name(config_.log_level)), config_.log_file,
                        config_.state_dir, error)) {

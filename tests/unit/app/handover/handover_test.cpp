@@ -162,16 +162,23 @@ TEST_CASE_FIXTURE(TwoWorkers, "pipelined requests cannot move: 503 for the first
   CHECK(zero.handover().counters().handed_over == 1);
 }
 
-TEST_CASE_FIXTURE(TwoWorkers,
-                  "sids naming this worker, no worker or one beyond the count stay here") {
+TEST_CASE_FIXTURE(
+    TwoWorkers,
+    "sids naming this worker or no worker stay here; beyond the count, index % workers") {
+  // w2 and w4 name indexes a crashed daemon with more workers had: 2 % 2 and 4 % 2
+  // are this worker, whose keeper read their journals (app/keeper/journal.hpp).
   for (const std::string sid :
-       {"w0.mine", "w2.beyond", "w9.beyond", "plain-sid", "n1.w1.othernode"}) {
+       {"w0.mine", "w2.beyond", "w4.beyond", "plain-sid", "n1.w1.othernode"}) {
     received.clear();
     send_text(post(sid));
     REQUIRE(receive("worker 0 got: " + sid));
   }
   CHECK(zero.handover().counters().handed_over == 0);
   CHECK(zero.handover().counters().busy == 0);
+  received.clear();
+  send_text(post("w9.beyond"));  // 9 % 2: worker 1's
+  REQUIRE(receive("worker 1 got: w9.beyond"));
+  CHECK(zero.handover().counters().handed_over == 1);
 }
 
 TEST_CASE_FIXTURE(TwoWorkers,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -110,7 +111,7 @@ TEST_CASE("a rewrite replaces the whole file, and only an unheld journal is an o
   CHECK_FALSE(std::filesystem::exists(path + ".new"));
 
   // Held by this (living) journal: not an orphan, and not opened twice.
-  CHECK(sb::app::orphan_journals(dir.path, 3).empty());
+  CHECK(sb::app::orphan_journals(dir.path, 3, 8).empty());
   Journal second;
   CHECK_FALSE(second.open(path, error));
   // Another index's file, held by nobody: an orphan of that index only.
@@ -118,9 +119,31 @@ TEST_CASE("a rewrite replaces the whole file, and only an unheld journal is an o
     Journal left;
     REQUIRE(left.open(dir.path + "/keeper-4.99.journal", error));
   }
-  CHECK(sb::app::orphan_journals(dir.path, 4) ==
+  CHECK(sb::app::orphan_journals(dir.path, 4, 8) ==
         std::vector<std::string>{dir.path + "/keeper-4.99.journal"});
-  CHECK(sb::app::orphan_journals(dir.path, 3).empty());
+  CHECK(sb::app::orphan_journals(dir.path, 3, 8).empty());
   // A keeper's own file, left by its dead predecessor of the same daemon: not an orphan.
-  CHECK(sb::app::orphan_journals(dir.path, 4, "keeper-4.99.journal").empty());
+  CHECK(sb::app::orphan_journals(dir.path, 4, 8, "keeper-4.99.journal").empty());
+  // With 3 workers now, index 4 is gone: its journal is keeper 1's (4 % 3), and
+  // index 1's own orphans come too.
+  {
+    Journal left;
+    REQUIRE(left.open(dir.path + "/keeper-1.98.journal", error));
+  }
+  auto for_one = sb::app::orphan_journals(dir.path, 1, 3);
+  std::sort(for_one.begin(), for_one.end());
+  CHECK(for_one == std::vector<std::string>{dir.path + "/keeper-1.98.journal",
+                                            dir.path + "/keeper-4.99.journal"});
+  CHECK(sb::app::orphan_journals(dir.path, 0, 3).empty());
+  CHECK(sb::app::orphan_journals(dir.path, 2, 3).empty());
+}
+
+TEST_CASE("journal names: the keeper index is read back, anything else is not a journal") {
+  CHECK(sb::app::journal_index(sb::app::journal_name(3, 812)) == 3u);
+  CHECK(sb::app::journal_index("keeper-12.5.journal") == 12u);
+  CHECK_FALSE(sb::app::journal_index("keeper-.5.journal"));
+  CHECK_FALSE(sb::app::journal_index("keeper-x.5.journal"));
+  CHECK_FALSE(sb::app::journal_index("keeper-3.journal.new"));
+  CHECK_FALSE(sb::app::journal_index("other-3.5.journal"));
+  CHECK_FALSE(sb::app::journal_index("keeper-12345678901.5.journal"));
 }
