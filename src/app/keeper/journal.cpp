@@ -229,12 +229,11 @@ std::vector<std::string> orphan_journals(const std::string& dir, std::uint32_t i
   std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return out;
-  if (workers == 0) workers = 1;
   while (const dirent* e = ::readdir(d)) {
     const std::string_view name(e->d_name);
     const std::optional<std::uint32_t> of = journal_index(name);
     if (!of || name == own) continue;
-    const bool ours = *of == index || (*of >= workers && *of % workers == index);
+    const bool ours = *of == index || (workers > 0 && *of >= workers && *of % workers == index);
     if (!ours) continue;
     const std::string path = dir + "/" + std::string(name);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -91,6 +91,7 @@ std::string journal_name(std::uint32_t index, long pid);
 // is also where a request for one of their sids is handed (app/handover).
 // `own` (the file name this keeper writes: one its dead predecessor of the same
 // daemon left, whose sessions are alive in the worker) is never among them.
+// `workers` 0 (not known): this index's journals only.
 std::vector<std::string> orphan_journals(const std::string& dir, std::uint32_t index,
                                          std::uint32_t workers, std::string_view own = {});
 // The keeper index in a journal's file name ("keeper-3.812.journal": 3), or

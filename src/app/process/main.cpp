@@ -44,9 +44,10 @@ int run_keeper_process(int argc, char** argv) {
     if (const auto level = log_level_from_name(argv[3])) set_log_level(*level);
   }
   if (argc > 4 && argv[4][0] != '\0') set_log_file(argv[4]);
-  const int workers = argc > 6 ? std::atoi(argv[6]) : 1;
+  // Without the count (0) a keeper reads only its own index's journals.
+  const int workers = argc > 6 ? std::atoi(argv[6]) : 0;
   return run_keeper(static_cast<std::uint32_t>(index),
-                    static_cast<std::uint32_t>(workers > 0 ? workers : 1), argc > 5 ? argv[5] : "");
+                    static_cast<std::uint32_t>(workers > 0 ? workers : 0), argc > 5 ? argv[5] : "");
 }
 
 int run_supervised_worker(const WorkerLaunch& launch) {

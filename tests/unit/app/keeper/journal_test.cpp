@@ -135,6 +135,8 @@ TEST_CASE("a rewrite replaces the whole file, and only an unheld journal is an o
   CHECK(for_one == std::vector<std::string>{dir.path + "/keeper-1.98.journal",
                                             dir.path + "/keeper-4.99.journal"});
   CHECK(sb::app::orphan_journals(dir.path, 0, 3).empty());
+  CHECK(sb::app::orphan_journals(dir.path, 1, 0) ==  // the count unknown: its own only
+        std::vector<std::string>{dir.path + "/keeper-1.98.journal"});
   CHECK(sb::app::orphan_journals(dir.path, 2, 3).empty());
 }
 
