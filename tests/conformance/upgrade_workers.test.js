@@ -322,3 +322,27 @@ test('while a worker restarts, or a reload runs, SIGUSR2 is refused cleanly; the
   assert.ok(moved >= 1, line);
   await assertAlive(survivor, 'after the upgrade that went through');
 });
+
+test('a new worker killed just after taking its sessions over: its keeper has them, they continue', async (t) => {
+  // docs/crash.md: a worker that took sessions over in an upgrade gives them to
+  // its slot's keeper before its loop runs, so its death right after (here, the
+  // moment it says it took them over) ends none of them.
+  const { sb, upstream } = await startStackFor(t, { workers: WORKERS, log_level: 'info' });
+  await sb.waitForLog(/all 2 workers listening/);
+  const all = await sessionsOnEveryWorker(sb, upstream, 'tk', { workers: WORKERS, each: 2 });
+  const upgrading = sb.upgrade();
+  const started = await sb.waitForLog(/upgrade: started \S+ \(pid (\d+)\)/);
+  const newPid = Number(/upgrade: started \S+ \(pid (\d+)\)/.exec(started)[1]);
+  await sb.waitForLog(/\[worker 0\] upgrade: this worker took over \d+ sessions/);
+  const victim = workerProcesses(newPid).find((w) => w.index === 0);
+  assert.ok(victim, 'the new worker 0');
+  process.kill(victim.pid, 'SIGKILL');
+  const { moved } = await upgrading;
+  assert.equal(moved, all.length);
+  const text = await sb.waitForLog(/\[worker 0\] keeper: (\d+) of (\d+) sessions continue after the last process of this worker/);
+  const [, continued, kept] = /\[worker 0\] keeper: (\d+) of (\d+) sessions continue/.exec(text);
+  const mine = all.filter((s) => s.worker === 0).length;
+  assert.equal(Number(kept), mine, 'the keeper had every session worker 0 took over');
+  assert.equal(Number(continued), mine);
+  for (const s of all) await assertAlive(s, `worker ${s.worker}'s session after the upgrade and the kill`);
+});

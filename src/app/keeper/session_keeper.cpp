@@ -3,6 +3,7 @@
 // session_keeper.hpp.
 #include "app/keeper/session_keeper.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -209,6 +210,19 @@ SessionKeeper::WsEntry SessionKeeper::websocket_entry(WsSocket& socket, KeptEntr
     link_fd = link->socket_fd();
   }
   return WsEntry::kEntry;
+}
+
+bool SessionKeeper::flush_all(int timeout_ms) {
+  const std::uint64_t deadline = uv_hrtime() / 1000000 + static_cast<std::uint64_t>(timeout_ms);
+  for (;;) {
+    flush();
+    if (changed_.empty() && changed_ws_.empty() && gone_.empty()) return true;
+    if (broken_ || !watching_) return false;
+    const std::uint64_t now = uv_hrtime() / 1000000;
+    if (now >= deadline) return false;
+    pollfd p{link_.fd(), POLLOUT, 0};
+    ::poll(&p, 1, static_cast<int>(std::min<std::uint64_t>(deadline - now, 100)));
+  }
 }
 
 void SessionKeeper::flush() {

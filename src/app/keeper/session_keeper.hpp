@@ -87,6 +87,11 @@ class SessionKeeper final : public bosh::SessionWatcher, public WsWatcher {
   // The end of a loop turn (the worker's check handle, before the table's
   // collect()): every session that changed goes to the keeper.
   void flush();
+  // flush() until every change is with the keeper, waiting for room on the
+  // socket, for at most `timeout_ms`; false if something was left. A worker that
+  // took sessions over in an upgrade calls it before its loop runs, so that a
+  // death in its first loop turn loses none of them.
+  bool flush_all(int timeout_ms);
   // Stops watching (shutdown: the sessions end, the keeper goes with the supervisor).
   void stop();
 

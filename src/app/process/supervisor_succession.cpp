@@ -158,7 +158,11 @@ void Supervisor::worker_lost_in_takeover(Slot& slot) {
     fail_takeover("worker " + std::to_string(slot.index) + " exited while taking over");
     return;
   }
-  SB_LOG_ERROR("upgrade: worker %u exited while taking over: its sessions are lost", slot.index);
+  // Its sessions went to its keeper before it said "upgraded" (docs/crash.md):
+  // the restarted worker takes them up if the keeper had them.
+  SB_LOG_ERROR(
+      "upgrade: worker %u exited while taking over; it is restarted with what its keeper holds",
+      slot.index);
   ++took_over_;
   finish_takeover_if_done();
 }

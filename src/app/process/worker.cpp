@@ -18,6 +18,8 @@
 namespace sb::app {
 namespace {
 constexpr std::uint64_t kSampleMs = 1000;  // gauges into the metrics slot
+// How long a worker that took sessions over waits for its keeper to have them all.
+constexpr int kTakeOverFlushMs = 2000;
 
 // The supervisor's board on `fd`, or (alone, with metrics_listen or
 // agent_listen) our own.
@@ -226,6 +228,13 @@ int Worker::run() {
   if (!start_handles(error)) return stop_before_start(error);
   if (taker_ != nullptr && !take_over(error)) return stop_before_start("upgrade: " + error);
   if (keeper_fd_ >= 0) recover_kept_sessions();
+  // Sessions taken over in an upgrade go to this slot's keeper now, not at the
+  // end of the first loop turn: until the keeper has them, a death of this
+  // process would end them (docs/crash.md).
+  if (taker_ != nullptr && keeper_ && !keeper_->flush_all(kTakeOverFlushMs)) {
+    SB_LOG_WARN("upgrade: not every session taken over reached the keeper within %d ms",
+                kTakeOverFlushMs);
+  }
   announce();
   // What `switchboard upgrade` waits for, once the pid file names this process.
   // The old daemon started this one: it is the parent still. Supervised, the
