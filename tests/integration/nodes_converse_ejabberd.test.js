@@ -1,7 +1,12 @@
 'use strict';
 // Converse.js in headless Chromium over BOSH through HAProxy in front of three
 // switchboard nodes (deploy/haproxy/haproxy.cfg as shipped, tests/lib/haproxy_nodes.js)
-// and a real ejabberd. alice (Converse) and bob (Strophe.js in Node) sit on
+// and a real ejabberd. Converse is given only the domain and finds the endpoint
+// by XEP-0156: it asks https://localhost/.well-known/host-meta, which a TLS front
+// (lib/converse_site.js, where a deployment ends TLS in HAProxy) relays to
+// HAProxy, which balances it to a node; the nodes advertise the balancer's URL
+// (`public_bosh_url`) and serve BOSH only (`websocket_path = ""`), so Converse
+// takes BOSH. alice (Converse) and bob (Strophe.js in Node) sit on
 // different nodes and chat; alice's node is killed (SIGKILL): Converse is told
 // item-not-found, logs in again by itself (auto_reconnect) on a live node, and
 // they chat on; bob's session on his node never notices (same sid, no HTTP
@@ -9,53 +14,37 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { chromium } = require('playwright-core');
 
-const { NodesStack } = require('../lib/haproxy_nodes');
 const { waitUntil } = require('../lib/proc');
-const { XmppClient } = require('./lib/strophe_client');
-const { startConverseSite } = require('./lib/converse_site');
+const { NodesBrowser } = require('./lib/nodes_browser');
+const { startConverseSite, startTlsFront } = require('./lib/converse_site');
 
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--no-default-browser-check', '--disable-dev-shm-usage'];
-
+const env = new NodesBrowser();
 let stack;
 let site;
-let profileDir;
-let context;
 let page;
 let bob;
-const consoleLines = [];
+const hostMeta = [];
 
 test.before(async () => {
-  stack = new NodesStack({ users: 0 });
-  await stack.start();
-  await stack.ejabberd.addUsers({ alice: 'alice', bob: 'bob' });
-  await stack.ejabberd.befriend(['alice', 'bob']);
+  stack = await env.startStack({ public_bosh_url: 'https://localhost/http-bind', websocket_path: '' });
   site = await startConverseSite();
-  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-converse-nodes-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 30000,
+  env.closers.push(() => site.close());
+  const front = await startTlsFront(stack.frontPort);
+  env.closers.push(() => front.close());
+  // Only https://localhost (port 443) goes to the front; the page's own origin is untouched.
+  page = await env.launch({ ignoreHTTPSErrors: true,
+    args: [`--host-resolver-rules=MAP localhost:443 127.0.0.1:${front.port}`, '--ignore-certificate-errors'] });
+  page.on('response', (r) => {
+    if (r.url().includes('/.well-known/host-meta')) hostMeta.push(`${r.status()} ${r.url()}`);
   });
-  page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(20000);
-  page.on('console', (msg) => consoleLines.push(`[${msg.type()}] ${msg.text()}`));
 });
 
-test.after(async () => {
-  if (bob) await bob.close();
-  if (context) await context.close().catch(() => {});
-  if (site) await site.close();
-  if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-  if (stack) await stack.stop();
-});
+test.after(() => env.stop());
 
-const why = () => `\n--- page console ---\n${consoleLines.slice(-40).join('\n')}\n${stack.logs()}`;
+const why = () => env.why();
 const aliceSid = () => page.evaluate(() => window.sbTest.api.connection.get()._proto.sid || null);
+const service = () => page.evaluate(() => window.sbTest.api.connection.get().service);
 const events = () => page.evaluate(() => window.sbTest.events.slice());
 
 async function chat(round) {
@@ -71,43 +60,34 @@ async function chat(round) {
   await page.locator('.chat-msg__text', { hasText: reply }).waitFor();
 }
 
-test('alice (Converse.js) and bob (Strophe.js) on two nodes chat, then alice\'s node dies: she logs in again elsewhere and they chat on', { timeout: 90000 }, async () => {
+test('alice (Converse.js, the endpoint found by XEP-0156 through HAProxy) and bob (Strophe.js) on two nodes chat, then alice\'s node dies: she logs in again elsewhere and they chat on', { timeout: 90000 }, async () => {
   await page.goto(site.pageUrl({
-    jid: 'alice@localhost', password: 'alice', bosh_service_url: stack.boshUrl, websocket_url: null,
-    discover_connection_methods: false, auto_reconnect: true,
+    jid: 'alice@localhost', password: 'alice', discover_connection_methods: true, auto_reconnect: true,
   }));
-  await waitUntil('Converse to connect', async () => (await events()).includes('connected'), { timeoutMs: 20000 });
+  await waitUntil('Converse to connect', async () => (await events()).includes('connected'), { timeoutMs: 20000 })
+    .catch((err) => { throw new Error(`${err.message}${why()}`); });
+  assert.deepEqual(hostMeta, ['200 https://localhost/.well-known/host-meta'], 'host-meta fetched once, through HAProxy');
+  assert.equal(await service(), 'https://localhost/http-bind', 'the BOSH URL the nodes advertise');
   const first = await aliceSid();
   const aliceNode = first.split('.')[0];
 
-  // bob on another node: creations are balanced in turn, so the next one is.
-  for (let tries = 0; ; tries++) {
-    bob = new XmppClient(stack.boshUrl, { name: 'bob' });
-    await bob.connect('bob@localhost', 'bob');
-    if (bob.sid.split('.')[0] !== aliceNode) break;
-    assert.ok(tries < 3, 'bob keeps landing on alice\'s node');
-    await bob.close();
-  }
-  bob.sendPresence();
+  bob = await env.bobElsewhere(aliceNode);
   await bob.waitForPresence({ from: 'alice@localhost' });
   await chat(1);
 
-  const bobSid = bob.sid;
-  const bobErrors = JSON.stringify(bob.httpErrors);
-  const bobResends = bob.resends;
+  const bobBefore = env.bobState();
   const killedAt = Date.now();
   stack.node(aliceNode).kill();
   await waitUntil('Converse to log in again', async () => (await events()).includes('reconnected'), { timeoutMs: 30000 })
-    .catch((err) => { throw new Error(`${err.message}: ${JSON.stringify(consoleLines.slice(-5))}${why()}`); });
+    .catch((err) => { throw new Error(`${err.message}${why()}`); });
   const backAfterMs = Date.now() - killedAt;
   const second = await aliceSid();
   assert.notEqual(second, first);
   assert.notEqual(second.split('.')[0], aliceNode, `alice came back on her dead node${why()}`);
+  assert.equal(await service(), 'https://localhost/http-bind', 'still the discovered URL');
   await chat(2);
 
-  assert.equal(bob.sid, bobSid, 'bob kept his session');
-  assert.equal(JSON.stringify(bob.httpErrors), bobErrors, `bob saw HTTP errors${why()}`);
-  assert.equal(bob.resends, bobResends, 'bob resent requests');
-  console.log(`# alice on ${aliceNode}, bob on ${bobSid.split('.')[0]}; ${aliceNode} killed: Converse back on ` +
+  assert.deepEqual(env.bobState(), bobBefore, `bob kept his sid, saw no HTTP error and resent nothing${why()}`);
+  console.log(`# alice on ${aliceNode}, bob on ${bobBefore.sid.split('.')[0]}; ${aliceNode} killed: Converse back on ` +
     `${second.split('.')[0]} after ${backAfterMs} ms (events ${JSON.stringify(await events())}); bob untouched`);
 });
