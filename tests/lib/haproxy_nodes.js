@@ -132,26 +132,31 @@ class NodesStack {
   /**
    * @param opts.users     accounts u1..uN (password pN) on ejabberd
    * @param opts.settings  per node name, extra `--set` keys ({ n3: { max_sessions: 5 } })
+   * @param opts.upstreamPort  an XMPP server already listening on 127.0.0.1 (the
+   *                       benchmarks' switchboard-stub): no ejabberd, no accounts
    */
-  constructor({ users = 100, settings = {} } = {}) {
+  constructor({ users = 100, settings = {}, upstreamPort = null } = {}) {
     this.users = users;
     this.settings = settings;
+    this.upstreamPort = upstreamPort;
   }
 
   async start() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-nodes-'));
-    this.ejabberd = new EjabberdServer({ inactivity: 30 });
-    await this.ejabberd.start();
-    const users = {};
-    for (let i = 1; i <= this.users; i++) users[`u${i}`] = `p${i}`;
-    await this.ejabberd.addUsers(users);
+    if (!this.upstreamPort) {
+      this.ejabberd = new EjabberdServer({ inactivity: 30 });
+      await this.ejabberd.start();
+      const users = {};
+      for (let i = 1; i <= this.users; i++) users[`u${i}`] = `p${i}`;
+      await this.ejabberd.addUsers(users);
+    }
 
     // One BOSH port and one agent port for all: each node has its own address.
     const boshPort = await freePort();
     const agentPort = await freePort();
     const hosts = NODE_NAMES.map((_, i) => `127.0.0.${i + 2}`);
     this.nodes = NODE_NAMES.map((name, i) => new Node({
-      name, host: hosts[i], boshPort, agentPort, upstreamPort: this.ejabberd.c2sPort,
+      name, host: hosts[i], boshPort, agentPort, upstreamPort: this.upstreamPort || this.ejabberd.c2sPort,
       settings: this.settings[name] || {}, dir: this.dir,
     }));
     for (const node of this.nodes) await node.start();
