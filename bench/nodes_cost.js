@@ -26,6 +26,11 @@
 //
 //   node bench/nodes_cost.js [--base-seconds 10] [--sessions 6000] [--rate 300] [--settle 10]
 //        [--idle-seconds 65] [--chat-sessions 1000] [--msg-rate 200] [--chat-seconds 30]
+//        [--bufsize B]
+//
+// --bufsize adds `tune.bufsize B` to HAProxy's `global` (its buffer per held
+// request, 16384 by default): to see what a smaller one saves. Without it,
+// the configuration is the shipped one.
 //
 // Every process here lives under the 20,000-descriptor limit of this box: HAProxy
 // holds two descriptors per held session (the client's connection and the
@@ -47,8 +52,8 @@ const { startSoak, track, stopAll, stopOnTimeoutOrSignal } = require('./lib/soak
 const FD_LIMIT = 20000;
 
 function parseArgs(argv) {
-  const args = { baseSeconds: 10, sessions: 6000, rate: 300, settle: 10, idleSeconds: 65, chatSessions: 1000, msgRate: 200, chatSeconds: 30 };
-  const flags = { '--base-seconds': 'baseSeconds', '--sessions': 'sessions', '--rate': 'rate', '--settle': 'settle', '--idle-seconds': 'idleSeconds',
+  const args = { bufsize: 0, baseSeconds: 10, sessions: 6000, rate: 300, settle: 10, idleSeconds: 65, chatSessions: 1000, msgRate: 200, chatSeconds: 30 };
+  const flags = { '--bufsize': 'bufsize', '--base-seconds': 'baseSeconds', '--sessions': 'sessions', '--rate': 'rate', '--settle': 'settle', '--idle-seconds': 'idleSeconds',
     '--chat-sessions': 'chatSessions', '--msg-rate': 'msgRate', '--chat-seconds': 'chatSeconds' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
@@ -104,7 +109,8 @@ async function main() {
     track({ stop: () => stop(stub) });
     // inactivity above the soak's wait (60 s); the nodes log only warnings.
     const node = { log_level: 'warn', inactivity: 90 };
-    const stack = new NodesStack({ upstreamPort: stubPort, settings: { n1: node, n2: node, n3: node } });
+    const stack = new NodesStack({ upstreamPort: stubPort, settings: { n1: node, n2: node, n3: node },
+      haproxyGlobal: args.bufsize ? [`tune.bufsize ${args.bufsize}`] : [] });
     stack.front = true;
     track(stack);
     await stack.start();
@@ -153,7 +159,7 @@ async function main() {
     const sockets = idle.kernel.sockets - base.kernel.sockets;
     const lines = [
       '',
-      `nodes_cost: ${online} idle BOSH sessions through HAProxy (3 nodes, stub behind), then ${args.chatSessions} chatting at ${args.msgRate} msg/s; soak errors ${errors}`,
+      `nodes_cost: ${online} idle BOSH sessions through HAProxy (3 nodes, stub behind${args.bufsize ? `, tune.bufsize ${args.bufsize}` : ''}), then ${args.chatSessions} chatting at ${args.msgRate} msg/s; soak errors ${errors}`,
       '',
       '| per held session, idle | HAProxy | 3 nodes summed | HAProxy / nodes |',
       '| --- | --- | --- | --- |',

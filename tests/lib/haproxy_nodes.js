@@ -24,8 +24,10 @@ const DEPLOY = path.join(repoRoot, 'deploy', 'haproxy');
 const NODE_NAMES = ['n1', 'n2', 'n3'];
 
 /** The shipped configuration with this stack's addresses in place of the examples. */
-function haproxyConfig({ frontPort, boshPort, agentPort, nodeHosts, socket, dir }) {
+function haproxyConfig({ frontPort, boshPort, agentPort, nodeHosts, socket, dir, globalLines = [] }) {
   let text = fs.readFileSync(path.join(DEPLOY, 'haproxy.cfg'), 'utf8');
+  // A tuning a benchmark tries (`tune.bufsize 8192`), at the top of `global`.
+  text = text.replace(/^global\n/m, `global\n${globalLines.map((line) => `    ${line}\n`).join('')}`);
   for (let i = 0; i < nodeHosts.length; i++) {
     text = text.replaceAll(`192.0.2.1${i + 1}:5280`, `${nodeHosts[i]}:${boshPort}`);
   }
@@ -134,11 +136,13 @@ class NodesStack {
    * @param opts.settings  per node name, extra `--set` keys ({ n3: { max_sessions: 5 } })
    * @param opts.upstreamPort  an XMPP server already listening on 127.0.0.1 (the
    *                       benchmarks' switchboard-stub): no ejabberd, no accounts
+   * @param opts.haproxyGlobal  lines added to HAProxy's `global` section (benchmarks only)
    */
-  constructor({ users = 100, settings = {}, upstreamPort = null } = {}) {
+  constructor({ users = 100, settings = {}, upstreamPort = null, haproxyGlobal = [] } = {}) {
     this.users = users;
     this.settings = settings;
     this.upstreamPort = upstreamPort;
+    this.haproxyGlobal = haproxyGlobal;
   }
 
   async start() {
@@ -166,7 +170,7 @@ class NodesStack {
     fs.copyFileSync(path.join(DEPLOY, 'item-not-found.http'), path.join(this.dir, 'item-not-found.http'));
     const config = path.join(this.dir, 'haproxy.cfg');
     fs.writeFileSync(config, haproxyConfig({ frontPort: this.frontPort, boshPort, agentPort,
-      nodeHosts: hosts, socket: this.socket, dir: this.dir }));
+      nodeHosts: hosts, socket: this.socket, dir: this.dir, globalLines: this.haproxyGlobal }));
     this.haproxyLog = path.join(this.dir, 'haproxy.log');
     this.haproxy = startLogged('haproxy', ['-db', '-f', config], { logFile: this.haproxyLog, cwd: this.dir, group: true });
     await waitForPort(this.frontPort, { child: this.haproxy, what: 'haproxy' });
