@@ -127,7 +127,14 @@ for (const transport of ['bosh', 'websocket']) {
     }
     const onVictim = SESSIONS - onLive;
     assert.ok(onVictim > 0, why);
-    assert.ok(r.errors <= onVictim, `${r.errors} errors for ${onVictim} sessions on n3: ${JSON.stringify(r.errors_by_kind)}${why}`);
+    // A live session whose partner was on n3 may have a message to that partner
+    // bounced by the server (`service-unavailable`: the partner's session is
+    // gone): the truth about n3's sessions, told to a live one, at most once a
+    // few seconds per partner. Every other error is n3's own sessions'.
+    const kinds = r.errors_by_kind || {};
+    const bounced = kinds['message_error:service-unavailable'] || 0;
+    assert.ok(r.errors - bounced <= onVictim && bounced <= onVictim,
+      `${r.errors} errors for ${onVictim} sessions on n3: ${JSON.stringify(kinds)}${why}`);
     console.log(`# ${transport}, n3 killed: ${onVictim} sessions on n3, ${onLive} on n1+n2; soak errors ${r.errors} ` +
       `${JSON.stringify(r.errors_by_kind)}, sessions ended ${r.sessions_ended}; messages ${r.messages_sent} sent, ` +
       `${r.messages_lost} lost, ${r.messages_cut_off || 0} cut off; live nodes ended no session badly`);
