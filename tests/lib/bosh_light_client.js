@@ -35,15 +35,17 @@ const escapeXml = (s) => String(s).replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>
 class LightBoshSession {
   /**
    * @param url    the BOSH endpoint (http://127.0.0.1:port/http-bind)
-   * @param opts.wait  BOSH wait in seconds; hold is always 1
+   * @param opts.wait  BOSH wait in seconds
+   * @param opts.hold  BOSH hold (default 1; 0 makes a polling session, bench/request_path.js)
    * @param opts.localAddress  source address of the requests (default: the system's choice)
    * @param opts.retries  how often a request that failed in transport (socket
    *                      error, no response in time) is resent with the same rid
    */
-  constructor(url, { domain = 'localhost', wait = 60, timeoutMs = (wait + 15) * 1000, localAddress, retries = 0 } = {}) {
+  constructor(url, { domain = 'localhost', wait = 60, hold = 1, timeoutMs = (wait + 15) * 1000, localAddress, retries = 0 } = {}) {
     this.url = new URL(url);
     this.domain = domain;
     this.wait = wait;
+    this.hold = hold;
     this.timeoutMs = timeoutMs;
     this.localAddress = localAddress; // source address of every request (127.0.0.x), or the default
     this.retries = retries; // resends of the same rid after a transport failure, as Strophe does
@@ -143,7 +145,7 @@ class LightBoshSession {
   /** The whole login, up to and including the response to initial presence. */
   async login(user, password) {
     const created = await this.exchange('create', {
-      to: this.domain, 'xml:lang': 'en', wait: this.wait, hold: 1, content: 'text/xml; charset=utf-8',
+      to: this.domain, 'xml:lang': 'en', wait: this.wait, hold: this.hold, content: 'text/xml; charset=utf-8',
       ver: '1.6', 'xmpp:version': '1.0', 'xmlns:xmpp': 'urn:xmpp:xbosh',
     }, '', /<body\b/);
     this.sid = bodyAttribute(created, 'sid');
