@@ -17,7 +17,7 @@
 // Rounds alternate the order of the cases; figures are medians over the rounds,
 // ratios are taken within each round.
 //
-//   node bench/request_path.js [--rounds 5] [--seconds 5] [--connections 32]
+//   node bench/request_path.js [--rounds 5] [--seconds 5] [--connections 32] [--only a,b,c]
 //
 // Binaries: SWITCHBOARD_BIN (else build/src/switchboard), STUB_BIN (else
 // build/src/tools/stub/switchboard-stub), build/bench/bench_bare_responder and
@@ -32,7 +32,7 @@ const path = require('node:path');
 const { execFile } = require('node:child_process');
 const { freePort } = require('../tests/lib/ports');
 const { waitForPort } = require('../tests/lib/proc');
-const { cpuSeconds } = require('../tests/lib/proc_stats');
+const { cpuSeconds, processTree } = require('../tests/lib/proc_stats');
 const { LightBoshSession } = require('../tests/lib/bosh_light_client');
 const { start, stop, SWITCHBOARD, STUB } = require('./lib/scale_stack');
 
@@ -48,6 +48,13 @@ function option(name, fallback) {
 const ROUNDS = option('rounds', 5);
 const SECONDS = option('seconds', 5);
 const CONNECTIONS = option('connections', 32);
+// --only a,b: the bare responder and these cases (say, to profile one of them).
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
+
+// The stub is a supervisor and its worker process: count them all.
+const treeCpu = (pid) => processTree(pid).reduce((sum, p) => {
+  try { return sum + cpuSeconds(p); } catch { return sum; }
+}, 0);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -115,22 +122,23 @@ async function main() {
       { ready: /listening on/, logFile: path.join(dir, 'bare.log') });
     children.push(bare);
 
-    const cases = [
+    const allCases = [
       { name: 'bare', label: 'bare responder', pid: bare.pid, port: barePort, mode: 'repeat', file: repeatFile },
       { name: 'a', label: '(a) repeated rid, from the cache', pid: sb.pid, port: sbPort, mode: 'repeat', file: repeatFile },
       { name: 'b', label: '(b) held poll + the message releasing it', pid: sb.pid, port: sbPort, mode: 'pair', file: pairFile },
       { name: 'c', label: '(c) message forwarded upstream', pid: sb.pid, port: sbPort, mode: 'message', file: messageFile },
     ];
+    const cases = allCases.filter((c) => !ONLY || c.name === 'bare' || ONLY.includes(c.name));
     const results = Object.fromEntries(cases.map((c) => [c.name, []]));
     for (const c of cases) await runLoad(c.port, c.mode, c.file, 1);  // warm-up, not counted
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? cases : [...cases].reverse();
       for (const c of order) {
         const cpu0 = cpuSeconds(c.pid);
-        const stub0 = cpuSeconds(stub.pid);
+        const stub0 = treeCpu(stub.pid);
         const r = await runLoad(c.port, c.mode, c.file, SECONDS);
         const serverCpu = cpuSeconds(c.pid) - cpu0;
-        const stubCpu = cpuSeconds(stub.pid) - stub0;
+        const stubCpu = treeCpu(stub.pid) - stub0;
         results[c.name].push({ ...r, serverCpu, stubCpu, perCpu: r.responses / serverCpu, rps: r.responses / r.wall });
       }
       const line = cases.map((c) => `${c.name} ${Math.round(results[c.name][round].perCpu)}/cpu-s`).join(', ');
@@ -140,22 +148,22 @@ async function main() {
     const pct = (x) => `${(100 * x).toFixed(0)} %`;
     const ratioOf = (name) => median(results[name].map((r, i) => r.perCpu / results.bare[i].perCpu));
     console.log(`\nanswer body ${bodyBytes} bytes; ${n} connections; ${ROUNDS} rounds of ${SECONDS} s; medians`);
-    console.log('| case | requests/s | server CPU | requests per server CPU-second | ratio to bare | client CPU | stub CPU |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| case | requests/s | server CPU | requests per server CPU-second | ratio to bare | client CPU | stub CPU | core 1 (client + stub) |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const c of cases) {
       const rs = results[c.name];
       console.log(`| ${c.label} | ${Math.round(median(rs.map((r) => r.rps))).toLocaleString('en')} | ` +
         `${pct(median(rs.map((r) => r.serverCpu / r.wall)))} | ${Math.round(median(rs.map((r) => r.perCpu))).toLocaleString('en')} | ` +
         `${c.name === 'bare' ? '1' : ratioOf(c.name).toFixed(3)} | ${pct(median(rs.map((r) => r.cpu / r.wall)))} | ` +
-        `${pct(median(rs.map((r) => r.stubCpu / r.wall)))} |`);
+        `${pct(median(rs.map((r) => r.stubCpu / r.wall)))} | ${pct(median(rs.map((r) => (r.cpu + r.stubCpu) / r.wall)))} |`);
     }
     // (b) is half polls, half message requests of hold=0 sessions, which cost
     // about what (c)'s do: poll cost = 2 * cost(b) - cost(c), per round.
-    const derived = median(results.b.map((r, i) => {
+    const derived = !results.b || !results.c ? NaN : median(results.b.map((r, i) => {
       const pollCost = 2 / r.perCpu - 1 / results.c[i].perCpu;
       return (1 / results.bare[i].perCpu) / pollCost;
     }));
-    console.log(`\n(b) the held poll alone, derived as 2 * cost(b) - cost(c): ratio to bare ${derived.toFixed(3)}`);
+    if (!Number.isNaN(derived)) console.log(`\n(b) the held poll alone, derived as 2 * cost(b) - cost(c): ratio to bare ${derived.toFixed(3)}`);
     const errors = cases.reduce((sum, c) => sum + results[c.name].reduce((s, r) => s + r.errors, 0), 0);
     console.log(`errors: ${errors}`);
   } finally {
