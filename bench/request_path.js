@@ -17,7 +17,7 @@
 // Rounds alternate the order of the cases; figures are medians over the rounds,
 // ratios are taken within each round.
 //
-//   node bench/request_path.js [--rounds 5] [--seconds 5] [--connections 32] [--only a,b,c]
+//   node bench/request_path.js [--rounds 5] [--seconds 5] [--connections 32] [--only a,b,c] [--syscalls]
 //
 // Binaries: SWITCHBOARD_BIN (else build/src/switchboard), STUB_BIN (else
 // build/src/tools/stub/switchboard-stub), build/bench/bench_bare_responder and
@@ -29,7 +29,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFile } = require('node:child_process');
+const { execFile, spawn } = require('node:child_process');
 const { freePort } = require('../tests/lib/ports');
 const { waitForPort } = require('../tests/lib/proc');
 const { cpuSeconds, processTree } = require('../tests/lib/proc_stats');
@@ -48,6 +48,8 @@ function option(name, fallback) {
 const ROUNDS = option('rounds', 5);
 const SECONDS = option('seconds', 5);
 const CONNECTIONS = option('connections', 32);
+// --syscalls: one more run per case under `perf stat`, for the server's system calls per request.
+const SYSCALLS = process.argv.includes('--syscalls');
 // --only a,b: the bare responder and these cases (say, to profile one of them).
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
 
@@ -145,6 +147,24 @@ async function main() {
       console.log(`round ${round + 1}/${ROUNDS}: ${line}`);
     }
 
+    // The server's system calls per request: perf stat counts raw_syscalls:sys_enter
+    // of its PID over one more run of each case.
+    const syscalls = {};
+    if (SYSCALLS) {
+      for (const c of cases) {
+        const perf = spawn('perf', ['stat', '-x,', '-e', 'raw_syscalls:sys_enter', '-p', String(c.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let text = '';
+        perf.stderr.on('data', (d) => { text += d; });
+        const exited = new Promise((resolve) => perf.on('exit', resolve));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const r = await runLoad(c.port, c.mode, c.file, SECONDS);
+        perf.kill('SIGINT');
+        await exited;
+        const count = Number((/^(\d+),/m.exec(text) || [])[1]);
+        syscalls[c.name] = count / r.responses;
+      }
+    }
+
     const pct = (x) => `${(100 * x).toFixed(0)} %`;
     const ratioOf = (name) => median(results[name].map((r, i) => r.perCpu / results.bare[i].perCpu));
     console.log(`\nanswer body ${bodyBytes} bytes; ${n} connections; ${ROUNDS} rounds of ${SECONDS} s; medians`);
@@ -164,6 +184,7 @@ async function main() {
       return (1 / results.bare[i].perCpu) / pollCost;
     }));
     if (!Number.isNaN(derived)) console.log(`\n(b) the held poll alone, derived as 2 * cost(b) - cost(c): ratio to bare ${derived.toFixed(3)}`);
+    if (SYSCALLS) console.log(`\nserver system calls per request: ${cases.map((c) => `${c.name} ${syscalls[c.name].toFixed(2)}`).join(', ')}`);
     const errors = cases.reduce((sum, c) => sum + results[c.name].reduce((s, r) => s + r.errors, 0), 0);
     console.log(`errors: ${errors}`);
   } finally {
