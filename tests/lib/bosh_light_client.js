@@ -136,6 +136,8 @@ class LightBoshSession {
     let text = await this.post(attrs, payload);
     for (let polls = 0; !pattern.test(text); polls++) {
       if (polls > 5) throw new Error(`${step}: no ${pattern} in ${polls} responses, last: ${text.slice(0, 300)}`);
+      // A polling session (hold=0) is answered at once: give the server time to reply.
+      if (this.hold === 0) await new Promise((resolve) => setTimeout(resolve, 100));
       text = await this.post({});
     }
     this.timings[step] = Date.now() - started;
