@@ -58,6 +58,13 @@ const treeCpu = (pid) => processTree(pid).reduce((sum, p) => {
   try { return sum + cpuSeconds(p); } catch { return sum; }
 }, 0);
 
+// The server's user and system seconds (utime, stime of /proc/PID/stat; 100 ticks a second).
+function userSystem(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -137,11 +144,15 @@ async function main() {
       const order = round % 2 === 0 ? cases : [...cases].reverse();
       for (const c of order) {
         const cpu0 = cpuSeconds(c.pid);
+        const us0 = userSystem(c.pid);
         const stub0 = treeCpu(stub.pid);
         const r = await runLoad(c.port, c.mode, c.file, SECONDS);
         const serverCpu = cpuSeconds(c.pid) - cpu0;
+        const us1 = userSystem(c.pid);
+        const userUs = (1e6 * (us1.user - us0.user)) / r.responses;
+        const systemUs = (1e6 * (us1.system - us0.system)) / r.responses;
         const stubCpu = treeCpu(stub.pid) - stub0;
-        results[c.name].push({ ...r, serverCpu, stubCpu, perCpu: r.responses / serverCpu, rps: r.responses / r.wall });
+        results[c.name].push({ ...r, serverCpu, stubCpu, userUs, systemUs, perCpu: r.responses / serverCpu, rps: r.responses / r.wall });
       }
       const line = cases.map((c) => `${c.name} ${Math.round(results[c.name][round].perCpu)}/cpu-s`).join(', ');
       console.log(`round ${round + 1}/${ROUNDS}: ${line}`);
@@ -168,13 +179,14 @@ async function main() {
     const pct = (x) => `${(100 * x).toFixed(0)} %`;
     const ratioOf = (name) => median(results[name].map((r, i) => r.perCpu / results.bare[i].perCpu));
     console.log(`\nanswer body ${bodyBytes} bytes; ${n} connections; ${ROUNDS} rounds of ${SECONDS} s; medians`);
-    console.log('| case | requests/s | server CPU | requests per server CPU-second | ratio to bare | client CPU | stub CPU | core 1 (client + stub) |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| case | requests/s | server CPU | requests per server CPU-second | ratio to bare | server µs/request user + system | client CPU | stub CPU | core 1 (client + stub) |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const c of cases) {
       const rs = results[c.name];
       console.log(`| ${c.label} | ${Math.round(median(rs.map((r) => r.rps))).toLocaleString('en')} | ` +
         `${pct(median(rs.map((r) => r.serverCpu / r.wall)))} | ${Math.round(median(rs.map((r) => r.perCpu))).toLocaleString('en')} | ` +
-        `${c.name === 'bare' ? '1' : ratioOf(c.name).toFixed(3)} | ${pct(median(rs.map((r) => r.cpu / r.wall)))} | ` +
+        `${c.name === 'bare' ? '1' : ratioOf(c.name).toFixed(3)} | ` +
+        `${median(rs.map((r) => r.userUs)).toFixed(2)} + ${median(rs.map((r) => r.systemUs)).toFixed(2)} | ${pct(median(rs.map((r) => r.cpu / r.wall)))} | ` +
         `${pct(median(rs.map((r) => r.stubCpu / r.wall)))} | ${pct(median(rs.map((r) => (r.cpu + r.stubCpu) / r.wall)))} |`);
     }
     // (b) is half polls, half message requests of hold=0 sessions, which cost
