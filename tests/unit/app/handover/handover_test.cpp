@@ -164,7 +164,7 @@ TEST_CASE_FIXTURE(TwoWorkers, "pipelined requests cannot move: 503 for the first
 
 TEST_CASE_FIXTURE(
     TwoWorkers,
-    "sids naming this worker or no worker stay here; beyond the count, index % workers") {
+    "sids naming this worker or no worker stay here, beyond the count go to index % workers") {
   // w2 and w4 name indexes a crashed daemon with more workers had: 2 % 2 and 4 % 2
   // are this worker, whose keeper read their journals (app/keeper/journal.hpp).
   for (const std::string sid :
