@@ -45,9 +45,9 @@ int run_keeper_process(int argc, char** argv) {
   }
   if (argc > 4 && argv[4][0] != '\0') set_log_file(argv[4]);
   // Without the count (0) a keeper reads only its own index's journals.
-  const int workers = argc > 6 ? std::atoi(argv[6]) : 0;
-  return run_keeper(static_cast<std::uint32_t>(index),
-                    static_cast<std::uint32_t>(workers > 0 ? workers : 0), argc > 5 ? argv[5] : "");
+  const int workers = argc > 6 ? std::max(std::atoi(argv[6]), 0) : 0;
+  return run_keeper(static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(workers),
+                    argc > 5 ? argv[5] : "");
 }
 
 int run_supervised_worker(const WorkerLaunch& launch) {

@@ -133,7 +133,6 @@ int Supervisor::run() {
       SB_LOG_ERROR("cannot listen for agent checks on %s: %s", address.c_str(), error.c_str());
       agent_server_->close();
       if (metrics_server_) metrics_server_->close();
-      if (agent_server_) agent_server_->close();
       uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks
       return 1;
     }
