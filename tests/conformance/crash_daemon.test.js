@@ -27,14 +27,21 @@ const { workerProcesses, keeperProcesses, processAlive } = require(path.join(__d
 const WORKERS = 2;
 const journals = (dir) => fs.readdirSync(dir).filter((f) => /^keeper-\d+\.\d+\.journal$/.test(f)).sort();
 
-test('after a crash of the whole daemon the next start knows the sessions it had', async (t) => {
+/**
+ * A daemon with `state_dir` and `workers`, to be crashed (`first`), and its
+ * upstream; the test sets `second`, the daemon started after the crash. At the
+ * end both are stopped (the second cleanly: a problem it reports fails the
+ * test) and the folders go.
+ */
+async function crashStack(t, workers) {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-state-'));
   const upstream = await new ScriptedUpstream().start();
-  const config = { workers: WORKERS, log_level: 'info', state_dir: stateDir };
-  const first = new Switchboard({ upstreamPort: upstream.port, config });
-  let second = null;
+  const config = (n) => ({ workers: n, log_level: 'info', state_dir: stateDir });
+  const stack = { stateDir, upstream, config, second: null };
+  stack.first = new Switchboard({ upstreamPort: upstream.port, config: config(workers) });
   t.after(async () => {
     destroyWsSockets();
+    const { first, second } = stack;
     if (first.child && processAlive(first.child.pid)) process.kill(first.child.pid, 'SIGKILL');
     const problem = second ? await second.stop() : null;
     await upstream.stop();
@@ -44,6 +51,20 @@ test('after a crash of the whole daemon the next start knows the sessions it had
     }
     if (problem) throw new Error(problem);
   });
+  return stack;
+}
+
+/** Every process of the daemon of `pid` killed at once, as `systemctl kill -s KILL` does; resolves when all are gone. */
+async function killWholeDaemon(pid) {
+  const victims = [pid, ...workerProcesses(pid).map((w) => w.pid), ...keeperProcesses(pid).map((k) => k.pid)];
+  for (const p of victims) process.kill(p, 'SIGKILL');
+  await waitUntil('every process of the daemon gone', () => victims.every((p) => !processAlive(p)));
+  return victims;
+}
+
+test('after a crash of the whole daemon the next start knows the sessions it had', async (t) => {
+  const stack = await crashStack(t, WORKERS);
+  const { stateDir, upstream, first } = stack;
   await first.start();
   await first.waitForLog(/all 2 workers listening/);
   const all = await sessionsOnEveryWorker(first, upstream, 'daemon', { workers: WORKERS, each: 2 });
@@ -70,14 +91,12 @@ test('after a crash of the whole daemon the next start knows the sessions it had
   const pid = first.child.pid;
   assert.deepEqual(journals(stateDir), [`keeper-0.${pid}.journal`, `keeper-1.${pid}.journal`]);
 
-  // Every process of the daemon at once, as `systemctl kill -s KILL` does.
-  const victims = [pid, ...workerProcesses(pid).map((w) => w.pid), ...keeperProcesses(pid).map((k) => k.pid)];
+  const victims = await killWholeDaemon(pid);
   assert.equal(victims.length, 1 + 2 * WORKERS);
-  for (const p of victims) process.kill(p, 'SIGKILL');
-  await waitUntil('every process of the daemon gone', () => victims.every((p) => !processAlive(p)));
   for (const s of all) await s.conn.waitEnd(5000);  // the kernel closed the server connections
 
-  second = new Switchboard({ upstreamPort: upstream.port, config });
+  const second = new Switchboard({ upstreamPort: upstream.port, config: stack.config(WORKERS) });
+  stack.second = second;
   await second.start();
   await second.waitForLog(/all 2 workers listening/);
   const text = await second.waitForLog(/sessions ended with it \(\d+ BOSH, \d+ WebSocket\)/g, { count: WORKERS });
@@ -104,7 +123,7 @@ test('after a crash of the whole daemon the next start knows the sessions it had
   const secondPid = second.child.pid;
   assert.deepEqual(journals(stateDir), [`keeper-0.${secondPid}.journal`, `keeper-1.${secondPid}.journal`]);
   const problem = await second.stop();
-  second = null;
+  stack.second = null;
   assert.equal(problem, null);
   assert.deepEqual(journals(stateDir), [], 'a clean stop leaves no journal');
 });
@@ -113,31 +132,18 @@ test('restarted with fewer workers, the next start still reads every journal the
   // workers = "auto" on a smaller machine, or an operator's change made while the
   // daemon was down: the journals of the indexes that are gone are read by
   // keeper index % workers, and a sid naming such an index is handed there.
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-state-'));
-  const upstream = await new ScriptedUpstream().start();
-  const first = new Switchboard({ upstreamPort: upstream.port, config: { workers: 3, log_level: 'info', state_dir: stateDir } });
-  let second = null;
-  t.after(async () => {
-    if (first.child && processAlive(first.child.pid)) process.kill(first.child.pid, 'SIGKILL');
-    const problem = second ? await second.stop() : null;
-    await upstream.stop();
-    if (!process.env.SB_KEEP) {
-      fs.rmSync(stateDir, { recursive: true, force: true });
-      if (first.dir) fs.rmSync(first.dir, { recursive: true, force: true });
-    }
-    if (problem) throw new Error(problem);
-  });
+  const stack = await crashStack(t, 3);
+  const { stateDir, upstream, first } = stack;
   await first.start();
   await first.waitForLog(/all 3 workers listening/);
   const all = await sessionsOnEveryWorker(first, upstream, 'fewer', { workers: 3, each: 1 });
   await sleep(200);  // the keepers' round of writing
   const pid = first.child.pid;
   assert.equal(journals(stateDir).length, 3);
-  const victims = [pid, ...workerProcesses(pid).map((w) => w.pid), ...keeperProcesses(pid).map((k) => k.pid)];
-  for (const p of victims) process.kill(p, 'SIGKILL');
-  await waitUntil('every process of the daemon gone', () => victims.every((p) => !processAlive(p)));
+  await killWholeDaemon(pid);
 
-  second = new Switchboard({ upstreamPort: upstream.port, config: { workers: 2, log_level: 'info', state_dir: stateDir } });
+  const second = new Switchboard({ upstreamPort: upstream.port, config: stack.config(2) });
+  stack.second = second;
   await second.start();
   await second.waitForLog(/all 2 workers listening/);
   const text = await second.waitForLog(/sessions ended with it \(\d+ BOSH, \d+ WebSocket\)/g, { count: 3 });

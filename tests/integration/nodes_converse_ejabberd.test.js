@@ -18,6 +18,7 @@ const assert = require('node:assert/strict');
 const { waitUntil } = require('../lib/proc');
 const { NodesBrowser } = require('./lib/nodes_browser');
 const { startConverseSite, startTlsFront } = require('./lib/converse_site');
+const { converseTypesToBob, bobRepliesInConverse } = require('./lib/converse_scenario');
 
 const env = new NodesBrowser();
 let stack;
@@ -48,16 +49,8 @@ const service = () => page.evaluate(() => window.sbTest.api.connection.get().ser
 const events = () => page.evaluate(() => window.sbTest.events.slice());
 
 async function chat(round) {
-  const text = `round ${round} from alice ${Date.now()}`;
-  await page.evaluate(() => window.sbTest.api.chats.open('bob@localhost', {}, true));
-  const box = page.locator('converse-chat textarea.chat-textarea');
-  await box.waitFor();
-  await box.fill(text);
-  await box.press('Enter');
-  await bob.waitForMessage({ from: 'alice@localhost', body: text });
-  const reply = `round ${round} from bob ${Date.now()}`;
-  bob.sendMessage('alice@localhost', reply);
-  await page.locator('.chat-msg__text', { hasText: reply }).waitFor();
+  await converseTypesToBob(page, bob, `round ${round} from alice ${Date.now()}`);
+  await bobRepliesInConverse(page, bob, `round ${round} from bob ${Date.now()}`);
 }
 
 test('alice (Converse.js, the endpoint found by XEP-0156 through HAProxy) and bob (Strophe.js) on two nodes chat, then alice\'s node dies: she logs in again elsewhere and they chat on', { timeout: 90000 }, async () => {

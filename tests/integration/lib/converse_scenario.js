@@ -68,6 +68,22 @@ function numbered(bodies, name) {
   return bodies.map((b) => pattern.exec((b || '').trim())).filter(Boolean).map((m) => Number(m[1]));
 }
 
+/** Alice (Converse.js on `page`) types `text` in her chat box with bob; resolves when bob (Strophe.js in Node) has it. */
+async function converseTypesToBob(page, bob, text) {
+  await page.evaluate(() => window.sbTest.api.chats.open('bob@localhost', {}, true));
+  const box = page.locator('converse-chat textarea.chat-textarea');
+  await box.waitFor();
+  await box.fill(text);
+  await box.press('Enter');
+  await bob.waitForMessage({ from: 'alice@localhost', body: text });
+}
+
+/** Bob sends alice `text`; resolves when Converse shows it. */
+async function bobRepliesInConverse(page, bob, text) {
+  bob.sendMessage('alice@localhost', text);
+  await page.locator('.chat-msg__text', { hasText: text }).waitFor();
+}
+
 /**
  * @param opts.server     'prosody' or 'ejabberd'
  * @param opts.discover   Converse gets only the domain and finds switchboard by XEP-0156
@@ -209,19 +225,11 @@ function converseScenario({ server, discover = false, transport = 'websocket', u
   });
 
   step("alice types a message in Converse's chat box; bob receives it", async () => {
-    const text = `hello bob from Converse <&> ü ${Date.now()}`;
-    await page.evaluate(() => window.sbTest.api.chats.open('bob@localhost', {}, true));
-    const box = page.locator('converse-chat textarea.chat-textarea');
-    await box.waitFor();
-    await box.fill(text);
-    await box.press('Enter');
-    await bob.waitForMessage({ from: 'alice@localhost', body: text });
+    await converseTypesToBob(page, bob, `hello bob from Converse <&> ü ${Date.now()}`);
   });
 
   step('bob replies; Converse shows the reply', async () => {
-    const text = `hi alice, bob here <b>not bold</b> ${Date.now()}`;
-    bob.sendMessage('alice@localhost', text);
-    await page.locator('.chat-msg__text', { hasText: text }).waitFor();
+    await bobRepliesInConverse(page, bob, `hi alice, bob here <b>not bold</b> ${Date.now()}`);
   });
 
   if (upgrade || crash) {
@@ -357,4 +365,4 @@ async function killWorker(switchboard, index) {
   return (await switchboard.waitForLog(pattern, { count: seen + 1 })).match(pattern).pop();
 }
 
-module.exports = { converseScenario };
+module.exports = { converseScenario, converseTypesToBob, bobRepliesInConverse };
